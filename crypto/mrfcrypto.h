@@ -1,0 +1,118 @@
+/* crypto — every use of libsodium in mrf: key pairs, the passphrase keystore, sealed fields
+ * (partner identities and notes), signatures and fingerprints.
+ *
+ * Secrets (secret keys, unwrapped field keys, plaintexts of sealed fields) live only in
+ * sodium_malloc memory or fixed arrays and are wiped before every return. Structs holding
+ * secrets are created by their _open/_new function and released with their _free, which wipes.
+ * Bad data returns a status (MRF_E_AUTH for a failed tag or signature, MRF_E_INVALID for a
+ * malformed blob); misuse (NULL where not allowed) aborts. Thread safety: all functions are
+ * reentrant once mrfcrypto_init() has run in main(). */
+#ifndef MRF_CRYPTO_H
+#define MRF_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#define MRF_SIGN_PK 32
+#define MRF_SIGN_SK 64
+#define MRF_SIG 64
+#define MRF_BOX_PK 32
+#define MRF_BOX_SK 32
+#define MRF_SECRET 32 /* an enrollment secret */
+#define MRF_ID 16     /* a random row, device or change-set id */
+
+/* sodium_init(); MRF_E_INTERNAL if it fails. */
+enum mrf_status mrfcrypto_init(void);
+
+/* n random bytes. */
+void mrf_random(uint8_t *out, size_t n);
+
+/* ---- key pairs --------------------------------------------------------------------------- */
+
+struct mrf_pubkeys {
+    uint8_t sign_pk[MRF_SIGN_PK]; /* Ed25519 */
+    uint8_t box_pk[MRF_BOX_PK];   /* X25519 */
+};
+
+/* The secrets of a device or of HQ. Always heap, in sodium_malloc memory. */
+struct mrf_secrets {
+    uint8_t sign_sk[MRF_SIGN_SK];
+    uint8_t box_sk[MRF_BOX_SK];
+    uint8_t enroll_secret[MRF_SECRET]; /* devices: from the token; HQ: unused, zero */
+    struct mrf_pubkeys pub;
+};
+
+/* Generates fresh signing and box key pairs. *out is owned by the caller (mrf_secrets_free). */
+void mrf_secrets_new(struct mrf_secrets **out);
+void mrf_secrets_free(struct mrf_secrets *s);
+
+/* A box-only key pair (the escrow key). */
+void mrf_box_keypair(uint8_t pk[MRF_BOX_PK], uint8_t *sk /* sodium_malloc'd, MRF_BOX_SK */);
+
+/* A human fingerprint of a public key for comparing by phone: 8 groups of 4 hex digits of
+ * BLAKE2b-256 over the key, e.g. "3f2a 91c0 ...". out must hold 48 bytes. */
+void mrf_fingerprint(const uint8_t *pk, size_t pklen, char out[48]);
+
+/* ---- signatures -------------------------------------------------------------------------- */
+
+void mrf_sign(uint8_t sig[MRF_SIG], const uint8_t *msg, size_t len, const uint8_t sk[MRF_SIGN_SK]);
+/* MRF_OK if sig verifies, MRF_E_AUTH otherwise. */
+enum mrf_status mrf_verify(const uint8_t sig[MRF_SIG], const uint8_t *msg, size_t len,
+                           const uint8_t pk[MRF_SIGN_PK]) __attribute__((warn_unused_result));
+
+/* BLAKE2b of msg into out (outlen 16..64), keyed if key != NULL. */
+void mrf_hash(uint8_t *out, size_t outlen, const uint8_t *msg, size_t len, const uint8_t *key,
+              size_t keylen);
+
+/* ---- keystore ---------------------------------------------------------------------------- */
+
+/* A keystore file holds one struct mrf_secrets encrypted (XChaCha20-Poly1305) under a key
+ * derived from a passphrase with Argon2id. The file is versioned and records the algorithm,
+ * its parameters and salt; it is written atomically with mode 0600. */
+
+/* Creates path (refuses to overwrite: MRF_E_STATE if it exists). */
+enum mrf_status keystore_create(const char *path, const char *passphrase,
+                                const struct mrf_secrets *s, struct mrf_error *err);
+/* Opens path; *out owned by the caller (mrf_secrets_free). MRF_E_PASSPHRASE if the passphrase
+ * is wrong, MRF_E_INVALID if the file is not a keystore, MRF_E_IO if it cannot be read. */
+enum mrf_status keystore_open(const char *path, const char *passphrase, struct mrf_secrets **out,
+                              struct mrf_error *err);
+/* Re-encrypts path under a new passphrase, atomically. MRF_E_PASSPHRASE if old is wrong. */
+enum mrf_status keystore_rekey(const char *path, const char *old_pass, const char *new_pass,
+                               struct mrf_error *err);
+/* Overwrites path with random bytes, fsyncs, unlinks. MRF_OK if it did not exist. */
+enum mrf_status keystore_destroy(const char *path, struct mrf_error *err);
+
+/* The same for a single box secret key (the escrow key): a "box keystore". */
+enum mrf_status boxkey_store(const char *path, const char *passphrase, const uint8_t pk[MRF_BOX_PK],
+                             const uint8_t *sk, struct mrf_error *err);
+/* *sk_out is sodium_malloc'd (MRF_BOX_SK bytes; free with sodium_free). */
+enum mrf_status boxkey_load(const char *path, const char *passphrase, uint8_t pk_out[MRF_BOX_PK],
+                            uint8_t **sk_out, struct mrf_error *err);
+
+/* ---- sealed fields ----------------------------------------------------------------------- */
+
+/* A sealed field: the plaintext padded to a 32-byte block, encrypted with a fresh random key
+ * (XChaCha20-Poly1305, with aad bound in), that key wrapped by a sealed box to each recipient.
+ * Blob layout (version 1):
+ *   u8 version=1 | u8 nrecip | nrecip * (crypto_box_SEALBYTES + 32) | 24 nonce | ciphertext+tag
+ * The aad binds the blob to where it lives ("partners/<row id hex>/name") so a blob moved to
+ * another row or column does not open. At most 8 recipients. */
+
+#define SEALED_MAX_RECIP 8
+#define SEALED_MAX_PLAIN 8192
+
+/* *blob is owned by the caller (x_free). MRF_E_TOOBIG if len > SEALED_MAX_PLAIN. */
+enum mrf_status sealed_seal(uint8_t **blob, size_t *bloblen, const char *plain, size_t len,
+                            const char *aad, const uint8_t (*recip_pk)[MRF_BOX_PK], int nrecip);
+/* Opens with one recipient's key pair. *plain is NUL-terminated, in sodium_malloc memory, owned
+ * by the caller (sealed_plain_free). MRF_E_AUTH if the blob was tampered with or is not for this
+ * key; MRF_E_INVALID if malformed. *plain is NULL on failure. */
+enum mrf_status sealed_open(char **plain, size_t *len, const uint8_t *blob, size_t bloblen,
+                            const char *aad, const uint8_t pk[MRF_BOX_PK],
+                            const uint8_t sk[MRF_BOX_SK]);
+void sealed_plain_free(char *plain);
+
+#endif
