@@ -34,7 +34,7 @@ CREATE INDEX themes_year ON themes(post, year);
 CREATE TABLE partners (
     id      BLOB PRIMARY KEY CHECK (length(id) = 16),
     post    TEXT NOT NULL,
-    code    TEXT NOT NULL UNIQUE,
+    code    TEXT NOT NULL,   -- short code from the id; unique in practice, checked on creation
     name    BLOB,    -- sealed
     contact BLOB,    -- sealed
     phone   BLOB,    -- sealed
@@ -49,7 +49,7 @@ CREATE TABLE partners (
 CREATE TABLE grants (
     id           BLOB PRIMARY KEY CHECK (length(id) = 16),
     post         TEXT NOT NULL,
-    code         TEXT NOT NULL UNIQUE,
+    code         TEXT NOT NULL,
     partner      BLOB,        -- partners.id; not a foreign key: rows arrive column by column
     theme        TEXT,
     year         INTEGER,
@@ -61,6 +61,8 @@ CREATE TABLE grants (
     note         BLOB,        -- sealed
     removed      INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX partners_code ON partners(code);
+CREATE INDEX grants_code ON grants(code);
 CREATE INDEX grants_year ON grants(post, year);
 CREATE INDEX grants_partner ON grants(partner);
 

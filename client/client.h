@@ -1,0 +1,177 @@
+/* client — the post's program `mrf`: the local store of one device, the fund's rules as the
+ * post applies them offline, and the commands.
+ *
+ * A struct cli_ctx holds one open post store for one command run (single-threaded). Operations
+ * (client_*) check every rule before writing and write through sync's capture in one
+ * transaction, so a refused or failed operation leaves nothing behind. On failure they return
+ * a status and leave the message in ctx->err; the message names the rule and the way forward
+ * and never contains an identity, a note or a secret. Sealing needs only public keys; revealing
+ * needs the keystore, unlocked with the passphrase. */
+#ifndef MRF_CLIENT_H
+#define MRF_CLIENT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "common.h"
+#include "mrfcrypto.h"
+#include "mrfsync.h"
+
+/* Size caps on every text a person types (bytes of UTF-8). */
+#define CAP_NAME 200
+#define CAP_CONTACT 200
+#define CAP_PHONE 40
+#define CAP_EMAIL 254
+#define CAP_ADDRESS 500
+#define CAP_BANK 100
+#define CAP_NOTE 4000
+#define PASSPHRASE_MIN 8
+
+struct post_meta {
+    char post[16];
+    uint8_t device_id[MRF_ID];
+    struct mrf_pubkeys pub;
+    uint8_t escrow_pk[MRF_BOX_PK];
+    uint8_t hq_sign_pk[MRF_SIGN_PK];
+    char hq_url[256];
+    int64_t token_expires;
+    int64_t created_at;
+    int64_t enrolled_at; /* 0: HQ has not accepted this device yet */
+    int64_t last_sync;   /* 0: never */
+};
+
+/* Every SQL statement of the client, indexed here, written in client/sql.c. */
+enum client_sql {
+    CQ_META,
+    CQ_META_INSERT,
+    CQ_THEMES_YEAR,
+    CQ_THEMES,
+    CQ_THEME_ROW,
+    CQ_GRANTS_USING_THEME,
+    CQ_FIND_PARTNER,
+    CQ_FIND_GRANT,
+    CQ_PARTNER_OPEN_GRANTS,
+    CQ_PARTNERS,
+    CQ_PARTNER_SEALED,
+    CQ_GRANT_SEALED,
+    CQ_GRANTS,
+    CQ_GRANT_ROW,
+    CQ_ALLOCATION,
+    CQ_COMMITTED,
+    CQ_CONFLICTS,
+    CQ_OPEN_CONFLICTS,
+    CQ_COUNT
+};
+
+struct cli_ctx {
+    const char *home;
+    char store_path[1100];
+    char keystore_path[1100];
+    int json;
+    sqlite3 *db;
+    struct capture *cap;
+    struct post_meta meta;
+    struct mrf_secrets *secrets; /* unlocked keystore, only while revealing */
+    sqlite3_stmt *stmts[CQ_COUNT];
+    struct mrf_error err;
+};
+
+/* ---- the store and the keystore ---------------------------------------------------------- */
+
+/* Sets the paths under home; opens nothing. */
+void client_init(struct cli_ctx *ctx, const char *home);
+/* Opens the existing post store and its capture. MRF_E_STATE if the device is not set up. */
+enum mrf_status client_open(struct cli_ctx *ctx);
+void client_close(struct cli_ctx *ctx);
+/* Asks for the passphrase (MRF_PASSPHRASE or the terminal) and unlocks ctx->secrets.
+ * MRF_E_PASSPHRASE if it is wrong. */
+enum mrf_status client_unlock(struct cli_ctx *ctx);
+
+/* Sets up this device from an enrollment token with a new passphrase: keystore and store, or
+ * nothing at all. MRF_E_INVALID for a malformed token, MRF_E_REFUSED for an expired one,
+ * MRF_E_STATE if the device is already set up. */
+enum mrf_status client_setup(struct cli_ctx *ctx, const char *token, const char *passphrase,
+                             int64_t now);
+
+/* The statement, prepared on first use and reset; NULL (ctx->err set) if it cannot be. */
+sqlite3_stmt *client_stmt(struct cli_ctx *ctx, enum client_sql which);
+/* Sets ctx->err from the store's last error and returns MRF_E_IO. */
+enum mrf_status client_db_fail(struct cli_ctx *ctx, const char *what);
+
+/* ---- rules and writes -------------------------------------------------------------------- */
+
+/* Replaces the year's themes with themes[0..n). More than two, an unknown code, a repeated
+ * code, or dropping a theme that live grants of that year use: MRF_E_RULE / MRF_E_INVALID. */
+enum mrf_status client_theme_set(struct cli_ctx *ctx, int year, const char *const *themes, int n);
+/* The year's current themes as theme indexes; *n set. */
+enum mrf_status client_theme_get(struct cli_ctx *ctx, int year, int out[THEME_COUNT], int *n);
+
+/* Fields of a partner as typed; NULL means "not given". An empty string clears the field on
+ * edit (not allowed for the name). */
+struct partner_input {
+    const char *name, *contact, *phone, *email, *address, *bank, *note, *risk;
+};
+/* code_out: the new partner's short code. */
+enum mrf_status client_partner_add(struct cli_ctx *ctx, const struct partner_input *in,
+                                   char code_out[16]);
+enum mrf_status client_partner_edit(struct cli_ctx *ctx, const char *code,
+                                    const struct partner_input *in);
+enum mrf_status client_partner_remove(struct cli_ctx *ctx, const char *code);
+
+struct grant_input {
+    const char *partner, *theme, *year, *amount, *currency, *status, *start, *end, *note;
+};
+enum mrf_status client_grant_add(struct cli_ctx *ctx, const struct grant_input *in,
+                                 char code_out[16]);
+enum mrf_status client_grant_set(struct cli_ctx *ctx, const char *code,
+                                 const struct grant_input *in);
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+/* Finds a live or removed row by short code. MRF_E_NOTFOUND / MRF_E_INVALID otherwise. */
+enum mrf_status client_find(struct cli_ctx *ctx, enum sync_table t, const char *code,
+                            uint8_t id[MRF_ID], int *removed);
+
+/* Opens a sealed column of a row with the unlocked secrets. *plain NULL if the column is empty;
+ * MRF_E_AUTH if it was sealed to another device (then *plain is NULL too). */
+enum mrf_status client_reveal(struct cli_ctx *ctx, enum sync_table t, const uint8_t id[MRF_ID],
+                              const char *col, char **plain);
+
+/* Listings as cJSON arrays of objects (caller frees with cJSON_Delete); the text commands
+ * print from the same objects, so text and --json never disagree. With reveal, identity and
+ * note fields are opened (ctx->secrets must be unlocked). */
+enum mrf_status client_partners_json(struct cli_ctx *ctx, const uint8_t *only_id, int reveal,
+                                     cJSON **out);
+enum mrf_status client_grants_json(struct cli_ctx *ctx, int year, const uint8_t *only_id,
+                                   int reveal, cJSON **out);
+enum mrf_status client_themes_json(struct cli_ctx *ctx, int year, cJSON **out);
+/* Allocation, committed and remaining for a year, per currency. */
+enum mrf_status client_allocation_json(struct cli_ctx *ctx, int year, cJSON **out);
+enum mrf_status client_status_json(struct cli_ctx *ctx, cJSON **out);
+enum mrf_status client_conflicts_json(struct cli_ctx *ctx, cJSON **out);
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+/* Prints a cJSON value to stdout, formatted, with a newline. */
+void out_json(const cJSON *v);
+/* Prints rows (an array of objects) as an aligned table with the given keys as columns;
+ * "(none)"-style line when empty. */
+void out_table(const cJSON *rows, const char *const *keys, const char *const *heads, int ncols,
+               const char *empty);
+/* Reports a failed command on stderr and returns its exit code. */
+int out_fail(const char *cmd, const struct cli_ctx *ctx, enum mrf_status st);
+
+/* The current year (UTC). */
+int client_this_year(void);
+
+/* ---- commands ---------------------------------------------------------------------------- */
+
+extern const struct cmd_entry cmd_init, cmd_theme_set, cmd_theme_list, cmd_partner_add,
+    cmd_partner_list, cmd_partner_show, cmd_partner_edit, cmd_partner_remove, cmd_grant_add,
+    cmd_grant_set, cmd_grant_list, cmd_allocation, cmd_status, cmd_sync, cmd_conflicts, cmd_export,
+    cmd_passwd, cmd_wipe;
+
+#endif

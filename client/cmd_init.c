@@ -1,0 +1,51 @@
+/* mrf init --token TOKEN: sets this device up offline from HQ's one-time token, under a new
+ * passphrase, and prints HQ's key fingerprint for the operator to compare by phone. */
+#include <time.h>
+
+#include "client.h"
+
+static int exec_init(struct cli_ctx *ctx, const struct cli_args *a)
+{
+    const char *token = cli_get(a, "token");
+    char *pass = NULL;
+    char fp[48];
+    char *dev;
+    enum mrf_status st;
+
+    if (token == NULL) {
+        mrf_error_set(&ctx->err, MRF_E_USAGE, "give the token from HQ with --token TOKEN");
+        return out_fail("init", ctx, MRF_E_USAGE);
+    }
+    {
+        /* Check the token before asking for a passphrase: a typo should not cost one. */
+        struct enroll_token tok;
+        st = token_decode(token, &tok, &ctx->err);
+        token_wipe(&tok);
+        if (st != MRF_OK)
+            return out_fail("init", ctx, st);
+    }
+    st = passphrase_read("New passphrase", "MRF_PASSPHRASE", 1, &pass, &ctx->err);
+    if (st == MRF_OK)
+        st = client_setup(ctx, token, pass, (int64_t)time(NULL));
+    passphrase_free(pass);
+    if (st != MRF_OK)
+        return out_fail("init", ctx, st);
+    mrf_fingerprint(ctx->meta.hq_sign_pk, MRF_SIGN_PK, fp);
+    dev = hex_encode(ctx->meta.device_id, MRF_ID);
+    printf("device %s set up for post %s\n", dev, ctx->meta.post);
+    printf("HQ: %s\nHQ key fingerprint: %s\n", ctx->meta.hq_url, fp);
+    printf("Compare the fingerprint with HQ by phone before the first 'mrf sync'.\n");
+    x_free(dev);
+    client_close(ctx);
+    return 0;
+}
+
+const struct cmd_entry cmd_init = {
+    "init",
+    "--token TOKEN",
+    "set this device up for its post with a one-time token from HQ (works offline)",
+    0,
+    0,
+    {{"token", 1, "the enrollment token printed by 'mrf-hq enroll POST'"}, {NULL, 0, NULL}},
+    exec_init,
+};

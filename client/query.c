@@ -1,0 +1,380 @@
+/* The listings of the post client as cJSON arrays and objects: partners, grants, themes, the
+ * allocation, status and conflicts. Text output and --json print from the same objects. Sealed
+ * fields appear only as "sealed" unless the caller unlocked the keystore and asked to reveal. */
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "client.h"
+
+static const char *const partner_sealed_cols[] = {"name",    "contact", "phone", "email",
+                                                  "address", "bank",    "note"};
+
+static void add_text_or_null(cJSON *o, const char *key, const unsigned char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, key, (const char *)v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static void add_money(cJSON *o, const char *key, int64_t cents)
+{
+    char m[32];
+    money_format(cents, m);
+    cJSON_AddStringToObject(o, key, m);
+}
+
+/* Adds the opened field, "sealed", or null. Plaintexts are wiped as soon as cJSON has them. */
+static enum mrf_status add_sealed(struct cli_ctx *ctx, cJSON *o, enum sync_table t,
+                                  const uint8_t id[MRF_ID], const char *col, int present,
+                                  int reveal)
+{
+    char *plain = NULL;
+    enum mrf_status st;
+
+    if (!present) {
+        cJSON_AddNullToObject(o, col);
+        return MRF_OK;
+    }
+    if (!reveal) {
+        cJSON_AddStringToObject(o, col, "sealed");
+        return MRF_OK;
+    }
+    st = client_reveal(ctx, t, id, col, &plain);
+    if (st == MRF_E_AUTH) {
+        mrf_error_clear(&ctx->err);
+        cJSON_AddStringToObject(o, col, "sealed (another device)");
+        return MRF_OK;
+    }
+    if (st != MRF_OK)
+        return st;
+    if (plain)
+        cJSON_AddStringToObject(o, col, plain);
+    else
+        cJSON_AddNullToObject(o, col);
+    sealed_plain_free(plain);
+    return MRF_OK;
+}
+
+/* Which sealed columns of a partner hold a value. */
+static enum mrf_status partner_present(struct cli_ctx *ctx, const uint8_t id[MRF_ID],
+                                       int present[7])
+{
+    sqlite3_stmt *s = client_stmt(ctx, CQ_PARTNER_SEALED);
+
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(s, 1, id, MRF_ID, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) != SQLITE_ROW)
+        return client_db_fail(ctx, "cannot read a partner");
+    for (int i = 0; i < 7; i++)
+        present[i] = sqlite3_column_type(s, i) != SQLITE_NULL;
+    sqlite3_reset(s);
+    return MRF_OK;
+}
+
+enum mrf_status client_partners_json(struct cli_ctx *ctx, const uint8_t *only_id, int reveal,
+                                     cJSON **out)
+{
+    cJSON *arr = cJSON_CreateArray();
+    sqlite3_stmt *s;
+    enum mrf_status st = MRF_OK;
+    int rc;
+    /* Rows are collected first: revealing reuses statements while this one is stepping. */
+    struct row {
+        uint8_t id[MRF_ID];
+        char code[16];
+        char risk[8];
+        int removed;
+        int grants;
+    } *rows = NULL;
+    size_t n = 0, alloc = 0;
+
+    *out = NULL;
+    s = client_stmt(ctx, CQ_PARTNERS);
+    if (s == NULL) {
+        st = MRF_E_IO;
+        goto out;
+    }
+    if (only_id)
+        sqlite3_bind_blob(s, 1, only_id, MRF_ID, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, 1);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct row *r;
+        if (n == alloc) {
+            alloc = alloc ? alloc * 2 : 32;
+            rows = xrealloc(rows, alloc * sizeof *rows);
+        }
+        r = &rows[n++];
+        memset(r, 0, sizeof *r);
+        if (sqlite3_column_bytes(s, 0) == MRF_ID)
+            memcpy(r->id, sqlite3_column_blob(s, 0), MRF_ID);
+        str_copy(r->code, (const char *)sqlite3_column_text(s, 1), sizeof r->code);
+        if (sqlite3_column_text(s, 2))
+            str_copy(r->risk, (const char *)sqlite3_column_text(s, 2), sizeof r->risk);
+        r->removed = sqlite3_column_int(s, 3);
+        r->grants = sqlite3_column_int(s, 4);
+    }
+    if (rc != SQLITE_DONE) {
+        st = client_db_fail(ctx, "cannot list partners");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        int present[7];
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddStringToObject(o, "code", rows[i].code);
+        cJSON_AddStringToObject(o, "risk", rows[i].risk[0] ? rows[i].risk : "-");
+        cJSON_AddNumberToObject(o, "grants", rows[i].grants);
+        cJSON_AddBoolToObject(o, "removed", rows[i].removed);
+        st = partner_present(ctx, rows[i].id, present);
+        for (int k = 0; st == MRF_OK && k < 7; k++)
+            st = add_sealed(ctx, o, ST_PARTNERS, rows[i].id, partner_sealed_cols[k], present[k],
+                            reveal);
+        if (st != MRF_OK)
+            goto out;
+    }
+    *out = arr;
+    arr = NULL;
+out:
+    if (rows)
+        sodium_memzero(rows, alloc * sizeof *rows);
+    x_free(rows);
+    cJSON_Delete(arr);
+    return st;
+}
+
+enum mrf_status client_grants_json(struct cli_ctx *ctx, int year, const uint8_t *only_id,
+                                   int reveal, cJSON **out)
+{
+    cJSON *arr = cJSON_CreateArray();
+    sqlite3_stmt *s;
+    enum mrf_status st = MRF_OK;
+    int rc;
+    struct row {
+        uint8_t id[MRF_ID];
+        int has_note;
+    } *rows = NULL;
+    size_t n = 0, alloc = 0;
+
+    *out = NULL;
+    s = client_stmt(ctx, CQ_GRANTS);
+    if (s == NULL) {
+        st = MRF_E_IO;
+        goto out;
+    }
+    sqlite3_bind_int(s, 1, year);
+    if (only_id)
+        sqlite3_bind_blob(s, 2, only_id, MRF_ID, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, 2);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, o);
+        if (n == alloc) {
+            alloc = alloc ? alloc * 2 : 32;
+            rows = xrealloc(rows, alloc * sizeof *rows);
+        }
+        memset(&rows[n], 0, sizeof rows[n]);
+        if (sqlite3_column_bytes(s, 0) == MRF_ID)
+            memcpy(rows[n].id, sqlite3_column_blob(s, 0), MRF_ID);
+        rows[n].has_note = sqlite3_column_int(s, 11);
+        n++;
+        add_text_or_null(o, "code", sqlite3_column_text(s, 1));
+        add_text_or_null(o, "partner", sqlite3_column_text(s, 2));
+        add_text_or_null(o, "theme", sqlite3_column_text(s, 3));
+        cJSON_AddNumberToObject(o, "year", sqlite3_column_int(s, 4));
+        add_money(o, "amount", sqlite3_column_int64(s, 5));
+        add_text_or_null(o, "currency", sqlite3_column_text(s, 6));
+        add_text_or_null(o, "status", sqlite3_column_text(s, 7));
+        add_text_or_null(o, "start", sqlite3_column_text(s, 8));
+        add_text_or_null(o, "end", sqlite3_column_text(s, 9));
+        cJSON_AddBoolToObject(o, "removed", sqlite3_column_int(s, 10));
+    }
+    if (rc != SQLITE_DONE) {
+        st = client_db_fail(ctx, "cannot list grants");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        st = add_sealed(ctx, cJSON_GetArrayItem(arr, (int)i), ST_GRANTS, rows[i].id, "note",
+                        rows[i].has_note, reveal);
+        if (st != MRF_OK)
+            goto out;
+    }
+    *out = arr;
+    arr = NULL;
+out:
+    x_free(rows);
+    cJSON_Delete(arr);
+    return st;
+}
+
+enum mrf_status client_themes_json(struct cli_ctx *ctx, int year, cJSON **out)
+{
+    cJSON *arr = cJSON_CreateArray();
+    sqlite3_stmt *s = client_stmt(ctx, CQ_THEMES);
+    int rc;
+
+    *out = NULL;
+    if (s == NULL) {
+        cJSON_Delete(arr);
+        return MRF_E_IO;
+    }
+    sqlite3_bind_int(s, 1, year);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        const char *code = (const char *)sqlite3_column_text(s, 1);
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddNumberToObject(o, "year", sqlite3_column_int(s, 0));
+        cJSON_AddStringToObject(o, "theme", code ? code : "?");
+        cJSON_AddStringToObject(o, "title", theme_title(theme_index(code)));
+    }
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(arr);
+        return client_db_fail(ctx, "cannot list themes");
+    }
+    *out = arr;
+    return MRF_OK;
+}
+
+enum mrf_status client_allocation_json(struct cli_ctx *ctx, int year, cJSON **out)
+{
+    cJSON *o = cJSON_CreateObject(), *others = cJSON_CreateArray();
+    sqlite3_stmt *s;
+    int64_t alloc = -1, committed = 0;
+    char cur[4] = "EUR";
+    int rc;
+
+    *out = NULL;
+    cJSON_AddNumberToObject(o, "year", year);
+    s = client_stmt(ctx, CQ_ALLOCATION);
+    if (s == NULL)
+        goto fail;
+    sqlite3_bind_int(s, 1, year);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        alloc = sqlite3_column_int64(s, 0);
+        str_copy(cur, (const char *)sqlite3_column_text(s, 1), sizeof cur);
+    } else if (rc != SQLITE_DONE) {
+        client_db_fail(ctx, "cannot read the allocation");
+        goto fail;
+    }
+    sqlite3_reset(s);
+    s = client_stmt(ctx, CQ_COMMITTED);
+    if (s == NULL)
+        goto fail;
+    sqlite3_bind_int(s, 1, year);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(s, 0);
+        if (c && strcmp(c, cur) == 0) {
+            committed = sqlite3_column_int64(s, 1);
+        } else {
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddStringToObject(x, "currency", c ? c : "?");
+            add_money(x, "committed", sqlite3_column_int64(s, 1));
+            cJSON_AddItemToArray(others, x);
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        client_db_fail(ctx, "cannot sum the grants");
+        goto fail;
+    }
+    cJSON_AddStringToObject(o, "currency", cur);
+    if (alloc >= 0) {
+        add_money(o, "allocation", alloc);
+        add_money(o, "remaining", alloc - committed);
+    } else {
+        cJSON_AddNullToObject(o, "allocation");
+        cJSON_AddNullToObject(o, "remaining");
+    }
+    add_money(o, "committed", committed);
+    cJSON_AddItemToObject(o, "other_currencies", others);
+    *out = o;
+    return MRF_OK;
+fail:
+    cJSON_Delete(others);
+    cJSON_Delete(o);
+    return MRF_E_IO;
+}
+
+static void add_time(cJSON *o, const char *key, int64_t t)
+{
+    char buf[32];
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (t <= 0) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    gmtime_r(&tt, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cJSON_AddStringToObject(o, key, buf);
+}
+
+enum mrf_status client_status_json(struct cli_ctx *ctx, cJSON **out)
+{
+    cJSON *o;
+    int64_t pending = 0;
+    sqlite3_stmt *s;
+    char fp[48];
+    char *dev;
+    enum mrf_status st;
+
+    *out = NULL;
+    st = capture_pending(ctx->db, &pending, &ctx->err);
+    if (st != MRF_OK)
+        return st;
+    s = client_stmt(ctx, CQ_OPEN_CONFLICTS);
+    if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
+        return client_db_fail(ctx, "cannot count conflicts");
+    o = cJSON_CreateObject();
+    dev = hex_encode(ctx->meta.device_id, MRF_ID);
+    mrf_fingerprint(ctx->meta.hq_sign_pk, MRF_SIGN_PK, fp);
+    cJSON_AddStringToObject(o, "post", ctx->meta.post);
+    cJSON_AddStringToObject(o, "device", dev);
+    cJSON_AddStringToObject(o, "hq", ctx->meta.hq_url);
+    cJSON_AddStringToObject(o, "hq_fingerprint", fp);
+    cJSON_AddBoolToObject(o, "enrolled", ctx->meta.enrolled_at > 0);
+    if (ctx->meta.enrolled_at <= 0)
+        add_time(o, "token_expires", ctx->meta.token_expires);
+    cJSON_AddNumberToObject(o, "pending", (double)pending);
+    add_time(o, "last_sync", ctx->meta.last_sync);
+    cJSON_AddNumberToObject(o, "open_conflicts", sqlite3_column_int(s, 0));
+    sqlite3_reset(s);
+    x_free(dev);
+    *out = o;
+    return MRF_OK;
+}
+
+enum mrf_status client_conflicts_json(struct cli_ctx *ctx, cJSON **out)
+{
+    cJSON *arr = cJSON_CreateArray();
+    sqlite3_stmt *s = client_stmt(ctx, CQ_CONFLICTS);
+    int rc;
+
+    *out = NULL;
+    if (s == NULL) {
+        cJSON_Delete(arr);
+        return MRF_E_IO;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, o);
+        add_text_or_null(o, "id", sqlite3_column_text(s, 0));
+        add_text_or_null(o, "kind", sqlite3_column_text(s, 1));
+        add_text_or_null(o, "subject", sqlite3_column_text(s, 2));
+        add_text_or_null(o, "detail", sqlite3_column_text(s, 3));
+        add_time(o, "opened", sqlite3_column_int64(s, 4));
+        cJSON_AddStringToObject(o, "state", sqlite3_column_int(s, 5) ? "resolved" : "open");
+    }
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(arr);
+        return client_db_fail(ctx, "cannot list conflicts");
+    }
+    *out = arr;
+    return MRF_OK;
+}

@@ -1,0 +1,69 @@
+/* Every SQL statement of the post client in one place (STYLE rule 9), prepared on first use,
+ * reset when fetched, finalized by client_close. Writes to synced columns do not live here:
+ * they go through sync's capture. */
+#include "client.h"
+
+static const char *const sql[CQ_COUNT] = {
+    [CQ_META] = "SELECT post, device_id, sign_pk, box_pk, escrow_pk, hq_sign_pk, hq_url, "
+                "token_expires, created_at, coalesce(enrolled_at, 0), coalesce(last_sync, 0) "
+                "FROM meta WHERE id = 1",
+    [CQ_META_INSERT] =
+        "INSERT INTO meta(id, post, device_id, sign_pk, box_pk, hq_url, hq_tls_pin, hq_sign_pk, "
+        "hq_box_pk, escrow_pk, token_id, token_expires, created_at) "
+        "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [CQ_THEMES_YEAR] = "SELECT theme FROM themes WHERE year = ?1 AND removed = 0 ORDER BY theme",
+    [CQ_THEMES] = "SELECT year, theme FROM themes WHERE removed = 0 AND (?1 = 0 OR year = ?1) "
+                  "ORDER BY year, theme",
+    [CQ_THEME_ROW] = "SELECT removed FROM themes WHERE id = ?1",
+    [CQ_GRANTS_USING_THEME] = "SELECT code FROM grants WHERE year = ?1 AND theme = ?2 AND "
+                              "removed = 0 AND status <> 'cancelled' ORDER BY code LIMIT 3",
+    [CQ_FIND_PARTNER] = "SELECT id, removed FROM partners WHERE code = ?1",
+    [CQ_FIND_GRANT] = "SELECT id, removed FROM grants WHERE code = ?1",
+    [CQ_PARTNER_OPEN_GRANTS] =
+        "SELECT code FROM grants WHERE partner = ?1 AND removed = 0 AND "
+        "status IN ('draft', 'committed', 'disbursed') ORDER BY code LIMIT 3",
+    [CQ_PARTNERS] = "SELECT p.id, p.code, p.risk, p.removed, "
+                    "(SELECT count(*) FROM grants g WHERE g.partner = p.id AND g.removed = 0) "
+                    "FROM partners p WHERE (?1 IS NULL AND p.removed = 0) OR p.id = ?1 "
+                    "ORDER BY p.code",
+    [CQ_PARTNER_SEALED] =
+        "SELECT name, contact, phone, email, address, bank, note FROM partners WHERE id = ?1",
+    [CQ_GRANT_SEALED] = "SELECT note FROM grants WHERE id = ?1",
+    [CQ_GRANTS] = "SELECT g.id, g.code, p.code, g.theme, g.year, g.amount_cents, g.currency, "
+                  "g.status, g.start_date, g.end_date, g.removed, g.note IS NOT NULL "
+                  "FROM grants g LEFT JOIN partners p ON p.id = g.partner "
+                  "WHERE ((?2 IS NULL AND g.removed = 0) OR g.id = ?2) "
+                  "AND (?1 = 0 OR g.year = ?1) ORDER BY g.year, g.code",
+    [CQ_GRANT_ROW] = "SELECT partner, theme, year, amount_cents, currency, status, start_date, "
+                     "end_date, removed FROM grants WHERE id = ?1",
+    [CQ_ALLOCATION] = "SELECT amount_cents, coalesce(currency, 'EUR') FROM allocations "
+                      "WHERE year = ?1 AND amount_cents IS NOT NULL",
+    [CQ_COMMITTED] = "SELECT currency, sum(amount_cents) FROM grants WHERE year = ?1 AND "
+                     "removed = 0 AND status IN ('committed', 'disbursed', 'closed') "
+                     "GROUP BY currency ORDER BY currency",
+    [CQ_CONFLICTS] = "SELECT id, kind, subject, detail, opened_at, resolved FROM conflicts "
+                     "ORDER BY resolved, opened_at",
+    [CQ_OPEN_CONFLICTS] = "SELECT count(*) FROM conflicts WHERE resolved = 0",
+};
+
+sqlite3_stmt *client_stmt(struct cli_ctx *ctx, enum client_sql which)
+{
+    sqlite3_stmt **slot = &ctx->stmts[which];
+
+    if (*slot == NULL) {
+        if (sqlite3_prepare_v3(ctx->db, sql[which], -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
+            SQLITE_OK) {
+            client_db_fail(ctx, "cannot prepare a query");
+            return NULL;
+        }
+        return *slot;
+    }
+    sqlite3_reset(*slot);
+    sqlite3_clear_bindings(*slot);
+    return *slot;
+}
+
+enum mrf_status client_db_fail(struct cli_ctx *ctx, const char *what)
+{
+    return mrf_error_set(&ctx->err, MRF_E_IO, "store: %s: %s", what, sqlite3_errmsg(ctx->db));
+}

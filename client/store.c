@@ -1,0 +1,292 @@
+/* The device's two files: the post store (SQLite, WAL) and the keystore. Opening, first-time
+ * set-up from an enrollment token (all or nothing), unlocking with the passphrase, finding rows
+ * by short code and opening sealed columns. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "client.h"
+#include "schema.h"
+
+void client_init(struct cli_ctx *ctx, const char *home)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->home = home;
+    snprintf(ctx->store_path, sizeof ctx->store_path, "%s/post.db", home);
+    snprintf(ctx->keystore_path, sizeof ctx->keystore_path, "%s/keystore", home);
+}
+
+static enum mrf_status load_meta(struct cli_ctx *ctx)
+{
+    sqlite3_stmt *s = client_stmt(ctx, CQ_META);
+    struct post_meta *m = &ctx->meta;
+
+    if (s == NULL)
+        return MRF_E_IO;
+    if (sqlite3_step(s) != SQLITE_ROW)
+        return mrf_error_set(&ctx->err, MRF_E_STATE,
+                             "this device is not set up yet; run 'mrf init --token TOKEN' with "
+                             "a token from HQ");
+    if (sqlite3_column_bytes(s, 1) != MRF_ID || sqlite3_column_bytes(s, 2) != MRF_SIGN_PK ||
+        sqlite3_column_bytes(s, 3) != MRF_BOX_PK || sqlite3_column_bytes(s, 4) != MRF_BOX_PK ||
+        sqlite3_column_bytes(s, 5) != MRF_SIGN_PK)
+        return mrf_error_set(&ctx->err, MRF_E_STATE, "store: the device record is damaged");
+    str_copy(m->post, (const char *)sqlite3_column_text(s, 0), sizeof m->post);
+    memcpy(m->device_id, sqlite3_column_blob(s, 1), MRF_ID);
+    memcpy(m->pub.sign_pk, sqlite3_column_blob(s, 2), MRF_SIGN_PK);
+    memcpy(m->pub.box_pk, sqlite3_column_blob(s, 3), MRF_BOX_PK);
+    memcpy(m->escrow_pk, sqlite3_column_blob(s, 4), MRF_BOX_PK);
+    memcpy(m->hq_sign_pk, sqlite3_column_blob(s, 5), MRF_SIGN_PK);
+    str_copy(m->hq_url, (const char *)sqlite3_column_text(s, 6), sizeof m->hq_url);
+    m->token_expires = sqlite3_column_int64(s, 7);
+    m->created_at = sqlite3_column_int64(s, 8);
+    m->enrolled_at = sqlite3_column_int64(s, 9);
+    m->last_sync = sqlite3_column_int64(s, 10);
+    sqlite3_reset(s);
+    return MRF_OK;
+}
+
+enum mrf_status client_open(struct cli_ctx *ctx)
+{
+    struct stat sb;
+    enum mrf_status st;
+
+    if (stat(ctx->store_path, &sb) != 0)
+        return mrf_error_set(&ctx->err, MRF_E_STATE,
+                             "this device is not set up in %s; run 'mrf init --token TOKEN' "
+                             "with a token from HQ (or give --home)",
+                             ctx->home);
+    st = schema_open(ctx->store_path, SCHEMA_POST, &ctx->db, &ctx->err);
+    if (st != MRF_OK)
+        return st;
+    st = load_meta(ctx);
+    if (st != MRF_OK)
+        return st;
+    return capture_new(ctx->db, &ctx->cap, &ctx->err);
+}
+
+void client_close(struct cli_ctx *ctx)
+{
+    capture_free(ctx->cap);
+    ctx->cap = NULL;
+    for (int i = 0; i < CQ_COUNT; i++) {
+        sqlite3_finalize(ctx->stmts[i]);
+        ctx->stmts[i] = NULL;
+    }
+    sqlite3_close_v2(ctx->db);
+    ctx->db = NULL;
+    mrf_secrets_free(ctx->secrets);
+    ctx->secrets = NULL;
+}
+
+enum mrf_status client_unlock(struct cli_ctx *ctx)
+{
+    char *pass = NULL;
+    enum mrf_status st;
+
+    if (ctx->secrets)
+        return MRF_OK;
+    st = passphrase_read("Passphrase", "MRF_PASSPHRASE", 0, &pass, &ctx->err);
+    if (st == MRF_OK)
+        st = keystore_open(ctx->keystore_path, pass, &ctx->secrets, &ctx->err);
+    passphrase_free(pass);
+    if (st == MRF_OK &&
+        sodium_memcmp(ctx->secrets->pub.box_pk, ctx->meta.pub.box_pk, MRF_BOX_PK) != 0) {
+        mrf_secrets_free(ctx->secrets);
+        ctx->secrets = NULL;
+        st = mrf_error_set(&ctx->err, MRF_E_STATE,
+                           "the keystore does not belong to this store; restore the matching "
+                           "keystore file");
+    }
+    return st;
+}
+
+static enum mrf_status insert_meta(struct cli_ctx *ctx, const struct enroll_token *tok,
+                                   const struct mrf_secrets *sec, const uint8_t device[MRF_ID],
+                                   int64_t now)
+{
+    sqlite3_stmt *s = client_stmt(ctx, CQ_META_INSERT);
+
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_text(s, 1, tok->post, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, device, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, sec->pub.sign_pk, MRF_SIGN_PK, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 4, sec->pub.box_pk, MRF_BOX_PK, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, tok->url, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, tok->tls_pin, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 7, tok->hq.sign_pk, MRF_SIGN_PK, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 8, tok->hq.box_pk, MRF_BOX_PK, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 9, tok->escrow_pk, MRF_BOX_PK, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 10, tok->token_id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 11, tok->expires);
+    sqlite3_bind_int64(s, 12, now);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return client_db_fail(ctx, "cannot record this device");
+    return MRF_OK;
+}
+
+enum mrf_status client_setup(struct cli_ctx *ctx, const char *token, const char *passphrase,
+                             int64_t now)
+{
+    struct enroll_token tok;
+    struct mrf_secrets *sec = NULL;
+    uint8_t device[MRF_ID];
+    struct stat sb;
+    int made_keystore = 0, made_store = 0;
+    enum mrf_status st;
+
+    if (stat(ctx->store_path, &sb) == 0 || stat(ctx->keystore_path, &sb) == 0)
+        return mrf_error_set(&ctx->err, MRF_E_STATE,
+                             "this device is already set up in %s; to start over run "
+                             "'mrf wipe --yes' first (it destroys what is not synced)",
+                             ctx->home);
+    st = token_decode(token, &tok, &ctx->err);
+    if (st != MRF_OK)
+        return st;
+    if (tok.expires <= now) {
+        token_wipe(&tok);
+        return mrf_error_set(&ctx->err, MRF_E_REFUSED,
+                             "init: the token has expired; ask HQ for a new one "
+                             "('mrf-hq enroll %s')",
+                             tok.post);
+    }
+    if (strlen(passphrase) < PASSPHRASE_MIN) {
+        token_wipe(&tok);
+        return mrf_error_set(&ctx->err, MRF_E_INVALID,
+                             "init: a passphrase needs at least %d characters; choose a longer "
+                             "one",
+                             PASSPHRASE_MIN);
+    }
+    st = dir_ensure(ctx->home, &ctx->err);
+    if (st != MRF_OK)
+        goto out;
+    mrf_secrets_new(&sec);
+    memcpy(sec->enroll_secret, tok.secret, MRF_SECRET);
+    mrf_random(device, sizeof device);
+
+    st = keystore_create(ctx->keystore_path, passphrase, sec, &ctx->err);
+    if (st != MRF_OK)
+        goto out;
+    made_keystore = 1;
+    made_store = 1;
+    st = schema_open(ctx->store_path, SCHEMA_POST, &ctx->db, &ctx->err);
+    if (st != MRF_OK)
+        goto out;
+    st = insert_meta(ctx, &tok, sec, device, now);
+    if (st != MRF_OK)
+        goto out;
+    st = load_meta(ctx);
+    if (st == MRF_OK)
+        st = capture_new(ctx->db, &ctx->cap, &ctx->err);
+out:
+    if (st != MRF_OK) {
+        struct mrf_error ignored;
+        client_close(ctx);
+        if (made_store) {
+            char side[1200];
+            unlink(ctx->store_path);
+            snprintf(side, sizeof side, "%s-wal", ctx->store_path);
+            unlink(side);
+            snprintf(side, sizeof side, "%s-shm", ctx->store_path);
+            unlink(side);
+        }
+        if (made_keystore)
+            keystore_destroy(ctx->keystore_path, &ignored);
+    }
+    mrf_secrets_free(sec);
+    token_wipe(&tok);
+    return st;
+}
+
+enum mrf_status client_find(struct cli_ctx *ctx, enum sync_table t, const char *code,
+                            uint8_t id[MRF_ID], int *removed)
+{
+    const struct sync_table_desc *d = sync_table_get(t);
+    char norm[16];
+    sqlite3_stmt *s;
+    enum mrf_status st;
+    int rc;
+
+    memset(id, 0, MRF_ID);
+    *removed = 0;
+    st = shortcode_parse(d->code_prefix, code, norm, &ctx->err);
+    if (st != MRF_OK)
+        return st;
+    s = client_stmt(ctx, t == ST_PARTNERS ? CQ_FIND_PARTNER : CQ_FIND_GRANT);
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_text(s, 1, norm, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return mrf_error_set(&ctx->err, MRF_E_NOTFOUND,
+                             "no %s with code %s on this device; 'mrf %s list' shows them",
+                             t == ST_PARTNERS ? "partner" : "grant", norm,
+                             t == ST_PARTNERS ? "partner" : "grant");
+    if (rc != SQLITE_ROW)
+        return client_db_fail(ctx, "cannot look up a code");
+    if (sqlite3_column_bytes(s, 0) != MRF_ID)
+        return mrf_error_set(&ctx->err, MRF_E_STATE, "store: a row id is damaged");
+    memcpy(id, sqlite3_column_blob(s, 0), MRF_ID);
+    *removed = sqlite3_column_int(s, 1);
+    sqlite3_reset(s);
+    return MRF_OK;
+}
+
+enum mrf_status client_reveal(struct cli_ctx *ctx, enum sync_table t, const uint8_t id[MRF_ID],
+                              const char *col, char **plain)
+{
+    static const char *const partner_cols[] = {"name",    "contact", "phone", "email",
+                                               "address", "bank",    "note"};
+    sqlite3_stmt *s;
+    int idx = -1;
+    char aad[96];
+    char *hex;
+    size_t len;
+    enum mrf_status st;
+
+    *plain = NULL;
+    if (t == ST_PARTNERS) {
+        for (int i = 0; i < 7; i++)
+            if (strcmp(col, partner_cols[i]) == 0)
+                idx = i;
+        s = client_stmt(ctx, CQ_PARTNER_SEALED);
+    } else {
+        idx = strcmp(col, "note") == 0 ? 0 : -1;
+        s = client_stmt(ctx, CQ_GRANT_SEALED);
+    }
+    if (idx < 0 || ctx->secrets == NULL)
+        return mrf_error_set(&ctx->err, MRF_E_INTERNAL, "reveal: not a sealed column");
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(s, 1, id, MRF_ID, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) != SQLITE_ROW)
+        return client_db_fail(ctx, "cannot read a sealed field");
+    if (sqlite3_column_type(s, idx) == SQLITE_NULL) {
+        sqlite3_reset(s);
+        return MRF_OK;
+    }
+    hex = hex_encode(id, MRF_ID);
+    snprintf(aad, sizeof aad, "%s/%s/%s", sync_table_get(t)->name, hex, col);
+    x_free(hex);
+    st = sealed_open(plain, &len, sqlite3_column_blob(s, idx), (size_t)sqlite3_column_bytes(s, idx),
+                     aad, ctx->secrets->pub.box_pk, ctx->secrets->box_sk);
+    sqlite3_reset(s);
+    if (st != MRF_OK)
+        return mrf_error_set(&ctx->err, st,
+                             "reveal: this field was sealed on another device or is damaged");
+    return MRF_OK;
+}
+
+int client_this_year(void)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    return tm.tm_year + 1900;
+}

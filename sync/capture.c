@@ -1,0 +1,360 @@
+/* Change capture on the post store: each synced column write updates the domain table, the
+ * column's clock and the outbox in the caller's one transaction. A pending (unsent) outbox
+ * entry for the same column is coalesced — only the latest value travels — and keeps the clock
+ * of the value it first replaced, which is what HQ compares to detect concurrent writes. */
+#include <string.h>
+
+#include "mrfsync.h"
+
+#define MAX_COLS 16
+
+enum {
+    Q_META,
+    Q_SAVE_CLOCK,
+    Q_CLOCK_GET,
+    Q_CLOCK_PUT,
+    Q_OUTBOX_PUT,
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_COUNT
+};
+
+static const char *const sql[Q_COUNT] = {
+    [Q_META] = "SELECT device_id, post, clock FROM meta WHERE id = 1",
+    [Q_SAVE_CLOCK] = "UPDATE meta SET clock = ?1 WHERE id = 1",
+    [Q_CLOCK_GET] = "SELECT clock, device FROM clocks WHERE tbl = ?1 AND id = ?2 AND col = ?3",
+    [Q_CLOCK_PUT] = "INSERT INTO clocks(tbl, id, col, clock, device) VALUES (?1, ?2, ?3, ?4, ?5) "
+                    "ON CONFLICT(tbl, id, col) DO UPDATE SET clock = excluded.clock, "
+                    "device = excluded.device",
+    [Q_OUTBOX_PUT] = "INSERT INTO outbox(tbl, id, col, value, clock, prev_clock, prev_device) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                     "ON CONFLICT(tbl, id, col) WHERE changeset IS NULL "
+                     "DO UPDATE SET value = excluded.value, clock = excluded.clock",
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+};
+
+struct capture {
+    sqlite3 *db;
+    uint8_t device[MRF_ID];
+    char post[16];
+    hlc_t clock;
+    int in_tx;
+    sqlite3_stmt *q[Q_COUNT];
+    sqlite3_stmt *row_insert[ST_COUNT];
+    sqlite3_stmt *col_update[ST_COUNT][MAX_COLS];
+    char errmsg[256];
+};
+
+struct value {
+    enum sync_type type;
+    int is_null;
+    int64_t i;
+    const char *text;
+    const uint8_t *blob;
+    size_t n;
+};
+
+static enum mrf_status fail(struct capture *c, const char *what)
+{
+    snprintf(c->errmsg, sizeof c->errmsg, "store: %s: %s", what, sqlite3_errmsg(c->db));
+    return MRF_E_IO;
+}
+
+/* The statement, prepared on first use and reset. NULL with errmsg set if it cannot be. */
+static sqlite3_stmt *stmt(struct capture *c, sqlite3_stmt **slot, const char *text)
+{
+    if (*slot == NULL) {
+        if (sqlite3_prepare_v3(c->db, text, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
+            SQLITE_OK) {
+            fail(c, "cannot prepare a statement");
+            return NULL;
+        }
+    } else {
+        sqlite3_reset(*slot);
+        sqlite3_clear_bindings(*slot);
+    }
+    return *slot;
+}
+
+static sqlite3_stmt *q(struct capture *c, int which)
+{
+    return stmt(c, &c->q[which], sql[which]);
+}
+
+enum mrf_status capture_new(sqlite3 *db, struct capture **out, struct mrf_error *err)
+{
+    struct capture *c = xcalloc(1, sizeof *c);
+    sqlite3_stmt *s;
+    enum mrf_status st = MRF_OK;
+
+    *out = NULL;
+    c->db = db;
+    s = q(c, Q_META);
+    if (s == NULL) {
+        st = mrf_error_set(err, MRF_E_IO, "%s", c->errmsg);
+        goto out;
+    }
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        st = mrf_error_set(err, MRF_E_STATE,
+                           "this device is not set up yet; run 'mrf init --token TOKEN' first");
+        goto out;
+    }
+    if (sqlite3_column_bytes(s, 0) != MRF_ID) {
+        st = mrf_error_set(err, MRF_E_STATE, "store: the device id is damaged");
+        goto out;
+    }
+    memcpy(c->device, sqlite3_column_blob(s, 0), MRF_ID);
+    str_copy(c->post, (const char *)sqlite3_column_text(s, 1), sizeof c->post);
+    c->clock = (hlc_t)sqlite3_column_int64(s, 2);
+    sqlite3_reset(s);
+    *out = c;
+    c = NULL;
+out:
+    capture_free(c);
+    return st;
+}
+
+void capture_free(struct capture *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(c->q[i]);
+    for (int t = 0; t < ST_COUNT; t++) {
+        sqlite3_finalize(c->row_insert[t]);
+        for (int k = 0; k < MAX_COLS; k++)
+            sqlite3_finalize(c->col_update[t][k]);
+    }
+    x_free(c);
+}
+
+const char *capture_errmsg(const struct capture *c)
+{
+    return c->errmsg;
+}
+
+enum mrf_status capture_begin(struct capture *c)
+{
+    sqlite3_stmt *s = q(c, Q_BEGIN);
+
+    if (s == NULL)
+        return MRF_E_IO;
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(c, "cannot begin a transaction");
+    c->in_tx = 1;
+    /* The clock may have moved since capture_new (another process, a pull). */
+    s = q(c, Q_META);
+    if (s == NULL)
+        return MRF_E_IO;
+    if (sqlite3_step(s) != SQLITE_ROW)
+        return fail(c, "cannot read the device clock");
+    c->clock = (hlc_t)sqlite3_column_int64(s, 2);
+    sqlite3_reset(s);
+    return MRF_OK;
+}
+
+enum mrf_status capture_commit(struct capture *c)
+{
+    sqlite3_stmt *s = q(c, Q_SAVE_CLOCK);
+
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)c->clock);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(c, "cannot save the device clock");
+    s = q(c, Q_COMMIT);
+    if (s == NULL)
+        return MRF_E_IO;
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(c, "cannot commit");
+    c->in_tx = 0;
+    return MRF_OK;
+}
+
+void capture_rollback(struct capture *c)
+{
+    sqlite3_stmt *s;
+
+    if (c == NULL || !c->in_tx)
+        return;
+    s = q(c, Q_ROLLBACK);
+    if (s)
+        sqlite3_step(s);
+    c->in_tx = 0;
+}
+
+enum mrf_status capture_row(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID])
+{
+    const struct sync_table_desc *d = sync_table_get(t);
+    char text[160];
+    char code[16];
+    sqlite3_stmt *s;
+
+    if (!c->in_tx) {
+        snprintf(c->errmsg, sizeof c->errmsg, "capture: write outside a transaction");
+        return MRF_E_INTERNAL;
+    }
+    if (d->code_prefix)
+        snprintf(text, sizeof text,
+                 "INSERT INTO %s(id, post, code) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
+                 d->name);
+    else
+        snprintf(text, sizeof text,
+                 "INSERT INTO %s(id, post) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING", d->name);
+    s = stmt(c, &c->row_insert[t], text);
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(s, 1, id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, c->post, -1, SQLITE_STATIC);
+    if (d->code_prefix) {
+        shortcode_make(d->code_prefix, id, code);
+        sqlite3_bind_text(s, 3, code, -1, SQLITE_STATIC);
+    }
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(c, "cannot create a row");
+    return MRF_OK;
+}
+
+static void bind_value(sqlite3_stmt *s, int idx, const struct value *v)
+{
+    if (v->is_null)
+        sqlite3_bind_null(s, idx);
+    else if (v->type == SYNC_INT)
+        sqlite3_bind_int64(s, idx, v->i);
+    else if (v->type == SYNC_TEXT)
+        sqlite3_bind_text(s, idx, v->text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_blob(s, idx, v->blob, (int)v->n, SQLITE_STATIC);
+}
+
+static enum mrf_status set_value(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID],
+                                 int col, const struct value *v)
+{
+    const struct sync_table_desc *d = sync_table_get(t);
+    char text[160];
+    sqlite3_stmt *s;
+    hlc_t prev = 0;
+    uint8_t prev_dev[MRF_ID];
+    int have_prev_dev = 0;
+
+    if (!c->in_tx) {
+        snprintf(c->errmsg, sizeof c->errmsg, "capture: write outside a transaction");
+        return MRF_E_INTERNAL;
+    }
+    if (d == NULL || col < 0 || col >= d->ncols || col >= MAX_COLS ||
+        (!v->is_null && d->cols[col].type != v->type)) {
+        snprintf(c->errmsg, sizeof c->errmsg, "capture: no such column or wrong type");
+        return MRF_E_INTERNAL;
+    }
+    c->clock = hlc_tick(c->clock, time_now_ms());
+
+    /* The clock of the value being replaced travels with the op. */
+    s = q(c, Q_CLOCK_GET);
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int(s, 1, (int)t);
+    sqlite3_bind_blob(s, 2, id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, col);
+    switch (sqlite3_step(s)) {
+    case SQLITE_ROW:
+        prev = (hlc_t)sqlite3_column_int64(s, 0);
+        if (sqlite3_column_bytes(s, 1) == MRF_ID) {
+            memcpy(prev_dev, sqlite3_column_blob(s, 1), MRF_ID);
+            have_prev_dev = 1;
+        }
+        break;
+    case SQLITE_DONE:
+        break;
+    default:
+        return fail(c, "cannot read a column clock");
+    }
+
+    snprintf(text, sizeof text, "UPDATE %s SET %s = ?1 WHERE id = ?2", d->name, d->cols[col].name);
+    s = stmt(c, &c->col_update[t][col], text);
+    if (s == NULL)
+        return MRF_E_IO;
+    bind_value(s, 1, v);
+    sqlite3_bind_blob(s, 2, id, MRF_ID, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(c, "cannot write a column");
+    if (sqlite3_changes(c->db) != 1) {
+        snprintf(c->errmsg, sizeof c->errmsg, "capture: the row does not exist");
+        return MRF_E_INTERNAL;
+    }
+
+    s = q(c, Q_CLOCK_PUT);
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int(s, 1, (int)t);
+    sqlite3_bind_blob(s, 2, id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, col);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)c->clock);
+    sqlite3_bind_blob(s, 5, c->device, MRF_ID, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(c, "cannot write a column clock");
+
+    s = q(c, Q_OUTBOX_PUT);
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int(s, 1, (int)t);
+    sqlite3_bind_blob(s, 2, id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, col);
+    bind_value(s, 4, v);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)c->clock);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64)prev);
+    if (have_prev_dev)
+        sqlite3_bind_blob(s, 7, prev_dev, MRF_ID, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, 7);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(c, "cannot write the outbox");
+    return MRF_OK;
+}
+
+enum mrf_status capture_set_int(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID],
+                                int col, int64_t v)
+{
+    struct value val = {.type = SYNC_INT, .i = v};
+    return set_value(c, t, id, col, &val);
+}
+
+enum mrf_status capture_set_text(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID],
+                                 int col, const char *v)
+{
+    struct value val = {.type = SYNC_TEXT, .text = v, .is_null = v == NULL};
+    return set_value(c, t, id, col, &val);
+}
+
+enum mrf_status capture_set_blob(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID],
+                                 int col, const uint8_t *v, size_t n)
+{
+    struct value val = {.type = SYNC_BLOB, .blob = v, .n = n, .is_null = v == NULL};
+    return set_value(c, t, id, col, &val);
+}
+
+enum mrf_status capture_set_null(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID],
+                                 int col)
+{
+    const struct sync_table_desc *d = sync_table_get(t);
+    struct value val = {.type = d && col >= 0 && col < d->ncols ? d->cols[col].type : SYNC_INT,
+                        .is_null = 1};
+    return set_value(c, t, id, col, &val);
+}
+
+enum mrf_status capture_pending(sqlite3 *db, int64_t *count, struct mrf_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    enum mrf_status st = MRF_OK;
+
+    *count = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW)
+        st = mrf_error_set(err, MRF_E_IO, "store: cannot count the outbox: %s", sqlite3_errmsg(db));
+    else
+        *count = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return st;
+}
