@@ -1,33 +1,57 @@
 /* mrf init --token TOKEN: sets this device up offline from HQ's one-time token, under a new
  * passphrase, and prints HQ's key fingerprint for the operator to compare by phone. */
+#include <ctype.h>
+#include <string.h>
 #include <time.h>
 
 #include "client.h"
 
+/* A copy of a pasted token without the white space a terminal or an e-mail adds around it or
+ * inside it (line breaks). Caller frees. */
+static char *token_trim(const char *s)
+{
+    size_t n = strlen(s), k = 0;
+    char *out = xmalloc(n + 1);
+
+    for (size_t i = 0; i < n; i++)
+        if (!isspace((unsigned char)s[i]))
+            out[k++] = s[i];
+    out[k] = '\0';
+    return out;
+}
+
 static int exec_init(struct cli_ctx *ctx, const struct cli_args *a)
 {
-    const char *token = cli_get(a, "token");
+    const char *given = cli_get(a, "token");
+    char *token = NULL;
     char *pass = NULL;
     char fp[48];
     char *dev;
     enum mrf_status st;
 
-    if (token == NULL) {
+    if (given == NULL) {
         mrf_error_set(&ctx->err, MRF_E_USAGE, "give the token from HQ with --token TOKEN");
         return out_fail("init", ctx, MRF_E_USAGE);
     }
+    token = token_trim(given);
     {
         /* Check the token before asking for a passphrase: a typo should not cost one. */
         struct enroll_token tok;
         st = token_decode(token, &tok, &ctx->err);
         token_wipe(&tok);
-        if (st != MRF_OK)
+        /* A token that fails its signature was garbled on the way: bad input, not a refusal. */
+        if (st == MRF_E_AUTH)
+            st = MRF_E_INVALID;
+        if (st != MRF_OK) {
+            x_free(token);
             return out_fail("init", ctx, st);
+        }
     }
     st = passphrase_read("New passphrase", "MRF_PASSPHRASE", 1, &pass, &ctx->err);
     if (st == MRF_OK)
         st = client_setup(ctx, token, pass, (int64_t)time(NULL));
     passphrase_free(pass);
+    x_free(token);
     if (st != MRF_OK)
         return out_fail("init", ctx, st);
     mrf_fingerprint(ctx->meta.hq_sign_pk, MRF_SIGN_PK, fp);

@@ -76,7 +76,8 @@ void mrf_hash(uint8_t *out, size_t outlen, const uint8_t *msg, size_t len, const
 enum mrf_status keystore_create(const char *path, const char *passphrase,
                                 const struct mrf_secrets *s, struct mrf_error *err);
 /* Opens path; *out owned by the caller (mrf_secrets_free). MRF_E_PASSPHRASE if the passphrase
- * is wrong, MRF_E_INVALID if the file is not a keystore, MRF_E_IO if it cannot be read. */
+ * is wrong, MRF_E_INVALID if the file is not a keystore, MRF_E_NOTFOUND if it does not exist,
+ * MRF_E_IO if it cannot be read. */
 enum mrf_status keystore_open(const char *path, const char *passphrase, struct mrf_secrets **out,
                               struct mrf_error *err);
 /* Re-encrypts path under a new passphrase, atomically. MRF_E_PASSPHRASE if old is wrong. */
@@ -99,7 +100,9 @@ enum mrf_status boxkey_load(const char *path, const char *passphrase, uint8_t pk
  * Blob layout (version 1):
  *   u8 version=1 | u8 nrecip | nrecip * (crypto_box_SEALBYTES + 32) | 24 nonce | ciphertext+tag
  * The aad binds the blob to where it lives ("partners/<row id hex>/name") so a blob moved to
- * another row or column does not open. At most 8 recipients. */
+ * another row or column does not open. The AEAD additional data is every blob byte before the
+ * nonce followed by aad, so no byte of the blob (another recipient's slot included) can change
+ * unnoticed. At most 8 recipients. */
 
 #define SEALED_MAX_RECIP 8
 #define SEALED_MAX_PLAIN 8192

@@ -1,0 +1,99 @@
+/* hq — the headquarters program `mrf-hq`: its command context, its commands, and the pieces
+ * they share (home layout, HQ key file, TLS certificate, URL check). The HQ store has its own
+ * boundary in hqstore.h.
+ *
+ * Ownership: strings returned here are the caller's (x_free); secrets come back in
+ * sodium_malloc memory (mrf_secrets_free). Single-threaded CLI code; the server will get a
+ * context per request. Failures return a status with the message in the caller's
+ * struct mrf_error; nothing here prints an identity, a country or a secret. */
+#ifndef MRF_HQ_H
+#define MRF_HQ_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "mrfcrypto.h"
+
+/* The HQ home (--home, else $MRF_HQ_HOME, else ~/.mrf-hq; created 0700 by init):
+ *   hq.db               the HQ store (schema/hq): config, posts, devices, enrollments, ...
+ *   hq.keys             HQ's signing and box secret keys, NOT passphrase-sealed, mode 0600:
+ *                       the server runs unattended and must sign and open envelopes without a
+ *                       person typing a passphrase; permissions and disk encryption protect it
+ *   tls/cert.pem        self-signed certificate (ECDSA P-256); devices pin its public key
+ *   tls/key.pem         its private key, PKCS#8 PEM, mode 0600
+ *   escrow-OFFLINE.key  the escrow secret key sealed under the escrow passphrase; to be moved
+ *                       to offline storage right after init (only `mrf-hq reveal` needs it) */
+#define HQ_DB_FILE "hq.db"
+#define HQ_KEYS_FILE "hq.keys"
+#define HQ_TLS_DIR "tls"
+#define HQ_TLS_CERT_FILE "tls/cert.pem"
+#define HQ_TLS_KEY_FILE "tls/key.pem"
+#define HQ_ESCROW_FILE "escrow-OFFLINE.key"
+
+/* The context of one mrf-hq command run. */
+struct cli_ctx {
+    const char *prog;            /* "mrf-hq" */
+    const char *home;            /* resolved home directory */
+    int json;                    /* --json */
+    const struct cmd_entry *cmd; /* the command being run, for messages */
+    struct mrf_error err;        /* what went wrong, printed once by hq_finish */
+};
+
+/* Prints "mrf-hq: <command>: <message>" to stderr if st is not MRF_OK and returns the exit
+ * code of DESIGN §7 for st. Every command's exec ends with it. */
+int hq_finish(struct cli_ctx *ctx, enum mrf_status st);
+
+/* "<home>/<leaf>", caller frees (x_free). */
+char *hq_path(const char *home, const char *leaf);
+
+/* The commands, listed in main.c's table. Prefixed hq_ because the client's library exports
+ * its own cmd_init and the unit tests link both libraries. */
+extern const struct cmd_entry hq_cmd_init;
+extern const struct cmd_entry hq_cmd_post_add;
+extern const struct cmd_entry hq_cmd_post_list;
+extern const struct cmd_entry hq_cmd_enroll;
+
+/* ---- URL --------------------------------------------------------------------------------- */
+
+/* What HQ's URL says: the host as written in a certificate (no brackets for IPv6), its kind
+ * and the port. */
+enum hq_host_kind { HQ_HOST_DNS, HQ_HOST_IPV4, HQ_HOST_IPV6 };
+struct hq_url {
+    char host[256];
+    enum hq_host_kind kind;
+    uint8_t addr[16];     /* the address for IPv4 (4 bytes) and IPv6 (16 bytes) */
+    int port;             /* 1..65535; 443 if the URL gives none */
+    char normalized[300]; /* "https://host:port", lower-case host, brackets for IPv6 */
+};
+
+/* Parses "https://HOST[:PORT][/]" with HOST a DNS name, an IPv4 address or [IPv6]. No user
+ * info, path, query or fragment. MRF_E_INVALID (with a message naming the fault) otherwise. */
+enum mrf_status hq_url_parse(const char *s, struct hq_url *out, struct mrf_error *err);
+
+/* ---- HQ key file ------------------------------------------------------------------------- */
+
+/* hq.keys, version 1 (200 bytes):
+ *   "MRFHK" | u8 version=1 | u8 alg=1 (Ed25519 + X25519) | u8 0 | sign_sk[64] | box_sk[32] |
+ *   sign_pk[32] | box_pk[32] | BLAKE2b-256 over everything before it
+ * Written atomically with mode 0600; refuses to overwrite (MRF_E_STATE). */
+enum mrf_status hqkeys_write(const char *path, const struct mrf_secrets *s, struct mrf_error *err);
+/* Loads and checks hq.keys (checksum, and that the public keys belong to the secrets).
+ * OUT: *out owned by the caller (mrf_secrets_free). MRF_E_INVALID if damaged, MRF_E_IO if
+ * unreadable. */
+enum mrf_status hqkeys_load(const char *path, struct mrf_secrets **out, struct mrf_error *err);
+
+/* ---- TLS certificate --------------------------------------------------------------------- */
+
+#define TLSCERT_PIN_MAX 128
+
+/* Generates an ECDSA P-256 key and a self-signed X.509 v3 server certificate for u's host
+ * (CN and subjectAltName), valid from an hour ago for five years, and writes them as PEM to
+ * cert_path and key_path (mode 0600), atomically. OUT: pin gets the libcurl
+ * CURLOPT_PINNEDPUBLICKEY form "sha256//<base64>" of the certificate's public key. */
+enum mrf_status tlscert_create(const struct hq_url *u, const char *cert_path, const char *key_path,
+                               char pin[TLSCERT_PIN_MAX], struct mrf_error *err);
+/* The pin of a PEM certificate, as above. */
+enum mrf_status tlscert_pin(const char *pem, size_t len, char pin[TLSCERT_PIN_MAX],
+                            struct mrf_error *err);
+
+#endif

@@ -1,0 +1,44 @@
+/* mrf-hq: the headquarters program. main() does the one-time process set-up (no core dumps,
+ * libsodium), then hands the command line to the one command table below, which drives
+ * dispatch, --help and usage errors (common/cli.c). Each command prints its own error and
+ * returns its exit code (hq_finish). */
+#include <stdio.h>
+
+#include "hq.h"
+
+static const struct cmd_entry *const hq_cmds[] = {
+    &hq_cmd_init,
+    &hq_cmd_post_add,
+    &hq_cmd_post_list,
+    &hq_cmd_enroll,
+};
+
+int main(int argc, char **argv)
+{
+    static const struct cli_program prog = {
+        "mrf-hq", "MRF_HQ_HOME", ".mrf-hq", hq_cmds, sizeof hq_cmds / sizeof hq_cmds[0],
+    };
+    const struct cmd_entry *cmd = NULL;
+    struct cli_args args;
+    struct cli_ctx ctx;
+    int code;
+
+    process_harden();
+    if (mrfcrypto_init() != MRF_OK) {
+        fprintf(stderr, "mrf-hq: cannot initialise libsodium\n");
+        code = mrf_status_exit(MRF_E_INTERNAL);
+        goto out;
+    }
+    code = cli_parse(&prog, argc, argv, &cmd, &args);
+    if (code >= 0)
+        goto out;
+
+    ctx.prog = prog.name;
+    ctx.home = args.home;
+    ctx.json = args.json;
+    ctx.cmd = cmd;
+    mrf_error_clear(&ctx.err);
+    code = cmd->exec(&ctx, &args);
+out:
+    return code;
+}

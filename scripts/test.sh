@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds mrf twice (plain, and with AddressSanitizer +
+# UndefinedBehaviorSanitizer), checks the code format, and runs every test with ctest in both
+# builds. Fails loudly on the first broken step; ctest's per-test timeouts keep it from hanging.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "== format (clang-format, .clang-format)"
+mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+clang-format --dry-run --Werror "${sources[@]}"
+
+for variant in plain asan; do
+    dir=build
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+    if [ "$variant" = asan ]; then
+        dir=build-asan
+        flags=(-DCMAKE_BUILD_TYPE=Debug -DMRF_SANITIZE=ON)
+    fi
+    echo "== build ($variant)"
+    cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+    cmake --build "$dir" -j "$jobs"
+    echo "== tests ($variant)"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --test-dir "$dir" --output-on-failure --timeout 600 -j "$jobs"
+done
+echo "== all tests passed (plain and sanitizer builds)"

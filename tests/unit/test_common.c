@@ -1,0 +1,223 @@
+/* Check suite for common/: the status-to-exit-code map of DESIGN §7, capped buffers, text
+ * validation, encodings, atomic files, and the command-table parser. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+
+START_TEST(exit_codes)
+{
+    ck_assert_int_eq(mrf_status_exit(MRF_OK), 0);
+    ck_assert_int_eq(mrf_status_exit(MRF_E_INTERNAL), 1);
+    ck_assert_int_eq(mrf_status_exit(MRF_E_USAGE), 2);
+    ck_assert_int_eq(mrf_status_exit(MRF_E_INVALID), 3);
+    ck_assert_int_eq(mrf_status_exit(MRF_E_RULE), 3);
+    ck_assert_int_eq(mrf_status_exit(MRF_E_TOOBIG), 3);
+    ck_assert_int_eq(mrf_status_exit(MRF_E_OFFLINE), 4);
+    ck_assert_int_eq(mrf_status_exit(MRF_E_REFUSED), 5);
+    ck_assert_int_eq(mrf_status_exit(MRF_E_PASSPHRASE), 6);
+    ck_assert_str_eq(mrf_status_str(MRF_E_RULE), "rule");
+}
+END_TEST
+
+START_TEST(buf_cap)
+{
+    struct buf b;
+    char *p;
+    size_t n;
+
+    buf_init(&b, 8);
+    ck_assert_int_eq(buf_puts(&b, "abcd"), MRF_OK);
+    ck_assert_int_eq(buf_printf(&b, "%d", 1234), MRF_OK);
+    ck_assert_int_eq(buf_puts(&b, "x"), MRF_E_TOOBIG);
+    ck_assert_str_eq(b.data, "abcd1234");
+    p = buf_take(&b, &n);
+    ck_assert_uint_eq(n, 8);
+    ck_assert_ptr_null(b.data);
+    x_free(p);
+    buf_init(&b, 1000);
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(buf_printf(&b, "%s", "0123456789"), MRF_OK);
+    ck_assert_int_eq(buf_printf(&b, "%s", "!"), MRF_E_TOOBIG);
+    ck_assert_uint_eq(b.len, 1000);
+    buf_release(&b);
+}
+END_TEST
+
+START_TEST(text_rules)
+{
+    ck_assert(text_valid("Ünïcødé ok", strlen("Ünïcødé ok"), 0));
+    ck_assert(!text_valid("a\nb", 3, 0));
+    ck_assert(text_valid("a\nb", 3, 1));
+    ck_assert(!text_valid("a\x1b[31m", 6, 1));
+    ck_assert(!text_valid("\xc3\x28", 2, 0));     /* broken sequence */
+    ck_assert(!text_valid("\xc0\xaf", 2, 0));     /* overlong */
+    ck_assert(!text_valid("\xed\xa0\x80", 3, 0)); /* surrogate */
+    ck_assert(!text_valid("\xc2\x85", 2, 1));     /* C1 control */
+    ck_assert(!text_valid("abc\xe2\x82", 5, 0));  /* truncated */
+}
+END_TEST
+
+START_TEST(encodings)
+{
+    uint8_t bin[5] = {0xfb, 0xff, 0x00, 0x10, 0x7e};
+    uint8_t back[5];
+    uint8_t *dec = NULL;
+    size_t n = 0;
+    char *h = hex_encode(bin, 5);
+    char *b = b64url_encode(bin, 5);
+    int64_t v;
+
+    ck_assert_str_eq(h, "fbff00107e");
+    ck_assert_int_eq(hex_decode(h, back, 5), MRF_OK);
+    ck_assert_mem_eq(back, bin, 5);
+    ck_assert_int_eq(hex_decode("fbff0010", back, 5), MRF_E_INVALID);
+    ck_assert_str_eq(b, "-_8AEH4");
+    ck_assert_int_eq(b64url_decode(b, strlen(b), &dec, &n), MRF_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_mem_eq(dec, bin, 5);
+    x_free(dec);
+    ck_assert_int_eq(b64url_decode("+/8A", 4, &dec, &n), MRF_E_INVALID);
+    ck_assert_ptr_null(dec);
+    ck_assert_int_eq(parse_int64("42", 0, 100, &v), MRF_OK);
+    ck_assert_int_eq(v, 42);
+    ck_assert_int_eq(parse_int64("42x", 0, 100, &v), MRF_E_INVALID);
+    ck_assert_int_eq(parse_int64("101", 0, 100, &v), MRF_E_INVALID);
+    ck_assert_int_eq(parse_int64(" 4", 0, 100, &v), MRF_E_INVALID);
+    ck_assert_int_eq(parse_int64("", 0, 100, &v), MRF_E_INVALID);
+    x_free(h);
+    x_free(b);
+}
+END_TEST
+
+START_TEST(atomic_file)
+{
+    char dir[] = "/tmp/mrf-common-XXXXXX";
+    char path[64];
+    uint8_t *data = NULL;
+    size_t n;
+    struct stat sb;
+    struct mrf_error err = {0};
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/a/b/f", dir);
+    ck_assert_int_eq(file_write_atomic(path, "x", 1, 0600, &err), MRF_E_IO);
+    snprintf(path, sizeof path, "%s/a/b", dir);
+    ck_assert_int_eq(dir_ensure(path, &err), MRF_OK);
+    snprintf(path, sizeof path, "%s/a/b/f", dir);
+    ck_assert_int_eq(file_write_atomic(path, "hello", 5, 0600, &err), MRF_OK);
+    ck_assert_int_eq(file_write_atomic(path, "world!", 6, 0600, &err), MRF_OK);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    ck_assert_int_eq(file_read_all(path, 100, &data, &n, &err), MRF_OK);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_str_eq((char *)data, "world!");
+    x_free(data);
+    ck_assert_int_eq(file_read_all(path, 5, &data, &n, &err), MRF_E_TOOBIG);
+    unlink(path);
+    ck_assert_int_eq(file_read_all(path, 5, &data, &n, &err), MRF_E_NOTFOUND);
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
+static int dummy_exec(struct cli_ctx *ctx, const struct cli_args *a)
+{
+    (void)ctx;
+    (void)a;
+    return 0;
+}
+
+static const struct cmd_entry c_list = {
+    "grant list", "[--year Y]", "list", 0, 0, {{"year", 1, "y"}, {"json", 0, "j"}, {NULL, 0, NULL}},
+    dummy_exec};
+static const struct cmd_entry c_set = {"theme set", "YEAR THEME [THEME]", "set",     2,
+                                       3,           {{NULL, 0, NULL}},    dummy_exec};
+static const struct cmd_entry c_status = {"status",          "",        "status", 0, 0,
+                                          {{NULL, 0, NULL}}, dummy_exec};
+static const struct cmd_entry *const table[] = {&c_list, &c_set, &c_status};
+static const struct cli_program prog = {"t", "T_HOME", ".t", table, 3};
+
+static int parse(const char *const *words, const struct cmd_entry **found, struct cli_args *a)
+{
+    char *argv[16];
+    int argc = 0;
+    while (words[argc] && argc < 15) {
+        argv[argc] = (char *)words[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    return cli_parse(&prog, argc, argv, found, a);
+}
+
+START_TEST(cli_dispatch)
+{
+    const struct cmd_entry *f;
+    struct cli_args a;
+    const char *ok1[] = {"t", "--home", "/h", "grant", "list", "--year=2026", "--json", NULL};
+    const char *ok2[] = {"t", "theme", "set", "2026", "HRD", "--home", "/x", NULL};
+    const char *bad_opt[] = {"t", "grant", "list", "--bogus", NULL};
+    const char *missing_val[] = {"t", "grant", "list", "--year", NULL};
+    const char *few[] = {"t", "theme", "set", "2026", NULL};
+    const char *unknown[] = {"t", "frobnicate", NULL};
+    const char *group[] = {"t", "grant", NULL};
+    const char *flag_val[] = {"t", "grant", "list", "--json=1", NULL};
+
+    ck_assert_int_eq(parse(ok1, &f, &a), -1);
+    ck_assert_ptr_eq(f, &c_list);
+    ck_assert_str_eq(a.home, "/h");
+    ck_assert_str_eq(cli_get(&a, "year"), "2026");
+    ck_assert(a.json);
+    ck_assert_int_eq(parse(ok2, &f, &a), -1);
+    ck_assert_ptr_eq(f, &c_set);
+    ck_assert_int_eq(a.nargs, 2);
+    ck_assert_str_eq(a.home, "/x");
+    ck_assert_int_eq(parse(bad_opt, &f, &a), 2);
+    ck_assert_int_eq(parse(missing_val, &f, &a), 2);
+    ck_assert_int_eq(parse(few, &f, &a), 2);
+    ck_assert_int_eq(parse(unknown, &f, &a), 2);
+    ck_assert_int_eq(parse(group, &f, &a), 2);
+    ck_assert_int_eq(parse(flag_val, &f, &a), 2);
+}
+END_TEST
+
+START_TEST(cli_home_from_env)
+{
+    const struct cmd_entry *f;
+    struct cli_args a;
+    const char *w[] = {"t", "status", NULL};
+
+    setenv("T_HOME", "/from/env", 1);
+    ck_assert_int_eq(parse(w, &f, &a), -1);
+    ck_assert_str_eq(a.home, "/from/env");
+    unsetenv("T_HOME");
+    setenv("HOME", "/home/u", 1);
+    ck_assert_int_eq(parse(w, &f, &a), -1);
+    ck_assert_str_eq(a.home, "/home/u/.t");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("common");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, exit_codes);
+    tcase_add_test(tc, buf_cap);
+    tcase_add_test(tc, text_rules);
+    tcase_add_test(tc, encodings);
+    tcase_add_test(tc, atomic_file);
+    tcase_add_test(tc, cli_dispatch);
+    tcase_add_test(tc, cli_home_from_env);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,869 @@
+/* Unit tests of crypto/: the keystore and the escrow box keystore on real files in a temporary
+ * directory, sealed fields (recipients, aad binding, tampering, truncation, padding, caps),
+ * signatures and fingerprints. One test case per behaviour; each runs in its own directory. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "common.h"
+#include "mrfcrypto.h"
+
+static char tmpdir[64];
+
+static void setup(void)
+{
+    str_copy(tmpdir, "/tmp/mrf-test-crypto-XXXXXX", sizeof tmpdir);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char *p;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        p = xasprintf("%s/%s", tmpdir, e->d_name);
+        unlink(p);
+        x_free(p);
+    }
+    closedir(d);
+    rmdir(tmpdir);
+}
+
+/* A path inside the test's directory; caller x_frees. */
+static char *tmp_path(const char *leaf)
+{
+    return xasprintf("%s/%s", tmpdir, leaf);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    uint8_t *data = NULL;
+    struct mrf_error err;
+
+    mrf_error_clear(&err);
+    ck_assert_int_eq(file_read_all(path, 1 << 20, &data, len, &err), MRF_OK);
+    return data;
+}
+
+static void write_file(const char *path, const uint8_t *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    ck_assert_ptr_nonnull(f);
+    if (len > 0)
+        ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static int secrets_equal(const struct mrf_secrets *a, const struct mrf_secrets *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+/* A keystore at path with fresh secrets under passphrase; *out owned by the caller. */
+static void make_keystore(const char *path, const char *passphrase, struct mrf_secrets **out)
+{
+    struct mrf_error err;
+
+    mrf_error_clear(&err);
+    mrf_secrets_new(out);
+    mrf_random((*out)->enroll_secret, MRF_SECRET);
+    ck_assert_msg(keystore_create(path, passphrase, *out, &err) == MRF_OK, "%s", err.msg);
+}
+
+/* ---- keystore ---------------------------------------------------------------------------- */
+
+START_TEST(keystore_round_trip)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    struct stat st;
+    char *path = tmp_path("keystore");
+
+    mrf_error_clear(&err);
+    make_keystore(path, "correct horse", &s);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0600);
+    ck_assert_msg(keystore_open(path, "correct horse", &back, &err) == MRF_OK, "%s", err.msg);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(secrets_equal(s, back));
+    mrf_secrets_free(back);
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
+START_TEST(keystore_file_layout)
+{
+    struct mrf_secrets *s = NULL;
+    char *path = tmp_path("keystore");
+    uint8_t *data;
+    size_t len, i;
+    uint64_t ops = 0, mem = 0;
+
+    make_keystore(path, "pw", &s);
+    data = read_file(path, &len);
+    /* magic | version | alg | opslimit | memlimit | salt | nonce | 192 bytes + tag */
+    ck_assert_uint_eq(len, 5 + 1 + 1 + 8 + 8 + 16 + 24 + 192 + 16);
+    ck_assert_mem_eq(data, "MRFKS", 5);
+    ck_assert_uint_eq(data[5], 1);
+    ck_assert_uint_eq(data[6], 1);
+    for (i = 0; i < 8; i++) {
+        ops |= (uint64_t)data[7 + i] << (8 * i);
+        mem |= (uint64_t)data[15 + i] << (8 * i);
+    }
+    ck_assert_uint_eq(ops, crypto_pwhash_OPSLIMIT_INTERACTIVE);
+    ck_assert_uint_eq(mem, crypto_pwhash_MEMLIMIT_INTERACTIVE);
+    x_free(data);
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
+START_TEST(keystore_wrong_passphrase)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+
+    mrf_error_clear(&err);
+    make_keystore(path, "correct horse", &s);
+    ck_assert_int_eq(keystore_open(path, "wrong pony", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_ptr_null(back);
+    ck_assert_int_eq(err.status, MRF_E_PASSPHRASE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "passphrase is wrong"));
+    ck_assert_ptr_null(strstr(err.msg, "wrong pony"));
+    ck_assert_ptr_null(strstr(err.msg, "correct horse"));
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
+START_TEST(keystore_missing_file)
+{
+    struct mrf_secrets *back = NULL;
+    uint8_t pk[MRF_BOX_PK], *sk = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("nothing");
+
+    mrf_error_clear(&err);
+    ck_assert_int_eq(keystore_open(path, "pw", &back, &err), MRF_E_NOTFOUND);
+    ck_assert_ptr_null(back);
+    ck_assert_ptr_nonnull(strstr(err.msg, "keystore"));
+    ck_assert_int_eq(boxkey_load(path, "pw", pk, &sk, &err), MRF_E_NOTFOUND);
+    ck_assert_ptr_null(sk);
+    ck_assert_int_eq(keystore_rekey(path, "pw", "pw2", &err), MRF_E_NOTFOUND);
+    ck_assert(!file_exists(path));
+    x_free(path);
+}
+END_TEST
+
+START_TEST(keystore_truncated_or_garbage)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+    char *bad = tmp_path("bad");
+    uint8_t *data, garbage[300];
+    size_t len, cuts[] = {0, 1, 5, 7, 30, 62, 63, 100, 0};
+    size_t i;
+
+    mrf_error_clear(&err);
+    make_keystore(path, "pw", &s);
+    data = read_file(path, &len);
+    cuts[sizeof cuts / sizeof cuts[0] - 1] = len - 1;
+    for (i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        write_file(bad, data, cuts[i]);
+        ck_assert_msg(keystore_open(bad, "pw", &back, &err) == MRF_E_INVALID, "cut at %zu: %s",
+                      cuts[i], err.msg);
+        ck_assert_ptr_null(back);
+    }
+    mrf_random(garbage, sizeof garbage);
+    write_file(bad, garbage, sizeof garbage);
+    ck_assert_int_eq(keystore_open(bad, "pw", &back, &err), MRF_E_INVALID);
+    /* One byte too many is not a keystore either. */
+    data = xrealloc(data, len + 1);
+    data[len] = 0;
+    write_file(bad, data, len + 1);
+    ck_assert_int_eq(keystore_open(bad, "pw", &back, &err), MRF_E_INVALID);
+    x_free(data);
+    mrf_secrets_free(s);
+    x_free(bad);
+    x_free(path);
+}
+END_TEST
+
+START_TEST(keystore_absurd_kdf_limits)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+    uint8_t *data;
+    size_t len;
+
+    mrf_error_clear(&err);
+    make_keystore(path, "pw", &s);
+    data = read_file(path, &len);
+    /* opslimit (u64 LE at offset 7) = 17 */
+    data[7] = 17;
+    write_file(path, data, len);
+    ck_assert_int_eq(keystore_open(path, "pw", &back, &err), MRF_E_INVALID);
+    /* opslimit back to 2, memlimit (u64 LE at offset 15) = 2 GiB */
+    data[7] = 2;
+    memset(data + 15, 0, 8);
+    data[15 + 3] = 0x80;
+    write_file(path, data, len);
+    ck_assert_int_eq(keystore_open(path, "pw", &back, &err), MRF_E_INVALID);
+    ck_assert_ptr_null(back);
+    x_free(data);
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
+START_TEST(keystore_flipped_byte)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+    char *bad = tmp_path("bad");
+    uint8_t *data;
+    size_t len, i;
+    /* salt, nonce, first ciphertext byte, a middle one, last tag byte */
+    size_t at[] = {23, 39, 63, 150, 0};
+
+    mrf_error_clear(&err);
+    make_keystore(path, "pw", &s);
+    data = read_file(path, &len);
+    at[sizeof at / sizeof at[0] - 1] = len - 1;
+    for (i = 0; i < sizeof at / sizeof at[0]; i++) {
+        data[at[i]] ^= 0x01;
+        write_file(bad, data, len);
+        ck_assert_msg(keystore_open(bad, "pw", &back, &err) != MRF_OK, "flip at %zu", at[i]);
+        ck_assert_ptr_null(back);
+        data[at[i]] ^= 0x01;
+    }
+    x_free(data);
+    mrf_secrets_free(s);
+    x_free(bad);
+    x_free(path);
+}
+END_TEST
+
+START_TEST(keystore_create_refuses_existing)
+{
+    struct mrf_secrets *s = NULL, *other = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+    uint8_t *before, *after;
+    size_t blen, alen;
+
+    mrf_error_clear(&err);
+    make_keystore(path, "pw", &s);
+    before = read_file(path, &blen);
+    mrf_secrets_new(&other);
+    ck_assert_int_eq(keystore_create(path, "pw2", other, &err), MRF_E_STATE);
+    ck_assert_int_eq(err.status, MRF_E_STATE);
+    after = read_file(path, &alen);
+    ck_assert_uint_eq(alen, blen);
+    ck_assert_mem_eq(before, after, blen);
+    x_free(before);
+    x_free(after);
+    mrf_secrets_free(other);
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
+START_TEST(keystore_rekey_changes_passphrase)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+
+    mrf_error_clear(&err);
+    make_keystore(path, "old", &s);
+    ck_assert_msg(keystore_rekey(path, "old", "new", &err) == MRF_OK, "%s", err.msg);
+    ck_assert_int_eq(keystore_open(path, "old", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_ptr_null(back);
+    ck_assert_msg(keystore_open(path, "new", &back, &err) == MRF_OK, "%s", err.msg);
+    ck_assert(secrets_equal(s, back));
+    mrf_secrets_free(back);
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
+START_TEST(keystore_rekey_wrong_old_passphrase)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+    uint8_t *before, *after;
+    size_t blen, alen;
+
+    mrf_error_clear(&err);
+    make_keystore(path, "old", &s);
+    before = read_file(path, &blen);
+    ck_assert_int_eq(keystore_rekey(path, "not old", "new", &err), MRF_E_PASSPHRASE);
+    after = read_file(path, &alen);
+    ck_assert_uint_eq(alen, blen);
+    ck_assert_mem_eq(before, after, blen);
+    ck_assert_msg(keystore_open(path, "old", &back, &err) == MRF_OK, "%s", err.msg);
+    x_free(before);
+    x_free(after);
+    mrf_secrets_free(back);
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
+START_TEST(keystore_destroy_removes_file)
+{
+    struct mrf_secrets *s = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+    char *witness = tmp_path("witness");
+    uint8_t *before, *after;
+    size_t blen, alen;
+
+    mrf_error_clear(&err);
+    make_keystore(path, "pw", &s);
+    before = read_file(path, &blen);
+    /* A second name for the same inode shows what the blocks hold after the destroy. */
+    ck_assert_int_eq(link(path, witness), 0);
+    ck_assert_msg(keystore_destroy(path, &err) == MRF_OK, "%s", err.msg);
+    ck_assert(!file_exists(path));
+    after = read_file(witness, &alen);
+    ck_assert_uint_eq(alen, blen);
+    ck_assert_msg(memcmp(before, after, 16) != 0 && memcmp(before + 100, after + 100, 16) != 0,
+                  "the keystore was not overwritten");
+    /* A missing file is already destroyed. */
+    ck_assert_int_eq(keystore_destroy(path, &err), MRF_OK);
+    x_free(after);
+    x_free(before);
+    mrf_secrets_free(s);
+    x_free(witness);
+    x_free(path);
+}
+END_TEST
+
+/* ---- box keystore ------------------------------------------------------------------------ */
+
+START_TEST(boxkey_round_trip)
+{
+    uint8_t pk[MRF_BOX_PK], pk_back[MRF_BOX_PK];
+    uint8_t *sk = sodium_malloc(MRF_BOX_SK), *sk_back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("escrow.key");
+    uint8_t *data;
+    size_t len;
+
+    mrf_error_clear(&err);
+    ck_assert_ptr_nonnull(sk);
+    mrf_box_keypair(pk, sk);
+    ck_assert_msg(boxkey_store(path, "escrow pw", pk, sk, &err) == MRF_OK, "%s", err.msg);
+    data = read_file(path, &len);
+    ck_assert_mem_eq(data, "MRFBK", 5);
+    ck_assert_msg(boxkey_load(path, "escrow pw", pk_back, &sk_back, &err) == MRF_OK, "%s", err.msg);
+    ck_assert_mem_eq(pk, pk_back, MRF_BOX_PK);
+    ck_assert_mem_eq(sk, sk_back, MRF_BOX_SK);
+    sodium_free(sk_back);
+    sk_back = NULL;
+    ck_assert_int_eq(boxkey_load(path, "wrong", pk_back, &sk_back, &err), MRF_E_PASSPHRASE);
+    ck_assert_ptr_null(sk_back);
+    ck_assert_int_eq(boxkey_store(path, "escrow pw", pk, sk, &err), MRF_E_STATE);
+    x_free(data);
+    sodium_free(sk);
+    x_free(path);
+}
+END_TEST
+
+START_TEST(boxkey_and_keystore_not_interchangeable)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    uint8_t pk[MRF_BOX_PK], pk_back[MRF_BOX_PK];
+    uint8_t *sk = sodium_malloc(MRF_BOX_SK), *sk_back = NULL;
+    struct mrf_error err;
+    char *ks = tmp_path("keystore");
+    char *bk = tmp_path("escrow.key");
+
+    mrf_error_clear(&err);
+    ck_assert_ptr_nonnull(sk);
+    make_keystore(ks, "pw", &s);
+    mrf_box_keypair(pk, sk);
+    ck_assert_int_eq(boxkey_store(bk, "pw", pk, sk, &err), MRF_OK);
+    ck_assert_int_eq(boxkey_load(ks, "pw", pk_back, &sk_back, &err), MRF_E_INVALID);
+    ck_assert_ptr_null(sk_back);
+    ck_assert_int_eq(keystore_open(bk, "pw", &back, &err), MRF_E_INVALID);
+    ck_assert_ptr_null(back);
+    sodium_free(sk);
+    mrf_secrets_free(s);
+    x_free(bk);
+    x_free(ks);
+}
+END_TEST
+
+/* ---- sealed fields ----------------------------------------------------------------------- */
+
+/* A recipient: a box key pair with the secret key in guarded memory. */
+struct recip {
+    uint8_t pk[MRF_BOX_PK];
+    uint8_t *sk;
+};
+
+static void recip_init(struct recip *r)
+{
+    r->sk = sodium_malloc(MRF_BOX_SK);
+    ck_assert_ptr_nonnull(r->sk);
+    mrf_box_keypair(r->pk, r->sk);
+}
+
+static void recip_release(struct recip *r)
+{
+    sodium_free(r->sk);
+    r->sk = NULL;
+}
+
+#define AAD "partners/00112233445566778899aabbccddeeff/name"
+
+/* Seals s to the two recipients; caller x_frees *blob. */
+static void seal_two(uint8_t **blob, size_t *len, const char *s, const struct recip *a,
+                     const struct recip *b)
+{
+    uint8_t pks[2][MRF_BOX_PK];
+
+    memcpy(pks[0], a->pk, MRF_BOX_PK);
+    memcpy(pks[1], b->pk, MRF_BOX_PK);
+    ck_assert_int_eq(
+        sealed_seal(blob, len, s, strlen(s), AAD, (const uint8_t(*)[MRF_BOX_PK])pks, 2), MRF_OK);
+    ck_assert_ptr_nonnull(*blob);
+}
+
+static void assert_opens_to(const uint8_t *blob, size_t len, const struct recip *r,
+                            const char *expect)
+{
+    char *plain = NULL;
+    size_t plen = 99;
+
+    ck_assert_int_eq(sealed_open(&plain, &plen, blob, len, AAD, r->pk, r->sk), MRF_OK);
+    ck_assert_ptr_nonnull(plain);
+    ck_assert_uint_eq(plen, strlen(expect));
+    ck_assert_str_eq(plain, expect);
+    sealed_plain_free(plain);
+}
+
+START_TEST(sealed_round_trip_two_recipients)
+{
+    struct recip dev, escrow;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+
+    recip_init(&dev);
+    recip_init(&escrow);
+    seal_two(&blob, &len, "Amina Yusuf", &dev, &escrow);
+    assert_opens_to(blob, len, &dev, "Amina Yusuf");
+    assert_opens_to(blob, len, &escrow, "Amina Yusuf");
+    x_free(blob);
+    recip_release(&escrow);
+    recip_release(&dev);
+}
+END_TEST
+
+START_TEST(sealed_third_key_cannot_open)
+{
+    struct recip dev, escrow, other;
+    uint8_t *blob = NULL;
+    size_t len = 0, plen = 99;
+    char *plain = (char *)"not touched";
+
+    recip_init(&dev);
+    recip_init(&escrow);
+    recip_init(&other);
+    seal_two(&blob, &len, "Amina Yusuf", &dev, &escrow);
+    ck_assert_int_eq(sealed_open(&plain, &plen, blob, len, AAD, other.pk, other.sk), MRF_E_AUTH);
+    ck_assert_ptr_null(plain);
+    ck_assert_uint_eq(plen, 0);
+    /* The right public key with the wrong secret key does not open either. */
+    ck_assert_int_eq(sealed_open(&plain, &plen, blob, len, AAD, dev.pk, other.sk), MRF_E_AUTH);
+    x_free(blob);
+    recip_release(&other);
+    recip_release(&escrow);
+    recip_release(&dev);
+}
+END_TEST
+
+START_TEST(sealed_wrong_aad)
+{
+    struct recip dev, escrow;
+    uint8_t *blob = NULL;
+    size_t len = 0, plen = 0;
+    char *plain = NULL;
+
+    recip_init(&dev);
+    recip_init(&escrow);
+    seal_two(&blob, &len, "Amina Yusuf", &dev, &escrow);
+    ck_assert_int_eq(sealed_open(&plain, &plen, blob, len,
+                                 "partners/00112233445566778899aabbccddeeff/phone", dev.pk, dev.sk),
+                     MRF_E_AUTH);
+    ck_assert_ptr_null(plain);
+    ck_assert_int_eq(sealed_open(&plain, &plen, blob, len, "", escrow.pk, escrow.sk), MRF_E_AUTH);
+    x_free(blob);
+    recip_release(&escrow);
+    recip_release(&dev);
+}
+END_TEST
+
+START_TEST(sealed_flipped_byte_anywhere)
+{
+    struct recip dev, escrow;
+    uint8_t *blob = NULL;
+    size_t len = 0, i;
+    int b;
+
+    recip_init(&dev);
+    recip_init(&escrow);
+    seal_two(&blob, &len, "Amina Yusuf, +256 700 000000", &dev, &escrow);
+    for (i = 0; i < len; i++) {
+        for (b = 0; b < 8; b += 7) {
+            char *plain = NULL;
+            size_t plen = 0;
+            uint8_t mask = (uint8_t)(1u << b);
+
+            blob[i] ^= mask;
+            ck_assert_msg(sealed_open(&plain, &plen, blob, len, AAD, dev.pk, dev.sk) != MRF_OK,
+                          "flip of bit %d at %zu opened for the device", b, i);
+            ck_assert_msg(sealed_open(&plain, &plen, blob, len, AAD, escrow.pk, escrow.sk) !=
+                              MRF_OK,
+                          "flip of bit %d at %zu opened for the escrow key", b, i);
+            ck_assert_ptr_null(plain);
+            blob[i] ^= mask;
+        }
+    }
+    assert_opens_to(blob, len, &dev, "Amina Yusuf, +256 700 000000");
+    x_free(blob);
+    recip_release(&escrow);
+    recip_release(&dev);
+}
+END_TEST
+
+START_TEST(sealed_truncated)
+{
+    struct recip dev, escrow;
+    uint8_t *blob = NULL;
+    size_t len = 0, n;
+
+    recip_init(&dev);
+    recip_init(&escrow);
+    seal_two(&blob, &len, "Amina Yusuf", &dev, &escrow);
+    for (n = 0; n < len; n++) {
+        char *plain = NULL;
+        size_t plen = 0;
+
+        ck_assert_msg(sealed_open(&plain, &plen, blob, n, AAD, dev.pk, dev.sk) == MRF_E_INVALID,
+                      "truncated to %zu bytes", n);
+        ck_assert_ptr_null(plain);
+    }
+    x_free(blob);
+    recip_release(&escrow);
+    recip_release(&dev);
+}
+END_TEST
+
+START_TEST(sealed_malformed_header)
+{
+    struct recip dev, escrow;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    char *plain = NULL;
+    size_t plen = 0;
+
+    recip_init(&dev);
+    recip_init(&escrow);
+    seal_two(&blob, &len, "Amina Yusuf", &dev, &escrow);
+    blob[0] = 2;
+    ck_assert_int_eq(sealed_open(&plain, &plen, blob, len, AAD, dev.pk, dev.sk), MRF_E_INVALID);
+    blob[0] = 1;
+    blob[1] = 0;
+    ck_assert_int_eq(sealed_open(&plain, &plen, blob, len, AAD, dev.pk, dev.sk), MRF_E_INVALID);
+    blob[1] = SEALED_MAX_RECIP + 1;
+    ck_assert_int_eq(sealed_open(&plain, &plen, blob, len, AAD, dev.pk, dev.sk), MRF_E_INVALID);
+    blob[1] = 1; /* one slot fewer: the ciphertext is no longer whole blocks */
+    ck_assert_int_eq(sealed_open(&plain, &plen, blob, len, AAD, dev.pk, dev.sk), MRF_E_INVALID);
+    ck_assert_ptr_null(plain);
+    x_free(blob);
+    recip_release(&escrow);
+    recip_release(&dev);
+}
+END_TEST
+
+START_TEST(sealed_empty_plaintext)
+{
+    struct recip dev, escrow;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+
+    recip_init(&dev);
+    recip_init(&escrow);
+    seal_two(&blob, &len, "", &dev, &escrow);
+    assert_opens_to(blob, len, &dev, "");
+    assert_opens_to(blob, len, &escrow, "");
+    x_free(blob);
+    recip_release(&escrow);
+    recip_release(&dev);
+}
+END_TEST
+
+START_TEST(sealed_too_big)
+{
+    struct recip dev;
+    uint8_t *blob = (uint8_t *)"not touched";
+    size_t len = 99;
+    char *big = xmalloc(SEALED_MAX_PLAIN + 2);
+    char *plain = NULL;
+    size_t plen = 0;
+
+    recip_init(&dev);
+    memset(big, 'x', SEALED_MAX_PLAIN + 1);
+    big[SEALED_MAX_PLAIN + 1] = '\0';
+    ck_assert_int_eq(sealed_seal(&blob, &len, big, SEALED_MAX_PLAIN + 1, AAD,
+                                 (const uint8_t(*)[MRF_BOX_PK])dev.pk, 1),
+                     MRF_E_TOOBIG);
+    ck_assert_ptr_null(blob);
+    ck_assert_uint_eq(len, 0);
+    /* Exactly at the cap is fine. */
+    ck_assert_int_eq(sealed_seal(&blob, &len, big, SEALED_MAX_PLAIN, AAD,
+                                 (const uint8_t(*)[MRF_BOX_PK])dev.pk, 1),
+                     MRF_OK);
+    ck_assert_int_eq(sealed_open(&plain, &plen, blob, len, AAD, dev.pk, dev.sk), MRF_OK);
+    ck_assert_uint_eq(plen, SEALED_MAX_PLAIN);
+    ck_assert_mem_eq(plain, big, SEALED_MAX_PLAIN);
+    sealed_plain_free(plain);
+    x_free(blob);
+    x_free(big);
+    recip_release(&dev);
+}
+END_TEST
+
+START_TEST(sealed_padding_hides_length)
+{
+    struct recip dev, escrow;
+    uint8_t *a = NULL, *b = NULL, *c = NULL;
+    size_t alen = 0, blen = 0, clen = 0;
+
+    recip_init(&dev);
+    recip_init(&escrow);
+    seal_two(&a, &alen, "a", &dev, &escrow);
+    seal_two(&b, &blen, "abcdefghij", &dev, &escrow);
+    ck_assert_uint_eq(alen, blen);
+    /* 32 bytes of plaintext need a second block. */
+    seal_two(&c, &clen, "abcdefghijabcdefghijabcdefghijab", &dev, &escrow);
+    ck_assert_uint_eq(clen, alen + 32);
+    x_free(c);
+    x_free(b);
+    x_free(a);
+    recip_release(&escrow);
+    recip_release(&dev);
+}
+END_TEST
+
+START_TEST(sealed_blob_hides_plaintext)
+{
+    struct recip dev, escrow;
+    const char *secret = "Amina Yusuf";
+    uint8_t *blob = NULL;
+    size_t len = 0, i, n = strlen(secret);
+
+    recip_init(&dev);
+    recip_init(&escrow);
+    seal_two(&blob, &len, secret, &dev, &escrow);
+    ck_assert_uint_ge(len, n);
+    for (i = 0; i + n <= len; i++)
+        ck_assert_msg(memcmp(blob + i, secret, n) != 0, "plaintext at offset %zu", i);
+    /* Nor its first four letters. */
+    for (i = 0; i + 4 <= len; i++)
+        ck_assert_msg(memcmp(blob + i, secret, 4) != 0, "prefix at offset %zu", i);
+    x_free(blob);
+    recip_release(&escrow);
+    recip_release(&dev);
+}
+END_TEST
+
+START_TEST(sealed_bad_recipient_key)
+{
+    uint8_t zero[1][MRF_BOX_PK];
+    uint8_t *blob = NULL;
+    size_t len = 0;
+
+    memset(zero, 0, sizeof zero);
+    ck_assert_int_eq(sealed_seal(&blob, &len, "x", 1, AAD, (const uint8_t(*)[MRF_BOX_PK])zero, 1),
+                     MRF_E_INVALID);
+    ck_assert_ptr_null(blob);
+    ck_assert_uint_eq(len, 0);
+}
+END_TEST
+
+/* ---- signatures, hashes, fingerprints ---------------------------------------------------- */
+
+START_TEST(sign_verify)
+{
+    struct mrf_secrets *s = NULL;
+    const uint8_t msg[] = "change set 42";
+    uint8_t sig[MRF_SIG];
+
+    mrf_secrets_new(&s);
+    mrf_sign(sig, msg, sizeof msg, s->sign_sk);
+    ck_assert_int_eq(mrf_verify(sig, msg, sizeof msg, s->pub.sign_pk), MRF_OK);
+    sig[10] ^= 0x01;
+    ck_assert_int_eq(mrf_verify(sig, msg, sizeof msg, s->pub.sign_pk), MRF_E_AUTH);
+    sig[10] ^= 0x01;
+    ck_assert_int_eq(mrf_verify(sig, msg, sizeof msg - 1, s->pub.sign_pk), MRF_E_AUTH);
+    mrf_secrets_free(s);
+}
+END_TEST
+
+START_TEST(secrets_are_fresh_pairs)
+{
+    struct mrf_secrets *a = NULL, *b = NULL;
+    uint8_t zero[MRF_SECRET] = {0}, pk[MRF_BOX_PK];
+
+    mrf_secrets_new(&a);
+    mrf_secrets_new(&b);
+    ck_assert(memcmp(a->sign_sk, b->sign_sk, MRF_SIGN_SK) != 0);
+    ck_assert(memcmp(a->box_sk, b->box_sk, MRF_BOX_SK) != 0);
+    ck_assert_mem_eq(a->enroll_secret, zero, MRF_SECRET);
+    ck_assert_int_eq(crypto_scalarmult_base(pk, a->box_sk), 0);
+    ck_assert_mem_eq(pk, a->pub.box_pk, MRF_BOX_PK);
+    ck_assert_mem_eq(a->sign_sk + 32, a->pub.sign_pk, MRF_SIGN_PK);
+    mrf_secrets_free(b);
+    mrf_secrets_free(a);
+    mrf_secrets_free(NULL);
+}
+END_TEST
+
+START_TEST(hash_keyed_and_unkeyed)
+{
+    uint8_t h1[32], h2[32], key[32];
+    /* BLAKE2b-256("abc") */
+    static const char *abc256 = "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319";
+    char *hex;
+
+    mrf_hash(h1, sizeof h1, (const uint8_t *)"abc", 3, NULL, 0);
+    hex = hex_encode(h1, sizeof h1);
+    ck_assert_str_eq(hex, abc256);
+    x_free(hex);
+    memset(key, 7, sizeof key);
+    mrf_hash(h2, sizeof h2, (const uint8_t *)"abc", 3, key, sizeof key);
+    ck_assert(memcmp(h1, h2, sizeof h1) != 0);
+}
+END_TEST
+
+START_TEST(fingerprint_format)
+{
+    char fp[48];
+    uint8_t pk[MRF_BOX_PK];
+    size_t i;
+
+    /* BLAKE2b-256 of the empty string begins 0e5751c026e543b2e8ab2eb06099daa1. */
+    mrf_fingerprint((const uint8_t *)"", 0, fp);
+    ck_assert_str_eq(fp, "0e57 51c0 26e5 43b2 e8ab 2eb0 6099 daa1");
+
+    mrf_random(pk, sizeof pk);
+    mrf_fingerprint(pk, sizeof pk, fp);
+    ck_assert_uint_eq(strlen(fp), 39);
+    for (i = 0; i < 39; i++) {
+        if (i % 5 == 4)
+            ck_assert_int_eq(fp[i], ' ');
+        else
+            ck_assert_msg((fp[i] >= '0' && fp[i] <= '9') || (fp[i] >= 'a' && fp[i] <= 'f'),
+                          "char %zu is '%c'", i, fp[i]);
+    }
+    pk[0] ^= 1;
+    {
+        char fp2[48];
+        mrf_fingerprint(pk, sizeof pk, fp2);
+        ck_assert_str_ne(fp, fp2);
+    }
+}
+END_TEST
+
+/* ---- suite ------------------------------------------------------------------------------- */
+
+static void add(Suite *s, const char *name, const TTest *t, int files)
+{
+    TCase *tc = tcase_create(name);
+
+    if (files)
+        tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, t);
+    suite_add_tcase(s, tc);
+}
+
+static Suite *crypto_suite(void)
+{
+    Suite *s = suite_create("crypto");
+
+    add(s, "keystore_round_trip", keystore_round_trip, 1);
+    add(s, "keystore_file_layout", keystore_file_layout, 1);
+    add(s, "keystore_wrong_passphrase", keystore_wrong_passphrase, 1);
+    add(s, "keystore_missing_file", keystore_missing_file, 1);
+    add(s, "keystore_truncated_or_garbage", keystore_truncated_or_garbage, 1);
+    add(s, "keystore_absurd_kdf_limits", keystore_absurd_kdf_limits, 1);
+    add(s, "keystore_flipped_byte", keystore_flipped_byte, 1);
+    add(s, "keystore_create_refuses_existing", keystore_create_refuses_existing, 1);
+    add(s, "keystore_rekey_changes_passphrase", keystore_rekey_changes_passphrase, 1);
+    add(s, "keystore_rekey_wrong_old_passphrase", keystore_rekey_wrong_old_passphrase, 1);
+    add(s, "keystore_destroy_removes_file", keystore_destroy_removes_file, 1);
+    add(s, "boxkey_round_trip", boxkey_round_trip, 1);
+    add(s, "boxkey_and_keystore_not_interchangeable", boxkey_and_keystore_not_interchangeable, 1);
+    add(s, "sealed_round_trip_two_recipients", sealed_round_trip_two_recipients, 0);
+    add(s, "sealed_third_key_cannot_open", sealed_third_key_cannot_open, 0);
+    add(s, "sealed_wrong_aad", sealed_wrong_aad, 0);
+    add(s, "sealed_flipped_byte_anywhere", sealed_flipped_byte_anywhere, 0);
+    add(s, "sealed_truncated", sealed_truncated, 0);
+    add(s, "sealed_malformed_header", sealed_malformed_header, 0);
+    add(s, "sealed_empty_plaintext", sealed_empty_plaintext, 0);
+    add(s, "sealed_too_big", sealed_too_big, 0);
+    add(s, "sealed_padding_hides_length", sealed_padding_hides_length, 0);
+    add(s, "sealed_blob_hides_plaintext", sealed_blob_hides_plaintext, 0);
+    add(s, "sealed_bad_recipient_key", sealed_bad_recipient_key, 0);
+    add(s, "sign_verify", sign_verify, 0);
+    add(s, "secrets_are_fresh_pairs", secrets_are_fresh_pairs, 0);
+    add(s, "hash_keyed_and_unkeyed", hash_keyed_and_unkeyed, 0);
+    add(s, "fingerprint_format", fingerprint_format, 0);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    if (mrfcrypto_init() != MRF_OK) {
+        fprintf(stderr, "test_crypto: libsodium failed to initialise\n");
+        return EXIT_FAILURE;
+    }
+    sr = srunner_create(crypto_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,203 @@
+/* Check suite for schema/: migrations from empty and from every earlier version, refusal of a
+ * store newer than the binary, and the pragmas every store runs with. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "schema.h"
+
+static char dir[64];
+static char path[128];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/mrf-schema-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/store.db", dir);
+}
+
+static void teardown(void)
+{
+    char side[160];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+    rmdir(dir);
+}
+
+static int table_exists(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *s = NULL;
+    int found;
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = ?1", -1, &s, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    found = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return found;
+}
+
+static int pragma_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    int v = -1;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void check_empty_to_latest(enum schema_kind kind, const char *const *tables)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_int_ge(schema_latest(kind), 1);
+    ck_assert_int_eq(schema_open(path, kind, &db, &err), MRF_OK);
+    ck_assert_int_eq(schema_version(db), schema_latest(kind));
+    for (const char *const *t = tables; *t; t++)
+        ck_assert_msg(table_exists(db, *t), "table %s missing", *t);
+    sqlite3_close_v2(db);
+}
+
+START_TEST(post_empty_to_latest)
+{
+    static const char *const tables[] = {"meta",   "themes", "partners",  "grants", "allocations",
+                                         "clocks", "outbox", "conflicts", NULL};
+    check_empty_to_latest(SCHEMA_POST, tables);
+}
+END_TEST
+
+START_TEST(hq_empty_to_latest)
+{
+    static const char *const tables[] = {
+        "posts",  "devices",  "enrollments", "received",    "oplog",  "conflicts", "audit",
+        "themes", "partners", "grants",      "allocations", "clocks", NULL};
+    check_empty_to_latest(SCHEMA_HQ, tables);
+}
+END_TEST
+
+/* A store left at each earlier version by an older binary opens and reaches the latest. */
+static void check_every_version(enum schema_kind kind)
+{
+    for (int v = 0; v < schema_latest(kind); v++) {
+        sqlite3 *db = NULL;
+        struct mrf_error err = {0};
+
+        teardown();
+        setup();
+        ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+        ck_assert_int_eq(schema_migrate(db, kind, v, &err), MRF_OK);
+        ck_assert_int_eq(schema_version(db), v);
+        sqlite3_close_v2(db);
+        db = NULL;
+        ck_assert_int_eq(schema_open(path, kind, &db, &err), MRF_OK);
+        ck_assert_int_eq(schema_version(db), schema_latest(kind));
+        sqlite3_close_v2(db);
+    }
+}
+
+START_TEST(post_every_earlier_version)
+{
+    check_every_version(SCHEMA_POST);
+}
+END_TEST
+
+START_TEST(hq_every_earlier_version)
+{
+    check_every_version(SCHEMA_HQ);
+}
+END_TEST
+
+START_TEST(reopen_is_idempotent)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_OK);
+    sqlite3_close_v2(db);
+    ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_OK);
+    ck_assert_int_eq(schema_version(db), schema_latest(SCHEMA_POST));
+    sqlite3_close_v2(db);
+}
+END_TEST
+
+START_TEST(newer_store_refused)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+    char sql[64];
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", schema_latest(SCHEMA_POST) + 1);
+    ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_E_STATE);
+    ck_assert_ptr_null(db);
+    ck_assert_ptr_nonnull(strstr(err.msg, "newer"));
+}
+END_TEST
+
+START_TEST(pragmas_set)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+    sqlite3_stmt *s = NULL;
+
+    ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_OK);
+    ck_assert_int_eq(pragma_int(db, "PRAGMA foreign_keys"), 1);
+    ck_assert_int_eq(pragma_int(db, "PRAGMA secure_delete"), 1);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+    sqlite3_close_v2(db);
+}
+END_TEST
+
+/* The outbox keeps values as written: text that looks like a number stays text. */
+START_TEST(outbox_value_untyped)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "INSERT INTO outbox(tbl, id, col, value, clock) "
+                                  "VALUES (1, x'00', 1, '0012', 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(pragma_int(db, "SELECT typeof(value) = 'text' FROM outbox"), 1);
+    sqlite3_close_v2(db);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("schema");
+    TCase *tc = tcase_create("migrations");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, post_empty_to_latest);
+    tcase_add_test(tc, hq_empty_to_latest);
+    tcase_add_test(tc, post_every_earlier_version);
+    tcase_add_test(tc, hq_every_earlier_version);
+    tcase_add_test(tc, reopen_is_idempotent);
+    tcase_add_test(tc, newer_store_refused);
+    tcase_add_test(tc, pragmas_set);
+    tcase_add_test(tc, outbox_value_untyped);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,433 @@
+/* Check suite for sync/: the domain rules (money, dates, themes, status, codes), hybrid logical
+ * clocks, and change capture on a real post store (one outbox entry per column write, coalescing
+ * of pending writes, frozen entries untouched, rollback leaving nothing). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mrfsync.h"
+#include "schema.h"
+
+/* ---- domain ------------------------------------------------------------------------------ */
+
+START_TEST(money_valid)
+{
+    static const struct {
+        const char *in;
+        int64_t cents;
+    } cases[] = {{"12500", 1250000},
+                 {"12500.5", 1250050},
+                 {"12500.50", 1250050},
+                 {"0.01", 1},
+                 {"1000000000.00", MONEY_MAX_CENTS},
+                 {"007.10", 710}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t c = -1;
+        ck_assert_msg(money_parse(cases[i].in, &c, NULL) == MRF_OK, "%s", cases[i].in);
+        ck_assert_int_eq(c, cases[i].cents);
+    }
+}
+END_TEST
+
+START_TEST(money_invalid)
+{
+    static const char *const bad[] = {"",
+                                      "0",
+                                      "0.00",
+                                      "-5",
+                                      "+5",
+                                      "1.234",
+                                      "1,000",
+                                      "abc",
+                                      "1e5",
+                                      "1.",
+                                      ".5",
+                                      " 1",
+                                      "1 ",
+                                      "1000000000.01",
+                                      "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t c = 7;
+        struct mrf_error err = {0};
+        ck_assert_msg(money_parse(bad[i], &c, &err) == MRF_E_INVALID, "accepted '%s'", bad[i]);
+        ck_assert_int_eq(c, 0);
+        ck_assert_int_gt(strlen(err.msg), 10);
+    }
+}
+END_TEST
+
+START_TEST(money_format_cases)
+{
+    char out[32];
+    money_format(1250050, out);
+    ck_assert_str_eq(out, "12500.50");
+    money_format(5, out);
+    ck_assert_str_eq(out, "0.05");
+    money_format(-1250, out);
+    ck_assert_str_eq(out, "-12.50");
+    money_format(INT64_MIN, out);
+    ck_assert_str_eq(out, "-92233720368547758.08");
+}
+END_TEST
+
+START_TEST(dates)
+{
+    ck_assert_int_eq(date_parse("2026-03-31", NULL), MRF_OK);
+    ck_assert_int_eq(date_parse("2028-02-29", NULL), MRF_OK);
+    ck_assert_int_eq(date_parse("2000-02-29", NULL), MRF_OK);
+    ck_assert_int_eq(date_parse("2100-02-29", NULL), MRF_E_INVALID);
+    ck_assert_int_eq(date_parse("2026-02-29", NULL), MRF_E_INVALID);
+    ck_assert_int_eq(date_parse("2026-04-31", NULL), MRF_E_INVALID);
+    ck_assert_int_eq(date_parse("2026-13-01", NULL), MRF_E_INVALID);
+    ck_assert_int_eq(date_parse("2026-00-10", NULL), MRF_E_INVALID);
+    ck_assert_int_eq(date_parse("26-01-01", NULL), MRF_E_INVALID);
+    ck_assert_int_eq(date_parse("2026/01/01", NULL), MRF_E_INVALID);
+    ck_assert_int_eq(date_parse("2026-1-01x", NULL), MRF_E_INVALID);
+}
+END_TEST
+
+START_TEST(themes_and_years)
+{
+    int y;
+    ck_assert_int_eq(theme_index("HRD"), 4);
+    ck_assert_int_eq(theme_index("lgbtiq"), 2);
+    ck_assert_int_eq(theme_index("XYZ"), -1);
+    ck_assert_int_eq(theme_index(NULL), -1);
+    ck_assert_str_eq(theme_code(5), "ACC");
+    ck_assert_int_eq(year_parse("2026", &y, NULL), MRF_OK);
+    ck_assert_int_eq(y, 2026);
+    ck_assert_int_eq(year_parse("1999", &y, NULL), MRF_E_INVALID);
+    ck_assert_int_eq(year_parse("2101", &y, NULL), MRF_E_INVALID);
+    ck_assert_int_eq(year_parse("20x6", &y, NULL), MRF_E_INVALID);
+}
+END_TEST
+
+START_TEST(status_forward_only)
+{
+    ck_assert(grant_status_can_move(GS_DRAFT, GS_COMMITTED));
+    ck_assert(grant_status_can_move(GS_COMMITTED, GS_DISBURSED));
+    ck_assert(grant_status_can_move(GS_DISBURSED, GS_CLOSED));
+    ck_assert(grant_status_can_move(GS_DRAFT, GS_CANCELLED));
+    ck_assert(grant_status_can_move(GS_COMMITTED, GS_CANCELLED));
+    ck_assert(grant_status_can_move(GS_CLOSED, GS_CLOSED));
+    ck_assert(!grant_status_can_move(GS_COMMITTED, GS_DRAFT));
+    ck_assert(!grant_status_can_move(GS_CLOSED, GS_DISBURSED));
+    ck_assert(!grant_status_can_move(GS_DISBURSED, GS_CANCELLED));
+    ck_assert(!grant_status_can_move(GS_CANCELLED, GS_DRAFT));
+    ck_assert(!grant_status_can_move(GS_CANCELLED, GS_COMMITTED));
+    ck_assert_int_eq(grant_status_parse("Committed"), GS_COMMITTED);
+    ck_assert_int_eq(grant_status_parse("done"), -1);
+}
+END_TEST
+
+START_TEST(codes)
+{
+    uint8_t id[MRF_ID] = {0xff, 0xff, 0xff, 0xff};
+    char code[16], norm[16];
+
+    shortcode_make("PX", id, code);
+    ck_assert_str_eq(code, "PX-ZZZZZZ");
+    memset(id, 0, sizeof id);
+    shortcode_make("G", id, code);
+    ck_assert_str_eq(code, "G-000000");
+    ck_assert_int_eq(shortcode_parse("G", "g-o0il1z", norm, NULL), MRF_OK);
+    ck_assert_str_eq(norm, "G-00111Z");
+    ck_assert_int_eq(shortcode_parse("G", "PX-000000", norm, NULL), MRF_E_INVALID);
+    ck_assert_int_eq(shortcode_parse("G", "G-0000", norm, NULL), MRF_E_INVALID);
+    ck_assert_int_eq(shortcode_parse("G", "G-00000U", norm, NULL), MRF_E_INVALID);
+    ck_assert_int_eq(post_code_parse("nai", norm, NULL), MRF_OK);
+    ck_assert_str_eq(norm, "NAI");
+    ck_assert_int_eq(post_code_parse("1AB", norm, NULL), MRF_E_INVALID);
+    ck_assert_int_eq(post_code_parse("A", norm, NULL), MRF_E_INVALID);
+    ck_assert_int_eq(post_code_parse("ABCDEFGHIJKLM", norm, NULL), MRF_E_INVALID);
+    ck_assert_int_eq(post_code_parse("A B", norm, NULL), MRF_E_INVALID);
+}
+END_TEST
+
+START_TEST(derived_ids)
+{
+    uint8_t a[MRF_ID], b[MRF_ID], c[MRF_ID];
+    row_id_derive(a, "themes", "NAI", 2026, "HRD");
+    row_id_derive(b, "themes", "NAI", 2026, "HRD");
+    row_id_derive(c, "themes", "NAI", 2027, "HRD");
+    ck_assert_mem_eq(a, b, MRF_ID);
+    ck_assert(memcmp(a, c, MRF_ID) != 0);
+}
+END_TEST
+
+/* ---- clocks ------------------------------------------------------------------------------ */
+
+START_TEST(hlc_monotonic)
+{
+    hlc_t c = hlc_tick(0, 1000);
+    hlc_t d = hlc_tick(c, 1000); /* same millisecond */
+    hlc_t e = hlc_tick(d, 10);   /* wall clock went backwards */
+    ck_assert_uint_gt(d, c);
+    ck_assert_uint_gt(e, d);
+    ck_assert_uint_eq(hlc_ms(e), 1000);
+    ck_assert_uint_eq(hlc_ms(hlc_tick(e, 2000)), 2000);
+}
+END_TEST
+
+START_TEST(hlc_receive)
+{
+    hlc_t remote = hlc_make(5000, 7);
+    hlc_t c = hlc_recv(hlc_make(1000, 0), remote, 2000);
+    ck_assert_uint_gt(c, remote);
+    ck_assert_uint_gt(hlc_recv(c, hlc_make(10, 0), 20), c);
+}
+END_TEST
+
+START_TEST(hlc_order_and_hex)
+{
+    uint8_t d1[MRF_ID] = {1}, d2[MRF_ID] = {2};
+    char hex[17];
+    hlc_t back;
+    hlc_t big = hlc_make((1ULL << 47) + 3, 65535);
+
+    ck_assert_int_lt(hlc_cmp(5, d2, 6, d1), 0);
+    ck_assert_int_lt(hlc_cmp(5, d1, 5, d2), 0);
+    ck_assert_int_eq(hlc_cmp(5, d1, 5, d1), 0);
+    hlc_to_hex(big, hex);
+    ck_assert_int_eq(strlen(hex), 16);
+    ck_assert_int_eq(hlc_from_hex(hex, &back), MRF_OK);
+    ck_assert_uint_eq(back, big);
+    ck_assert_int_eq(hlc_from_hex("00000000000000zz", &back), MRF_E_INVALID);
+    ck_assert_int_eq(hlc_from_hex("0123", &back), MRF_E_INVALID);
+    ck_assert_int_eq(hlc_from_hex("00000000000000AB", &back), MRF_E_INVALID);
+}
+END_TEST
+
+/* ---- capture ----------------------------------------------------------------------------- */
+
+static char dir[64], path[128];
+static sqlite3 *db;
+static struct capture *cap;
+static const uint8_t device[MRF_ID] = {0xd0, 0x0d};
+
+static void cap_setup(void)
+{
+    struct mrf_error err = {0};
+    sqlite3_stmt *s = NULL;
+    uint8_t k32[32] = {0};
+
+    snprintf(dir, sizeof dir, "/tmp/mrf-sync-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/post.db", dir);
+    ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "INSERT INTO meta(id, post, device_id, sign_pk, box_pk, "
+                                        "hq_url, hq_tls_pin, hq_sign_pk, hq_box_pk, escrow_pk, "
+                                        "token_id, token_expires, created_at) VALUES (1, 'NAI', "
+                                        "?1, ?2, ?2, 'https://x:1', 'pin', ?2, ?2, ?2, ?1, 0, 0)",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_blob(s, 1, device, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, k32, 32, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    ck_assert_int_eq(capture_new(db, &cap, &err), MRF_OK);
+}
+
+static void cap_teardown(void)
+{
+    char side[160];
+    capture_free(cap);
+    sqlite3_close_v2(db);
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+    rmdir(dir);
+}
+
+static int64_t one_int(const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void new_grant(uint8_t id[MRF_ID], int64_t amount)
+{
+    memset(id, 0, MRF_ID);
+    id[0] = 0x42;
+    id[15] = (uint8_t)amount;
+    ck_assert_int_eq(capture_begin(cap), MRF_OK);
+    ck_assert_int_eq(capture_row(cap, ST_GRANTS, id), MRF_OK);
+    ck_assert_int_eq(capture_set_int(cap, ST_GRANTS, id, 3, amount), MRF_OK);
+    ck_assert_int_eq(capture_set_text(cap, ST_GRANTS, id, 5, "draft"), MRF_OK);
+    ck_assert_int_eq(capture_commit(cap), MRF_OK);
+}
+
+START_TEST(capture_writes_value_clock_outbox)
+{
+    uint8_t id[MRF_ID];
+    int64_t pending;
+
+    new_grant(id, 100);
+    ck_assert_int_eq(one_int("SELECT amount_cents FROM grants"), 100);
+    ck_assert_int_eq(one_int("SELECT count(*) FROM clocks"), 2);
+    ck_assert_int_eq(one_int("SELECT count(*) FROM outbox"), 2);
+    ck_assert_int_eq(capture_pending(db, &pending, NULL), MRF_OK);
+    ck_assert_int_eq(pending, 2);
+    /* the row got its short code, and the meta clock is the newest column clock */
+    ck_assert_int_eq(one_int("SELECT count(*) FROM grants WHERE code LIKE 'G-%'"), 1);
+    ck_assert_int_eq(one_int("SELECT clock FROM meta"), one_int("SELECT max(clock) FROM clocks"));
+    ck_assert_int_eq(one_int("SELECT count(*) FROM outbox WHERE prev_clock = 0"), 2);
+}
+END_TEST
+
+START_TEST(capture_coalesces_pending)
+{
+    uint8_t id[MRF_ID];
+    int64_t first_clock;
+
+    new_grant(id, 1);
+    first_clock = one_int("SELECT clock FROM outbox WHERE col = 3");
+    for (int i = 2; i <= 6; i++) {
+        ck_assert_int_eq(capture_begin(cap), MRF_OK);
+        ck_assert_int_eq(capture_set_int(cap, ST_GRANTS, id, 3, i * 100), MRF_OK);
+        ck_assert_int_eq(capture_commit(cap), MRF_OK);
+    }
+    ck_assert_int_eq(one_int("SELECT count(*) FROM outbox WHERE col = 3"), 1);
+    ck_assert_int_eq(one_int("SELECT value FROM outbox WHERE col = 3"), 600);
+    ck_assert_int_gt(one_int("SELECT clock FROM outbox WHERE col = 3"), first_clock);
+    /* it still replaces what HQ last saw: nothing (the row is new) */
+    ck_assert_int_eq(one_int("SELECT prev_clock FROM outbox WHERE col = 3"), 0);
+}
+END_TEST
+
+START_TEST(capture_frozen_not_coalesced)
+{
+    uint8_t id[MRF_ID];
+    int64_t sent_clock;
+
+    new_grant(id, 1);
+    sent_clock = one_int("SELECT clock FROM outbox WHERE col = 3");
+    ck_assert_int_eq(sqlite3_exec(db, "UPDATE outbox SET changeset = x'01'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(capture_begin(cap), MRF_OK);
+    ck_assert_int_eq(capture_set_int(cap, ST_GRANTS, id, 3, 999), MRF_OK);
+    ck_assert_int_eq(capture_commit(cap), MRF_OK);
+    ck_assert_int_eq(one_int("SELECT count(*) FROM outbox WHERE col = 3"), 2);
+    ck_assert_int_eq(one_int("SELECT value FROM outbox WHERE col = 3 AND changeset = x'01'"), 1);
+    /* the new write names the clock of the value it replaced */
+    ck_assert_int_eq(one_int("SELECT prev_clock FROM outbox WHERE col = 3 AND changeset IS NULL"),
+                     sent_clock);
+}
+END_TEST
+
+START_TEST(capture_rollback_leaves_nothing)
+{
+    uint8_t id[MRF_ID] = {9};
+    int64_t clock_before = one_int("SELECT clock FROM meta");
+
+    ck_assert_int_eq(capture_begin(cap), MRF_OK);
+    ck_assert_int_eq(capture_row(cap, ST_GRANTS, id), MRF_OK);
+    ck_assert_int_eq(capture_set_int(cap, ST_GRANTS, id, 3, 5), MRF_OK);
+    capture_rollback(cap);
+    ck_assert_int_eq(one_int("SELECT count(*) FROM grants"), 0);
+    ck_assert_int_eq(one_int("SELECT count(*) FROM outbox"), 0);
+    ck_assert_int_eq(one_int("SELECT count(*) FROM clocks"), 0);
+    ck_assert_int_eq(one_int("SELECT clock FROM meta"), clock_before);
+}
+END_TEST
+
+START_TEST(capture_refuses_misuse)
+{
+    uint8_t id[MRF_ID] = {9};
+
+    /* outside a transaction */
+    ck_assert_int_eq(capture_set_int(cap, ST_GRANTS, id, 3, 5), MRF_E_INTERNAL);
+    ck_assert_int_eq(capture_begin(cap), MRF_OK);
+    /* a row that does not exist, a wrong type, a column out of range */
+    ck_assert_int_eq(capture_set_int(cap, ST_GRANTS, id, 3, 5), MRF_E_INTERNAL);
+    ck_assert_int_eq(capture_row(cap, ST_GRANTS, id), MRF_OK);
+    ck_assert_int_eq(capture_set_text(cap, ST_GRANTS, id, 3, "5"), MRF_E_INTERNAL);
+    ck_assert_int_eq(capture_set_int(cap, ST_GRANTS, id, 99, 5), MRF_E_INTERNAL);
+    capture_rollback(cap);
+    ck_assert_int_eq(one_int("SELECT count(*) FROM outbox"), 0);
+}
+END_TEST
+
+START_TEST(capture_clock_survives_reopen)
+{
+    uint8_t id[MRF_ID];
+    int64_t before;
+    struct mrf_error err = {0};
+
+    new_grant(id, 1);
+    before = one_int("SELECT max(clock) FROM clocks");
+    /* the wall clock is far ahead of nothing here; a new handle continues from the store */
+    capture_free(cap);
+    ck_assert_int_eq(capture_new(db, &cap, &err), MRF_OK);
+    ck_assert_int_eq(capture_begin(cap), MRF_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(db, "UPDATE meta SET clock = clock + 1000000000000", NULL, NULL, NULL),
+        SQLITE_OK);
+    capture_rollback(cap);
+    ck_assert_int_eq(
+        sqlite3_exec(db, "UPDATE meta SET clock = clock + 1000000000000", NULL, NULL, NULL),
+        SQLITE_OK);
+    ck_assert_int_eq(capture_begin(cap), MRF_OK);
+    ck_assert_int_eq(capture_set_int(cap, ST_GRANTS, id, 3, 7), MRF_OK);
+    ck_assert_int_eq(capture_commit(cap), MRF_OK);
+    ck_assert_int_gt(one_int("SELECT clock FROM clocks WHERE col = 3"), before + 1000000000000);
+}
+END_TEST
+
+START_TEST(tables_described)
+{
+    ck_assert_int_eq(sync_table_find("grants"), ST_GRANTS);
+    ck_assert_int_eq(sync_table_find("nope"), -1);
+    ck_assert_int_eq(sync_column_find(ST_GRANTS, "amount_cents"), 3);
+    ck_assert_int_eq(sync_column_find(ST_PARTNERS, "name"), 0);
+    ck_assert(sync_table_get(ST_PARTNERS)->cols[0].sealed);
+    ck_assert(sync_table_get(ST_GRANTS)->cols[3].watched);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sync");
+    TCase *dom = tcase_create("domain");
+    TCase *clk = tcase_create("clocks");
+    TCase *cp = tcase_create("capture");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(dom, money_valid);
+    tcase_add_test(dom, money_invalid);
+    tcase_add_test(dom, money_format_cases);
+    tcase_add_test(dom, dates);
+    tcase_add_test(dom, themes_and_years);
+    tcase_add_test(dom, status_forward_only);
+    tcase_add_test(dom, codes);
+    tcase_add_test(dom, derived_ids);
+    tcase_add_test(dom, tables_described);
+    tcase_add_test(clk, hlc_monotonic);
+    tcase_add_test(clk, hlc_receive);
+    tcase_add_test(clk, hlc_order_and_hex);
+    tcase_add_checked_fixture(cp, cap_setup, cap_teardown);
+    tcase_add_test(cp, capture_writes_value_clock_outbox);
+    tcase_add_test(cp, capture_coalesces_pending);
+    tcase_add_test(cp, capture_frozen_not_coalesced);
+    tcase_add_test(cp, capture_rollback_leaves_nothing);
+    tcase_add_test(cp, capture_refuses_misuse);
+    tcase_add_test(cp, capture_clock_survives_reopen);
+    suite_add_tcase(s, dom);
+    suite_add_tcase(s, clk);
+    suite_add_tcase(s, cp);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
