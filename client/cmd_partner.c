@@ -90,8 +90,8 @@ static int exec_partner_list(struct cli_ctx *ctx, const struct cli_args *a)
 
 static int exec_partner_show(struct cli_ctx *ctx, const struct cli_args *a)
 {
-    static const char *const keys[] = {"code",  "risk",  "grants",  "removed", "name", "contact",
-                                       "phone", "email", "address", "bank",    "note"};
+    static const char *const keys[] = {"code",  "risk",  "removed", "name", "contact",
+                                       "phone", "email", "address", "bank", "note"};
     int reveal = cli_has(a, "reveal");
     uint8_t id[MRF_ID];
     int removed;
@@ -140,7 +140,7 @@ static int exec_partner_show(struct cli_ctx *ctx, const struct cli_args *a)
             }
             printf("%-8s", "grants");
             cJSON_ArrayForEach(g, mine) printf(" %s", g->valuestring);
-            printf("\n");
+            printf("%s\n", cJSON_GetArraySize(mine) ? "" : " -");
         }
     }
     cJSON_Delete(rows);
