@@ -3,6 +3,8 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -200,6 +202,18 @@ START_TEST(cli_home_from_env)
 }
 END_TEST
 
+START_TEST(no_core_dumps)
+{
+    struct rlimit rl;
+
+    process_harden();
+    ck_assert_int_eq(getrlimit(RLIMIT_CORE, &rl), 0);
+    ck_assert_uint_eq(rl.rlim_cur, 0);
+    ck_assert_uint_eq(rl.rlim_max, 0);
+    ck_assert_int_eq(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
@@ -214,6 +228,7 @@ int main(void)
     tcase_add_test(tc, atomic_file);
     tcase_add_test(tc, cli_dispatch);
     tcase_add_test(tc, cli_home_from_env);
+    tcase_add_test(tc, no_core_dumps);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
