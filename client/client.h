@@ -142,9 +142,10 @@ enum mrf_status client_reveal(struct cli_ctx *ctx, enum sync_table t, const uint
 
 /* Listings as cJSON arrays of objects (caller frees with cJSON_Delete); the text commands
  * print from the same objects, so text and --json never disagree. With reveal, identity and
- * note fields are opened (ctx->secrets must be unlocked). */
-enum mrf_status client_partners_json(struct cli_ctx *ctx, const uint8_t *only_id, int reveal,
-                                     cJSON **out);
+ * note fields are opened (ctx->secrets must be unlocked). Partners: all live ones, also the
+ * removed ones if with_removed, or only only_id. */
+enum mrf_status client_partners_json(struct cli_ctx *ctx, const uint8_t *only_id, int with_removed,
+                                     int reveal, cJSON **out);
 enum mrf_status client_grants_json(struct cli_ctx *ctx, int year, const uint8_t *only_id,
                                    int reveal, cJSON **out);
 enum mrf_status client_themes_json(struct cli_ctx *ctx, int year, cJSON **out);

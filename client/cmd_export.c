@@ -1,6 +1,7 @@
 /* mrf export --format csv|json [--reveal]: the post's partners and grants for reporting or a
  * hand-over. Without --reveal, identities and notes stay "sealed". CSV has one row per grant,
- * with its partner's columns; a partner without grants has one row with empty grant columns. */
+ * with its partner's columns; a live partner without grants has one row with empty grant
+ * columns. JSON lists every partner a grant can point to, removed ones included. */
 #include <string.h>
 
 #include "client.h"
@@ -34,6 +35,19 @@ static void csv_field(const cJSON *v, int last)
     fputs(last ? "\r\n" : ",", stdout);
 }
 
+static const cJSON *partner_by_code(const cJSON *partners, const char *code)
+{
+    const cJSON *p;
+
+    cJSON_ArrayForEach(p, partners)
+    {
+        const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code"));
+        if (c && code && strcmp(c, code) == 0)
+            return p;
+    }
+    return NULL;
+}
+
 static void print_csv(const cJSON *partners, const cJSON *grants)
 {
     static const char *const pk[] = {"code",  "risk",    "name", "contact", "phone",
@@ -45,27 +59,35 @@ static void print_csv(const cJSON *partners, const cJSON *grants)
     fputs("partner,risk,name,contact,phone,email,address,bank,partner_note,grant,theme,year,"
           "amount,currency,status,start,end,grant_note\r\n",
           stdout);
+    /* Every grant, with its partner's columns (only the code if the partner's row has not
+     * reached this device). */
+    cJSON_ArrayForEach(g, grants)
+    {
+        const cJSON *pc = cJSON_GetObjectItemCaseSensitive(g, "partner");
+        p = partner_by_code(partners, cJSON_GetStringValue(pc));
+        for (int k = 0; k < 9; k++)
+            csv_field(p ? cJSON_GetObjectItemCaseSensitive(p, pk[k]) : k == 0 ? pc : NULL, 0);
+        for (int k = 0; k < 9; k++)
+            csv_field(cJSON_GetObjectItemCaseSensitive(g, gk[k]), k == 8);
+    }
+    /* Then every live partner without grants. */
     cJSON_ArrayForEach(p, partners)
     {
         const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code"));
         int any = 0;
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "removed")))
+            continue;
         cJSON_ArrayForEach(g, grants)
         {
-            const char *pc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "partner"));
-            if (!pc || !code || strcmp(pc, code) != 0)
-                continue;
-            any = 1;
-            for (int k = 0; k < 9; k++)
-                csv_field(cJSON_GetObjectItemCaseSensitive(p, pk[k]), 0);
-            for (int k = 0; k < 9; k++)
-                csv_field(cJSON_GetObjectItemCaseSensitive(g, gk[k]), k == 8);
+            const char *gc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "partner"));
+            any |= gc && code && strcmp(gc, code) == 0;
         }
-        if (!any) {
-            for (int k = 0; k < 9; k++)
-                csv_field(cJSON_GetObjectItemCaseSensitive(p, pk[k]), 0);
-            for (int k = 0; k < 9; k++)
-                csv_field(NULL, k == 8);
-        }
+        if (any)
+            continue;
+        for (int k = 0; k < 9; k++)
+            csv_field(cJSON_GetObjectItemCaseSensitive(p, pk[k]), 0);
+        for (int k = 0; k < 9; k++)
+            csv_field(NULL, k == 8);
     }
 }
 
@@ -84,7 +106,7 @@ static int exec_export(struct cli_ctx *ctx, const struct cli_args *a)
     if (st == MRF_OK && reveal)
         st = client_unlock(ctx);
     if (st == MRF_OK)
-        st = client_partners_json(ctx, NULL, reveal, &partners);
+        st = client_partners_json(ctx, NULL, 1, reveal, &partners);
     if (st == MRF_OK)
         st = client_grants_json(ctx, 0, NULL, reveal, &grants);
     if (st == MRF_OK)

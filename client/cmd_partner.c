@@ -77,7 +77,7 @@ static int exec_partner_list(struct cli_ctx *ctx, const struct cli_args *a)
     if (st == MRF_OK && reveal)
         st = client_unlock(ctx);
     if (st == MRF_OK)
-        st = client_partners_json(ctx, NULL, reveal, &rows);
+        st = client_partners_json(ctx, NULL, 0, reveal, &rows);
     if (st != MRF_OK)
         return out_fail("partner list", ctx, st);
     if (a->json)
@@ -103,7 +103,7 @@ static int exec_partner_show(struct cli_ctx *ctx, const struct cli_args *a)
     if (st == MRF_OK && reveal)
         st = client_unlock(ctx);
     if (st == MRF_OK)
-        st = client_partners_json(ctx, id, reveal, &rows);
+        st = client_partners_json(ctx, id, 0, reveal, &rows);
     if (st == MRF_OK)
         st = client_grants_json(ctx, 0, NULL, 0, &grants);
     if (st != MRF_OK) {

@@ -75,8 +75,8 @@ static enum mrf_status partner_present(struct cli_ctx *ctx, const uint8_t id[MRF
     return MRF_OK;
 }
 
-enum mrf_status client_partners_json(struct cli_ctx *ctx, const uint8_t *only_id, int reveal,
-                                     cJSON **out)
+enum mrf_status client_partners_json(struct cli_ctx *ctx, const uint8_t *only_id, int with_removed,
+                                     int reveal, cJSON **out)
 {
     cJSON *arr = cJSON_CreateArray();
     sqlite3_stmt *s;
@@ -102,6 +102,7 @@ enum mrf_status client_partners_json(struct cli_ctx *ctx, const uint8_t *only_id
         sqlite3_bind_blob(s, 1, only_id, MRF_ID, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(s, 1);
+    sqlite3_bind_int(s, 2, with_removed);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct row *r;
         if (n == alloc) {

@@ -57,24 +57,38 @@ static void theme_list_str(const int *idx, int n, char *out, size_t size)
     }
 }
 
+/* Steps s (bound by the caller) and joins its first column, grant codes, into out as
+ * "G-…, G-…"; *n is how many. */
+static enum mrf_status join_codes(struct cli_ctx *ctx, sqlite3_stmt *s, char *out, size_t size,
+                                  int *n)
+{
+    int rc;
+
+    out[0] = '\0';
+    *n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t len = strlen(out);
+        snprintf(out + len, size - len, "%s%s", (*n)++ ? ", " : "",
+                 (const char *)sqlite3_column_text(s, 0));
+    }
+    if (rc != SQLITE_DONE)
+        return client_db_fail(ctx, "cannot read the grants");
+    return MRF_OK;
+}
+
 /* MRF_E_RULE naming the live grants of year that use theme, if any. */
 static enum mrf_status theme_unused(struct cli_ctx *ctx, int year, const char *theme)
 {
     sqlite3_stmt *s = client_stmt(ctx, CQ_GRANTS_USING_THEME);
-    char codes[64] = "";
-    int rc, n = 0;
+    char codes[64];
+    int n;
 
     if (s == NULL)
         return MRF_E_IO;
     sqlite3_bind_int(s, 1, year);
     sqlite3_bind_text(s, 2, theme, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        size_t len = strlen(codes);
-        snprintf(codes + len, sizeof codes - len, "%s%s", n++ ? ", " : "",
-                 (const char *)sqlite3_column_text(s, 0));
-    }
-    if (rc != SQLITE_DONE)
-        return client_db_fail(ctx, "cannot read the grants");
+    if (join_codes(ctx, s, codes, sizeof codes, &n) != MRF_OK)
+        return MRF_E_IO;
     if (n)
         return mrf_error_set(&ctx->err, MRF_E_RULE,
                              "theme set: grants of %d use %s (%s); cancel them or move them to "
@@ -218,8 +232,9 @@ static enum mrf_status check_partner(struct cli_ctx *ctx, const char *what,
     }
     if (in->email && in->email[0]) {
         const char *at = strchr(in->email, '@');
-        if (at == NULL || at == in->email || at[1] == '\0' || strchr(at + 1, '@') ||
-            strchr(in->email, ' '))
+        const char *dot = at ? strrchr(at, '.') : NULL;
+        if (at == NULL || at == in->email || strchr(at + 1, '@') || strchr(in->email, ' ') ||
+            dot == NULL || dot == at + 1 || dot[1] == '\0' || strstr(at, "..") != NULL)
             return mrf_error_set(&ctx->err, MRF_E_INVALID,
                                  "%s: --email must look like name@example.org", what);
     }
@@ -366,8 +381,8 @@ enum mrf_status client_partner_remove(struct cli_ctx *ctx, const char *code)
 {
     uint8_t id[MRF_ID];
     sqlite3_stmt *s;
-    char codes[64] = "";
-    int n = 0, rc;
+    char codes[64];
+    int n;
     enum mrf_status st;
 
     TRY(find_live(ctx, ST_PARTNERS, "partner remove", code, id));
@@ -375,13 +390,8 @@ enum mrf_status client_partner_remove(struct cli_ctx *ctx, const char *code)
     if (s == NULL)
         return MRF_E_IO;
     sqlite3_bind_blob(s, 1, id, MRF_ID, SQLITE_TRANSIENT);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        size_t len = strlen(codes);
-        snprintf(codes + len, sizeof codes - len, "%s%s", n++ ? ", " : "",
-                 (const char *)sqlite3_column_text(s, 0));
-    }
-    if (rc != SQLITE_DONE)
-        return client_db_fail(ctx, "cannot read the grants");
+    if (join_codes(ctx, s, codes, sizeof codes, &n) != MRF_OK)
+        return MRF_E_IO;
     if (n)
         return mrf_error_set(&ctx->err, MRF_E_RULE,
                              "partner remove: %s still has open grants (%s); close or cancel "

@@ -24,7 +24,7 @@ static const char *const sql[CQ_COUNT] = {
         "status IN ('draft', 'committed', 'disbursed') ORDER BY code LIMIT 3",
     [CQ_PARTNERS] = "SELECT p.id, p.code, p.risk, p.removed, "
                     "(SELECT count(*) FROM grants g WHERE g.partner = p.id AND g.removed = 0) "
-                    "FROM partners p WHERE (?1 IS NULL AND p.removed = 0) OR p.id = ?1 "
+                    "FROM partners p WHERE (?1 IS NULL AND (p.removed = 0 OR ?2)) OR p.id = ?1 "
                     "ORDER BY p.code",
     [CQ_PARTNER_SEALED] =
         "SELECT name, contact, phone, email, address, bank, note FROM partners WHERE id = ?1",

@@ -106,7 +106,8 @@ int cli_parse(const struct cli_program *prog, int argc, char **argv, const struc
             home = argv[i + 1];
             i += 2;
         } else {
-            break;
+            fprintf(stderr, "%s: --home needs a directory\n", prog->name);
+            return 2;
         }
     }
     if (i >= argc) {

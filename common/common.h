@@ -59,6 +59,8 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* sodium_malloc (guarded pages, wiped by sodium_free) that ends the process when it fails. */
+void *xsecure_malloc(size_t n);
 void x_free(void *p);
 
 /* ---- size-capped buffer ------------------------------------------------------------------ */
@@ -120,7 +122,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
 
 /* ---- process hardening and passphrases --------------------------------------------------- */
 
-/* Turns core dumps off (RLIMIT_CORE 0, not dumpable). Call first in main(). */
+/* Turns core dumps off (RLIMIT_CORE 0, not dumpable) and sets umask 077 so every file the
+ * program creates is the user's alone. Call first in main(). */
 void process_harden(void);
 
 /* Reads a passphrase: from the environment variable envname if set, else from /dev/tty with

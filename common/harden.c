@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -23,6 +24,8 @@ void process_harden(void)
     struct rlimit rl = {0, 0};
 
     setrlimit(RLIMIT_CORE, &rl);
+    /* Files we create (store, WAL, keys) are the user's alone. */
+    umask(077);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
@@ -74,11 +77,7 @@ enum mrf_status passphrase_read(const char *prompt, const char *envname, int con
     enum mrf_status st = MRF_OK;
 
     *out = NULL;
-    a = sodium_malloc(PASSPHRASE_MAX);
-    if (a == NULL) {
-        fprintf(stderr, "mrf: out of secure memory\n");
-        abort();
-    }
+    a = xsecure_malloc(PASSPHRASE_MAX);
     if (env != NULL) {
         if (strlen(env) >= PASSPHRASE_MAX) {
             st = mrf_error_set(err, MRF_E_TOOBIG, "passphrase: %s is longer than %d bytes", envname,
@@ -97,9 +96,7 @@ enum mrf_status passphrase_read(const char *prompt, const char *envname, int con
         st = tty_line(fd, prompt, a, err);
         if (st == MRF_OK && confirm) {
             char again[160];
-            b = sodium_malloc(PASSPHRASE_MAX);
-            if (b == NULL)
-                abort();
+            b = xsecure_malloc(PASSPHRASE_MAX);
             snprintf(again, sizeof again, "%s (again)", prompt);
             st = tty_line(fd, again, b, err);
             if (st == MRF_OK && strcmp(a, b) != 0)

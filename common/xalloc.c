@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "common.h"
 
 static void oom(size_t n)
@@ -72,4 +74,14 @@ char *xasprintf(const char *fmt, ...)
 void x_free(void *p)
 {
     free(p);
+}
+
+void *xsecure_malloc(size_t n)
+{
+    void *p = sodium_malloc(n);
+    if (p == NULL) {
+        fprintf(stderr, "mrf: out of guarded memory (%zu bytes)\n", n);
+        abort();
+    }
+    return p;
 }

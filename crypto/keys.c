@@ -9,17 +9,6 @@
 
 #include "mrfcrypto.h"
 
-/* Out-of-memory for guarded memory ends the process, as xmalloc does (STYLE rule 5). */
-static void *secure_alloc(size_t n)
-{
-    void *p = sodium_malloc(n);
-    if (p == NULL) {
-        fprintf(stderr, "mrf: out of guarded memory (%zu bytes)\n", n);
-        abort();
-    }
-    return p;
-}
-
 /* *out = fresh signing and box key pairs with a zero enrollment secret, in sodium_malloc
  * memory, owned by the caller (mrf_secrets_free). */
 void mrf_secrets_new(struct mrf_secrets **out)
@@ -27,7 +16,7 @@ void mrf_secrets_new(struct mrf_secrets **out)
     struct mrf_secrets *s;
 
     assert(out != NULL);
-    s = secure_alloc(sizeof *s);
+    s = xsecure_malloc(sizeof *s);
     sodium_memzero(s, sizeof *s);
     crypto_sign_keypair(s->pub.sign_pk, s->sign_sk);
     crypto_box_keypair(s->pub.box_pk, s->box_sk);

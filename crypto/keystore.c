@@ -62,17 +62,6 @@ struct kind {
 static const struct kind KEYSTORE = {"MRFKS", "keystore", SECRETS_LEN};
 static const struct kind BOXKEY = {"MRFBK", "escrow key", BOXKEY_LEN};
 
-/* Out-of-memory for guarded memory ends the process, as xmalloc does (STYLE rule 5). */
-static void *secure_alloc(size_t n)
-{
-    void *p = sodium_malloc(n);
-    if (p == NULL) {
-        fprintf(stderr, "mrf: out of guarded memory (%zu bytes)\n", n);
-        abort();
-    }
-    return p;
-}
-
 static void put_u64(uint8_t *p, uint64_t v)
 {
     int i;
@@ -298,7 +287,7 @@ enum mrf_status keystore_open(const char *path, const char *passphrase, struct m
     rc = read_keyfile(&KEYSTORE, path, passphrase, plain, err);
     if (rc != MRF_OK)
         goto out;
-    s = secure_alloc(sizeof *s);
+    s = xsecure_malloc(sizeof *s);
     secrets_deserialize(s, plain);
     crypto_sign_ed25519_sk_to_pk(sign_pk, s->sign_sk);
     if (sodium_memcmp(sign_pk, s->pub.sign_pk, MRF_SIGN_PK) != 0 ||
@@ -450,7 +439,7 @@ enum mrf_status boxkey_load(const char *path, const char *passphrase, uint8_t pk
                            path);
         goto out;
     }
-    sk = secure_alloc(MRF_BOX_SK);
+    sk = xsecure_malloc(MRF_BOX_SK);
     memcpy(sk, plain + MRF_BOX_PK, MRF_BOX_SK);
     memcpy(pk_out, plain, MRF_BOX_PK);
     *sk_out = sk;

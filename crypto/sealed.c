@@ -28,17 +28,6 @@
 /* The longest padded plaintext: padding always adds at least one byte. */
 #define MAX_PADDED ((SEALED_MAX_PLAIN / BLOCK + 1) * BLOCK)
 
-/* Out-of-memory for guarded memory ends the process, as xmalloc does (STYLE rule 5). */
-static void *secure_alloc(size_t n)
-{
-    void *p = sodium_malloc(n);
-    if (p == NULL) {
-        fprintf(stderr, "mrf: out of guarded memory (%zu bytes)\n", n);
-        abort();
-    }
-    return p;
-}
-
 /* The AEAD additional data: blob[0..head) || aad. *adlen = its length; caller x_frees. */
 static uint8_t *additional_data(const uint8_t *blob, size_t head, const char *aad, size_t *adlen)
 {
@@ -73,7 +62,7 @@ enum mrf_status sealed_seal(uint8_t **blob, size_t *bloblen, const char *plain, 
     if (len > SEALED_MAX_PLAIN)
         return MRF_E_TOOBIG;
 
-    padded = secure_alloc(len + BLOCK);
+    padded = xsecure_malloc(len + BLOCK);
     if (len > 0)
         memcpy(padded, plain, len);
     if (sodium_pad(&padded_len, padded, len, BLOCK, len + BLOCK) != 0)
@@ -147,7 +136,7 @@ enum mrf_status sealed_open(char **plain, size_t *len, const uint8_t *blob, size
         rc = MRF_E_AUTH;
         goto out;
     }
-    buf = secure_alloc(mlen + 1);
+    buf = xsecure_malloc(mlen + 1);
     ad = additional_data(blob, head, aad, &adlen);
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(buf, NULL, NULL, blob + head + NONCE, clen, ad,
                                                    adlen, blob + head, key) != 0) {

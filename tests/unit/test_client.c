@@ -183,7 +183,7 @@ START_TEST(partner_sealed_and_revealed)
     ck_assert_int_eq(strncmp(code, "PX-", 3), 0);
     ck_assert_int_eq(client_find(&ctx, ST_PARTNERS, code, id, &removed), MRF_OK);
     /* listing without reveal shows no identity */
-    ck_assert_int_eq(client_partners_json(&ctx, NULL, 0, &rows), MRF_OK);
+    ck_assert_int_eq(client_partners_json(&ctx, NULL, 0, 0, &rows), MRF_OK);
     dump = cJSON_PrintUnformatted(rows);
     ck_assert_ptr_null(strstr(dump, "Marigold"));
     ck_assert_ptr_nonnull(strstr(dump, "\"risk\":\"high\""));

@@ -202,7 +202,7 @@ START_TEST(cli_home_from_env)
 }
 END_TEST
 
-START_TEST(no_core_dumps)
+START_TEST(no_core_dumps_private_files)
 {
     struct rlimit rl;
 
@@ -211,6 +211,7 @@ START_TEST(no_core_dumps)
     ck_assert_uint_eq(rl.rlim_cur, 0);
     ck_assert_uint_eq(rl.rlim_max, 0);
     ck_assert_int_eq(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+    ck_assert_int_eq(umask(077), 077);
 }
 END_TEST
 
@@ -228,7 +229,7 @@ int main(void)
     tcase_add_test(tc, atomic_file);
     tcase_add_test(tc, cli_dispatch);
     tcase_add_test(tc, cli_home_from_env);
-    tcase_add_test(tc, no_core_dumps);
+    tcase_add_test(tc, no_core_dumps_private_files);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
