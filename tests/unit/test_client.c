@@ -398,6 +398,74 @@ START_TEST(writes_are_captured_and_coalesced)
 }
 END_TEST
 
+/* Fault injection: fails the Nth row write (to grants, clocks or outbox) of an operation, for
+ * every N until the operation succeeds, and checks that each failure leaves the store exactly
+ * as it was (the same idea as SQLite's own fault tests, with a TEMP trigger as the hook). */
+static void arm_fault(int n)
+{
+    char sql[1024];
+    static const char *const tables[] = {"grants", "clocks", "outbox"};
+    static const char *const ops[] = {"INSERT", "UPDATE"};
+
+    ck_assert_int_eq(sqlite3_exec(ctx.db,
+                                  "CREATE TEMP TABLE IF NOT EXISTS fault(left INTEGER);"
+                                  "DELETE FROM fault;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    snprintf(sql, sizeof sql, "INSERT INTO fault VALUES (%d)", n);
+    ck_assert_int_eq(sqlite3_exec(ctx.db, sql, NULL, NULL, NULL), SQLITE_OK);
+    for (int t = 0; t < 3; t++)
+        for (int o = 0; o < 2; o++) {
+            snprintf(sql, sizeof sql,
+                     "CREATE TEMP TRIGGER IF NOT EXISTS fault_%s_%s BEFORE %s ON main.%s "
+                     "BEGIN UPDATE fault SET left = left - 1; "
+                     "SELECT RAISE(ABORT, 'injected fault') WHERE (SELECT left FROM fault) = 0; "
+                     "END",
+                     tables[t], ops[o], ops[o], tables[t]);
+            ck_assert_int_eq(sqlite3_exec(ctx.db, sql, NULL, NULL, NULL), SQLITE_OK);
+        }
+}
+
+START_TEST(fault_injection_rolls_back)
+{
+    char p[16], g[16];
+    int n, failures = 0;
+    enum mrf_status st = MRF_E_IO;
+    struct grant_input set = {.amount = "77", .status = "committed", .start = "2026-01-01"};
+
+    themes(2026, "HRD", NULL);
+    partner(p, "Fault");
+    for (n = 1; n < 200 && st != MRF_OK; n++) {
+        int64_t before = fingerprint_store();
+        arm_fault(n);
+        st = grant(g, p, "HRD", "100");
+        if (st != MRF_OK) {
+            failures++;
+            ck_assert_int_eq(st, MRF_E_IO);
+            ck_assert_int_eq(fingerprint_store(), before);
+            ck_assert_str_eq(g, "");
+        }
+    }
+    ck_assert_int_eq(st, MRF_OK);
+    /* a new grant writes 1 row + 7 columns, each with its clock and outbox entry */
+    ck_assert_int_ge(failures, 20);
+    st = MRF_E_IO;
+    for (n = 1; n < 200 && st != MRF_OK; n++) {
+        int64_t before = fingerprint_store();
+        int64_t amount = one_int("SELECT amount_cents FROM grants");
+        arm_fault(n);
+        st = client_grant_set(&ctx, g, &set);
+        if (st != MRF_OK) {
+            ck_assert_int_eq(fingerprint_store(), before);
+            ck_assert_int_eq(one_int("SELECT amount_cents FROM grants"), amount);
+            ck_assert_int_eq(one_int("SELECT status = 'draft' FROM grants"), 1);
+        }
+    }
+    ck_assert_int_eq(st, MRF_OK);
+    ck_assert_int_eq(one_int("SELECT amount_cents = 7700 AND status = 'committed' FROM grants"), 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("client");
@@ -418,6 +486,7 @@ int main(void)
     tcase_add_test(tc, grant_status_moves);
     tcase_add_test(tc, allocation_sums_committed);
     tcase_add_test(tc, writes_are_captured_and_coalesced);
+    tcase_add_test(tc, fault_injection_rolls_back);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
