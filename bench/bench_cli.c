@@ -89,7 +89,8 @@ int main(int argc, char **argv)
     double *s, grant, spawn, commit;
     char *true_argv[] = {"/bin/true", NULL};
 
-    if (argc != 5 || (runs = atoi(argv[4])) < 3 || runs > 10000) {
+    runs = argc == 5 ? (int)strtol(argv[4], NULL, 10) : 0;
+    if (runs < 3 || runs > 10000) {
         fprintf(stderr, "usage: bench_cli MRF_BIN HOME PARTNER_CODE RUNS(3..10000)\n");
         return 2;
     }

@@ -139,7 +139,10 @@ static int exec_partner_show(struct cli_ctx *ctx, const struct cli_args *a)
                     printf("%-8s -\n", keys[k]);
             }
             printf("%-8s", "grants");
-            cJSON_ArrayForEach(g, mine) printf(" %s", g->valuestring);
+            cJSON_ArrayForEach(g, mine)
+            {
+                printf(" %s", g->valuestring);
+            }
             printf("%s\n", cJSON_GetArraySize(mine) ? "" : " -");
         }
     }

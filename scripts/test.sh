@@ -13,6 +13,12 @@ echo "== format (clang-format, .clang-format)"
 mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
 clang-format --dry-run --Werror "${sources[@]}"
 
+echo "== static analysis (cppcheck)"
+cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
+    -I common -I crypto -I sync -I schema -I client -I hq \
+    --include=/usr/include/cjson/cJSON.h \
+    common crypto sync schema client hq bench
+
 for variant in plain asan; do
     dir=build
     flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
