@@ -1,5 +1,5 @@
-/* mrf passwd / wipe / sync: the keystore's passphrase, crypto-shredding the device, and the
- * network sync (not in this build yet). */
+/* mrf wipe --yes: crypto-shredding. The keystore goes first; without it nothing left on the
+ * device opens a sealed field. Then the store and its WAL are zero-filled and removed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -7,30 +7,6 @@
 #include <unistd.h>
 
 #include "client.h"
-
-static int exec_passwd(struct cli_ctx *ctx, const struct cli_args *a)
-{
-    char *old = NULL, *new = NULL;
-    enum mrf_status st = client_open(ctx);
-
-    (void)a;
-    if (st == MRF_OK)
-        st = passphrase_read("Current passphrase", "MRF_PASSPHRASE", 0, &old, &ctx->err);
-    if (st == MRF_OK)
-        st = passphrase_read("New passphrase", "MRF_NEW_PASSPHRASE", 1, &new, &ctx->err);
-    if (st == MRF_OK && strlen(new) < PASSPHRASE_MIN)
-        st = mrf_error_set(&ctx->err, MRF_E_INVALID,
-                           "a passphrase needs at least %d characters; choose a longer one",
-                           PASSPHRASE_MIN);
-    if (st == MRF_OK)
-        st = keystore_rekey(ctx->keystore_path, old, new, &ctx->err);
-    passphrase_free(old);
-    passphrase_free(new);
-    if (st != MRF_OK)
-        return out_fail("passwd", ctx, st);
-    printf("passphrase changed\n");
-    return 0;
-}
 
 /* Overwrites a file with zeros, syncs it and unlinks it; a missing file is fine. */
 static enum mrf_status shred(struct cli_ctx *ctx, const char *path)
@@ -93,33 +69,6 @@ static int exec_wipe(struct cli_ctx *ctx, const struct cli_args *a)
     return 0;
 }
 
-static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
-{
-    int64_t pending = 0;
-    enum mrf_status st = client_open(ctx);
-
-    (void)a;
-    if (st == MRF_OK)
-        st = capture_pending(ctx->db, &pending, &ctx->err);
-    if (st != MRF_OK)
-        return out_fail("sync", ctx, st);
-    mrf_error_set(&ctx->err, MRF_E_UNAVAILABLE,
-                  "not available in this build: syncing with HQ is not built yet; your %lld "
-                  "pending changes stay safe in the outbox",
-                  (long long)pending);
-    return out_fail("sync", ctx, MRF_E_UNAVAILABLE);
-}
-
-const struct cmd_entry cmd_passwd = {
-    "passwd",
-    "",
-    "change the keystore passphrase (MRF_PASSPHRASE, MRF_NEW_PASSPHRASE for automation)",
-    0,
-    0,
-    {{NULL, 0, NULL}},
-    exec_passwd,
-};
-
 const struct cmd_entry cmd_wipe = {
     "wipe",
     "--yes",
@@ -128,10 +77,4 @@ const struct cmd_entry cmd_wipe = {
     0,
     {{"yes", 0, "really do it"}, {NULL, 0, NULL}},
     exec_wipe,
-};
-
-const struct cmd_entry cmd_sync = {
-    "sync",    "", "push pending changes to HQ and pull HQ's (not available in this build yet)",
-    0,         0,  {{NULL, 0, NULL}},
-    exec_sync,
 };
