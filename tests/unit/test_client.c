@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "client.h"
 
 static char dir[64];
@@ -40,8 +41,7 @@ static void setup(void)
     char *token = NULL;
 
     ck_assert_int_eq(mrfcrypto_init(), MRF_OK);
-    snprintf(dir, sizeof dir, "/tmp/mrf-client-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    testutil_tmpdir(dir, sizeof dir, "client");
     escrow_sk = malloc(MRF_BOX_SK);
     mrf_box_keypair(escrow_pk, escrow_sk);
     make_token(&token, (int64_t)time(NULL) + 3600);
@@ -53,11 +53,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[128];
     client_close(&ctx);
     free(escrow_sk);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    testutil_rmtree(dir);
 }
 
 static int64_t one_int(const char *sql)
@@ -470,8 +468,6 @@ int main(void)
 {
     Suite *s = suite_create("client");
     TCase *tc = tcase_create("rules");
-    SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -488,9 +484,5 @@ int main(void)
     tcase_add_test(tc, writes_are_captured_and_coalesced);
     tcase_add_test(tc, fault_injection_rolls_back);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(s);
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "common.h"
 
 START_TEST(exit_codes)
@@ -97,14 +98,14 @@ END_TEST
 
 START_TEST(atomic_file)
 {
-    char dir[] = "/tmp/mrf-common-XXXXXX";
-    char path[64];
+    char dir[64];
+    char path[160];
     uint8_t *data = NULL;
     size_t n;
     struct stat sb;
     struct mrf_error err = {0};
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    testutil_tmpdir(dir, sizeof dir, "common");
     snprintf(path, sizeof path, "%s/a/b/f", dir);
     ck_assert_int_eq(file_write_atomic(path, "x", 1, 0600, &err), MRF_E_IO);
     snprintf(path, sizeof path, "%s/a/b", dir);
@@ -121,8 +122,7 @@ START_TEST(atomic_file)
     ck_assert_int_eq(file_read_all(path, 5, &data, &n, &err), MRF_E_TOOBIG);
     unlink(path);
     ck_assert_int_eq(file_read_all(path, 5, &data, &n, &err), MRF_E_NOTFOUND);
-    snprintf(path, sizeof path, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(path), 0);
+    testutil_rmtree(dir);
 }
 END_TEST
 
@@ -219,8 +219,6 @@ int main(void)
 {
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("common");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, exit_codes);
     tcase_add_test(tc, buf_cap);
@@ -231,9 +229,5 @@ int main(void)
     tcase_add_test(tc, cli_home_from_env);
     tcase_add_test(tc, no_core_dumps_private_files);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(s);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "testutil.h"
 #include "common.h"
 #include "mrfcrypto.h"
 
@@ -17,27 +18,12 @@ static char tmpdir[64];
 
 static void setup(void)
 {
-    str_copy(tmpdir, "/tmp/mrf-test-crypto-XXXXXX", sizeof tmpdir);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    testutil_tmpdir(tmpdir, sizeof tmpdir, "test-crypto");
 }
 
 static void teardown(void)
 {
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        char *p;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        p = xasprintf("%s/%s", tmpdir, e->d_name);
-        unlink(p);
-        x_free(p);
-    }
-    closedir(d);
-    rmdir(tmpdir);
+    testutil_rmtree(tmpdir);
 }
 
 /* A path inside the test's directory; caller x_frees. */
@@ -854,16 +840,10 @@ static Suite *crypto_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
 
     if (mrfcrypto_init() != MRF_OK) {
         fprintf(stderr, "test_crypto: libsodium failed to initialise\n");
         return EXIT_FAILURE;
     }
-    sr = srunner_create(crypto_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testutil_run(crypto_suite());
 }

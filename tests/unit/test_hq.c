@@ -18,6 +18,7 @@
 #include <gnutls/x509.h>
 #include <sodium.h>
 
+#include "testutil.h"
 #include "common.h"
 #include "hq.h"
 #include "hqstore.h"
@@ -28,27 +29,12 @@ static char tmpdir[64];
 
 static void setup(void)
 {
-    str_copy(tmpdir, "/tmp/mrf-test-hq-XXXXXX", sizeof tmpdir);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    testutil_tmpdir(tmpdir, sizeof tmpdir, "test-hq");
 }
 
 static void teardown(void)
 {
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        char *p;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        p = xasprintf("%s/%s", tmpdir, e->d_name);
-        unlink(p);
-        x_free(p);
-    }
-    closedir(d);
-    rmdir(tmpdir);
+    testutil_rmtree(tmpdir);
 }
 
 static char *tmp_path(const char *leaf)
@@ -919,18 +905,14 @@ static Suite *hq_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
+    int rc;
 
     if (mrfcrypto_init() != MRF_OK) {
         fprintf(stderr, "test_hq: libsodium failed to initialise\n");
         return EXIT_FAILURE;
     }
     mrf_secrets_new(&hqkeys);
-    sr = srunner_create(hq_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    rc = testutil_run(hq_suite());
     mrf_secrets_free(hqkeys);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return rc;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "schema.h"
 
 static char dir[64];
@@ -12,20 +13,13 @@ static char path[128];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/mrf-schema-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    testutil_tmpdir(dir, sizeof dir, "schema");
     snprintf(path, sizeof path, "%s/store.db", dir);
 }
 
 static void teardown(void)
 {
-    char side[160];
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-    rmdir(dir);
+    testutil_rmtree(dir);
 }
 
 static int table_exists(sqlite3 *db, const char *name)
@@ -182,8 +176,6 @@ int main(void)
 {
     Suite *s = suite_create("schema");
     TCase *tc = tcase_create("migrations");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, post_empty_to_latest);
@@ -195,9 +187,5 @@ int main(void)
     tcase_add_test(tc, pragmas_set);
     tcase_add_test(tc, outbox_value_untyped);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "mrfsync.h"
 #include "schema.h"
 
@@ -212,8 +213,7 @@ static void cap_setup(void)
     sqlite3_stmt *s = NULL;
     uint8_t k32[32] = {0};
 
-    snprintf(dir, sizeof dir, "/tmp/mrf-sync-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    testutil_tmpdir(dir, sizeof dir, "sync");
     snprintf(path, sizeof path, "%s/post.db", dir);
     ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_OK);
     ck_assert_int_eq(sqlite3_prepare_v2(db,
@@ -232,15 +232,9 @@ static void cap_setup(void)
 
 static void cap_teardown(void)
 {
-    char side[160];
     capture_free(cap);
     sqlite3_close_v2(db);
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-    rmdir(dir);
+    testutil_rmtree(dir);
 }
 
 static int64_t one_int(const char *sql)
@@ -400,8 +394,6 @@ int main(void)
     TCase *dom = tcase_create("domain");
     TCase *clk = tcase_create("clocks");
     TCase *cp = tcase_create("capture");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(dom, money_valid);
     tcase_add_test(dom, money_invalid);
@@ -425,9 +417,5 @@ int main(void)
     suite_add_tcase(s, dom);
     suite_add_tcase(s, clk);
     suite_add_tcase(s, cp);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(s);
 }
