@@ -41,6 +41,10 @@ struct post_meta {
     int64_t created_at;
     int64_t enrolled_at; /* 0: HQ has not accepted this device yet */
     int64_t last_sync;   /* 0: never */
+    char hq_tls_pin[128];
+    uint8_t hq_box_pk[MRF_BOX_PK];
+    uint8_t token_id[MRF_ID];
+    int64_t hq_cursor; /* last HQ oplog sequence number pulled */
 };
 
 /* Every SQL statement of the client, indexed here, written in client/sql.c. */
@@ -63,6 +67,18 @@ enum client_sql {
     CQ_COMMITTED,
     CQ_CONFLICTS,
     CQ_OPEN_CONFLICTS,
+    CQ_OUTBOX_FROZEN_NEXT,
+    CQ_OUTBOX_OF,
+    CQ_OUTBOX_PENDING,
+    CQ_OUTBOX_FREEZE,
+    CQ_OUTBOX_ACK,
+    CQ_OUTBOX_DROP_PENDING,
+    CQ_QUARANTINE_PUT,
+    CQ_QUARANTINED,
+    CQ_SYNC_DONE,
+    CQ_BEGIN,
+    CQ_COMMIT,
+    CQ_ROLLBACK,
     CQ_COUNT
 };
 
@@ -153,6 +169,41 @@ enum mrf_status client_themes_json(struct cli_ctx *ctx, int year, cJSON **out);
 enum mrf_status client_allocation_json(struct cli_ctx *ctx, int year, cJSON **out);
 enum mrf_status client_status_json(struct cli_ctx *ctx, cJSON **out);
 enum mrf_status client_conflicts_json(struct cli_ctx *ctx, cJSON **out);
+
+/* ---- sync with HQ (client/sync.c) -------------------------------------------------------- */
+
+struct sync_progress {
+    int64_t ops_total;  /* outbox entries when the sync started */
+    int64_t ops_sent;   /* acknowledged so far */
+    int64_t changesets; /* change sets acknowledged */
+    int64_t ops_pulled; /* ops received from HQ */
+    int64_t bytes_up;   /* on the wire, headers included */
+    int64_t bytes_down;
+};
+
+struct sync_summary {
+    struct sync_progress p;
+    int64_t requests;    /* HTTP requests answered */
+    int64_t connects;    /* TCP+TLS connections opened */
+    int64_t quarantined; /* change sets HQ refused for their content in this sync */
+    char quarantine_reason[128];
+};
+
+struct sync_opts {
+    int timeout_s;           /* the whole sync, including retries */
+    size_t changeset_target; /* bytes of JSON per change set; 0: CHANGESET_TARGET */
+    void (*progress)(void *arg, const struct sync_progress *p); /* may be NULL */
+    void *progress_arg;
+};
+
+/* Pushes the outbox to HQ as bounded change sets and pulls what the post's other devices and
+ * HQ wrote, over one kept-alive HTTPS connection. Needs the unlocked keystore (signing).
+ * Each change set leaves the outbox only in the local transaction that applies its verified
+ * acknowledgement and the pulled ops; a change set HQ refuses for its content moves to the
+ * quarantine with HQ's reason and the rest goes on. MRF_E_OFFLINE if HQ cannot be reached
+ * (nothing lost), MRF_E_REFUSED if HQ refuses this device or the pin does not match. */
+enum mrf_status client_sync(struct cli_ctx *ctx, const struct sync_opts *o,
+                            struct sync_summary *sum);
 
 /* ---- output ------------------------------------------------------------------------------ */
 

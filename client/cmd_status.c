@@ -14,11 +14,14 @@ static int exec_status(struct cli_ctx *ctx, const struct cli_args *a)
     if (a->json) {
         out_json(o);
     } else {
-        const char *keys[] = {"post",          "device",  "hq",        "hq_fingerprint", "enrolled",
-                              "token_expires", "pending", "last_sync", "open_conflicts"};
+        const char *keys[] = {"post",           "device",           "hq",
+                              "hq_fingerprint", "enrolled",         "token_expires",
+                              "pending",        "last_sync",        "open_conflicts",
+                              "quarantined",    "quarantine_reason"};
         const char *labels[] = {
-            "post",          "device",          "HQ",        "HQ fingerprint", "enrolled",
-            "token expires", "pending changes", "last sync", "open conflicts"};
+            "post",           "device",          "HQ",        "HQ fingerprint", "enrolled",
+            "token expires",  "pending changes", "last sync", "open conflicts", "quarantined",
+            "HQ refused them"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
             if (v == NULL)

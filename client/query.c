@@ -346,6 +346,16 @@ enum mrf_status client_status_json(struct cli_ctx *ctx, cJSON **out)
     add_time(o, "last_sync", ctx->meta.last_sync);
     cJSON_AddNumberToObject(o, "open_conflicts", sqlite3_column_int(s, 0));
     sqlite3_reset(s);
+    s = client_stmt(ctx, CQ_QUARANTINED);
+    if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+        x_free(dev);
+        cJSON_Delete(o);
+        return client_db_fail(ctx, "cannot count the quarantine");
+    }
+    cJSON_AddNumberToObject(o, "quarantined", sqlite3_column_int(s, 1));
+    if (sqlite3_column_int(s, 1) > 0)
+        add_text_or_null(o, "quarantine_reason", sqlite3_column_text(s, 2));
+    sqlite3_reset(s);
     x_free(dev);
     *out = o;
     return MRF_OK;

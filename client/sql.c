@@ -5,8 +5,8 @@
 
 static const char *const sql[CQ_COUNT] = {
     [CQ_META] = "SELECT post, device_id, sign_pk, box_pk, escrow_pk, hq_sign_pk, hq_url, "
-                "token_expires, created_at, coalesce(enrolled_at, 0), coalesce(last_sync, 0) "
-                "FROM meta WHERE id = 1",
+                "token_expires, created_at, coalesce(enrolled_at, 0), coalesce(last_sync, 0), "
+                "hq_tls_pin, hq_box_pk, token_id, hq_cursor FROM meta WHERE id = 1",
     [CQ_META_INSERT] =
         "INSERT INTO meta(id, post, device_id, sign_pk, box_pk, hq_url, hq_tls_pin, hq_sign_pk, "
         "hq_box_pk, escrow_pk, token_id, token_expires, created_at) "
@@ -44,6 +44,28 @@ static const char *const sql[CQ_COUNT] = {
     [CQ_CONFLICTS] = "SELECT id, kind, subject, detail, opened_at, resolved FROM conflicts "
                      "ORDER BY resolved, opened_at",
     [CQ_OPEN_CONFLICTS] = "SELECT count(*) FROM conflicts WHERE resolved = 0",
+    [CQ_OUTBOX_FROZEN_NEXT] = "SELECT changeset FROM outbox WHERE changeset IS NOT NULL "
+                              "ORDER BY seq LIMIT 1",
+    [CQ_OUTBOX_OF] = "SELECT tbl, id, col, value, clock, prev_clock, prev_device, seq "
+                     "FROM outbox WHERE changeset = ?1 ORDER BY seq",
+    [CQ_OUTBOX_PENDING] = "SELECT tbl, id, col, value, clock, prev_clock, prev_device, seq "
+                          "FROM outbox WHERE changeset IS NULL ORDER BY seq",
+    [CQ_OUTBOX_FREEZE] = "UPDATE outbox SET changeset = ?1 WHERE changeset IS NULL AND seq <= ?2",
+    [CQ_OUTBOX_ACK] = "DELETE FROM outbox WHERE changeset = ?1",
+    [CQ_OUTBOX_DROP_PENDING] = "DELETE FROM outbox WHERE changeset IS NULL AND tbl = ?1 AND "
+                               "id = ?2 AND col = ?3",
+    [CQ_QUARANTINE_PUT] = "INSERT INTO quarantine(seq, changeset, reason, at, tbl, id, col, value, "
+                          "clock, prev_clock, prev_device) SELECT seq, changeset, ?2, ?3, tbl, "
+                          "id, col, value, clock, prev_clock, prev_device FROM outbox "
+                          "WHERE changeset = ?1",
+    [CQ_QUARANTINED] = "SELECT count(DISTINCT changeset), count(*), "
+                       "(SELECT reason FROM quarantine ORDER BY at DESC, seq DESC LIMIT 1) "
+                       "FROM quarantine",
+    [CQ_SYNC_DONE] = "UPDATE meta SET hq_cursor = max(hq_cursor, ?1), clock = max(clock, ?2), "
+                     "enrolled_at = coalesce(enrolled_at, ?3), last_sync = ?3 WHERE id = 1",
+    [CQ_BEGIN] = "BEGIN IMMEDIATE",
+    [CQ_COMMIT] = "COMMIT",
+    [CQ_ROLLBACK] = "ROLLBACK",
 };
 
 sqlite3_stmt *client_stmt(struct cli_ctx *ctx, enum client_sql which)

@@ -33,7 +33,8 @@ static enum mrf_status load_meta(struct cli_ctx *ctx)
                              "a token from HQ");
     if (sqlite3_column_bytes(s, 1) != MRF_ID || sqlite3_column_bytes(s, 2) != MRF_SIGN_PK ||
         sqlite3_column_bytes(s, 3) != MRF_BOX_PK || sqlite3_column_bytes(s, 4) != MRF_BOX_PK ||
-        sqlite3_column_bytes(s, 5) != MRF_SIGN_PK)
+        sqlite3_column_bytes(s, 5) != MRF_SIGN_PK || sqlite3_column_bytes(s, 12) != MRF_BOX_PK ||
+        sqlite3_column_bytes(s, 13) != MRF_ID)
         return mrf_error_set(&ctx->err, MRF_E_STATE, "store: the device record is damaged");
     str_copy(m->post, (const char *)sqlite3_column_text(s, 0), sizeof m->post);
     memcpy(m->device_id, sqlite3_column_blob(s, 1), MRF_ID);
@@ -46,6 +47,10 @@ static enum mrf_status load_meta(struct cli_ctx *ctx)
     m->created_at = sqlite3_column_int64(s, 8);
     m->enrolled_at = sqlite3_column_int64(s, 9);
     m->last_sync = sqlite3_column_int64(s, 10);
+    str_copy(m->hq_tls_pin, (const char *)sqlite3_column_text(s, 11), sizeof m->hq_tls_pin);
+    memcpy(m->hq_box_pk, sqlite3_column_blob(s, 12), MRF_BOX_PK);
+    memcpy(m->token_id, sqlite3_column_blob(s, 13), MRF_ID);
+    m->hq_cursor = sqlite3_column_int64(s, 14);
     sqlite3_reset(s);
     return MRF_OK;
 }

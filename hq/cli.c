@@ -3,6 +3,8 @@
  * status into the exit code of DESIGN §7 (through mrf_status_exit, the only mapping). */
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "hq.h"
 
 char *hq_path(const char *home, const char *leaf)
@@ -17,4 +19,25 @@ int hq_finish(struct cli_ctx *ctx, enum mrf_status st)
         fprintf(stderr, "%s: %s: %s\n", ctx->prog, ctx->cmd ? ctx->cmd->name : "?", msg);
     }
     return mrf_status_exit(st);
+}
+
+enum mrf_status hq_store_open(struct cli_ctx *ctx, struct hqstore **st)
+{
+    return hqstore_open(ctx->home, HQSTORE_EXISTING, st, &ctx->err);
+}
+
+enum mrf_status hq_store_fail(struct cli_ctx *ctx, struct hqstore *st, enum mrf_status rc)
+{
+    return mrf_error_set(&ctx->err, rc, "%s", hqstore_errmsg(st));
+}
+
+enum mrf_status hq_print_json(struct cli_ctx *ctx, const cJSON *v)
+{
+    char *text = cJSON_Print(v);
+
+    if (text == NULL)
+        return mrf_error_set(&ctx->err, MRF_E_INTERNAL, "out of memory");
+    printf("%s\n", text);
+    cJSON_free(text);
+    return MRF_OK;
 }

@@ -14,17 +14,6 @@
 
 #define COUNTRY_MAX 128 /* bytes of UTF-8; the longest country name has 56 characters */
 
-static enum mrf_status open_store(struct cli_ctx *ctx, struct hqstore **st)
-{
-    return hqstore_open(ctx->home, HQSTORE_EXISTING, st, &ctx->err);
-}
-
-/* Copies the store's message to the context for a failed status. */
-static enum mrf_status store_fail(struct cli_ctx *ctx, struct hqstore *st, enum mrf_status rc)
-{
-    return mrf_error_set(&ctx->err, rc, "%s", hqstore_errmsg(st));
-}
-
 static int post_add_exec(struct cli_ctx *ctx, const struct cli_args *a)
 {
     enum mrf_status rc = MRF_OK;
@@ -61,12 +50,12 @@ static int post_add_exec(struct cli_ctx *ctx, const struct cli_args *a)
         }
     }
 
-    rc = open_store(ctx, &st);
+    rc = hq_store_open(ctx, &st);
     if (rc != MRF_OK)
         goto out;
     rc = hqstore_config_get(st, &cfg);
     if (rc != MRF_OK) {
-        rc = store_fail(ctx, st, rc);
+        rc = hq_store_fail(ctx, st, rc);
         goto out;
     }
     if (country != NULL) {
@@ -80,7 +69,7 @@ static int post_add_exec(struct cli_ctx *ctx, const struct cli_args *a)
     }
     rc = hqstore_post_add(st, code, kind, blob, bloblen, (int64_t)(time_now_ms() / 1000));
     if (rc != MRF_OK) {
-        rc = store_fail(ctx, st, rc);
+        rc = hq_store_fail(ctx, st, rc);
         goto out;
     }
     printf("post %s added (%s%s)\n", code, kind, country ? ", country sealed" : "");
@@ -128,32 +117,25 @@ static int post_list_exec(struct cli_ctx *ctx, const struct cli_args *a)
     enum mrf_status rc = MRF_OK;
     struct hqstore *st = NULL;
     struct list_state ls = {a->json, 0, NULL};
-    char *text = NULL;
 
-    rc = open_store(ctx, &st);
+    rc = hq_store_open(ctx, &st);
     if (rc != MRF_OK)
         goto out;
     if (ls.json)
         ls.arr = cJSON_CreateArray();
     rc = hqstore_post_list(st, list_row, &ls);
     if (rc != MRF_OK) {
-        rc = store_fail(ctx, st, rc);
+        rc = hq_store_fail(ctx, st, rc);
         goto out;
     }
-    if (ls.json) {
-        text = cJSON_Print(ls.arr);
-        if (text == NULL) {
-            rc = mrf_error_set(&ctx->err, MRF_E_INTERNAL, "out of memory");
-            goto out;
-        }
-        printf("%s\n", text);
-    } else if (ls.count == 0) {
+    if (ls.json)
+        rc = hq_print_json(ctx, ls.arr);
+    else if (ls.count == 0) {
         fprintf(stderr, "no posts yet; add one with mrf-hq post add CODE --kind "
                         "bilateral|multilateral\n");
     }
 
 out:
-    cJSON_free(text);
     cJSON_Delete(ls.arr);
     hqstore_close(st);
     return hq_finish(ctx, rc);

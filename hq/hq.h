@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "hqstore.h"
 #include "mrfcrypto.h"
 
 /* The HQ home (--home, else $MRF_HQ_HOME, else ~/.mrf-hq; created 0700 by init):
@@ -43,6 +44,13 @@ struct cli_ctx {
  * code of DESIGN §7 for st. Every command's exec ends with it. */
 int hq_finish(struct cli_ctx *ctx, enum mrf_status st);
 
+/* Opens the existing HQ store of ctx's home (message in ctx->err on failure). */
+enum mrf_status hq_store_open(struct cli_ctx *ctx, struct hqstore **st);
+/* Copies the store's message into ctx->err for a failed status and returns it. */
+enum mrf_status hq_store_fail(struct cli_ctx *ctx, struct hqstore *st, enum mrf_status rc);
+/* Prints v formatted on stdout; MRF_E_INTERNAL (in ctx->err) if it cannot be printed. */
+enum mrf_status hq_print_json(struct cli_ctx *ctx, const struct cJSON *v);
+
 /* "<home>/<leaf>", caller frees (x_free). */
 char *hq_path(const char *home, const char *leaf);
 
@@ -52,6 +60,44 @@ extern const struct cmd_entry hq_cmd_init;
 extern const struct cmd_entry hq_cmd_post_add;
 extern const struct cmd_entry hq_cmd_post_list;
 extern const struct cmd_entry hq_cmd_enroll;
+extern const struct cmd_entry hq_cmd_serve;
+extern const struct cmd_entry hq_cmd_device_list;
+extern const struct cmd_entry hq_cmd_device_revoke;
+extern const struct cmd_entry hq_cmd_allocate;
+extern const struct cmd_entry hq_cmd_grant_list;
+
+/* ---- ingest (hq/ingest.c) --------------------------------------------------------------- */
+
+/* What HQ needs to answer devices: its configuration and its secret keys (hq.keys). */
+struct hq_identity {
+    struct hq_config cfg;
+    struct mrf_secrets *keys; /* sodium_malloc'd; owned by whoever loaded it */
+};
+
+/* The outcome of one POST /v1/sync, for the HTTP answer and the one log line. */
+struct ingest_result {
+    unsigned http_status; /* 200 accepted, 422 quarantined for content, 4xx refused */
+    const char *reason;   /* short code: "accepted", "replay", "bad_envelope", "bad_signature",
+                             "unknown_device", "device_revoked", "wrong_post", "token_used",
+                             "token_expired", "bad_token", "too_large", "store_error", or the
+                             quarantine reason */
+    char device[17];      /* first 8 bytes of the device id in hex, or "-" */
+    char post[16];        /* the post the envelope claims, or "-" */
+    int64_t ops_in;       /* ops in the change set */
+    int64_t ops_applied;  /* ops that won the merge (0 on a replay) */
+    int64_t ops_out;      /* ops sent back */
+    struct buf response;  /* the body to send: a sealed response envelope for 200 and 422,
+                             else the reason code as text */
+};
+
+void ingest_result_init(struct ingest_result *r);
+void ingest_result_release(struct ingest_result *r);
+/* Verifies, opens and applies one change set envelope in one transaction of s, and builds the
+ * signed, sealed response with the acknowledgement and the next page of the post's ops the
+ * device has not seen. Any refusal applies nothing. Returns MRF_OK whenever r holds an answer
+ * to send (also for 4xx); another status only if even that failed (then answer 500). */
+enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const uint8_t *body,
+                          size_t len, struct ingest_result *r);
 
 /* ---- URL --------------------------------------------------------------------------------- */
 

@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "mrfcrypto.h"
+#include "mrfsync.h"
 
 struct hqstore;
 
@@ -88,5 +89,87 @@ enum mrf_status hqstore_enrollment_add(struct hqstore *s, const struct hq_enroll
 /* OUT: *e. MRF_E_NOTFOUND if no enrollment has this token id. */
 enum mrf_status hqstore_enrollment_get(struct hqstore *s, const uint8_t token_id[MRF_ID],
                                        struct hq_enrollment *e);
+
+/* Marks the enrollment used by device (once): MRF_E_STATE if it was used already. */
+enum mrf_status hqstore_enrollment_use(struct hqstore *s, const uint8_t token_id[MRF_ID],
+                                       const uint8_t device_id[MRF_ID], int64_t now);
+
+/* ---- devices ----------------------------------------------------------------------------- */
+
+struct hq_device {
+    uint8_t id[MRF_ID];
+    char post[16];
+    struct mrf_pubkeys keys;
+    int revoked;
+    int64_t enrolled_at;
+    int64_t revoked_at; /* 0 if active */
+    int64_t last_seen;  /* 0 if never after enrollment */
+};
+
+/* MRF_E_RULE if the id exists already. */
+enum mrf_status hqstore_device_add(struct hqstore *s, const struct hq_device *d);
+/* OUT: *d. MRF_E_NOTFOUND if no device has this id. */
+enum mrf_status hqstore_device_get(struct hqstore *s, const uint8_t id[MRF_ID],
+                                   struct hq_device *d);
+/* Devices whose id starts with the given hex prefix (at least 8 digits): MRF_E_NOTFOUND if
+ * none, MRF_E_RULE if several. */
+enum mrf_status hqstore_device_find(struct hqstore *s, const char *hex_prefix, struct hq_device *d);
+enum mrf_status hqstore_device_seen(struct hqstore *s, const uint8_t id[MRF_ID], int64_t now);
+/* MRF_E_STATE if it is revoked already. */
+enum mrf_status hqstore_device_revoke(struct hqstore *s, const uint8_t id[MRF_ID], int64_t now);
+typedef enum mrf_status (*hqstore_device_fn)(void *arg, const struct hq_device *d);
+/* In post, then enrollment order. */
+enum mrf_status hqstore_device_list(struct hqstore *s, hqstore_device_fn fn, void *arg);
+
+/* ---- change sets: replay protection, ops, the log posts pull, audit ----------------------- */
+
+/* What HQ answered a change set id. */
+struct hq_received {
+    uint8_t device[MRF_ID];
+    char post[16];
+    char verdict[16]; /* "accepted" or "quarantined" */
+    char reason[128]; /* the quarantine reason, "" if accepted */
+};
+/* OUT: *r. MRF_E_NOTFOUND if the id was never seen. */
+enum mrf_status hqstore_received_get(struct hqstore *s, const uint8_t id[MRF_ID],
+                                     struct hq_received *r);
+enum mrf_status hqstore_received_put(struct hqstore *s, const uint8_t id[MRF_ID],
+                                     const struct hq_received *r, int64_t now);
+
+/* Merges op into post's rows (sync's merge_apply) and, if it won, appends it to the oplog.
+ * MRF_E_RULE if the row belongs to another post. OUT: *applied 1 if it won. */
+enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct sync_op *op,
+                              int *applied);
+
+/* Calls fn for each op of post in the oplog after seq `after`, in order; stops at (and
+ * returns) the first status fn returns that is not MRF_OK. The op's values live until fn
+ * returns. */
+typedef enum mrf_status (*hqstore_oplog_fn)(void *arg, int64_t seq, const struct sync_op *op);
+enum mrf_status hqstore_oplog_scan(struct hqstore *s, const char *post, int64_t after,
+                                   hqstore_oplog_fn fn, void *arg);
+
+/* Appends an accepted envelope's hash to the audit chain. */
+enum mrf_status hqstore_audit_append(struct hqstore *s, const uint8_t envelope_hash[32],
+                                     int64_t now);
+
+/* Stores the last clock HQ issued or saw (never moves it back). */
+enum mrf_status hqstore_clock_save(struct hqstore *s, uint64_t clock);
+
+/* ---- consolidated data ------------------------------------------------------------------- */
+
+struct hq_grant {
+    char post[16];
+    char code[16];
+    char theme[16];
+    int year;
+    int64_t amount_cents;
+    char currency[4];
+    char status[16];
+    int removed;
+};
+typedef enum mrf_status (*hqstore_grant_fn)(void *arg, const struct hq_grant *g);
+/* Grants of one post (or all if post is NULL) and one year (or all if 0), by post, year, code. */
+enum mrf_status hqstore_grant_list(struct hqstore *s, const char *post, int year,
+                                   hqstore_grant_fn fn, void *arg);
 
 #endif

@@ -23,6 +23,21 @@ enum hq_stmt {
     HQS_POST_LIST,
     HQS_ENROLL_ADD,
     HQS_ENROLL_GET,
+    HQS_ENROLL_USE,
+    HQS_DEVICE_ADD,
+    HQS_DEVICE_GET,
+    HQS_DEVICE_FIND,
+    HQS_DEVICE_SEEN,
+    HQS_DEVICE_REVOKE,
+    HQS_DEVICE_LIST,
+    HQS_RECEIVED_GET,
+    HQS_RECEIVED_PUT,
+    HQS_OPLOG_PUT,
+    HQS_OPLOG_SCAN,
+    HQS_AUDIT_LAST,
+    HQS_AUDIT_PUT,
+    HQS_CLOCK_SAVE,
+    HQS_GRANT_LIST,
     HQS_COUNT
 };
 
@@ -30,6 +45,10 @@ enum hq_stmt {
     "SELECT p.code, p.kind, p.country IS NOT NULL,"                                                \
     " (SELECT count(*) FROM devices d WHERE d.post = p.code AND d.status = 'active'),"             \
     " p.created_at FROM posts p"
+
+#define DEVICE_COLUMNS                                                                             \
+    "SELECT id, post, sign_pk, box_pk, status = 'revoked', enrolled_at, coalesce(revoked_at, 0),"  \
+    " coalesce(last_seen, 0) FROM devices"
 
 static const char *const stmt_sql[HQS_COUNT] = {
     [HQS_BEGIN] = "BEGIN IMMEDIATE",
@@ -46,12 +65,40 @@ static const char *const stmt_sql[HQS_COUNT] = {
                        " created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [HQS_ENROLL_GET] = "SELECT post, secret_hash, expires, created_at, coalesce(used_at, 0)"
                        " FROM enrollments WHERE token_id = ?1",
+    [HQS_ENROLL_USE] = "UPDATE enrollments SET used_at = ?3, device_id = ?2"
+                       " WHERE token_id = ?1 AND used_at IS NULL",
+    [HQS_DEVICE_ADD] = "INSERT INTO devices (id, post, sign_pk, box_pk, status, enrolled_at)"
+                       " VALUES (?1, ?2, ?3, ?4, 'active', ?5)",
+    [HQS_DEVICE_GET] = DEVICE_COLUMNS " WHERE id = ?1",
+    [HQS_DEVICE_FIND] = DEVICE_COLUMNS " WHERE hex(id) LIKE upper(?1) || '%' LIMIT 2",
+    [HQS_DEVICE_SEEN] = "UPDATE devices SET last_seen = ?2 WHERE id = ?1",
+    [HQS_DEVICE_REVOKE] = "UPDATE devices SET status = 'revoked', revoked_at = ?2"
+                          " WHERE id = ?1 AND status = 'active'",
+    [HQS_DEVICE_LIST] = DEVICE_COLUMNS " ORDER BY post, enrolled_at, id",
+    [HQS_RECEIVED_GET] = "SELECT device, post, verdict, coalesce(ack, '') FROM received"
+                         " WHERE id = ?1",
+    [HQS_RECEIVED_PUT] = "INSERT INTO received (id, device, post, verdict, ack, received_at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [HQS_OPLOG_PUT] = "INSERT INTO oplog (post, tbl, id, col, value, clock, device)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [HQS_OPLOG_SCAN] = "SELECT seq, tbl, id, col, value, clock, device FROM oplog"
+                       " WHERE post = ?1 AND seq > ?2 ORDER BY seq",
+    [HQS_AUDIT_LAST] = "SELECT chain_hash FROM audit ORDER BY seq DESC LIMIT 1",
+    [HQS_AUDIT_PUT] = "INSERT INTO audit (envelope_hash, prev_hash, chain_hash, at)"
+                      " VALUES (?1, ?2, ?3, ?4)",
+    [HQS_CLOCK_SAVE] = "UPDATE config SET clock = max(clock, ?1) WHERE id = 1",
+    [HQS_GRANT_LIST] = "SELECT post, code, coalesce(theme, ''), coalesce(year, 0),"
+                       " coalesce(amount_cents, 0), coalesce(currency, ''),"
+                       " coalesce(status, ''), removed FROM grants"
+                       " WHERE (?1 IS NULL OR post = ?1) AND (?2 = 0 OR year = ?2)"
+                       " ORDER BY post, year, code",
 };
 
 struct hqstore {
     sqlite3 *db;
     sqlite3_stmt *stmt[HQS_COUNT]; /* NULL until first used */
     int in_tx;                     /* a hqstore_begin is open */
+    struct merge *merge;           /* sync's per-column merge on this connection */
     struct mrf_error err;
 };
 
@@ -150,6 +197,7 @@ void hqstore_close(struct hqstore *s)
         hqstore_rollback(s);
     for (i = 0; i < HQS_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
+    merge_free(s->merge);
     sqlite3_close_v2(s->db);
     x_free(s);
 }
@@ -197,6 +245,8 @@ void hqstore_rollback(struct hqstore *s)
         return;
     (void)exec_simple(s, HQS_ROLLBACK, "rollback");
     s->in_tx = 0;
+    if (s->merge != NULL)
+        merge_forget(s->merge);
 }
 
 enum mrf_status hqstore_config_init(struct hqstore *s, const struct hq_config *c)
@@ -392,5 +442,379 @@ out:
     sqlite3_reset(st);
     if (rc != MRF_OK)
         memset(e, 0, sizeof *e);
+    return rc;
+}
+
+enum mrf_status hqstore_enrollment_use(struct hqstore *s, const uint8_t token_id[MRF_ID],
+                                       const uint8_t device_id[MRF_ID], int64_t now)
+{
+    sqlite3_stmt *st = stmt_get(s, HQS_ENROLL_USE);
+
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(st, 1, token_id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, device_id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    if (step_once(st) != SQLITE_DONE)
+        return db_fail(s, "marking an enrollment used");
+    if (sqlite3_changes(s->db) != 1)
+        return mrf_error_set(&s->err, MRF_E_STATE, "token_used");
+    return MRF_OK;
+}
+
+/* ---- devices ----------------------------------------------------------------------------- */
+
+static int device_row(sqlite3_stmt *st, struct hq_device *d)
+{
+    memset(d, 0, sizeof *d);
+    if (!column_blob(st, 0, d->id, MRF_ID) || !column_blob(st, 2, d->keys.sign_pk, MRF_SIGN_PK) ||
+        !column_blob(st, 3, d->keys.box_pk, MRF_BOX_PK))
+        return 0;
+    column_text(st, 1, d->post, sizeof d->post);
+    d->revoked = sqlite3_column_int(st, 4) != 0;
+    d->enrolled_at = sqlite3_column_int64(st, 5);
+    d->revoked_at = sqlite3_column_int64(st, 6);
+    d->last_seen = sqlite3_column_int64(st, 7);
+    return 1;
+}
+
+enum mrf_status hqstore_device_add(struct hqstore *s, const struct hq_device *d)
+{
+    sqlite3_stmt *st = stmt_get(s, HQS_DEVICE_ADD);
+    int r;
+
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(st, 1, d->id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, d->post, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, d->keys.sign_pk, MRF_SIGN_PK, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, d->keys.box_pk, MRF_BOX_PK, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, d->enrolled_at);
+    r = step_once(st);
+    if (r == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return mrf_error_set(&s->err, MRF_E_RULE, "device_exists");
+    if (r != SQLITE_DONE)
+        return db_fail(s, "adding a device");
+    return MRF_OK;
+}
+
+/* Runs a device query bound to one text or id and reads its first row. */
+static enum mrf_status device_query(struct hqstore *s, sqlite3_stmt *st, struct hq_device *d,
+                                    int expect_one)
+{
+    enum mrf_status rc = MRF_OK;
+    int r = sqlite3_step(st);
+
+    if (r == SQLITE_DONE)
+        rc = mrf_error_set(&s->err, MRF_E_NOTFOUND, "no such device");
+    else if (r != SQLITE_ROW)
+        rc = db_fail(s, "reading a device");
+    else if (!device_row(st, d))
+        rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: a device row is damaged");
+    else if (expect_one && sqlite3_step(st) == SQLITE_ROW)
+        rc = mrf_error_set(&s->err, MRF_E_RULE,
+                           "several devices start with these digits; give more of the id");
+    sqlite3_reset(st);
+    if (rc != MRF_OK)
+        memset(d, 0, sizeof *d);
+    return rc;
+}
+
+enum mrf_status hqstore_device_get(struct hqstore *s, const uint8_t id[MRF_ID], struct hq_device *d)
+{
+    sqlite3_stmt *st = stmt_get(s, HQS_DEVICE_GET);
+
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(st, 1, id, MRF_ID, SQLITE_STATIC);
+    return device_query(s, st, d, 0);
+}
+
+enum mrf_status hqstore_device_find(struct hqstore *s, const char *hex_prefix, struct hq_device *d)
+{
+    sqlite3_stmt *st;
+    size_t n = strlen(hex_prefix);
+
+    if (n < 8 || n > 2 * MRF_ID || strspn(hex_prefix, "0123456789abcdefABCDEF") != n)
+        return mrf_error_set(&s->err, MRF_E_INVALID,
+                             "a device is named by 8 to 32 hex digits of its id, as mrf-hq "
+                             "device list shows it");
+    st = stmt_get(s, HQS_DEVICE_FIND);
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_text(st, 1, hex_prefix, -1, SQLITE_STATIC);
+    return device_query(s, st, d, 1);
+}
+
+enum mrf_status hqstore_device_seen(struct hqstore *s, const uint8_t id[MRF_ID], int64_t now)
+{
+    sqlite3_stmt *st = stmt_get(s, HQS_DEVICE_SEEN);
+
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(st, 1, id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "updating a device");
+}
+
+enum mrf_status hqstore_device_revoke(struct hqstore *s, const uint8_t id[MRF_ID], int64_t now)
+{
+    sqlite3_stmt *st = stmt_get(s, HQS_DEVICE_REVOKE);
+
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(st, 1, id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    if (step_once(st) != SQLITE_DONE)
+        return db_fail(s, "revoking a device");
+    if (sqlite3_changes(s->db) != 1)
+        return mrf_error_set(&s->err, MRF_E_STATE, "the device is revoked already");
+    return MRF_OK;
+}
+
+enum mrf_status hqstore_device_list(struct hqstore *s, hqstore_device_fn fn, void *arg)
+{
+    enum mrf_status rc = MRF_OK;
+    sqlite3_stmt *st = stmt_get(s, HQS_DEVICE_LIST);
+    struct hq_device d;
+    int r;
+
+    if (st == NULL)
+        return MRF_E_IO;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!device_row(st, &d)) {
+            rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: a device row is damaged");
+            goto out;
+        }
+        rc = fn(arg, &d);
+        if (rc != MRF_OK)
+            goto out;
+    }
+    if (r != SQLITE_DONE)
+        rc = db_fail(s, "listing devices");
+out:
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* ---- change sets ------------------------------------------------------------------------- */
+
+enum mrf_status hqstore_received_get(struct hqstore *s, const uint8_t id[MRF_ID],
+                                     struct hq_received *rec)
+{
+    enum mrf_status rc = MRF_OK;
+    sqlite3_stmt *st = stmt_get(s, HQS_RECEIVED_GET);
+    int r;
+
+    memset(rec, 0, sizeof *rec);
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(st, 1, id, MRF_ID, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_DONE)
+        rc = mrf_error_set(&s->err, MRF_E_NOTFOUND, "change set not seen");
+    else if (r != SQLITE_ROW)
+        rc = db_fail(s, "reading a received change set");
+    else if (!column_blob(st, 0, rec->device, MRF_ID))
+        rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: a received row is damaged");
+    else {
+        column_text(st, 1, rec->post, sizeof rec->post);
+        column_text(st, 2, rec->verdict, sizeof rec->verdict);
+        column_text(st, 3, rec->reason, sizeof rec->reason);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+enum mrf_status hqstore_received_put(struct hqstore *s, const uint8_t id[MRF_ID],
+                                     const struct hq_received *rec, int64_t now)
+{
+    sqlite3_stmt *st = stmt_get(s, HQS_RECEIVED_PUT);
+
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(st, 1, id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, rec->device, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, rec->post, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, rec->verdict, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, rec->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now);
+    return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "recording a change set");
+}
+
+static void bind_op_value(sqlite3_stmt *st, int idx, const struct sync_value *v)
+{
+    if (v->is_null)
+        sqlite3_bind_null(st, idx);
+    else if (v->type == SYNC_INT)
+        sqlite3_bind_int64(st, idx, v->i);
+    else if (v->type == SYNC_TEXT)
+        sqlite3_bind_text(st, idx, v->text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_blob64(st, idx, v->blob, v->n, SQLITE_STATIC);
+}
+
+enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct sync_op *op,
+                              int *applied)
+{
+    enum merge_outcome outcome;
+    enum mrf_status rc;
+    sqlite3_stmt *st;
+
+    *applied = 0;
+    if (s->merge == NULL && merge_new(s->db, &s->merge, &s->err) != MRF_OK)
+        return MRF_E_IO;
+    rc = merge_apply(s->merge, post, op, &outcome, &s->err);
+    if (rc != MRF_OK || outcome != MERGE_APPLIED)
+        return rc;
+    st = stmt_get(s, HQS_OPLOG_PUT);
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, (int)op->tbl);
+    sqlite3_bind_blob(st, 3, op->id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, op->col);
+    bind_op_value(st, 5, &op->v);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)op->clock);
+    sqlite3_bind_blob(st, 7, op->device, MRF_ID, SQLITE_STATIC);
+    if (step_once(st) != SQLITE_DONE)
+        return db_fail(s, "appending to the oplog");
+    *applied = 1;
+    return MRF_OK;
+}
+
+/* Reads the oplog row st is on into *op (values point into st's row). 0 if damaged. */
+static int oplog_row(sqlite3_stmt *st, struct sync_op *op)
+{
+    const struct sync_table_desc *d;
+    int t = sqlite3_column_int(st, 1);
+
+    memset(op, 0, sizeof *op);
+    d = sync_table_get((enum sync_table)t);
+    if (d == NULL || !column_blob(st, 2, op->id, MRF_ID) || !column_blob(st, 6, op->device, MRF_ID))
+        return 0;
+    op->tbl = (enum sync_table)t;
+    op->col = sqlite3_column_int(st, 3);
+    if (op->col < 0 || op->col >= d->ncols)
+        return 0;
+    op->clock = (hlc_t)sqlite3_column_int64(st, 5);
+    op->v.type = d->cols[op->col].type;
+    switch (sqlite3_column_type(st, 4)) {
+    case SQLITE_NULL:
+        op->v.is_null = 1;
+        break;
+    case SQLITE_INTEGER:
+        op->v.i = sqlite3_column_int64(st, 4);
+        break;
+    case SQLITE_TEXT:
+        op->v.text = (const char *)sqlite3_column_text(st, 4);
+        break;
+    default:
+        op->v.blob = sqlite3_column_blob(st, 4);
+        op->v.n = (size_t)sqlite3_column_bytes(st, 4);
+        break;
+    }
+    return 1;
+}
+
+enum mrf_status hqstore_oplog_scan(struct hqstore *s, const char *post, int64_t after,
+                                   hqstore_oplog_fn fn, void *arg)
+{
+    enum mrf_status rc = MRF_OK;
+    sqlite3_stmt *st = stmt_get(s, HQS_OPLOG_SCAN);
+    struct sync_op op;
+    int r;
+
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, after);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!oplog_row(st, &op)) {
+            rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: an oplog row is damaged");
+            goto out;
+        }
+        rc = fn(arg, sqlite3_column_int64(st, 0), &op);
+        if (rc != MRF_OK)
+            goto out;
+    }
+    if (r != SQLITE_DONE)
+        rc = db_fail(s, "reading the oplog");
+out:
+    sqlite3_reset(st);
+    return rc;
+}
+
+enum mrf_status hqstore_audit_append(struct hqstore *s, const uint8_t envelope_hash[32],
+                                     int64_t now)
+{
+    uint8_t prev[32] = {0}, chain[32], both[64];
+    sqlite3_stmt *st = stmt_get(s, HQS_AUDIT_LAST);
+    int r;
+
+    if (st == NULL)
+        return MRF_E_IO;
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW && !column_blob(st, 0, prev, sizeof prev)) {
+        sqlite3_reset(st);
+        return mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: the audit chain is damaged");
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return db_fail(s, "reading the audit chain");
+    memcpy(both, prev, 32);
+    memcpy(both + 32, envelope_hash, 32);
+    mrf_hash(chain, sizeof chain, both, sizeof both, NULL, 0);
+    st = stmt_get(s, HQS_AUDIT_PUT);
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(st, 1, envelope_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, prev, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, chain, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "appending to the audit chain");
+}
+
+enum mrf_status hqstore_clock_save(struct hqstore *s, uint64_t clock)
+{
+    sqlite3_stmt *st = stmt_get(s, HQS_CLOCK_SAVE);
+
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)clock);
+    return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "saving HQ's clock");
+}
+
+enum mrf_status hqstore_grant_list(struct hqstore *s, const char *post, int year,
+                                   hqstore_grant_fn fn, void *arg)
+{
+    enum mrf_status rc = MRF_OK;
+    sqlite3_stmt *st = stmt_get(s, HQS_GRANT_LIST);
+    struct hq_grant g;
+    int r;
+
+    if (st == NULL)
+        return MRF_E_IO;
+    if (post != NULL)
+        sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, year);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&g, 0, sizeof g);
+        column_text(st, 0, g.post, sizeof g.post);
+        column_text(st, 1, g.code, sizeof g.code);
+        column_text(st, 2, g.theme, sizeof g.theme);
+        g.year = sqlite3_column_int(st, 3);
+        g.amount_cents = sqlite3_column_int64(st, 4);
+        column_text(st, 5, g.currency, sizeof g.currency);
+        column_text(st, 6, g.status, sizeof g.status);
+        g.removed = sqlite3_column_int(st, 7) != 0;
+        rc = fn(arg, &g);
+        if (rc != MRF_OK)
+            goto out;
+    }
+    if (r != SQLITE_DONE)
+        rc = db_fail(s, "listing grants");
+out:
+    sqlite3_reset(st);
     return rc;
 }

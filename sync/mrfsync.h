@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 
 #include "common.h"
@@ -148,6 +149,184 @@ enum mrf_status capture_set_null(struct capture *c, enum sync_table t, const uin
 
 /* Unsent entries in the outbox. */
 enum mrf_status capture_pending(sqlite3 *db, int64_t *count, struct mrf_error *err);
+
+/* ---- ops, merge ---------------------------------------------------------------------------- */
+
+/* One column value. text and blob point into storage owned elsewhere (see sync_op.owned). */
+struct sync_value {
+    enum sync_type type;
+    int is_null;
+    int64_t i;
+    const char *text;
+    const uint8_t *blob;
+    size_t n;
+};
+
+/* One column write as it travels: the value, the clock and writer of the write, and the clock
+ * and writer of the value it replaced (0 / none for a first write). */
+struct sync_op {
+    enum sync_table tbl;
+    uint8_t id[MRF_ID];
+    int col;
+    struct sync_value v;
+    hlc_t clock;
+    uint8_t device[MRF_ID];
+    hlc_t prev_clock;
+    int has_prev_device;
+    uint8_t prev_device[MRF_ID];
+    uint8_t *owned; /* decoded blob storage, freed by sync_op_release */
+};
+void sync_op_release(struct sync_op *op);
+
+/* The per-column merge both sides run (DESIGN §5): last writer wins by (clock, device);
+ * removal is a column like any other. Runs on any store with the domain tables and `clocks`
+ * (the post store and the HQ store), inside the caller's transaction. */
+struct merge;
+enum mrf_status merge_new(sqlite3 *db, struct merge **out, struct mrf_error *err);
+void merge_free(struct merge *m);
+
+enum merge_outcome {
+    MERGE_APPLIED, /* the op is newer than the column: value and clock written */
+    MERGE_STALE    /* the column already holds a newer write: nothing written */
+};
+/* Applies op to its row in post, creating the row (with its short code) if it is missing.
+ * MRF_E_RULE if the row exists under another post; MRF_E_IO if the store fails. OUT: *out. */
+enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync_op *op,
+                            enum merge_outcome *out, struct mrf_error *err);
+/* Forgets what merge_apply remembers about rows it created or checked; call after a
+ * rollback. */
+void merge_forget(struct merge *m);
+
+/* ---- change sets: JSON ------------------------------------------------------------------- */
+
+/* The plaintext of an envelope is JSON (before zstd). A request (device → HQ):
+ *   {"v":1,"cursor":N,"enroll":{"secret":"<b64url>"},"ops":[OP,...]}
+ * ("enroll" only in a device's first change sets, before HQ has accepted it). A response
+ * (HQ → device):
+ *   {"v":1,"ack":{"id":"<hex>","verdict":"accepted"|"quarantined","reason":"..."},
+ *    "cursor":N,"more":true|false,"ops":[OP,...]}
+ * OP is [table, "<row id hex>", column, value, "<clock hex>"] and, in a request, optionally
+ * "<prev clock hex>", "<prev device hex>"; in a response the writer follows the clock:
+ * [table, id, column, value, clock, "<device hex>"]. Values are JSON integers, strings,
+ * base64url strings for blobs, or null. A request's ops are the sender's own writes. */
+#define WIRE_VERSION 1
+#define CHANGESET_TARGET (256u * 1024u) /* bytes of JSON a change set or page is cut at */
+#define WIRE_JSON_MAX (1024u * 1024u)   /* the most JSON either side decompresses */
+
+/* Appends op as JSON to b; with_device: the response form (writer after the clock), else the
+ * request form (previous clock and writer if any). MRF_E_TOOBIG if b's cap is reached. */
+enum mrf_status op_to_json(const struct sync_op *op, int with_device, struct buf *b);
+/* Parses one OP. In the request form the writer is set to sender. Checks table, column, id,
+ * clocks and the value's type against the column; MRF_E_INVALID with a message otherwise.
+ * Text values point into the cJSON tree (keep it alive); blobs are decoded into op->owned. */
+enum mrf_status op_from_json(const cJSON *j, int with_device, const uint8_t sender[MRF_ID],
+                             struct sync_op *op, struct mrf_error *err);
+
+/* ---- envelopes --------------------------------------------------------------------------- */
+
+/* An envelope carries one JSON body, zstd-compressed, encrypted with XChaCha20-Poly1305 under
+ * the X25519 key shared by the sender's box secret and the receiver's box public key, with
+ * the header as associated data, and signed (Ed25519) by the sender over header and
+ * ciphertext. Layout, all integers big-endian:
+ *   "MRFE" | u8 version=1 | u8 kind | u8 flags | u8 0 | sender[16] | changeset[16] |
+ *   post[16] (NUL-padded) | nonce[24] | u32 ciphertext length                      (84 bytes)
+ *   [flags & ENV_F_ENROLL: token_id[16] | sign_pk[32] | box_pk[32]]                 (80 bytes)
+ *   ciphertext | signature[64]
+ * The total length must match exactly before anything is allocated or decrypted. */
+#define ENV_MAGIC "MRFE"
+#define ENV_VERSION 1
+#define ENV_HEADER 84
+#define ENV_ENROLL_EXT 80
+#define ENV_MAX (2u * 1024u * 1024u) /* the largest envelope either side accepts */
+
+enum env_kind { ENV_REQUEST = 1, ENV_RESPONSE = 2 };
+#define ENV_F_ENROLL 1u /* a new device's first change set: its keys travel in the header */
+
+struct envelope {
+    int kind;
+    unsigned flags;
+    uint8_t sender[MRF_ID];    /* device id, or HQ's writer id in a response */
+    uint8_t changeset[MRF_ID]; /* the change set id; a response repeats the request's */
+    char post[16];
+    uint8_t token_id[MRF_ID]; /* enroll only */
+    struct mrf_pubkeys keys;  /* enroll only: the new device's public keys */
+    /* Set by envelope_parse: views into the caller's bytes. */
+    const uint8_t *raw;
+    size_t raw_len;
+    size_t head_len; /* header (and enroll extension) */
+    const uint8_t *ct;
+    size_t ct_len;
+    const uint8_t *sig;
+};
+
+/* Compresses, encrypts and signs json into out (reset first). */
+enum mrf_status envelope_seal(const struct envelope *h, const char *json, size_t len,
+                              const struct mrf_secrets *me, const uint8_t peer_box_pk[MRF_BOX_PK],
+                              struct buf *out, struct mrf_error *err);
+/* Checks magic, version, kind and lengths and fills h with views into p (no allocation).
+ * MRF_E_INVALID (message: a short reason) if malformed; MRF_E_TOOBIG past ENV_MAX. */
+enum mrf_status envelope_parse(const uint8_t *p, size_t n, struct envelope *h,
+                               struct mrf_error *err);
+/* Verifies the signature with the sender's signing key, decrypts with the receiver's box
+ * secret and the sender's box public key, decompresses (at most WIRE_JSON_MAX) into *json
+ * (NUL-terminated, caller frees with x_free). MRF_E_AUTH if the signature or tag fails;
+ * MRF_E_INVALID if the plaintext is not a well-formed zstd frame. */
+enum mrf_status envelope_open(const struct envelope *h, const uint8_t sender_sign_pk[MRF_SIGN_PK],
+                              const uint8_t sender_box_pk[MRF_BOX_PK],
+                              const uint8_t my_box_sk[MRF_BOX_SK], char **json, size_t *len,
+                              struct mrf_error *err);
+/* BLAKE2b-256 of the whole envelope (the audit chain's entry). */
+void envelope_hash(const struct envelope *h, uint8_t out[32]);
+
+/* ---- HTTPS transport (client side, libcurl) ---------------------------------------------- */
+
+/* One HTTPS connection to HQ, reused (keep-alive) for every request of one sync. HTTPS only;
+ * the server's public key must match the pin from the enrollment token (the certificate is
+ * self-signed, so the pin is the trust); proxies come from the environment as libcurl reads
+ * them (https_proxy, no_proxy). */
+struct transport_opts {
+    const char *url;         /* "https://host:port" */
+    const char *pin;         /* "sha256//<base64>" */
+    long connect_timeout_ms; /* 0: 15000 */
+    long low_speed_limit;    /* bytes/s; 0: 64 */
+    long low_speed_time_s;   /* abort a transfer slower than the limit this long; 0: 30 */
+    int max_attempts;        /* per request; 0: 6 */
+    long backoff_base_ms;    /* first retry delay before jitter; 0: 500 */
+    long backoff_max_ms;     /* cap on one delay; 0: 30000 */
+    uint64_t deadline_ms;    /* time_now_ms() after which nothing new starts; 0: none */
+    /* Called during transfers with bytes sent so far of the current body and its size;
+     * may be NULL. */
+    void (*progress)(void *arg, uint64_t sent, uint64_t total);
+    void *progress_arg;
+};
+
+struct transport_stats {
+    int64_t requests;       /* HTTP requests that got a response */
+    int64_t attempts;       /* tries, including failed ones */
+    int64_t connects;       /* new TCP+TLS connections */
+    int64_t bytes_sent;     /* request headers and bodies */
+    int64_t bytes_received; /* response headers and bodies */
+};
+
+struct transport;
+enum mrf_status transport_new(const struct transport_opts *o, struct transport **out,
+                              struct mrf_error *err);
+void transport_free(struct transport *t);
+
+/* POSTs body (application/octet-stream) to url + path and reads the response body into resp
+ * (reset first; its cap bounds the response: a larger one fails with MRF_E_TOOBIG).
+ * Retries with exponential backoff and full jitter on connection failures, timeouts and HTTP
+ * 502/503/504, until max_attempts or the deadline. Returns MRF_OK with *http_status for any
+ * other answer (the caller judges 4xx); MRF_E_OFFLINE if HQ could not be reached in time;
+ * MRF_E_REFUSED if the server's key does not match the pin (never retried). Messages never
+ * contain the body. */
+enum mrf_status transport_post(struct transport *t, const char *path, const uint8_t *body,
+                               size_t len, struct buf *resp, long *http_status,
+                               struct mrf_error *err);
+/* GET url + path, same rules (used for /v1/health). */
+enum mrf_status transport_get(struct transport *t, const char *path, struct buf *resp,
+                              long *http_status, struct mrf_error *err);
+void transport_get_stats(const struct transport *t, struct transport_stats *s);
 
 /* ---- enrollment tokens ------------------------------------------------------------------- */
 

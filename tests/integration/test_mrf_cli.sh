@@ -532,9 +532,12 @@ refused "allocation: bad year exits 3" 3 dev allocation abc
 # sync, conflicts
 # =========================================================================================
 snapshot
-expect_exit "sync exits 1 (not available in this build)" 1 dev sync
-check "sync says it is not available" grep -qi "not available" "$ERR"
+# HQ in these tests is https://127.0.0.1:9, where nothing listens: unreachable, nothing lost.
+expect_exit "sync with HQ unreachable exits 4" 4 dev sync --timeout 2
+check "sync says nothing was lost" grep -qi "nothing was lost" "$ERR"
 unchanged "sync: pending unchanged"
+expect_exit "sync --timeout 0 exits 3" 3 dev sync --timeout 0
+expect_exit "sync --timeout abc exits 3" 3 dev sync --timeout abc
 expect_exit "conflicts exits 0" 0 dev conflicts
 expect_exit "conflicts --json exits 0" 0 dev conflicts --json
 check "conflicts --json is an empty list" json_ok "$OUT" 'd == []'

@@ -1,0 +1,546 @@
+/* The device's side of a sync (DESIGN §6): cut the outbox into bounded change sets, send each
+ * as a sealed, signed envelope over one kept-alive HTTPS connection, verify HQ's sealed answer
+ * and, in one local transaction, drop the acknowledged entries (or move them to the
+ * quarantine with HQ's reason), merge the ops HQ sent with the same merge HQ runs, and move
+ * the cursor. An entry cut into a change set is frozen (outbox.changeset) until that
+ * transaction, so a cut link or a killed process resends the same change set id, which HQ
+ * answers without applying twice. */
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "client.h"
+
+#define SYNC_TIMEOUT_DEFAULT 300
+#define REQUEST_SLACK 1024 /* room around the ops for the rest of the request JSON */
+
+struct sync_run {
+    struct cli_ctx *ctx;
+    const struct sync_opts *o;
+    struct sync_summary *sum;
+    struct transport *t;
+    struct merge *merge;
+    size_t target;
+    struct buf json;    /* request or response JSON */
+    struct buf env;     /* request envelope */
+    struct buf resp;    /* response envelope */
+    uint8_t cs[MRF_ID]; /* the change set in flight */
+    int64_t cs_ops;
+    int more; /* HQ has more ops for us */
+};
+
+static enum mrf_status exec_stmt(struct cli_ctx *ctx, enum client_sql which, const char *what)
+{
+    sqlite3_stmt *s = client_stmt(ctx, which);
+
+    if (s == NULL)
+        return MRF_E_IO;
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return client_db_fail(ctx, what);
+    return MRF_OK;
+}
+
+static void rollback(struct cli_ctx *ctx)
+{
+    if (!sqlite3_get_autocommit(ctx->db))
+        (void)exec_stmt(ctx, CQ_ROLLBACK, "rollback");
+}
+
+/* Reads an outbox row (tbl, id, col, value, clock, prev_clock, prev_device, seq) as an op of
+ * this device; values point into the statement's row. 0 if the row is damaged. */
+static int outbox_op(sqlite3_stmt *s, const uint8_t device[MRF_ID], struct sync_op *op)
+{
+    const struct sync_table_desc *d = sync_table_get((enum sync_table)sqlite3_column_int(s, 0));
+
+    memset(op, 0, sizeof *op);
+    if (d == NULL || sqlite3_column_bytes(s, 1) != MRF_ID)
+        return 0;
+    op->tbl = (enum sync_table)sqlite3_column_int(s, 0);
+    memcpy(op->id, sqlite3_column_blob(s, 1), MRF_ID);
+    op->col = sqlite3_column_int(s, 2);
+    if (op->col < 0 || op->col >= d->ncols)
+        return 0;
+    op->v.type = d->cols[op->col].type;
+    switch (sqlite3_column_type(s, 3)) {
+    case SQLITE_NULL:
+        op->v.is_null = 1;
+        break;
+    case SQLITE_INTEGER:
+        op->v.i = sqlite3_column_int64(s, 3);
+        break;
+    case SQLITE_TEXT:
+        op->v.text = (const char *)sqlite3_column_text(s, 3);
+        break;
+    default:
+        op->v.blob = sqlite3_column_blob(s, 3);
+        op->v.n = (size_t)sqlite3_column_bytes(s, 3);
+        if (op->v.blob == NULL)
+            op->v.blob = (const uint8_t *)"";
+        break;
+    }
+    op->clock = (hlc_t)sqlite3_column_int64(s, 4);
+    op->prev_clock = (hlc_t)sqlite3_column_int64(s, 5);
+    if (sqlite3_column_bytes(s, 6) == MRF_ID) {
+        memcpy(op->prev_device, sqlite3_column_blob(s, 6), MRF_ID);
+        op->has_prev_device = 1;
+    }
+    memcpy(op->device, device, MRF_ID);
+    return 1;
+}
+
+/* ---- choosing the next change set ------------------------------------------------------- */
+
+/* The oldest frozen change set, if any: *found. */
+static enum mrf_status next_frozen(struct sync_run *r, int *found)
+{
+    sqlite3_stmt *s = client_stmt(r->ctx, CQ_OUTBOX_FROZEN_NEXT);
+    int rc;
+
+    *found = 0;
+    if (s == NULL)
+        return MRF_E_IO;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == MRF_ID) {
+        memcpy(r->cs, sqlite3_column_blob(s, 0), MRF_ID);
+        *found = 1;
+    } else if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        return client_db_fail(r->ctx, "cannot read the outbox");
+    }
+    sqlite3_reset(s);
+    return MRF_OK;
+}
+
+/* Freezes the oldest pending entries, up to the target size of JSON, into a new change set.
+ * *found 0 if nothing is pending. */
+static enum mrf_status cut(struct sync_run *r, int *found)
+{
+    struct cli_ctx *ctx = r->ctx;
+    sqlite3_stmt *s;
+    struct sync_op op;
+    size_t mark;
+    int64_t last = -1, n = 0;
+    int rc;
+    enum mrf_status st = exec_stmt(ctx, CQ_BEGIN, "cannot begin a transaction");
+
+    *found = 0;
+    if (st != MRF_OK)
+        return st;
+    buf_reset(&r->json);
+    s = client_stmt(ctx, CQ_OUTBOX_PENDING);
+    if (s == NULL) {
+        st = MRF_E_IO;
+        goto out;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!outbox_op(s, ctx->meta.device_id, &op)) {
+            st = mrf_error_set(&ctx->err, MRF_E_IO, "store: an outbox entry is damaged");
+            goto out;
+        }
+        mark = r->json.len;
+        if ((n > 0 && buf_puts(&r->json, ",") != MRF_OK) ||
+            op_to_json(&op, 0, &r->json) != MRF_OK || (n > 0 && r->json.len > r->target)) {
+            r->json.len = mark;
+            r->json.data[mark] = '\0';
+            break;
+        }
+        last = sqlite3_column_int64(s, 7);
+        n++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        st = client_db_fail(ctx, "cannot read the outbox");
+        goto out;
+    }
+    sqlite3_reset(s);
+    if (n == 0)
+        goto out;
+    mrf_random(r->cs, MRF_ID);
+    s = client_stmt(ctx, CQ_OUTBOX_FREEZE);
+    if (s == NULL) {
+        st = MRF_E_IO;
+        goto out;
+    }
+    sqlite3_bind_blob(s, 1, r->cs, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, last);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        st = client_db_fail(ctx, "cannot cut a change set");
+        goto out;
+    }
+    st = exec_stmt(ctx, CQ_COMMIT, "cannot commit");
+    if (st == MRF_OK)
+        *found = 1;
+out:
+    if (s != NULL)
+        sqlite3_reset(s);
+    if (st != MRF_OK || !*found)
+        rollback(ctx);
+    return st;
+}
+
+/* ---- the request ------------------------------------------------------------------------- */
+
+/* The request JSON for change set r->cs (its frozen entries; none for a pull). */
+static enum mrf_status build_request(struct sync_run *r, int with_ops)
+{
+    struct cli_ctx *ctx = r->ctx;
+    sqlite3_stmt *s = NULL;
+    struct sync_op op;
+    char *secret = NULL;
+    int rc;
+    enum mrf_status st;
+
+    buf_reset(&r->json);
+    r->cs_ops = 0;
+    st = buf_printf(&r->json, "{\"v\":%d,\"cursor\":%lld,", WIRE_VERSION,
+                    (long long)ctx->meta.hq_cursor);
+    if (st == MRF_OK && ctx->meta.enrolled_at == 0) {
+        secret = b64url_encode(ctx->secrets->enroll_secret, MRF_SECRET);
+        st = buf_printf(&r->json, "\"enroll\":{\"secret\":\"%s\"},", secret);
+        sodium_memzero(secret, strlen(secret));
+        x_free(secret);
+    }
+    if (st == MRF_OK)
+        st = buf_puts(&r->json, "\"ops\":[");
+    if (st == MRF_OK && with_ops) {
+        s = client_stmt(ctx, CQ_OUTBOX_OF);
+        if (s == NULL)
+            return MRF_E_IO;
+        sqlite3_bind_blob(s, 1, r->cs, MRF_ID, SQLITE_STATIC);
+        while (st == MRF_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+            if (!outbox_op(s, ctx->meta.device_id, &op))
+                st = mrf_error_set(&ctx->err, MRF_E_IO, "store: an outbox entry is damaged");
+            else if (r->cs_ops > 0)
+                st = buf_puts(&r->json, ",");
+            if (st == MRF_OK)
+                st = op_to_json(&op, 0, &r->json);
+            r->cs_ops++;
+        }
+        sqlite3_reset(s);
+    }
+    if (st == MRF_OK)
+        st = buf_puts(&r->json, "]}");
+    if (st == MRF_E_TOOBIG)
+        return mrf_error_set(&ctx->err, st, "a change set is over %u bytes", WIRE_JSON_MAX);
+    return st;
+}
+
+static enum mrf_status seal_request(struct sync_run *r)
+{
+    struct cli_ctx *ctx = r->ctx;
+    struct envelope h;
+    enum mrf_status st;
+
+    memset(&h, 0, sizeof h);
+    h.kind = ENV_REQUEST;
+    memcpy(h.sender, ctx->meta.device_id, MRF_ID);
+    memcpy(h.changeset, r->cs, MRF_ID);
+    str_copy(h.post, ctx->meta.post, sizeof h.post);
+    if (ctx->meta.enrolled_at == 0) {
+        h.flags = ENV_F_ENROLL;
+        memcpy(h.token_id, ctx->meta.token_id, MRF_ID);
+        h.keys = ctx->secrets->pub;
+    }
+    st = envelope_seal(&h, r->json.data, r->json.len, ctx->secrets, ctx->meta.hq_box_pk, &r->env,
+                       &ctx->err);
+    /* the request JSON may hold the enrollment secret */
+    sodium_memzero(r->json.data, r->json.len);
+    buf_reset(&r->json);
+    return st;
+}
+
+/* ---- HQ's answer ------------------------------------------------------------------------- */
+
+/* What a refusal's reason code means for the person at the device. */
+static enum mrf_status refused(struct sync_run *r, long http, const char *reason)
+{
+    static const struct {
+        const char *code, *text;
+    } known[] = {
+        {"device_revoked", "HQ has revoked this device; ask HQ for a new enrollment token"},
+        {"unknown_device", "HQ does not know this device; ask HQ for a new enrollment token"},
+        {"token_used", "the enrollment token was used already; ask HQ for a new one"},
+        {"token_expired", "the enrollment token expired before this device's first sync; ask "
+                          "HQ for a new one"},
+        {"bad_token", "HQ does not recognise this device's enrollment token; ask HQ for a new "
+                      "one"},
+        {"wrong_post", "HQ says this device does not belong to the post it signs for"},
+        {"bad_signature", "HQ could not verify this device's signature"},
+        {"device_exists", "HQ knows this device id with other keys"},
+    };
+    const char *text = "HQ refused the change set";
+
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(reason, known[i].code) == 0)
+            text = known[i].text;
+    return mrf_error_set(&r->ctx->err, MRF_E_REFUSED,
+                         "%s (HTTP %ld, %s); nothing was lost: your changes stay in the outbox",
+                         text, http, reason);
+}
+
+/* Opens and checks HQ's sealed answer into r->json. */
+static enum mrf_status open_response(struct sync_run *r)
+{
+    struct cli_ctx *ctx = r->ctx;
+    struct envelope h;
+    struct mrf_error err;
+    char *json = NULL;
+    size_t len = 0;
+
+    if (envelope_parse((const uint8_t *)r->resp.data, r->resp.len, &h, &err) != MRF_OK ||
+        h.kind != ENV_RESPONSE || memcmp(h.changeset, r->cs, MRF_ID) != 0 ||
+        strcmp(h.post, ctx->meta.post) != 0 ||
+        envelope_open(&h, ctx->meta.hq_sign_pk, ctx->meta.hq_box_pk, ctx->secrets->box_sk, &json,
+                      &len, &err) != MRF_OK)
+        return mrf_error_set(&ctx->err, MRF_E_REFUSED,
+                             "HQ's answer did not verify against HQ's key from the token; "
+                             "nothing was applied and your changes stay in the outbox");
+    buf_reset(&r->json);
+    if (buf_append(&r->json, json, len) != MRF_OK) {
+        x_free(json);
+        return mrf_error_set(&ctx->err, MRF_E_TOOBIG, "HQ's answer is too large");
+    }
+    x_free(json);
+    return MRF_OK;
+}
+
+/* Merges one pulled op; drops a pending local write it beats (HQ would refuse it as stale). */
+static enum mrf_status pull_op(struct sync_run *r, const struct sync_op *op, hlc_t *clock)
+{
+    struct cli_ctx *ctx = r->ctx;
+    enum merge_outcome out;
+    sqlite3_stmt *s;
+    enum mrf_status st = merge_apply(r->merge, ctx->meta.post, op, &out, &ctx->err);
+
+    if (st != MRF_OK)
+        return st == MRF_E_RULE ? mrf_error_set(&ctx->err, MRF_E_IO,
+                                                "HQ sent a row this store holds for another post")
+                                : st;
+    *clock = hlc_recv(*clock, op->clock, time_now_ms());
+    if (out != MERGE_APPLIED)
+        return MRF_OK;
+    s = client_stmt(ctx, CQ_OUTBOX_DROP_PENDING);
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int(s, 1, (int)op->tbl);
+    sqlite3_bind_blob(s, 2, op->id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, op->col);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return client_db_fail(ctx, "cannot update the outbox");
+    return MRF_OK;
+}
+
+/* Acknowledgement (or quarantine) of the change set, pulled ops and the new cursor: one local
+ * transaction. */
+static enum mrf_status apply_response(struct sync_run *r, const cJSON *doc)
+{
+    struct cli_ctx *ctx = r->ctx;
+    const cJSON *ack = cJSON_GetObjectItemCaseSensitive(doc, "ack");
+    const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(ack, "verdict");
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(ack, "reason");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(ack, "id");
+    const cJSON *ops = cJSON_GetObjectItemCaseSensitive(doc, "ops");
+    const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(doc, "cursor");
+    const cJSON *more = cJSON_GetObjectItemCaseSensitive(doc, "more");
+    const cJSON *item;
+    uint8_t ack_id[MRF_ID];
+    int quarantined;
+    hlc_t clock = 0;
+    int64_t now = (int64_t)time(NULL), pulled = 0;
+    sqlite3_stmt *s;
+    struct sync_op op;
+    enum mrf_status st;
+
+    if (!cJSON_IsString(id) || hex_decode(id->valuestring, ack_id, MRF_ID) != MRF_OK ||
+        memcmp(ack_id, r->cs, MRF_ID) != 0 || !cJSON_IsString(verdict) || !cJSON_IsString(reason) ||
+        !cJSON_IsArray(ops) || !cJSON_IsNumber(cursor) || cursor->valuedouble < 0 ||
+        !cJSON_IsBool(more))
+        return mrf_error_set(&ctx->err, MRF_E_REFUSED,
+                             "HQ's answer is not in the expected form; nothing was applied");
+    quarantined = strcmp(verdict->valuestring, "accepted") != 0;
+
+    st = exec_stmt(ctx, CQ_BEGIN, "cannot begin a transaction");
+    if (st != MRF_OK)
+        return st;
+    if (quarantined) {
+        s = client_stmt(ctx, CQ_QUARANTINE_PUT);
+        if (s == NULL) {
+            st = MRF_E_IO;
+            goto out;
+        }
+        sqlite3_bind_blob(s, 1, r->cs, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, reason->valuestring[0] ? reason->valuestring : "refused", -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, now);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            st = client_db_fail(ctx, "cannot quarantine a change set");
+            goto out;
+        }
+    }
+    s = client_stmt(ctx, CQ_OUTBOX_ACK);
+    if (s == NULL) {
+        st = MRF_E_IO;
+        goto out;
+    }
+    sqlite3_bind_blob(s, 1, r->cs, MRF_ID, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        st = client_db_fail(ctx, "cannot clear acknowledged changes");
+        goto out;
+    }
+    merge_forget(r->merge);
+    cJSON_ArrayForEach(item, ops)
+    {
+        struct mrf_error err;
+        if (op_from_json(item, 1, NULL, &op, &err) != MRF_OK) {
+            st = mrf_error_set(&ctx->err, MRF_E_REFUSED,
+                               "HQ sent an op this device cannot "
+                               "read; nothing was applied");
+            goto out;
+        }
+        st = pull_op(r, &op, &clock);
+        sync_op_release(&op);
+        if (st != MRF_OK)
+            goto out;
+        pulled++;
+    }
+    s = client_stmt(ctx, CQ_SYNC_DONE);
+    if (s == NULL) {
+        st = MRF_E_IO;
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, (int64_t)cursor->valuedouble);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)clock);
+    sqlite3_bind_int64(s, 3, now);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        st = client_db_fail(ctx, "cannot save the sync state");
+        goto out;
+    }
+    st = exec_stmt(ctx, CQ_COMMIT, "cannot commit");
+out:
+    if (st != MRF_OK) {
+        rollback(ctx);
+        merge_forget(r->merge);
+        return st;
+    }
+    if (ctx->meta.hq_cursor < (int64_t)cursor->valuedouble)
+        ctx->meta.hq_cursor = (int64_t)cursor->valuedouble;
+    if (ctx->meta.enrolled_at == 0)
+        ctx->meta.enrolled_at = now;
+    r->more = cJSON_IsTrue(more);
+    r->sum->p.ops_pulled += pulled;
+    if (quarantined) {
+        r->sum->quarantined++;
+        str_copy(r->sum->quarantine_reason, reason->valuestring, sizeof r->sum->quarantine_reason);
+    } else {
+        r->sum->p.ops_sent += r->cs_ops;
+    }
+    if (r->cs_ops > 0)
+        r->sum->p.changesets++;
+    return MRF_OK;
+}
+
+/* Sends the change set r->cs and applies HQ's answer. */
+static enum mrf_status exchange(struct sync_run *r, int with_ops)
+{
+    struct cli_ctx *ctx = r->ctx;
+    struct transport_stats ts;
+    long http = 0;
+    cJSON *doc = NULL;
+    enum mrf_status st = build_request(r, with_ops);
+
+    if (st == MRF_OK)
+        st = seal_request(r);
+    if (st != MRF_OK)
+        return st;
+    st = transport_post(r->t, "/v1/sync", (const uint8_t *)r->env.data, r->env.len, &r->resp, &http,
+                        &ctx->err);
+    transport_get_stats(r->t, &ts);
+    r->sum->p.bytes_up = ts.bytes_sent;
+    r->sum->p.bytes_down = ts.bytes_received;
+    r->sum->requests = ts.requests;
+    r->sum->connects = ts.connects;
+    if (st != MRF_OK)
+        return st;
+    if (http != 200 && http != 422) {
+        char reason[64];
+        size_t n = r->resp.len < sizeof reason - 1 ? r->resp.len : sizeof reason - 1;
+        memcpy(reason, r->resp.data, n);
+        reason[n] = '\0';
+        reason[strcspn(reason, "\r\n")] = '\0';
+        if (!text_valid(reason, strlen(reason), 0))
+            str_copy(reason, "unreadable", sizeof reason);
+        return refused(r, http, reason);
+    }
+    st = open_response(r);
+    if (st == MRF_OK) {
+        doc = cJSON_ParseWithLength(r->json.data, r->json.len);
+        st = doc != NULL ? apply_response(r, doc)
+                         : mrf_error_set(&ctx->err, MRF_E_REFUSED,
+                                         "HQ's answer is not JSON; nothing was applied");
+    }
+    cJSON_Delete(doc);
+    if (st == MRF_OK && r->o->progress)
+        r->o->progress(r->o->progress_arg, &r->sum->p);
+    return st;
+}
+
+static enum mrf_status run(struct sync_run *r)
+{
+    int found, pulled = 0;
+    enum mrf_status st;
+
+    for (;;) {
+        st = next_frozen(r, &found);
+        if (st == MRF_OK && !found)
+            st = cut(r, &found);
+        if (st != MRF_OK)
+            return st;
+        if (!found) {
+            if (pulled && !r->more)
+                return MRF_OK;
+            mrf_random(r->cs, MRF_ID); /* nothing to send: a pull */
+        }
+        st = exchange(r, found);
+        if (st != MRF_OK)
+            return st;
+        pulled = 1;
+    }
+}
+
+enum mrf_status client_sync(struct cli_ctx *ctx, const struct sync_opts *o,
+                            struct sync_summary *sum)
+{
+    struct sync_run r;
+    struct transport_opts to;
+    int timeout = o->timeout_s > 0 ? o->timeout_s : SYNC_TIMEOUT_DEFAULT;
+    enum mrf_status st;
+
+    memset(sum, 0, sizeof *sum);
+    memset(&r, 0, sizeof r);
+    r.ctx = ctx;
+    r.o = o;
+    r.sum = sum;
+    r.target = o->changeset_target ? o->changeset_target : CHANGESET_TARGET;
+    buf_init(&r.json, WIRE_JSON_MAX);
+    buf_init(&r.env, ENV_MAX);
+    buf_init(&r.resp, ENV_MAX);
+    st = capture_pending(ctx->db, &sum->p.ops_total, &ctx->err);
+    if (st != MRF_OK)
+        goto out;
+    memset(&to, 0, sizeof to);
+    to.url = ctx->meta.hq_url;
+    to.pin = ctx->meta.hq_tls_pin;
+    to.deadline_ms = time_now_ms() + (uint64_t)timeout * 1000u;
+    st = transport_new(&to, &r.t, &ctx->err);
+    if (st == MRF_OK)
+        st = merge_new(ctx->db, &r.merge, &ctx->err);
+    if (st == MRF_OK)
+        st = run(&r);
+out:
+    merge_free(r.merge);
+    transport_free(r.t);
+    sodium_memzero(r.json.data, r.json.len);
+    buf_release(&r.json);
+    buf_release(&r.env);
+    buf_release(&r.resp);
+    return st;
+}

@@ -1,0 +1,113 @@
+/* `mrf-hq allocate CODE YEAR AMOUNT [--currency EUR]`: HQ sets a post's allocation for a
+ * year. The allocation row's id is derived from post and year, so allocating again replaces
+ * the amount. It is written as HQ's own ops (HQ's writer id, HQ's clock) through the same
+ * merge the devices' ops go through and appended to the oplog, so it reaches the post's
+ * devices on their next sync; `mrf allocation` there shows allocation, committed, remaining. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "hq.h"
+#include "hqstore.h"
+#include "mrfsync.h"
+
+enum { ALLOC_YEAR, ALLOC_AMOUNT, ALLOC_CURRENCY }; /* columns, as in sync/tables.c */
+
+/* Writes one allocation column as an HQ op. */
+static enum mrf_status put(struct hqstore *st, const char *post, const struct hq_config *cfg,
+                           hlc_t *clock, const uint8_t id[MRF_ID], int col,
+                           const struct sync_value *v)
+{
+    struct sync_op op;
+    int applied;
+
+    memset(&op, 0, sizeof op);
+    op.tbl = ST_ALLOCATIONS;
+    memcpy(op.id, id, MRF_ID);
+    op.col = col;
+    op.v = *v;
+    *clock = hlc_tick(*clock, time_now_ms());
+    op.clock = *clock;
+    memcpy(op.device, cfg->device_id, MRF_ID);
+    return hqstore_apply(st, post, &op, &applied);
+}
+
+static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
+{
+    const char *cur_in = cli_get(a, "currency");
+    struct hqstore *st = NULL;
+    struct hq_config cfg;
+    struct hq_post p;
+    char post[16], currency[4], shown[32];
+    int year;
+    int64_t cents;
+    uint8_t id[MRF_ID];
+    hlc_t clock;
+    struct sync_value v;
+    enum mrf_status rc;
+
+    rc = post_code_parse(a->args[0], post, &ctx->err);
+    if (rc == MRF_OK)
+        rc = year_parse(a->args[1], &year, &ctx->err);
+    if (rc == MRF_OK)
+        rc = money_parse(a->args[2], &cents, &ctx->err);
+    if (rc == MRF_OK)
+        rc = currency_parse(cur_in ? cur_in : "EUR", currency, &ctx->err);
+    if (rc != MRF_OK)
+        goto out;
+    rc = hq_store_open(ctx, &st);
+    if (rc != MRF_OK)
+        goto out;
+    rc = hqstore_begin(st);
+    if (rc == MRF_OK)
+        rc = hqstore_config_get(st, &cfg);
+    if (rc == MRF_OK)
+        rc = hqstore_post_get(st, post, &p);
+    if (rc == MRF_E_NOTFOUND) {
+        rc = mrf_error_set(&ctx->err, rc, "no post %s; see mrf-hq post list", post);
+        goto out;
+    }
+    if (rc != MRF_OK) {
+        rc = hq_store_fail(ctx, st, rc);
+        goto out;
+    }
+    row_id_derive(id, "allocations", post, year, NULL);
+    clock = cfg.clock;
+    memset(&v, 0, sizeof v);
+    v.type = SYNC_INT;
+    v.i = year;
+    rc = put(st, post, &cfg, &clock, id, ALLOC_YEAR, &v);
+    v.i = cents;
+    if (rc == MRF_OK)
+        rc = put(st, post, &cfg, &clock, id, ALLOC_AMOUNT, &v);
+    v.type = SYNC_TEXT;
+    v.text = currency;
+    if (rc == MRF_OK)
+        rc = put(st, post, &cfg, &clock, id, ALLOC_CURRENCY, &v);
+    if (rc == MRF_OK)
+        rc = hqstore_clock_save(st, clock);
+    if (rc == MRF_OK)
+        rc = hqstore_commit(st);
+    if (rc != MRF_OK) {
+        rc = hq_store_fail(ctx, st, rc);
+        goto out;
+    }
+    money_format(cents, shown);
+    printf("allocated %s %s to %d for %s; it reaches the post's devices on their next sync\n",
+           shown, currency, year, post);
+out:
+    if (st != NULL)
+        hqstore_rollback(st);
+    hqstore_close(st);
+    return hq_finish(ctx, rc);
+}
+
+const struct cmd_entry hq_cmd_allocate = {
+    "allocate",
+    "CODE YEAR AMOUNT [--currency EUR]",
+    "set a post's allocation for a year (replaces an earlier one); devices get it on sync",
+    3,
+    3,
+    {{"currency", 1, "ISO 4217 code, default EUR"}, {NULL, 0, NULL}},
+    allocate_exec,
+};

@@ -1,0 +1,849 @@
+/* `mrf-hq serve [--listen ADDR:PORT]`: HQ's HTTPS server (DESIGN §6), until SIGTERM or SIGINT.
+ * libmicrohttpd runs a pool of worker threads (one per online CPU, 2 to 32) with GnuTLS,
+ * TLS 1.2 and 1.3 only, the certificate and key from <home>/tls. Two routes: GET /v1/health
+ * answers "ok"; POST /v1/sync reads one envelope of at most ENV_MAX bytes (413 past it, before
+ * reading when Content-Length says so) and hands it to hq_ingest with a store handle checked
+ * out of a small pool, since an SQLite connection serves one thread at a time. Every request
+ * leaves exactly one log line on stderr with the method, the path, the status and the few
+ * fields of struct ingest_result meant for logs; never a body, a header value or a key.
+ * The main thread blocks the signals before any worker exists and waits for them with
+ * sigwait; on the first it stops accepting, lets requests in flight finish (30 s at most, or
+ * until a second signal), stops the workers and returns 0. */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "hq.h"
+#include "hqstore.h"
+#include "mrfsync.h"
+
+#define SERVE_THREADS_MIN 2
+#define SERVE_THREADS_MAX 32
+#define SERVE_CONN_LIMIT 256u
+#define SERVE_CONN_TIMEOUT_S 30u         /* idle seconds before a connection is closed */
+#define SERVE_CONN_MEMORY (128u * 1024u) /* per connection: headers and read buffer */
+#define SERVE_DRAIN_MS 30000             /* the longest wait for requests in flight */
+#define SERVE_DISCARD_MAX (2u * ENV_MAX) /* body bytes swallowed past a cap before hanging up */
+#define SERVE_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define SERVE_TLS_FILE_MAX (64u * 1024u)
+#define LOG_METHOD_MAX 16 /* bytes of the method and path that reach the log */
+#define LOG_PATH_MAX 128
+#define LOG_REASON_MAX 48
+#define LOG_TEXT(n) ((n)*3 + 4) /* room for n bytes percent-encoded and "..." */
+
+/* ---- store pool -------------------------------------------------------------------------- */
+
+/* One HQ store handle per worker thread at most, opened on first need and lent out for one
+ * request at a time. With as many slots as workers, and a worker running one request at a
+ * time, checkout never waits in practice; the condition variable keeps it correct if that
+ * ever changes. */
+struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const char *home;
+    size_t n;
+    struct hqstore **st; /* n slots, NULL until opened */
+    unsigned char *busy; /* 1 while lent out */
+};
+
+static void pool_init(struct pool *p, const char *home, size_t n)
+{
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->home = home;
+    p->n = n;
+    p->st = xcalloc(n, sizeof *p->st);
+    p->busy = xcalloc(n, 1);
+}
+
+/* Closes every handle; none may be lent out. */
+static void pool_release(struct pool *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->n; i++) {
+        assert(!p->busy[i]);
+        hqstore_close(p->st[i]);
+    }
+    x_free(p->st);
+    x_free(p->busy);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+}
+
+/* Puts an already open handle into an empty slot; the pool owns it from now on. */
+static void pool_give(struct pool *p, struct hqstore *s)
+{
+    size_t i;
+
+    pthread_mutex_lock(&p->mu);
+    for (i = 0; i < p->n && p->st[i] != NULL; i++)
+        ;
+    assert(i < p->n);
+    p->st[i] = s;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* OUT: *out, a handle for this thread alone until pool_checkin. */
+static enum mrf_status pool_checkout(struct pool *p, struct hqstore **out, struct mrf_error *err)
+{
+    enum mrf_status rc;
+    struct hqstore *s = NULL;
+    size_t i, slot;
+
+    *out = NULL;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        for (i = 0; i < p->n; i++) {
+            if (!p->busy[i] && p->st[i] != NULL) {
+                p->busy[i] = 1;
+                *out = p->st[i];
+                pthread_mutex_unlock(&p->mu);
+                return MRF_OK;
+            }
+        }
+        for (slot = 0; slot < p->n && p->busy[slot]; slot++)
+            ;
+        if (slot < p->n)
+            break;
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    p->busy[slot] = 1; /* reserved while we open it outside the lock */
+    pthread_mutex_unlock(&p->mu);
+
+    rc = hqstore_open(p->home, HQSTORE_EXISTING, &s, err);
+    pthread_mutex_lock(&p->mu);
+    if (rc == MRF_OK) {
+        p->st[slot] = s;
+        *out = s;
+    } else {
+        p->busy[slot] = 0;
+        pthread_cond_signal(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static void pool_checkin(struct pool *p, struct hqstore *s)
+{
+    size_t i;
+
+    pthread_mutex_lock(&p->mu);
+    for (i = 0; i < p->n && p->st[i] != s; i++)
+        ;
+    assert(i < p->n && p->busy[i]);
+    p->busy[i] = 0;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- server and request state ------------------------------------------------------------ */
+
+/* Shared by all workers: read-only but for the pool, the log lock and the two counters. */
+struct server {
+    const char *home;
+    struct hq_identity id;
+    struct pool pool;
+    pthread_mutex_t log_mu; /* one log line at a time, from any thread */
+    atomic_int in_flight;   /* requests between their first handler call and completion */
+    atomic_int draining;    /* set at the first signal: answers close their connection */
+};
+
+enum route { ROUTE_NONE, ROUTE_HEALTH, ROUTE_SYNC };
+
+/* One request, from its first access-handler call to its completion callback. */
+struct request {
+    struct timespec start; /* monotonic, for ms= */
+    uint64_t start_wall;   /* ms since the epoch, for the log's time stamp */
+    enum route route;
+    int sync_post;                         /* POST /v1/sync: the one request whose body is read */
+    char method[LOG_TEXT(LOG_METHOD_MAX)]; /* log-safe copies */
+    char path[LOG_TEXT(LOG_PATH_MAX)];
+    struct buf body;  /* POST /v1/sync only, capped at ENV_MAX */
+    int too_large;    /* the body passed ENV_MAX; the rest is swallowed */
+    size_t discarded; /* bytes swallowed */
+    unsigned status;  /* 0 until an answer is queued */
+    char verdict[LOG_TEXT(LOG_REASON_MAX)];
+    char device[LOG_TEXT(16)];
+    char post[LOG_TEXT(15)];
+    int64_t ops_in, ops_applied, ops_out;
+};
+
+/* Copies at most max bytes of src to dst, percent-encoding anything outside printable ASCII
+ * (and spaces unless spaces), so a client cannot break a log line or forge one; "..." marks
+ * a cut. */
+static void log_text_sp(char *dst, size_t dstsize, const char *src, size_t max, int spaces)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i, o = 0;
+
+    if (dstsize < LOG_TEXT(max)) /* never overrun dst: shorten instead */
+        max = dstsize < LOG_TEXT(0) ? 0 : (dstsize - LOG_TEXT(0)) / 3;
+    for (i = 0; i < max && src[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if ((c > 0x20 && c < 0x7f) || (spaces && c == ' ')) {
+            dst[o++] = (char)c;
+        } else {
+            dst[o++] = '%';
+            dst[o++] = hex[c >> 4];
+            dst[o++] = hex[c & 15];
+        }
+    }
+    if (src[i] != '\0') {
+        memcpy(dst + o, "...", 3);
+        o += 3;
+    }
+    dst[o] = '\0';
+}
+
+static void log_text(char *dst, size_t dstsize, const char *src, size_t max)
+{
+    log_text_sp(dst, dstsize, src, max, 0);
+}
+
+static struct request *request_new(const char *url, const char *method)
+{
+    struct request *rq = xcalloc(1, sizeof *rq);
+
+    clock_gettime(CLOCK_MONOTONIC, &rq->start);
+    rq->start_wall = time_now_ms();
+    log_text(rq->method, sizeof rq->method, method, LOG_METHOD_MAX);
+    log_text(rq->path, sizeof rq->path, url, LOG_PATH_MAX);
+    if (strcmp(url, "/v1/health") == 0)
+        rq->route = ROUTE_HEALTH;
+    else if (strcmp(url, "/v1/sync") == 0)
+        rq->route = ROUTE_SYNC;
+    else
+        rq->route = ROUTE_NONE;
+    rq->sync_post = rq->route == ROUTE_SYNC && strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    buf_init(&rq->body, ENV_MAX);
+    str_copy(rq->device, "-", sizeof rq->device);
+    str_copy(rq->post, "-", sizeof rq->post);
+    return rq;
+}
+
+static void request_free(struct request *rq)
+{
+    buf_release(&rq->body);
+    x_free(rq);
+}
+
+/* The request's one log line, written whole under the lock. */
+static void request_log(struct server *sv, const struct request *rq)
+{
+    struct timespec now;
+    time_t secs = (time_t)(rq->start_wall / 1000);
+    struct tm tm;
+    char when[32];
+    char line[1024];
+    double ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (double)(now.tv_sec - rq->start.tv_sec) * 1000.0 +
+         (double)(now.tv_nsec - rq->start.tv_nsec) / 1e6;
+    gmtime_r(&secs, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(line, sizeof line,
+             "mrf-hq: %s.%03uZ %s %s %u device=%s post=%s ops=%lld/%lld/%lld verdict=%s "
+             "ms=%.1f\n",
+             when, (unsigned)(rq->start_wall % 1000), rq->method, rq->path, rq->status, rq->device,
+             rq->post, (long long)rq->ops_in, (long long)rq->ops_applied, (long long)rq->ops_out,
+             rq->verdict, ms);
+    pthread_mutex_lock(&sv->log_mu);
+    fputs(line, stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&sv->log_mu);
+}
+
+/* libmicrohttpd's own messages (bind failures, TLS setup, protocol errors), one line each
+ * under the same lock; they name no request content. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    struct server *sv = cls;
+    char msg[512], safe[LOG_TEXT(400)];
+    size_t n;
+
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_text_sp(safe, sizeof safe, msg, 400, 1);
+    pthread_mutex_lock(&sv->log_mu);
+    fprintf(stderr, "mrf-hq: serve: %s\n", safe);
+    fflush(stderr);
+    pthread_mutex_unlock(&sv->log_mu);
+}
+
+/* ---- answers ----------------------------------------------------------------------------- */
+
+/* Queues an answer and records its status and verdict for the log. mode says whether
+ * libmicrohttpd copies data (MHD_RESPMEM_MUST_COPY) or it lives forever (PERSISTENT). */
+static enum MHD_Result answer(struct server *sv, struct MHD_Connection *c, struct request *rq,
+                              unsigned status, const char *verdict, const char *ctype,
+                              const void *data, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result r = MHD_YES;
+
+    resp = MHD_create_response_from_buffer(len, (void *)data, mode);
+    if (resp == NULL)
+        return MHD_NO;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES)
+        r = MHD_NO;
+    if (r == MHD_YES && status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        r = MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+                                    rq->route == ROUTE_SYNC ? "POST" : "GET, HEAD");
+    /* While draining, a keep-alive connection must not start another request. */
+    if (r == MHD_YES && atomic_load(&sv->draining))
+        r = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r == MHD_YES)
+        r = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    if (r == MHD_YES) {
+        rq->status = status;
+        log_text(rq->verdict, sizeof rq->verdict, verdict, LOG_REASON_MAX);
+    }
+    return r;
+}
+
+static enum MHD_Result answer_text(struct server *sv, struct MHD_Connection *c, struct request *rq,
+                                   unsigned status, const char *code)
+{
+    static const char *const bodies[][2] = {
+        {"ok", "ok\n"},
+        {"not_found", "not_found\n"},
+        {"method_not_allowed", "method_not_allowed\n"},
+        {"too_large", "too_large\n"},
+        {"store_error", "store_error\n"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+        if (strcmp(bodies[i][0], code) == 0)
+            break;
+    assert(i < sizeof bodies / sizeof bodies[0]);
+    return answer(sv, c, rq, status, code, "text/plain", bodies[i][1], strlen(bodies[i][1]),
+                  MHD_RESPMEM_PERSISTENT);
+}
+
+/* 1 if the Content-Length header says more than max bytes (libmicrohttpd has already refused
+ * a malformed one). */
+static int declared_over(struct MHD_Connection *c, size_t max)
+{
+    const char *s = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t v = 0;
+
+    if (s == NULL)
+        return 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v > max)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- the handlers ------------------------------------------------------------------------ */
+
+/* 1 if the request announces a body (libmicrohttpd has already refused a malformed one). */
+static int has_body(struct MHD_Connection *c)
+{
+    const char *len =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+    return (len != NULL && strcmp(len, "0") != 0) ||
+           MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) !=
+               NULL;
+}
+
+/* The answer to everything but POST /v1/sync. */
+static enum MHD_Result answer_route(struct server *sv, struct MHD_Connection *c, struct request *rq,
+                                    const char *method)
+{
+    if (rq->route == ROUTE_NONE)
+        return answer_text(sv, c, rq, MHD_HTTP_NOT_FOUND, "not_found");
+    if (rq->route == ROUTE_HEALTH &&
+        (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
+        return answer_text(sv, c, rq, MHD_HTTP_OK, "ok");
+    return answer_text(sv, c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed");
+}
+
+/* First call for a request (headers read, no body yet). A body nobody wants, or one that
+ * Content-Length says is too large, is refused here, unread (libmicrohttpd then closes the
+ * connection); anything else is answered at the last call, so keep-alive survives. */
+static enum MHD_Result on_headers(struct server *sv, struct MHD_Connection *c, struct request *rq,
+                                  const char *method)
+{
+    if (rq->sync_post)
+        return declared_over(c, ENV_MAX)
+                   ? answer_text(sv, c, rq, MHD_HTTP_CONTENT_TOO_LARGE, "too_large")
+                   : MHD_YES;
+    if (has_body(c))
+        return answer_route(sv, c, rq, method); /* a body without POST is ignored */
+    return MHD_YES;
+}
+
+/* One piece of the body. Returns 0 to hang up on a client that keeps sending far past the
+ * cap. */
+static int on_body(struct request *rq, const char *data, size_t n)
+{
+    if (rq->sync_post && rq->status == 0 && !rq->too_large) {
+        if (buf_append(&rq->body, data, n) == MRF_OK)
+            return 1;
+        rq->too_large = 1;
+        rq->discarded = rq->body.len;
+        buf_release(&rq->body);
+    }
+    rq->discarded += n;
+    return rq->discarded <= SERVE_DISCARD_MAX;
+}
+
+/* The whole body of a POST /v1/sync is in: ingest it and answer. */
+static enum MHD_Result on_sync(struct server *sv, struct MHD_Connection *c, struct request *rq)
+{
+    struct hqstore *st = NULL;
+    struct ingest_result res;
+    struct mrf_error err;
+    enum mrf_status rc;
+    enum MHD_Result r;
+    const uint8_t *body = (const uint8_t *)(rq->body.data != NULL ? rq->body.data : "");
+
+    if (rq->too_large)
+        return answer_text(sv, c, rq, MHD_HTTP_CONTENT_TOO_LARGE, "too_large");
+
+    mrf_error_clear(&err);
+    rc = pool_checkout(&sv->pool, &st, &err);
+    if (rc != MRF_OK) {
+        pthread_mutex_lock(&sv->log_mu);
+        fprintf(stderr, "mrf-hq: serve: cannot open the HQ store for a worker: %s\n", err.msg);
+        pthread_mutex_unlock(&sv->log_mu);
+        return answer_text(sv, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error");
+    }
+    ingest_result_init(&res);
+    rc = hq_ingest(st, &sv->id, body, rq->body.len, &res);
+    pool_checkin(&sv->pool, st);
+    buf_release(&rq->body);
+
+    if (rc != MRF_OK || res.http_status < 200 || res.http_status > 599) {
+        r = answer_text(sv, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error");
+    } else {
+        log_text(rq->device, sizeof rq->device, res.device, 16);
+        log_text(rq->post, sizeof rq->post, res.post, 15);
+        rq->ops_in = res.ops_in;
+        rq->ops_applied = res.ops_applied;
+        rq->ops_out = res.ops_out;
+        r = answer(sv, c, rq, res.http_status, res.reason != NULL ? res.reason : "-",
+                   res.http_status == 200 || res.http_status == 422 ? "application/octet-stream"
+                                                                    : "text/plain",
+                   res.response.data != NULL ? res.response.data : "", res.response.len,
+                   MHD_RESPMEM_MUST_COPY);
+    }
+    ingest_result_release(&res);
+    return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct server *sv = cls;
+    struct request *rq = *con_cls;
+
+    (void)version;
+    if (rq == NULL) {
+        rq = request_new(url, method);
+        *con_cls = rq;
+        atomic_fetch_add(&sv->in_flight, 1);
+        return on_headers(sv, c, rq, method);
+    }
+    if (*upload_size != 0) {
+        int keep = on_body(rq, upload_data, *upload_size);
+        *upload_size = 0;
+        return keep ? MHD_YES : MHD_NO;
+    }
+    if (rq->status != 0)
+        return MHD_YES; /* answered at the first call */
+    return rq->sync_post ? on_sync(sv, c, rq) : answer_route(sv, c, rq, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct server *sv = cls;
+    struct request *rq = *con_cls;
+
+    (void)c;
+    if (rq == NULL)
+        return;
+    if (rq->status == 0) {
+        const char *why = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED        ? "timeout"
+                          : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN      ? "shutdown"
+                          : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT         ? "client_gone"
+                          : toe == MHD_REQUEST_TERMINATED_READ_ERROR           ? "client_gone"
+                          : rq->too_large && rq->discarded > SERVE_DISCARD_MAX ? "too_large"
+                                                                               : "error";
+        str_copy(rq->verdict, why, sizeof rq->verdict);
+    }
+    request_log(sv, rq);
+    request_free(rq);
+    *con_cls = NULL;
+    atomic_fetch_sub(&sv->in_flight, 1);
+}
+
+/* ---- listen address ---------------------------------------------------------------------- */
+
+struct listen_addr {
+    int family; /* AF_INET or AF_INET6 */
+    int dual;   /* [::] with IPv4 too */
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+    uint16_t port;
+    char text[INET6_ADDRSTRLEN + 16]; /* "127.0.0.1:8443", "[::1]:8443" */
+};
+
+static void listen_text(struct listen_addr *la)
+{
+    char a[INET6_ADDRSTRLEN];
+
+    if (la->family == AF_INET) {
+        inet_ntop(AF_INET, &la->v4.sin_addr, a, sizeof a);
+        snprintf(la->text, sizeof la->text, "%s:%u", a, (unsigned)la->port);
+    } else {
+        inet_ntop(AF_INET6, &la->v6.sin6_addr, a, sizeof a);
+        snprintf(la->text, sizeof la->text, "[%s]:%u", a, (unsigned)la->port);
+    }
+}
+
+static void listen_set(struct listen_addr *la, int family, const void *addr, uint16_t port)
+{
+    memset(la, 0, sizeof *la);
+    la->family = family;
+    la->port = port;
+    if (family == AF_INET) {
+        la->v4.sin_family = AF_INET;
+        la->v4.sin_port = htons(port);
+        memcpy(&la->v4.sin_addr, addr, 4);
+    } else {
+        la->v6.sin6_family = AF_INET6;
+        la->v6.sin6_port = htons(port);
+        memcpy(&la->v6.sin6_addr, addr, 16);
+    }
+    listen_text(la);
+}
+
+/* Parses "IPV4:PORT" or "[IPV6]:PORT". */
+static enum mrf_status listen_parse(const char *s, struct listen_addr *la, struct mrf_error *err)
+{
+    char host[INET6_ADDRSTRLEN];
+    const char *colon, *p;
+    uint8_t addr[16];
+    unsigned long port = 0;
+    size_t hn;
+    int family;
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close[1] != ':')
+            goto bad;
+        family = AF_INET6;
+        hn = (size_t)(close - s - 1);
+        colon = close + 1;
+        s++;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            goto bad;
+        family = AF_INET;
+        hn = (size_t)(colon - s);
+    }
+    if (hn == 0 || hn >= sizeof host)
+        goto bad;
+    memcpy(host, s, hn);
+    host[hn] = '\0';
+    if (inet_pton(family, host, addr) != 1)
+        goto bad;
+    for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; p++)
+        port = port * 10 + (unsigned long)(*p - '0');
+    if (p == colon + 1 || *p != '\0' || port < 1 || port > 65535)
+        goto bad;
+    listen_set(la, family, addr, (uint16_t)port);
+    return MRF_OK;
+bad:
+    return mrf_error_set(err, MRF_E_INVALID,
+                         "--listen takes ADDR:PORT with an IPv4 address or a bracketed IPv6 "
+                         "address and a port from 1 to 65535, e.g. 127.0.0.1:8443 or [::1]:8443");
+}
+
+/* Every address on port: IPv6 and IPv4 on one socket when the machine has IPv6. */
+static void listen_any(struct listen_addr *la, uint16_t port)
+{
+    static const uint8_t any[16] = {0};
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd >= 0) {
+        close(fd);
+        listen_set(la, AF_INET6, any, port);
+        la->dual = 1;
+    } else {
+        listen_set(la, AF_INET, any, port);
+    }
+}
+
+/* After libmicrohttpd failed to start: binds the address once more to learn why. Returns the
+ * errno of the bind, or 0 if binding works (then the failure was something else). */
+static int bind_errno(const struct listen_addr *la)
+{
+    int fd = socket(la->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1, zero = 0, e = 0;
+
+    if (fd < 0)
+        return errno;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (la->family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, la->dual ? &zero : &one, sizeof one);
+    if (la->family == AF_INET ? bind(fd, (const struct sockaddr *)&la->v4, sizeof la->v4)
+                              : bind(fd, (const struct sockaddr *)&la->v6, sizeof la->v6))
+        e = errno;
+    close(fd);
+    return e;
+}
+
+static enum mrf_status start_failed(const struct listen_addr *la, struct mrf_error *err)
+{
+    int e = bind_errno(la);
+
+    if (e == EADDRINUSE)
+        return mrf_error_set(err, MRF_E_IO,
+                             "cannot listen on %s: the port is in use by another program "
+                             "(another mrf-hq serve?); stop it or choose another port with "
+                             "--listen ADDR:PORT",
+                             la->text);
+    if (e == EACCES)
+        return mrf_error_set(err, MRF_E_IO,
+                             "cannot listen on %s: ports below 1024 need privileges; choose "
+                             "another port with --listen ADDR:PORT",
+                             la->text);
+    if (e == EADDRNOTAVAIL)
+        return mrf_error_set(err, MRF_E_IO,
+                             "cannot listen on %s: the address is not one of this machine's",
+                             la->text);
+    if (e != 0)
+        return mrf_error_set(err, MRF_E_IO, "cannot listen on %s: %s", la->text, strerror(e));
+    return mrf_error_set(err, MRF_E_INTERNAL,
+                         "cannot start the HTTPS server on %s (see the messages above); check "
+                         "%s and %s in the HQ home",
+                         la->text, HQ_TLS_CERT_FILE, HQ_TLS_KEY_FILE);
+}
+
+/* ---- the command ------------------------------------------------------------------------- */
+
+static unsigned worker_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (n < SERVE_THREADS_MIN)
+        n = SERVE_THREADS_MIN;
+    if (n > SERVE_THREADS_MAX)
+        n = SERVE_THREADS_MAX;
+    return (unsigned)n;
+}
+
+/* Checks that hq.keys and tls/cert.pem are the ones this HQ was set up with: devices hold
+ * HQ's public keys and the certificate's pin from their tokens and would refuse others. */
+static enum mrf_status check_identity(struct cli_ctx *ctx, const struct hq_identity *id,
+                                      const uint8_t *cert, size_t cert_len)
+{
+    char pin[TLSCERT_PIN_MAX];
+    enum mrf_status rc;
+
+    if (sodium_memcmp(id->keys->pub.sign_pk, id->cfg.hq.sign_pk, MRF_SIGN_PK) != 0 ||
+        sodium_memcmp(id->keys->pub.box_pk, id->cfg.hq.box_pk, MRF_BOX_PK) != 0)
+        return mrf_error_set(&ctx->err, MRF_E_STATE,
+                             "%s does not hold the keys this HQ store was set up with; restore "
+                             "the right %s",
+                             HQ_KEYS_FILE, HQ_KEYS_FILE);
+    rc = tlscert_pin((const char *)cert, cert_len, pin, &ctx->err);
+    if (rc != MRF_OK)
+        return rc;
+    if (strcmp(pin, id->cfg.tls_pin) != 0)
+        return mrf_error_set(&ctx->err, MRF_E_STATE,
+                             "%s is not the certificate devices were given at enrollment; "
+                             "restore the original %s and %s",
+                             HQ_TLS_CERT_FILE, HQ_TLS_CERT_FILE, HQ_TLS_KEY_FILE);
+    return MRF_OK;
+}
+
+static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
+{
+    enum mrf_status rc = MRF_OK;
+    const char *listen_s = cli_get(a, "listen");
+    struct server sv;
+    struct listen_addr la;
+    struct hqstore *st = NULL;
+    struct MHD_Daemon *d = NULL;
+    char *p_keys = NULL, *p_cert = NULL, *p_key = NULL;
+    uint8_t *cert = NULL, *key = NULL;
+    size_t cert_len = 0, key_len = 0;
+    unsigned threads = worker_count(), flags;
+    sigset_t sigs, old_sigs;
+    int pool_ready = 0, sig = 0;
+    uint64_t deadline;
+    MHD_socket lsock = MHD_INVALID_SOCKET;
+
+    memset(&sv, 0, sizeof sv);
+    sv.home = ctx->home;
+    pthread_mutex_init(&sv.log_mu, NULL);
+    atomic_init(&sv.in_flight, 0);
+    atomic_init(&sv.draining, 0);
+
+    if (listen_s != NULL) {
+        rc = listen_parse(listen_s, &la, &ctx->err);
+        if (rc != MRF_OK)
+            goto out;
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        rc = mrf_error_set(&ctx->err, MRF_E_UNAVAILABLE,
+                           "this libmicrohttpd was built without HTTPS; install one with GnuTLS");
+        goto out;
+    }
+
+    rc = hqstore_open(ctx->home, HQSTORE_EXISTING, &st, &ctx->err);
+    if (rc != MRF_OK)
+        goto out;
+    rc = hqstore_config_get(st, &sv.id.cfg);
+    if (rc != MRF_OK) {
+        rc = mrf_error_set(&ctx->err, rc, "%s", hqstore_errmsg(st));
+        goto out;
+    }
+    if (listen_s == NULL) {
+        struct hq_url u;
+        rc = hq_url_parse(sv.id.cfg.url, &u, &ctx->err);
+        if (rc != MRF_OK)
+            goto out;
+        listen_any(&la, (uint16_t)u.port);
+    }
+
+    p_keys = hq_path(ctx->home, HQ_KEYS_FILE);
+    rc = hqkeys_load(p_keys, &sv.id.keys, &ctx->err);
+    if (rc != MRF_OK)
+        goto out;
+    p_cert = hq_path(ctx->home, HQ_TLS_CERT_FILE);
+    p_key = hq_path(ctx->home, HQ_TLS_KEY_FILE);
+    rc = file_read_all(p_cert, SERVE_TLS_FILE_MAX, &cert, &cert_len, &ctx->err);
+    if (rc == MRF_OK)
+        rc = file_read_all(p_key, SERVE_TLS_FILE_MAX, &key, &key_len, &ctx->err);
+    if (rc != MRF_OK)
+        goto out;
+    rc = check_identity(ctx, &sv.id, cert, cert_len);
+    if (rc != MRF_OK)
+        goto out;
+
+    pool_init(&sv.pool, ctx->home, threads);
+    pool_ready = 1;
+    pool_give(&sv.pool, st);
+    st = NULL;
+
+    /* Workers inherit the mask: only this thread ever sees SIGTERM and SIGINT. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old_sigs);
+    signal(SIGPIPE, SIG_IGN);
+
+    flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+            MHD_USE_ERROR_LOG;
+    if (la.family == AF_INET6)
+        flags |= la.dual ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    d = MHD_start_daemon(
+        flags, la.port, NULL, NULL, on_request, &sv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &sv,
+        MHD_OPTION_SOCK_ADDR,
+        la.family == AF_INET ? (struct sockaddr *)&la.v4 : (struct sockaddr *)&la.v6,
+        MHD_OPTION_HTTPS_MEM_CERT, (const char *)cert, MHD_OPTION_HTTPS_MEM_KEY, (const char *)key,
+        MHD_OPTION_HTTPS_PRIORITIES, SERVE_TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, SERVE_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        SERVE_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_CONN_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &sv, MHD_OPTION_END);
+    sodium_memzero(key, key_len); /* GnuTLS holds its own copy now */
+    if (d == NULL) {
+        pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
+        rc = start_failed(&la, &ctx->err);
+        goto out;
+    }
+
+    pthread_mutex_lock(&sv.log_mu);
+    fprintf(stderr, "mrf-hq: serving https://%s (%u threads)\n", la.text, threads);
+    fflush(stderr);
+    pthread_mutex_unlock(&sv.log_mu);
+
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+
+    /* Drain: no new connections; answers close theirs; wait for requests in flight. */
+    atomic_store(&sv.draining, 1);
+    lsock = MHD_quiesce_daemon(d);
+    /* The socket stays open until MHD_stop_daemon, but stops listening now, so clients are
+     * refused at once (and retry later) rather than wait in the backlog. */
+    if (lsock != MHD_INVALID_SOCKET)
+        (void)shutdown(lsock, SHUT_RDWR);
+    deadline = time_now_ms() + SERVE_DRAIN_MS;
+    while (atomic_load(&sv.in_flight) > 0 && time_now_ms() < deadline) {
+        struct timespec tick = {0, 50 * 1000 * 1000};
+        if (sigtimedwait(&sigs, NULL, &tick) > 0)
+            break; /* a second signal: stop now */
+    }
+    if (atomic_load(&sv.in_flight) > 0) {
+        pthread_mutex_lock(&sv.log_mu);
+        fprintf(stderr, "mrf-hq: serve: stopping with %d request(s) unfinished\n",
+                atomic_load(&sv.in_flight));
+        pthread_mutex_unlock(&sv.log_mu);
+    }
+    MHD_stop_daemon(d);
+    d = NULL;
+    if (lsock != MHD_INVALID_SOCKET)
+        close(lsock);
+    /* SIGTERM and SIGINT stay blocked: a late one must not kill us before "stopped". */
+
+out:
+    if (pool_ready)
+        pool_release(&sv.pool);
+    if (rc == MRF_OK) {
+        fprintf(stderr, "mrf-hq: stopped\n");
+        fflush(stderr);
+    }
+    if (key != NULL)
+        sodium_memzero(key, key_len);
+    x_free(key);
+    x_free(cert);
+    x_free(p_key);
+    x_free(p_cert);
+    x_free(p_keys);
+    mrf_secrets_free(sv.id.keys);
+    hqstore_close(st);
+    pthread_mutex_destroy(&sv.log_mu);
+    return hq_finish(ctx, rc);
+}
+
+const struct cmd_entry hq_cmd_serve = {
+    "serve",
+    "[--listen ADDR:PORT]",
+    "run the HTTPS server for devices until SIGTERM or SIGINT, then drain and stop",
+    0,
+    0,
+    {{"listen", 1,
+      "IPV4:PORT or [IPV6]:PORT to listen on (default: every address, the port of HQ's URL)"},
+     {NULL, 0, NULL}},
+    serve_exec,
+};

@@ -1,0 +1,227 @@
+/* Ops as JSON: one column write is a short array (format in mrfsync.h). Written by hand into
+ * a size-capped buffer, so a change set is cut at an exact byte count; read with cJSON, with
+ * every field checked against the table description before it is used. */
+#include <string.h>
+
+#include "mrfsync.h"
+
+#define OP_TEXT_MAX 256                 /* synced plain-text columns are short codes and dates */
+#define OP_BLOB_MAX (16u * 1024)        /* a sealed field (8 KiB of text) with its recipients */
+#define JSON_INT_MAX 9007199254740992.0 /* 2^53: beyond it a JSON number loses digits */
+
+void sync_op_release(struct sync_op *op)
+{
+    if (op == NULL)
+        return;
+    x_free(op->owned);
+    op->owned = NULL;
+}
+
+static enum mrf_status put_string(struct buf *b, const char *s)
+{
+    enum mrf_status st = buf_puts(b, "\"");
+
+    for (const unsigned char *p = (const unsigned char *)s; st == MRF_OK && *p; p++) {
+        if (*p == '"' || *p == '\\')
+            st = buf_printf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            st = buf_printf(b, "\\u%04x", *p);
+        else
+            st = buf_append(b, p, 1);
+    }
+    return st == MRF_OK ? buf_puts(b, "\"") : st;
+}
+
+static enum mrf_status put_hex(struct buf *b, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char tmp[2 * MRF_ID + 2];
+    size_t k = 0;
+
+    tmp[k++] = '"';
+    for (size_t i = 0; i < n && i < MRF_ID; i++) {
+        tmp[k++] = digits[p[i] >> 4];
+        tmp[k++] = digits[p[i] & 15];
+    }
+    tmp[k++] = '"';
+    return buf_append(b, tmp, k);
+}
+
+static enum mrf_status put_clock(struct buf *b, hlc_t c)
+{
+    char hex[17];
+
+    hlc_to_hex(c, hex);
+    return buf_printf(b, "\"%s\"", hex);
+}
+
+static enum mrf_status put_value(struct buf *b, const struct sync_value *v)
+{
+    enum mrf_status st;
+    char *enc;
+
+    if (v->is_null)
+        return buf_puts(b, "null");
+    switch (v->type) {
+    case SYNC_INT:
+        return buf_printf(b, "%lld", (long long)v->i);
+    case SYNC_TEXT:
+        return put_string(b, v->text);
+    case SYNC_BLOB:
+        enc = b64url_encode(v->blob, v->n);
+        st = buf_printf(b, "\"%s\"", enc);
+        x_free(enc);
+        return st;
+    }
+    return MRF_E_INTERNAL;
+}
+
+enum mrf_status op_to_json(const struct sync_op *op, int with_device, struct buf *b)
+{
+    size_t mark = b->len;
+    enum mrf_status st = buf_printf(b, "[%d,", (int)op->tbl);
+
+    if (st == MRF_OK)
+        st = put_hex(b, op->id, MRF_ID);
+    if (st == MRF_OK)
+        st = buf_printf(b, ",%d,", op->col);
+    if (st == MRF_OK)
+        st = put_value(b, &op->v);
+    if (st == MRF_OK)
+        st = buf_puts(b, ",");
+    if (st == MRF_OK)
+        st = put_clock(b, op->clock);
+    if (st == MRF_OK && with_device) {
+        st = buf_puts(b, ",");
+        if (st == MRF_OK)
+            st = put_hex(b, op->device, MRF_ID);
+    } else if (st == MRF_OK && (op->prev_clock != 0 || op->has_prev_device)) {
+        st = buf_puts(b, ",");
+        if (st == MRF_OK)
+            st = put_clock(b, op->prev_clock);
+        if (st == MRF_OK && op->has_prev_device) {
+            st = buf_puts(b, ",");
+            if (st == MRF_OK)
+                st = put_hex(b, op->prev_device, MRF_ID);
+        }
+    }
+    if (st == MRF_OK)
+        st = buf_puts(b, "]");
+    if (st != MRF_OK) {
+        /* leave b as it was: a change set never holds half an op */
+        b->len = mark;
+        b->data[mark] = '\0';
+    }
+    return st;
+}
+
+static enum mrf_status bad(struct mrf_error *err, const char *what)
+{
+    return mrf_error_set(err, MRF_E_INVALID, "bad_op: %s", what);
+}
+
+static enum mrf_status get_id(const cJSON *j, uint8_t out[MRF_ID])
+{
+    if (!cJSON_IsString(j) || strlen(j->valuestring) != 2 * MRF_ID)
+        return MRF_E_INVALID;
+    return hex_decode(j->valuestring, out, MRF_ID);
+}
+
+static enum mrf_status get_clock(const cJSON *j, hlc_t *out)
+{
+    if (!cJSON_IsString(j))
+        return MRF_E_INVALID;
+    return hlc_from_hex(j->valuestring, out);
+}
+
+static enum mrf_status get_value(const cJSON *j, const struct sync_column *c, struct sync_op *op,
+                                 struct mrf_error *err)
+{
+    size_t n;
+
+    op->v.type = c->type;
+    if (cJSON_IsNull(j)) {
+        op->v.is_null = 1;
+        return MRF_OK;
+    }
+    switch (c->type) {
+    case SYNC_INT:
+        if (!cJSON_IsNumber(j) || j->valuedouble > JSON_INT_MAX || j->valuedouble < -JSON_INT_MAX ||
+            j->valuedouble != (double)(int64_t)j->valuedouble)
+            return bad(err, "an integer column holds something else");
+        op->v.i = (int64_t)j->valuedouble;
+        return MRF_OK;
+    case SYNC_TEXT:
+        if (!cJSON_IsString(j))
+            return bad(err, "a text column holds something else");
+        n = strlen(j->valuestring);
+        if (n > OP_TEXT_MAX || !text_valid(j->valuestring, n, 0))
+            return bad(err, "a text value is too long or not clean UTF-8");
+        op->v.text = j->valuestring;
+        return MRF_OK;
+    case SYNC_BLOB:
+        if (!cJSON_IsString(j) || strlen(j->valuestring) > OP_BLOB_MAX * 4 / 3 + 4)
+            return bad(err, "a blob column holds something else or is too long");
+        if (b64url_decode(j->valuestring, strlen(j->valuestring), &op->owned, &op->v.n) != MRF_OK)
+            return bad(err, "a blob is not base64url");
+        op->v.blob = op->owned;
+        return MRF_OK;
+    }
+    return bad(err, "unknown column type");
+}
+
+enum mrf_status op_from_json(const cJSON *j, int with_device, const uint8_t sender[MRF_ID],
+                             struct sync_op *op, struct mrf_error *err)
+{
+    const struct sync_table_desc *d;
+    int n = cJSON_GetArraySize(j);
+    const cJSON *f[7] = {0};
+    enum mrf_status st;
+
+    memset(op, 0, sizeof *op);
+    if (!cJSON_IsArray(j) || n < 5 || n > (with_device ? 6 : 7) || (with_device && n != 6))
+        return bad(err, "not an op array of the right length");
+    for (int i = 0; i < n; i++)
+        f[i] = cJSON_GetArrayItem(j, i);
+    if (!cJSON_IsNumber(f[0]) || f[0]->valueint < 0 || f[0]->valueint >= ST_COUNT ||
+        f[0]->valuedouble != (double)f[0]->valueint)
+        return bad(err, "unknown table");
+    op->tbl = (enum sync_table)f[0]->valueint;
+    d = sync_table_get(op->tbl);
+    if (get_id(f[1], op->id) != MRF_OK)
+        return bad(err, "row id is not 32 hex digits");
+    if (!cJSON_IsNumber(f[2]) || f[2]->valueint < 0 || f[2]->valueint >= d->ncols ||
+        f[2]->valuedouble != (double)f[2]->valueint)
+        return bad(err, "unknown column");
+    op->col = f[2]->valueint;
+    st = get_value(f[3], &d->cols[op->col], op, err);
+    if (st != MRF_OK)
+        goto fail;
+    if (get_clock(f[4], &op->clock) != MRF_OK || op->clock == 0) {
+        st = bad(err, "clock is not 16 hex digits");
+        goto fail;
+    }
+    if (with_device) {
+        if (get_id(f[5], op->device) != MRF_OK) {
+            st = bad(err, "writer id is not 32 hex digits");
+            goto fail;
+        }
+        return MRF_OK;
+    }
+    memcpy(op->device, sender, MRF_ID);
+    if (n >= 6 && get_clock(f[5], &op->prev_clock) != MRF_OK) {
+        st = bad(err, "previous clock is not 16 hex digits");
+        goto fail;
+    }
+    if (n == 7) {
+        if (get_id(f[6], op->prev_device) != MRF_OK) {
+            st = bad(err, "previous writer id is not 32 hex digits");
+            goto fail;
+        }
+        op->has_prev_device = 1;
+    }
+    return MRF_OK;
+fail:
+    sync_op_release(op);
+    return st;
+}
