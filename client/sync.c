@@ -460,6 +460,11 @@ static enum mrf_status exchange(struct sync_run *r, int with_ops)
     r->sum->connects = ts.connects;
     if (st != MRF_OK)
         return st;
+    if (http >= 500)
+        return mrf_error_set(&ctx->err, MRF_E_OFFLINE,
+                             "HQ could not process the change set (HTTP %ld); nothing was lost: "
+                             "try again later, and tell HQ if it keeps happening",
+                             http);
     if (http != 200 && http != 422) {
         char reason[64];
         size_t n = r->resp.len < sizeof reason - 1 ? r->resp.len : sizeof reason - 1;

@@ -265,6 +265,7 @@ static enum mrf_status set_value(struct capture *c, enum sync_table t, const uin
             memcpy(prev_dev, sqlite3_column_blob(s, 1), MRF_ID);
             have_prev_dev = 1;
         }
+        sqlite3_reset(s);
         break;
     case SQLITE_DONE:
         break;

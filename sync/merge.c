@@ -120,7 +120,9 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
         rc = sqlite3_step(s);
         if (rc != SQLITE_ROW)
             return fail(m, err, "cannot read a row");
-        if (sqlite3_column_int(s, 0) != 1)
+        rc = sqlite3_column_int(s, 0);
+        sqlite3_reset(s); /* a statement left on a row would hold a read transaction open */
+        if (rc != 1)
             return mrf_error_set(err, MRF_E_RULE, "row_of_another_post");
     }
     m->have_last = 1;
@@ -169,9 +171,12 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
         hlc_t cur = (hlc_t)sqlite3_column_int64(s, 0);
         const uint8_t *cur_dev = sqlite3_column_blob(s, 1);
         uint8_t zero[MRF_ID] = {0};
+        int newer;
         if (sqlite3_column_bytes(s, 1) != MRF_ID)
             cur_dev = zero;
-        if (hlc_cmp(op->clock, op->device, cur, cur_dev) <= 0)
+        newer = hlc_cmp(op->clock, op->device, cur, cur_dev) > 0;
+        sqlite3_reset(s);
+        if (!newer)
             return MRF_OK; /* stale */
     } else if (rc != SQLITE_DONE) {
         return fail(m, err, "cannot read a column clock");

@@ -3,7 +3,8 @@
 # ctest runs each test as `bash FILE` with MRF_BIN and MRF_HQ_BIN (absolute paths of the two
 # programs) and MRF_SRC in the environment. Sourcing this file:
 #   - turns on `set -u` and pipefail (never `set -e`: refusals are what we test);
-#   - makes a private temporary directory $T, removed by a trap on EXIT whatever happens;
+#   - makes a private temporary directory $T, removed by a trap on EXIT whatever happens
+#     (kept for diagnosis when MRF_KEEP_TMP is set);
 #   - gives pass/fail/skip counters, named checks that print "ok - NAME" / "not ok - NAME",
 #     expect_exit, and `finish`, which prints "N passed, M failed" alone on the last line and
 #     exits non-zero when anything failed.
@@ -26,7 +27,7 @@ LIB_PIDS="" # background processes a test started (by pid): ended on exit
 _lib_cleanup() {
     local p
     for p in $LIB_PIDS; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-    rm -rf "$T"
+    [ -n "${MRF_KEEP_TMP:-}" ] || rm -rf "$T"
 }
 trap _lib_cleanup EXIT
 trap 'exit 130' INT
@@ -224,6 +225,72 @@ unchanged() {
     mv -f "$T/now-grants" "$T/snap-grants"
     SNAP_SEQ=$RUN_SEQ
 }
+
+# ---- a running HQ behind the recording proxy (tests/integration/hqproxy.py) ---------------
+# free_port : a loopback TCP port that was free a moment ago.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for SECONDS CMD... : polls CMD every 0.1 s until it succeeds; fails after SECONDS.
+wait_for() {
+    local n=$(($1 * 10))
+    shift
+    while ! "$@" 2>/dev/null; do
+        n=$((n - 1))
+        [ "$n" -gt 0 ] || return 1
+        sleep 0.1
+    done
+}
+
+# start_sync_hq : initialises HQ in $HQ_HOME with its URL on the proxy's port (devices reach HQ
+# through the proxy, which serves HQ's own certificate) and starts `mrf-hq serve` on another
+# free port. Sets PROXY_DIR, URL_PORT, HQ_PORT, PROXY_PID, HQ_PID; both pids are stopped on
+# exit. Returns non-zero if anything failed to come up.
+start_sync_hq() {
+    PROXY_DIR=$T/proxy
+    mkdir -p "$PROXY_DIR"
+    HQ_PORT=$(free_port) || return 1
+    python3 "$MRF_SRC/tests/integration/hqproxy.py" "$PROXY_DIR" "$HQ_HOME/tls/cert.pem" \
+        "$HQ_HOME/tls/key.pem" "$HQ_PORT" 2>>"$T/proxy.log" &
+    PROXY_PID=$!
+    LIB_PIDS="$LIB_PIDS $PROXY_PID"
+    wait_for 10 test -s "$PROXY_DIR/port" || return 1
+    URL_PORT=$(cat "$PROXY_DIR/port")
+    run hq init --url "https://127.0.0.1:$URL_PORT"
+    [ "$LAST_RC" -eq 0 ] || return 1
+    hq_start
+}
+
+# hq_start / hq_stop : start `mrf-hq serve` (waiting for its "serving" line) / stop it with
+# SIGTERM and wait for it; hq_stop returns the server's exit status.
+hq_start() {
+    local before
+    before=$(grep -c 'serving https' "$T/serve.log" 2>/dev/null)
+    "$MRF_HQ" --home "$HQ_HOME" serve --listen "127.0.0.1:$HQ_PORT" 2>>"$T/serve.log" &
+    HQ_PID=$!
+    LIB_PIDS="$LIB_PIDS $HQ_PID"
+    wait_for 15 _lib_serving "${before:-0}"
+}
+_lib_serving() {
+    kill -0 "$HQ_PID" && [ "$(grep -c 'serving https' "$T/serve.log")" -gt "$1" ]
+}
+hq_stop() {
+    local rc
+    kill -TERM "$HQ_PID" 2>/dev/null
+    wait "$HQ_PID"
+    rc=$?
+    LIB_PIDS=${LIB_PIDS/ $HQ_PID/}
+    return $rc
+}
+
+# proxy_mode MODE : what the proxy does with the next requests (see hqproxy.py).
+proxy_mode() {
+    printf '%s\n' "$1" >"$PROXY_DIR/mode.tmp" && mv -f "$PROXY_DIR/mode.tmp" "$PROXY_DIR/mode"
+}
+
+# hq_sql SQL : runs a read-only query on HQ's store.
+hq_sql() { sqlite3 -readonly "$HQ_HOME/hq.db" "$1"; }
 
 # finish : the closing line; exit status 1 if anything failed.
 finish() {
