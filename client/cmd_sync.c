@@ -87,10 +87,12 @@ static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
     } else {
         human_bytes(sum.p.bytes_up, up);
         human_bytes(sum.p.bytes_down, down);
-        printf("synced with HQ: %lld changes sent in %lld change sets, %lld received; "
-               "%lld requests, %s up, %s down\n",
-               (long long)sum.p.ops_sent, (long long)sum.p.changesets, (long long)sum.p.ops_pulled,
-               (long long)sum.requests, up, down);
+        printf("synced with HQ: %lld %s sent in %lld change %s, %lld received; %lld %s, %s up, "
+               "%s down\n",
+               (long long)sum.p.ops_sent, sum.p.ops_sent == 1 ? "change" : "changes",
+               (long long)sum.p.changesets, sum.p.changesets == 1 ? "set" : "sets",
+               (long long)sum.p.ops_pulled, (long long)sum.requests,
+               sum.requests == 1 ? "request" : "requests", up, down);
     }
     if (sum.quarantined > 0)
         fprintf(stderr,

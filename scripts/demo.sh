@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The main job, end to end on this machine: installs what is missing, builds, sets HQ up, enrolls
-# a post, and records themes, partners and grants offline on the post's device, then shows what
-# waits in its outbox. Everything lives in a temporary folder that is removed at the end
-# (keep it with MRF_DEMO_KEEP=1). Passphrases come from the environment, as automation does.
+# The main job, end to end on this machine (loopback only): installs what is missing, builds,
+# sets HQ up and starts its HTTPS server, enrolls two posts, records themes, partners and grants
+# offline on their devices, syncs, pulls an HQ allocation and another device's grants, and shows
+# what HQ consolidates without ever seeing a partner. Everything lives in a temporary folder that
+# is removed at the end (keep it with MRF_DEMO_KEEP=1); the server is stopped by its pid.
+# Passphrases come from the environment, as automation does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,11 +13,13 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 
 demo=$(mktemp -d /tmp/mrf-demo.XXXXXX)
-if [ "${MRF_DEMO_KEEP:-0}" = 1 ]; then
-    echo "(keeping $demo)"
-else
-    trap 'rm -rf "$demo"' EXIT
-fi
+hq_pid=""
+cleanup() {
+    if [ -n "$hq_pid" ]; then kill -TERM "$hq_pid" 2>/dev/null && wait "$hq_pid" 2>/dev/null; fi
+    if [ "${MRF_DEMO_KEEP:-0}" = 1 ]; then echo "(kept $demo)"; else rm -rf "$demo"; fi
+}
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export MRF_HQ_HOME="$demo/hq" MRF_HOME="$demo/nairobi-laptop"
 export MRF_ESCROW_PASSPHRASE="demo escrow passphrase" MRF_PASSPHRASE="demo device passphrase"
 mrf() { ./build/mrf "$@"; }
@@ -24,15 +28,25 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 step "HQ: keys, self-signed TLS certificate, escrow key pair"
-run mrf_hq init --url https://127.0.0.1:8443
+run mrf_hq init --url "https://127.0.0.1:$port"
 
-step "HQ: register a post (its country is sealed to the escrow key) and enroll a device"
+step "HQ: register two posts (a country is sealed to the escrow key) and enroll three devices"
 run mrf_hq post add NAI --kind bilateral --country Kenya
 run mrf_hq post add GVA-MUN --kind multilateral
 run mrf_hq post list
-printf '$ mrf-hq enroll NAI\n'
+printf '$ mrf-hq enroll NAI    (twice: two laptops at the Nairobi embassy)\n'
 token=$(mrf_hq enroll NAI)
+token2=$(mrf_hq enroll NAI 2>/dev/null)
 echo "${token:0:48}... (${#token} characters)"
+printf '$ mrf-hq enroll GVA-MUN\n'
+token3=$(mrf_hq enroll GVA-MUN 2>/dev/null)
+
+step "HQ: start the HTTPS server (TLS 1.2+, its own certificate, one log line per request)"
+printf '$ mrf-hq serve --listen 127.0.0.1:%s &\n' "$port"
+./build/mrf-hq serve --listen "127.0.0.1:$port" 2>"$demo/serve.log" &
+hq_pid=$!
+for _ in $(seq 1 100); do grep -q serving "$demo/serve.log" 2>/dev/null && break; sleep 0.1; done
+cat "$demo/serve.log"
 
 step "Post: set the device up offline with the token (compare the fingerprint by phone)"
 run mrf init --token "$token"
@@ -67,4 +81,40 @@ run mrf partner show "$p1" --reveal
 
 step "Post: what waits for the next sync"
 run mrf status
-run mrf sync || echo "(exit $?: the network sync arrives with the sync work)"
+
+step "Post: sync (push the outbox, pull what HQ and the post's other devices wrote)"
+run mrf sync
+
+step "A second Nairobi laptop and the Geneva mission, recording offline, then syncing"
+laptop2="$demo/nairobi-laptop-2"
+geneva="$demo/geneva-laptop"
+printf '$ mrf --home %s init --token "%s..."\n' "$laptop2" "${token2:0:24}"
+mrf --home "$laptop2" init --token "$token2" 2>/dev/null
+printf '$ mrf --home %s init --token "%s..."\n' "$geneva" "${token3:0:24}"
+mrf --home "$geneva" init --token "$token3" 2>/dev/null
+run mrf --home "$geneva" theme set 2026 FORB ACC
+pg=$(mrf --home "$geneva" partner add --name "Interfaith Dialogue Platform" --risk low)
+run mrf --home "$geneva" grant add --partner "$pg" --theme FORB --year 2026 --amount 30000
+run mrf --home "$geneva" sync
+run mrf --home "$laptop2" sync
+printf '# the second laptop now holds the first one'"'"'s grants; the partner stays sealed to it:\n'
+run mrf --home "$laptop2" grant list
+run mrf --home "$laptop2" partner show "$p1" --reveal
+
+step "HQ: the allocation for 2026; it reaches the posts on their next sync"
+run mrf_hq allocate NAI 2026 80000
+run mrf_hq allocate GVA-MUN 2026 50000
+run mrf sync
+run mrf allocation 2026
+
+step "HQ: consolidated grants of all posts (HQ never sees who the partners are), devices, log"
+run mrf_hq grant list
+run mrf_hq device list
+printf '$ cat serve.log    (one line per request; no identity, note or secret)\n'
+cat "$demo/serve.log"
+
+step "HQ: stop the server (SIGTERM: finishes requests in flight, then stops)"
+kill -TERM "$hq_pid"
+wait "$hq_pid"
+hq_pid=""
+tail -n 1 "$demo/serve.log"
