@@ -61,24 +61,7 @@ static int outbox_op(sqlite3_stmt *s, const uint8_t device[MRF_ID], struct sync_
     op->col = sqlite3_column_int(s, 2);
     if (op->col < 0 || op->col >= d->ncols)
         return 0;
-    op->v.type = d->cols[op->col].type;
-    switch (sqlite3_column_type(s, 3)) {
-    case SQLITE_NULL:
-        op->v.is_null = 1;
-        break;
-    case SQLITE_INTEGER:
-        op->v.i = sqlite3_column_int64(s, 3);
-        break;
-    case SQLITE_TEXT:
-        op->v.text = (const char *)sqlite3_column_text(s, 3);
-        break;
-    default:
-        op->v.blob = sqlite3_column_blob(s, 3);
-        op->v.n = (size_t)sqlite3_column_bytes(s, 3);
-        if (op->v.blob == NULL)
-            op->v.blob = (const uint8_t *)"";
-        break;
-    }
+    sync_value_column(s, 3, d->cols[op->col].type, &op->v);
     op->clock = (hlc_t)sqlite3_column_int64(s, 4);
     op->prev_clock = (hlc_t)sqlite3_column_int64(s, 5);
     if (sqlite3_column_bytes(s, 6) == MRF_ID) {

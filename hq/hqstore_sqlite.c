@@ -642,18 +642,6 @@ enum mrf_status hqstore_received_put(struct hqstore *s, const uint8_t id[MRF_ID]
     return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "recording a change set");
 }
 
-static void bind_op_value(sqlite3_stmt *st, int idx, const struct sync_value *v)
-{
-    if (v->is_null)
-        sqlite3_bind_null(st, idx);
-    else if (v->type == SYNC_INT)
-        sqlite3_bind_int64(st, idx, v->i);
-    else if (v->type == SYNC_TEXT)
-        sqlite3_bind_text(st, idx, v->text, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_blob64(st, idx, v->blob, v->n, SQLITE_STATIC);
-}
-
 enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct sync_op *op,
                               int *applied)
 {
@@ -674,7 +662,7 @@ enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct 
     sqlite3_bind_int(st, 2, (int)op->tbl);
     sqlite3_bind_blob(st, 3, op->id, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, op->col);
-    bind_op_value(st, 5, &op->v);
+    sync_value_bind(st, 5, &op->v);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)op->clock);
     sqlite3_bind_blob(st, 7, op->device, MRF_ID, SQLITE_STATIC);
     if (step_once(st) != SQLITE_DONE)
@@ -698,22 +686,7 @@ static int oplog_row(sqlite3_stmt *st, struct sync_op *op)
     if (op->col < 0 || op->col >= d->ncols)
         return 0;
     op->clock = (hlc_t)sqlite3_column_int64(st, 5);
-    op->v.type = d->cols[op->col].type;
-    switch (sqlite3_column_type(st, 4)) {
-    case SQLITE_NULL:
-        op->v.is_null = 1;
-        break;
-    case SQLITE_INTEGER:
-        op->v.i = sqlite3_column_int64(st, 4);
-        break;
-    case SQLITE_TEXT:
-        op->v.text = (const char *)sqlite3_column_text(st, 4);
-        break;
-    default:
-        op->v.blob = sqlite3_column_blob(st, 4);
-        op->v.n = (size_t)sqlite3_column_bytes(st, 4);
-        break;
-    }
+    sync_value_column(st, 4, d->cols[op->col].type, &op->v);
     return 1;
 }
 

@@ -6,27 +6,11 @@
 
 #include "mrfsync.h"
 
-#define MAX_COLS 16
-
-enum {
-    Q_META,
-    Q_SAVE_CLOCK,
-    Q_CLOCK_GET,
-    Q_CLOCK_PUT,
-    Q_OUTBOX_PUT,
-    Q_BEGIN,
-    Q_COMMIT,
-    Q_ROLLBACK,
-    Q_COUNT
-};
+enum { Q_META, Q_SAVE_CLOCK, Q_OUTBOX_PUT, Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_COUNT };
 
 static const char *const sql[Q_COUNT] = {
     [Q_META] = "SELECT device_id, post, clock FROM meta WHERE id = 1",
     [Q_SAVE_CLOCK] = "UPDATE meta SET clock = ?1 WHERE id = 1",
-    [Q_CLOCK_GET] = "SELECT clock, device FROM clocks WHERE tbl = ?1 AND id = ?2 AND col = ?3",
-    [Q_CLOCK_PUT] = "INSERT INTO clocks(tbl, id, col, clock, device) VALUES (?1, ?2, ?3, ?4, ?5) "
-                    "ON CONFLICT(tbl, id, col) DO UPDATE SET clock = excluded.clock, "
-                    "device = excluded.device",
     [Q_OUTBOX_PUT] = "INSERT INTO outbox(tbl, id, col, value, clock, prev_clock, prev_device) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
                      "ON CONFLICT(tbl, id, col) WHERE changeset IS NULL "
@@ -44,17 +28,8 @@ struct capture {
     int in_tx;
     sqlite3_stmt *q[Q_COUNT];
     sqlite3_stmt *row_insert[ST_COUNT];
-    sqlite3_stmt *col_update[ST_COUNT][MAX_COLS];
+    struct merge *merge; /* writes the column and its clock, as a pulled op would be */
     char errmsg[256];
-};
-
-struct value {
-    enum sync_type type;
-    int is_null;
-    int64_t i;
-    const char *text;
-    const uint8_t *blob;
-    size_t n;
 };
 
 static enum mrf_status fail(struct capture *c, const char *what)
@@ -92,6 +67,7 @@ enum mrf_status capture_new(sqlite3 *db, struct capture **out, struct mrf_error 
 
     *out = NULL;
     c->db = db;
+    merge_new(db, &c->merge, err);
     s = q(c, Q_META);
     if (s == NULL) {
         st = mrf_error_set(err, MRF_E_IO, "%s", c->errmsg);
@@ -123,11 +99,9 @@ void capture_free(struct capture *c)
         return;
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(c->q[i]);
-    for (int t = 0; t < ST_COUNT; t++) {
+    for (int t = 0; t < ST_COUNT; t++)
         sqlite3_finalize(c->row_insert[t]);
-        for (int k = 0; k < MAX_COLS; k++)
-            sqlite3_finalize(c->col_update[t][k]);
-    }
+    merge_free(c->merge);
     x_free(c);
 }
 
@@ -184,6 +158,7 @@ void capture_rollback(struct capture *c)
     if (s)
         sqlite3_step(s);
     c->in_tx = 0;
+    merge_forget(c->merge);
 }
 
 enum mrf_status capture_row(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID])
@@ -218,84 +193,44 @@ enum mrf_status capture_row(struct capture *c, enum sync_table t, const uint8_t 
     return MRF_OK;
 }
 
-static void bind_value(sqlite3_stmt *s, int idx, const struct value *v)
-{
-    if (v->is_null)
-        sqlite3_bind_null(s, idx);
-    else if (v->type == SYNC_INT)
-        sqlite3_bind_int64(s, idx, v->i);
-    else if (v->type == SYNC_TEXT)
-        sqlite3_bind_text(s, idx, v->text, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_blob(s, idx, v->blob, (int)v->n, SQLITE_STATIC);
-}
-
 static enum mrf_status set_value(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID],
-                                 int col, const struct value *v)
+                                 int col, const struct sync_value *v)
 {
     const struct sync_table_desc *d = sync_table_get(t);
-    char text[160];
+    struct mrf_error err;
+    struct sync_op op;
+    enum merge_outcome out;
     sqlite3_stmt *s;
-    hlc_t prev = 0;
-    uint8_t prev_dev[MRF_ID];
-    int have_prev_dev = 0;
+    int found;
 
     if (!c->in_tx) {
         snprintf(c->errmsg, sizeof c->errmsg, "capture: write outside a transaction");
         return MRF_E_INTERNAL;
     }
-    if (d == NULL || col < 0 || col >= d->ncols || col >= MAX_COLS ||
-        (!v->is_null && d->cols[col].type != v->type)) {
+    if (d == NULL || col < 0 || col >= d->ncols || (!v->is_null && d->cols[col].type != v->type)) {
         snprintf(c->errmsg, sizeof c->errmsg, "capture: no such column or wrong type");
         return MRF_E_INTERNAL;
     }
+    memset(&op, 0, sizeof op);
+    op.tbl = t;
+    memcpy(op.id, id, MRF_ID);
+    op.col = col;
+    op.v = *v;
+    memcpy(op.device, c->device, MRF_ID);
     c->clock = hlc_tick(c->clock, time_now_ms());
+    op.clock = c->clock;
 
     /* The clock of the value being replaced travels with the op. */
-    s = q(c, Q_CLOCK_GET);
-    if (s == NULL)
-        return MRF_E_IO;
-    sqlite3_bind_int(s, 1, (int)t);
-    sqlite3_bind_blob(s, 2, id, MRF_ID, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, col);
-    switch (sqlite3_step(s)) {
-    case SQLITE_ROW:
-        prev = (hlc_t)sqlite3_column_int64(s, 0);
-        if (sqlite3_column_bytes(s, 1) == MRF_ID) {
-            memcpy(prev_dev, sqlite3_column_blob(s, 1), MRF_ID);
-            have_prev_dev = 1;
-        }
-        sqlite3_reset(s);
-        break;
-    case SQLITE_DONE:
-        break;
-    default:
-        return fail(c, "cannot read a column clock");
+    if (merge_clock(c->merge, t, id, col, &op.prev_clock, op.prev_device, &found, &err) != MRF_OK ||
+        merge_apply(c->merge, c->post, &op, &out, &err) != MRF_OK) {
+        str_copy(c->errmsg, err.msg, sizeof c->errmsg);
+        return err.status;
     }
-
-    snprintf(text, sizeof text, "UPDATE %s SET %s = ?1 WHERE id = ?2", d->name, d->cols[col].name);
-    s = stmt(c, &c->col_update[t][col], text);
-    if (s == NULL)
-        return MRF_E_IO;
-    bind_value(s, 1, v);
-    sqlite3_bind_blob(s, 2, id, MRF_ID, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        return fail(c, "cannot write a column");
-    if (sqlite3_changes(c->db) != 1) {
-        snprintf(c->errmsg, sizeof c->errmsg, "capture: the row does not exist");
+    op.has_prev_device = found;
+    if (out != MERGE_APPLIED) { /* the device clock is past every clock it holds */
+        snprintf(c->errmsg, sizeof c->errmsg, "capture: the device clock is behind a column");
         return MRF_E_INTERNAL;
     }
-
-    s = q(c, Q_CLOCK_PUT);
-    if (s == NULL)
-        return MRF_E_IO;
-    sqlite3_bind_int(s, 1, (int)t);
-    sqlite3_bind_blob(s, 2, id, MRF_ID, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, col);
-    sqlite3_bind_int64(s, 4, (sqlite3_int64)c->clock);
-    sqlite3_bind_blob(s, 5, c->device, MRF_ID, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        return fail(c, "cannot write a column clock");
 
     s = q(c, Q_OUTBOX_PUT);
     if (s == NULL)
@@ -303,11 +238,11 @@ static enum mrf_status set_value(struct capture *c, enum sync_table t, const uin
     sqlite3_bind_int(s, 1, (int)t);
     sqlite3_bind_blob(s, 2, id, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, col);
-    bind_value(s, 4, v);
-    sqlite3_bind_int64(s, 5, (sqlite3_int64)c->clock);
-    sqlite3_bind_int64(s, 6, (sqlite3_int64)prev);
-    if (have_prev_dev)
-        sqlite3_bind_blob(s, 7, prev_dev, MRF_ID, SQLITE_TRANSIENT);
+    sync_value_bind(s, 4, v);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)op.clock);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64)op.prev_clock);
+    if (found)
+        sqlite3_bind_blob(s, 7, op.prev_device, MRF_ID, SQLITE_STATIC);
     else
         sqlite3_bind_null(s, 7);
     if (sqlite3_step(s) != SQLITE_DONE)
@@ -318,21 +253,21 @@ static enum mrf_status set_value(struct capture *c, enum sync_table t, const uin
 enum mrf_status capture_set_int(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID],
                                 int col, int64_t v)
 {
-    struct value val = {.type = SYNC_INT, .i = v};
+    struct sync_value val = {.type = SYNC_INT, .i = v};
     return set_value(c, t, id, col, &val);
 }
 
 enum mrf_status capture_set_text(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID],
                                  int col, const char *v)
 {
-    struct value val = {.type = SYNC_TEXT, .text = v, .is_null = v == NULL};
+    struct sync_value val = {.type = SYNC_TEXT, .text = v, .is_null = v == NULL};
     return set_value(c, t, id, col, &val);
 }
 
 enum mrf_status capture_set_blob(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID],
                                  int col, const uint8_t *v, size_t n)
 {
-    struct value val = {.type = SYNC_BLOB, .blob = v, .n = n, .is_null = v == NULL};
+    struct sync_value val = {.type = SYNC_BLOB, .blob = v, .n = n, .is_null = v == NULL};
     return set_value(c, t, id, col, &val);
 }
 
@@ -340,8 +275,8 @@ enum mrf_status capture_set_null(struct capture *c, enum sync_table t, const uin
                                  int col)
 {
     const struct sync_table_desc *d = sync_table_get(t);
-    struct value val = {.type = d && col >= 0 && col < d->ncols ? d->cols[col].type : SYNC_INT,
-                        .is_null = 1};
+    struct sync_value val = {.type = d && col >= 0 && col < d->ncols ? d->cols[col].type : SYNC_INT,
+                             .is_null = 1};
     return set_value(c, t, id, col, &val);
 }
 

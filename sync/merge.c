@@ -132,16 +132,31 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
     return MRF_OK;
 }
 
-static void bind_value(sqlite3_stmt *s, int idx, const struct sync_value *v)
+enum mrf_status merge_clock(struct merge *m, enum sync_table t, const uint8_t id[MRF_ID], int col,
+                            hlc_t *clock, uint8_t device[MRF_ID], int *found, struct mrf_error *err)
 {
-    if (v->is_null)
-        sqlite3_bind_null(s, idx);
-    else if (v->type == SYNC_INT)
-        sqlite3_bind_int64(s, idx, v->i);
-    else if (v->type == SYNC_TEXT)
-        sqlite3_bind_text(s, idx, v->text, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_blob(s, idx, v->blob, (int)v->n, SQLITE_STATIC);
+    sqlite3_stmt *s = prep(m, &m->q[M_CLOCK_GET], msql[M_CLOCK_GET], err);
+    int rc;
+
+    *clock = 0;
+    *found = 0;
+    memset(device, 0, MRF_ID);
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int(s, 1, (int)t);
+    sqlite3_bind_blob(s, 2, id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, col);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *clock = (hlc_t)sqlite3_column_int64(s, 0);
+        if (sqlite3_column_bytes(s, 1) == MRF_ID)
+            memcpy(device, sqlite3_column_blob(s, 1), MRF_ID);
+        *found = 1;
+    }
+    sqlite3_reset(s); /* a statement left on a row would hold a read transaction open */
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(m, err, "cannot read a column clock");
+    return MRF_OK;
 }
 
 enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync_op *op,
@@ -151,7 +166,9 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
     char text[160];
     sqlite3_stmt *s;
     enum mrf_status st;
-    int rc;
+    hlc_t cur;
+    uint8_t cur_dev[MRF_ID];
+    int found;
 
     *out = MERGE_STALE;
     if (d == NULL || op->col < 0 || op->col >= d->ncols || op->col >= MAX_COLS)
@@ -160,34 +177,18 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
     if (st != MRF_OK)
         return st;
 
-    s = prep(m, &m->q[M_CLOCK_GET], msql[M_CLOCK_GET], err);
-    if (s == NULL)
-        return MRF_E_IO;
-    sqlite3_bind_int(s, 1, (int)op->tbl);
-    sqlite3_bind_blob(s, 2, op->id, MRF_ID, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, op->col);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        hlc_t cur = (hlc_t)sqlite3_column_int64(s, 0);
-        const uint8_t *cur_dev = sqlite3_column_blob(s, 1);
-        uint8_t zero[MRF_ID] = {0};
-        int newer;
-        if (sqlite3_column_bytes(s, 1) != MRF_ID)
-            cur_dev = zero;
-        newer = hlc_cmp(op->clock, op->device, cur, cur_dev) > 0;
-        sqlite3_reset(s);
-        if (!newer)
-            return MRF_OK; /* stale */
-    } else if (rc != SQLITE_DONE) {
-        return fail(m, err, "cannot read a column clock");
-    }
+    st = merge_clock(m, op->tbl, op->id, op->col, &cur, cur_dev, &found, err);
+    if (st != MRF_OK)
+        return st;
+    if (found && hlc_cmp(op->clock, op->device, cur, cur_dev) <= 0)
+        return MRF_OK; /* stale */
 
     snprintf(text, sizeof text, "UPDATE %s SET %s = ?1 WHERE id = ?2", d->name,
              d->cols[op->col].name);
     s = prep(m, &m->col_update[op->tbl][op->col], text, err);
     if (s == NULL)
         return MRF_E_IO;
-    bind_value(s, 1, &op->v);
+    sync_value_bind(s, 1, &op->v);
     sqlite3_bind_blob(s, 2, op->id, MRF_ID, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot write a column");

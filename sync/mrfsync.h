@@ -136,8 +136,9 @@ void capture_rollback(struct capture *c);
 /* Creates row id in table t for this post if it does not exist (with its short code). */
 enum mrf_status capture_row(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID]);
 
-/* Writes one column of one row: the value, the column's clock, and the outbox entry (coalesced
- * with a pending unsent entry for the same column, which keeps the clock it replaced). */
+/* Writes one column of one row through the merge (creating the row if it is missing): the
+ * value, the column's clock, and the outbox entry (coalesced with a pending unsent entry for
+ * the same column, which keeps the clock it replaced). */
 enum mrf_status capture_set_int(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID],
                                 int col, int64_t v);
 enum mrf_status capture_set_text(struct capture *c, enum sync_table t, const uint8_t id[MRF_ID],
@@ -161,6 +162,12 @@ struct sync_value {
     const uint8_t *blob;
     size_t n;
 };
+
+/* Binds v to parameter idx of s (text and blobs are not copied: keep v alive until the step). */
+void sync_value_bind(sqlite3_stmt *s, int idx, const struct sync_value *v);
+/* Reads column col of s's current row as a value of the given type; text and blobs point into
+ * the row (valid until the next step or reset). A NULL column gives is_null. */
+void sync_value_column(sqlite3_stmt *s, int col, enum sync_type type, struct sync_value *v);
 
 /* One column write as it travels: the value, the clock and writer of the write, and the clock
  * and writer of the value it replaced (0 / none for a first write). */
@@ -193,6 +200,11 @@ enum merge_outcome {
  * MRF_E_RULE if the row exists under another post; MRF_E_IO if the store fails. OUT: *out. */
 enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync_op *op,
                             enum merge_outcome *out, struct mrf_error *err);
+/* The clock and writer of a column's last write. OUT: *found 0 (and *clock 0) if the column
+ * was never written. */
+enum mrf_status merge_clock(struct merge *m, enum sync_table t, const uint8_t id[MRF_ID], int col,
+                            hlc_t *clock, uint8_t device[MRF_ID], int *found,
+                            struct mrf_error *err);
 /* Forgets what merge_apply remembers about rows it created or checked; call after a
  * rollback. */
 void merge_forget(struct merge *m);
