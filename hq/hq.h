@@ -9,6 +9,10 @@
 #ifndef MRF_HQ_H
 #define MRF_HQ_H
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common.h"
@@ -98,6 +102,46 @@ void ingest_result_release(struct ingest_result *r);
  * to send (also for 4xx); another status only if even that failed (then answer 500). */
 enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const uint8_t *body,
                           size_t len, struct ingest_result *r);
+
+/* ---- server pieces: store pool (hq/pool.c), listen address (hq/listen.c) ---------------- */
+
+/* One HQ store handle per worker thread at most, opened on first need and lent out for one
+ * request at a time. With as many slots as workers, and a worker running one request at a
+ * time, checkout never waits in practice; the condition variable keeps it correct if that
+ * ever changes. */
+struct hq_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const char *home;
+    size_t n;
+    struct hqstore **st; /* n slots, NULL until opened */
+    unsigned char *busy; /* 1 while lent out */
+};
+void hq_pool_init(struct hq_pool *p, const char *home, size_t n);
+/* Closes every handle; none may be lent out. */
+void hq_pool_release(struct hq_pool *p);
+/* Puts an already open handle into an empty slot; the pool owns it from now on. */
+void hq_pool_give(struct hq_pool *p, struct hqstore *s);
+/* OUT: *out, a handle for this thread alone until hq_pool_checkin. */
+enum mrf_status hq_pool_checkout(struct hq_pool *p, struct hqstore **out, struct mrf_error *err);
+void hq_pool_checkin(struct hq_pool *p, struct hqstore *s);
+
+/* An address to listen on, with its text for messages. */
+struct hq_listen {
+    int family; /* AF_INET or AF_INET6 */
+    int dual;   /* [::] with IPv4 too */
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+    uint16_t port;
+    char text[INET6_ADDRSTRLEN + 16]; /* "127.0.0.1:8443", "[::1]:8443" */
+};
+/* Parses "IPV4:PORT" or "[IPV6]:PORT"; MRF_E_INVALID naming the form otherwise. */
+enum mrf_status hq_listen_parse(const char *s, struct hq_listen *la, struct mrf_error *err);
+/* Every address on port: IPv6 and IPv4 on one socket when the machine has IPv6. */
+void hq_listen_any(struct hq_listen *la, uint16_t port);
+/* After the server failed to start on la: finds out why (port in use, privileges, not this
+ * machine's address) and sets err. */
+enum mrf_status hq_listen_failed(const struct hq_listen *la, struct mrf_error *err);
 
 /* ---- URL --------------------------------------------------------------------------------- */
 

@@ -43,119 +43,13 @@
 #define LOG_REASON_MAX 48
 #define LOG_TEXT(n) ((n)*3 + 4) /* room for n bytes percent-encoded and "..." */
 
-/* ---- store pool -------------------------------------------------------------------------- */
-
-/* One HQ store handle per worker thread at most, opened on first need and lent out for one
- * request at a time. With as many slots as workers, and a worker running one request at a
- * time, checkout never waits in practice; the condition variable keeps it correct if that
- * ever changes. */
-struct pool {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    const char *home;
-    size_t n;
-    struct hqstore **st; /* n slots, NULL until opened */
-    unsigned char *busy; /* 1 while lent out */
-};
-
-static void pool_init(struct pool *p, const char *home, size_t n)
-{
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
-    p->home = home;
-    p->n = n;
-    p->st = xcalloc(n, sizeof *p->st);
-    p->busy = xcalloc(n, 1);
-}
-
-/* Closes every handle; none may be lent out. */
-static void pool_release(struct pool *p)
-{
-    size_t i;
-
-    for (i = 0; i < p->n; i++) {
-        assert(!p->busy[i]);
-        hqstore_close(p->st[i]);
-    }
-    x_free(p->st);
-    x_free(p->busy);
-    pthread_cond_destroy(&p->cv);
-    pthread_mutex_destroy(&p->mu);
-}
-
-/* Puts an already open handle into an empty slot; the pool owns it from now on. */
-static void pool_give(struct pool *p, struct hqstore *s)
-{
-    size_t i;
-
-    pthread_mutex_lock(&p->mu);
-    for (i = 0; i < p->n && p->st[i] != NULL; i++)
-        ;
-    assert(i < p->n);
-    p->st[i] = s;
-    pthread_mutex_unlock(&p->mu);
-}
-
-/* OUT: *out, a handle for this thread alone until pool_checkin. */
-static enum mrf_status pool_checkout(struct pool *p, struct hqstore **out, struct mrf_error *err)
-{
-    enum mrf_status rc;
-    struct hqstore *s = NULL;
-    size_t i, slot;
-
-    *out = NULL;
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        for (i = 0; i < p->n; i++) {
-            if (!p->busy[i] && p->st[i] != NULL) {
-                p->busy[i] = 1;
-                *out = p->st[i];
-                pthread_mutex_unlock(&p->mu);
-                return MRF_OK;
-            }
-        }
-        for (slot = 0; slot < p->n && p->busy[slot]; slot++)
-            ;
-        if (slot < p->n)
-            break;
-        pthread_cond_wait(&p->cv, &p->mu);
-    }
-    p->busy[slot] = 1; /* reserved while we open it outside the lock */
-    pthread_mutex_unlock(&p->mu);
-
-    rc = hqstore_open(p->home, HQSTORE_EXISTING, &s, err);
-    pthread_mutex_lock(&p->mu);
-    if (rc == MRF_OK) {
-        p->st[slot] = s;
-        *out = s;
-    } else {
-        p->busy[slot] = 0;
-        pthread_cond_signal(&p->cv);
-    }
-    pthread_mutex_unlock(&p->mu);
-    return rc;
-}
-
-static void pool_checkin(struct pool *p, struct hqstore *s)
-{
-    size_t i;
-
-    pthread_mutex_lock(&p->mu);
-    for (i = 0; i < p->n && p->st[i] != s; i++)
-        ;
-    assert(i < p->n && p->busy[i]);
-    p->busy[i] = 0;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-}
-
 /* ---- server and request state ------------------------------------------------------------ */
 
 /* Shared by all workers: read-only but for the pool, the log lock and the two counters. */
 struct server {
     const char *home;
     struct hq_identity id;
-    struct pool pool;
+    struct hq_pool pool;
     pthread_mutex_t log_mu; /* one log line at a time, from any thread */
     atomic_int in_flight;   /* requests between their first handler call and completion */
     atomic_int draining;    /* set at the first signal: answers close their connection */
@@ -425,7 +319,7 @@ static enum MHD_Result on_sync(struct server *sv, struct MHD_Connection *c, stru
         return answer_text(sv, c, rq, MHD_HTTP_CONTENT_TOO_LARGE, "too_large");
 
     mrf_error_clear(&err);
-    rc = pool_checkout(&sv->pool, &st, &err);
+    rc = hq_pool_checkout(&sv->pool, &st, &err);
     if (rc != MRF_OK) {
         pthread_mutex_lock(&sv->log_mu);
         fprintf(stderr, "mrf-hq: serve: cannot open the HQ store for a worker: %s\n", err.msg);
@@ -434,7 +328,7 @@ static enum MHD_Result on_sync(struct server *sv, struct MHD_Connection *c, stru
     }
     ingest_result_init(&res);
     rc = hq_ingest(st, &sv->id, body, rq->body.len, &res);
-    pool_checkin(&sv->pool, st);
+    hq_pool_checkin(&sv->pool, st);
     buf_release(&rq->body);
 
     if (rc != MRF_OK || res.http_status < 200 || res.http_status > 599) {
@@ -503,151 +397,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&sv->in_flight, 1);
 }
 
-/* ---- listen address ---------------------------------------------------------------------- */
-
-struct listen_addr {
-    int family; /* AF_INET or AF_INET6 */
-    int dual;   /* [::] with IPv4 too */
-    struct sockaddr_in v4;
-    struct sockaddr_in6 v6;
-    uint16_t port;
-    char text[INET6_ADDRSTRLEN + 16]; /* "127.0.0.1:8443", "[::1]:8443" */
-};
-
-static void listen_text(struct listen_addr *la)
-{
-    char a[INET6_ADDRSTRLEN];
-
-    if (la->family == AF_INET) {
-        inet_ntop(AF_INET, &la->v4.sin_addr, a, sizeof a);
-        snprintf(la->text, sizeof la->text, "%s:%u", a, (unsigned)la->port);
-    } else {
-        inet_ntop(AF_INET6, &la->v6.sin6_addr, a, sizeof a);
-        snprintf(la->text, sizeof la->text, "[%s]:%u", a, (unsigned)la->port);
-    }
-}
-
-static void listen_set(struct listen_addr *la, int family, const void *addr, uint16_t port)
-{
-    memset(la, 0, sizeof *la);
-    la->family = family;
-    la->port = port;
-    if (family == AF_INET) {
-        la->v4.sin_family = AF_INET;
-        la->v4.sin_port = htons(port);
-        memcpy(&la->v4.sin_addr, addr, 4);
-    } else {
-        la->v6.sin6_family = AF_INET6;
-        la->v6.sin6_port = htons(port);
-        memcpy(&la->v6.sin6_addr, addr, 16);
-    }
-    listen_text(la);
-}
-
-/* Parses "IPV4:PORT" or "[IPV6]:PORT". */
-static enum mrf_status listen_parse(const char *s, struct listen_addr *la, struct mrf_error *err)
-{
-    char host[INET6_ADDRSTRLEN];
-    const char *colon, *p;
-    uint8_t addr[16];
-    unsigned long port = 0;
-    size_t hn;
-    int family;
-
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (close == NULL || close[1] != ':')
-            goto bad;
-        family = AF_INET6;
-        hn = (size_t)(close - s - 1);
-        colon = close + 1;
-        s++;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon == NULL)
-            goto bad;
-        family = AF_INET;
-        hn = (size_t)(colon - s);
-    }
-    if (hn == 0 || hn >= sizeof host)
-        goto bad;
-    memcpy(host, s, hn);
-    host[hn] = '\0';
-    if (inet_pton(family, host, addr) != 1)
-        goto bad;
-    for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; p++)
-        port = port * 10 + (unsigned long)(*p - '0');
-    if (p == colon + 1 || *p != '\0' || port < 1 || port > 65535)
-        goto bad;
-    listen_set(la, family, addr, (uint16_t)port);
-    return MRF_OK;
-bad:
-    return mrf_error_set(err, MRF_E_INVALID,
-                         "--listen takes ADDR:PORT with an IPv4 address or a bracketed IPv6 "
-                         "address and a port from 1 to 65535, e.g. 127.0.0.1:8443 or [::1]:8443");
-}
-
-/* Every address on port: IPv6 and IPv4 on one socket when the machine has IPv6. */
-static void listen_any(struct listen_addr *la, uint16_t port)
-{
-    static const uint8_t any[16] = {0};
-    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd >= 0) {
-        close(fd);
-        listen_set(la, AF_INET6, any, port);
-        la->dual = 1;
-    } else {
-        listen_set(la, AF_INET, any, port);
-    }
-}
-
-/* After libmicrohttpd failed to start: binds the address once more to learn why. Returns the
- * errno of the bind, or 0 if binding works (then the failure was something else). */
-static int bind_errno(const struct listen_addr *la)
-{
-    int fd = socket(la->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1, zero = 0, e = 0;
-
-    if (fd < 0)
-        return errno;
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (la->family == AF_INET6)
-        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, la->dual ? &zero : &one, sizeof one);
-    if (la->family == AF_INET ? bind(fd, (const struct sockaddr *)&la->v4, sizeof la->v4)
-                              : bind(fd, (const struct sockaddr *)&la->v6, sizeof la->v6))
-        e = errno;
-    close(fd);
-    return e;
-}
-
-static enum mrf_status start_failed(const struct listen_addr *la, struct mrf_error *err)
-{
-    int e = bind_errno(la);
-
-    if (e == EADDRINUSE)
-        return mrf_error_set(err, MRF_E_IO,
-                             "cannot listen on %s: the port is in use by another program "
-                             "(another mrf-hq serve?); stop it or choose another port with "
-                             "--listen ADDR:PORT",
-                             la->text);
-    if (e == EACCES)
-        return mrf_error_set(err, MRF_E_IO,
-                             "cannot listen on %s: ports below 1024 need privileges; choose "
-                             "another port with --listen ADDR:PORT",
-                             la->text);
-    if (e == EADDRNOTAVAIL)
-        return mrf_error_set(err, MRF_E_IO,
-                             "cannot listen on %s: the address is not one of this machine's",
-                             la->text);
-    if (e != 0)
-        return mrf_error_set(err, MRF_E_IO, "cannot listen on %s: %s", la->text, strerror(e));
-    return mrf_error_set(err, MRF_E_INTERNAL,
-                         "cannot start the HTTPS server on %s (see the messages above); check "
-                         "%s and %s in the HQ home",
-                         la->text, HQ_TLS_CERT_FILE, HQ_TLS_KEY_FILE);
-}
-
 /* ---- the command ------------------------------------------------------------------------- */
 
 static unsigned worker_count(void)
@@ -691,7 +440,7 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
     enum mrf_status rc = MRF_OK;
     const char *listen_s = cli_get(a, "listen");
     struct server sv;
-    struct listen_addr la;
+    struct hq_listen la;
     struct hqstore *st = NULL;
     struct MHD_Daemon *d = NULL;
     char *p_keys = NULL, *p_cert = NULL, *p_key = NULL;
@@ -710,7 +459,7 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
     atomic_init(&sv.draining, 0);
 
     if (listen_s != NULL) {
-        rc = listen_parse(listen_s, &la, &ctx->err);
+        rc = hq_listen_parse(listen_s, &la, &ctx->err);
         if (rc != MRF_OK)
             goto out;
     }
@@ -733,7 +482,7 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
         rc = hq_url_parse(sv.id.cfg.url, &u, &ctx->err);
         if (rc != MRF_OK)
             goto out;
-        listen_any(&la, (uint16_t)u.port);
+        hq_listen_any(&la, (uint16_t)u.port);
     }
 
     p_keys = hq_path(ctx->home, HQ_KEYS_FILE);
@@ -751,9 +500,9 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
     if (rc != MRF_OK)
         goto out;
 
-    pool_init(&sv.pool, ctx->home, threads);
+    hq_pool_init(&sv.pool, ctx->home, threads);
     pool_ready = 1;
-    pool_give(&sv.pool, st);
+    hq_pool_give(&sv.pool, st);
     st = NULL;
 
     /* Workers inherit the mask: only this thread ever sees SIGTERM and SIGINT. */
@@ -779,7 +528,7 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
     sodium_memzero(key, key_len); /* GnuTLS holds its own copy now */
     if (d == NULL) {
         pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
-        rc = start_failed(&la, &ctx->err);
+        rc = hq_listen_failed(&la, &ctx->err);
         goto out;
     }
 
@@ -818,7 +567,7 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
 
 out:
     if (pool_ready)
-        pool_release(&sv.pool);
+        hq_pool_release(&sv.pool);
     if (rc == MRF_OK) {
         fprintf(stderr, "mrf-hq: stopped\n");
         fflush(stderr);
