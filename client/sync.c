@@ -460,7 +460,12 @@ static enum mrf_status exchange(struct sync_run *r, int with_ops)
     }
     st = open_response(r);
     if (st == MRF_OK) {
-        doc = cJSON_ParseWithLength(r->json.data, r->json.len);
+        const char *end = NULL;
+        doc = cJSON_ParseWithLengthOpts(r->json.data, r->json.len, &end, 0);
+        if (doc != NULL && end != r->json.data + r->json.len) {
+            cJSON_Delete(doc); /* trailing bytes: not an answer of ours */
+            doc = NULL;
+        }
         st = doc != NULL ? apply_response(r, doc)
                          : mrf_error_set(&ctx->err, MRF_E_REFUSED,
                                          "HQ's answer is not JSON; nothing was applied");
