@@ -460,12 +460,7 @@ static enum mrf_status exchange(struct sync_run *r, int with_ops)
     }
     st = open_response(r);
     if (st == MRF_OK) {
-        const char *end = NULL;
-        doc = cJSON_ParseWithLengthOpts(r->json.data, r->json.len, &end, 0);
-        if (doc != NULL && end != r->json.data + r->json.len) {
-            cJSON_Delete(doc); /* trailing bytes: not an answer of ours */
-            doc = NULL;
-        }
+        doc = wire_json_parse(r->json.data, r->json.len);
         st = doc != NULL ? apply_response(r, doc)
                          : mrf_error_set(&ctx->err, MRF_E_REFUSED,
                                          "HQ's answer is not JSON; nothing was applied");

@@ -358,7 +358,6 @@ static enum mrf_status open_body(struct ingest *in, const char **reason, unsigne
     struct mrf_error err;
     const cJSON *v, *cur;
     char *json = NULL;
-    const char *end = NULL;
     size_t len = 0;
     enum mrf_status rc;
 
@@ -371,11 +370,7 @@ static enum mrf_status open_body(struct ingest *in, const char **reason, unsigne
                                        : "bad_compression";
         return MRF_E_REFUSED;
     }
-    in->doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    if (in->doc != NULL && end != json + len) { /* trailing bytes: not a body of ours */
-        cJSON_Delete(in->doc);
-        in->doc = NULL;
-    }
+    in->doc = wire_json_parse(json, len);
     sodium_memzero(json, len); /* may hold an enrollment secret */
     x_free(json);
     *status = 400;

@@ -225,6 +225,11 @@ void merge_forget(struct merge *m);
 #define CHANGESET_TARGET (256u * 1024u) /* bytes of JSON a change set or page is cut at */
 #define WIRE_JSON_MAX (1024u * 1024u)   /* the most JSON either side decompresses */
 
+/* Parses a body of exactly len bytes of JSON (trailing bytes refused). An escaped NUL
+ * (\u0000) is refused too: cJSON would decode it into a string that C then reads cut short.
+ * NULL if the body is not acceptable; otherwise the caller frees with cJSON_Delete. */
+cJSON *wire_json_parse(const char *text, size_t len);
+
 /* Appends op as JSON to b; with_device: the response form (writer after the clock), else the
  * request form (previous clock and writer if any). MRF_E_TOOBIG if b's cap is reached. */
 enum mrf_status op_to_json(const struct sync_op *op, int with_device, struct buf *b);

@@ -107,12 +107,40 @@ enum mrf_status op_to_json(const struct sync_op *op, int with_device, struct buf
     }
     if (st == MRF_OK)
         st = buf_puts(b, "]");
-    if (st != MRF_OK) {
+    if (st != MRF_OK && b->data != NULL) {
         /* leave b as it was: a change set never holds half an op */
         b->len = mark;
         b->data[mark] = '\0';
     }
     return st;
+}
+
+/* 1 if text holds the escape \u0000 (an escaped backslash is skipped, not mistaken for one). */
+static int has_escaped_nul(const char *text, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (text[i] != '\\')
+            continue;
+        if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+            return 1;
+        i++; /* the escaped character */
+    }
+    return 0;
+}
+
+cJSON *wire_json_parse(const char *text, size_t len)
+{
+    const char *end = NULL;
+    cJSON *doc;
+
+    if (has_escaped_nul(text, len))
+        return NULL;
+    doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (doc != NULL && end != text + len) {
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
+    return doc;
 }
 
 static enum mrf_status bad(struct mrf_error *err, const char *what)

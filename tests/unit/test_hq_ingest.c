@@ -1,0 +1,1209 @@
+/* Check suite for HQ's ingest of change sets (hq/ingest.c), in process, on a real HQ home in a
+ * temporary directory set up piece by piece as `mrf-hq init`, `post add` and `enroll` would.
+ * Devices are key pairs with an id and (for their first change set) a token; their request
+ * envelopes are sealed here around ops written by op_to_json. Every check reads the outcome
+ * (HTTP status and reason), opens the sealed response where there is one, and counts rows of
+ * the HQ store through a separate read-only connection to prove what was, or was not,
+ * applied. One test case per behaviour. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "testutil.h"
+#include "common.h"
+#include "hq.h"
+#include "hqstore.h"
+#include "mrfcrypto.h"
+#include "mrfsync.h"
+
+static char home[64], dbpath[128];
+static struct hqstore *store;
+static struct hq_identity ident;
+
+static void setup(void)
+{
+    struct mrf_error err = {0};
+    struct hq_config c;
+
+    testutil_tmpdir(home, sizeof home, "ingest");
+    snprintf(dbpath, sizeof dbpath, "%s/%s", home, HQ_DB_FILE);
+    ck_assert_msg(hqstore_open(home, HQSTORE_CREATE, &store, &err) == MRF_OK, "%s", err.msg);
+    mrf_secrets_new(&ident.keys);
+    memset(&c, 0, sizeof c);
+    str_copy(c.url, "https://hq.example.org:8443", sizeof c.url);
+    str_copy(c.tls_pin, "sha256//AAAA", sizeof c.tls_pin);
+    c.hq = ident.keys->pub;
+    mrf_random(c.escrow_pk, sizeof c.escrow_pk);
+    mrf_random(c.device_id, sizeof c.device_id);
+    c.created_at = (int64_t)time(NULL);
+    ck_assert_int_eq(hqstore_config_init(store, &c), MRF_OK);
+    ck_assert_int_eq(hqstore_config_get(store, &ident.cfg), MRF_OK);
+    ck_assert_int_eq(hqstore_post_add(store, "NAI", "bilateral", NULL, 0, 1), MRF_OK);
+    ck_assert_int_eq(hqstore_post_add(store, "GVA", "multilateral", NULL, 0, 1), MRF_OK);
+}
+
+static void teardown(void)
+{
+    hqstore_close(store);
+    mrf_secrets_free(ident.keys);
+    testutil_rmtree(home);
+}
+
+/* ---- devices and their requests ---------------------------------------------------------- */
+
+struct device {
+    struct mrf_secrets *keys;
+    uint8_t id[MRF_ID];
+    char post[16];
+    uint8_t token_id[MRF_ID];
+    uint8_t secret[MRF_SECRET];
+    int enroll;     /* send ENV_F_ENROLL and the secret */
+    int64_t cursor; /* sent in the request */
+    hlc_t clock;    /* last clock written */
+};
+
+/* Stores an enrollment for post expiring at expires; OUT: its token id and secret. */
+static void enrollment_new(const char *post, int64_t expires, uint8_t token_id[MRF_ID],
+                           uint8_t secret[MRF_SECRET])
+{
+    struct hq_enrollment e;
+
+    memset(&e, 0, sizeof e);
+    mrf_random(token_id, MRF_ID);
+    mrf_random(secret, MRF_SECRET);
+    memcpy(e.token_id, token_id, MRF_ID);
+    str_copy(e.post, post, sizeof e.post);
+    mrf_hash(e.secret_hash, sizeof e.secret_hash, secret, MRF_SECRET, NULL, 0);
+    e.expires = expires;
+    e.created_at = (int64_t)time(NULL);
+    ck_assert_int_eq(hqstore_enrollment_add(store, &e), MRF_OK);
+}
+
+/* A new device of post with a fresh token valid for a day. */
+static void device_new(struct device *d, const char *post)
+{
+    memset(d, 0, sizeof *d);
+    mrf_secrets_new(&d->keys);
+    mrf_random(d->id, MRF_ID);
+    str_copy(d->post, post, sizeof d->post);
+    enrollment_new(post, (int64_t)time(NULL) + 86400, d->token_id, d->secret);
+    d->enroll = 1;
+    d->clock = hlc_make(time_now_ms(), 0);
+}
+
+static void device_free(struct device *d)
+{
+    mrf_secrets_free(d->keys);
+}
+
+/* Appends one op of d (request form) to ops, comma-separated. */
+static void add_op(struct device *d, struct buf *ops, enum sync_table t, const uint8_t id[MRF_ID],
+                   int col, const struct sync_value *v)
+{
+    struct sync_op op;
+
+    memset(&op, 0, sizeof op);
+    op.tbl = t;
+    memcpy(op.id, id, MRF_ID);
+    op.col = col;
+    op.v = *v;
+    op.clock = ++d->clock;
+    memcpy(op.device, d->id, MRF_ID);
+    if (ops->len > 0)
+        ck_assert_int_eq(buf_puts(ops, ","), MRF_OK);
+    ck_assert_int_eq(op_to_json(&op, 0, ops), MRF_OK);
+}
+
+static void add_int(struct device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
+                    int col, int64_t i)
+{
+    struct sync_value v = {.type = SYNC_INT, .i = i};
+    add_op(d, ops, t, id, col, &v);
+}
+
+static void add_text(struct device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
+                     int col, const char *s)
+{
+    struct sync_value v = {.type = SYNC_TEXT, .text = s};
+    add_op(d, ops, t, id, col, &v);
+}
+
+/* The six ops of a new grant (columns as in sync/tables.c). */
+static void grant_ops(struct device *d, struct buf *ops, const uint8_t gid[MRF_ID],
+                      const char *theme, const char *status, int64_t amount)
+{
+    uint8_t partner[MRF_ID];
+    struct sync_value v = {.type = SYNC_BLOB, .blob = partner, .n = MRF_ID};
+
+    mrf_random(partner, sizeof partner);
+    add_op(d, ops, ST_GRANTS, gid, 0, &v);
+    add_text(d, ops, ST_GRANTS, gid, 1, theme);
+    add_int(d, ops, ST_GRANTS, gid, 2, 2026);
+    add_int(d, ops, ST_GRANTS, gid, 3, amount);
+    add_text(d, ops, ST_GRANTS, gid, 4, "EUR");
+    add_text(d, ops, ST_GRANTS, gid, 5, status);
+}
+
+/* Seals a request of d claiming post around ops (JSON list items); OUT: cs, the change set
+ * id; env (initialised here, cap ENV_MAX). */
+static void seal_request(const struct device *d, const char *post, const char *ops,
+                         uint8_t cs[MRF_ID], struct buf *env)
+{
+    struct envelope h;
+    struct buf json;
+    struct mrf_error err = {0};
+    char *sec = b64url_encode(d->secret, MRF_SECRET);
+
+    memset(&h, 0, sizeof h);
+    h.kind = ENV_REQUEST;
+    memcpy(h.sender, d->id, MRF_ID);
+    mrf_random(cs, MRF_ID);
+    memcpy(h.changeset, cs, MRF_ID);
+    str_copy(h.post, post, sizeof h.post);
+    if (d->enroll) {
+        h.flags = ENV_F_ENROLL;
+        memcpy(h.token_id, d->token_id, MRF_ID);
+        h.keys = d->keys->pub;
+    }
+    buf_init(&json, WIRE_JSON_MAX);
+    if (d->enroll)
+        ck_assert_int_eq(buf_printf(&json,
+                                    "{\"v\":1,\"cursor\":%lld,\"enroll\":{\"secret\":\"%s\"},"
+                                    "\"ops\":[",
+                                    (long long)d->cursor, sec),
+                         MRF_OK);
+    else
+        ck_assert_int_eq(
+            buf_printf(&json, "{\"v\":1,\"cursor\":%lld,\"ops\":[", (long long)d->cursor), MRF_OK);
+    ck_assert_int_eq(buf_puts(&json, ops), MRF_OK);
+    ck_assert_int_eq(buf_puts(&json, "]}"), MRF_OK);
+    buf_init(env, ENV_MAX);
+    ck_assert_msg(envelope_seal(&h, json.data, json.len, d->keys, ident.cfg.hq.box_pk, env, &err) ==
+                      MRF_OK,
+                  "%s", err.msg);
+    x_free(sec);
+    buf_release(&json);
+}
+
+/* Hands body to hq_ingest on the fixture's store; r is initialised here. */
+static unsigned ingest_on(struct hqstore *s, const void *body, size_t len, struct ingest_result *r)
+{
+    ingest_result_init(r);
+    ck_assert_int_eq(hq_ingest(s, &ident, body, len, r), MRF_OK);
+    return r->http_status;
+}
+
+static unsigned ingest(const struct buf *env, struct ingest_result *r)
+{
+    return ingest_on(store, env->data, env->len, r);
+}
+
+/* Opens r's sealed response as d; checks kind, sender, change set and ack id. Returns the
+ * parsed JSON (cJSON_Delete). */
+static cJSON *open_response(const struct device *d, const struct ingest_result *r,
+                            const uint8_t cs[MRF_ID])
+{
+    struct envelope h;
+    struct mrf_error err = {0};
+    char *json = NULL, *hx = hex_encode(cs, MRF_ID);
+    size_t len = 0;
+    cJSON *doc;
+    const cJSON *ack;
+
+    ck_assert_msg(envelope_parse((const uint8_t *)r->response.data, r->response.len, &h, &err) ==
+                      MRF_OK,
+                  "%s", err.msg);
+    ck_assert_int_eq(h.kind, ENV_RESPONSE);
+    ck_assert_uint_eq(h.flags, 0);
+    ck_assert_mem_eq(h.sender, ident.cfg.device_id, MRF_ID);
+    ck_assert_mem_eq(h.changeset, cs, MRF_ID);
+    ck_assert_str_eq(h.post, d->post);
+    ck_assert_msg(envelope_open(&h, ident.cfg.hq.sign_pk, ident.cfg.hq.box_pk, d->keys->box_sk,
+                                &json, &len, &err) == MRF_OK,
+                  "%s", err.msg);
+    doc = cJSON_ParseWithLength(json, len);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(doc, "v")->valueint, WIRE_VERSION);
+    ack = cJSON_GetObjectItemCaseSensitive(doc, "ack");
+    ck_assert(cJSON_IsObject(ack));
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(ack, "id")->valuestring, hx);
+    ck_assert(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "ops")));
+    ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(doc, "cursor")));
+    ck_assert(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(doc, "more")));
+    x_free(json);
+    x_free(hx);
+    return doc;
+}
+
+static const char *ack_str(const cJSON *doc, const char *key)
+{
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "ack"), key);
+    return cJSON_IsString(v) ? v->valuestring : "(none)";
+}
+
+static int64_t resp_cursor(const cJSON *doc)
+{
+    return (int64_t)cJSON_GetObjectItemCaseSensitive(doc, "cursor")->valuedouble;
+}
+
+static int resp_more(const cJSON *doc)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "more"));
+}
+
+/* ---- what the store holds, read through its own read-only connection --------------------- */
+
+static int64_t count(const char *sql)
+{
+    sqlite3 *ro = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+
+    ck_assert_int_eq(sqlite3_open_v2(dbpath, &ro, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_msg(sqlite3_prepare_v2(ro, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(ro));
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close_v2(ro);
+    return v;
+}
+
+struct counts {
+    int64_t grants, partners, oplog, received, audit, devices, used, clocks;
+};
+
+static struct counts snap(void)
+{
+    struct counts c;
+
+    c.grants = count("SELECT count(*) FROM grants");
+    c.partners = count("SELECT count(*) FROM partners");
+    c.oplog = count("SELECT count(*) FROM oplog");
+    c.received = count("SELECT count(*) FROM received");
+    c.audit = count("SELECT count(*) FROM audit");
+    c.devices = count("SELECT count(*) FROM devices");
+    c.used = count("SELECT count(*) FROM enrollments WHERE used_at IS NOT NULL");
+    c.clocks = count("SELECT count(*) FROM clocks");
+    return c;
+}
+
+#define ck_assert_counts_eq(a, b)                                                                  \
+    do {                                                                                           \
+        struct counts a_ = (a), b_ = (b);                                                          \
+        ck_assert_int_eq(a_.grants, b_.grants);                                                    \
+        ck_assert_int_eq(a_.partners, b_.partners);                                                \
+        ck_assert_int_eq(a_.oplog, b_.oplog);                                                      \
+        ck_assert_int_eq(a_.received, b_.received);                                                \
+        ck_assert_int_eq(a_.audit, b_.audit);                                                      \
+        ck_assert_int_eq(a_.devices, b_.devices);                                                  \
+        ck_assert_int_eq(a_.used, b_.used);                                                        \
+        ck_assert_int_eq(a_.clocks, b_.clocks);                                                    \
+    } while (0)
+
+/* Enrolls d with one new grant; asserts 200 accepted. OUT: gid (may be NULL). */
+static void enroll_with_grant(struct device *d, uint8_t gid_out[MRF_ID])
+{
+    struct buf ops, env;
+    struct ingest_result r;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(d, &ops, gid, "FOE", "draft", 1250000);
+    seal_request(d, d->post, ops.data, cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ck_assert_str_eq(r.reason, "accepted");
+    d->enroll = 0;
+    if (gid_out != NULL)
+        memcpy(gid_out, gid, MRF_ID);
+    ingest_result_release(&r);
+    buf_release(&env);
+    buf_release(&ops);
+}
+
+/* Asserts a refusal: status, reason, the reason as the body, and nothing changed. */
+static void expect_refusal(const struct buf *env, unsigned status, const char *reason)
+{
+    struct counts before = snap();
+    struct ingest_result r;
+    char *body = xasprintf("%s\n", reason);
+
+    ck_assert_uint_eq(ingest(env, &r), status);
+    ck_assert_str_eq(r.reason, reason);
+    ck_assert_str_eq(r.response.data, body);
+    ck_assert_counts_eq(snap(), before);
+    x_free(body);
+    ingest_result_release(&r);
+}
+
+/* ---- accepted change sets ---------------------------------------------------------------- */
+
+static enum mrf_status find_device(void *arg, const struct hq_device *d)
+{
+    const struct device *want = arg;
+
+    if (memcmp(d->id, want->id, MRF_ID) == 0 && strcmp(d->post, want->post) == 0 &&
+        memcmp(&d->keys, &want->keys->pub, sizeof d->keys) == 0 && !d->revoked)
+        return MRF_E_STATE; /* found: stop */
+    return MRF_OK;
+}
+
+START_TEST(first_changeset_enrolls_and_applies)
+{
+    struct device d;
+    struct buf ops, env;
+    struct ingest_result r;
+    struct hq_enrollment e;
+    struct hq_received rec;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+    cJSON *doc;
+
+    device_new(&d, "NAI");
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 1250000);
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ck_assert_str_eq(r.reason, "accepted");
+    ck_assert_str_eq(r.post, "NAI");
+    ck_assert_int_eq(r.ops_in, 6);
+    ck_assert_int_eq(r.ops_applied, 6);
+    ck_assert_int_eq(r.ops_out, 0);
+
+    ck_assert_int_eq(hqstore_device_list(store, find_device, &d), MRF_E_STATE);
+    ck_assert_int_eq(hqstore_enrollment_get(store, d.token_id, &e), MRF_OK);
+    ck_assert_int_ne(e.used_at, 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM grants WHERE post = 'NAI' AND theme = 'FOE' AND "
+                           "year = 2026 AND amount_cents = 1250000 AND currency = 'EUR' AND "
+                           "status = 'draft' AND code LIKE 'G-%'"),
+                     1);
+    ck_assert_int_eq(count("SELECT count(*) FROM oplog WHERE post = 'NAI'"), 6);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit"), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM received"), 1);
+    ck_assert_int_eq(hqstore_received_get(store, cs, &rec), MRF_OK);
+    ck_assert_str_eq(rec.verdict, "accepted");
+    ck_assert_mem_eq(rec.device, d.id, MRF_ID);
+
+    doc = open_response(&d, &r, cs);
+    ck_assert_str_eq(ack_str(doc, "verdict"), "accepted");
+    /* its own ops are never echoed, but the cursor passes them */
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "ops")), 0);
+    ck_assert_int_eq(resp_cursor(doc), count("SELECT max(seq) FROM oplog"));
+    ck_assert(!resp_more(doc));
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(replay_applies_nothing_and_repeats_ack)
+{
+    struct device d;
+    struct buf ops, env;
+    struct ingest_result r;
+    struct counts before;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+    cJSON *doc;
+
+    device_new(&d, "NAI");
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 1250000);
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ingest_result_release(&r);
+    before = snap();
+
+    for (int i = 0; i < 2; i++) {
+        ck_assert_uint_eq(ingest(&env, &r), 200);
+        ck_assert_str_eq(r.reason, "replay");
+        ck_assert_int_eq(r.ops_applied, 0);
+        ck_assert_counts_eq(snap(), before);
+        doc = open_response(&d, &r, cs);
+        ck_assert_str_eq(ack_str(doc, "verdict"), "accepted");
+        cJSON_Delete(doc);
+        ingest_result_release(&r);
+    }
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(second_device_pulls_first_devices_ops)
+{
+    struct device a, b;
+    struct buf ops, env;
+    struct ingest_result r;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+    char *a_hex, *b_hex;
+    const cJSON *it;
+    cJSON *doc;
+    int n = 0;
+
+    device_new(&a, "NAI");
+    device_new(&b, "NAI");
+    enroll_with_grant(&a, NULL);
+    a_hex = hex_encode(a.id, MRF_ID);
+    b_hex = hex_encode(b.id, MRF_ID);
+
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&b, &ops, gid, "HRD", "committed", 500000);
+    seal_request(&b, "NAI", ops.data, cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ck_assert_str_eq(r.reason, "accepted");
+    ck_assert_int_eq(r.ops_out, 6);
+    doc = open_response(&b, &r, cs);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "ops"))
+    {
+        struct sync_op op;
+        struct mrf_error err = {0};
+        ck_assert_msg(op_from_json(it, 1, ident.cfg.device_id, &op, &err) == MRF_OK, "%s", err.msg);
+        ck_assert_mem_eq(op.device, a.id, MRF_ID);
+        ck_assert_str_eq(cJSON_GetArrayItem(it, 5)->valuestring, a_hex);
+        sync_op_release(&op);
+        n++;
+    }
+    ck_assert_int_eq(n, 6);
+    ck_assert_int_eq(resp_cursor(doc), 12);
+    ck_assert(!resp_more(doc));
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+
+    /* and a then pulls b's ops, not its own */
+    buf_reset(&ops);
+    seal_request(&a, "NAI", "", cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    doc = open_response(&a, &r, cs);
+    n = 0;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "ops"))
+    {
+        ck_assert_str_eq(cJSON_GetArrayItem(it, 5)->valuestring, b_hex);
+        n++;
+    }
+    ck_assert_int_eq(n, 6);
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+    buf_release(&ops);
+    x_free(a_hex);
+    x_free(b_hex);
+    device_free(&a);
+    device_free(&b);
+}
+END_TEST
+
+#define BIG_BLOB 12000
+#define BIG_SETS 4
+#define BIG_OPS 20
+
+START_TEST(pages_until_everything_pulled_once)
+{
+    struct device a, b;
+    struct buf ops, env;
+    struct ingest_result r;
+    uint8_t cs[MRF_ID], pid[MRF_ID];
+    uint8_t *blob = xmalloc(BIG_BLOB);
+    struct sync_value v = {.type = SYNC_BLOB, .blob = blob, .n = BIG_BLOB};
+    int64_t total, pages = 0, got = 0, first_cursor = -1;
+    unsigned char *seen;
+    cJSON *doc;
+
+    device_new(&a, "NAI");
+    device_new(&b, "NAI");
+    enroll_with_grant(&a, NULL);
+    enroll_with_grant(&b, NULL);
+    b.cursor = 0; /* b has pulled nothing yet: its enrollment response is ignored */
+    buf_init(&ops, WIRE_JSON_MAX);
+    for (int s = 0; s < BIG_SETS; s++) {
+        buf_reset(&ops);
+        for (int k = 0; k < BIG_OPS; k++) {
+            mrf_random(pid, sizeof pid);
+            mrf_random(blob, BIG_BLOB);
+            add_op(&a, &ops, ST_PARTNERS, pid, 0, &v);
+            add_text(&a, &ops, ST_PARTNERS, pid, 7, "high");
+        }
+        seal_request(&a, "NAI", ops.data, cs, &env);
+        ck_assert_uint_eq(ingest(&env, &r), 200);
+        ck_assert_int_eq(r.ops_applied, 2 * BIG_OPS);
+        ingest_result_release(&r);
+        buf_release(&env);
+    }
+    total = count("SELECT count(*) FROM oplog WHERE device = (SELECT device FROM oplog "
+                  "WHERE seq = 1)");
+    ck_assert_int_eq(total, 6 + 2 * BIG_SETS * BIG_OPS);
+    ck_assert_int_gt(count("SELECT sum(length(value)) FROM oplog"), 2 * CHANGESET_TARGET);
+    seen = xcalloc((size_t)count("SELECT max(seq) FROM oplog") + 1, 1);
+
+    for (;;) {
+        const cJSON *it;
+        int64_t cur;
+
+        seal_request(&b, "NAI", "", cs, &env);
+        ck_assert_uint_eq(ingest(&env, &r), 200);
+        doc = open_response(&b, &r, cs);
+        cur = resp_cursor(doc);
+        ck_assert_int_ge(cur, b.cursor);
+        if (pages == 0) {
+            first_cursor = cur;
+            ck_assert(resp_more(doc));
+            ck_assert_int_gt(cur, 0);
+        }
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "ops"))
+        {
+            struct sync_op op;
+            char sql[256];
+            char *idh, *clk;
+            int64_t seq;
+
+            ck_assert_int_eq(op_from_json(it, 1, ident.cfg.device_id, &op, NULL), MRF_OK);
+            ck_assert_mem_eq(op.device, a.id, MRF_ID);
+            idh = hex_encode(op.id, MRF_ID);
+            clk = xasprintf("%lld", (long long)op.clock);
+            snprintf(sql, sizeof sql,
+                     "SELECT seq FROM oplog WHERE id = x'%s' AND col = %d AND clock = %s", idh,
+                     op.col, clk);
+            seq = count(sql);
+            ck_assert_int_gt(seq, b.cursor);
+            ck_assert_int_le(seq, cur);
+            ck_assert_msg(!seen[seq], "op %lld sent twice", (long long)seq);
+            seen[seq] = 1;
+            got++;
+            x_free(idh);
+            x_free(clk);
+            sync_op_release(&op);
+        }
+        b.cursor = cur;
+        pages++;
+        ck_assert_int_lt(pages, 50);
+        if (!resp_more(doc)) {
+            cJSON_Delete(doc);
+            ingest_result_release(&r);
+            buf_release(&env);
+            break;
+        }
+        cJSON_Delete(doc);
+        ingest_result_release(&r);
+        buf_release(&env);
+    }
+    ck_assert_int_gt(pages, 2);
+    ck_assert_int_lt(first_cursor, count("SELECT max(seq) FROM oplog"));
+    ck_assert_int_eq(got, total);
+    ck_assert_int_eq(b.cursor, count("SELECT max(seq) FROM oplog"));
+    x_free(seen);
+    x_free(blob);
+    buf_release(&ops);
+    device_free(&a);
+    device_free(&b);
+}
+END_TEST
+
+/* ---- refusals ---------------------------------------------------------------------------- */
+
+START_TEST(token_used_by_another_device)
+{
+    struct device a, c;
+    struct buf ops, env;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+    struct hq_device dv;
+
+    device_new(&a, "NAI");
+    enroll_with_grant(&a, NULL);
+    device_new(&c, "NAI");
+    memcpy(c.token_id, a.token_id, MRF_ID);
+    memcpy(c.secret, a.secret, MRF_SECRET);
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&c, &ops, gid, "FOE", "draft", 100);
+    seal_request(&c, "NAI", ops.data, cs, &env);
+    expect_refusal(&env, 403, "token_used");
+    ck_assert_int_eq(hqstore_device_get(store, c.id, &dv), MRF_E_NOTFOUND);
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&a);
+    device_free(&c);
+}
+END_TEST
+
+START_TEST(token_expired)
+{
+    struct device d;
+    struct buf ops, env;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+
+    device_new(&d, "NAI");
+    enrollment_new("NAI", (int64_t)time(NULL) - 60, d.token_id, d.secret);
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 100);
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    expect_refusal(&env, 403, "token_expired");
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(bad_token)
+{
+    struct device d;
+    struct buf ops, env;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+
+    device_new(&d, "NAI");
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 100);
+    /* a wrong secret */
+    d.secret[0] ^= 1;
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    expect_refusal(&env, 403, "bad_token");
+    buf_release(&env);
+    d.secret[0] ^= 1;
+    /* an unknown token id with the right secret */
+    d.token_id[0] ^= 1;
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    expect_refusal(&env, 403, "bad_token");
+    buf_release(&env);
+    d.token_id[0] ^= 1;
+    /* and the token itself still works */
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    {
+        struct ingest_result r;
+        ck_assert_uint_eq(ingest(&env, &r), 200);
+        ingest_result_release(&r);
+    }
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(wrong_post)
+{
+    struct device d, e;
+    struct buf ops, env;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 100);
+    seal_request(&d, "GVA", ops.data, cs, &env);
+    expect_refusal(&env, 403, "wrong_post");
+    buf_release(&env);
+    /* a new device whose NAI token is used for GVA */
+    device_new(&e, "NAI");
+    seal_request(&e, "GVA", ops.data, cs, &env);
+    expect_refusal(&env, 403, "wrong_post");
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&d);
+    device_free(&e);
+}
+END_TEST
+
+START_TEST(unknown_device)
+{
+    struct device d;
+    struct buf ops, env;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+
+    device_new(&d, "NAI");
+    d.enroll = 0;
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 100);
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    expect_refusal(&env, 401, "unknown_device");
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(device_revoked)
+{
+    struct device d;
+    struct buf ops, env;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    ck_assert_int_eq(hqstore_device_revoke(store, d.id, (int64_t)time(NULL)), MRF_OK);
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 100);
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    expect_refusal(&env, 403, "device_revoked");
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(known_device_with_other_keys_refused)
+{
+    struct device d, impostor;
+    struct buf ops, env;
+    uint8_t cs[MRF_ID];
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    device_new(&impostor, "NAI");
+    memcpy(impostor.id, d.id, MRF_ID);
+    buf_init(&ops, WIRE_JSON_MAX);
+    seal_request(&impostor, "NAI", "", cs, &env);
+    expect_refusal(&env, 403, "device_exists");
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&d);
+    device_free(&impostor);
+}
+END_TEST
+
+START_TEST(changeset_id_of_another_device_refused)
+{
+    struct device a, b;
+    struct buf env;
+    struct envelope h;
+    uint8_t cs[MRF_ID];
+    struct ingest_result r;
+    struct mrf_error err = {0};
+    const char *json = "{\"v\":1,\"cursor\":0,\"ops\":[]}";
+
+    device_new(&a, "NAI");
+    device_new(&b, "NAI");
+    enroll_with_grant(&a, NULL);
+    enroll_with_grant(&b, NULL);
+    seal_request(&a, "NAI", "", cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ingest_result_release(&r);
+    buf_release(&env);
+    /* b reuses a's change set id */
+    memset(&h, 0, sizeof h);
+    h.kind = ENV_REQUEST;
+    memcpy(h.sender, b.id, MRF_ID);
+    memcpy(h.changeset, cs, MRF_ID);
+    str_copy(h.post, "NAI", sizeof h.post);
+    buf_init(&env, ENV_MAX);
+    ck_assert_int_eq(envelope_seal(&h, json, strlen(json), b.keys, ident.cfg.hq.box_pk, &env, &err),
+                     MRF_OK);
+    expect_refusal(&env, 409, "changeset_reused");
+    buf_release(&env);
+    device_free(&a);
+    device_free(&b);
+}
+END_TEST
+
+START_TEST(tampered_envelope_refused)
+{
+    struct device d;
+    struct buf ops, env;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+    struct ingest_result r;
+    struct counts before;
+    uint8_t *p;
+    size_t ct_len;
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "WGR", "draft", 777);
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    ct_len = env.len - ENV_HEADER - MRF_SIG;
+    size_t pos[] = {0,
+                    4,
+                    5,
+                    6,
+                    7,
+                    8,
+                    23,
+                    24,
+                    39,
+                    40,
+                    42,
+                    55,
+                    56,
+                    79,
+                    80,
+                    83,
+                    ENV_HEADER,
+                    ENV_HEADER + ct_len / 2,
+                    ENV_HEADER + ct_len - 1,
+                    env.len - MRF_SIG,
+                    env.len - MRF_SIG / 2,
+                    env.len - 1};
+    before = snap();
+    p = xmalloc(env.len);
+    for (size_t k = 0; k < sizeof pos / sizeof pos[0]; k++) {
+        memcpy(p, env.data, env.len);
+        p[pos[k]] ^= 0x04;
+        ck_assert_uint_ge(ingest_on(store, p, env.len, &r), 400);
+        ck_assert_msg(r.http_status < 500, "byte %zu: %u %s", pos[k], r.http_status, r.reason);
+        ck_assert_counts_eq(snap(), before);
+        ingest_result_release(&r);
+    }
+    /* the untouched envelope is still new to HQ */
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ck_assert_str_eq(r.reason, "accepted");
+    ck_assert_int_eq(r.ops_applied, 6);
+    ingest_result_release(&r);
+    x_free(p);
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(garbage_and_empty_body_refused)
+{
+    uint8_t junk[1000];
+    struct ingest_result r;
+    struct counts before = snap();
+
+    mrf_random(junk, sizeof junk);
+    ck_assert_uint_eq(ingest_on(store, junk, sizeof junk, &r), 400);
+    ck_assert_str_eq(r.reason, "bad_envelope");
+    ingest_result_release(&r);
+    memcpy(junk, "MRFE", 4);
+    ck_assert_uint_eq(ingest_on(store, junk, sizeof junk, &r), 400);
+    ingest_result_release(&r);
+    ck_assert_uint_eq(ingest_on(store, junk, 0, &r), 400);
+    ck_assert_str_eq(r.reason, "bad_envelope");
+    ingest_result_release(&r);
+    ck_assert_uint_eq(ingest_on(store, "", 0, &r), 400);
+    ingest_result_release(&r);
+    ck_assert_counts_eq(snap(), before);
+}
+END_TEST
+
+START_TEST(body_over_env_max_refused)
+{
+    struct device d;
+    struct buf env;
+    uint8_t cs[MRF_ID], *big;
+    struct ingest_result r;
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    seal_request(&d, "NAI", "", cs, &env);
+    big = xcalloc(ENV_MAX + 1, 1);
+    memcpy(big, env.data, env.len);
+    ck_assert_uint_eq(ingest_on(store, big, ENV_MAX + 1, &r), 413);
+    ck_assert_str_eq(r.reason, "too_large");
+    ingest_result_release(&r);
+    x_free(big);
+    buf_release(&env);
+    device_free(&d);
+}
+END_TEST
+
+/* A response envelope (kind 2) posted to HQ is refused. */
+START_TEST(response_kind_refused)
+{
+    struct device d;
+    struct buf env;
+    uint8_t cs[MRF_ID];
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    seal_request(&d, "NAI", "", cs, &env);
+    env.data[5] = ENV_RESPONSE;
+    expect_refusal(&env, 400, "bad_envelope");
+    buf_release(&env);
+    device_free(&d);
+}
+END_TEST
+
+/* ---- content quarantine ------------------------------------------------------------------ */
+
+/* Sends ops from d (already enrolled): expects 422 quarantined with ack reason starting with
+ * why, nothing applied, the change set recorded as quarantined; the same again on a retry. */
+static void expect_quarantine(struct device *d, const char *ops, const char *why)
+{
+    struct buf env;
+    struct ingest_result r;
+    struct counts before = snap(), after;
+    struct hq_received rec;
+    uint8_t cs[MRF_ID];
+    char first_reason[256];
+    cJSON *doc;
+
+    seal_request(d, d->post, ops, cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 422);
+    ck_assert_str_eq(r.reason, "quarantined");
+    ck_assert_int_eq(r.ops_applied, 0);
+    doc = open_response(d, &r, cs);
+    ck_assert_str_eq(ack_str(doc, "verdict"), "quarantined");
+    ck_assert_msg(strncmp(ack_str(doc, "reason"), why, strlen(why)) == 0, "reason %s",
+                  ack_str(doc, "reason"));
+    str_copy(first_reason, ack_str(doc, "reason"), sizeof first_reason);
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    after = snap();
+    ck_assert_int_eq(after.grants, before.grants);
+    ck_assert_int_eq(after.partners, before.partners);
+    ck_assert_int_eq(after.oplog, before.oplog);
+    ck_assert_int_eq(after.audit, before.audit);
+    ck_assert_int_eq(after.clocks, before.clocks);
+    ck_assert_int_eq(after.received, before.received + 1);
+    ck_assert_int_eq(hqstore_received_get(store, cs, &rec), MRF_OK);
+    ck_assert_str_eq(rec.verdict, "quarantined");
+    ck_assert_str_eq(rec.reason, first_reason);
+
+    /* a retry: the same answer, still nothing applied */
+    ck_assert_uint_eq(ingest(&env, &r), 422);
+    ck_assert_str_eq(r.reason, "quarantined");
+    doc = open_response(d, &r, cs);
+    ck_assert_str_eq(ack_str(doc, "verdict"), "quarantined");
+    ck_assert_str_eq(ack_str(doc, "reason"), first_reason);
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    ck_assert_counts_eq(snap(), after);
+    buf_release(&env);
+}
+
+/* A good change set of d is accepted. */
+static void expect_accepted(struct device *d)
+{
+    struct buf ops, env;
+    struct ingest_result r;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+    int64_t grants = count("SELECT count(*) FROM grants");
+
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(d, &ops, gid, "ACC", "committed", 42);
+    seal_request(d, d->post, ops.data, cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ck_assert_str_eq(r.reason, "accepted");
+    ck_assert_int_eq(count("SELECT count(*) FROM grants"), grants + 1);
+    ingest_result_release(&r);
+    buf_release(&env);
+    buf_release(&ops);
+}
+
+START_TEST(quarantine_allocation_from_device)
+{
+    struct device d;
+    struct buf ops;
+    uint8_t gid[MRF_ID], aid[MRF_ID];
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    mrf_random(gid, sizeof gid);
+    row_id_derive(aid, "allocations", "NAI", 2026, NULL);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 100); /* good ops first: not applied either */
+    add_int(&d, &ops, ST_ALLOCATIONS, aid, 1, 99900000);
+    expect_quarantine(&d, ops.data, "allocations are written by HQ only");
+    ck_assert_int_eq(count("SELECT count(*) FROM allocations"), 0);
+    expect_accepted(&d);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(quarantine_unknown_grant_status)
+{
+    struct device d;
+    struct buf ops;
+    uint8_t gid[MRF_ID];
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "approved", 100);
+    expect_quarantine(&d, ops.data, "unknown grant status");
+    expect_accepted(&d);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(quarantine_unknown_theme)
+{
+    struct device d;
+    struct buf ops;
+    uint8_t gid[MRF_ID];
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "XYZ", "draft", 100);
+    expect_quarantine(&d, ops.data, "unknown theme");
+    buf_reset(&ops);
+    grant_ops(&d, &ops, gid, "foe", "draft", 100); /* codes travel in capitals */
+    expect_quarantine(&d, ops.data, "unknown theme");
+    expect_accepted(&d);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(quarantine_malformed_op)
+{
+    struct device d;
+    struct buf ops;
+    uint8_t gid[MRF_ID];
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 100);
+    ck_assert_int_eq(buf_puts(&ops, ",[2,\"00\",3,1,\"0000000000000001\"]"), MRF_OK);
+    expect_quarantine(&d, ops.data, "bad_op");
+    expect_accepted(&d);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(quarantine_row_of_another_post)
+{
+    struct device n, g;
+    struct buf ops;
+    uint8_t gid[MRF_ID], mine[MRF_ID];
+    struct hq_enrollment e;
+    char sql[256];
+    char *hx;
+
+    device_new(&n, "NAI");
+    enroll_with_grant(&n, gid);
+    hx = hex_encode(gid, MRF_ID);
+    /* a GVA device, on its first change set, writes a newer amount to NAI's grant */
+    device_new(&g, "GVA");
+    mrf_random(mine, sizeof mine);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&g, &ops, mine, "FOE", "draft", 100);
+    add_int(&g, &ops, ST_GRANTS, gid, 3, 1);
+    expect_quarantine(&g, ops.data, "a row of another post");
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM grants WHERE id = x'%s' AND post = 'NAI' AND "
+             "amount_cents = 1250000",
+             hx);
+    ck_assert_int_eq(count(sql), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM grants WHERE post = 'GVA'"), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM oplog WHERE post = 'GVA'"), 0);
+    /* the device itself is enrolled all the same, and its token spent */
+    ck_assert_int_eq(hqstore_device_list(store, find_device, &g), MRF_E_STATE);
+    ck_assert_int_eq(hqstore_enrollment_get(store, g.token_id, &e), MRF_OK);
+    ck_assert_int_ne(e.used_at, 0);
+    g.enroll = 0;
+    expect_accepted(&g);
+    x_free(hx);
+    buf_release(&ops);
+    device_free(&n);
+    device_free(&g);
+}
+END_TEST
+
+/* ---- two store handles, as the server's pool has ---------------------------------------- */
+
+/* Two connections to hq.db, as the server's pool (or a CLI command beside it) has: a merge
+ * statement left on a row after COMMIT would keep a stale WAL snapshot on the first, and its
+ * next BEGIN IMMEDIATE would fail with SQLITE_BUSY_SNAPSHOT once the second has committed. */
+START_TEST(two_handles_interleave)
+{
+    struct device a, b;
+    struct buf ops, env;
+    struct ingest_result r;
+    struct hqstore *other = NULL;
+    struct mrf_error err = {0};
+    uint8_t cs[MRF_ID], gid[MRF_ID], bgid[MRF_ID];
+
+    ck_assert_int_eq(hqstore_open(home, HQSTORE_EXISTING, &other, &err), MRF_OK);
+    mrf_random(bgid, sizeof bgid);
+    device_new(&a, "NAI");
+    device_new(&b, "NAI");
+    enroll_with_grant(&a, gid);
+    /* a overwrites an existing column through the fixture's handle */
+    buf_init(&ops, WIRE_JSON_MAX);
+    add_int(&a, &ops, ST_GRANTS, gid, 3, 2000000);
+    seal_request(&a, "NAI", ops.data, cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ingest_result_release(&r);
+    buf_release(&env);
+    /* b enrolls through the other handle */
+    buf_reset(&ops);
+    grant_ops(&b, &ops, bgid, "FOE", "draft", 5);
+    seal_request(&b, "NAI", ops.data, cs, &env);
+    ck_assert_uint_eq(ingest_on(other, env.data, env.len, &r), 200);
+    ingest_result_release(&r);
+    buf_release(&env);
+    /* a again through the first handle */
+    buf_reset(&ops);
+    add_int(&a, &ops, ST_GRANTS, gid, 3, 3000000);
+    seal_request(&a, "NAI", ops.data, cs, &env);
+    ingest_result_init(&r);
+    ck_assert_msg(hq_ingest(store, &ident, (const uint8_t *)env.data, env.len, &r) == MRF_OK,
+                  "the first handle cannot write after the second committed: %s",
+                  hqstore_errmsg(store));
+    ck_assert_uint_eq(r.http_status, 200);
+    ingest_result_release(&r);
+    buf_release(&env);
+    buf_release(&ops);
+    hqstore_close(other);
+    device_free(&a);
+    device_free(&b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ingest");
+    TCase *ok = tcase_create("accepted");
+    TCase *no = tcase_create("refused");
+    TCase *q = tcase_create("quarantine");
+    TCase *pool = tcase_create("handles");
+    TCase *all[] = {ok, no, q, pool};
+
+    if (mrfcrypto_init() != MRF_OK)
+        return EXIT_FAILURE;
+    log_set(stderr, LOG_ERROR);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        tcase_add_checked_fixture(all[i], setup, teardown);
+        tcase_set_timeout(all[i], 120);
+        suite_add_tcase(s, all[i]);
+    }
+    tcase_add_test(ok, first_changeset_enrolls_and_applies);
+    tcase_add_test(ok, replay_applies_nothing_and_repeats_ack);
+    tcase_add_test(ok, second_device_pulls_first_devices_ops);
+    tcase_add_test(ok, pages_until_everything_pulled_once);
+    tcase_add_test(no, token_used_by_another_device);
+    tcase_add_test(no, token_expired);
+    tcase_add_test(no, bad_token);
+    tcase_add_test(no, wrong_post);
+    tcase_add_test(no, unknown_device);
+    tcase_add_test(no, device_revoked);
+    tcase_add_test(no, known_device_with_other_keys_refused);
+    tcase_add_test(no, changeset_id_of_another_device_refused);
+    tcase_add_test(no, tampered_envelope_refused);
+    tcase_add_test(no, garbage_and_empty_body_refused);
+    tcase_add_test(no, body_over_env_max_refused);
+    tcase_add_test(no, response_kind_refused);
+    tcase_add_test(q, quarantine_allocation_from_device);
+    tcase_add_test(q, quarantine_unknown_grant_status);
+    tcase_add_test(q, quarantine_unknown_theme);
+    tcase_add_test(q, quarantine_malformed_op);
+    tcase_add_test(q, quarantine_row_of_another_post);
+    tcase_add_test(pool, two_handles_interleave);
+    return testutil_run(s);
+}

@@ -1,0 +1,1320 @@
+/* Check suite for the wire (sync/envelope.c, sync/ops.c) and the per-column merge
+ * (sync/merge.c): envelopes sealed and opened both ways and refused for every malformed or
+ * tampered byte, including a zstd frame that claims too much (built by hand with the same
+ * crypto as envelope.c); ops as JSON round trip for every column type and refused for every
+ * malformed field; merge on a real post store and a real HQ store converging whatever the
+ * order of the ops. One test case per behaviour. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+#include <zstd.h>
+
+#include "testutil.h"
+#include "common.h"
+#include "mrfcrypto.h"
+#include "mrfsync.h"
+#include "schema.h"
+
+#define ABYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
+
+/* ---- envelopes --------------------------------------------------------------------------- */
+
+static struct mrf_secrets *alice, *bob, *eve;
+
+static void keys_setup(void)
+{
+    mrf_secrets_new(&alice);
+    mrf_secrets_new(&bob);
+    mrf_secrets_new(&eve);
+}
+
+static void keys_teardown(void)
+{
+    mrf_secrets_free(alice);
+    mrf_secrets_free(bob);
+    mrf_secrets_free(eve);
+}
+
+static void header_init(struct envelope *h, int kind, unsigned flags)
+{
+    memset(h, 0, sizeof *h);
+    h->kind = kind;
+    h->flags = flags;
+    mrf_random(h->sender, MRF_ID);
+    mrf_random(h->changeset, MRF_ID);
+    str_copy(h->post, "NAI", sizeof h->post);
+    if (flags & ENV_F_ENROLL) {
+        mrf_random(h->token_id, MRF_ID);
+        h->keys = alice->pub;
+    }
+}
+
+/* Seals json from alice to bob into out (cap ENV_MAX). */
+static void seal(const struct envelope *h, const char *json, size_t len, struct buf *out)
+{
+    struct mrf_error err = {0};
+
+    buf_init(out, ENV_MAX);
+    ck_assert_msg(envelope_seal(h, json, len, alice, bob->pub.box_pk, out, &err) == MRF_OK, "%s",
+                  err.msg);
+}
+
+/* Parses and opens p as bob reading alice. Returns the status of the first step that fails. */
+static enum mrf_status parse_open(const uint8_t *p, size_t n, char **json, size_t *len)
+{
+    struct envelope h;
+    struct mrf_error err = {0};
+    enum mrf_status st = envelope_parse(p, n, &h, &err);
+
+    *json = NULL;
+    *len = 0;
+    if (st != MRF_OK)
+        return st;
+    return envelope_open(&h, alice->pub.sign_pk, alice->pub.box_pk, bob->box_sk, json, len, &err);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* The documented header (mrfsync.h) for a ciphertext of ct_len bytes; returns its length. */
+static size_t make_header(const struct envelope *h, const uint8_t nonce[24], uint32_t ct_len,
+                          uint8_t out[ENV_HEADER + ENV_ENROLL_EXT])
+{
+    memset(out, 0, ENV_HEADER + ENV_ENROLL_EXT);
+    memcpy(out, "MRFE", 4);
+    out[4] = 1;
+    out[5] = (uint8_t)h->kind;
+    out[6] = (uint8_t)h->flags;
+    memcpy(out + 8, h->sender, 16);
+    memcpy(out + 24, h->changeset, 16);
+    memcpy(out + 40, h->post, strlen(h->post));
+    memcpy(out + 56, nonce, 24);
+    put_u32(out + 80, ct_len);
+    if (!(h->flags & ENV_F_ENROLL))
+        return ENV_HEADER;
+    memcpy(out + 84, h->token_id, 16);
+    memcpy(out + 100, h->keys.sign_pk, 32);
+    memcpy(out + 132, h->keys.box_pk, 32);
+    return ENV_HEADER + ENV_ENROLL_EXT;
+}
+
+/* An envelope built by hand with envelope.c's crypto around any plaintext (a zstd frame or
+ * not), from alice to bob. */
+static void craft(const struct envelope *h, const uint8_t *plain, size_t plen, struct buf *out)
+{
+    uint8_t head[ENV_HEADER + ENV_ENROLL_EXT], nonce[24], key[crypto_box_BEFORENMBYTES];
+    size_t hl;
+    unsigned long long clen = 0;
+    uint8_t *env;
+
+    mrf_random(nonce, sizeof nonce);
+    hl = make_header(h, nonce, (uint32_t)(plen + ABYTES), head);
+    ck_assert_int_eq(crypto_box_beforenm(key, bob->pub.box_pk, alice->box_sk), 0);
+    env = xmalloc(hl + plen + ABYTES + MRF_SIG);
+    memcpy(env, head, hl);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(env + hl, &clen, plain, plen, head, hl, NULL, nonce,
+                                               key);
+    mrf_sign(env + hl + clen, env, hl + (size_t)clen, alice->sign_sk);
+    buf_init(out, 2 * ENV_MAX);
+    ck_assert_int_eq(buf_append(out, env, hl + (size_t)clen + MRF_SIG), MRF_OK);
+    x_free(env);
+}
+
+static const char sample_json[] = "{\"v\":1,\"cursor\":0,\"ops\":[]}";
+
+static void check_round_trip(int kind, unsigned flags)
+{
+    struct envelope h, back;
+    struct buf env;
+    struct mrf_error err = {0};
+    char *json = NULL;
+    size_t len = 0;
+
+    header_init(&h, kind, flags);
+    seal(&h, sample_json, strlen(sample_json), &env);
+    ck_assert_int_eq(envelope_parse((const uint8_t *)env.data, env.len, &back, &err), MRF_OK);
+    ck_assert_int_eq(back.kind, kind);
+    ck_assert_uint_eq(back.flags, flags);
+    ck_assert_mem_eq(back.sender, h.sender, MRF_ID);
+    ck_assert_mem_eq(back.changeset, h.changeset, MRF_ID);
+    ck_assert_str_eq(back.post, "NAI");
+    ck_assert_uint_eq(back.raw_len, env.len);
+    ck_assert_uint_eq(back.head_len, ENV_HEADER + ((flags & ENV_F_ENROLL) ? ENV_ENROLL_EXT : 0));
+    ck_assert_uint_eq(back.head_len + back.ct_len + MRF_SIG, env.len);
+    if (flags & ENV_F_ENROLL) {
+        ck_assert_mem_eq(back.token_id, h.token_id, MRF_ID);
+        ck_assert_mem_eq(&back.keys, &alice->pub, sizeof back.keys);
+    }
+    ck_assert_int_eq(
+        envelope_open(&back, alice->pub.sign_pk, alice->pub.box_pk, bob->box_sk, &json, &len, &err),
+        MRF_OK);
+    ck_assert_uint_eq(len, strlen(sample_json));
+    ck_assert_str_eq(json, sample_json);
+    x_free(json);
+    buf_release(&env);
+}
+
+START_TEST(envelope_round_trip_request)
+{
+    check_round_trip(ENV_REQUEST, 0);
+}
+END_TEST
+
+START_TEST(envelope_round_trip_request_enroll)
+{
+    check_round_trip(ENV_REQUEST, ENV_F_ENROLL);
+}
+END_TEST
+
+START_TEST(envelope_round_trip_response)
+{
+    check_round_trip(ENV_RESPONSE, 0);
+}
+END_TEST
+
+START_TEST(envelope_round_trip_empty_and_max_body)
+{
+    struct envelope h;
+    struct buf env;
+    char *big = xmalloc(WIRE_JSON_MAX + 2), *json = NULL;
+    size_t len = 0;
+    struct mrf_error err = {0};
+
+    header_init(&h, ENV_REQUEST, 0);
+    seal(&h, "", 0, &env);
+    ck_assert_int_eq(parse_open((const uint8_t *)env.data, env.len, &json, &len), MRF_OK);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_str_eq(json, "");
+    x_free(json);
+    buf_release(&env);
+
+    memset(big, ' ', WIRE_JSON_MAX + 1);
+    big[WIRE_JSON_MAX + 1] = '\0';
+    seal(&h, big, WIRE_JSON_MAX, &env);
+    ck_assert_int_eq(parse_open((const uint8_t *)env.data, env.len, &json, &len), MRF_OK);
+    ck_assert_uint_eq(len, WIRE_JSON_MAX);
+    x_free(json);
+    /* one byte more is refused by seal itself, and leaves out empty */
+    ck_assert_int_eq(envelope_seal(&h, big, WIRE_JSON_MAX + 1, alice, bob->pub.box_pk, &env, &err),
+                     MRF_E_TOOBIG);
+    ck_assert_uint_eq(env.len, 0);
+    buf_release(&env);
+    x_free(big);
+}
+END_TEST
+
+START_TEST(envelope_layout_as_documented)
+{
+    struct envelope h;
+    struct buf env, hand;
+    uint8_t head[ENV_HEADER + ENV_ENROLL_EXT];
+    char *json = NULL;
+    size_t len = 0, hl;
+
+    header_init(&h, ENV_REQUEST, ENV_F_ENROLL);
+    seal(&h, sample_json, strlen(sample_json), &env);
+    /* every header byte but the nonce is what mrfsync.h says */
+    hl = make_header(&h, (const uint8_t *)env.data + 56,
+                     (uint32_t)(env.len - ENV_HEADER - ENV_ENROLL_EXT - MRF_SIG), head);
+    ck_assert_uint_eq(hl, ENV_HEADER + ENV_ENROLL_EXT);
+    ck_assert_mem_eq(env.data, head, hl);
+    /* and an envelope made by hand to that layout opens */
+    {
+        size_t zb = ZSTD_compressBound(strlen(sample_json));
+        uint8_t *z = xmalloc(zb);
+        size_t zl = ZSTD_compress(z, zb, sample_json, strlen(sample_json), 1);
+        ck_assert(!ZSTD_isError(zl));
+        craft(&h, z, zl, &hand);
+        x_free(z);
+    }
+    ck_assert_int_eq(parse_open((const uint8_t *)hand.data, hand.len, &json, &len), MRF_OK);
+    ck_assert_str_eq(json, sample_json);
+    x_free(json);
+    buf_release(&hand);
+    buf_release(&env);
+}
+END_TEST
+
+/* A sealed request without enroll extension, for the refusal tests. */
+static void valid_env(struct buf *env, unsigned flags)
+{
+    struct envelope h;
+
+    header_init(&h, ENV_REQUEST, flags);
+    seal(&h, sample_json, strlen(sample_json), env);
+}
+
+static enum mrf_status parse_only(const uint8_t *p, size_t n, char *msg, size_t msgsize)
+{
+    struct envelope h;
+    struct mrf_error err = {0};
+    enum mrf_status st = envelope_parse(p, n, &h, &err);
+
+    if (msg != NULL)
+        str_copy(msg, err.msg, msgsize);
+    return st;
+}
+
+START_TEST(envelope_parse_refuses_short)
+{
+    struct buf env;
+    static const uint8_t empty[1] = {0};
+
+    valid_env(&env, 0);
+    ck_assert_int_eq(parse_only(empty, 0, NULL, 0), MRF_E_INVALID);
+    ck_assert_int_eq(parse_only((const uint8_t *)env.data, 4, NULL, 0), MRF_E_INVALID);
+    ck_assert_int_eq(parse_only((const uint8_t *)env.data, ENV_HEADER, NULL, 0), MRF_E_INVALID);
+    ck_assert_int_eq(parse_only((const uint8_t *)env.data, ENV_HEADER + MRF_SIG - 1, NULL, 0),
+                     MRF_E_INVALID);
+    ck_assert_int_eq(parse_only((const uint8_t *)env.data, env.len - 1, NULL, 0), MRF_E_INVALID);
+    buf_release(&env);
+
+    /* an enroll envelope cut inside its extension */
+    valid_env(&env, ENV_F_ENROLL);
+    ck_assert_int_eq(
+        parse_only((const uint8_t *)env.data, ENV_HEADER + ENV_ENROLL_EXT + MRF_SIG - 1, NULL, 0),
+        MRF_E_INVALID);
+    buf_release(&env);
+}
+END_TEST
+
+/* Changes byte i of a copy of env to v and parses it. */
+static enum mrf_status parse_with(const struct buf *env, size_t i, uint8_t v, char *msg)
+{
+    uint8_t *p = xmalloc(env->len);
+    enum mrf_status st;
+
+    memcpy(p, env->data, env->len);
+    p[i] = v;
+    st = parse_only(p, env->len, msg, 128);
+    x_free(p);
+    return st;
+}
+
+START_TEST(envelope_parse_refuses_bad_magic)
+{
+    struct buf env;
+    char msg[128];
+
+    valid_env(&env, 0);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(parse_with(&env, i, (uint8_t)(env.data[i] ^ 0x20), msg), MRF_E_INVALID);
+    buf_release(&env);
+}
+END_TEST
+
+START_TEST(envelope_parse_refuses_bad_version)
+{
+    struct buf env;
+    char msg[128];
+
+    valid_env(&env, 0);
+    ck_assert_int_eq(parse_with(&env, 4, 0, msg), MRF_E_INVALID);
+    ck_assert_int_eq(parse_with(&env, 4, 2, msg), MRF_E_INVALID);
+    ck_assert_str_eq(msg, "bad_version");
+    ck_assert_int_eq(parse_with(&env, 4, 0xff, msg), MRF_E_INVALID);
+    buf_release(&env);
+}
+END_TEST
+
+START_TEST(envelope_parse_refuses_unknown_kind)
+{
+    struct buf env;
+    char msg[128];
+
+    valid_env(&env, 0);
+    ck_assert_int_eq(parse_with(&env, 5, 0, msg), MRF_E_INVALID);
+    ck_assert_int_eq(parse_with(&env, 5, 3, msg), MRF_E_INVALID);
+    ck_assert_int_eq(parse_with(&env, 5, 0x81, msg), MRF_E_INVALID);
+    buf_release(&env);
+}
+END_TEST
+
+START_TEST(envelope_parse_refuses_unknown_flags)
+{
+    struct buf env;
+    char msg[128];
+
+    valid_env(&env, 0);
+    for (unsigned bit = 1; bit < 8; bit++)
+        ck_assert_int_eq(parse_with(&env, 6, (uint8_t)(1u << bit), msg), MRF_E_INVALID);
+    ck_assert_int_eq(parse_with(&env, 6, 0xff, msg), MRF_E_INVALID);
+    /* the reserved byte after the flags */
+    ck_assert_int_eq(parse_with(&env, 7, 1, msg), MRF_E_INVALID);
+    buf_release(&env);
+}
+END_TEST
+
+START_TEST(envelope_parse_refuses_length_mismatch)
+{
+    struct buf env;
+    uint8_t *p;
+    uint32_t ct;
+    char msg[128];
+
+    valid_env(&env, 0);
+    p = xmalloc(env.len + 1);
+    memcpy(p, env.data, env.len);
+    ct = (uint32_t)p[80] << 24 | (uint32_t)p[81] << 16 | (uint32_t)p[82] << 8 | p[83];
+    put_u32(p + 80, ct + 1);
+    ck_assert_int_eq(parse_only(p, env.len, msg, sizeof msg), MRF_E_INVALID);
+    ck_assert_str_eq(msg, "bad_length");
+    put_u32(p + 80, ct - 1);
+    ck_assert_int_eq(parse_only(p, env.len, NULL, 0), MRF_E_INVALID);
+    put_u32(p + 80, 0xffffffffu);
+    ck_assert_int_eq(parse_only(p, env.len, NULL, 0), MRF_E_INVALID);
+    put_u32(p + 80, 0);
+    ck_assert_int_eq(parse_only(p, env.len, NULL, 0), MRF_E_INVALID);
+    /* a trailing byte */
+    put_u32(p + 80, ct);
+    p[env.len] = 0;
+    ck_assert_int_eq(parse_only(p, env.len + 1, NULL, 0), MRF_E_INVALID);
+    ck_assert_int_eq(parse_only(p, env.len, NULL, 0), MRF_OK);
+    /* the enroll flag set on a frame without the extension */
+    p[6] = ENV_F_ENROLL;
+    ck_assert_int_eq(parse_only(p, env.len, NULL, 0), MRF_E_INVALID);
+    x_free(p);
+    buf_release(&env);
+}
+END_TEST
+
+START_TEST(envelope_parse_refuses_over_env_max)
+{
+    uint8_t *p = xcalloc(ENV_MAX + 1, 1);
+    struct envelope h;
+    char msg[128];
+
+    memcpy(p, "MRFE", 4);
+    p[4] = ENV_VERSION;
+    p[5] = ENV_REQUEST;
+    memcpy(p + 40, "NAI", 3);
+    /* exactly ENV_MAX with a matching length parses (nothing is decrypted yet) */
+    put_u32(p + 80, ENV_MAX - ENV_HEADER - MRF_SIG);
+    ck_assert_int_eq(parse_only(p, ENV_MAX, msg, sizeof msg), MRF_OK);
+    put_u32(p + 80, ENV_MAX + 1 - ENV_HEADER - MRF_SIG);
+    ck_assert_int_eq(parse_only(p, ENV_MAX + 1, msg, sizeof msg), MRF_E_TOOBIG);
+    ck_assert_int_eq(envelope_parse(p, SIZE_MAX, &h, NULL), MRF_E_TOOBIG);
+    x_free(p);
+}
+END_TEST
+
+/* Flips byte i of a copy of env; parse, then open as bob from alice. */
+static enum mrf_status flip_and_open(const struct buf *env, size_t i, int *parsed)
+{
+    uint8_t *p = xmalloc(env->len);
+    char *json = NULL;
+    size_t len = 0;
+    struct envelope h;
+    enum mrf_status st;
+
+    memcpy(p, env->data, env->len);
+    p[i] ^= 0x01;
+    st = envelope_parse(p, env->len, &h, NULL);
+    *parsed = st == MRF_OK;
+    if (st == MRF_OK)
+        st = envelope_open(&h, alice->pub.sign_pk, alice->pub.box_pk, bob->box_sk, &json, &len,
+                           NULL);
+    ck_assert_ptr_null(json);
+    x_free(p);
+    return st;
+}
+
+START_TEST(envelope_open_refuses_flipped_header)
+{
+    unsigned flags[] = {0, ENV_F_ENROLL};
+
+    for (size_t f = 0; f < 2; f++) {
+        struct buf env;
+        int opened = 0;
+
+        valid_env(&env, flags[f]);
+        size_t head = ENV_HEADER + (flags[f] ? ENV_ENROLL_EXT : 0);
+        for (size_t i = 0; i < head; i++) {
+            int parsed;
+            enum mrf_status st = flip_and_open(&env, i, &parsed);
+            if (parsed) {
+                ck_assert_msg(st == MRF_E_AUTH, "header byte %zu flipped: %s", i,
+                              mrf_status_str(st));
+                opened++;
+            } else {
+                ck_assert_msg(st == MRF_E_INVALID, "header byte %zu", i);
+            }
+        }
+        /* sender, change set, nonce (and extension) all reach open */
+        ck_assert_int_ge(opened, 16 + 16 + 24 + (flags[f] ? 80 : 0));
+        buf_release(&env);
+    }
+}
+END_TEST
+
+START_TEST(envelope_open_refuses_flipped_ciphertext)
+{
+    struct buf env;
+    size_t ct_len;
+    int parsed;
+
+    valid_env(&env, 0);
+    ct_len = env.len - ENV_HEADER - MRF_SIG;
+    size_t pos[] = {0, 1, ct_len / 2, ct_len - ABYTES - 1, ct_len - ABYTES, ct_len - 1};
+    for (size_t k = 0; k < sizeof pos / sizeof pos[0]; k++) {
+        ck_assert_int_eq(flip_and_open(&env, ENV_HEADER + pos[k], &parsed), MRF_E_AUTH);
+        ck_assert(parsed);
+    }
+    buf_release(&env);
+}
+END_TEST
+
+START_TEST(envelope_open_refuses_flipped_signature)
+{
+    struct buf env;
+    int parsed;
+
+    valid_env(&env, 0);
+    for (size_t k = 0; k < MRF_SIG; k += 7) {
+        ck_assert_int_eq(flip_and_open(&env, env.len - MRF_SIG + k, &parsed), MRF_E_AUTH);
+        ck_assert(parsed);
+    }
+    ck_assert_int_eq(flip_and_open(&env, env.len - 1, &parsed), MRF_E_AUTH);
+    buf_release(&env);
+}
+END_TEST
+
+START_TEST(envelope_open_refuses_wrong_keys)
+{
+    struct buf env;
+    struct envelope h;
+    char *json = NULL;
+    size_t len = 0;
+
+    valid_env(&env, 0);
+    ck_assert_int_eq(envelope_parse((const uint8_t *)env.data, env.len, &h, NULL), MRF_OK);
+    /* wrong sender signing key */
+    ck_assert_int_eq(
+        envelope_open(&h, eve->pub.sign_pk, alice->pub.box_pk, bob->box_sk, &json, &len, NULL),
+        MRF_E_AUTH);
+    /* right signature, wrong sender box key */
+    ck_assert_int_eq(
+        envelope_open(&h, alice->pub.sign_pk, eve->pub.box_pk, bob->box_sk, &json, &len, NULL),
+        MRF_E_AUTH);
+    /* wrong receiver */
+    ck_assert_int_eq(
+        envelope_open(&h, alice->pub.sign_pk, alice->pub.box_pk, eve->box_sk, &json, &len, NULL),
+        MRF_E_AUTH);
+    /* the receiver's own keys as if it had sent it */
+    ck_assert_int_eq(
+        envelope_open(&h, bob->pub.sign_pk, bob->pub.box_pk, bob->box_sk, &json, &len, NULL),
+        MRF_E_AUTH);
+    ck_assert_ptr_null(json);
+    ck_assert_int_eq(
+        envelope_open(&h, alice->pub.sign_pk, alice->pub.box_pk, bob->box_sk, &json, &len, NULL),
+        MRF_OK);
+    x_free(json);
+    buf_release(&env);
+}
+END_TEST
+
+START_TEST(envelope_open_refuses_zstd_over_limit)
+{
+    struct envelope h;
+    struct buf env;
+    char *spaces = xmalloc(WIRE_JSON_MAX + 1), *json = NULL;
+    size_t zb = ZSTD_compressBound(WIRE_JSON_MAX + 1), zl, len = 0;
+    uint8_t *z = xmalloc(zb);
+
+    memset(spaces, ' ', WIRE_JSON_MAX + 1);
+    zl = ZSTD_compress(z, zb, spaces, WIRE_JSON_MAX + 1, 3);
+    ck_assert(!ZSTD_isError(zl));
+    ck_assert_uint_eq(ZSTD_getFrameContentSize(z, zl), WIRE_JSON_MAX + 1);
+    header_init(&h, ENV_REQUEST, 0);
+    craft(&h, z, zl, &env);
+    ck_assert_int_eq(parse_open((const uint8_t *)env.data, env.len, &json, &len), MRF_E_TOOBIG);
+    ck_assert_ptr_null(json);
+    buf_release(&env);
+    x_free(z);
+    x_free(spaces);
+}
+END_TEST
+
+START_TEST(envelope_open_refuses_lying_zstd_header_before_allocating)
+{
+    /* A frame header claiming 2^62 bytes (single segment, 8-byte content size) and one empty
+     * raw block: allocating the claim would abort under ASan. */
+    uint8_t frame[4 + 1 + 8 + 3] = {0x28, 0xb5, 0x2f, 0xfd, 0xe0};
+    uint64_t claim = 1ULL << 62;
+    struct envelope h;
+    struct buf env;
+    char *json = NULL;
+    size_t len = 0;
+
+    for (int i = 0; i < 8; i++)
+        frame[5 + i] = (uint8_t)(claim >> (8 * i));
+    frame[13] = 0x01; /* last block, raw, size 0 */
+    ck_assert_uint_eq(ZSTD_getFrameContentSize(frame, sizeof frame), claim);
+    header_init(&h, ENV_REQUEST, 0);
+    craft(&h, frame, sizeof frame, &env);
+    ck_assert_int_eq(parse_open((const uint8_t *)env.data, env.len, &json, &len), MRF_E_TOOBIG);
+    buf_release(&env);
+}
+END_TEST
+
+START_TEST(envelope_open_refuses_non_zstd_plaintext)
+{
+    struct envelope h;
+    struct buf env;
+    char *json = NULL;
+    size_t len = 0;
+
+    header_init(&h, ENV_REQUEST, 0);
+    craft(&h, (const uint8_t *)sample_json, strlen(sample_json), &env);
+    ck_assert_int_eq(parse_open((const uint8_t *)env.data, env.len, &json, &len), MRF_E_INVALID);
+    ck_assert_ptr_null(json);
+    buf_release(&env);
+    /* an empty plaintext */
+    craft(&h, (const uint8_t *)"", 0, &env);
+    ck_assert_int_eq(parse_open((const uint8_t *)env.data, env.len, &json, &len), MRF_E_INVALID);
+    buf_release(&env);
+}
+END_TEST
+
+/* ---- ops as JSON ------------------------------------------------------------------------- */
+
+static const uint8_t sender_id[MRF_ID] = {0x5e, 0x4d, 0xe2};
+
+static void op_init(struct sync_op *op, enum sync_table t, int col)
+{
+    memset(op, 0, sizeof *op);
+    op->tbl = t;
+    op->col = col;
+    for (int i = 0; i < MRF_ID; i++)
+        op->id[i] = (uint8_t)(0xa0 + i);
+    op->v.type = sync_table_get(t)->cols[col].type;
+    op->clock = hlc_make(1767225600000ULL, 3);
+    memset(op->device, 0x77, MRF_ID);
+}
+
+/* op → JSON → op, in the given form; compares every field the form carries. */
+static void round_trip(const struct sync_op *op, int with_device)
+{
+    struct buf b;
+    cJSON *j;
+    struct sync_op back;
+    struct mrf_error err = {0};
+
+    buf_init(&b, 1 << 20);
+    ck_assert_int_eq(op_to_json(op, with_device, &b), MRF_OK);
+    j = cJSON_ParseWithLength(b.data, b.len);
+    ck_assert_msg(j != NULL, "not JSON: %s", b.data);
+    ck_assert_msg(op_from_json(j, with_device, sender_id, &back, &err) == MRF_OK, "%s: %s", b.data,
+                  err.msg);
+    ck_assert_int_eq(back.tbl, op->tbl);
+    ck_assert_mem_eq(back.id, op->id, MRF_ID);
+    ck_assert_int_eq(back.col, op->col);
+    ck_assert_int_eq(back.v.type, op->v.type);
+    ck_assert_int_eq(back.v.is_null, op->v.is_null);
+    if (!op->v.is_null) {
+        if (op->v.type == SYNC_INT)
+            ck_assert_int_eq(back.v.i, op->v.i);
+        else if (op->v.type == SYNC_TEXT)
+            ck_assert_str_eq(back.v.text, op->v.text);
+        else {
+            ck_assert_uint_eq(back.v.n, op->v.n);
+            if (op->v.n)
+                ck_assert_mem_eq(back.v.blob, op->v.blob, op->v.n);
+        }
+    }
+    ck_assert_uint_eq(back.clock, op->clock);
+    if (with_device) {
+        ck_assert_mem_eq(back.device, op->device, MRF_ID);
+    } else {
+        ck_assert_mem_eq(back.device, sender_id, MRF_ID);
+        ck_assert_uint_eq(back.prev_clock, op->prev_clock);
+        ck_assert_int_eq(back.has_prev_device, op->has_prev_device);
+        if (op->has_prev_device)
+            ck_assert_mem_eq(back.prev_device, op->prev_device, MRF_ID);
+    }
+    sync_op_release(&back);
+    cJSON_Delete(j);
+    buf_release(&b);
+}
+
+/* Every form: request bare, with prev clock, with prev clock and device; response. */
+static void round_trip_all_forms(struct sync_op *op)
+{
+    round_trip(op, 0);
+    round_trip(op, 1);
+    op->prev_clock = hlc_make(1767225500000ULL, 1);
+    round_trip(op, 0);
+    op->has_prev_device = 1;
+    memset(op->prev_device, 0x66, MRF_ID);
+    round_trip(op, 0);
+    op->prev_clock = 0;
+    op->has_prev_device = 0;
+}
+
+START_TEST(op_round_trip_int)
+{
+    struct sync_op op;
+    int64_t vals[] = {0, 1, -1, 125000, MONEY_MAX_CENTS, 9007199254740992LL, -9007199254740992LL};
+
+    op_init(&op, ST_GRANTS, 3);
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        op.v.i = vals[i];
+        round_trip_all_forms(&op);
+    }
+}
+END_TEST
+
+START_TEST(op_round_trip_text)
+{
+    struct sync_op op;
+    const char *vals[] = {"FOE",
+                          "",
+                          "a\"b",
+                          "back\\slash",
+                          "\\\"",
+                          "caf\xc3\xa9",
+                          "\xe6\x97\xa5\xe6\x9c\xac",
+                          "\xf0\x9f\x98\x80 ok",
+                          "'single'"};
+
+    op_init(&op, ST_GRANTS, 1);
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        op.v.text = vals[i];
+        round_trip_all_forms(&op);
+    }
+}
+END_TEST
+
+START_TEST(op_round_trip_blob)
+{
+    struct sync_op op;
+    uint8_t blob[4099];
+    size_t lens[] = {1, 2, 3, 16, 17, 4099};
+
+    mrf_random(blob, sizeof blob);
+    op_init(&op, ST_PARTNERS, 0);
+    op.v.blob = blob;
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        op.v.n = lens[i];
+        round_trip_all_forms(&op);
+    }
+    op_init(&op, ST_GRANTS, 0); /* grants.partner: a row id */
+    op.v.blob = blob;
+    op.v.n = MRF_ID;
+    round_trip_all_forms(&op);
+}
+END_TEST
+
+START_TEST(op_round_trip_null)
+{
+    struct sync_op op;
+    int cols[][2] = {{ST_GRANTS, 3}, {ST_GRANTS, 6}, {ST_PARTNERS, 6}, {ST_THEMES, 1}};
+
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        op_init(&op, (enum sync_table)cols[i][0], cols[i][1]);
+        op.v.is_null = 1;
+        round_trip_all_forms(&op);
+    }
+}
+END_TEST
+
+START_TEST(op_json_exact_form)
+{
+    struct sync_op op;
+    struct buf b;
+
+    op_init(&op, ST_GRANTS, 3);
+    op.v.i = 125000;
+    buf_init(&b, 4096);
+    ck_assert_int_eq(op_to_json(&op, 0, &b), MRF_OK);
+    ck_assert_str_eq(b.data,
+                     "[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",3,125000,\"019b76daa8000003\"]");
+    buf_reset(&b);
+    ck_assert_int_eq(op_to_json(&op, 1, &b), MRF_OK);
+    ck_assert_str_eq(b.data,
+                     "[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",3,125000,\"019b76daa8000003\","
+                     "\"77777777777777777777777777777777\"]");
+    buf_reset(&b);
+    op.prev_clock = 5;
+    op.has_prev_device = 1;
+    memset(op.prev_device, 0x01, MRF_ID);
+    ck_assert_int_eq(op_to_json(&op, 0, &b), MRF_OK);
+    ck_assert_str_eq(b.data,
+                     "[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",3,125000,\"019b76daa8000003\","
+                     "\"0000000000000005\",\"01010101010101010101010101010101\"]");
+    buf_release(&b);
+}
+END_TEST
+
+#define ID "\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\""
+#define CLK "\"019b76daa8000003\""
+
+/* Each of these is refused by op_from_json in the request form. */
+static const char *const bad_request_ops[] = {
+    /* not an op array of the right length */
+    "{}",
+    "\"op\"",
+    "5",
+    "[]",
+    "[2," ID ",3,100]",
+    "[2," ID ",3,100," CLK ",\"0000000000000001\"," ID ",1]",
+    /* unknown table */
+    "[4," ID ",0,1," CLK "]",
+    "[-1," ID ",0,1," CLK "]",
+    "[2.5," ID ",3,1," CLK "]",
+    "[\"grants\"," ID ",3,1," CLK "]",
+    "[null," ID ",3,1," CLK "]",
+    /* unknown column */
+    "[2," ID ",10,1," CLK "]",
+    "[0," ID ",3,1," CLK "]",
+    "[2," ID ",-1,1," CLK "]",
+    "[2," ID ",3.5,1," CLK "]",
+    "[2," ID ",\"amount_cents\",1," CLK "]",
+    /* wrong value type for the column */
+    "[2," ID ",3,\"100\"," CLK "]",
+    "[2," ID ",3,true," CLK "]",
+    "[2," ID ",3,[1]," CLK "]",
+    "[2," ID ",3,{}," CLK "]",
+    "[2," ID ",1,5," CLK "]",
+    "[2," ID ",1,false," CLK "]",
+    "[1," ID ",0,12," CLK "]",
+    "[1," ID ",0,\"not base64!\"," CLK "]",
+    "[1," ID ",0,\"AAA=\"," CLK "]",
+    /* id not 32 hex digits */
+    "[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaea\",3,1," CLK "]",
+    "[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf0\",3,1," CLK "]",
+    "[2,\"z0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",3,1," CLK "]",
+    "[2,\"\",3,1," CLK "]",
+    "[2,12,3,1," CLK "]",
+    /* clock not 16 hex digits, or zero */
+    "[2," ID ",3,1,\"0000019b77e5800\"]",
+    "[2," ID ",3,1,\"019b76daa80000030\"]",
+    "[2," ID ",3,1,\"0000019B77E58003\"]",
+    "[2," ID ",3,1,\"000001-b77e58003\"]",
+    "[2," ID ",3,1,1767225600000]",
+    "[2," ID ",3,1,\"0000000000000000\"]",
+    /* bad previous clock or writer */
+    "[2," ID ",3,1," CLK ",\"xyz\"]",
+    "[2," ID ",3,1," CLK ",5]",
+    "[2," ID ",3,1," CLK ",\"0000000000000001\",\"abc\"]",
+    /* text with control characters, or not UTF-8, or too long */
+    "[2," ID ",1,\"a\\u0001b\"," CLK "]",
+    "[2," ID ",1,\"a\\nb\"," CLK "]",
+    "[2," ID ",1,\"a\\tb\"," CLK "]",
+    "[2," ID ",1,\"a\\u007fb\"," CLK "]",
+    "[2," ID ",1,\"a\\u0085b\"," CLK "]",
+    "[2," ID ",1,\"\xc3\x28\"," CLK "]",
+    "[2," ID ",1,\"\xff\"," CLK "]",
+    /* a number that is not an integer, or beyond 2^53 */
+    "[2," ID ",3,1.5," CLK "]",
+    "[2," ID ",3,-0.25," CLK "]",
+    "[2," ID ",3,1e300," CLK "]",
+    "[2," ID ",3,9007199254740994," CLK "]",
+    "[2," ID ",3,-9007199254740994," CLK "]",
+};
+
+static void expect_refused(const char *text, int with_device)
+{
+    cJSON *j = cJSON_Parse(text);
+    struct sync_op op;
+    struct mrf_error err = {0};
+
+    ck_assert_msg(j != NULL, "test JSON does not parse: %s", text);
+    ck_assert_msg(op_from_json(j, with_device, sender_id, &op, &err) == MRF_E_INVALID,
+                  "accepted %s", text);
+    ck_assert_msg(strncmp(err.msg, "bad_op: ", 8) == 0, "%s: message %s", text, err.msg);
+    ck_assert_ptr_null(op.owned);
+    cJSON_Delete(j);
+}
+
+START_TEST(op_from_json_refuses_malformed)
+{
+    char long_text[300 + 64];
+
+    for (size_t i = 0; i < sizeof bad_request_ops / sizeof bad_request_ops[0]; i++)
+        expect_refused(bad_request_ops[i], 0);
+    /* a text value over the cap */
+    snprintf(long_text, sizeof long_text, "[2," ID ",6,\"%0300d\"," CLK "]", 0);
+    expect_refused(long_text, 0);
+    /* response form: the writer must be there and be an id */
+    expect_refused("[2," ID ",3,1," CLK "]", 1);
+    expect_refused("[2," ID ",3,1," CLK ",\"abc\"]", 1);
+    expect_refused("[2," ID ",3,1," CLK ",\"0000000000000001\"," ID "]", 1);
+}
+END_TEST
+
+START_TEST(op_from_json_accepts_bounds)
+{
+    static const char *const good[] = {
+        "[2," ID ",3,9007199254740992," CLK "]",
+        "[2," ID ",3,-9007199254740992," CLK "]",
+        "[2," ID ",3,1.0," CLK "]",
+        "[2," ID ",3,null," CLK "]",
+        "[2," ID ",3,1," CLK ",\"0000000000000000\"]",
+        "[3," ID ",2,\"EUR\"," CLK "]",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        cJSON *j = cJSON_Parse(good[i]);
+        struct sync_op op;
+        struct mrf_error err = {0};
+        ck_assert_msg(op_from_json(j, 0, sender_id, &op, &err) == MRF_OK, "%s: %s", good[i],
+                      err.msg);
+        sync_op_release(&op);
+        cJSON_Delete(j);
+    }
+}
+END_TEST
+
+/* cJSON decodes "\u0000" into a NUL that C string functions stop at, so a text would be read
+ * cut short ("2026\u0000-01-01" as "2026"): bodies holding it are refused as a whole, before
+ * any op is read. An escaped backslash followed by "u0000" is text, not a NUL. */
+START_TEST(wire_json_parse_refuses_escaped_nul)
+{
+    const char *nul = "{\"ops\":[[2," ID ",6,\"2026\\u0000-01-01\"," CLK "]]}";
+    const char *text = "{\"ops\":[[2," ID ",6,\"a\\\\u0000b\"," CLK "]]}";
+    const char *trailing = "{\"ops\":[]} x";
+    cJSON *doc;
+
+    ck_assert_ptr_null(wire_json_parse(nul, strlen(nul)));
+    ck_assert_ptr_null(wire_json_parse(trailing, strlen(trailing)));
+    doc = wire_json_parse(text, strlen(text));
+    ck_assert_ptr_nonnull(doc);
+    cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(op_to_json_too_small_leaves_buf)
+{
+    struct sync_op op;
+    struct buf full, b;
+    uint8_t blob[40];
+    const char prefix[] = "[[1],";
+
+    mrf_random(blob, sizeof blob);
+    op_init(&op, ST_PARTNERS, 0);
+    op.v.blob = blob;
+    op.v.n = sizeof blob;
+    op.prev_clock = 9;
+    op.has_prev_device = 1;
+    for (int form = 0; form < 2; form++) {
+        buf_init(&full, 4096);
+        ck_assert_int_eq(op_to_json(&op, form, &full), MRF_OK);
+        for (size_t cap = strlen(prefix); cap < strlen(prefix) + full.len; cap++) {
+            buf_init(&b, cap);
+            ck_assert_int_eq(buf_puts(&b, prefix), MRF_OK);
+            ck_assert_int_eq(op_to_json(&op, form, &b), MRF_E_TOOBIG);
+            ck_assert_uint_eq(b.len, strlen(prefix));
+            ck_assert_str_eq(b.data, prefix);
+            buf_release(&b);
+        }
+        buf_init(&b, strlen(prefix) + full.len);
+        ck_assert_int_eq(buf_puts(&b, prefix), MRF_OK);
+        ck_assert_int_eq(op_to_json(&op, form, &b), MRF_OK);
+        ck_assert_str_eq(b.data + strlen(prefix), full.data);
+        buf_release(&b);
+        buf_release(&full);
+    }
+}
+END_TEST
+
+/* A buffer that never held data (data NULL) with a cap below the first bytes of an op:
+ * MRF_E_TOOBIG and b stays empty. */
+START_TEST(op_to_json_too_small_on_empty_buf)
+{
+    struct sync_op op;
+    struct buf b;
+
+    op_init(&op, ST_GRANTS, 3);
+    op.v.i = 1;
+    for (size_t cap = 0; cap < 40; cap++) {
+        buf_init(&b, cap);
+        ck_assert_int_eq(op_to_json(&op, 0, &b), MRF_E_TOOBIG);
+        ck_assert_uint_eq(b.len, 0);
+        buf_release(&b);
+    }
+}
+END_TEST
+
+/* ---- merge ------------------------------------------------------------------------------- */
+
+static char mdir[64];
+static sqlite3 *mdb[2]; /* post store, HQ store */
+
+static void merge_setup(void)
+{
+    char path[128];
+    struct mrf_error err = {0};
+
+    testutil_tmpdir(mdir, sizeof mdir, "wire");
+    snprintf(path, sizeof path, "%s/post.db", mdir);
+    ck_assert_msg(schema_open(path, SCHEMA_POST, &mdb[0], &err) == MRF_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/hq.db", mdir);
+    ck_assert_msg(schema_open(path, SCHEMA_HQ, &mdb[1], &err) == MRF_OK, "%s", err.msg);
+}
+
+static void merge_teardown(void)
+{
+    sqlite3_close_v2(mdb[0]);
+    sqlite3_close_v2(mdb[1]);
+    testutil_rmtree(mdir);
+}
+
+static void exec(sqlite3 *d, const char *sql)
+{
+    ck_assert_msg(sqlite3_exec(d, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(d));
+}
+
+/* Every row of every domain table and of clocks, as text, in a fixed order. */
+static void dump(sqlite3 *d, struct buf *out)
+{
+    static const char *const q[] = {
+        "SELECT * FROM grants ORDER BY id",           "SELECT * FROM partners ORDER BY id",
+        "SELECT * FROM themes ORDER BY id",           "SELECT * FROM allocations ORDER BY id",
+        "SELECT * FROM clocks ORDER BY tbl, id, col",
+    };
+    buf_reset(out);
+    for (size_t k = 0; k < sizeof q / sizeof q[0]; k++) {
+        sqlite3_stmt *s = NULL;
+        ck_assert_int_eq(sqlite3_prepare_v2(d, q[k], -1, &s, NULL), SQLITE_OK);
+        ck_assert_int_eq(buf_printf(out, "%s\n", q[k]), MRF_OK);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(s); c++) {
+                switch (sqlite3_column_type(s, c)) {
+                case SQLITE_NULL:
+                    buf_puts(out, "NULL");
+                    break;
+                case SQLITE_INTEGER:
+                    buf_printf(out, "%lld", (long long)sqlite3_column_int64(s, c));
+                    break;
+                case SQLITE_TEXT:
+                    buf_printf(out, "'%s'", (const char *)sqlite3_column_text(s, c));
+                    break;
+                default: {
+                    char *hx =
+                        hex_encode(sqlite3_column_blob(s, c), (size_t)sqlite3_column_bytes(s, c));
+                    buf_printf(out, "x%s", hx);
+                    x_free(hx);
+                }
+                }
+                buf_puts(out, ",");
+            }
+            buf_puts(out, "\n");
+        }
+        sqlite3_finalize(s);
+    }
+}
+
+static const uint8_t dev_a[MRF_ID] = {0x0a, 1}, dev_b[MRF_ID] = {0x0b, 1};
+static const uint8_t g1[MRF_ID] = {0x61, 0x11}, g2[MRF_ID] = {0x62, 0x22}, p1[MRF_ID] = {0x70, 7};
+
+static struct sync_op mk_int(enum sync_table t, const uint8_t *id, int col, int64_t v, hlc_t c,
+                             const uint8_t *dev)
+{
+    struct sync_op op;
+
+    memset(&op, 0, sizeof op);
+    op.tbl = t;
+    memcpy(op.id, id, MRF_ID);
+    op.col = col;
+    op.v.type = SYNC_INT;
+    op.v.i = v;
+    op.clock = c;
+    memcpy(op.device, dev, MRF_ID);
+    return op;
+}
+
+static struct sync_op mk_text(enum sync_table t, const uint8_t *id, int col, const char *v, hlc_t c,
+                              const uint8_t *dev)
+{
+    struct sync_op op = mk_int(t, id, col, 0, c, dev);
+
+    op.v.type = SYNC_TEXT;
+    op.v.i = 0;
+    op.v.text = v;
+    return op;
+}
+
+#define NOPS 6
+
+static void the_ops(struct sync_op ops[NOPS])
+{
+    hlc_t c1 = hlc_make(1767225600000ULL, 0), c2 = hlc_make(1767225600000ULL, 1),
+          c3 = hlc_make(1767225601000ULL, 0), c5 = hlc_make(1767225602000ULL, 0);
+
+    /* two devices write G1's amount concurrently with different clocks: B's is newer */
+    ops[0] = mk_int(ST_GRANTS, g1, 3, 100, c1, dev_a);
+    ops[1] = mk_int(ST_GRANTS, g1, 3, 200, c2, dev_b);
+    /* G1's status with equal clocks: the larger device id (B) wins */
+    ops[2] = mk_text(ST_GRANTS, g1, 5, "draft", c5, dev_a);
+    ops[3] = mk_text(ST_GRANTS, g1, 5, "committed", c5, dev_b);
+    ops[4] = mk_text(ST_PARTNERS, p1, 7, "low", c3, dev_a);
+    ops[5] = mk_text(ST_GRANTS, g2, 1, "FOE", c1, dev_b);
+}
+
+static int next_permutation(int *a, int n)
+{
+    int i = n - 2, j = n - 1, t;
+
+    while (i >= 0 && a[i] >= a[i + 1])
+        i--;
+    if (i < 0)
+        return 0;
+    while (a[j] <= a[i])
+        j--;
+    t = a[i], a[i] = a[j], a[j] = t;
+    for (int l = i + 1, r = n - 1; l < r; l++, r--)
+        t = a[l], a[l] = a[r], a[r] = t;
+    return 1;
+}
+
+static int64_t one_int(sqlite3 *d, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(d, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+START_TEST(merge_converges_in_every_order)
+{
+    struct sync_op ops[NOPS];
+    struct buf first, now;
+    int perm[NOPS], n = 0;
+
+    the_ops(ops);
+    buf_init(&first, 1 << 20);
+    buf_init(&now, 1 << 20);
+    for (int store = 0; store < 2; store++) {
+        struct merge *m = NULL;
+        sqlite3 *d = mdb[store];
+
+        ck_assert_int_eq(merge_new(d, &m, NULL), MRF_OK);
+        for (int i = 0; i < NOPS; i++)
+            perm[i] = i;
+        buf_reset(&first);
+        n = 0;
+        do {
+            exec(d, "BEGIN");
+            for (int i = 0; i < NOPS; i++) {
+                enum merge_outcome out;
+                struct mrf_error err = {0};
+                ck_assert_msg(merge_apply(m, "NAI", &ops[perm[i]], &out, &err) == MRF_OK, "%s",
+                              err.msg);
+            }
+            dump(d, &now);
+            if (n == 0) {
+                ck_assert_int_eq(buf_puts(&first, now.data), MRF_OK);
+                /* the winners, whatever the order */
+                ck_assert_int_eq(one_int(d, "SELECT amount_cents FROM grants WHERE "
+                                            "id = x'61110000000000000000000000000000'"),
+                                 200);
+                ck_assert_int_eq(one_int(d, "SELECT count(*) FROM grants WHERE status = "
+                                            "'committed' AND id = "
+                                            "x'61110000000000000000000000000000'"),
+                                 1);
+                ck_assert_int_eq(one_int(d, "SELECT count(*) FROM clocks WHERE device = "
+                                            "x'0b010000000000000000000000000000' AND col IN "
+                                            "(3, 5) AND tbl = 2"),
+                                 2);
+                ck_assert_int_eq(one_int(d, "SELECT count(*) FROM partners WHERE risk = 'low'"), 1);
+                ck_assert_int_eq(one_int(d, "SELECT count(*) FROM clocks"), 4);
+            } else {
+                ck_assert_msg(strcmp(first.data, now.data) == 0, "store %d order %d differs", store,
+                              n);
+            }
+            exec(d, "ROLLBACK");
+            merge_forget(m);
+            n++;
+        } while (next_permutation(perm, NOPS));
+        ck_assert_int_eq(n, 720);
+        merge_free(m);
+    }
+    buf_release(&first);
+    buf_release(&now);
+}
+END_TEST
+
+START_TEST(merge_stale_changes_nothing)
+{
+    for (int store = 0; store < 2; store++) {
+        struct merge *m = NULL;
+        struct sync_op ops[NOPS];
+        struct buf before, after;
+        enum merge_outcome out;
+        sqlite3 *d = mdb[store];
+
+        the_ops(ops);
+        buf_init(&before, 1 << 20);
+        buf_init(&after, 1 << 20);
+        ck_assert_int_eq(merge_new(d, &m, NULL), MRF_OK);
+        ck_assert_int_eq(merge_apply(m, "NAI", &ops[1], &out, NULL), MRF_OK);
+        ck_assert_int_eq(out, MERGE_APPLIED);
+        ck_assert_int_eq(merge_apply(m, "NAI", &ops[3], &out, NULL), MRF_OK);
+        ck_assert_int_eq(out, MERGE_APPLIED);
+        dump(d, &before);
+        /* an older clock */
+        ck_assert_int_eq(merge_apply(m, "NAI", &ops[0], &out, NULL), MRF_OK);
+        ck_assert_int_eq(out, MERGE_STALE);
+        /* the same clock, smaller device */
+        ck_assert_int_eq(merge_apply(m, "NAI", &ops[2], &out, NULL), MRF_OK);
+        ck_assert_int_eq(out, MERGE_STALE);
+        /* the very same write again */
+        ck_assert_int_eq(merge_apply(m, "NAI", &ops[3], &out, NULL), MRF_OK);
+        ck_assert_int_eq(out, MERGE_STALE);
+        /* and through a fresh handle, which remembers nothing */
+        merge_free(m);
+        ck_assert_int_eq(merge_new(d, &m, NULL), MRF_OK);
+        ck_assert_int_eq(merge_apply(m, "NAI", &ops[0], &out, NULL), MRF_OK);
+        ck_assert_int_eq(out, MERGE_STALE);
+        dump(d, &after);
+        ck_assert_str_eq(before.data, after.data);
+        merge_free(m);
+        buf_release(&before);
+        buf_release(&after);
+    }
+}
+END_TEST
+
+START_TEST(merge_refuses_row_of_another_post)
+{
+    for (int store = 0; store < 2; store++) {
+        struct merge *m = NULL;
+        struct sync_op ops[NOPS], later;
+        struct buf before, after;
+        enum merge_outcome out;
+        struct mrf_error err = {0};
+        sqlite3 *d = mdb[store];
+
+        the_ops(ops);
+        buf_init(&before, 1 << 20);
+        buf_init(&after, 1 << 20);
+        ck_assert_int_eq(merge_new(d, &m, NULL), MRF_OK);
+        ck_assert_int_eq(merge_apply(m, "NAI", &ops[0], &out, NULL), MRF_OK);
+        ck_assert_int_eq(merge_apply(m, "NAI", &ops[4], &out, NULL), MRF_OK);
+        dump(d, &before);
+        /* a newer write to the same grant, claimed by GVA */
+        later = ops[1];
+        ck_assert_int_eq(merge_apply(m, "GVA", &later, &out, &err), MRF_E_RULE);
+        ck_assert_int_eq(out, MERGE_STALE);
+        ck_assert_str_eq(err.msg, "row_of_another_post");
+        /* a new column of the NAI partner, through a fresh handle */
+        merge_free(m);
+        ck_assert_int_eq(merge_new(d, &m, NULL), MRF_OK);
+        later = mk_int(ST_PARTNERS, p1, 8, 1, hlc_make(1767229999000ULL, 0), dev_b);
+        ck_assert_int_eq(merge_apply(m, "GVA", &later, &out, NULL), MRF_E_RULE);
+        dump(d, &after);
+        ck_assert_str_eq(before.data, after.data);
+        /* NAI itself still may */
+        ck_assert_int_eq(merge_apply(m, "NAI", &later, &out, NULL), MRF_OK);
+        ck_assert_int_eq(out, MERGE_APPLIED);
+        merge_free(m);
+        buf_release(&before);
+        buf_release(&after);
+    }
+}
+END_TEST
+
+START_TEST(merge_creates_rows_with_short_codes)
+{
+    for (int store = 0; store < 2; store++) {
+        struct merge *m = NULL;
+        struct sync_op ops[NOPS], th;
+        enum merge_outcome out;
+        char gcode[16], pcode[16], sql[256];
+        sqlite3 *d = mdb[store];
+        uint8_t tid[MRF_ID];
+
+        the_ops(ops);
+        ck_assert_int_eq(merge_new(d, &m, NULL), MRF_OK);
+        ck_assert_int_eq(merge_apply(m, "NAI", &ops[0], &out, NULL), MRF_OK);
+        ck_assert_int_eq(merge_apply(m, "NAI", &ops[4], &out, NULL), MRF_OK);
+        row_id_derive(tid, "themes", "NAI", 2026, "FOE");
+        th = mk_text(ST_THEMES, tid, 1, "FOE", hlc_make(1767225600000ULL, 0), dev_a);
+        ck_assert_int_eq(merge_apply(m, "NAI", &th, &out, NULL), MRF_OK);
+        shortcode_make("G", g1, gcode);
+        shortcode_make("PX", p1, pcode);
+        ck_assert(strncmp(gcode, "G-", 2) == 0 && strlen(gcode) == 8);
+        ck_assert(strncmp(pcode, "PX-", 3) == 0 && strlen(pcode) == 9);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM grants WHERE code = '%s' AND post = 'NAI' AND "
+                 "amount_cents = 100 AND removed = 0",
+                 gcode);
+        ck_assert_int_eq(one_int(d, sql), 1);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM partners WHERE code = '%s' AND post = 'NAI' AND "
+                 "risk = 'low'",
+                 pcode);
+        ck_assert_int_eq(one_int(d, sql), 1);
+        ck_assert_int_eq(one_int(d, "SELECT count(*) FROM themes WHERE theme = 'FOE' AND post = "
+                                    "'NAI'"),
+                         1);
+        merge_free(m);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("wire");
+    TCase *env = tcase_create("envelope");
+    TCase *ops = tcase_create("ops");
+    TCase *mg = tcase_create("merge");
+
+    if (mrfcrypto_init() != MRF_OK)
+        return EXIT_FAILURE;
+    tcase_add_checked_fixture(env, keys_setup, keys_teardown);
+    tcase_set_timeout(env, 120);
+    tcase_add_test(env, envelope_round_trip_request);
+    tcase_add_test(env, envelope_round_trip_request_enroll);
+    tcase_add_test(env, envelope_round_trip_response);
+    tcase_add_test(env, envelope_round_trip_empty_and_max_body);
+    tcase_add_test(env, envelope_layout_as_documented);
+    tcase_add_test(env, envelope_parse_refuses_short);
+    tcase_add_test(env, envelope_parse_refuses_bad_magic);
+    tcase_add_test(env, envelope_parse_refuses_bad_version);
+    tcase_add_test(env, envelope_parse_refuses_unknown_kind);
+    tcase_add_test(env, envelope_parse_refuses_unknown_flags);
+    tcase_add_test(env, envelope_parse_refuses_length_mismatch);
+    tcase_add_test(env, envelope_parse_refuses_over_env_max);
+    tcase_add_test(env, envelope_open_refuses_flipped_header);
+    tcase_add_test(env, envelope_open_refuses_flipped_ciphertext);
+    tcase_add_test(env, envelope_open_refuses_flipped_signature);
+    tcase_add_test(env, envelope_open_refuses_wrong_keys);
+    tcase_add_test(env, envelope_open_refuses_zstd_over_limit);
+    tcase_add_test(env, envelope_open_refuses_lying_zstd_header_before_allocating);
+    tcase_add_test(env, envelope_open_refuses_non_zstd_plaintext);
+    tcase_add_test(ops, op_round_trip_int);
+    tcase_add_test(ops, op_round_trip_text);
+    tcase_add_test(ops, op_round_trip_blob);
+    tcase_add_test(ops, op_round_trip_null);
+    tcase_add_test(ops, op_json_exact_form);
+    tcase_add_test(ops, op_from_json_refuses_malformed);
+    tcase_add_test(ops, op_from_json_accepts_bounds);
+    tcase_add_test(ops, wire_json_parse_refuses_escaped_nul);
+    tcase_add_test(ops, op_to_json_too_small_leaves_buf);
+    tcase_add_test(ops, op_to_json_too_small_on_empty_buf);
+    tcase_add_checked_fixture(mg, merge_setup, merge_teardown);
+    tcase_set_timeout(mg, 120);
+    tcase_add_test(mg, merge_converges_in_every_order);
+    tcase_add_test(mg, merge_stale_changes_nothing);
+    tcase_add_test(mg, merge_refuses_row_of_another_post);
+    tcase_add_test(mg, merge_creates_rows_with_short_codes);
+    suite_add_tcase(s, env);
+    suite_add_tcase(s, ops);
+    suite_add_tcase(s, mg);
+    return testutil_run(s);
+}
