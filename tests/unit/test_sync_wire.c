@@ -944,6 +944,95 @@ START_TEST(op_to_json_too_small_on_empty_buf)
 }
 END_TEST
 
+/* ---- golden: a version-1 change set as the first release wrote it ------------------------ */
+
+/* tests/unit/golden/changeset-v1.txt holds, on line 1, the JSON of a first change set (enroll
+ * secret and three ops in the request form) and, on line 2, the hex of its envelope, sealed
+ * with keys from fixed seeds (device: sign 0x01.., box 0x02..; HQ: sign 0x03.., box 0x04..).
+ * Formats only grow: every later build must still open it and read the same ops, and must
+ * still write those ops as the same JSON. */
+static void seeded(uint8_t fill, int box, uint8_t *pk, uint8_t *sk)
+{
+    uint8_t seed[32];
+
+    memset(seed, fill, sizeof seed);
+    if (box)
+        crypto_box_seed_keypair(pk, sk, seed);
+    else
+        crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+START_TEST(golden_changeset_v1)
+{
+    uint8_t *file = NULL, *raw, dev_sign_pk[32], dev_sign_sk[64], dev_box_pk[32], dev_box_sk[32];
+    uint8_t hq_box_pk[32], hq_box_sk[32], want[16];
+    size_t n = 0, json_len = 0;
+    struct mrf_error err = {0};
+    struct envelope h;
+    struct sync_op op;
+    struct buf again;
+    char *nl, *hex, *json = NULL;
+    cJSON *doc, *ops;
+
+    ck_assert_int_eq(
+        file_read_all(MRF_TEST_SRC "/tests/unit/golden/changeset-v1.txt", 1 << 16, &file, &n, &err),
+        MRF_OK);
+    nl = strchr((char *)file, '\n');
+    ck_assert_ptr_nonnull(nl);
+    *nl = '\0';
+    hex = nl + 1;
+    hex[strcspn(hex, "\n")] = '\0';
+    raw = xmalloc(strlen(hex) / 2);
+    ck_assert_int_eq(hex_decode(hex, raw, strlen(hex) / 2), MRF_OK);
+
+    seeded(1, 0, dev_sign_pk, dev_sign_sk);
+    seeded(2, 1, dev_box_pk, dev_box_sk);
+    seeded(4, 1, hq_box_pk, hq_box_sk);
+    ck_assert_int_eq(envelope_parse(raw, strlen(hex) / 2, &h, &err), MRF_OK);
+    ck_assert_int_eq(h.kind, ENV_REQUEST);
+    ck_assert_uint_eq(h.flags, ENV_F_ENROLL);
+    ck_assert_str_eq(h.post, "NAI");
+    memset(want, 0x22, sizeof want);
+    ck_assert_mem_eq(h.changeset, want, 16);
+    memset(want, 0x33, sizeof want);
+    ck_assert_mem_eq(h.token_id, want, 16);
+    ck_assert_mem_eq(h.keys.sign_pk, dev_sign_pk, 32);
+    ck_assert_mem_eq(h.keys.box_pk, dev_box_pk, 32);
+    ck_assert_int_eq(envelope_open(&h, dev_sign_pk, dev_box_pk, hq_box_sk, &json, &json_len, &err),
+                     MRF_OK);
+    ck_assert_str_eq(json, (char *)file);
+
+    /* the ops read back as written, and write back as the same JSON */
+    doc = wire_json_parse(json, json_len);
+    ck_assert_ptr_nonnull(doc);
+    ops = cJSON_GetObjectItemCaseSensitive(doc, "ops");
+    ck_assert_int_eq(cJSON_GetArraySize(ops), 3);
+    buf_init(&again, 1 << 16);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(op_from_json(cJSON_GetArrayItem(ops, i), 0, h.sender, &op, &err), MRF_OK);
+        ck_assert_int_eq(op.tbl, ST_GRANTS);
+        if (i > 0)
+            buf_puts(&again, ",");
+        ck_assert_int_eq(op_to_json(&op, 0, &again), MRF_OK);
+        if (i == 0)
+            ck_assert(op.col == 3 && op.v.i == 1250000 &&
+                      op.clock == hlc_make(1796000000000ULL, 1));
+        if (i == 1)
+            ck_assert(op.col == 5 && strcmp(op.v.text, "draft") == 0);
+        if (i == 2)
+            ck_assert(op.col == 0 && op.v.n == 16 && op.v.blob[0] == 0x77 && op.has_prev_device &&
+                      op.prev_clock == hlc_make(1795000000000ULL, 9));
+        sync_op_release(&op);
+    }
+    ck_assert_ptr_nonnull(strstr((char *)file, again.data));
+    buf_release(&again);
+    cJSON_Delete(doc);
+    x_free(json);
+    x_free(raw);
+    x_free(file);
+}
+END_TEST
+
 /* ---- merge ------------------------------------------------------------------------------- */
 
 static char mdir[64];
@@ -1305,6 +1394,7 @@ int main(void)
     tcase_add_test(ops, op_from_json_refuses_malformed);
     tcase_add_test(ops, op_from_json_accepts_bounds);
     tcase_add_test(ops, wire_json_parse_refuses_escaped_nul);
+    tcase_add_test(ops, golden_changeset_v1);
     tcase_add_test(ops, op_to_json_too_small_leaves_buf);
     tcase_add_test(ops, op_to_json_too_small_on_empty_buf);
     tcase_add_checked_fixture(mg, merge_setup, merge_teardown);
