@@ -37,14 +37,19 @@ static enum mrf_status tty_line(int fd, const char *prompt, char *buf, struct mr
     int restore = 0;
     enum mrf_status st = MRF_OK;
 
-    if (write(fd, prompt, strlen(prompt)) < 0 || write(fd, ": ", 2) < 0)
-        return mrf_error_set(err, MRF_E_IO, "passphrase: cannot write to the terminal");
+    /* Echo off before the prompt, as getpass does: TCSAFLUSH drops what was typed before the
+     * prompt appeared, never what is typed after it. */
     if (tcgetattr(fd, &old) == 0) {
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
         quiet.c_lflag |= ICANON;
         if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0)
             restore = 1;
+    }
+    if (write(fd, prompt, strlen(prompt)) < 0 || write(fd, ": ", 2) < 0) {
+        if (restore)
+            tcsetattr(fd, TCSANOW, &old);
+        return mrf_error_set(err, MRF_E_IO, "passphrase: cannot write to the terminal");
     }
     for (;;) {
         char c;
@@ -62,7 +67,7 @@ static enum mrf_status tty_line(int fd, const char *prompt, char *buf, struct mr
     }
     buf[n] = '\0';
     if (restore)
-        tcsetattr(fd, TCSAFLUSH, &old);
+        tcsetattr(fd, TCSANOW, &old); /* keeps what is typed ahead for the next prompt */
     if (write(fd, "\n", 1) < 0)
         st = st == MRF_OK ? MRF_E_IO : st;
     return st;

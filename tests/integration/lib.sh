@@ -156,6 +156,55 @@ sys.exit(0 if eval(sys.argv[2], {"d": d, "json": json, "re": re}) else 1)
 PY
 }
 
+# ---- a terminal -------------------------------------------------------------------------
+# pty_run ANSWERS... -- CMD... : runs CMD on a pseudo-terminal, typing one answer per prompt;
+# the screen goes to $OUT, the exit code to $LAST_RC.
+pty_run() {
+    python3 - "$@" >"$OUT" <<'PY'
+import os, pty, select, signal, sys, time
+# Never hangs: every read waits at most until one deadline, then the child is killed (exit 98).
+args = sys.argv[1:]
+sep = args.index("--")
+answers, cmd = args[:sep], args[sep + 1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(cmd[0], cmd)
+deadline = time.time() + 30
+screen = b""
+
+def read_some():
+    left = deadline - time.time()
+    if left <= 0 or not select.select([fd], [], [], left)[0]:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        sys.stdout.write(screen.decode(errors="replace") + "\n(timed out)\n")
+        sys.exit(98)
+    try:
+        return os.read(fd, 1024)
+    except OSError:
+        return b""
+
+for answer in answers:
+    seen = b""
+    while not seen.rstrip().endswith(b":"):
+        data = read_some()
+        if not data:
+            break
+        seen += data
+    screen += seen
+    os.write(fd, answer.encode() + b"\n")
+while True:
+    data = read_some()
+    if not data:
+        break
+    screen += data
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(screen.decode(errors="replace"))
+sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 99)
+PY
+    LAST_RC=$?
+}
+
 # ---- an HQ and one enrolled device -------------------------------------------------------
 # setup_device [POST] : HQ home $HQ_HOME, post POST (default NAI), device home $DEV; sets
 # $TOKEN and $HQ_FP (HQ's key fingerprint as mrf-hq init printed it). Returns non-zero if

@@ -234,25 +234,9 @@ check "a sync with nothing to send is one request" json_ok "$OUT" 'd["requests"]
 
 # ---- on a terminal: a progress bar; otherwise one summary line ---------------------------
 D d1 grant set "$G4" --amount 600 >/dev/null
-python3 - "$MRF" "$T/d1" >"$T/pty.out" <<'PY'
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "--home", sys.argv[2], "sync", "--timeout", "20"])
-out = b""
-while True:
-    try:
-        data = os.read(fd, 4096)
-    except OSError:
-        break
-    if not data:
-        break
-    out += data
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(st))
-PY
-check "sync on a terminal exits 0" test $? = 0
+pty_run -- "$MRF" --home "$T/d1" sync --timeout 20
+cp "$OUT" "$T/pty.out"
+check "sync on a terminal exits 0" test "$LAST_RC" = 0
 check "sync on a terminal draws a progress bar" grep -q 'sync \[#*\]' "$T/pty.out"
 check "... with changes, change sets and bytes" grep -q '1/1 changes, 1 change sets, .* up, .* down' "$T/pty.out"
 run D d1 sync --timeout 20

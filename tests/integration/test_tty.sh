@@ -8,43 +8,6 @@ setup_hq || {
 }
 unset MRF_PASSPHRASE
 
-# pty_run ANSWERS... -- CMD... : runs CMD on a pseudo-terminal, typing one answer per prompt;
-# the screen goes to $OUT, the exit code to $LAST_RC.
-pty_run() {
-    python3 - "$@" >"$OUT" <<'PY'
-import os, pty, sys, time
-args = sys.argv[1:]
-sep = args.index("--")
-answers, cmd = args[:sep], args[sep + 1:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(cmd[0], cmd)
-screen = b""
-for answer in answers:
-    seen = b""
-    deadline = time.time() + 10
-    while not seen.rstrip().endswith(b":") and time.time() < deadline:
-        try:
-            seen += os.read(fd, 1024)
-        except OSError:
-            break
-    screen += seen
-    os.write(fd, answer.encode() + b"\n")
-while True:
-    try:
-        data = os.read(fd, 1024)
-    except OSError:
-        break
-    if not data:
-        break
-    screen += data
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(screen.decode(errors="replace"))
-sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 99)
-PY
-    LAST_RC=$?
-}
-
 pty_run "first entry 123" "second entry 456" -- "$MRF" --home "$DEV" init --token "$TOKEN"
 check "tty init: two different entries refused (exit 3)" [ "$LAST_RC" -eq 3 ]
 check "tty init: ... and nothing is created" empty_or_absent "$DEV"
