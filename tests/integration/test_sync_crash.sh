@@ -3,6 +3,7 @@
 # device with an outbox of several change sets.
 #   - `mrf sync` killed at random moments: every op reaches HQ exactly once after the next sync,
 #     nothing is lost, the outbox ends empty;
+#   - two `mrf sync` of one device started at once: the same;
 #   - `mrf-hq serve` killed at random moments of a device's sync, then restarted: the same.
 # "Exactly once" is counted in HQ's oplog: every op here writes a new row, so each one that
 # HQ applies adds one oplog entry, and one applied twice would add two.
@@ -37,7 +38,7 @@ expect_exit "first sync enrolls it" 0 D sync --timeout 20
 for round in 1 2 3 4 5; do
     fill 50
     want=$(($(oplog) + $(dpending)))
-    D sync --timeout 20 >/dev/null 2>&1 &
+    "$MRF" --home "$T/dev" sync --timeout 20 >/dev/null 2>&1 & # $! is mrf itself
     pid=$!
     pause
     kill -9 "$pid" 2>/dev/null
@@ -50,11 +51,31 @@ for round in 1 2 3 4 5; do
         test "$got" = "$want"
 done
 
+# ---- two syncs of one device at once (an impatient double start) --------------------------
+for round in 1 2 3; do
+    fill 50
+    want=$(($(oplog) + $(dpending)))
+    "$MRF" --home "$T/dev" sync --timeout 20 >/dev/null 2>&1 &
+    p1=$!
+    pause
+    "$MRF" --home "$T/dev" sync --timeout 20 >/dev/null 2>&1 &
+    p2=$!
+    wait "$p1"
+    r1=$?
+    wait "$p2"
+    r2=$?
+    check "two syncs at once, round $round: both exit 0 (got $r1, $r2)" test "$r1$r2" = 00
+    check "two syncs at once, round $round: the outbox is empty" test "$(dpending)" = 0
+    got=$(oplog)
+    check "two syncs at once, round $round: every op applied exactly once ($got of $want)" \
+        test "$got" = "$want"
+done
+
 # ---- HQ killed mid-sync ------------------------------------------------------------------
 for round in 1 2 3; do
     fill 50
     want=$(($(oplog) + $(dpending)))
-    D sync --timeout 6 >"$T/bg.out" 2>&1 &
+    "$MRF" --home "$T/dev" sync --timeout 6 >"$T/bg.out" 2>&1 &
     pid=$!
     pause
     kill -9 "$HQ_PID" 2>/dev/null
