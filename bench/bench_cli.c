@@ -1,5 +1,5 @@
 /* Measures `mrf grant add` as a whole process (fork, exec, open the store, check the rules,
- * capture ~10 column writes, commit with fsync, exit) and puts the median beside this machine's
+ * capture 7 column writes, commit with fsync, exit) and puts the median beside this machine's
  * own floors: spawning a trivial process, and one durable SQLite commit (WAL, synchronous=FULL)
  * of one row. Prints figures and ratios; never passes or fails on time.
  *
@@ -13,24 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+#include "stats.h"
 
 /* Runs argv to completion with stdout/stderr to /dev/null; returns its wall time in ms. */
 static double run(char *const argv[])

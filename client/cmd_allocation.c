@@ -25,8 +25,7 @@ static int exec_allocation(struct cli_ctx *ctx, const struct cli_args *a)
         printf("allocation  %s\n", al ? al : "none received from HQ yet");
         printf("committed   %s %s\n", cm, cur);
         printf("remaining   %s%s%s\n", rm ? rm : "-", rm ? " " : "", rm ? cur : "");
-        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "other_currencies"))
-        {
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "other_currencies")) {
             printf("committed   %s %s (not counted against the allocation)\n",
                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "committed")),
                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "currency")));

@@ -39,8 +39,7 @@ static const cJSON *partner_by_code(const cJSON *partners, const char *code)
 {
     const cJSON *p;
 
-    cJSON_ArrayForEach(p, partners)
-    {
+    cJSON_ArrayForEach(p, partners) {
         const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code"));
         if (c && code && strcmp(c, code) == 0)
             return p;
@@ -61,8 +60,7 @@ static void print_csv(const cJSON *partners, const cJSON *grants)
           stdout);
     /* Every grant, with its partner's columns (only the code if the partner's row has not
      * reached this device). */
-    cJSON_ArrayForEach(g, grants)
-    {
+    cJSON_ArrayForEach(g, grants) {
         const cJSON *pc = cJSON_GetObjectItemCaseSensitive(g, "partner");
         p = partner_by_code(partners, cJSON_GetStringValue(pc));
         for (int k = 0; k < 9; k++)
@@ -71,14 +69,12 @@ static void print_csv(const cJSON *partners, const cJSON *grants)
             csv_field(cJSON_GetObjectItemCaseSensitive(g, gk[k]), k == 8);
     }
     /* Then every live partner without grants. */
-    cJSON_ArrayForEach(p, partners)
-    {
+    cJSON_ArrayForEach(p, partners) {
         const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code"));
         int any = 0;
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "removed")))
             continue;
-        cJSON_ArrayForEach(g, grants)
-        {
+        cJSON_ArrayForEach(g, grants) {
             const char *gc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "partner"));
             any |= gc && code && strcmp(gc, code) == 0;
         }

@@ -116,8 +116,7 @@ static int exec_partner_show(struct cli_ctx *ctx, const struct cli_args *a)
         cJSON *mine = cJSON_CreateArray();
         cJSON *g;
         const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code"));
-        cJSON_ArrayForEach(g, grants)
-        {
+        cJSON_ArrayForEach(g, grants) {
             const char *pc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "partner"));
             if (pc && code && strcmp(pc, code) == 0)
                 cJSON_AddItemToArray(
@@ -139,8 +138,7 @@ static int exec_partner_show(struct cli_ctx *ctx, const struct cli_args *a)
                     printf("%-8s -\n", keys[k]);
             }
             printf("%-8s", "grants");
-            cJSON_ArrayForEach(g, mine)
-            {
+            cJSON_ArrayForEach(g, mine) {
                 printf(" %s", g->valuestring);
             }
             printf("%s\n", cJSON_GetArraySize(mine) ? "" : " -");

@@ -45,8 +45,7 @@ void out_table(const cJSON *rows, const char *const *keys, const char *const *he
     }
     for (int k = 0; k < ncols && k < 16; k++)
         width[k] = (int)strlen(heads[k]);
-    cJSON_ArrayForEach(row, rows)
-    {
+    cJSON_ArrayForEach(row, rows) {
         for (int k = 0; k < ncols && k < 16; k++) {
             cell(row, keys[k], c, sizeof c);
             if ((int)strlen(c) > width[k])
@@ -55,8 +54,7 @@ void out_table(const cJSON *rows, const char *const *keys, const char *const *he
     }
     for (int k = 0; k < ncols && k < 16; k++)
         printf("%-*s%s", width[k], heads[k], k + 1 < ncols ? "  " : "\n");
-    cJSON_ArrayForEach(row, rows)
-    {
+    cJSON_ArrayForEach(row, rows) {
         for (int k = 0; k < ncols && k < 16; k++) {
             cell(row, keys[k], c, sizeof c);
             printf("%-*s%s", k + 1 < ncols ? width[k] : 0, c, k + 1 < ncols ? "  " : "\n");

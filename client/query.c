@@ -151,10 +151,11 @@ out:
 enum mrf_status client_grants_json(struct cli_ctx *ctx, int year, const uint8_t *only_id,
                                    int reveal, cJSON **out)
 {
-    cJSON *arr = cJSON_CreateArray();
+    cJSON *arr = cJSON_CreateArray(), *o;
     sqlite3_stmt *s;
     enum mrf_status st = MRF_OK;
     int rc;
+    size_t i;
     struct row {
         uint8_t id[MRF_ID];
         int has_note;
@@ -173,7 +174,7 @@ enum mrf_status client_grants_json(struct cli_ctx *ctx, int year, const uint8_t 
     else
         sqlite3_bind_null(s, 2);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *o = cJSON_CreateObject();
+        o = cJSON_CreateObject();
         cJSON_AddItemToArray(arr, o);
         if (n == alloc) {
             alloc = alloc ? alloc * 2 : 32;
@@ -199,11 +200,12 @@ enum mrf_status client_grants_json(struct cli_ctx *ctx, int year, const uint8_t 
         st = client_db_fail(ctx, "cannot list grants");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        st = add_sealed(ctx, cJSON_GetArrayItem(arr, (int)i), ST_GRANTS, rows[i].id, "note",
-                        rows[i].has_note, reveal);
+    i = 0;
+    cJSON_ArrayForEach(o, arr) {
+        st = add_sealed(ctx, o, ST_GRANTS, rows[i].id, "note", rows[i].has_note, reveal);
         if (st != MRF_OK)
             goto out;
+        i++;
     }
     *out = arr;
     arr = NULL;

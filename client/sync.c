@@ -370,8 +370,7 @@ static enum mrf_status apply_response(struct sync_run *r, const cJSON *doc)
         goto out;
     }
     merge_forget(r->merge);
-    cJSON_ArrayForEach(item, ops)
-    {
+    cJSON_ArrayForEach(item, ops) {
         struct mrf_error err;
         if (op_from_json(item, 1, NULL, &op, &err) != MRF_OK) {
             st = mrf_error_set(&ctx->err, MRF_E_REFUSED,

@@ -171,6 +171,7 @@ static const char *check_value(const struct sync_op *op)
 static void parse_ops(struct ingest *in, struct sync_op **ops, int *nops)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(in->doc, "ops");
+    const cJSON *item;
     struct mrf_error err;
     const char *why;
     int n, i;
@@ -183,8 +184,10 @@ static void parse_ops(struct ingest *in, struct sync_op **ops, int *nops)
     }
     n = cJSON_GetArraySize(arr);
     *ops = xcalloc((size_t)n + 1, sizeof **ops);
-    for (i = 0; i < n; i++) {
-        if (op_from_json(cJSON_GetArrayItem(arr, i), 0, in->dev.id, &(*ops)[i], &err) != MRF_OK) {
+    i = 0;
+    /* Walked, not indexed: cJSON_GetArrayItem walks the list from its head every time. */
+    cJSON_ArrayForEach(item, arr) {
+        if (op_from_json(item, 0, in->dev.id, &(*ops)[i], &err) != MRF_OK) {
             str_copy(in->quarantine, err.msg, sizeof in->quarantine);
             break;
         }
@@ -196,6 +199,7 @@ static void parse_ops(struct ingest *in, struct sync_op **ops, int *nops)
         }
         if ((*ops)[i].clock > in->max_clock)
             in->max_clock = (*ops)[i].clock;
+        i++;
     }
     in->r->ops_in = n;
 }

@@ -84,7 +84,7 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
                                   struct mrf_error *err)
 {
     const struct sync_table_desc *d = sync_table_get(op->tbl);
-    char text[160];
+    char text[160] = "";
     char code[16];
     sqlite3_stmt *s;
     int rc;
@@ -92,11 +92,11 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
     if (m->have_last && m->last_tbl == op->tbl && memcmp(m->last_id, op->id, MRF_ID) == 0 &&
         strcmp(m->last_post, post) == 0)
         return MRF_OK;
-    if (d->code_prefix)
+    if (m->row_insert[op->tbl] == NULL && d->code_prefix)
         snprintf(text, sizeof text,
                  "INSERT INTO %s(id, post, code) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
                  d->name);
-    else
+    else if (m->row_insert[op->tbl] == NULL)
         snprintf(text, sizeof text,
                  "INSERT INTO %s(id, post) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING", d->name);
     s = prep(m, &m->row_insert[op->tbl], text, err);
@@ -111,7 +111,8 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot create a row");
     if (sqlite3_changes(m->db) == 0) {
-        snprintf(text, sizeof text, "SELECT post = ?2 FROM %s WHERE id = ?1", d->name);
+        if (m->row_post[op->tbl] == NULL)
+            snprintf(text, sizeof text, "SELECT post = ?2 FROM %s WHERE id = ?1", d->name);
         s = prep(m, &m->row_post[op->tbl], text, err);
         if (s == NULL)
             return MRF_E_IO;
@@ -163,7 +164,7 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
                             enum merge_outcome *out, struct mrf_error *err)
 {
     const struct sync_table_desc *d = sync_table_get(op->tbl);
-    char text[160];
+    char text[160] = "";
     sqlite3_stmt *s;
     enum mrf_status st;
     hlc_t cur;
@@ -183,8 +184,9 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
     if (found && hlc_cmp(op->clock, op->device, cur, cur_dev) <= 0)
         return MRF_OK; /* stale */
 
-    snprintf(text, sizeof text, "UPDATE %s SET %s = ?1 WHERE id = ?2", d->name,
-             d->cols[op->col].name);
+    if (m->col_update[op->tbl][op->col] == NULL) /* formatted once per column, not per op */
+        snprintf(text, sizeof text, "UPDATE %s SET %s = ?1 WHERE id = ?2", d->name,
+                 d->cols[op->col].name);
     s = prep(m, &m->col_update[op->tbl][op->col], text, err);
     if (s == NULL)
         return MRF_E_IO;

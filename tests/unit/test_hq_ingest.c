@@ -464,8 +464,7 @@ START_TEST(second_device_pulls_first_devices_ops)
     ck_assert_str_eq(r.reason, "accepted");
     ck_assert_int_eq(r.ops_out, 6);
     doc = open_response(&b, &r, cs);
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "ops"))
-    {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "ops")) {
         struct sync_op op;
         struct mrf_error err = {0};
         ck_assert_msg(op_from_json(it, 1, ident.cfg.device_id, &op, &err) == MRF_OK, "%s", err.msg);
@@ -487,8 +486,7 @@ START_TEST(second_device_pulls_first_devices_ops)
     ck_assert_uint_eq(ingest(&env, &r), 200);
     doc = open_response(&a, &r, cs);
     n = 0;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "ops"))
-    {
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "ops")) {
         ck_assert_str_eq(cJSON_GetArrayItem(it, 5)->valuestring, b_hex);
         n++;
     }
@@ -560,8 +558,7 @@ START_TEST(pages_until_everything_pulled_once)
             ck_assert(resp_more(doc));
             ck_assert_int_gt(cur, 0);
         }
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "ops"))
-        {
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "ops")) {
             struct sync_op op;
             char sql[256];
             char *idh, *clk;

@@ -1,0 +1,384 @@
+/* Measures HQ's ingest of change sets of 1,000 grant ops, in process: hq_ingest() verifies the
+ * signature, decrypts, decompresses, parses, merges every op and appends it to the oplog, in
+ * one durable transaction per change set, then builds the signed response. Two kinds of
+ * change set: new grants (the seven column writes of `mrf grant add`) and edited amounts of
+ * existing grants. Beside each, the ceiling: a raw SQLite UPSERT of the same column values and
+ * their per-column clocks into the same HQ schema with the same PRAGMAs (schema_open), one
+ * transaction per 1,000 ops, nothing else. The two alternate change set by change set so
+ * both meet the same disk.
+ *
+ * Also prints the size of each kind of sealed change set beside zstd (level 3) of its own
+ * JSON. Only hq_ingest() and the ceiling's transaction are timed; building and sealing a
+ * request is the device's work and is left out. Figures, never pass/fail.
+ *
+ * usage: bench_ingest HQ_HOME POST CHANGESETS
+ *   HQ_HOME made by `mrf-hq init` with POST added; a device is added to it here. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zstd.h>
+
+#include "common.h"
+#include "hq.h"
+#include "hqstore.h"
+#include "mrfcrypto.h"
+#include "mrfsync.h"
+#include "schema.h"
+#include "stats.h"
+
+#define OPS_PER_SET 1000
+#define GRANT_COLS 7 /* what `mrf grant add` writes without dates or note */
+
+static const int grant_add_cols[GRANT_COLS] = {0, 1, 2, 3, 4, 5, 9};
+
+static void die(const char *what, const char *why)
+{
+    fprintf(stderr, "bench_ingest: %s: %s\n", what, why);
+    exit(1);
+}
+
+/* The bench's device and what it has written. */
+struct dev {
+    struct mrf_secrets *keys;
+    uint8_t id[MRF_ID];
+    char post[16];
+    int64_t cursor;
+    hlc_t clock;
+    uint8_t partner[MRF_ID];
+    uint8_t (*grants)[MRF_ID]; /* every grant created, in order */
+    hlc_t *amount_clock;       /* the clock of each grant's amount_cents */
+    int ngrants, cap;
+    int next_col; /* column index (into grant_add_cols) of the grant being written */
+};
+
+/* Fills ops[0..n) with new grants' column writes, continuing a grant cut by the last set. */
+static void ops_new(struct dev *d, struct sync_op *ops, int n)
+{
+    static const char *const text[] = {NULL, "HRD", NULL, NULL, "EUR", "draft"};
+
+    for (int i = 0; i < n; i++) {
+        struct sync_op *op = &ops[i];
+        int col = grant_add_cols[d->next_col];
+
+        if (d->next_col == 0) {
+            if (d->ngrants == d->cap) {
+                d->cap = d->cap ? d->cap * 2 : 256;
+                d->grants = xrealloc(d->grants, (size_t)d->cap * MRF_ID);
+                d->amount_clock = xrealloc(d->amount_clock, (size_t)d->cap * sizeof(hlc_t));
+            }
+            mrf_random(d->grants[d->ngrants++], MRF_ID);
+        }
+        memset(op, 0, sizeof *op);
+        op->tbl = ST_GRANTS;
+        memcpy(op->id, d->grants[d->ngrants - 1], MRF_ID);
+        op->col = col;
+        op->clock = ++d->clock;
+        memcpy(op->device, d->id, MRF_ID);
+        switch (col) {
+        case 0:
+            op->v = (struct sync_value){.type = SYNC_BLOB, .blob = d->partner, .n = MRF_ID};
+            break;
+        case 2:
+            op->v = (struct sync_value){.type = SYNC_INT, .i = 2026};
+            break;
+        case 3:
+            op->v = (struct sync_value){.type = SYNC_INT, .i = 100000 + 100 * (d->ngrants % 977)};
+            d->amount_clock[d->ngrants - 1] = op->clock;
+            break;
+        case 9:
+            op->v = (struct sync_value){.type = SYNC_INT, .i = 0};
+            break;
+        default:
+            op->v = (struct sync_value){.type = SYNC_TEXT, .text = text[col]};
+        }
+        d->next_col = (d->next_col + 1) % GRANT_COLS;
+    }
+}
+
+/* Fills ops[0..n) with new amounts for existing grants, the way `mrf grant set --amount`
+ * records them (with the clock and writer of the value replaced). */
+static void ops_edit(struct dev *d, struct sync_op *ops, int n, int round)
+{
+    for (int i = 0; i < n; i++) {
+        struct sync_op *op = &ops[i];
+        int g = (round * n + i) % d->ngrants;
+
+        memset(op, 0, sizeof *op);
+        op->tbl = ST_GRANTS;
+        memcpy(op->id, d->grants[g], MRF_ID);
+        op->col = 3;
+        op->v = (struct sync_value){.type = SYNC_INT, .i = 250000 + 50 * round + i};
+        op->prev_clock = d->amount_clock[g];
+        op->has_prev_device = 1;
+        memcpy(op->prev_device, d->id, MRF_ID);
+        op->clock = ++d->clock;
+        d->amount_clock[g] = op->clock;
+        memcpy(op->device, d->id, MRF_ID);
+    }
+}
+
+/* Writes the request JSON of ops into json and seals it into env. */
+static void seal(struct dev *d, const struct sync_op *ops, int n, const struct hq_config *cfg,
+                 struct buf *json, struct buf *env)
+{
+    struct envelope h;
+    struct mrf_error err = {0};
+
+    buf_reset(json);
+    if (buf_printf(json, "{\"v\":1,\"cursor\":%lld,\"ops\":[", (long long)d->cursor) != MRF_OK)
+        die("request", "too large");
+    for (int i = 0; i < n; i++)
+        if ((i > 0 && buf_puts(json, ",") != MRF_OK) || op_to_json(&ops[i], 0, json) != MRF_OK)
+            die("request", "too large");
+    if (buf_puts(json, "]}") != MRF_OK)
+        die("request", "too large");
+    memset(&h, 0, sizeof h);
+    h.kind = ENV_REQUEST;
+    memcpy(h.sender, d->id, MRF_ID);
+    mrf_random(h.changeset, MRF_ID);
+    str_copy(h.post, d->post, sizeof h.post);
+    if (envelope_seal(&h, json->data, json->len, d->keys, cfg->hq.box_pk, env, &err) != MRF_OK)
+        die("seal", err.msg);
+}
+
+/* Opens HQ's response to d and moves d's cursor on, as the device does. */
+static void take_response(struct dev *d, const struct hq_config *cfg, const struct buf *resp)
+{
+    struct envelope h;
+    struct mrf_error err = {0};
+    char *json = NULL;
+    size_t len = 0;
+    cJSON *doc;
+    const cJSON *cur;
+
+    if (envelope_parse((const uint8_t *)resp->data, resp->len, &h, &err) != MRF_OK ||
+        envelope_open(&h, cfg->hq.sign_pk, cfg->hq.box_pk, d->keys->box_sk, &json, &len, &err) !=
+            MRF_OK)
+        die("response", err.msg);
+    doc = wire_json_parse(json, len);
+    cur = doc ? cJSON_GetObjectItemCaseSensitive(doc, "cursor") : NULL;
+    if (!cJSON_IsNumber(cur))
+        die("response", "no cursor");
+    d->cursor = (int64_t)cur->valuedouble;
+    cJSON_Delete(doc);
+    x_free(json);
+}
+
+/* ---- the ceiling: raw UPSERTs ---------------------------------------------------------- */
+
+struct ceiling {
+    sqlite3 *db;
+    sqlite3_stmt *col[16];
+    sqlite3_stmt *clock;
+};
+
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+        die("ceiling", sqlite3_errmsg(db));
+    return st;
+}
+
+static void ceiling_open(struct ceiling *c, const char *path)
+{
+    const struct sync_table_desc *g = sync_table_get(ST_GRANTS);
+    struct mrf_error err = {0};
+    char sql[256];
+
+    memset(c, 0, sizeof *c);
+    if (schema_open(path, SCHEMA_HQ, &c->db, &err) != MRF_OK)
+        die("ceiling", err.msg);
+    for (int k = 0; k < g->ncols; k++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO grants(id, post, code, %s) VALUES (?1, ?2, ?3, ?4) "
+                 "ON CONFLICT(id) DO UPDATE SET %s = excluded.%s",
+                 g->cols[k].name, g->cols[k].name, g->cols[k].name);
+        c->col[k] = prepare(c->db, sql);
+    }
+    c->clock = prepare(c->db, "INSERT INTO clocks(tbl, id, col, clock, device) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(tbl, id, col) DO UPDATE "
+                              "SET clock = excluded.clock, device = excluded.device");
+}
+
+static void step(sqlite3 *db, sqlite3_stmt *st)
+{
+    if (sqlite3_step(st) != SQLITE_DONE)
+        die("ceiling", sqlite3_errmsg(db));
+    sqlite3_reset(st);
+}
+
+/* One transaction: every op's column and clock. */
+static void ceiling_apply(struct ceiling *c, const char *post, const struct sync_op *ops, int n)
+{
+    char code[16];
+
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        die("ceiling", sqlite3_errmsg(c->db));
+    for (int i = 0; i < n; i++) {
+        sqlite3_stmt *st = c->col[ops[i].col];
+
+        shortcode_make("G", ops[i].id, code);
+        sqlite3_bind_blob(st, 1, ops[i].id, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, post, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
+        sync_value_bind(st, 4, &ops[i].v);
+        step(c->db, st);
+        sqlite3_bind_int(c->clock, 1, ops[i].tbl);
+        sqlite3_bind_blob(c->clock, 2, ops[i].id, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_int(c->clock, 3, ops[i].col);
+        sqlite3_bind_int64(c->clock, 4, (sqlite3_int64)ops[i].clock);
+        sqlite3_bind_blob(c->clock, 5, ops[i].device, MRF_ID, SQLITE_STATIC);
+        step(c->db, c->clock);
+    }
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        die("ceiling", sqlite3_errmsg(c->db));
+}
+
+static void ceiling_close(struct ceiling *c)
+{
+    for (int k = 0; k < 16; k++)
+        sqlite3_finalize(c->col[k]);
+    sqlite3_finalize(c->clock);
+    sqlite3_close_v2(c->db);
+}
+
+/* ---- one phase ------------------------------------------------------------------------- */
+
+struct phase {
+    const char *name;
+    double ingest_ms, ceiling_ms;             /* totals */
+    double *per_set;                          /* ingest ms of each change set */
+    size_t env_bytes, json_bytes, zstd_bytes; /* of the first change set */
+};
+
+static void run_phase(struct phase *p, int edit, int sets, struct dev *d, struct hqstore *s,
+                      const struct hq_identity *id, struct ceiling *c)
+{
+    struct sync_op ops[OPS_PER_SET];
+    struct buf json, env;
+    struct ingest_result r;
+
+    buf_init(&json, WIRE_JSON_MAX);
+    buf_init(&env, ENV_MAX);
+    p->per_set = xcalloc((size_t)sets, sizeof *p->per_set);
+    for (int k = 0; k < sets; k++) {
+        double t0, ms;
+
+        if (edit)
+            ops_edit(d, ops, OPS_PER_SET, k);
+        else
+            ops_new(d, ops, OPS_PER_SET);
+        seal(d, ops, OPS_PER_SET, &id->cfg, &json, &env);
+        if (k == 0) {
+            size_t bound = ZSTD_compressBound(json.len);
+            void *z = xmalloc(bound);
+            size_t zn = ZSTD_compress(z, bound, json.data, json.len, 3);
+
+            if (ZSTD_isError(zn))
+                die("zstd", ZSTD_getErrorName(zn));
+            p->env_bytes = env.len;
+            p->json_bytes = json.len;
+            p->zstd_bytes = zn;
+            x_free(z);
+        }
+
+        ingest_result_init(&r);
+        t0 = now_ms();
+        if (hq_ingest(s, id, (const uint8_t *)env.data, env.len, &r) != MRF_OK)
+            die("ingest", hqstore_errmsg(s));
+        ms = now_ms() - t0;
+        if (r.http_status != 200 || strcmp(r.reason, "accepted") != 0 ||
+            r.ops_applied != OPS_PER_SET)
+            die("ingest refused the change set", r.reason);
+        take_response(d, &id->cfg, &r.response);
+        ingest_result_release(&r);
+        p->per_set[k] = ms;
+        p->ingest_ms += ms;
+
+        t0 = now_ms();
+        ceiling_apply(c, d->post, ops, OPS_PER_SET);
+        p->ceiling_ms += now_ms() - t0;
+    }
+    buf_release(&json);
+    buf_release(&env);
+}
+
+static void print_phase(struct phase *p, int sets)
+{
+    double ops = (double)sets * OPS_PER_SET;
+    double ingest = ops / (p->ingest_ms / 1e3), ceiling = ops / (p->ceiling_ms / 1e3);
+
+    printf("ingest_%s_ops_per_s=%.0f\n", p->name, ingest);
+    printf("ingest_%s_median_ms=%.2f\n", p->name, median(p->per_set, sets));
+    printf("ceiling_%s_ops_per_s=%.0f\n", p->name, ceiling);
+    printf("ratio_%s=%.2f\n", p->name, ingest / ceiling);
+    printf("env_%s_bytes=%zu\n", p->name, p->env_bytes);
+    printf("json_%s_bytes=%zu\n", p->name, p->json_bytes);
+    printf("zstd_%s_bytes=%zu\n", p->name, p->zstd_bytes);
+    printf("env_over_zstd_%s=%.3f\n", p->name, (double)p->env_bytes / (double)p->zstd_bytes);
+    x_free(p->per_set);
+}
+
+int main(int argc, char **argv)
+{
+    struct mrf_error err = {0};
+    struct hqstore *s = NULL;
+    struct hq_identity id = {0};
+    struct hq_device hd;
+    struct dev d;
+    struct ceiling c;
+    struct phase fresh = {.name = "new"}, edit = {.name = "existing"};
+    char *keys_path, *ceiling_path;
+    int sets;
+
+    if (argc != 4 || (sets = atoi(argv[3])) < 2)
+        die("usage", "bench_ingest HQ_HOME POST CHANGESETS(>=2)");
+    if (mrfcrypto_init() != MRF_OK)
+        die("libsodium", "cannot initialise");
+    if (hqstore_open(argv[1], HQSTORE_EXISTING, &s, &err) != MRF_OK)
+        die("HQ store", err.msg);
+    if (hqstore_config_get(s, &id.cfg) != MRF_OK)
+        die("HQ config", hqstore_errmsg(s));
+    keys_path = hq_path(argv[1], HQ_KEYS_FILE);
+    if (hqkeys_load(keys_path, &id.keys, &err) != MRF_OK)
+        die("HQ keys", err.msg);
+
+    memset(&d, 0, sizeof d);
+    mrf_secrets_new(&d.keys);
+    mrf_random(d.id, MRF_ID);
+    mrf_random(d.partner, MRF_ID);
+    str_copy(d.post, argv[2], sizeof d.post);
+    d.clock = hlc_make(time_now_ms(), 0);
+    memset(&hd, 0, sizeof hd);
+    memcpy(hd.id, d.id, MRF_ID);
+    str_copy(hd.post, d.post, sizeof hd.post);
+    hd.keys = d.keys->pub;
+    hd.enrolled_at = (int64_t)time(NULL);
+    if (hqstore_device_add(s, &hd) != MRF_OK)
+        die("device", hqstore_errmsg(s));
+
+    ceiling_path = hq_path(argv[1], "ceiling.db");
+    ceiling_open(&c, ceiling_path);
+    run_phase(&fresh, 0, sets, &d, s, &id, &c);
+    /* Every edit round touches 1,000 distinct grants: there must be that many. */
+    if (d.ngrants < OPS_PER_SET)
+        die("usage", "too few change sets to create 1,000 grants; give at least 8");
+    run_phase(&edit, 1, sets, &d, s, &id, &c);
+    printf("changesets=%d\nops_per_changeset=%d\n", sets, OPS_PER_SET);
+    print_phase(&fresh, sets);
+    print_phase(&edit, sets);
+
+    ceiling_close(&c);
+    hqstore_close(s);
+    mrf_secrets_free(id.keys);
+    mrf_secrets_free(d.keys);
+    x_free(d.grants);
+    x_free(d.amount_clock);
+    x_free(keys_path);
+    x_free(ceiling_path);
+    return 0;
+}

@@ -1,0 +1,135 @@
+/* Fills a device's outbox with N column writes quickly, for the sync memory benchmark: new
+ * grants of the device's first partner, the seven columns `mrf grant add` writes, each with
+ * its row, its column clock and its pending outbox entry, exactly as capture leaves them, in
+ * one transaction. Going through `mrf grant add` 14,000 times would take minutes and measure
+ * nothing more. The device must have been set up with `mrf init` and `mrf partner add`.
+ *
+ * usage: bench_outbox POST_DB N */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "mrfcrypto.h"
+#include "mrfsync.h"
+
+static sqlite3 *db;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_outbox: %s: %s\n", what, db ? sqlite3_errmsg(db) : "cannot open");
+    exit(1);
+}
+
+static sqlite3_stmt *prepare(const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        die("prepare");
+    return st;
+}
+
+static void step(sqlite3_stmt *st, const char *what)
+{
+    if (sqlite3_step(st) != SQLITE_DONE)
+        die(what);
+    sqlite3_reset(st);
+}
+
+int main(int argc, char **argv)
+{
+    static const int cols[] = {0, 1, 2, 3, 4, 5, 9};
+    char post[16], code[16];
+    uint8_t device[MRF_ID], partner[MRF_ID], gid[MRF_ID];
+    sqlite3_stmt *q, *row, *clock, *out;
+    hlc_t c;
+    long n;
+
+    if (argc != 3 || (n = atol(argv[2])) <= 0)
+        return fprintf(stderr, "usage: bench_outbox POST_DB N\n"), 2;
+    if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        die(argv[1]);
+    sqlite3_busy_timeout(db, 5000);
+    q = prepare("SELECT meta.post, meta.device_id, meta.clock, partners.id FROM meta, partners "
+                "LIMIT 1");
+    if (sqlite3_step(q) != SQLITE_ROW)
+        die("the device needs mrf init and one partner");
+    str_copy(post, (const char *)sqlite3_column_text(q, 0), sizeof post);
+    memcpy(device, sqlite3_column_blob(q, 1), MRF_ID);
+    c = (hlc_t)sqlite3_column_int64(q, 2);
+    memcpy(partner, sqlite3_column_blob(q, 3), MRF_ID);
+    sqlite3_finalize(q);
+    if (c < hlc_make(time_now_ms(), 0))
+        c = hlc_make(time_now_ms(), 0);
+
+    row = prepare("INSERT INTO grants(id, post, code, partner, theme, year, amount_cents, "
+                  "currency, status, removed) VALUES (?1, ?2, ?3, ?4, 'HRD', 2026, ?5, 'EUR', "
+                  "'draft', 0)");
+    clock = prepare("INSERT INTO clocks(tbl, id, col, clock, device) VALUES (?1, ?2, ?3, ?4, ?5)");
+    out = prepare("INSERT INTO outbox(tbl, id, col, value, clock) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        die("begin");
+    for (long i = 0; i < n; i++) {
+        int k = (int)(i % 7);
+        int64_t amount = 100000 + 100 * (i % 977);
+
+        if (k == 0) {
+            mrf_random(gid, sizeof gid);
+            shortcode_make("G", gid, code);
+            sqlite3_bind_blob(row, 1, gid, MRF_ID, SQLITE_STATIC);
+            sqlite3_bind_text(row, 2, post, -1, SQLITE_STATIC);
+            sqlite3_bind_text(row, 3, code, -1, SQLITE_STATIC);
+            sqlite3_bind_blob(row, 4, partner, MRF_ID, SQLITE_STATIC);
+            sqlite3_bind_int64(row, 5, amount);
+            step(row, "grant row");
+        }
+        c++;
+        sqlite3_bind_int(clock, 1, ST_GRANTS);
+        sqlite3_bind_blob(clock, 2, gid, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_int(clock, 3, cols[k]);
+        sqlite3_bind_int64(clock, 4, (sqlite3_int64)c);
+        sqlite3_bind_blob(clock, 5, device, MRF_ID, SQLITE_STATIC);
+        step(clock, "clock");
+        sqlite3_bind_int(out, 1, ST_GRANTS);
+        sqlite3_bind_blob(out, 2, gid, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_int(out, 3, cols[k]);
+        switch (cols[k]) {
+        case 0:
+            sqlite3_bind_blob(out, 4, partner, MRF_ID, SQLITE_STATIC);
+            break;
+        case 1:
+            sqlite3_bind_text(out, 4, "HRD", -1, SQLITE_STATIC);
+            break;
+        case 2:
+            sqlite3_bind_int(out, 4, 2026);
+            break;
+        case 3:
+            sqlite3_bind_int64(out, 4, amount);
+            break;
+        case 4:
+            sqlite3_bind_text(out, 4, "EUR", -1, SQLITE_STATIC);
+            break;
+        case 5:
+            sqlite3_bind_text(out, 4, "draft", -1, SQLITE_STATIC);
+            break;
+        default:
+            sqlite3_bind_int(out, 4, 0);
+        }
+        sqlite3_bind_int64(out, 5, (sqlite3_int64)c);
+        step(out, "outbox");
+    }
+    q = prepare("UPDATE meta SET clock = ?1");
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)c);
+    step(q, "clock");
+    sqlite3_finalize(q);
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        die("commit");
+    sqlite3_finalize(row);
+    sqlite3_finalize(clock);
+    sqlite3_finalize(out);
+    sqlite3_close(db);
+    printf("outbox_filled=%ld\n", n);
+    return 0;
+}
