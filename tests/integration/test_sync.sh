@@ -78,6 +78,30 @@ start_sync_hq || {
 pass "HQ starts behind the proxy"
 run curl -sk "https://127.0.0.1:$HQ_PORT/v1/health"
 check "GET /v1/health answers ok" grep -qx ok "$OUT"
+# TLS 1.2+ only. The client offers exactly one version (security level 0, so OpenSSL itself
+# is willing to speak the old ones); a client that could not even offer it would say "no
+# protocols available", which is not what is accepted as the server's refusal.
+tls_version() {
+    python3 - "$HQ_PORT" "$1" <<'PY' 2>/dev/null
+import socket, ssl, sys, warnings
+warnings.simplefilter("ignore")
+v = getattr(ssl.TLSVersion, sys.argv[2])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+ctx.minimum_version = ctx.maximum_version = v
+try:
+    with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
+        with ctx.wrap_socket(s) as t:
+            print("spoke", t.version())
+except ssl.SSLError as e:
+    print("local" if "NO_PROTOCOLS" in str(e).upper() else "refused", e)
+PY
+}
+check "HQ speaks TLS 1.2" test "$(tls_version TLSv1_2)" = "spoke TLSv1.2"
+check "HQ speaks TLS 1.3" test "$(tls_version TLSv1_3)" = "spoke TLSv1.3"
+check "HQ refuses TLS 1.1" grep -q '^refused' <<<"$(tls_version TLSv1_1)"
+check "HQ refuses TLS 1.0" grep -q '^refused' <<<"$(tls_version TLSv1)"
 run hq post add NAI --kind bilateral
 run hq post add GVA --kind multilateral
 T1=$(token NAI)
