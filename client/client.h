@@ -51,6 +51,7 @@ struct post_meta {
 enum client_sql {
     CQ_META,
     CQ_META_INSERT,
+    CQ_META_RETOKEN,
     CQ_THEMES_YEAR,
     CQ_THEMES,
     CQ_THEME_ROW,
@@ -111,6 +112,18 @@ enum mrf_status client_unlock(struct cli_ctx *ctx);
  * MRF_E_STATE if the device is already set up. */
 enum mrf_status client_setup(struct cli_ctx *ctx, const char *token, const char *passphrase,
                              int64_t now);
+
+/* Gives a device HQ has not accepted yet a new enrollment token (its first one expired or
+ * was used before the device's first sync), keeping everything recorded on it
+ * (client/retoken.c). The token must come from the same HQ (signing, box and escrow keys) for
+ * the same post; it may move HQ's URL and TLS pin. With passphrase NULL, only checks. The
+ * keystore (which holds the enrollment secret) is rewritten first, the store's token fields
+ * after: a crash in between leaves a device HQ refuses until the same command runs again.
+ * MRF_E_STATE if HQ has accepted this device already; MRF_E_RULE for another post or HQ;
+ * MRF_E_REFUSED for an expired token; MRF_E_PASSPHRASE if the passphrase is wrong. Needs
+ * client_open. */
+enum mrf_status client_retoken(struct cli_ctx *ctx, const char *token, const char *passphrase,
+                               int64_t now);
 
 /* The statement, prepared on first use and reset; NULL (ctx->err set) if it cannot be. */
 sqlite3_stmt *client_stmt(struct cli_ctx *ctx, enum client_sql which);

@@ -241,11 +241,12 @@ static enum mrf_status refused(struct sync_run *r, long http, const char *reason
     } known[] = {
         {"device_revoked", "HQ has revoked this device; ask HQ for a new enrollment token"},
         {"unknown_device", "HQ does not know this device; ask HQ for a new enrollment token"},
-        {"token_used", "the enrollment token was used already; ask HQ for a new one"},
+        {"token_used", "the enrollment token was used already; ask HQ for a new one and "
+                       "adopt it with 'mrf init --token NEW'"},
         {"token_expired", "the enrollment token expired before this device's first sync; ask "
-                          "HQ for a new one"},
+                          "HQ for a new one and adopt it with 'mrf init --token NEW'"},
         {"bad_token", "HQ does not recognise this device's enrollment token; ask HQ for a new "
-                      "one"},
+                      "one and adopt it with 'mrf init --token NEW'"},
         {"wrong_post", "HQ says this device does not belong to the post it signs for"},
         {"bad_signature", "HQ could not verify this device's signature"},
         {"device_exists", "HQ knows this device id with other keys"},

@@ -322,6 +322,24 @@ enum mrf_status keystore_rekey(const char *path, const char *old_pass, const cha
     return rc;
 }
 
+/* Replaces the secrets of the keystore path, which passphrase must open, with s under the same
+ * passphrase (fresh salt and nonce), atomically. */
+enum mrf_status keystore_update(const char *path, const char *passphrase,
+                                const struct mrf_secrets *s, struct mrf_error *err)
+{
+    uint8_t plain[SECRETS_LEN];
+    enum mrf_status rc;
+
+    assert(path != NULL && passphrase != NULL && s != NULL);
+    rc = read_keyfile(&KEYSTORE, path, passphrase, plain, err);
+    if (rc == MRF_OK) {
+        secrets_serialize(plain, s);
+        rc = write_keyfile(&KEYSTORE, path, passphrase, plain, err);
+    }
+    sodium_memzero(plain, sizeof plain);
+    return rc;
+}
+
 /* Writes n random bytes to fd from its start. */
 static int overwrite_random(int fd, off_t n)
 {

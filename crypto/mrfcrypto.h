@@ -83,6 +83,10 @@ enum mrf_status keystore_open(const char *path, const char *passphrase, struct m
 /* Re-encrypts path under a new passphrase, atomically. MRF_E_PASSPHRASE if old is wrong. */
 enum mrf_status keystore_rekey(const char *path, const char *old_pass, const char *new_pass,
                                struct mrf_error *err);
+/* Replaces the secrets in path with s, under the same passphrase, atomically: a crash leaves
+ * the old or the new file. MRF_E_PASSPHRASE if passphrase does not open path. */
+enum mrf_status keystore_update(const char *path, const char *passphrase,
+                                const struct mrf_secrets *s, struct mrf_error *err);
 /* Overwrites path with random bytes, fsyncs, unlinks. MRF_OK if it did not exist. */
 enum mrf_status keystore_destroy(const char *path, struct mrf_error *err);
 

@@ -131,9 +131,19 @@ check_msg "init: the home is private" "mode $(stat -c %a "$DEV")" [ "$(stat -c %
 cp "$DEV/keystore" "$T/keystore.before"
 expect_exit "init: twice exits 3" 3 dev init --token "$TOKEN"
 check "init: twice says the device is already set up" grep -qi "already" "$ERR"
-TOKEN2=$(hq enroll NAI 2>/dev/null)
-expect_exit "init: twice with a fresh token exits 3" 3 dev init --token "$TOKEN2"
 check "init: twice leaves the keystore as it was" same_file "$DEV/keystore" "$T/keystore.before"
+# A device HQ has not accepted yet may adopt a new token (its first expired or was used before
+# its first sync): under its current passphrase, keeping its keys and everything recorded.
+TOKEN2=$(hq enroll NAI 2>/dev/null)
+expect_exit "init: a fresh token with a wrong passphrase exits 6" 6 \
+    env MRF_PASSPHRASE="a wrong passphrase" "$MRF" --home "$DEV" init --token "$TOKEN2"
+check "init: ... and leaves the keystore as it was" same_file "$DEV/keystore" "$T/keystore.before"
+expect_exit "init: a fresh token on a device not yet enrolled is adopted" 0 dev init --token "$TOKEN2"
+check "init: ... it says so" grep -q 'new enrollment token adopted' "$OUT"
+check "init: ... the keystore holds the new secret" \
+    test "$(sha256sum <"$DEV/keystore")" != "$(sha256sum <"$T/keystore.before")"
+check_msg "init: ... and stays private" "mode $(stat -c %a "$DEV/keystore")" \
+    [ "$(stat -c %a "$DEV/keystore")" = 600 ]
 
 # An expired token: --days is 1..90, so only a faked clock can make one expire.
 if command -v faketime >/dev/null; then

@@ -9,7 +9,8 @@
 #   - a lost answer, HQ stopped, HQ dying mid-sync: exit 4 or a retry, nothing lost, nothing
 #     applied twice, the next sync completes;
 #   - revoked device, token used twice, expired token, wrong post, wrong pin: refused, exit 5,
-#     nothing applied;
+#     nothing applied; a device refused for its token adopts a new one (mrf init --token) and
+#     syncs what it had recorded;
 #   - a change set HQ refuses for its content is quarantined with HQ's reason, the rest syncs;
 #   - an outbox larger than one change set goes as several bounded change sets over one
 #     connection, one request each.
@@ -305,6 +306,33 @@ check "wrong pin: the change stays pending" test "$(dpending d1x)" = 1
 check "no refused change set applied anything" test "$(oplog)" = "$op0"
 run hq device list --json
 check "the refused devices were not enrolled" json_ok "$OUT" 'len(d) == 3'
+
+# =========================================================================================
+# a device refused for its token adopts a new one and keeps what it recorded
+# =========================================================================================
+d5_pending=$(dpending d5)
+d5_token=$(dsql d5 "SELECT hex(token_id) FROM meta")
+expect_exit "a GVA token for a NAI device: exit 3" 3 D d5 init --token "$(token GVA)"
+check "it names both posts" grep -q 'post NAI.*post GVA' "$ERR"
+check "... and changes nothing" test "$(dsql d5 "SELECT hex(token_id) FROM meta")" = "$d5_token"
+T5b=$(token NAI)
+MRF_PASSPHRASE="not the passphrase" expect_exit "a new token with a wrong passphrase: exit 6" 6 \
+    D d5 init --token "$T5b"
+check "... changes nothing" test "$(dsql d5 "SELECT hex(token_id) FROM meta")" = "$d5_token"
+expect_exit "the expired device adopts a new token" 0 D d5 init --token "$T5b"
+check "it says everything recorded is kept" grep -q 'everything recorded here is kept' "$OUT"
+check "... and it is: the outbox is as it was" test "$(dpending d5)" = "$d5_pending"
+expect_exit "the same token again: exit 3" 3 D d5 init --token "$T5b"
+expect_exit "with the new token the device's sync succeeds" 0 D d5 sync --timeout 20
+check "its outbox is empty" test "$(dpending d5)" = 0
+check "HQ has its themes" test "$(hq_sql "SELECT count(*) FROM themes WHERE post = 'NAI' AND year = 2027 AND theme = 'FOE' AND removed = 0")" = 1
+expect_exit "the device whose token was used adopts a new one" 0 D d4 init --token "$(token NAI)"
+expect_exit "... and syncs" 0 D d4 sync --timeout 20
+check "... everything" test "$(dpending d4)" = 0
+run hq device list --json
+check "HQ lists both as devices now" json_ok "$OUT" 'len(d) == 5'
+expect_exit "an enrolled device needs no new token: exit 3" 3 D d5 init --token "$(token NAI)"
+check "it says HQ accepted it already" grep -q 'accepted it already' "$ERR"
 
 # =========================================================================================
 # content quarantine

@@ -321,6 +321,39 @@ START_TEST(keystore_rekey_wrong_old_passphrase)
 }
 END_TEST
 
+START_TEST(keystore_update_replaces_secrets)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+    uint8_t *before, *after;
+    size_t blen, alen;
+
+    mrf_error_clear(&err);
+    make_keystore(path, "pw", &s);
+    before = read_file(path, &blen);
+    mrf_random(s->enroll_secret, sizeof s->enroll_secret);
+    /* a wrong passphrase changes nothing */
+    ck_assert_int_eq(keystore_update(path, "not pw", s, &err), MRF_E_PASSPHRASE);
+    after = read_file(path, &alen);
+    ck_assert_uint_eq(alen, blen);
+    ck_assert_mem_eq(before, after, blen);
+    x_free(after);
+    /* the right one writes the new secrets under the same passphrase */
+    ck_assert_msg(keystore_update(path, "pw", s, &err) == MRF_OK, "%s", err.msg);
+    ck_assert_msg(keystore_open(path, "pw", &back, &err) == MRF_OK, "%s", err.msg);
+    ck_assert(secrets_equal(s, back));
+    after = read_file(path, &alen);
+    ck_assert_uint_eq(alen, blen);
+    ck_assert(memcmp(before, after, blen) != 0);
+    x_free(before);
+    x_free(after);
+    mrf_secrets_free(back);
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
 START_TEST(keystore_destroy_removes_file)
 {
     struct mrf_secrets *s = NULL;
@@ -817,6 +850,7 @@ static Suite *crypto_suite(void)
     add(s, "keystore_create_refuses_existing", keystore_create_refuses_existing, 1);
     add(s, "keystore_rekey_changes_passphrase", keystore_rekey_changes_passphrase, 1);
     add(s, "keystore_rekey_wrong_old_passphrase", keystore_rekey_wrong_old_passphrase, 1);
+    add(s, "keystore_update_replaces_secrets", keystore_update_replaces_secrets, 1);
     add(s, "keystore_destroy_removes_file", keystore_destroy_removes_file, 1);
     add(s, "boxkey_round_trip", boxkey_round_trip, 1);
     add(s, "boxkey_and_keystore_not_interchangeable", boxkey_and_keystore_not_interchangeable, 1);
