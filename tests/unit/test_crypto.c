@@ -63,6 +63,17 @@ static int secrets_equal(const struct mrf_secrets *a, const struct mrf_secrets *
     return memcmp(a, b, sizeof *a) == 0;
 }
 
+/* Fails unless the file at path still holds exactly the n bytes of before. */
+static void assert_file_is(const char *path, const uint8_t *before, size_t n)
+{
+    size_t len;
+    uint8_t *now = read_file(path, &len);
+
+    ck_assert_uint_eq(len, n);
+    ck_assert_mem_eq(before, now, n);
+    x_free(now);
+}
+
 /* A keystore at path with fresh secrets under passphrase; *out owned by the caller. */
 static void make_keystore(const char *path, const char *passphrase, struct mrf_secrets **out)
 {
@@ -258,8 +269,8 @@ START_TEST(keystore_create_refuses_existing)
     struct mrf_secrets *s = NULL, *other = NULL;
     struct mrf_error err;
     char *path = tmp_path("keystore");
-    uint8_t *before, *after;
-    size_t blen, alen;
+    uint8_t *before;
+    size_t blen;
 
     mrf_error_clear(&err);
     make_keystore(path, "pw", &s);
@@ -267,11 +278,8 @@ START_TEST(keystore_create_refuses_existing)
     mrf_secrets_new(&other);
     ck_assert_int_eq(keystore_create(path, "pw2", other, &err), MRF_E_STATE);
     ck_assert_int_eq(err.status, MRF_E_STATE);
-    after = read_file(path, &alen);
-    ck_assert_uint_eq(alen, blen);
-    ck_assert_mem_eq(before, after, blen);
+    assert_file_is(path, before, blen);
     x_free(before);
-    x_free(after);
     mrf_secrets_free(other);
     mrf_secrets_free(s);
     x_free(path);
@@ -302,19 +310,16 @@ START_TEST(keystore_rekey_wrong_old_passphrase)
     struct mrf_secrets *s = NULL, *back = NULL;
     struct mrf_error err;
     char *path = tmp_path("keystore");
-    uint8_t *before, *after;
-    size_t blen, alen;
+    uint8_t *before;
+    size_t blen;
 
     mrf_error_clear(&err);
     make_keystore(path, "old", &s);
     before = read_file(path, &blen);
     ck_assert_int_eq(keystore_rekey(path, "not old", "new", &err), MRF_E_PASSPHRASE);
-    after = read_file(path, &alen);
-    ck_assert_uint_eq(alen, blen);
-    ck_assert_mem_eq(before, after, blen);
+    assert_file_is(path, before, blen);
     ck_assert_msg(keystore_open(path, "old", &back, &err) == MRF_OK, "%s", err.msg);
     x_free(before);
-    x_free(after);
     mrf_secrets_free(back);
     mrf_secrets_free(s);
     x_free(path);
@@ -335,10 +340,7 @@ START_TEST(keystore_update_replaces_secrets)
     mrf_random(s->enroll_secret, sizeof s->enroll_secret);
     /* a wrong passphrase changes nothing */
     ck_assert_int_eq(keystore_update(path, "not pw", s, &err), MRF_E_PASSPHRASE);
-    after = read_file(path, &alen);
-    ck_assert_uint_eq(alen, blen);
-    ck_assert_mem_eq(before, after, blen);
-    x_free(after);
+    assert_file_is(path, before, blen);
     /* the right one writes the new secrets under the same passphrase */
     ck_assert_msg(keystore_update(path, "pw", s, &err) == MRF_OK, "%s", err.msg);
     ck_assert_msg(keystore_open(path, "pw", &back, &err) == MRF_OK, "%s", err.msg);
