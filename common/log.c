@@ -1,5 +1,7 @@
 /* The log sink: one line per event, with a UTC timestamp and level. Callers log codes, counts
- * and verdicts, never a secret, an identity or a note. The sink is set once in main(). */
+ * and verdicts, never a secret, an identity or a note. The sink is set once in main(). A line
+ * is written under the stream's own lock (flockfile), so lines from several threads, or from
+ * other single-call writers of the same stream, never interleave. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -28,10 +30,12 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
         return;
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    flockfile(out);
     fprintf(out, "%s %s ", stamp, names[lvl]);
     va_start(ap, fmt);
     vfprintf(out, fmt, ap);
     va_end(ap);
     fputc('\n', out);
     fflush(out);
+    funlockfile(out);
 }
