@@ -13,7 +13,9 @@
 #     syncs what it had recorded;
 #   - a change set HQ refuses for its content is quarantined with HQ's reason, the rest syncs;
 #   - an outbox larger than one change set goes as several bounded change sets over one
-#     connection, one request each.
+#     connection, one request each;
+#   - TLS 1.2 and 1.3 only; https_proxy from the environment is used (a CONNECT tunnel,
+#     tests/integration/connectproxy.py), and a proxy that is down is exit 4, nothing lost.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || {
     echo "sqlite3 is needed to compare stores" >&2
@@ -267,6 +269,29 @@ check "... with changes, change sets and bytes" grep -q '1/1 changes, 1 change s
 run D d1 sync --timeout 20
 check "without a terminal: one summary line on stdout" test "$(wc -l <"$OUT")" = 1
 check "... and no progress bar on stderr" test ! -s "$ERR"
+
+# ---- through an HTTP proxy from the environment, as embassy networks have -----------------
+mkdir -p "$T/cproxy"
+python3 "$MRF_SRC/tests/integration/connectproxy.py" "$T/cproxy" 2>>"$T/cproxy.log" &
+LIB_PIDS="$LIB_PIDS $!"
+if wait_for 10 test -s "$T/cproxy/port"; then
+    CPORT=$(cat "$T/cproxy/port")
+    D d1 grant set "$G4" --amount 650 >/dev/null
+    run env https_proxy="http://127.0.0.1:$CPORT" no_proxy= "$MRF" --home "$T/d1" sync --timeout 20
+    check "a sync through https_proxy succeeds" test "$LAST_RC" = 0
+    check "... through the proxy" grep -qx "CONNECT 127.0.0.1:$URL_PORT HTTP/1.1" "$T/cproxy/connects"
+    check "... and HQ has the change" \
+        test "$(hq_sql "SELECT amount_cents FROM grants WHERE code = '$G4'")" = 65000
+    D d1 grant set "$G4" --amount 660 >/dev/null
+    dead=$(free_port)
+    run env https_proxy="http://127.0.0.1:$dead" no_proxy= "$MRF" --home "$T/d1" sync --timeout 5
+    check "a proxy that is down: exit 4" test "$LAST_RC" = 4
+    check "... and the change stays pending" test "$(dpending d1)" = 1
+    run D d1 sync --timeout 20
+    check "... until a sync without it" test "$(dpending d1)" = 0
+else
+    fail "the CONNECT proxy starts" "$(tail -n 5 "$T/cproxy.log" | tr '\n' ' ')"
+fi
 
 # =========================================================================================
 # refusals: nothing applied, exit 5
