@@ -22,7 +22,8 @@ static int exec_allocation(struct cli_ctx *ctx, const struct cli_args *a)
         const char *cm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "committed"));
         const char *rm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "remaining"));
         printf("year        %d\n", year);
-        printf("allocation  %s\n", al ? al : "none received from HQ yet");
+        printf("allocation  %s%s%s\n", al ? al : "none received from HQ yet", al ? " " : "",
+               al ? cur : "");
         printf("committed   %s %s\n", cm, cur);
         printf("remaining   %s%s%s\n", rm ? rm : "-", rm ? " " : "", rm ? cur : "");
         cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "other_currencies")) {

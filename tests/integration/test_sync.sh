@@ -162,9 +162,14 @@ check "the later of two concurrent amounts wins everywhere" json_ok "$OUT" \
 check "device 2 sees device 1's status change" json_ok "$OUT" \
     "[g['status'] for g in d if g['code'] == '$G2'] == ['committed']"
 run D d1 allocation 2026 --json
-check "the HQ allocation reached device 1" grep -q '50000.00' "$OUT"
+check "the HQ allocation reached device 1: allocation, committed (device 2's grant), remaining" \
+    json_ok "$OUT" '(d["allocation"], d["committed"], d["remaining"]) == ("50000.00", "3000.00", "47000.00")'
 run D d3 allocation 2026 --json
-check "the HQ allocation reached device 3" grep -q '9000.50' "$OUT"
+check "the HQ allocation reached device 3" \
+    json_ok "$OUT" '(d["allocation"], d["committed"], d["remaining"]) == ("9000.50", "5000.00", "4000.50")'
+run D d1 allocation 2026
+check "... and reads the same on the terminal, each with its currency" \
+    test "$(tr -s ' ' <"$OUT")" = "$(printf 'year 2026\nallocation 50000.00 EUR\ncommitted 3000.00 EUR\nremaining 47000.00 EUR')"
 run hq grant list --json
 check "HQ consolidates three grants" json_ok "$OUT" 'len(d) == 3'
 check "HQ's listing has amounts and statuses" json_ok "$OUT" \
