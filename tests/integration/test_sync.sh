@@ -387,5 +387,40 @@ for secret in "Alpha Distinct Org" "Beta Distinct Org" "Gamma Distinct Org" "Alp
     check "HQ's home and logs never hold '$secret'" lacks "$secret" "$HQ_HOME" "$T/serve.log"
 done
 check "the server logged one line per request" test "$(grep -c 'POST /v1/sync' "$T/serve.log")" -gt 10
-check "mrf-hq serve stops cleanly at the end" hq_stop
+
+# =========================================================================================
+# the server's edges: body limit, routes, a request in flight when SIGTERM comes, SIGINT
+# =========================================================================================
+head -c $((2 * 1024 * 1024 + 1)) /dev/zero >"$T/big.bin"
+check "a body over 2 MiB is refused with 413" test "$(post_body "$T/big.bin")" = 413
+run curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$HQ_PORT/v1/nothing"
+check "an unknown path is 404" test "$(cat "$OUT")" = 404
+run curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$HQ_PORT/v1/sync"
+check "GET /v1/sync is 405" test "$(cat "$OUT")" = 405
+run curl -sk "https://127.0.0.1:$HQ_PORT/v1/health"
+check "... and the server is still up" grep -qx ok "$OUT"
+# 1 MiB uploaded at 256 KiB/s: still in flight when SIGTERM comes a second in. The server
+# must read it to the end and answer (400: it is no envelope) before it stops.
+head -c $((1024 * 1024)) /dev/urandom >"$T/slow.bin"
+curl -sk -o /dev/null -w '%{http_code}' --limit-rate 256k --data-binary "@$T/slow.bin" \
+    "https://127.0.0.1:$HQ_PORT/v1/sync" >"$T/slow.code" 2>/dev/null &
+slow_pid=$!
+LIB_PIDS="$LIB_PIDS $slow_pid"
+sleep 1
+check "SIGTERM with a request in flight: the server stops with exit 0" hq_stop
+wait "$slow_pid"
+check "... after answering it (got $(cat "$T/slow.code"))" test "$(cat "$T/slow.code")" = 400
+check "... and it did not stop with requests unfinished" lacks "unfinished" "$T/serve.log"
+slow_ms=$(grep 'POST /v1/sync 400' "$T/serve.log" | tail -n 1 | sed -n 's/.* ms=\([0-9]*\).*/\1/p')
+check "... which was in flight for seconds (${slow_ms:-?} ms), across the signal" \
+    test "${slow_ms:-0}" -ge 2000
+if hq_start; then
+    kill -INT "$HQ_PID"
+    wait "$HQ_PID"
+    rc=$?
+    LIB_PIDS=${LIB_PIDS/ $HQ_PID/}
+    check "mrf-hq serve stops cleanly on SIGINT too" test "$rc" = 0
+else
+    fail "mrf-hq serve starts again" "$(tail -n 3 "$T/serve.log" | tr '\n' ' ')"
+fi
 finish
