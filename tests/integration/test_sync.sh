@@ -15,7 +15,9 @@
 #   - an outbox larger than one change set goes as several bounded change sets over one
 #     connection, one request each;
 #   - TLS 1.2 and 1.3 only; https_proxy from the environment is used (a CONNECT tunnel,
-#     tests/integration/connectproxy.py), and a proxy that is down is exit 4, nothing lost.
+#     tests/integration/connectproxy.py), and a proxy that is down is exit 4, nothing lost;
+#   - the server: 413 past 2 MiB, 404/405, a request in flight when SIGTERM comes is answered
+#     before the server stops (exit 0), SIGINT stops it too.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || {
     echo "sqlite3 is needed to compare stores" >&2
