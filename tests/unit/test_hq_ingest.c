@@ -343,6 +343,23 @@ static void expect_refusal(const struct buf *env, unsigned status, const char *r
     ingest_result_release(&r);
 }
 
+/* d sends one new grant claiming post: HQ must refuse it with status and reason, applying
+ * nothing. */
+static void expect_grant_refused(struct device *d, const char *post, unsigned status,
+                                 const char *reason)
+{
+    struct buf ops, env;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(d, &ops, gid, "FOE", "draft", 100);
+    seal_request(d, post, ops.data, cs, &env);
+    expect_refusal(&env, status, reason);
+    buf_release(&env);
+    buf_release(&ops);
+}
+
 /* ---- accepted change sets ---------------------------------------------------------------- */
 
 static enum mrf_status find_device(void *arg, const struct hq_device *d)
@@ -611,8 +628,6 @@ END_TEST
 START_TEST(token_used_by_another_device)
 {
     struct device a, c;
-    struct buf ops, env;
-    uint8_t cs[MRF_ID], gid[MRF_ID];
     struct hq_device dv;
 
     device_new(&a, "NAI");
@@ -620,14 +635,8 @@ START_TEST(token_used_by_another_device)
     device_new(&c, "NAI");
     memcpy(c.token_id, a.token_id, MRF_ID);
     memcpy(c.secret, a.secret, MRF_SECRET);
-    mrf_random(gid, sizeof gid);
-    buf_init(&ops, WIRE_JSON_MAX);
-    grant_ops(&c, &ops, gid, "FOE", "draft", 100);
-    seal_request(&c, "NAI", ops.data, cs, &env);
-    expect_refusal(&env, 403, "token_used");
+    expect_grant_refused(&c, "NAI", 403, "token_used");
     ck_assert_int_eq(hqstore_device_get(store, c.id, &dv), MRF_E_NOTFOUND);
-    buf_release(&env);
-    buf_release(&ops);
     device_free(&a);
     device_free(&c);
 }
@@ -636,18 +645,10 @@ END_TEST
 START_TEST(token_expired)
 {
     struct device d;
-    struct buf ops, env;
-    uint8_t cs[MRF_ID], gid[MRF_ID];
 
     device_new(&d, "NAI");
     enrollment_new("NAI", (int64_t)time(NULL) - 60, d.token_id, d.secret);
-    mrf_random(gid, sizeof gid);
-    buf_init(&ops, WIRE_JSON_MAX);
-    grant_ops(&d, &ops, gid, "FOE", "draft", 100);
-    seal_request(&d, "NAI", ops.data, cs, &env);
-    expect_refusal(&env, 403, "token_expired");
-    buf_release(&env);
-    buf_release(&ops);
+    expect_grant_refused(&d, "NAI", 403, "token_expired");
     device_free(&d);
 }
 END_TEST
@@ -690,23 +691,13 @@ END_TEST
 START_TEST(wrong_post)
 {
     struct device d, e;
-    struct buf ops, env;
-    uint8_t cs[MRF_ID], gid[MRF_ID];
 
     device_new(&d, "NAI");
     enroll_with_grant(&d, NULL);
-    mrf_random(gid, sizeof gid);
-    buf_init(&ops, WIRE_JSON_MAX);
-    grant_ops(&d, &ops, gid, "FOE", "draft", 100);
-    seal_request(&d, "GVA", ops.data, cs, &env);
-    expect_refusal(&env, 403, "wrong_post");
-    buf_release(&env);
+    expect_grant_refused(&d, "GVA", 403, "wrong_post");
     /* a new device whose NAI token is used for GVA */
     device_new(&e, "NAI");
-    seal_request(&e, "GVA", ops.data, cs, &env);
-    expect_refusal(&env, 403, "wrong_post");
-    buf_release(&env);
-    buf_release(&ops);
+    expect_grant_refused(&e, "GVA", 403, "wrong_post");
     device_free(&d);
     device_free(&e);
 }
@@ -715,18 +706,10 @@ END_TEST
 START_TEST(unknown_device)
 {
     struct device d;
-    struct buf ops, env;
-    uint8_t cs[MRF_ID], gid[MRF_ID];
 
     device_new(&d, "NAI");
     d.enroll = 0;
-    mrf_random(gid, sizeof gid);
-    buf_init(&ops, WIRE_JSON_MAX);
-    grant_ops(&d, &ops, gid, "FOE", "draft", 100);
-    seal_request(&d, "NAI", ops.data, cs, &env);
-    expect_refusal(&env, 401, "unknown_device");
-    buf_release(&env);
-    buf_release(&ops);
+    expect_grant_refused(&d, "NAI", 401, "unknown_device");
     device_free(&d);
 }
 END_TEST
@@ -734,19 +717,11 @@ END_TEST
 START_TEST(device_revoked)
 {
     struct device d;
-    struct buf ops, env;
-    uint8_t cs[MRF_ID], gid[MRF_ID];
 
     device_new(&d, "NAI");
     enroll_with_grant(&d, NULL);
     ck_assert_int_eq(hqstore_device_revoke(store, d.id, (int64_t)time(NULL)), MRF_OK);
-    mrf_random(gid, sizeof gid);
-    buf_init(&ops, WIRE_JSON_MAX);
-    grant_ops(&d, &ops, gid, "FOE", "draft", 100);
-    seal_request(&d, "NAI", ops.data, cs, &env);
-    expect_refusal(&env, 403, "device_revoked");
-    buf_release(&env);
-    buf_release(&ops);
+    expect_grant_refused(&d, "NAI", 403, "device_revoked");
     device_free(&d);
 }
 END_TEST
