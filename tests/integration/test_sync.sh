@@ -16,6 +16,8 @@
 #     connection, one request each;
 #   - TLS 1.2 and 1.3 only; https_proxy from the environment is used (a CONNECT tunnel,
 #     tests/integration/connectproxy.py), and a proxy that is down is exit 4, nothing lost;
+#   - six devices enrolling, pushing and pulling at the same moment, straight to the server:
+#     every grant once at HQ, every device converged, no store error;
 #   - the server: 413 past 2 MiB, 404/405, a request in flight when SIGTERM comes is answered
 #     before the server stops (exit 0), SIGINT stops it too.
 . "$(dirname "$0")/lib.sh"
@@ -380,6 +382,40 @@ check "status shows one quarantined change" json_ok "$OUT" 'd["quarantined"] == 
 check "status shows HQ's reason" json_ok "$OUT" '"unknown grant status" in d["quarantine_reason"]'
 check "the rest of the outbox synced" test "$(dpending d1)" = 0
 check "HQ has the grant, as draft" test "$(hq_sql "SELECT status FROM grants WHERE code = '$G5'")" = draft
+
+# =========================================================================================
+# many devices at once, straight to the server (not through the proxy): enrollment, pushes
+# and pulls run concurrently on the server's thread pool and one SQLite file
+# =========================================================================================
+many="m1 m2 m3 m4 m5 m6"
+grants0=$(hq_sql "SELECT count(*) FROM grants WHERE post = 'NAI'")
+for m in $many; do
+    expect_exit "$m set up" 0 D "$m" init --token "$(token NAI)"
+    dsql "$m" "UPDATE meta SET hq_url = 'https://127.0.0.1:$HQ_PORT'"
+done
+# concurrent syncs: all at once, each started as mrf itself so its pid is the one waited for
+concurrently() {
+    local m pids="" bad=0
+    for m in $many; do
+        "$MRF" --home "$T/$m" sync --timeout 60 >"$T/$m.out" 2>"$T/$m.err" &
+        pids="$pids $!"
+    done
+    for p in $pids; do wait "$p" || bad=$((bad + 1)); done
+    return "$bad"
+}
+check "six new devices enroll at the same moment" concurrently
+for m in $many; do
+    mp=$(D "$m" partner add --name "Many $m")
+    for i in 1 2 3 4 5; do
+        D "$m" grant add --partner "$mp" --theme FOE --year 2026 --amount "$i$i$i" >/dev/null
+    done
+done
+check "... push 30 grants at the same moment" concurrently
+check "HQ has every one of them once" \
+    test "$(hq_sql "SELECT count(*) FROM grants WHERE post = 'NAI'")" = $((grants0 + 30))
+check "... and pull each other's" concurrently
+for m in $many; do converged "$m holds exactly HQ's state for NAI" "$m" NAI; done
+check "the server logged no store error" lacks "store_error" "$T/serve.log"
 
 # =========================================================================================
 # nothing identifying reached HQ's files or logs
