@@ -8,11 +8,13 @@
  * jitter, within max_attempts and never past the deadline; a pin mismatch is never retried.
  * Proxies: CURLOPT_PROXY is deliberately left unset, so libcurl takes https_proxy (or
  * HTTPS_PROXY, all_proxy) and no_proxy from the environment, as embassy networks need.
- * curl_global_init runs once, on the first transport_new (pthread_once). */
+ * libcurl is loaded and curl_global_init runs once, on the first transport_new (pthread_once). */
 #include <assert.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -54,12 +56,58 @@ enum attempt_result {
 
 /* ---- library set-up ------------------------------------------------------------------------ */
 
+/* libcurl is loaded when the first transport is made, not when the program starts. Linked,
+ * it would cost every command, recording a grant as much as a sync, the start-up of libcurl
+ * and its dependencies (two TLS libraries, Kerberos, LDAP, SSH...): about 6 ms a process on
+ * the benchmark machine, more than everything else `mrf grant add` does. Only sync uses it.
+ * The types come from curl.h, so a mismatch with the declarations does not compile;
+ * libcurl.so.4 is libcurl's ABI since 7.16 and the library libcurl4-openssl-dev builds for. */
+#define CURL_LIB "libcurl.so.4"
+#define CURL_FN(name, sym) __typeof__(sym) *name
+static struct {
+    CURL_FN(global_init, curl_global_init);
+    CURL_FN(easy_init, curl_easy_init);
+    CURL_FN(easy_setopt, curl_easy_setopt);
+    CURL_FN(easy_perform, curl_easy_perform);
+    CURL_FN(easy_getinfo, curl_easy_getinfo);
+    CURL_FN(easy_cleanup, curl_easy_cleanup);
+    CURL_FN(easy_strerror, curl_easy_strerror);
+    CURL_FN(slist_append, curl_slist_append);
+    CURL_FN(slist_free_all, curl_slist_free_all);
+    CURL_FN(mem_free, curl_free);
+    CURL_FN(url, curl_url);
+    CURL_FN(url_cleanup, curl_url_cleanup);
+    CURL_FN(url_set, curl_url_set);
+    CURL_FN(url_get, curl_url_get);
+} lc;
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+static char curl_load_error[256]; /* why libcurl could not be loaded, "" if it was */
+
+#define LOAD(field, sym) ((lc.field = (__typeof__(lc.field))dlsym(h, sym)) != NULL)
 
 static void curl_init_once(void)
 {
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    void *h = dlopen(CURL_LIB, RTLD_NOW | RTLD_LOCAL); /* kept for the process's life */
+
+    if (h == NULL) {
+        const char *why = dlerror();
+        snprintf(curl_load_error, sizeof curl_load_error, "%s", why ? why : CURL_LIB);
+        return;
+    }
+    if (!(LOAD(global_init, "curl_global_init") && LOAD(easy_init, "curl_easy_init") &&
+          LOAD(easy_setopt, "curl_easy_setopt") && LOAD(easy_perform, "curl_easy_perform") &&
+          LOAD(easy_getinfo, "curl_easy_getinfo") && LOAD(easy_cleanup, "curl_easy_cleanup") &&
+          LOAD(easy_strerror, "curl_easy_strerror") && LOAD(slist_append, "curl_slist_append") &&
+          LOAD(slist_free_all, "curl_slist_free_all") && LOAD(mem_free, "curl_free") &&
+          LOAD(url, "curl_url") && LOAD(url_cleanup, "curl_url_cleanup") &&
+          LOAD(url_set, "curl_url_set") && LOAD(url_get, "curl_url_get"))) {
+        snprintf(curl_load_error, sizeof curl_load_error, "%s lacks a function mrf needs",
+                 CURL_LIB);
+        return;
+    }
+    curl_init_rc = lc.global_init(CURL_GLOBAL_DEFAULT);
 }
 
 /* ---- options ------------------------------------------------------------------------------- */
@@ -93,17 +141,17 @@ static enum mrf_status check_url(const char *url, struct mrf_error *err)
     char *host = NULL;
     enum mrf_status st = MRF_OK;
 
-    if (url == NULL || (u = curl_url()) == NULL)
+    if (url == NULL || (u = lc.url()) == NULL)
         return mrf_error_set(err, MRF_E_INVALID, "transport: no HQ address given");
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        strcasecmp(scheme, "https") != 0 || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+    if (lc.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        lc.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        strcasecmp(scheme, "https") != 0 || lc.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
         st = mrf_error_set(err, MRF_E_INVALID,
                            "transport: HQ's address is not an https://host:port URL; check the "
                            "enrollment token");
-    curl_free(host);
-    curl_free(scheme);
-    curl_url_cleanup(u);
+    lc.mem_free(host);
+    lc.mem_free(scheme);
+    lc.url_cleanup(u);
     return st;
 }
 
@@ -170,30 +218,30 @@ static int set_fixed_options(struct transport *t, const char *pin)
     CURL *c = t->curl;
     int bad = 0;
 
-    bad += curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
     /* Self-signed: no chain or name check; the pin below is the trust anchor. */
-    bad += curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, pin) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, t->o.connect_timeout_ms) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, t->o.low_speed_limit) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, t->o.low_speed_time_s) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_WRITEDATA, t) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_XFERINFODATA, t) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, pin) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, t->o.connect_timeout_ms) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, t->o.low_speed_limit) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, t->o.low_speed_time_s) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_WRITEDATA, t) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_XFERINFODATA, t) != CURLE_OK;
     /* VERBOSE only turns the debug stream on; on_debug keeps it off stderr. */
-    bad += curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_DEBUGDATA, t) != CURLE_OK;
-    bad += curl_easy_setopt(c, CURLOPT_VERBOSE, 1L) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_DEBUGDATA, t) != CURLE_OK;
+    bad += lc.easy_setopt(c, CURLOPT_VERBOSE, 1L) != CURLE_OK;
     return bad;
 }
 
@@ -215,19 +263,24 @@ enum mrf_status transport_new(const struct transport_opts *o, struct transport *
 
     assert(o != NULL && out != NULL);
     *out = NULL;
-    if ((st = check_url(o->url, err)) != MRF_OK || (st = check_pin(o->pin, err)) != MRF_OK)
-        return st;
     pthread_once(&curl_once, curl_init_once);
+    if (curl_load_error[0] != '\0')
+        return mrf_error_set(err, MRF_E_INTERNAL,
+                             "transport: libcurl cannot be loaded (%s); install Debian's libcurl4 "
+                             "package",
+                             curl_load_error);
     if (curl_init_rc != CURLE_OK)
         return mrf_error_set(err, MRF_E_INTERNAL, "transport: libcurl could not start: %s",
-                             curl_easy_strerror(curl_init_rc));
+                             lc.easy_strerror(curl_init_rc));
+    if ((st = check_url(o->url, err)) != MRF_OK || (st = check_pin(o->pin, err)) != MRF_OK)
+        return st;
     t = xcalloc(1, sizeof *t);
     fill_defaults(&t->o, o);
     t->base = base_url(o->url);
-    t->curl = curl_easy_init();
-    t->post_headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    t->curl = lc.easy_init();
+    t->post_headers = lc.slist_append(NULL, "Content-Type: application/octet-stream");
     if (t->post_headers)
-        t->post_headers = curl_slist_append(t->post_headers, "Expect:");
+        t->post_headers = lc.slist_append(t->post_headers, "Expect:");
     if (t->curl == NULL || t->post_headers == NULL || set_fixed_options(t, o->pin) != 0) {
         st = mrf_error_set(err, MRF_E_INTERNAL,
                            "transport: libcurl refused the HTTPS settings (is it built with "
@@ -246,8 +299,8 @@ void transport_free(struct transport *t)
 {
     if (t == NULL)
         return;
-    curl_easy_cleanup(t->curl);
-    curl_slist_free_all(t->post_headers);
+    lc.easy_cleanup(t->curl);
+    lc.slist_free_all(t->post_headers);
     x_free(t->base);
     x_free(t);
 }
@@ -264,12 +317,12 @@ static void prepare_method(struct transport *t, int post, const uint8_t *body, s
 {
     if (post) {
         /* Never a NULL body: libcurl would then read the body from stdin. */
-        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
-        curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->post_headers);
+        lc.easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        lc.easy_setopt(t->curl, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+        lc.easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->post_headers);
     } else {
-        curl_easy_setopt(t->curl, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+        lc.easy_setopt(t->curl, CURLOPT_HTTPGET, 1L);
+        lc.easy_setopt(t->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     }
 }
 
@@ -286,7 +339,7 @@ static int set_attempt_timeout(struct transport *t)
         ms =
             t->o.deadline_ms - now > (uint64_t)LONG_MAX ? LONG_MAX : (long)(t->o.deadline_ms - now);
     }
-    curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, ms);
+    lc.easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, ms);
     return 1;
 }
 
@@ -296,9 +349,9 @@ static void count_attempt(struct transport *t, long code)
     long hdr_size = 0, conns = 0;
     curl_off_t down = 0;
 
-    curl_easy_getinfo(t->curl, CURLINFO_HEADER_SIZE, &hdr_size);
-    curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &conns);
-    curl_easy_getinfo(t->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    lc.easy_getinfo(t->curl, CURLINFO_HEADER_SIZE, &hdr_size);
+    lc.easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &conns);
+    lc.easy_getinfo(t->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
     t->stats.attempts++;
     if (code > 0)
         t->stats.requests++;
@@ -339,8 +392,8 @@ static enum attempt_result attempt_once(struct transport *t, long *code, char *c
     t->resp_too_big = 0;
     t->errbuf[0] = '\0';
     *code = 0;
-    rc = curl_easy_perform(t->curl);
-    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, code);
+    rc = lc.easy_perform(t->curl);
+    lc.easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, code);
     count_attempt(t, *code);
     if (rc == CURLE_OK) {
         snprintf(cause, size, "HQ answered HTTP %ld", *code);
@@ -353,7 +406,7 @@ static enum attempt_result attempt_once(struct transport *t, long *code, char *c
     if (rc == CURLE_ABORTED_BY_CALLBACK)
         snprintf(cause, size, "the time limit was reached");
     else
-        snprintf(cause, size, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+        snprintf(cause, size, "%s", t->errbuf[0] ? t->errbuf : lc.easy_strerror(rc));
     return retryable(rc) ? AR_RETRY : AR_FAIL;
 }
 
@@ -446,7 +499,7 @@ static enum mrf_status request(struct transport *t, const char *path, int post, 
     assert(t != NULL && path != NULL && path[0] == '/' && resp != NULL && http_status != NULL);
     *http_status = 0;
     url = xasprintf("%s%s", t->base, path);
-    curl_easy_setopt(t->curl, CURLOPT_URL, url);
+    lc.easy_setopt(t->curl, CURLOPT_URL, url);
     prepare_method(t, post, body, len);
     t->resp = resp;
     while (attempts < t->o.max_attempts) {
