@@ -1,5 +1,7 @@
 /* mrf status: where this device stands: post, enrollment, pending changes, last sync, open
  * conflicts. */
+#include <string.h>
+
 #include "client.h"
 
 static int exec_status(struct cli_ctx *ctx, const struct cli_args *a)
@@ -26,7 +28,12 @@ static int exec_status(struct cli_ctx *ctx, const struct cli_args *a)
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
             if (v == NULL)
                 continue;
-            if (cJSON_IsString(v))
+            if (cJSON_IsString(v) && strcmp(keys[i], "token_expires") == 0 &&
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "token_expired")))
+                printf("%-16s %s (expired: ask HQ for a new token, then 'mrf init --token "
+                       "NEW'; nothing recorded here is lost)\n",
+                       labels[i], v->valuestring);
+            else if (cJSON_IsString(v))
                 printf("%-16s %s\n", labels[i], v->valuestring);
             else if (cJSON_IsNumber(v))
                 printf("%-16s %.0f\n", labels[i], v->valuedouble);

@@ -342,8 +342,11 @@ enum mrf_status client_status_json(struct cli_ctx *ctx, cJSON **out)
     cJSON_AddStringToObject(o, "hq", ctx->meta.hq_url);
     cJSON_AddStringToObject(o, "hq_fingerprint", fp);
     cJSON_AddBoolToObject(o, "enrolled", ctx->meta.enrolled_at > 0);
-    if (ctx->meta.enrolled_at <= 0)
+    if (ctx->meta.enrolled_at <= 0) {
         add_time(o, "token_expires", ctx->meta.token_expires);
+        /* by this device's clock; HQ's decides */
+        cJSON_AddBoolToObject(o, "token_expired", ctx->meta.token_expires <= (int64_t)time(NULL));
+    }
     cJSON_AddNumberToObject(o, "pending", (double)pending);
     add_time(o, "last_sync", ctx->meta.last_sync);
     cJSON_AddNumberToObject(o, "open_conflicts", sqlite3_column_int(s, 0));

@@ -275,6 +275,15 @@ unchanged() {
     SNAP_SEQ=$RUN_SEQ
 }
 
+# at OFFSET CMD... : runs CMD with the clock moved by OFFSET ("+3d"), through libfaketime's
+# LD_PRELOAD. AddressSanitizer wants to come first among preloads; libfaketime is harmless
+# before it, so the sanitizer build is told not to insist.
+at() {
+    local off=$1
+    shift
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" faketime -f "$off" "$@"
+}
+
 # ---- a running HQ behind the recording proxy (tests/integration/hqproxy.py) ---------------
 # free_port : a loopback TCP port that was free a moment ago.
 free_port() {

@@ -149,11 +149,24 @@ check_msg "init: ... and stays private" "mode $(stat -c %a "$DEV/keystore")" \
 if command -v faketime >/dev/null; then
     TOKEN3=$(hq enroll NAI --days 1 2>/dev/null)
     expect_exit "init: an expired token exits 5" 5 \
-        faketime -f "+3d" "$MRF" --home "$T/expired" init --token "$TOKEN3"
+        at "+3d" "$MRF" --home "$T/expired" init --token "$TOKEN3"
     check "init: an expired token creates nothing" empty_or_absent "$T/expired"
 else
     skip "init: an expired token exits 5" "faketime is not installed"
 fi
+# A device whose token has expired says so in status, with the way out.
+TOKEN4=$(hq enroll NAI --days 1 2>/dev/null)
+expect_exit "init: a one-day token" 0 "$MRF" --home "$T/oneday" init --token "$TOKEN4"
+if command -v faketime >/dev/null; then
+    run at "+3d" "$MRF" --home "$T/oneday" status --json
+    check "status --json: token_expired once past its expiry" json_ok "$OUT" 'd["token_expired"] is True'
+    run at "+3d" "$MRF" --home "$T/oneday" status
+    check "status: says the token expired and how to go on" grep -q "expired: ask HQ for a new token, then 'mrf init --token NEW'" "$OUT"
+fi
+run "$MRF" --home "$T/oneday" status --json
+check "status --json: token_expired is false before" json_ok "$OUT" 'd["token_expired"] is False'
+run "$MRF" --home "$T/oneday" status
+check "status: no expiry warning before" lacks "expired:" "$OUT"
 
 # =========================================================================================
 # every command before init
