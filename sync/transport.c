@@ -60,8 +60,10 @@ enum attempt_result {
  * it would cost every command, recording a grant as much as a sync, the start-up of libcurl
  * and its dependencies (two TLS libraries, Kerberos, LDAP, SSH...): about 6 ms a process on
  * the benchmark machine, more than everything else `mrf grant add` does. Only sync uses it.
- * The types come from curl.h, so a mismatch with the declarations does not compile;
- * libcurl.so.4 is libcurl's ABI since 7.16 and the library libcurl4-openssl-dev builds for. */
+ * The types come from curl.h, so a mismatch with the declarations does not compile (curl's
+ * own compile-time checks of setopt arguments do not reach calls through a pointer: long
+ * options get long values, written 0L, 1L, (long)x below). libcurl.so.4 is libcurl's ABI
+ * since 7.16 and the library libcurl4-openssl-dev builds for. */
 #define CURL_LIB "libcurl.so.4"
 #define CURL_FN(name, sym) __typeof__(sym) *name
 static struct {
