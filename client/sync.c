@@ -239,8 +239,11 @@ static enum mrf_status refused(struct sync_run *r, long http, const char *reason
     static const struct {
         const char *code, *text;
     } known[] = {
-        {"device_revoked", "HQ has revoked this device; ask HQ for a new enrollment token"},
-        {"unknown_device", "HQ does not know this device; ask HQ for a new enrollment token"},
+        {"device_revoked", "HQ has revoked this device, so it can no longer sync; ask HQ how "
+                           "to hand over what it holds ('mrf export --format json' writes it "
+                           "out)"},
+        {"unknown_device", "HQ does not know this device (was HQ restored from a backup?); "
+                           "ask HQ"},
         {"token_used", "the enrollment token was used already; ask HQ for a new one and "
                        "adopt it with 'mrf init --token NEW'"},
         {"token_expired", "the enrollment token expired before this device's first sync; ask "
