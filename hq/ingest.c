@@ -357,6 +357,17 @@ out:
 
 /* ---- the whole ingest -------------------------------------------------------------------- */
 
+/* The parsed body's copy of an enrollment secret, wiped before the tree is freed (the
+ * plaintext it came from is wiped in open_body). */
+static void wipe_secret(cJSON *doc)
+{
+    cJSON *sec =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "enroll"), "secret");
+
+    if (cJSON_IsString(sec) && sec->valuestring != NULL)
+        sodium_memzero(sec->valuestring, strlen(sec->valuestring));
+}
+
 static enum mrf_status open_body(struct ingest *in, const char **reason, unsigned *status)
 {
     struct mrf_error err;
@@ -480,6 +491,7 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
         r->reason = "quarantined";
     }
 out:
+    wipe_secret(in.doc);
     cJSON_Delete(in.doc);
     buf_release(&json);
     return rc;
