@@ -84,12 +84,12 @@ idle_bytes=$(($(field "$idle" bytes_up) + $(field "$idle" bytes_down)))
 listed=$(hq grant list --post NAI --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$listed" -ge 1000 ] || { say "HQ lists $listed grants after the sync"; exit 1; }
 
-# ---- a satellite-like link: latency and a slow, paced line (bench/slowlink.py) -----------
+# ---- a satellite-like link: latency and a slow, paced line (tests/integration/relay.py slow) -----------
 one_way_ms=300
 rate_bps=256000
 say "slow link: ${one_way_ms} ms each way, $((rate_bps / 1000)) kbit/s"
 mkdir -p "$work/link"
-python3 bench/slowlink.py "$work/link" "$port" "$one_way_ms" "$rate_bps" 2>"$work/link.log" &
+python3 tests/integration/relay.py "$work/link" slow "$port" "$one_way_ms" "$rate_bps" 2>"$work/link.log" &
 link_pid=$!
 for _ in $(seq 100); do [ -s "$work/link/port" ] && break; sleep 0.1; done
 [ -s "$work/link/port" ] || { say "the slow link did not come up"; exit 1; }
@@ -234,7 +234,7 @@ each kind; the envelope adds an 84-byte header, a 16-byte tag and a 64-byte sign
 
 Target: ≤ 1.15.
 
-## Over a satellite-like link (bench/slowlink.py)
+## Over a satellite-like link (tests/integration/relay.py slow)
 
 A device reaches HQ through a relay that delays every byte by $one_way_ms ms each way and paces
 each direction to $((rate_bps / 1000)) kbit/s (this machine's kernel has no netem, so the link

@@ -15,7 +15,7 @@
 #   - an outbox larger than one change set goes as several bounded change sets over one
 #     connection, one request each;
 #   - TLS 1.2 and 1.3 only; https_proxy from the environment is used (a CONNECT tunnel,
-#     tests/integration/connectproxy.py), and a proxy that is down is exit 4, nothing lost;
+#     tests/integration/relay.py connect), and a proxy that is down is exit 4, nothing lost;
 #   - six devices enrolling, pushing and pulling at the same moment, straight to the server:
 #     every grant once at HQ, every device converged, no store error;
 #   - the server: 413 past 2 MiB, 404/405, a request in flight when SIGTERM comes is answered
@@ -281,7 +281,7 @@ check "... and no progress bar on stderr" test ! -s "$ERR"
 
 # ---- through an HTTP proxy from the environment, as embassy networks have -----------------
 mkdir -p "$T/cproxy"
-python3 "$MRF_SRC/tests/integration/connectproxy.py" "$T/cproxy" 2>>"$T/cproxy.log" &
+python3 "$MRF_SRC/tests/integration/relay.py" "$T/cproxy" connect 2>>"$T/cproxy.log" &
 LIB_PIDS="$LIB_PIDS $!"
 if wait_for 10 test -s "$T/cproxy/port"; then
     CPORT=$(cat "$T/cproxy/port")
