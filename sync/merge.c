@@ -2,6 +2,8 @@
  * only if its (clock, writer) is newer than the column's, so replicas that see the same ops
  * in any order end in the same state. Rows arrive column by column, so an op for an unknown
  * row creates it (with its short code); a row already owned by another post is refused. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mrfsync.h"
@@ -35,10 +37,24 @@ static enum mrf_status fail(struct merge *m, struct mrf_error *err, const char *
     return mrf_error_set(err, MRF_E_IO, "store: %s: %s", what, sqlite3_errmsg(m->db));
 }
 
-static sqlite3_stmt *prep(struct merge *m, sqlite3_stmt **slot, const char *text,
-                          struct mrf_error *err)
+/* The statement in *slot, reset; on first use, prepared from the SQL that fmt and its
+ * arguments make. The text is formatted only then: merge_apply runs once per op, and a
+ * statement once per table or column. */
+__attribute__((format(printf, 4, 5))) static sqlite3_stmt *
+prep(struct merge *m, sqlite3_stmt **slot, struct mrf_error *err, const char *fmt, ...)
 {
+    char text[200];
+    va_list ap;
+    int n;
+
     if (*slot == NULL) {
+        va_start(ap, fmt);
+        n = vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        if (n <= 0 || (size_t)n >= sizeof text) {
+            mrf_error_set(err, MRF_E_INTERNAL, "merge: a statement does not fit its buffer");
+            return NULL;
+        }
         if (sqlite3_prepare_v3(m->db, text, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
             SQLITE_OK) {
             fail(m, err, "cannot prepare a merge statement");
@@ -84,7 +100,6 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
                                   struct mrf_error *err)
 {
     const struct sync_table_desc *d = sync_table_get(op->tbl);
-    char text[160] = "";
     char code[16];
     sqlite3_stmt *s;
     int rc;
@@ -92,14 +107,11 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
     if (m->have_last && m->last_tbl == op->tbl && memcmp(m->last_id, op->id, MRF_ID) == 0 &&
         strcmp(m->last_post, post) == 0)
         return MRF_OK;
-    if (m->row_insert[op->tbl] == NULL && d->code_prefix)
-        snprintf(text, sizeof text,
-                 "INSERT INTO %s(id, post, code) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
-                 d->name);
-    else if (m->row_insert[op->tbl] == NULL)
-        snprintf(text, sizeof text,
-                 "INSERT INTO %s(id, post) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING", d->name);
-    s = prep(m, &m->row_insert[op->tbl], text, err);
+    s = prep(m, &m->row_insert[op->tbl], err,
+             d->code_prefix
+                 ? "INSERT INTO %s(id, post, code) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING"
+                 : "INSERT INTO %s(id, post) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
+             d->name);
     if (s == NULL)
         return MRF_E_IO;
     sqlite3_bind_blob(s, 1, op->id, MRF_ID, SQLITE_STATIC);
@@ -111,9 +123,7 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot create a row");
     if (sqlite3_changes(m->db) == 0) {
-        if (m->row_post[op->tbl] == NULL)
-            snprintf(text, sizeof text, "SELECT post = ?2 FROM %s WHERE id = ?1", d->name);
-        s = prep(m, &m->row_post[op->tbl], text, err);
+        s = prep(m, &m->row_post[op->tbl], err, "SELECT post = ?2 FROM %s WHERE id = ?1", d->name);
         if (s == NULL)
             return MRF_E_IO;
         sqlite3_bind_blob(s, 1, op->id, MRF_ID, SQLITE_STATIC);
@@ -136,7 +146,7 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
 enum mrf_status merge_clock(struct merge *m, enum sync_table t, const uint8_t id[MRF_ID], int col,
                             hlc_t *clock, uint8_t device[MRF_ID], int *found, struct mrf_error *err)
 {
-    sqlite3_stmt *s = prep(m, &m->q[M_CLOCK_GET], msql[M_CLOCK_GET], err);
+    sqlite3_stmt *s = prep(m, &m->q[M_CLOCK_GET], err, "%s", msql[M_CLOCK_GET]);
     int rc;
 
     *clock = 0;
@@ -164,7 +174,6 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
                             enum merge_outcome *out, struct mrf_error *err)
 {
     const struct sync_table_desc *d = sync_table_get(op->tbl);
-    char text[160] = "";
     sqlite3_stmt *s;
     enum mrf_status st;
     hlc_t cur;
@@ -184,10 +193,8 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
     if (found && hlc_cmp(op->clock, op->device, cur, cur_dev) <= 0)
         return MRF_OK; /* stale */
 
-    if (m->col_update[op->tbl][op->col] == NULL) /* formatted once per column, not per op */
-        snprintf(text, sizeof text, "UPDATE %s SET %s = ?1 WHERE id = ?2", d->name,
-                 d->cols[op->col].name);
-    s = prep(m, &m->col_update[op->tbl][op->col], text, err);
+    s = prep(m, &m->col_update[op->tbl][op->col], err, "UPDATE %s SET %s = ?1 WHERE id = ?2",
+             d->name, d->cols[op->col].name);
     if (s == NULL)
         return MRF_E_IO;
     sync_value_bind(s, 1, &op->v);
@@ -195,7 +202,7 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot write a column");
 
-    s = prep(m, &m->q[M_CLOCK_PUT], msql[M_CLOCK_PUT], err);
+    s = prep(m, &m->q[M_CLOCK_PUT], err, "%s", msql[M_CLOCK_PUT]);
     if (s == NULL)
         return MRF_E_IO;
     sqlite3_bind_int(s, 1, (int)op->tbl);
