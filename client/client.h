@@ -106,6 +106,12 @@ void client_close(struct cli_ctx *ctx);
 /* Asks for the passphrase (MRF_PASSPHRASE or the terminal) and unlocks ctx->secrets.
  * MRF_E_PASSPHRASE if it is wrong. */
 enum mrf_status client_unlock(struct cli_ctx *ctx);
+/* The same with a passphrase the caller has read; MRF_E_STATE if the keystore belongs to
+ * another store. */
+enum mrf_status client_unlock_with(struct cli_ctx *ctx, const char *passphrase);
+/* MRF_OK if tok is still valid at now; MRF_E_REFUSED with the way on if it has expired. */
+enum mrf_status client_token_fresh(struct cli_ctx *ctx, const struct enroll_token *tok,
+                                   int64_t now);
 
 /* Sets up this device from an enrollment token with a new passphrase: keystore and store, or
  * nothing at all. MRF_E_INVALID for a malformed token, MRF_E_REFUSED for an expired one,

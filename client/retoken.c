@@ -40,19 +40,13 @@ static enum mrf_status retoken_check(struct cli_ctx *ctx, const struct enroll_to
                              "device was set up for (key %s); ask that HQ for a new token",
                              got, want);
     }
-    if (tok->expires <= now)
-        return mrf_error_set(&ctx->err, MRF_E_REFUSED,
-                             "init: the token has expired; ask HQ for a new one "
-                             "('mrf-hq enroll %s')",
-                             tok->post);
-    return MRF_OK;
+    return client_token_fresh(ctx, tok, now);
 }
 
 enum mrf_status client_retoken(struct cli_ctx *ctx, const char *token, const char *passphrase,
                                int64_t now)
 {
     struct enroll_token tok;
-    struct mrf_secrets *sec = NULL;
     sqlite3_stmt *s;
     enum mrf_status st = token_decode(token, &tok, &ctx->err);
 
@@ -60,15 +54,11 @@ enum mrf_status client_retoken(struct cli_ctx *ctx, const char *token, const cha
         st = retoken_check(ctx, &tok, now);
     if (st != MRF_OK || passphrase == NULL)
         goto out;
-    st = keystore_open(ctx->keystore_path, passphrase, &sec, &ctx->err);
-    if (st == MRF_OK && sodium_memcmp(sec->pub.box_pk, ctx->meta.pub.box_pk, MRF_BOX_PK) != 0)
-        st = mrf_error_set(&ctx->err, MRF_E_STATE,
-                           "the keystore does not belong to this store; restore the matching "
-                           "keystore file");
+    st = client_unlock_with(ctx, passphrase);
     if (st != MRF_OK)
         goto out;
-    memcpy(sec->enroll_secret, tok.secret, MRF_SECRET);
-    st = keystore_update(ctx->keystore_path, passphrase, sec, &ctx->err);
+    memcpy(ctx->secrets->enroll_secret, tok.secret, MRF_SECRET);
+    st = keystore_update(ctx->keystore_path, passphrase, ctx->secrets, &ctx->err);
     if (st != MRF_OK)
         goto out;
     s = client_stmt(ctx, CQ_META_RETOKEN);
@@ -93,7 +83,6 @@ enum mrf_status client_retoken(struct cli_ctx *ctx, const char *token, const cha
         str_copy(ctx->meta.hq_tls_pin, tok.tls_pin, sizeof ctx->meta.hq_tls_pin);
     }
 out:
-    mrf_secrets_free(sec);
     token_wipe(&tok);
     return st;
 }

@@ -97,8 +97,17 @@ enum mrf_status client_unlock(struct cli_ctx *ctx)
         return MRF_OK;
     st = passphrase_read("Passphrase", "MRF_PASSPHRASE", 0, &pass, &ctx->err);
     if (st == MRF_OK)
-        st = keystore_open(ctx->keystore_path, pass, &ctx->secrets, &ctx->err);
+        st = client_unlock_with(ctx, pass);
     passphrase_free(pass);
+    return st;
+}
+
+enum mrf_status client_unlock_with(struct cli_ctx *ctx, const char *passphrase)
+{
+    enum mrf_status st = MRF_OK;
+
+    if (ctx->secrets == NULL)
+        st = keystore_open(ctx->keystore_path, passphrase, &ctx->secrets, &ctx->err);
     if (st == MRF_OK &&
         sodium_memcmp(ctx->secrets->pub.box_pk, ctx->meta.pub.box_pk, MRF_BOX_PK) != 0) {
         mrf_secrets_free(ctx->secrets);
@@ -135,6 +144,15 @@ static enum mrf_status insert_meta(struct cli_ctx *ctx, const struct enroll_toke
     return MRF_OK;
 }
 
+enum mrf_status client_token_fresh(struct cli_ctx *ctx, const struct enroll_token *tok, int64_t now)
+{
+    if (tok->expires > now)
+        return MRF_OK;
+    return mrf_error_set(&ctx->err, MRF_E_REFUSED,
+                         "init: the token has expired; ask HQ for a new one ('mrf-hq enroll %s')",
+                         tok->post);
+}
+
 enum mrf_status client_setup(struct cli_ctx *ctx, const char *token, const char *passphrase,
                              int64_t now)
 {
@@ -153,12 +171,10 @@ enum mrf_status client_setup(struct cli_ctx *ctx, const char *token, const char 
     st = token_decode(token, &tok, &ctx->err);
     if (st != MRF_OK)
         return st;
-    if (tok.expires <= now) {
+    st = client_token_fresh(ctx, &tok, now);
+    if (st != MRF_OK) {
         token_wipe(&tok);
-        return mrf_error_set(&ctx->err, MRF_E_REFUSED,
-                             "init: the token has expired; ask HQ for a new one "
-                             "('mrf-hq enroll %s')",
-                             tok.post);
+        return st;
     }
     if (strlen(passphrase) < PASSPHRASE_MIN) {
         token_wipe(&tok);
