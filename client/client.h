@@ -44,7 +44,7 @@ struct post_meta {
     char hq_tls_pin[128];
     uint8_t hq_box_pk[MRF_BOX_PK];
     uint8_t token_id[MRF_ID];
-    int64_t hq_cursor; /* last HQ oplog sequence number pulled */
+    int64_t hq_cursor; /* last number of the post's own sequence at HQ pulled */
 };
 
 /* Every SQL statement of the client, indexed here, written in client/sql.c. */
@@ -77,6 +77,8 @@ enum client_sql {
     CQ_QUARANTINE_PUT,
     CQ_QUARANTINED,
     CQ_SYNC_DONE,
+    CQ_CLOCK_GET,
+    CQ_OUTBOX_RESTAMP_PREV,
     CQ_BEGIN,
     CQ_COMMIT,
     CQ_ROLLBACK,

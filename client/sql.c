@@ -63,8 +63,14 @@ static const char *const sql[CQ_COUNT] = {
     [CQ_QUARANTINED] = "SELECT count(DISTINCT changeset), count(*), "
                        "(SELECT reason FROM quarantine ORDER BY at DESC, seq DESC LIMIT 1) "
                        "FROM quarantine",
-    [CQ_SYNC_DONE] = "UPDATE meta SET hq_cursor = max(hq_cursor, ?1), clock = max(clock, ?2), "
-                     "enrolled_at = coalesce(enrolled_at, ?3), last_sync = ?3 WHERE id = 1",
+    /* the clock is computed in C: clocks are unsigned, SQL's max() is not */
+    [CQ_SYNC_DONE] = "UPDATE meta SET hq_cursor = max(hq_cursor, ?1), clock = ?2, "
+                     "enrolled_at = coalesce(enrolled_at, ?3), last_sync = ?3, hq_skew_ms = ?4 "
+                     "WHERE id = 1",
+    [CQ_CLOCK_GET] = "SELECT clock FROM meta WHERE id = 1",
+    [CQ_OUTBOX_RESTAMP_PREV] = "UPDATE outbox SET prev_clock = ?5 WHERE changeset IS NULL AND "
+                               "tbl = ?1 AND id = ?2 AND col = ?3 AND prev_clock = ?4 AND "
+                               "prev_device = ?6",
     [CQ_BEGIN] = "BEGIN IMMEDIATE",
     [CQ_COMMIT] = "COMMIT",
     [CQ_ROLLBACK] = "ROLLBACK",

@@ -4,7 +4,10 @@
  * quarantine with HQ's reason), merge the ops HQ sent with the same merge HQ runs, and move
  * the cursor. An entry cut into a change set is frozen (outbox.changeset) until that
  * transaction, so a cut link or a killed process resends the same change set id, which HQ
- * answers without applying twice. */
+ * answers without applying twice. When HQ applied some of this device's writes at a clock of
+ * its own (their clocks were more than a day ahead of HQ's: a wrong date), the same
+ * transaction takes that clock for them, so this device orders them as everyone else does.
+ * The JSON is written and read by sync/changeset.c. */
 #include <string.h>
 #include <time.h>
 
@@ -121,14 +124,15 @@ static enum mrf_status cut(struct sync_run *r, int *found)
             goto out;
         }
         mark = r->json.len;
-        if ((n > 0 && buf_puts(&r->json, ",") != MRF_OK) ||
-            op_to_json(&op, 0, &r->json) != MRF_OK || (n > 0 && r->json.len > r->target)) {
+        if (changeset_put_op(&r->json, &n, &op, 0) != MRF_OK)
+            break;
+        if (n > 1 && r->json.len > r->target) {
             r->json.len = mark;
             r->json.data[mark] = '\0';
+            n--;
             break;
         }
         last = sqlite3_column_int64(s, 7);
-        n++;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         st = client_db_fail(ctx, "cannot read the outbox");
@@ -168,22 +172,12 @@ static enum mrf_status build_request(struct sync_run *r, int with_ops)
     struct cli_ctx *ctx = r->ctx;
     sqlite3_stmt *s = NULL;
     struct sync_op op;
-    char *secret = NULL;
     int rc;
     enum mrf_status st;
 
-    buf_reset(&r->json);
     r->cs_ops = 0;
-    st = buf_printf(&r->json, "{\"v\":%d,\"cursor\":%lld,", WIRE_VERSION,
-                    (long long)ctx->meta.hq_cursor);
-    if (st == MRF_OK && ctx->meta.enrolled_at == 0) {
-        secret = b64url_encode(ctx->secrets->enroll_secret, MRF_SECRET);
-        st = buf_printf(&r->json, "\"enroll\":{\"secret\":\"%s\"},", secret);
-        sodium_memzero(secret, strlen(secret));
-        x_free(secret);
-    }
-    if (st == MRF_OK)
-        st = buf_puts(&r->json, "\"ops\":[");
+    st = changeset_request_begin(&r->json, ctx->meta.hq_cursor,
+                                 ctx->meta.enrolled_at == 0 ? ctx->secrets->enroll_secret : NULL);
     if (st == MRF_OK && with_ops) {
         s = client_stmt(ctx, CQ_OUTBOX_OF);
         if (s == NULL)
@@ -192,16 +186,13 @@ static enum mrf_status build_request(struct sync_run *r, int with_ops)
         while (st == MRF_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
             if (!outbox_op(s, ctx->meta.device_id, &op))
                 st = mrf_error_set(&ctx->err, MRF_E_IO, "store: an outbox entry is damaged");
-            else if (r->cs_ops > 0)
-                st = buf_puts(&r->json, ",");
-            if (st == MRF_OK)
-                st = op_to_json(&op, 0, &r->json);
-            r->cs_ops++;
+            else
+                st = changeset_put_op(&r->json, &r->cs_ops, &op, 0);
         }
         sqlite3_reset(s);
     }
     if (st == MRF_OK)
-        st = buf_puts(&r->json, "]}");
+        st = changeset_request_end(&r->json);
     if (st == MRF_E_TOOBIG)
         return mrf_error_set(&ctx->err, st, "a change set is over %u bytes", WIRE_JSON_MAX);
     return st;
@@ -290,8 +281,11 @@ static enum mrf_status open_response(struct sync_run *r)
     return MRF_OK;
 }
 
-/* Merges one pulled op; drops a pending local write it beats (HQ would refuse it as stale). */
-static enum mrf_status pull_op(struct sync_run *r, const struct sync_op *op, hlc_t *clock)
+/* Merges one pulled op; drops a pending local write it beats (HQ would refuse it as stale).
+ * Folds its clock into *clock if it is within bound (HQ sends no clock past its own bound;
+ * this keeps a device safe from one that did). */
+static enum mrf_status pull_op(struct sync_run *r, const struct sync_op *op, hlc_t bound,
+                               hlc_t *clock)
 {
     struct cli_ctx *ctx = r->ctx;
     enum merge_outcome out;
@@ -302,7 +296,8 @@ static enum mrf_status pull_op(struct sync_run *r, const struct sync_op *op, hlc
         return st == MRF_E_RULE ? mrf_error_set(&ctx->err, MRF_E_IO,
                                                 "HQ sent a row this store holds for another post")
                                 : st;
-    *clock = hlc_recv(*clock, op->clock, time_now_ms());
+    if (op->clock <= bound)
+        *clock = hlc_max(*clock, op->clock);
     if (out != MERGE_APPLIED)
         return MRF_OK;
     s = client_stmt(ctx, CQ_OUTBOX_DROP_PENDING);
@@ -316,52 +311,135 @@ static enum mrf_status pull_op(struct sync_run *r, const struct sync_op *op, hlc
     return MRF_OK;
 }
 
-/* Acknowledgement (or quarantine) of the change set, pulled ops and the new cursor: one local
- * transaction. */
-static enum mrf_status apply_response(struct sync_run *r, const cJSON *doc)
+/* One write of this device that HQ applied at its own clock. */
+struct restamped {
+    enum sync_table tbl;
+    uint8_t id[MRF_ID];
+    int col;
+    hlc_t clock;
+};
+
+/* HQ applied this change set's writes with a clock past ack->restamp_above at
+ * ack->restamp_to: their columns take that clock here too (if no later write replaced them),
+ * and a pending write to the same column names it as the value it replaces. */
+static enum mrf_status take_restamp(struct sync_run *r, const struct cs_ack *ack)
 {
     struct cli_ctx *ctx = r->ctx;
-    const cJSON *ack = cJSON_GetObjectItemCaseSensitive(doc, "ack");
-    const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(ack, "verdict");
-    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(ack, "reason");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(ack, "id");
-    const cJSON *ops = cJSON_GetObjectItemCaseSensitive(doc, "ops");
-    const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(doc, "cursor");
-    const cJSON *more = cJSON_GetObjectItemCaseSensitive(doc, "more");
+    struct restamped *list = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *s = client_stmt(ctx, CQ_OUTBOX_OF);
+    struct sync_op op;
+    enum mrf_status st = MRF_OK;
+    int rc, changed;
+
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(s, 1, r->cs, MRF_ID, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!outbox_op(s, ctx->meta.device_id, &op)) {
+            st = mrf_error_set(&ctx->err, MRF_E_IO, "store: an outbox entry is damaged");
+            break;
+        }
+        if (op.clock <= ack->restamp_above)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            list = xrealloc(list, cap * sizeof *list);
+        }
+        list[n].tbl = op.tbl;
+        memcpy(list[n].id, op.id, MRF_ID);
+        list[n].col = op.col;
+        list[n].clock = op.clock;
+        n++;
+    }
+    if (st == MRF_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        st = client_db_fail(ctx, "cannot read the outbox");
+    sqlite3_reset(s);
+    for (size_t i = 0; st == MRF_OK && i < n; i++) {
+        st =
+            merge_restamp(r->merge, ctx->meta.post, list[i].tbl, list[i].id, list[i].col,
+                          list[i].clock, ctx->meta.device_id, ack->restamp_to, &changed, &ctx->err);
+        if (st != MRF_OK)
+            break;
+        s = client_stmt(ctx, CQ_OUTBOX_RESTAMP_PREV);
+        if (s == NULL) {
+            st = MRF_E_IO;
+            break;
+        }
+        sqlite3_bind_int(s, 1, (int)list[i].tbl);
+        sqlite3_bind_blob(s, 2, list[i].id, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_int(s, 3, list[i].col);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)list[i].clock);
+        sqlite3_bind_int64(s, 5, (sqlite3_int64)ack->restamp_to);
+        sqlite3_bind_blob(s, 6, ctx->meta.device_id, MRF_ID, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            st = client_db_fail(ctx, "cannot update the outbox");
+    }
+    x_free(list);
+    return st;
+}
+
+/* The device clock after this answer, computed in C (clocks are unsigned). A clock past HQ's
+ * bound is this device's own wrong date at work: once HQ has given its writes a clock of its
+ * own, the device starts again from that one (it keeps running ahead only while the date
+ * stays wrong). */
+static enum mrf_status next_clock(struct sync_run *r, const struct cs_answer *a, hlc_t pulled,
+                                  hlc_t *out)
+{
+    sqlite3_stmt *s = client_stmt(r->ctx, CQ_CLOCK_GET);
+    hlc_t mine;
+
+    if (s == NULL)
+        return MRF_E_IO;
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return client_db_fail(r->ctx, "cannot read the device clock");
+    }
+    mine = (hlc_t)sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (a->ack.restamped && mine > a->ack.restamp_above)
+        mine = a->ack.restamp_to;
+    *out = hlc_max(mine, pulled);
+    return MRF_OK;
+}
+
+/* Acknowledgement (or quarantine) of the change set, pulled ops and the new cursor: one local
+ * transaction. */
+static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer *a)
+{
+    struct cli_ctx *ctx = r->ctx;
     const cJSON *item;
-    uint8_t ack_id[MRF_ID];
-    int quarantined;
-    hlc_t clock = 0;
-    int64_t now = (int64_t)time(NULL), pulled = 0;
+    hlc_t pulled = 0, clock = 0;
+    hlc_t bound = hlc_bound(a->hq_time_ms);
+    uint64_t now_ms = time_now_ms();
+    int64_t now = (int64_t)(now_ms / 1000u), pulled_n = 0;
     sqlite3_stmt *s;
     struct sync_op op;
     enum mrf_status st;
 
-    if (!cJSON_IsString(id) || hex_decode(id->valuestring, ack_id, MRF_ID) != MRF_OK ||
-        memcmp(ack_id, r->cs, MRF_ID) != 0 || !cJSON_IsString(verdict) || !cJSON_IsString(reason) ||
-        !cJSON_IsArray(ops) || !cJSON_IsNumber(cursor) || cursor->valuedouble < 0 ||
-        !cJSON_IsBool(more))
+    if (memcmp(a->ack.id, r->cs, MRF_ID) != 0)
         return mrf_error_set(&ctx->err, MRF_E_REFUSED,
-                             "HQ's answer is not in the expected form; nothing was applied");
-    quarantined = strcmp(verdict->valuestring, "accepted") != 0;
-
+                             "HQ's answer is for another change set; nothing was applied");
     st = exec_stmt(ctx, CQ_BEGIN, "cannot begin a transaction");
     if (st != MRF_OK)
         return st;
-    if (quarantined) {
+    if (a->ack.quarantined) {
         s = client_stmt(ctx, CQ_QUARANTINE_PUT);
         if (s == NULL) {
             st = MRF_E_IO;
             goto out;
         }
         sqlite3_bind_blob(s, 1, r->cs, MRF_ID, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, reason->valuestring[0] ? reason->valuestring : "refused", -1,
-                          SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, a->ack.reason[0] ? a->ack.reason : "refused", -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, now);
         if (sqlite3_step(s) != SQLITE_DONE) {
             st = client_db_fail(ctx, "cannot quarantine a change set");
             goto out;
         }
+    } else if (a->ack.restamped) {
+        st = take_restamp(r, &a->ack);
+        if (st != MRF_OK)
+            goto out;
     }
     s = client_stmt(ctx, CQ_OUTBOX_ACK);
     if (s == NULL) {
@@ -374,7 +452,7 @@ static enum mrf_status apply_response(struct sync_run *r, const cJSON *doc)
         goto out;
     }
     merge_forget(r->merge);
-    cJSON_ArrayForEach(item, ops) {
+    cJSON_ArrayForEach(item, a->ops) {
         struct mrf_error err;
         if (op_from_json(item, 1, NULL, &op, &err) != MRF_OK) {
             st = mrf_error_set(&ctx->err, MRF_E_REFUSED,
@@ -382,20 +460,24 @@ static enum mrf_status apply_response(struct sync_run *r, const cJSON *doc)
                                "read; nothing was applied");
             goto out;
         }
-        st = pull_op(r, &op, &clock);
+        st = pull_op(r, &op, bound, &pulled);
         sync_op_release(&op);
         if (st != MRF_OK)
             goto out;
-        pulled++;
+        pulled_n++;
     }
+    st = next_clock(r, a, pulled, &clock);
+    if (st != MRF_OK)
+        goto out;
     s = client_stmt(ctx, CQ_SYNC_DONE);
     if (s == NULL) {
         st = MRF_E_IO;
         goto out;
     }
-    sqlite3_bind_int64(s, 1, (int64_t)cursor->valuedouble);
+    sqlite3_bind_int64(s, 1, a->cursor);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)clock);
     sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_int64(s, 4, (int64_t)(now_ms - a->hq_time_ms));
     if (sqlite3_step(s) != SQLITE_DONE) {
         st = client_db_fail(ctx, "cannot save the sync state");
         goto out;
@@ -407,15 +489,15 @@ out:
         merge_forget(r->merge);
         return st;
     }
-    if (ctx->meta.hq_cursor < (int64_t)cursor->valuedouble)
-        ctx->meta.hq_cursor = (int64_t)cursor->valuedouble;
+    if (ctx->meta.hq_cursor < a->cursor)
+        ctx->meta.hq_cursor = a->cursor;
     if (ctx->meta.enrolled_at == 0)
         ctx->meta.enrolled_at = now;
-    r->more = cJSON_IsTrue(more);
-    r->sum->p.ops_pulled += pulled;
-    if (quarantined) {
+    r->more = a->more;
+    r->sum->p.ops_pulled += pulled_n;
+    if (a->ack.quarantined) {
         r->sum->quarantined++;
-        str_copy(r->sum->quarantine_reason, reason->valuestring, sizeof r->sum->quarantine_reason);
+        str_copy(r->sum->quarantine_reason, a->ack.reason, sizeof r->sum->quarantine_reason);
     } else {
         r->sum->p.ops_sent += r->cs_ops;
     }
@@ -429,8 +511,8 @@ static enum mrf_status exchange(struct sync_run *r, int with_ops)
 {
     struct cli_ctx *ctx = r->ctx;
     struct transport_stats ts;
+    struct cs_answer a;
     long http = 0;
-    cJSON *doc = NULL;
     enum mrf_status st = build_request(r, with_ops);
 
     if (st == MRF_OK)
@@ -463,12 +545,14 @@ static enum mrf_status exchange(struct sync_run *r, int with_ops)
     }
     st = open_response(r);
     if (st == MRF_OK) {
-        doc = wire_json_parse(r->json.data, r->json.len);
-        st = doc != NULL ? apply_response(r, doc)
-                         : mrf_error_set(&ctx->err, MRF_E_REFUSED,
-                                         "HQ's answer is not JSON; nothing was applied");
+        struct mrf_error err;
+        if (changeset_answer_parse(r->json.data, r->json.len, &a, &err) == MRF_OK)
+            st = apply_response(r, &a);
+        else
+            st = mrf_error_set(&ctx->err, MRF_E_REFUSED,
+                               "%s; nothing was applied (is HQ running an older mrf-hq?)", err.msg);
+        changeset_answer_release(&a);
     }
-    cJSON_Delete(doc);
     if (st == MRF_OK && r->o->progress)
         r->o->progress(r->o->progress_arg, &r->sum->p);
     return st;

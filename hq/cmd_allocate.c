@@ -20,16 +20,20 @@ static enum mrf_status put(struct hqstore *st, const char *post, const struct hq
 {
     struct sync_op op;
     int applied;
+    enum mrf_status rc;
 
     memset(&op, 0, sizeof op);
     op.tbl = ST_ALLOCATIONS;
     memcpy(op.id, id, MRF_ID);
     op.col = col;
     op.v = *v;
-    *clock = hlc_tick(*clock, time_now_ms());
+    *clock = hlc_tick_bounded(*clock, time_now_ms());
     op.clock = *clock;
     memcpy(op.device, cfg->device_id, MRF_ID);
-    return hqstore_apply(st, post, &op, &applied);
+    rc = hqstore_apply(st, post, &op, &applied);
+    if (rc == MRF_OK && !applied) /* only a store from before clocks were bounded */
+        return MRF_E_STATE;
+    return rc;
 }
 
 static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
@@ -84,6 +88,14 @@ static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
     v.text = currency;
     if (rc == MRF_OK)
         rc = put(st, post, &cfg, &clock, id, ALLOC_CURRENCY, &v);
+    if (rc == MRF_E_STATE) {
+        rc = mrf_error_set(&ctx->err, rc,
+                           "allocate: the allocation of %s for %d holds a write with a clock "
+                           "ahead of HQ's own, so this one would not win; nothing was changed "
+                           "(see docs/DECISIONS.md, \"Clocks\")",
+                           post, year);
+        goto out;
+    }
     if (rc == MRF_OK)
         rc = hqstore_clock_save(st, clock);
     if (rc == MRF_OK)

@@ -28,7 +28,7 @@
  *   tls/key.pem         its private key, PKCS#8 PEM, mode 0600
  *   escrow-OFFLINE.key  the escrow secret key sealed under the escrow passphrase; to be moved
  *                       to offline storage right after init (only `mrf-hq reveal` needs it) */
-#define HQ_DB_FILE "hq.db"
+#define HQ_DB_FILE HQSTORE_FILE
 #define HQ_KEYS_FILE "hq.keys"
 #define HQ_TLS_DIR "tls"
 #define HQ_TLS_CERT_FILE "tls/cert.pem"

@@ -18,6 +18,8 @@
 
 struct hqstore;
 
+#define HQSTORE_FILE "hq.db" /* in HQ's home */
+
 enum hqstore_mode {
     HQSTORE_EXISTING, /* MRF_E_STATE if HQ is not initialised in home */
     HQSTORE_CREATE    /* creates the store file if missing (mrf-hq init) */
@@ -136,23 +138,49 @@ enum mrf_status hqstore_received_get(struct hqstore *s, const uint8_t id[MRF_ID]
 enum mrf_status hqstore_received_put(struct hqstore *s, const uint8_t id[MRF_ID],
                                      const struct hq_received *r, int64_t now);
 
-/* Merges op into post's rows (sync's merge_apply) and, if it won, appends it to the oplog.
- * MRF_E_RULE if the row belongs to another post. OUT: *applied 1 if it won. */
+/* Merges op into post's rows (sync's merge_apply; rows are keyed by post and id, so nothing
+ * reaches another post's rows) and, if it won, appends it to the oplog with the post's next
+ * sequence number. OUT: *applied 1 if it won. */
 enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct sync_op *op,
                               int *applied);
 
-/* Calls fn for each op of post in the oplog after seq `after`, in order; stops at (and
- * returns) the first status fn returns that is not MRF_OK. The op's values live until fn
- * returns. */
-typedef enum mrf_status (*hqstore_oplog_fn)(void *arg, int64_t seq, const struct sync_op *op);
+/* Calls fn for each op of post in the oplog after the post's own sequence number `after`, in
+ * order, with that number (pseq) and HQ's global one (seq); stops at (and returns) the first
+ * status fn returns that is not MRF_OK. The op's values live until fn returns. */
+typedef enum mrf_status (*hqstore_oplog_fn)(void *arg, int64_t pseq, int64_t seq,
+                                            const struct sync_op *op);
 enum mrf_status hqstore_oplog_scan(struct hqstore *s, const char *post, int64_t after,
                                    hqstore_oplog_fn fn, void *arg);
+/* For a version-1 device, whose cursor is HQ's global sequence: the post's own sequence number
+ * of its last op at or before global seq. OUT: *pseq (0 if none). */
+enum mrf_status hqstore_oplog_pseq_at(struct hqstore *s, const char *post, int64_t seq,
+                                      int64_t *pseq);
+
+/* A change set whose clocks were more than a day ahead of HQ's wall clock (hlc_bound): its
+ * ops past `above` were applied at `restamped`, a clock of HQ's. Kept per change set, so a
+ * retried change set gets the same acknowledgement, and so HQ can show who sent it. */
+struct hq_skew {
+    uint8_t changeset[MRF_ID];
+    uint8_t device[MRF_ID];
+    char post[16];
+    int64_t ops; /* how many ops were past the bound */
+    uint64_t max_clock;
+    uint64_t above;
+    uint64_t restamped;
+    int64_t at;
+};
+enum mrf_status hqstore_skew_put(struct hqstore *s, const struct hq_skew *k);
+/* OUT: *k. MRF_E_NOTFOUND if the change set carried no skewed clock. */
+enum mrf_status hqstore_skew_get(struct hqstore *s, const uint8_t changeset[MRF_ID],
+                                 struct hq_skew *k);
 
 /* Appends an accepted envelope's hash to the audit chain. */
 enum mrf_status hqstore_audit_append(struct hqstore *s, const uint8_t envelope_hash[32],
                                      int64_t now);
 
-/* Stores the last clock HQ issued or saw (never moves it back). */
+/* The last clock HQ issued or saw, read inside the caller's transaction. */
+enum mrf_status hqstore_clock_get(struct hqstore *s, uint64_t *clock);
+/* Stores it as given: the caller computes it in C (clocks are unsigned; SQL's max() is not). */
 enum mrf_status hqstore_clock_save(struct hqstore *s, uint64_t clock);
 
 /* ---- consolidated data ------------------------------------------------------------------- */

@@ -8,7 +8,6 @@
 
 #include <sqlite3.h>
 
-#include "hq.h"
 #include "hqstore.h"
 #include "schema.h"
 
@@ -33,7 +32,12 @@ enum hq_stmt {
     HQS_RECEIVED_GET,
     HQS_RECEIVED_PUT,
     HQS_OPLOG_PUT,
+    HQS_OPLOG_LAST,
     HQS_OPLOG_SCAN,
+    HQS_OPLOG_PSEQ_AT,
+    HQS_SKEW_PUT,
+    HQS_SKEW_GET,
+    HQS_CLOCK_GET,
     HQS_AUDIT_LAST,
     HQS_AUDIT_PUT,
     HQS_CLOCK_SAVE,
@@ -79,14 +83,23 @@ static const char *const stmt_sql[HQS_COUNT] = {
                          " WHERE id = ?1",
     [HQS_RECEIVED_PUT] = "INSERT INTO received (id, device, post, verdict, ack, received_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [HQS_OPLOG_PUT] = "INSERT INTO oplog (post, tbl, id, col, value, clock, device)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [HQS_OPLOG_SCAN] = "SELECT seq, tbl, id, col, value, clock, device FROM oplog"
-                       " WHERE post = ?1 AND seq > ?2 ORDER BY seq",
+    [HQS_OPLOG_PUT] = "INSERT INTO oplog (post, tbl, id, col, value, clock, device, pseq)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [HQS_OPLOG_LAST] = "SELECT coalesce(max(pseq), 0) FROM oplog WHERE post = ?1",
+    [HQS_OPLOG_SCAN] = "SELECT pseq, tbl, id, col, value, clock, device, seq FROM oplog"
+                       " WHERE post = ?1 AND pseq > ?2 ORDER BY pseq",
+    /* pseq and seq grow together within a post: walk back from the post's newest op */
+    [HQS_OPLOG_PSEQ_AT] = "SELECT pseq FROM oplog WHERE post = ?1 AND seq <= ?2"
+                          " ORDER BY pseq DESC LIMIT 1",
+    [HQS_SKEW_PUT] = "INSERT INTO clock_skew (changeset, device, post, ops, max_clock, above,"
+                     " restamped, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [HQS_SKEW_GET] = "SELECT device, post, ops, max_clock, above, restamped, at FROM clock_skew"
+                     " WHERE changeset = ?1",
+    [HQS_CLOCK_GET] = "SELECT clock FROM config WHERE id = 1",
     [HQS_AUDIT_LAST] = "SELECT chain_hash FROM audit ORDER BY seq DESC LIMIT 1",
     [HQS_AUDIT_PUT] = "INSERT INTO audit (envelope_hash, prev_hash, chain_hash, at)"
                       " VALUES (?1, ?2, ?3, ?4)",
-    [HQS_CLOCK_SAVE] = "UPDATE config SET clock = max(clock, ?1) WHERE id = 1",
+    [HQS_CLOCK_SAVE] = "UPDATE config SET clock = ?1 WHERE id = 1",
     [HQS_GRANT_LIST] = "SELECT post, code, coalesce(theme, ''), coalesce(year, 0),"
                        " coalesce(amount_cents, 0), coalesce(currency, ''),"
                        " coalesce(status, ''), removed FROM grants"
@@ -99,6 +112,9 @@ struct hqstore {
     sqlite3_stmt *stmt[HQS_COUNT]; /* NULL until first used */
     int in_tx;                     /* a hqstore_begin is open */
     struct merge *merge;           /* sync's per-column merge on this connection */
+    /* The last oplog sequence number given to seq_post in this transaction (0: not known). */
+    char seq_post[16];
+    int64_t seq_last;
     struct mrf_error err;
 };
 
@@ -164,7 +180,7 @@ enum mrf_status hqstore_open(const char *home, enum hqstore_mode mode, struct hq
     struct stat sb;
 
     *out = NULL;
-    path = hq_path(home, HQ_DB_FILE);
+    path = xasprintf("%s/%s", home, HQSTORE_FILE);
     if (mode == HQSTORE_EXISTING && stat(path, &sb) != 0) {
         if (errno == ENOENT)
             rc = mrf_error_set(err, MRF_E_STATE,
@@ -225,6 +241,7 @@ enum mrf_status hqstore_begin(struct hqstore *s)
 {
     enum mrf_status rc = exec_simple(s, HQS_BEGIN, "begin");
 
+    s->seq_post[0] = '\0';
     if (rc == MRF_OK)
         s->in_tx = 1;
     return rc;
@@ -234,6 +251,7 @@ enum mrf_status hqstore_commit(struct hqstore *s)
 {
     enum mrf_status rc = exec_simple(s, HQS_COMMIT, "commit");
 
+    s->seq_post[0] = '\0';
     if (rc == MRF_OK)
         s->in_tx = 0;
     return rc;
@@ -245,6 +263,7 @@ void hqstore_rollback(struct hqstore *s)
         return;
     (void)exec_simple(s, HQS_ROLLBACK, "rollback");
     s->in_tx = 0;
+    s->seq_post[0] = '\0';
     if (s->merge != NULL)
         merge_forget(s->merge);
 }
@@ -655,6 +674,22 @@ enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct 
     rc = merge_apply(s->merge, post, op, &outcome, &s->err);
     if (rc != MRF_OK || outcome != MERGE_APPLIED)
         return rc;
+    if (!s->in_tx || strcmp(s->seq_post, post) != 0) {
+        /* the post's last number, once per post and transaction (BEGIN IMMEDIATE: no other
+         * writer can take a number meanwhile) */
+        st = stmt_get(s, HQS_OPLOG_LAST);
+        if (st == NULL)
+            return MRF_E_IO;
+        sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = db_fail(s, "reading the oplog");
+            sqlite3_reset(st);
+            return rc;
+        }
+        s->seq_last = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        str_copy(s->seq_post, post, sizeof s->seq_post);
+    }
     st = stmt_get(s, HQS_OPLOG_PUT);
     if (st == NULL)
         return MRF_E_IO;
@@ -665,8 +700,10 @@ enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct 
     sync_value_bind(st, 5, &op->v);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)op->clock);
     sqlite3_bind_blob(st, 7, op->device, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, s->seq_last + 1);
     if (step_once(st) != SQLITE_DONE)
         return db_fail(s, "appending to the oplog");
+    s->seq_last++;
     *applied = 1;
     return MRF_OK;
 }
@@ -707,13 +744,79 @@ enum mrf_status hqstore_oplog_scan(struct hqstore *s, const char *post, int64_t 
             rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: an oplog row is damaged");
             goto out;
         }
-        rc = fn(arg, sqlite3_column_int64(st, 0), &op);
+        rc = fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 7), &op);
         if (rc != MRF_OK)
             goto out;
     }
     if (r != SQLITE_DONE)
         rc = db_fail(s, "reading the oplog");
 out:
+    sqlite3_reset(st);
+    return rc;
+}
+
+enum mrf_status hqstore_oplog_pseq_at(struct hqstore *s, const char *post, int64_t seq,
+                                      int64_t *pseq)
+{
+    sqlite3_stmt *st = stmt_get(s, HQS_OPLOG_PSEQ_AT);
+    int r;
+
+    *pseq = 0;
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, seq);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *pseq = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return r == SQLITE_ROW || r == SQLITE_DONE ? MRF_OK : db_fail(s, "reading the oplog");
+}
+
+enum mrf_status hqstore_skew_put(struct hqstore *s, const struct hq_skew *k)
+{
+    sqlite3_stmt *st = stmt_get(s, HQS_SKEW_PUT);
+
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(st, 1, k->changeset, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, k->device, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, k->post, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, k->ops);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)k->max_clock);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)k->above);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)k->restamped);
+    sqlite3_bind_int64(st, 8, k->at);
+    return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "recording a skewed clock");
+}
+
+enum mrf_status hqstore_skew_get(struct hqstore *s, const uint8_t changeset[MRF_ID],
+                                 struct hq_skew *k)
+{
+    enum mrf_status rc = MRF_OK;
+    sqlite3_stmt *st = stmt_get(s, HQS_SKEW_GET);
+    int r;
+
+    memset(k, 0, sizeof *k);
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(st, 1, changeset, MRF_ID, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_DONE)
+        rc = mrf_error_set(&s->err, MRF_E_NOTFOUND, "no skewed clock in this change set");
+    else if (r != SQLITE_ROW)
+        rc = db_fail(s, "reading a skewed clock");
+    else if (!column_blob(st, 0, k->device, MRF_ID))
+        rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: a clock_skew row is damaged");
+    else {
+        memcpy(k->changeset, changeset, MRF_ID);
+        column_text(st, 1, k->post, sizeof k->post);
+        k->ops = sqlite3_column_int64(st, 2);
+        k->max_clock = (uint64_t)sqlite3_column_int64(st, 3);
+        k->above = (uint64_t)sqlite3_column_int64(st, 4);
+        k->restamped = (uint64_t)sqlite3_column_int64(st, 5);
+        k->at = sqlite3_column_int64(st, 6);
+    }
     sqlite3_reset(st);
     return rc;
 }
@@ -746,6 +849,21 @@ enum mrf_status hqstore_audit_append(struct hqstore *s, const uint8_t envelope_h
     sqlite3_bind_blob(st, 3, chain, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, now);
     return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "appending to the audit chain");
+}
+
+enum mrf_status hqstore_clock_get(struct hqstore *s, uint64_t *clock)
+{
+    sqlite3_stmt *st = stmt_get(s, HQS_CLOCK_GET);
+    int r;
+
+    *clock = 0;
+    if (st == NULL)
+        return MRF_E_IO;
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *clock = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return r == SQLITE_ROW ? MRF_OK : db_fail(s, "reading HQ's clock");
 }
 
 enum mrf_status hqstore_clock_save(struct hqstore *s, uint64_t clock)

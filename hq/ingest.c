@@ -1,10 +1,17 @@
 /* Ingest of one change set (POST /v1/sync): authenticate the envelope against an active device
  * of the post it names (or complete a new device's enrollment with the token's secret), open
- * it, check every op, apply the ops with the per-column merge, append them to the oplog,
- * record the change set id and extend the audit chain — all in one transaction — and answer
- * with a sealed, signed acknowledgement and the next page of the post's ops the device has not
- * seen. A refusal applies nothing; a change set whose content HQ will not take is recorded as
- * quarantined (so a retry gets the same answer) and applies nothing either. */
+ * it, check every op, bound its clocks, apply the ops with the per-column merge to the
+ * sender's post, append them to the oplog, record the change set id and extend the audit
+ * chain — all in one transaction — and answer with a sealed, signed acknowledgement and the
+ * next page of the post's ops the device has not seen. A refusal applies nothing; a change set
+ * whose content HQ will not take is recorded as quarantined (so a retry gets the same answer)
+ * and applies nothing either.
+ *
+ * Clocks: an op whose clock is more than a day ahead of HQ's wall clock (hlc_bound) is applied
+ * at a clock HQ gives it (its next own clock), so a device with a wrong date or a forged clock
+ * never wins by being ahead and never drags HQ's clock along; the acknowledgement tells the
+ * device (restamp), and clock_skew keeps who sent it. The change set's body is read and the
+ * answer written by sync/changeset.c. */
 #include <string.h>
 #include <time.h>
 
@@ -22,11 +29,13 @@ struct ingest {
     struct hq_device dev; /* the sender (known, or being enrolled) */
     int enrolling;        /* a new device's first change set */
     struct hq_enrollment enrollment;
-    cJSON *doc;           /* the opened change set */
-    int64_t cursor;       /* the device's oplog cursor */
-    char quarantine[128]; /* why the content is refused, "" if it is not */
-    hlc_t max_clock;      /* newest clock seen, so HQ's own clock moves past it */
+    struct cs_request req; /* the opened change set */
+    int64_t cursor;        /* the device's cursor, in the post's own sequence */
+    char quarantine[128];  /* why the content is refused, "" if it is not */
+    hlc_t max_clock;       /* newest clock taken as it is, so HQ's own clock moves past it */
+    struct cs_ack ack;     /* the acknowledgement, restamp included */
     int64_t now;
+    uint64_t now_ms;
 };
 
 void ingest_result_init(struct ingest_result *r)
@@ -97,22 +106,12 @@ static enum mrf_status authenticate(struct ingest *in, const char **reason, unsi
 /* A new device proves it holds the token: the secret travels inside the sealed body. */
 static const char *check_enroll_secret(struct ingest *in)
 {
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(in->doc, "enroll");
-    const cJSON *sec = cJSON_GetObjectItemCaseSensitive(e, "secret");
-    uint8_t *raw = NULL;
-    size_t n = 0;
     uint8_t h[32];
-    int ok;
 
-    if (!cJSON_IsString(sec) ||
-        b64url_decode(sec->valuestring, strlen(sec->valuestring), &raw, &n) != MRF_OK)
+    if (!in->req.has_enroll || !in->req.secret_ok)
         return "bad_token";
-    ok = n == MRF_SECRET;
-    if (ok)
-        mrf_hash(h, sizeof h, raw, n, NULL, 0);
-    sodium_memzero(raw, n);
-    x_free(raw);
-    if (!ok || sodium_memcmp(h, in->enrollment.secret_hash, sizeof h) != 0)
+    mrf_hash(h, sizeof h, in->req.secret, MRF_SECRET, NULL, 0);
+    if (sodium_memcmp(h, in->enrollment.secret_hash, sizeof h) != 0)
         return "bad_token";
     if (in->enrollment.used_at != 0)
         return "token_used";
@@ -170,7 +169,7 @@ static const char *check_value(const struct sync_op *op)
  * the parsed ops (caller releases). */
 static void parse_ops(struct ingest *in, struct sync_op **ops, int *nops)
 {
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(in->doc, "ops");
+    const cJSON *arr = in->req.ops;
     const cJSON *item;
     struct mrf_error err;
     const char *why;
@@ -178,7 +177,7 @@ static void parse_ops(struct ingest *in, struct sync_op **ops, int *nops)
 
     *ops = NULL;
     *nops = 0;
-    if (!cJSON_IsArray(arr)) {
+    if (arr == NULL) {
         str_copy(in->quarantine, "ops is not a list", sizeof in->quarantine);
         return;
     }
@@ -197,27 +196,61 @@ static void parse_ops(struct ingest *in, struct sync_op **ops, int *nops)
             snprintf(in->quarantine, sizeof in->quarantine, "%s (op %d)", why, i + 1);
             break;
         }
-        if ((*ops)[i].clock > in->max_clock)
-            in->max_clock = (*ops)[i].clock;
         i++;
     }
     in->r->ops_in = n;
 }
 
-/* Applies every op; MRF_E_RULE (with in->quarantine set) if one names a row of another
- * post. */
+/* Applies every op past the bound (more than a day ahead of HQ's wall clock) at HQ's next
+ * clock instead, records the change set in clock_skew and fills the acknowledgement's
+ * restamp. Folds the other ops' clocks into in->max_clock. */
+static enum mrf_status bound_clocks(struct ingest *in, struct sync_op *ops, int nops)
+{
+    struct hq_skew k;
+    hlc_t bound = hlc_bound(in->now_ms), hq_clock;
+    enum mrf_status rc;
+
+    memset(&k, 0, sizeof k);
+    for (int i = 0; i < nops; i++) {
+        if (ops[i].clock <= bound) {
+            in->max_clock = hlc_max(in->max_clock, ops[i].clock);
+            continue;
+        }
+        k.ops++;
+        k.max_clock = hlc_max(k.max_clock, ops[i].clock);
+    }
+    if (k.ops == 0)
+        return MRF_OK;
+    rc = hqstore_clock_get(in->s, &hq_clock);
+    if (rc != MRF_OK)
+        return rc;
+    /* past HQ's clock and past every clock of the change set that was taken as it is */
+    k.restamped = hlc_tick_bounded(hlc_max(hq_clock, in->max_clock), in->now_ms);
+    k.above = bound;
+    for (int i = 0; i < nops; i++)
+        if (ops[i].clock > bound)
+            ops[i].clock = k.restamped;
+    in->max_clock = hlc_max(in->max_clock, k.restamped);
+    memcpy(k.changeset, in->env.changeset, MRF_ID);
+    memcpy(k.device, in->dev.id, MRF_ID);
+    str_copy(k.post, in->dev.post, sizeof k.post);
+    k.at = in->now;
+    in->ack.restamped = 1;
+    in->ack.restamp_above = k.above;
+    in->ack.restamp_to = k.restamped;
+    return hqstore_skew_put(in->s, &k);
+}
+
+/* Applies every op to the sender's post. Rows are keyed by (post, id): an op whose id another
+ * post also uses lands in the sender's own row, so the answer never depends on other posts. */
 static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, int nops)
 {
     int applied;
 
     for (int i = 0; i < nops; i++) {
         enum mrf_status rc = hqstore_apply(in->s, in->dev.post, &ops[i], &applied);
-        if (rc == MRF_E_RULE) {
-            snprintf(in->quarantine, sizeof in->quarantine, "a row of another post (op %d)", i + 1);
-            return rc;
-        }
         if (rc != MRF_OK)
-            return rc;
+            return rc == MRF_E_RULE ? MRF_E_INTERNAL : rc;
         in->r->ops_applied += applied;
     }
     return MRF_OK;
@@ -228,12 +261,12 @@ static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, i
 struct page {
     struct ingest *in;
     struct buf *json;
-    int64_t cursor;
+    int64_t cursor; /* in the request's terms: the post's sequence (v2) or HQ's (v1) */
     int more;
-    int count;
+    int64_t count;
 };
 
-static enum mrf_status page_op(void *arg, int64_t seq, const struct sync_op *op)
+static enum mrf_status page_op(void *arg, int64_t pseq, int64_t seq, const struct sync_op *op)
 {
     struct page *p = arg;
 
@@ -241,57 +274,109 @@ static enum mrf_status page_op(void *arg, int64_t seq, const struct sync_op *op)
         p->more = 1;
         return MRF_E_TOOBIG; /* page full: stop here */
     }
-    if (memcmp(op->device, p->in->dev.id, MRF_ID) != 0) {
-        if (p->count > 0 && buf_puts(p->json, ",") != MRF_OK)
-            return MRF_E_TOOBIG;
-        if (op_to_json(op, 1, p->json) != MRF_OK) {
-            p->more = 1;
-            return MRF_E_TOOBIG;
-        }
-        p->count++;
+    if (memcmp(op->device, p->in->dev.id, MRF_ID) != 0 &&
+        changeset_put_op(p->json, &p->count, op, 1) != MRF_OK) {
+        p->more = 1;
+        return MRF_E_TOOBIG;
     }
-    p->cursor = seq; /* own ops are skipped, never echoed, but passed */
+    p->cursor =
+        p->in->req.version >= 2 ? pseq : seq; /* own ops are skipped, never echoed, but passed */
     return MRF_OK;
 }
 
-/* Builds the response JSON: the acknowledgement and a page of the post's ops after the
+/* Builds the answer JSON: the acknowledgement and a page of the post's ops after the
  * device's cursor, written by others. */
-static enum mrf_status build_response(struct ingest *in, const char *verdict, const char *reason,
-                                      struct buf *json)
+static enum mrf_status build_response(struct ingest *in, struct buf *json)
 {
     struct page p = {in, json, in->cursor, 0, 0};
-    char *cid = hex_encode(in->env.changeset, MRF_ID);
-    cJSON *ack = cJSON_CreateObject();
-    char *ack_text;
+    int64_t after = in->cursor;
     enum mrf_status rc;
 
-    cJSON_AddStringToObject(ack, "id", cid);
-    cJSON_AddStringToObject(ack, "verdict", verdict);
-    cJSON_AddStringToObject(ack, "reason", reason);
-    ack_text = cJSON_PrintUnformatted(ack);
-    rc = buf_printf(json, "{\"v\":%d,\"ack\":%s,\"ops\":[", WIRE_VERSION, ack_text);
-    cJSON_free(ack_text);
-    cJSON_Delete(ack);
-    x_free(cid);
+    memcpy(in->ack.id, in->env.changeset, MRF_ID);
+    rc = changeset_answer_begin(json, in->req.version, &in->ack, in->now_ms);
+    if (rc == MRF_OK && in->req.version < 2)
+        rc = hqstore_oplog_pseq_at(in->s, in->dev.post, in->cursor, &after);
     if (rc != MRF_OK)
         return rc;
-    rc = hqstore_oplog_scan(in->s, in->dev.post, in->cursor, page_op, &p);
+    rc = hqstore_oplog_scan(in->s, in->dev.post, after, page_op, &p);
     if (rc != MRF_OK && rc != MRF_E_TOOBIG)
         return rc;
-    in->r->ops_out = p.count;
-    return buf_printf(json, "],\"cursor\":%lld,\"more\":%s}", (long long)p.cursor,
-                      p.more ? "true" : "false");
+    in->r->ops_out = (int)p.count;
+    return changeset_answer_end(json, p.cursor, p.more);
 }
 
 /* ---- one transaction --------------------------------------------------------------------- */
 
-static enum mrf_status write_tx(struct ingest *in, struct buf *json, const char **verdict,
-                                const char **reason, int force_quarantine)
+/* The acknowledgement HQ gave change set id before, for a retry or a replay. */
+static enum mrf_status replay(struct ingest *in, const struct hq_received *rec)
+{
+    struct hq_skew k;
+    enum mrf_status rc;
+
+    if (memcmp(rec->device, in->dev.id, MRF_ID) != 0)
+        return MRF_E_REFUSED;
+    in->r->reason = "replay";
+    in->ack.quarantined = strcmp(rec->verdict, "accepted") != 0;
+    str_copy(in->ack.reason, rec->reason, sizeof in->ack.reason);
+    rc = hqstore_skew_get(in->s, in->env.changeset, &k);
+    if (rc == MRF_E_NOTFOUND)
+        return MRF_OK;
+    if (rc != MRF_OK)
+        return rc;
+    in->ack.restamped = 1;
+    in->ack.restamp_above = k.above;
+    in->ack.restamp_to = k.restamped;
+    return MRF_OK;
+}
+
+/* Checks, bounds and applies a change set not seen before, and records it. */
+static enum mrf_status take(struct ingest *in)
 {
     struct hq_received rec;
     struct sync_op *ops = NULL;
     int nops = 0;
     uint8_t h[32];
+    hlc_t hq_clock;
+    enum mrf_status rc = MRF_OK;
+
+    parse_ops(in, &ops, &nops);
+    if (in->quarantine[0] == '\0') {
+        rc = bound_clocks(in, ops, nops);
+        if (rc == MRF_OK)
+            rc = apply_ops(in, ops, nops);
+        if (rc != MRF_OK)
+            goto out;
+    } else {
+        in->r->ops_applied = 0;
+    }
+    in->ack.quarantined = in->quarantine[0] != '\0';
+    str_copy(in->ack.reason, in->quarantine, sizeof in->ack.reason);
+    memset(&rec, 0, sizeof rec);
+    memcpy(rec.device, in->dev.id, MRF_ID);
+    str_copy(rec.post, in->dev.post, sizeof rec.post);
+    str_copy(rec.verdict, in->ack.quarantined ? "quarantined" : "accepted", sizeof rec.verdict);
+    str_copy(rec.reason, in->quarantine, sizeof rec.reason);
+    rc = hqstore_received_put(in->s, in->env.changeset, &rec, in->now);
+    if (rc == MRF_OK && !in->ack.quarantined) {
+        envelope_hash(&in->env, h);
+        rc = hqstore_audit_append(in->s, h, in->now);
+    }
+    if (rc == MRF_OK && !in->ack.quarantined && in->max_clock != 0) {
+        /* HQ's clock moves past every clock it took as it is (all within the bound) */
+        rc = hqstore_clock_get(in->s, &hq_clock);
+        if (rc == MRF_OK && in->max_clock > hq_clock)
+            rc = hqstore_clock_save(in->s, in->max_clock);
+    }
+out:
+    for (int i = 0; i < nops; i++)
+        sync_op_release(&ops[i]);
+    x_free(ops);
+    return rc;
+}
+
+static enum mrf_status write_tx(struct ingest *in, struct buf *json)
+{
+    struct hq_received rec;
     enum mrf_status rc = hqstore_begin(in->s);
 
     if (rc != MRF_OK)
@@ -304,74 +389,27 @@ static enum mrf_status write_tx(struct ingest *in, struct buf *json, const char 
             goto out;
     }
     rc = hqstore_received_get(in->s, in->env.changeset, &rec);
-    if (rc == MRF_OK) {
-        if (memcmp(rec.device, in->dev.id, MRF_ID) != 0) {
-            rc = MRF_E_REFUSED;
-            goto out;
-        }
-        in->r->reason = "replay";
-        *verdict = strcmp(rec.verdict, "accepted") == 0 ? "accepted" : "quarantined";
-        str_copy(in->quarantine, rec.reason, sizeof in->quarantine);
-        *reason = in->quarantine;
-    } else if (rc == MRF_E_NOTFOUND) {
-        if (!force_quarantine) {
-            parse_ops(in, &ops, &nops);
-            if (in->quarantine[0] == '\0') {
-                rc = apply_ops(in, ops, nops);
-                if (rc != MRF_OK)
-                    goto out;
-            }
-        }
-        *verdict = in->quarantine[0] ? "quarantined" : "accepted";
-        *reason = in->quarantine;
-        memset(&rec, 0, sizeof rec);
-        memcpy(rec.device, in->dev.id, MRF_ID);
-        str_copy(rec.post, in->dev.post, sizeof rec.post);
-        str_copy(rec.verdict, *verdict, sizeof rec.verdict);
-        str_copy(rec.reason, *reason, sizeof rec.reason);
-        rc = hqstore_received_put(in->s, in->env.changeset, &rec, in->now);
-        if (rc == MRF_OK && in->quarantine[0] == '\0') {
-            envelope_hash(&in->env, h);
-            rc = hqstore_audit_append(in->s, h, in->now);
-        }
-        if (rc == MRF_OK && in->max_clock != 0)
-            rc = hqstore_clock_save(in->s, in->max_clock);
-        if (rc != MRF_OK)
-            goto out;
-    } else {
-        goto out;
-    }
-    rc = hqstore_device_seen(in->s, in->dev.id, in->now);
     if (rc == MRF_OK)
-        rc = build_response(in, *verdict, *reason, json);
+        rc = replay(in, &rec);
+    else if (rc == MRF_E_NOTFOUND)
+        rc = take(in);
+    if (rc == MRF_OK)
+        rc = hqstore_device_seen(in->s, in->dev.id, in->now);
+    if (rc == MRF_OK)
+        rc = build_response(in, json);
     if (rc == MRF_OK)
         rc = hqstore_commit(in->s);
 out:
     if (rc != MRF_OK)
         hqstore_rollback(in->s);
-    for (int i = 0; i < nops; i++)
-        sync_op_release(&ops[i]);
-    x_free(ops);
     return rc;
 }
 
 /* ---- the whole ingest -------------------------------------------------------------------- */
 
-/* The parsed body's copy of an enrollment secret, wiped before the tree is freed (the
- * plaintext it came from is wiped in open_body). */
-static void wipe_secret(cJSON *doc)
-{
-    cJSON *sec =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "enroll"), "secret");
-
-    if (cJSON_IsString(sec) && sec->valuestring != NULL)
-        sodium_memzero(sec->valuestring, strlen(sec->valuestring));
-}
-
 static enum mrf_status open_body(struct ingest *in, const char **reason, unsigned *status)
 {
     struct mrf_error err;
-    const cJSON *v, *cur;
     char *json = NULL;
     size_t len = 0;
     enum mrf_status rc;
@@ -385,19 +423,17 @@ static enum mrf_status open_body(struct ingest *in, const char **reason, unsigne
                                        : "bad_compression";
         return MRF_E_REFUSED;
     }
-    in->doc = wire_json_parse(json, len);
+    rc = changeset_request_parse(json, len, &in->req, &err);
     sodium_memzero(json, len); /* may hold an enrollment secret */
     x_free(json);
-    *status = 400;
-    v = cJSON_GetObjectItemCaseSensitive(in->doc, "v");
-    cur = cJSON_GetObjectItemCaseSensitive(in->doc, "cursor");
-    if (in->doc == NULL || !cJSON_IsObject(in->doc))
-        return *reason = "bad_json", MRF_E_REFUSED;
-    if (!cJSON_IsNumber(v) || v->valueint != WIRE_VERSION)
-        return *reason = "bad_version", MRF_E_REFUSED;
-    if (!cJSON_IsNumber(cur) || cur->valuedouble < 0 || cur->valuedouble > 9007199254740992.0)
-        return *reason = "bad_cursor", MRF_E_REFUSED;
-    in->cursor = (int64_t)cur->valuedouble;
+    if (rc != MRF_OK) {
+        *status = 400;
+        *reason = strcmp(err.msg, "bad_version") == 0  ? "bad_version"
+                  : strcmp(err.msg, "bad_cursor") == 0 ? "bad_cursor"
+                                                       : "bad_json";
+        return MRF_E_REFUSED;
+    }
+    in->cursor = in->req.cursor;
     return MRF_OK;
 }
 
@@ -406,7 +442,7 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
 {
     struct ingest in;
     struct mrf_error err;
-    const char *reason = NULL, *verdict = "accepted", *ack_reason = "";
+    const char *reason = NULL;
     unsigned status = 400;
     struct buf json;
     struct envelope out;
@@ -416,7 +452,8 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
     in.s = s;
     in.id = id;
     in.r = r;
-    in.now = (int64_t)time(NULL);
+    in.now_ms = time_now_ms();
+    in.now = (int64_t)(in.now_ms / 1000u);
     buf_init(&json, WIRE_JSON_MAX);
 
     rc = envelope_parse(body, len, &in.env, &err);
@@ -449,16 +486,7 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
     if (rc != MRF_OK)
         goto out;
 
-    rc = write_tx(&in, &json, &verdict, &ack_reason, 0);
-    if (rc == MRF_E_RULE) {
-        /* a row of another post: nothing applied; record the quarantine alone */
-        char why[128];
-        str_copy(why, in.quarantine, sizeof why);
-        buf_reset(&json);
-        r->ops_applied = 0;
-        str_copy(in.quarantine, why, sizeof in.quarantine);
-        rc = write_tx(&in, &json, &verdict, &ack_reason, 1);
-    }
+    rc = write_tx(&in, &json);
     if (rc == MRF_E_REFUSED) {
         rc = refuse(&in, 409, "changeset_reused");
         goto out;
@@ -482,7 +510,7 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
         log_msg(LOG_ERROR, "ingest: cannot seal a response: %s", err.msg);
         goto out;
     }
-    if (strcmp(verdict, "accepted") == 0) {
+    if (!in.ack.quarantined) {
         r->http_status = 200;
         if (strcmp(r->reason, "replay") != 0)
             r->reason = "accepted";
@@ -491,8 +519,7 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
         r->reason = "quarantined";
     }
 out:
-    wipe_secret(in.doc);
-    cJSON_Delete(in.doc);
+    changeset_request_release(&in.req);
     buf_release(&json);
     return rc;
 }

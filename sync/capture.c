@@ -173,12 +173,10 @@ enum mrf_status capture_row(struct capture *c, enum sync_table t, const uint8_t 
         return MRF_E_INTERNAL;
     }
     if (d->code_prefix)
-        snprintf(text, sizeof text,
-                 "INSERT INTO %s(id, post, code) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
+        snprintf(text, sizeof text, "INSERT OR IGNORE INTO %s(id, post, code) VALUES (?1, ?2, ?3)",
                  d->name);
     else
-        snprintf(text, sizeof text,
-                 "INSERT INTO %s(id, post) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING", d->name);
+        snprintf(text, sizeof text, "INSERT OR IGNORE INTO %s(id, post) VALUES (?1, ?2)", d->name);
     s = stmt(c, &c->row_insert[t], text);
     if (s == NULL)
         return MRF_E_IO;
@@ -217,19 +215,28 @@ static enum mrf_status set_value(struct capture *c, enum sync_table t, const uin
     op.col = col;
     op.v = *v;
     memcpy(op.device, c->device, MRF_ID);
-    c->clock = hlc_tick(c->clock, time_now_ms());
-    op.clock = c->clock;
 
-    /* The clock of the value being replaced travels with the op. */
-    if (merge_clock(c->merge, t, id, col, &op.prev_clock, op.prev_device, &found, &err) != MRF_OK ||
-        merge_apply(c->merge, c->post, &op, &out, &err) != MRF_OK) {
+    /* The clock of the value being replaced travels with the op; the new clock is past it
+     * (HLC: past every clock this device holds), so no other device's clock can ever make a
+     * local edit stale. Only this device's own clock run to HLC_MAX can. */
+    if (merge_clock(c->merge, c->post, t, id, col, &op.prev_clock, op.prev_device, &found, &err) !=
+        MRF_OK) {
+        str_copy(c->errmsg, err.msg, sizeof c->errmsg);
+        return err.status;
+    }
+    c->clock = found ? hlc_recv(c->clock, op.prev_clock, time_now_ms())
+                     : hlc_tick(c->clock, time_now_ms());
+    op.clock = c->clock;
+    if (merge_apply(c->merge, c->post, &op, &out, &err) != MRF_OK) {
         str_copy(c->errmsg, err.msg, sizeof c->errmsg);
         return err.status;
     }
     op.has_prev_device = found;
-    if (out != MERGE_APPLIED) { /* the device clock is past every clock it holds */
-        snprintf(c->errmsg, sizeof c->errmsg, "capture: the device clock is behind a column");
-        return MRF_E_INTERNAL;
+    if (out != MERGE_APPLIED) {
+        snprintf(c->errmsg, sizeof c->errmsg,
+                 "this device's clock has run to its end (its date is wrong by thousands of "
+                 "years); set the right date, then run 'mrf sync'");
+        return MRF_E_STATE;
     }
 
     s = q(c, Q_OUTBOX_PUT);

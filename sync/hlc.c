@@ -1,7 +1,9 @@
 /* Hybrid logical clocks: 48 bits of wall-clock milliseconds and a 16-bit counter in one
  * 64-bit value. Local events tick past the last clock; received clocks push it forward, so a
  * device's clock never goes backwards even when its wall clock does. Ties between devices
- * break on the device id, which makes the order total. */
+ * break on the device id, which makes the order total. Clocks are unsigned and saturate at
+ * the top instead of wrapping, so a wall clock thousands of years ahead cannot wrap a clock
+ * round to small values; how far ahead of HQ a clock may be is hlc_bound's business. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,8 +11,12 @@
 
 #define COUNTER_MASK ((1u << HLC_COUNTER_BITS) - 1u)
 
+#define MS_MAX ((UINT64_C(1) << (64 - HLC_COUNTER_BITS)) - 1u)
+
 hlc_t hlc_make(uint64_t ms, uint32_t counter)
 {
+    if (ms > MS_MAX)
+        ms = MS_MAX;
     return (ms << HLC_COUNTER_BITS) | (counter & COUNTER_MASK);
 }
 
@@ -24,13 +30,32 @@ hlc_t hlc_tick(hlc_t last, uint64_t now_ms)
     hlc_t wall = hlc_make(now_ms, 0);
     /* Past the wall clock: take it. Otherwise one more than the last (the counter carries
      * into the milliseconds when it overflows, which keeps the order). */
-    return wall > last ? wall : last + 1;
+    if (wall > last)
+        return wall;
+    return last == HLC_MAX ? last : last + 1;
 }
 
 hlc_t hlc_recv(hlc_t last, hlc_t remote, uint64_t now_ms)
 {
     hlc_t top = last > remote ? last : remote;
     return hlc_tick(top, now_ms);
+}
+
+hlc_t hlc_bound(uint64_t now_ms)
+{
+    return hlc_make(now_ms + HLC_AHEAD_MAX_MS, COUNTER_MASK);
+}
+
+hlc_t hlc_tick_bounded(hlc_t last, uint64_t now_ms)
+{
+    hlc_t bound = hlc_bound(now_ms);
+
+    return hlc_tick(last > bound ? bound : last, now_ms);
+}
+
+hlc_t hlc_max(hlc_t a, hlc_t b)
+{
+    return a > b ? a : b;
 }
 
 int hlc_cmp(hlc_t a, const uint8_t *da, hlc_t b, const uint8_t *db)

@@ -1,7 +1,10 @@
 /* The per-column merge (DESIGN §5), the same on HQ's store and on a device's: an op is written
  * only if its (clock, writer) is newer than the column's, so replicas that see the same ops
- * in any order end in the same state. Rows arrive column by column, so an op for an unknown
- * row creates it (with its short code); a row already owned by another post is refused. */
+ * in any order end in the same state. Clocks are compared here, in C, as unsigned values.
+ * Rows arrive column by column, so an op for an unknown row creates it (with its short code).
+ * Every statement names the post with the id: on HQ's store, keyed by (post, id), one post's
+ * op cannot reach another post's row; on a device's, keyed by id, a row held for another post
+ * is refused. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,20 +13,22 @@
 
 #define MAX_COLS 16
 
-enum { M_CLOCK_GET, M_CLOCK_PUT, M_COUNT };
+enum { M_CLOCK_GET, M_CLOCK_PUT, M_CLOCK_RESTAMP, M_COUNT };
 
 static const char *const msql[M_COUNT] = {
-    [M_CLOCK_GET] = "SELECT clock, device FROM clocks WHERE tbl = ?1 AND id = ?2 AND col = ?3",
-    [M_CLOCK_PUT] = "INSERT INTO clocks(tbl, id, col, clock, device) VALUES (?1, ?2, ?3, ?4, ?5) "
-                    "ON CONFLICT(tbl, id, col) DO UPDATE SET clock = excluded.clock, "
-                    "device = excluded.device",
+    [M_CLOCK_GET] = "SELECT clock, device FROM clocks WHERE post = ?1 AND tbl = ?2 AND id = ?3 "
+                    "AND col = ?4",
+    [M_CLOCK_PUT] = "INSERT INTO clocks(post, tbl, id, col, clock, device) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(post, tbl, id, col) "
+                    "DO UPDATE SET clock = excluded.clock, device = excluded.device",
+    [M_CLOCK_RESTAMP] = "UPDATE clocks SET clock = ?5 WHERE post = ?1 AND tbl = ?2 AND id = ?3 "
+                        "AND col = ?4 AND clock = ?6 AND device = ?7",
 };
 
 struct merge {
     sqlite3 *db;
     sqlite3_stmt *q[M_COUNT];
     sqlite3_stmt *row_insert[ST_COUNT];
-    sqlite3_stmt *row_post[ST_COUNT];
     sqlite3_stmt *col_update[ST_COUNT][MAX_COLS];
     /* The last row found to exist in the right post: ops come grouped by row. */
     int have_last;
@@ -83,7 +88,6 @@ void merge_free(struct merge *m)
         sqlite3_finalize(m->q[i]);
     for (int t = 0; t < ST_COUNT; t++) {
         sqlite3_finalize(m->row_insert[t]);
-        sqlite3_finalize(m->row_post[t]);
         for (int k = 0; k < MAX_COLS; k++)
             sqlite3_finalize(m->col_update[t][k]);
     }
@@ -95,47 +99,32 @@ void merge_forget(struct merge *m)
     m->have_last = 0;
 }
 
-/* Creates the row if it is missing; MRF_E_RULE if it exists under another post. */
+/* Creates the row (post, id) if it is missing. A row of the same id held for another post
+ * (a device's store) is left alone: the column update then finds no row and refuses. */
 static enum mrf_status ensure_row(struct merge *m, const char *post, const struct sync_op *op,
                                   struct mrf_error *err)
 {
     const struct sync_table_desc *d = sync_table_get(op->tbl);
     char code[16];
     sqlite3_stmt *s;
-    int rc;
 
     if (m->have_last && m->last_tbl == op->tbl && memcmp(m->last_id, op->id, MRF_ID) == 0 &&
         strcmp(m->last_post, post) == 0)
         return MRF_OK;
     s = prep(m, &m->row_insert[op->tbl], err,
-             d->code_prefix
-                 ? "INSERT INTO %s(id, post, code) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING"
-                 : "INSERT INTO %s(id, post) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
+             d->code_prefix ? "INSERT OR IGNORE INTO %s(post, id, code) VALUES (?1, ?2, ?3)"
+                            : "INSERT OR IGNORE INTO %s(post, id) VALUES (?1, ?2)",
              d->name);
     if (s == NULL)
         return MRF_E_IO;
-    sqlite3_bind_blob(s, 1, op->id, MRF_ID, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, post, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, post, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, op->id, MRF_ID, SQLITE_STATIC);
     if (d->code_prefix) {
         shortcode_make(d->code_prefix, op->id, code);
         sqlite3_bind_text(s, 3, code, -1, SQLITE_STATIC);
     }
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot create a row");
-    if (sqlite3_changes(m->db) == 0) {
-        s = prep(m, &m->row_post[op->tbl], err, "SELECT post = ?2 FROM %s WHERE id = ?1", d->name);
-        if (s == NULL)
-            return MRF_E_IO;
-        sqlite3_bind_blob(s, 1, op->id, MRF_ID, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, post, -1, SQLITE_STATIC);
-        rc = sqlite3_step(s);
-        if (rc != SQLITE_ROW)
-            return fail(m, err, "cannot read a row");
-        rc = sqlite3_column_int(s, 0);
-        sqlite3_reset(s); /* a statement left on a row would hold a read transaction open */
-        if (rc != 1)
-            return mrf_error_set(err, MRF_E_RULE, "row_of_another_post");
-    }
     m->have_last = 1;
     m->last_tbl = op->tbl;
     memcpy(m->last_id, op->id, MRF_ID);
@@ -143,8 +132,19 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
     return MRF_OK;
 }
 
-enum mrf_status merge_clock(struct merge *m, enum sync_table t, const uint8_t id[MRF_ID], int col,
-                            hlc_t *clock, uint8_t device[MRF_ID], int *found, struct mrf_error *err)
+/* Binds (post, table, id, column) to parameters 1-4 of s. */
+static void bind_column(sqlite3_stmt *s, const char *post, enum sync_table t,
+                        const uint8_t id[MRF_ID], int col)
+{
+    sqlite3_bind_text(s, 1, post, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, (int)t);
+    sqlite3_bind_blob(s, 3, id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, col);
+}
+
+enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t,
+                            const uint8_t id[MRF_ID], int col, hlc_t *clock, uint8_t device[MRF_ID],
+                            int *found, struct mrf_error *err)
 {
     sqlite3_stmt *s = prep(m, &m->q[M_CLOCK_GET], err, "%s", msql[M_CLOCK_GET]);
     int rc;
@@ -154,9 +154,7 @@ enum mrf_status merge_clock(struct merge *m, enum sync_table t, const uint8_t id
     memset(device, 0, MRF_ID);
     if (s == NULL)
         return MRF_E_IO;
-    sqlite3_bind_int(s, 1, (int)t);
-    sqlite3_bind_blob(s, 2, id, MRF_ID, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, col);
+    bind_column(s, post, t, id, col);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         *clock = (hlc_t)sqlite3_column_int64(s, 0);
@@ -187,31 +185,54 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
     if (st != MRF_OK)
         return st;
 
-    st = merge_clock(m, op->tbl, op->id, op->col, &cur, cur_dev, &found, err);
+    st = merge_clock(m, post, op->tbl, op->id, op->col, &cur, cur_dev, &found, err);
     if (st != MRF_OK)
         return st;
     if (found && hlc_cmp(op->clock, op->device, cur, cur_dev) <= 0)
         return MRF_OK; /* stale */
 
-    s = prep(m, &m->col_update[op->tbl][op->col], err, "UPDATE %s SET %s = ?1 WHERE id = ?2",
-             d->name, d->cols[op->col].name);
+    s = prep(m, &m->col_update[op->tbl][op->col], err,
+             "UPDATE %s SET %s = ?1 WHERE post = ?2 AND id = ?3", d->name, d->cols[op->col].name);
     if (s == NULL)
         return MRF_E_IO;
     sync_value_bind(s, 1, &op->v);
-    sqlite3_bind_blob(s, 2, op->id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, post, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, op->id, MRF_ID, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot write a column");
+    if (sqlite3_changes(m->db) != 1) {
+        m->have_last = 0;
+        return mrf_error_set(err, MRF_E_RULE, "row_of_another_post");
+    }
 
     s = prep(m, &m->q[M_CLOCK_PUT], err, "%s", msql[M_CLOCK_PUT]);
     if (s == NULL)
         return MRF_E_IO;
-    sqlite3_bind_int(s, 1, (int)op->tbl);
-    sqlite3_bind_blob(s, 2, op->id, MRF_ID, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, op->col);
-    sqlite3_bind_int64(s, 4, (sqlite3_int64)op->clock);
-    sqlite3_bind_blob(s, 5, op->device, MRF_ID, SQLITE_STATIC);
+    bind_column(s, post, op->tbl, op->id, op->col);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)op->clock);
+    sqlite3_bind_blob(s, 6, op->device, MRF_ID, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot write a column clock");
     *out = MERGE_APPLIED;
+    return MRF_OK;
+}
+
+enum mrf_status merge_restamp(struct merge *m, const char *post, enum sync_table t,
+                              const uint8_t id[MRF_ID], int col, hlc_t old,
+                              const uint8_t device[MRF_ID], hlc_t clock, int *changed,
+                              struct mrf_error *err)
+{
+    sqlite3_stmt *s = prep(m, &m->q[M_CLOCK_RESTAMP], err, "%s", msql[M_CLOCK_RESTAMP]);
+
+    *changed = 0;
+    if (s == NULL)
+        return MRF_E_IO;
+    bind_column(s, post, t, id, col);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)clock);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64)old); /* equality: the sign does not matter */
+    sqlite3_bind_blob(s, 7, device, MRF_ID, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(m, err, "cannot restamp a column clock");
+    *changed = sqlite3_changes(m->db) == 1;
     return MRF_OK;
 }

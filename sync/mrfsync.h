@@ -77,15 +77,29 @@ void row_id_derive(uint8_t out[MRF_ID], const char *table, const char *post, int
 /* ---- hybrid logical clocks --------------------------------------------------------------- */
 
 /* 48 bits of physical milliseconds, 16 bits of counter. Totally ordered with the device id as
- * tie-break (hlc_cmp). A clock never goes backwards and moves past every clock received. */
+ * tie-break (hlc_cmp). A clock never goes backwards and moves past every clock received.
+ * Clocks are unsigned: compare them in C (hlc_cmp, hlc_max), never with SQL's signed max() or
+ * <, since SQLite stores them in signed integers. They saturate at HLC_MAX, never wrap. */
 typedef uint64_t hlc_t;
 #define HLC_COUNTER_BITS 16
+#define HLC_MAX UINT64_MAX
+/* How far ahead of HQ's wall clock a clock may be and still count as it is: a day. HQ applies
+ * an op past that at a clock of its own (DECISIONS.md, "Clocks"). */
+#define HLC_AHEAD_MAX_MS (24u * 3600u * 1000u)
+/* Milliseconds past 48 bits saturate. */
 hlc_t hlc_make(uint64_t ms, uint32_t counter);
 uint64_t hlc_ms(hlc_t c);
-/* The next local clock after last, given the wall clock now_ms. */
+/* The next local clock after last, given the wall clock now_ms (HLC_MAX stays HLC_MAX). */
 hlc_t hlc_tick(hlc_t last, uint64_t now_ms);
 /* The next local clock after last that is also past remote. */
 hlc_t hlc_recv(hlc_t last, hlc_t remote, uint64_t now_ms);
+/* The largest clock HQ takes as it is when its wall clock reads now_ms. */
+hlc_t hlc_bound(uint64_t now_ms);
+/* HQ's next clock: as hlc_tick, but a last clock past hlc_bound(now_ms) (one a store kept from
+ * before clocks were bounded) counts as the bound, so HQ's clock never runs away. */
+hlc_t hlc_tick_bounded(hlc_t last, uint64_t now_ms);
+/* The later of two clocks (unsigned). */
+hlc_t hlc_max(hlc_t a, hlc_t b);
 /* Orders (a, da) against (b, db): <0, 0, >0. Device ids are MRF_ID bytes. */
 int hlc_cmp(hlc_t a, const uint8_t *da, hlc_t b, const uint8_t *db);
 /* 16 lower-case hex digits; out must hold 17 bytes. */
@@ -186,8 +200,10 @@ struct sync_op {
 void sync_op_release(struct sync_op *op);
 
 /* The per-column merge both sides run (DESIGN §5): last writer wins by (clock, device);
- * removal is a column like any other. Runs on any store with the domain tables and `clocks`
- * (the post store and the HQ store), inside the caller's transaction. */
+ * removal is a column like any other. Rows belong to their post: every row and clock is found
+ * by (post, id), so an op applied for one post never reads, changes or reveals a row of
+ * another. Runs on any store with the domain tables and `clocks` (the post store and the HQ
+ * store), inside the caller's transaction. */
 struct merge;
 enum mrf_status merge_new(sqlite3 *db, struct merge **out, struct mrf_error *err);
 void merge_free(struct merge *m);
@@ -197,31 +213,45 @@ enum merge_outcome {
     MERGE_STALE    /* the column already holds a newer write: nothing written */
 };
 /* Applies op to its row in post, creating the row (with its short code) if it is missing.
- * MRF_E_RULE if the row exists under another post; MRF_E_IO if the store fails. OUT: *out. */
+ * MRF_E_RULE if the store holds the id under another post (possible only where ids are the
+ * key: a device's store); MRF_E_IO if the store fails. OUT: *out. */
 enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync_op *op,
                             enum merge_outcome *out, struct mrf_error *err);
-/* The clock and writer of a column's last write. OUT: *found 0 (and *clock 0) if the column
- * was never written. */
-enum mrf_status merge_clock(struct merge *m, enum sync_table t, const uint8_t id[MRF_ID], int col,
-                            hlc_t *clock, uint8_t device[MRF_ID], int *found,
-                            struct mrf_error *err);
+/* The clock and writer of a column's last write in post. OUT: *found 0 (and *clock 0) if the
+ * column was never written. */
+enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t,
+                            const uint8_t id[MRF_ID], int col, hlc_t *clock, uint8_t device[MRF_ID],
+                            int *found, struct mrf_error *err);
+/* Sets the clock of a column's last write to clock if it is still (old, device): how a device
+ * takes the clock HQ gave its own skewed write. OUT: *changed. */
+enum mrf_status merge_restamp(struct merge *m, const char *post, enum sync_table t,
+                              const uint8_t id[MRF_ID], int col, hlc_t old,
+                              const uint8_t device[MRF_ID], hlc_t clock, int *changed,
+                              struct mrf_error *err);
 /* Forgets what merge_apply remembers about rows it created or checked; call after a
  * rollback. */
 void merge_forget(struct merge *m);
 
-/* ---- change sets: JSON ------------------------------------------------------------------- */
+/* ---- change sets: JSON (sync/changeset.c, the one place their JSON is written and read) -- */
 
 /* The plaintext of an envelope is JSON (before zstd). A request (device → HQ):
- *   {"v":1,"cursor":N,"enroll":{"secret":"<b64url>"},"ops":[OP,...]}
- * ("enroll" only in a device's first change sets, before HQ has accepted it). A response
+ *   {"v":2,"cursor":N,"enroll":{"secret":"<b64url>"},"ops":[OP,...]}
+ * ("enroll" only in a device's first change sets, before HQ has accepted it). An answer
  * (HQ → device):
- *   {"v":1,"ack":{"id":"<hex>","verdict":"accepted"|"quarantined","reason":"..."},
- *    "cursor":N,"more":true|false,"ops":[OP,...]}
+ *   {"v":2,"ack":{"id":"<hex>","verdict":"accepted"|"quarantined","reason":"...",
+ *                 "restamp":{"above":"<clock hex>","to":"<clock hex>"}},
+ *    "time":MS,"ops":[OP,...],"cursor":N,"more":true|false}
+ * ("restamp" only when HQ applied some of the change set's ops at a clock of its own: those
+ * whose clock was past "above", more than a day ahead of HQ's wall clock, now carry "to";
+ * "time" is HQ's wall clock in Unix milliseconds.) The cursor is the post's own sequence at
+ * HQ. Version 1 is the same without "restamp" and "time", with a cursor in HQ's global
+ * sequence; HQ still reads version-1 requests and answers them in version 1.
  * OP is [table, "<row id hex>", column, value, "<clock hex>"] and, in a request, optionally
- * "<prev clock hex>", "<prev device hex>"; in a response the writer follows the clock:
+ * "<prev clock hex>", "<prev device hex>"; in an answer the writer follows the clock:
  * [table, id, column, value, clock, "<device hex>"]. Values are JSON integers, strings,
  * base64url strings for blobs, or null. A request's ops are the sender's own writes. */
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2
+#define WIRE_VERSION_MIN 1              /* the oldest request HQ reads */
 #define CHANGESET_TARGET (256u * 1024u) /* bytes of JSON a change set or page is cut at */
 #define WIRE_JSON_MAX (1024u * 1024u)   /* the most JSON either side decompresses */
 
@@ -230,7 +260,7 @@ void merge_forget(struct merge *m);
  * NULL if the body is not acceptable; otherwise the caller frees with cJSON_Delete. */
 cJSON *wire_json_parse(const char *text, size_t len);
 
-/* Appends op as JSON to b; with_device: the response form (writer after the clock), else the
+/* Appends op as JSON to b; with_device: the answer form (writer after the clock), else the
  * request form (previous clock and writer if any). MRF_E_TOOBIG if b's cap is reached. */
 enum mrf_status op_to_json(const struct sync_op *op, int with_device, struct buf *b);
 /* Parses one OP. In the request form the writer is set to sender. Checks table, column, id,
@@ -238,6 +268,62 @@ enum mrf_status op_to_json(const struct sync_op *op, int with_device, struct buf
  * Text values point into the cJSON tree (keep it alive); blobs are decoded into op->owned. */
 enum mrf_status op_from_json(const cJSON *j, int with_device, const uint8_t sender[MRF_ID],
                              struct sync_op *op, struct mrf_error *err);
+/* Appends op to a list of *n ops being written into b (a comma first unless it is the first)
+ * and counts it. MRF_E_TOOBIG if b's cap is reached; b is then as it was. */
+enum mrf_status changeset_put_op(struct buf *b, int64_t *n, const struct sync_op *op,
+                                 int with_device);
+
+/* A request body: changeset_request_begin (b is reset first; enroll_secret NULL once HQ has
+ * accepted the device), changeset_put_op for each op, changeset_request_end. */
+enum mrf_status changeset_request_begin(struct buf *b, int64_t cursor,
+                                        const uint8_t *enroll_secret);
+enum mrf_status changeset_request_end(struct buf *b);
+
+/* A request as HQ reads it. ops is a view into doc (NULL if "ops" is not a list: the content
+ * is refused, not the request). */
+struct cs_request {
+    int version;
+    int64_t cursor;
+    int has_enroll;             /* an "enroll" object is present */
+    int secret_ok;              /* ... and its secret is MRF_SECRET bytes of base64url */
+    uint8_t secret[MRF_SECRET]; /* wiped by changeset_request_release */
+    const cJSON *ops;
+    cJSON *doc;
+};
+/* MRF_E_INVALID with err->msg one of "bad_json", "bad_version", "bad_cursor" if the body is
+ * not a request this build reads; the secret inside is wiped from every copy it parsed. */
+enum mrf_status changeset_request_parse(const char *json, size_t len, struct cs_request *r,
+                                        struct mrf_error *err);
+void changeset_request_release(struct cs_request *r);
+
+/* HQ's acknowledgement of one change set. */
+struct cs_ack {
+    uint8_t id[MRF_ID];
+    int quarantined;
+    char reason[128];    /* why it was quarantined; "" if accepted */
+    int restamped;       /* some ops were applied at HQ's clock: */
+    hlc_t restamp_above; /* those with a clock past this */
+    hlc_t restamp_to;    /* now carry this one */
+};
+/* An answer body: changeset_answer_begin (b reset first; version as the request's),
+ * changeset_put_op(..., 1) for each op of the page, changeset_answer_end. */
+enum mrf_status changeset_answer_begin(struct buf *b, int version, const struct cs_ack *ack,
+                                       uint64_t hq_time_ms);
+enum mrf_status changeset_answer_end(struct buf *b, int64_t cursor, int more);
+
+/* An answer as the device reads it (version WIRE_VERSION only). ops is a view into doc. */
+struct cs_answer {
+    struct cs_ack ack;
+    uint64_t hq_time_ms;
+    int64_t cursor;
+    int more;
+    const cJSON *ops;
+    cJSON *doc;
+};
+/* MRF_E_INVALID if the body is not such an answer. */
+enum mrf_status changeset_answer_parse(const char *json, size_t len, struct cs_answer *a,
+                                       struct mrf_error *err);
+void changeset_answer_release(struct cs_answer *a);
 
 /* ---- envelopes --------------------------------------------------------------------------- */
 

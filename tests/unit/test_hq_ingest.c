@@ -65,6 +65,7 @@ struct device {
     int enroll;     /* send ENV_F_ENROLL and the secret */
     int64_t cursor; /* sent in the request */
     hlc_t clock;    /* last clock written */
+    int version; /* of its request bodies: WIRE_VERSION, or 1 for a device of the first release */
 };
 
 /* Stores an enrollment for post expiring at expires; OUT: its token id and secret. */
@@ -94,6 +95,7 @@ static void device_new(struct device *d, const char *post)
     enrollment_new(post, (int64_t)time(NULL) + 86400, d->token_id, d->secret);
     d->enroll = 1;
     d->clock = hlc_make(time_now_ms(), 0);
+    d->version = WIRE_VERSION;
 }
 
 static void device_free(struct device *d)
@@ -173,13 +175,14 @@ static void seal_request(const struct device *d, const char *post, const char *o
     buf_init(&json, WIRE_JSON_MAX);
     if (d->enroll)
         ck_assert_int_eq(buf_printf(&json,
-                                    "{\"v\":1,\"cursor\":%lld,\"enroll\":{\"secret\":\"%s\"},"
+                                    "{\"v\":%d,\"cursor\":%lld,\"enroll\":{\"secret\":\"%s\"},"
                                     "\"ops\":[",
-                                    (long long)d->cursor, sec),
+                                    d->version, (long long)d->cursor, sec),
                          MRF_OK);
     else
-        ck_assert_int_eq(
-            buf_printf(&json, "{\"v\":1,\"cursor\":%lld,\"ops\":[", (long long)d->cursor), MRF_OK);
+        ck_assert_int_eq(buf_printf(&json, "{\"v\":%d,\"cursor\":%lld,\"ops\":[", d->version,
+                                    (long long)d->cursor),
+                         MRF_OK);
     ck_assert_int_eq(buf_puts(&json, ops), MRF_OK);
     ck_assert_int_eq(buf_puts(&json, "]}"), MRF_OK);
     buf_init(env, ENV_MAX);
@@ -228,7 +231,7 @@ static cJSON *open_response(const struct device *d, const struct ingest_result *
                   "%s", err.msg);
     doc = cJSON_ParseWithLength(json, len);
     ck_assert_ptr_nonnull(doc);
-    ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(doc, "v")->valueint, WIRE_VERSION);
+    ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(doc, "v")->valueint, d->version);
     ack = cJSON_GetObjectItemCaseSensitive(doc, "ack");
     ck_assert(cJSON_IsObject(ack));
     ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(ack, "id")->valuestring, hx);
@@ -754,7 +757,7 @@ START_TEST(changeset_id_of_another_device_refused)
     uint8_t cs[MRF_ID];
     struct ingest_result r;
     struct mrf_error err = {0};
-    const char *json = "{\"v\":1,\"cursor\":0,\"ops\":[]}";
+    const char *json = "{\"v\":2,\"cursor\":0,\"ops\":[]}";
 
     device_new(&a, "NAI");
     device_new(&b, "NAI");
@@ -1048,42 +1051,260 @@ START_TEST(quarantine_malformed_op)
 }
 END_TEST
 
-START_TEST(quarantine_row_of_another_post)
+/* ---- rows belong to their post, clocks are bounded -------------------------------------- */
+
+/* The answer d gets for ops: status, verdict and reason, as one line. */
+static void answer_of(struct device *d, const char *ops, char *out, size_t n)
+{
+    struct buf env;
+    struct ingest_result r;
+    uint8_t cs[MRF_ID];
+    cJSON *doc;
+
+    seal_request(d, d->post, ops, cs, &env);
+    ingest(&env, &r);
+    doc = open_response(d, &r, cs);
+    snprintf(out, n, "%u %s %s ops %lld applied %lld", r.http_status, ack_str(doc, "verdict"),
+             ack_str(doc, "reason"), (long long)r.ops_in, (long long)r.ops_applied);
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+}
+
+/* A GVA device writing ids NAI uses (a random grant id, a derived theme id) gets its own rows
+ * of those ids, the same answer as for ids nobody uses, and NAI's rows do not change. */
+START_TEST(rows_of_another_post_stay_apart)
 {
     struct device n, g;
     struct buf ops;
-    uint8_t gid[MRF_ID], mine[MRF_ID];
-    struct hq_enrollment e;
-    char sql[256];
+    uint8_t gid[MRF_ID], fresh[MRF_ID], theme[MRF_ID];
+    char sql[256], known[160], unknown[160];
     char *hx;
 
     device_new(&n, "NAI");
     enroll_with_grant(&n, gid);
     hx = hex_encode(gid, MRF_ID);
-    /* a GVA device, on its first change set, writes a newer amount to NAI's grant */
     device_new(&g, "GVA");
-    mrf_random(mine, sizeof mine);
+    enroll_with_grant(&g, NULL);
+    /* g writes a newer amount to NAI's grant id, then to an id nobody uses */
     buf_init(&ops, WIRE_JSON_MAX);
-    grant_ops(&g, &ops, mine, "FOE", "draft", 100);
     add_int(&g, &ops, ST_GRANTS, gid, 3, 1);
-    expect_quarantine(&g, ops.data, "a row of another post");
+    answer_of(&g, ops.data, known, sizeof known);
+    mrf_random(fresh, sizeof fresh);
+    buf_reset(&ops);
+    add_int(&g, &ops, ST_GRANTS, fresh, 3, 1);
+    answer_of(&g, ops.data, unknown, sizeof unknown);
+    ck_assert_str_eq(known, unknown);
+    ck_assert_str_eq(known, "200 accepted  ops 1 applied 1");
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM grants WHERE id = x'%s' AND post = 'NAI' AND "
              "amount_cents = 1250000",
              hx);
     ck_assert_int_eq(count(sql), 1);
-    ck_assert_int_eq(count("SELECT count(*) FROM grants WHERE post = 'GVA'"), 0);
-    ck_assert_int_eq(count("SELECT count(*) FROM oplog WHERE post = 'GVA'"), 0);
-    /* the device itself is enrolled all the same, and its token spent */
-    ck_assert_int_eq(hqstore_device_list(store, find_device, &g), MRF_E_STATE);
-    ck_assert_int_eq(hqstore_enrollment_get(store, g.token_id, &e), MRF_OK);
-    ck_assert_int_ne(e.used_at, 0);
-    g.enroll = 0;
-    expect_accepted(&g);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM grants WHERE id = x'%s' AND post = 'GVA' AND amount_cents = 1",
+             hx);
+    ck_assert_int_eq(count(sql), 1);
+    /* a theme id derived for NAI, written first by GVA, and NAI choosing that theme after */
+    row_id_derive(theme, "themes", "NAI", 2026, "HRD");
+    buf_reset(&ops);
+    add_int(&g, &ops, ST_THEMES, theme, 0, 2026);
+    add_text(&g, &ops, ST_THEMES, theme, 1, "HRD");
+    answer_of(&g, ops.data, known, sizeof known);
+    ck_assert_str_eq(known, "200 accepted  ops 2 applied 2");
+    buf_reset(&ops);
+    add_int(&n, &ops, ST_THEMES, theme, 0, 2026);
+    add_text(&n, &ops, ST_THEMES, theme, 1, "HRD");
+    add_int(&n, &ops, ST_THEMES, theme, 2, 0);
+    answer_of(&n, ops.data, known, sizeof known);
+    ck_assert_str_eq(known, "200 accepted  ops 3 applied 3");
+    ck_assert_int_eq(count("SELECT count(*) FROM themes WHERE post = 'NAI' AND theme = 'HRD'"), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM themes WHERE post = 'GVA' AND theme = 'HRD'"), 1);
     x_free(hx);
     buf_release(&ops);
     device_free(&n);
     device_free(&g);
+}
+END_TEST
+
+/* Each post pulls from its own sequence: a cursor counts the post's own ops only, whatever
+ * other posts write; a device of the first release keeps HQ's global sequence. */
+START_TEST(cursor_counts_own_post_only)
+{
+    struct device n, n2, g, old;
+    struct buf ops, env;
+    struct ingest_result r;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+    cJSON *doc;
+
+    device_new(&n, "NAI");
+    enroll_with_grant(&n, NULL);
+    device_new(&g, "GVA");
+    for (int i = 0; i < 5; i++) {
+        if (i > 0)
+            g.enroll = 0;
+        enroll_with_grant(&g, NULL);
+    }
+    device_new(&n2, "NAI");
+    enroll_with_grant(&n2, NULL);
+    /* n pulls: n2's six ops; its cursor is NAI's count, not HQ's */
+    buf_init(&ops, WIRE_JSON_MAX);
+    seal_request(&n, "NAI", "", cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    doc = open_response(&n, &r, cs);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "ops")), 6);
+    ck_assert_int_eq(resp_cursor(doc), 12);
+    ck_assert_int_eq(count("SELECT count(*) FROM oplog WHERE post = 'NAI'"), 12);
+    ck_assert_int_eq(count("SELECT max(seq) FROM oplog"), 42);
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+    /* a version-1 device of NAI: the same ops, with HQ's global cursor, in version 1 */
+    device_new(&old, "NAI");
+    old.version = 1;
+    mrf_random(gid, sizeof gid);
+    grant_ops(&old, &ops, gid, "FOE", "draft", 700);
+    seal_request(&old, "NAI", ops.data, cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    doc = open_response(&old, &r, cs);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "ops")), 12);
+    ck_assert_int_eq(resp_cursor(doc), 48);
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(doc, "time"));
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+    /* ... and from the middle: after NAI's first grant (global 6) come n2's and its own */
+    old.enroll = 0;
+    old.cursor = 6;
+    seal_request(&old, "NAI", "", cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    doc = open_response(&old, &r, cs);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "ops")), 6);
+    ck_assert_int_eq(resp_cursor(doc), 48);
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&n);
+    device_free(&n2);
+    device_free(&g);
+    device_free(&old);
+}
+END_TEST
+
+/* HQ's clock and every column clock, read unsigned. */
+static uint64_t hq_clock_now(void)
+{
+    uint64_t c = 0;
+    ck_assert_int_eq(hqstore_clock_get(store, &c), MRF_OK);
+    return c;
+}
+
+/* One op of d with an explicit clock. */
+static void add_int_at(struct device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
+                       int col, int64_t i, hlc_t clock)
+{
+    struct sync_op op;
+
+    memset(&op, 0, sizeof op);
+    op.tbl = t;
+    memcpy(op.id, id, MRF_ID);
+    op.col = col;
+    op.v.type = SYNC_INT;
+    op.v.i = i;
+    op.clock = clock;
+    memcpy(op.device, d->id, MRF_ID);
+    if (ops->len > 0)
+        ck_assert_int_eq(buf_puts(ops, ","), MRF_OK);
+    ck_assert_int_eq(op_to_json(&op, 0, ops), MRF_OK);
+}
+
+/* A clock more than a day ahead of HQ's (a wrong date, or forged: 2^63 - 1, 2^64 - 256) never
+ * wins by being ahead: HQ applies the op at a clock of its own, says so in the answer (the same
+ * on a retry), records who sent it, and its own clock stays within a day of its wall clock; a
+ * later ordinary write by another device wins. */
+START_TEST(clock_ahead_is_restamped)
+{
+    static const hlc_t forged[] = {0, UINT64_C(0x7fffffffffffffff), UINT64_C(0xffffffffffffff00)};
+    struct device a, b;
+    uint8_t gid[MRF_ID], cs[MRF_ID];
+    struct buf ops, env;
+    struct ingest_result r, r2;
+    struct hq_skew k;
+    cJSON *doc;
+    const cJSON *rs;
+    char sql[256], tohex[17], *hx;
+    hlc_t to, ahead;
+
+    device_new(&a, "NAI");
+    enroll_with_grant(&a, gid);
+    device_new(&b, "NAI");
+    enroll_with_grant(&b, NULL);
+    hx = hex_encode(gid, MRF_ID);
+    buf_init(&ops, WIRE_JSON_MAX);
+    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+        /* 5000 years ahead, then the forged ones */
+        ahead = forged[i] ? forged[i] : hlc_make(time_now_ms() + UINT64_C(157680000000000), 0);
+        buf_reset(&ops);
+        add_int_at(&a, &ops, ST_GRANTS, gid, 3, 100 + (int64_t)i, ahead);
+        seal_request(&a, "NAI", ops.data, cs, &env);
+        ck_assert_uint_eq(ingest(&env, &r), 200);
+        ck_assert_int_eq(r.ops_applied, 1);
+        doc = open_response(&a, &r, cs);
+        rs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "ack"),
+                                              "restamp");
+        ck_assert_ptr_nonnull(rs);
+        ck_assert_int_eq(hlc_from_hex(cJSON_GetObjectItemCaseSensitive(rs, "to")->valuestring, &to),
+                         MRF_OK);
+        hlc_to_hex(to, tohex);
+        ck_assert_uint_le(to, hlc_bound(time_now_ms()));
+        ck_assert_uint_le(hq_clock_now(), hlc_bound(time_now_ms()));
+        cJSON_Delete(doc);
+        /* the column holds the amount at HQ's clock, written by a */
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM clocks WHERE post = 'NAI' AND id = x'%s' AND col = 3 AND "
+                 "clock = %lld",
+                 hx, (long long)to);
+        ck_assert_int_eq(count(sql), 1);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM oplog WHERE id = x'%s' AND col = 3 AND value = %d AND "
+                 "clock = %lld",
+                 hx, 100 + (int)i, (long long)to);
+        ck_assert_int_eq(count(sql), 1);
+        ck_assert_int_eq(hqstore_skew_get(store, cs, &k), MRF_OK);
+        ck_assert_mem_eq(k.device, a.id, MRF_ID);
+        ck_assert_uint_eq(k.max_clock, ahead);
+        ck_assert_uint_eq(k.restamped, to);
+        /* a retry gets the same acknowledgement, restamp included */
+        ck_assert_uint_eq(ingest(&env, &r2), 200);
+        ck_assert_str_eq(r2.reason, "replay");
+        doc = open_response(&a, &r2, cs);
+        rs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "ack"),
+                                              "restamp");
+        ck_assert_ptr_nonnull(rs);
+        ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(rs, "to")->valuestring, tohex);
+        cJSON_Delete(doc);
+        ingest_result_release(&r);
+        ingest_result_release(&r2);
+        buf_release(&env);
+        /* b, later, with an ordinary clock: wins */
+        buf_reset(&ops);
+        add_int_at(&b, &ops, ST_GRANTS, gid, 3, 900 + (int64_t)i,
+                   hlc_max(hq_clock_now(), b.clock) + 1);
+        seal_request(&b, "NAI", ops.data, cs, &env);
+        ck_assert_uint_eq(ingest(&env, &r), 200);
+        ck_assert_int_eq(r.ops_applied, 1);
+        ingest_result_release(&r);
+        buf_release(&env);
+        snprintf(sql, sizeof sql,
+                 "SELECT amount_cents FROM grants WHERE post = 'NAI' AND id = x'%s'", hx);
+        ck_assert_int_eq(count(sql), 900 + (int64_t)i);
+    }
+    ck_assert_int_eq(count("SELECT count(*) FROM clock_skew"), 3);
+    x_free(hx);
+    buf_release(&ops);
+    device_free(&a);
+    device_free(&b);
 }
 END_TEST
 
@@ -1175,7 +1396,9 @@ int main(void)
     tcase_add_test(q, quarantine_unknown_grant_status);
     tcase_add_test(q, quarantine_unknown_theme);
     tcase_add_test(q, quarantine_malformed_op);
-    tcase_add_test(q, quarantine_row_of_another_post);
+    tcase_add_test(q, rows_of_another_post_stay_apart);
+    tcase_add_test(q, cursor_counts_own_post_only);
+    tcase_add_test(q, clock_ahead_is_restamped);
     tcase_add_test(pool, two_handles_interleave);
     return testutil_run(s);
 }

@@ -1,0 +1,470 @@
+/* Change sets as JSON, both directions, for both programs: the request a device sends, the
+ * answer HQ returns, and the ops inside them (formats in mrfsync.h). Written by hand into
+ * size-capped buffers, so a change set or a page is cut at an exact byte count; read with
+ * cJSON, with every field checked before it is used. The device (client/sync.c) and HQ
+ * (hq/ingest.c) call these functions and never name a JSON key themselves. */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "mrfsync.h"
+
+#define OP_TEXT_MAX 256                 /* synced plain-text columns are short codes and dates */
+#define OP_BLOB_MAX (16u * 1024)        /* a sealed field (8 KiB of text) with its recipients */
+#define JSON_INT_MAX 9007199254740992.0 /* 2^53: beyond it a JSON number loses digits */
+
+void sync_op_release(struct sync_op *op)
+{
+    if (op == NULL)
+        return;
+    x_free(op->owned);
+    op->owned = NULL;
+}
+
+static enum mrf_status put_string(struct buf *b, const char *s)
+{
+    enum mrf_status st = buf_puts(b, "\"");
+
+    for (const unsigned char *p = (const unsigned char *)s; st == MRF_OK && *p; p++) {
+        if (*p == '"' || *p == '\\')
+            st = buf_printf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            st = buf_printf(b, "\\u%04x", *p);
+        else
+            st = buf_append(b, p, 1);
+    }
+    return st == MRF_OK ? buf_puts(b, "\"") : st;
+}
+
+static enum mrf_status put_hex(struct buf *b, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char tmp[2 * MRF_ID + 2];
+    size_t k = 0;
+
+    tmp[k++] = '"';
+    for (size_t i = 0; i < n && i < MRF_ID; i++) {
+        tmp[k++] = digits[p[i] >> 4];
+        tmp[k++] = digits[p[i] & 15];
+    }
+    tmp[k++] = '"';
+    return buf_append(b, tmp, k);
+}
+
+static enum mrf_status put_clock(struct buf *b, hlc_t c)
+{
+    char hex[17];
+
+    hlc_to_hex(c, hex);
+    return buf_printf(b, "\"%s\"", hex);
+}
+
+static enum mrf_status put_value(struct buf *b, const struct sync_value *v)
+{
+    enum mrf_status st;
+    char *enc;
+
+    if (v->is_null)
+        return buf_puts(b, "null");
+    switch (v->type) {
+    case SYNC_INT:
+        return buf_printf(b, "%lld", (long long)v->i);
+    case SYNC_TEXT:
+        return put_string(b, v->text);
+    case SYNC_BLOB:
+        enc = b64url_encode(v->blob, v->n);
+        st = buf_printf(b, "\"%s\"", enc);
+        x_free(enc);
+        return st;
+    }
+    return MRF_E_INTERNAL;
+}
+
+enum mrf_status op_to_json(const struct sync_op *op, int with_device, struct buf *b)
+{
+    size_t mark = b->len;
+    enum mrf_status st = buf_printf(b, "[%d,", (int)op->tbl);
+
+    if (st == MRF_OK)
+        st = put_hex(b, op->id, MRF_ID);
+    if (st == MRF_OK)
+        st = buf_printf(b, ",%d,", op->col);
+    if (st == MRF_OK)
+        st = put_value(b, &op->v);
+    if (st == MRF_OK)
+        st = buf_puts(b, ",");
+    if (st == MRF_OK)
+        st = put_clock(b, op->clock);
+    if (st == MRF_OK && with_device) {
+        st = buf_puts(b, ",");
+        if (st == MRF_OK)
+            st = put_hex(b, op->device, MRF_ID);
+    } else if (st == MRF_OK && (op->prev_clock != 0 || op->has_prev_device)) {
+        st = buf_puts(b, ",");
+        if (st == MRF_OK)
+            st = put_clock(b, op->prev_clock);
+        if (st == MRF_OK && op->has_prev_device) {
+            st = buf_puts(b, ",");
+            if (st == MRF_OK)
+                st = put_hex(b, op->prev_device, MRF_ID);
+        }
+    }
+    if (st == MRF_OK)
+        st = buf_puts(b, "]");
+    if (st != MRF_OK && b->data != NULL) {
+        /* leave b as it was: a change set never holds half an op */
+        b->len = mark;
+        b->data[mark] = '\0';
+    }
+    return st;
+}
+
+/* 1 if text holds the escape \u0000 (an escaped backslash is skipped, not mistaken for one). */
+static int has_escaped_nul(const char *text, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (text[i] != '\\')
+            continue;
+        if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+            return 1;
+        i++; /* the escaped character */
+    }
+    return 0;
+}
+
+cJSON *wire_json_parse(const char *text, size_t len)
+{
+    const char *end = NULL;
+    cJSON *doc;
+
+    if (has_escaped_nul(text, len))
+        return NULL;
+    doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (doc != NULL && end != text + len) {
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
+    return doc;
+}
+
+static enum mrf_status bad(struct mrf_error *err, const char *what)
+{
+    return mrf_error_set(err, MRF_E_INVALID, "bad_op: %s", what);
+}
+
+static enum mrf_status get_id(const cJSON *j, uint8_t out[MRF_ID])
+{
+    if (!cJSON_IsString(j) || strlen(j->valuestring) != 2 * MRF_ID)
+        return MRF_E_INVALID;
+    return hex_decode(j->valuestring, out, MRF_ID);
+}
+
+static enum mrf_status get_clock(const cJSON *j, hlc_t *out)
+{
+    if (!cJSON_IsString(j))
+        return MRF_E_INVALID;
+    return hlc_from_hex(j->valuestring, out);
+}
+
+static enum mrf_status get_value(const cJSON *j, const struct sync_column *c, struct sync_op *op,
+                                 struct mrf_error *err)
+{
+    size_t n;
+
+    op->v.type = c->type;
+    if (cJSON_IsNull(j)) {
+        op->v.is_null = 1;
+        return MRF_OK;
+    }
+    switch (c->type) {
+    case SYNC_INT:
+        if (!cJSON_IsNumber(j) || j->valuedouble > JSON_INT_MAX || j->valuedouble < -JSON_INT_MAX ||
+            j->valuedouble != (double)(int64_t)j->valuedouble)
+            return bad(err, "an integer column holds something else");
+        op->v.i = (int64_t)j->valuedouble;
+        return MRF_OK;
+    case SYNC_TEXT:
+        if (!cJSON_IsString(j))
+            return bad(err, "a text column holds something else");
+        n = strlen(j->valuestring);
+        if (n > OP_TEXT_MAX || !text_valid(j->valuestring, n, 0))
+            return bad(err, "a text value is too long or not clean UTF-8");
+        op->v.text = j->valuestring;
+        return MRF_OK;
+    case SYNC_BLOB:
+        if (!cJSON_IsString(j) || strlen(j->valuestring) > OP_BLOB_MAX * 4 / 3 + 4)
+            return bad(err, "a blob column holds something else or is too long");
+        if (b64url_decode(j->valuestring, strlen(j->valuestring), &op->owned, &op->v.n) != MRF_OK)
+            return bad(err, "a blob is not base64url");
+        op->v.blob = op->owned;
+        return MRF_OK;
+    }
+    return bad(err, "unknown column type");
+}
+
+enum mrf_status op_from_json(const cJSON *j, int with_device, const uint8_t sender[MRF_ID],
+                             struct sync_op *op, struct mrf_error *err)
+{
+    const struct sync_table_desc *d;
+    int n = cJSON_GetArraySize(j);
+    const cJSON *f[7] = {0};
+    enum mrf_status st;
+
+    memset(op, 0, sizeof *op);
+    if (!cJSON_IsArray(j) || n < 5 || n > (with_device ? 6 : 7) || (with_device && n != 6))
+        return bad(err, "not an op array of the right length");
+    for (int i = 0; i < n; i++)
+        f[i] = cJSON_GetArrayItem(j, i);
+    if (!cJSON_IsNumber(f[0]) || f[0]->valueint < 0 || f[0]->valueint >= ST_COUNT ||
+        f[0]->valuedouble != (double)f[0]->valueint)
+        return bad(err, "unknown table");
+    op->tbl = (enum sync_table)f[0]->valueint;
+    d = sync_table_get(op->tbl);
+    if (get_id(f[1], op->id) != MRF_OK)
+        return bad(err, "row id is not 32 hex digits");
+    if (!cJSON_IsNumber(f[2]) || f[2]->valueint < 0 || f[2]->valueint >= d->ncols ||
+        f[2]->valuedouble != (double)f[2]->valueint)
+        return bad(err, "unknown column");
+    op->col = f[2]->valueint;
+    st = get_value(f[3], &d->cols[op->col], op, err);
+    if (st != MRF_OK)
+        goto fail;
+    if (get_clock(f[4], &op->clock) != MRF_OK || op->clock == 0) {
+        st = bad(err, "clock is not 16 hex digits");
+        goto fail;
+    }
+    if (with_device) {
+        if (get_id(f[5], op->device) != MRF_OK) {
+            st = bad(err, "writer id is not 32 hex digits");
+            goto fail;
+        }
+        return MRF_OK;
+    }
+    memcpy(op->device, sender, MRF_ID);
+    if (n >= 6 && get_clock(f[5], &op->prev_clock) != MRF_OK) {
+        st = bad(err, "previous clock is not 16 hex digits");
+        goto fail;
+    }
+    if (n == 7) {
+        if (get_id(f[6], op->prev_device) != MRF_OK) {
+            st = bad(err, "previous writer id is not 32 hex digits");
+            goto fail;
+        }
+        op->has_prev_device = 1;
+    }
+    return MRF_OK;
+fail:
+    sync_op_release(op);
+    return st;
+}
+
+/* ---- bodies ------------------------------------------------------------------------------ */
+
+enum mrf_status changeset_put_op(struct buf *b, int64_t *n, const struct sync_op *op,
+                                 int with_device)
+{
+    size_t mark = b->len;
+    enum mrf_status st = *n > 0 ? buf_puts(b, ",") : MRF_OK;
+
+    if (st == MRF_OK)
+        st = op_to_json(op, with_device, b);
+    if (st != MRF_OK) {
+        if (b->data != NULL) {
+            b->len = mark;
+            b->data[mark] = '\0';
+        }
+        return st;
+    }
+    (*n)++;
+    return MRF_OK;
+}
+
+enum mrf_status changeset_request_begin(struct buf *b, int64_t cursor, const uint8_t *enroll_secret)
+{
+    enum mrf_status st;
+    char *secret;
+
+    buf_reset(b);
+    st = buf_printf(b, "{\"v\":%d,\"cursor\":%lld,", WIRE_VERSION, (long long)cursor);
+    if (st == MRF_OK && enroll_secret != NULL) {
+        secret = b64url_encode(enroll_secret, MRF_SECRET);
+        st = buf_printf(b, "\"enroll\":{\"secret\":\"%s\"},", secret);
+        sodium_memzero(secret, strlen(secret));
+        x_free(secret);
+    }
+    return st == MRF_OK ? buf_puts(b, "\"ops\":[") : st;
+}
+
+enum mrf_status changeset_request_end(struct buf *b)
+{
+    return buf_puts(b, "]}");
+}
+
+/* A non-negative integer below 2^53 (what a JSON number holds exactly). */
+static int get_count(const cJSON *j, int64_t *out)
+{
+    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > JSON_INT_MAX ||
+        j->valuedouble != (double)(int64_t)j->valuedouble)
+        return 0;
+    *out = (int64_t)j->valuedouble;
+    return 1;
+}
+
+/* The parsed tree's copy of an enrollment secret, wiped before the tree is freed. */
+static void wipe_secret(cJSON *doc)
+{
+    cJSON *sec =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "enroll"), "secret");
+
+    if (cJSON_IsString(sec) && sec->valuestring != NULL)
+        sodium_memzero(sec->valuestring, strlen(sec->valuestring));
+}
+
+enum mrf_status changeset_request_parse(const char *json, size_t len, struct cs_request *r,
+                                        struct mrf_error *err)
+{
+    const cJSON *v, *e, *sec;
+    uint8_t *raw = NULL;
+    size_t n = 0;
+
+    memset(r, 0, sizeof *r);
+    r->doc = wire_json_parse(json, len);
+    if (r->doc == NULL || !cJSON_IsObject(r->doc))
+        return mrf_error_set(err, MRF_E_INVALID, "bad_json");
+    v = cJSON_GetObjectItemCaseSensitive(r->doc, "v");
+    if (!cJSON_IsNumber(v) || v->valuedouble < WIRE_VERSION_MIN || v->valuedouble > WIRE_VERSION ||
+        v->valuedouble != (double)v->valueint)
+        return mrf_error_set(err, MRF_E_INVALID, "bad_version");
+    r->version = v->valueint;
+    if (!get_count(cJSON_GetObjectItemCaseSensitive(r->doc, "cursor"), &r->cursor))
+        return mrf_error_set(err, MRF_E_INVALID, "bad_cursor");
+    e = cJSON_GetObjectItemCaseSensitive(r->doc, "enroll");
+    if (e != NULL) {
+        r->has_enroll = 1;
+        sec = cJSON_GetObjectItemCaseSensitive(e, "secret");
+        if (cJSON_IsString(sec) &&
+            b64url_decode(sec->valuestring, strlen(sec->valuestring), &raw, &n) == MRF_OK) {
+            r->secret_ok = n == MRF_SECRET;
+            if (r->secret_ok)
+                memcpy(r->secret, raw, MRF_SECRET);
+            sodium_memzero(raw, n);
+            x_free(raw);
+        }
+        wipe_secret(r->doc);
+    }
+    r->ops = cJSON_GetObjectItemCaseSensitive(r->doc, "ops");
+    if (!cJSON_IsArray(r->ops))
+        r->ops = NULL;
+    return MRF_OK;
+}
+
+void changeset_request_release(struct cs_request *r)
+{
+    if (r == NULL)
+        return;
+    sodium_memzero(r->secret, sizeof r->secret);
+    cJSON_Delete(r->doc);
+    r->doc = NULL;
+    r->ops = NULL;
+}
+
+enum mrf_status changeset_answer_begin(struct buf *b, int version, const struct cs_ack *ack,
+                                       uint64_t hq_time_ms)
+{
+    char id[2 * MRF_ID + 1];
+    enum mrf_status st;
+
+    buf_reset(b);
+    for (int i = 0; i < MRF_ID; i++)
+        snprintf(id + 2 * i, 3, "%02x", ack->id[i]);
+    st = buf_printf(b, "{\"v\":%d,\"ack\":{\"id\":\"%s\",\"verdict\":\"%s\",\"reason\":", version,
+                    id, ack->quarantined ? "quarantined" : "accepted");
+    if (st == MRF_OK)
+        st = put_string(b, ack->reason);
+    if (st == MRF_OK && version >= 2 && ack->restamped) {
+        st = buf_puts(b, ",\"restamp\":{\"above\":");
+        if (st == MRF_OK)
+            st = put_clock(b, ack->restamp_above);
+        if (st == MRF_OK)
+            st = buf_puts(b, ",\"to\":");
+        if (st == MRF_OK)
+            st = put_clock(b, ack->restamp_to);
+        if (st == MRF_OK)
+            st = buf_puts(b, "}");
+    }
+    if (st == MRF_OK)
+        st = buf_puts(b, "},");
+    if (st == MRF_OK && version >= 2)
+        st = buf_printf(b, "\"time\":%llu,", (unsigned long long)hq_time_ms);
+    return st == MRF_OK ? buf_puts(b, "\"ops\":[") : st;
+}
+
+enum mrf_status changeset_answer_end(struct buf *b, int64_t cursor, int more)
+{
+    return buf_printf(b, "],\"cursor\":%lld,\"more\":%s}", (long long)cursor,
+                      more ? "true" : "false");
+}
+
+static enum mrf_status bad_answer(struct mrf_error *err, const char *what)
+{
+    return mrf_error_set(err, MRF_E_INVALID, "HQ's answer: %s", what);
+}
+
+enum mrf_status changeset_answer_parse(const char *json, size_t len, struct cs_answer *a,
+                                       struct mrf_error *err)
+{
+    const cJSON *ack, *v, *f, *rs;
+    int64_t t;
+
+    memset(a, 0, sizeof *a);
+    a->doc = wire_json_parse(json, len);
+    if (a->doc == NULL || !cJSON_IsObject(a->doc))
+        return bad_answer(err, "not JSON");
+    v = cJSON_GetObjectItemCaseSensitive(a->doc, "v");
+    if (!cJSON_IsNumber(v) || v->valuedouble != WIRE_VERSION)
+        return bad_answer(err, "another version");
+    ack = cJSON_GetObjectItemCaseSensitive(a->doc, "ack");
+    if (get_id(cJSON_GetObjectItemCaseSensitive(ack, "id"), a->ack.id) != MRF_OK)
+        return bad_answer(err, "no change set id");
+    f = cJSON_GetObjectItemCaseSensitive(ack, "verdict");
+    if (!cJSON_IsString(f) ||
+        (strcmp(f->valuestring, "accepted") != 0 && strcmp(f->valuestring, "quarantined") != 0))
+        return bad_answer(err, "no verdict");
+    a->ack.quarantined = strcmp(f->valuestring, "quarantined") == 0;
+    f = cJSON_GetObjectItemCaseSensitive(ack, "reason");
+    if (!cJSON_IsString(f) || strlen(f->valuestring) >= sizeof a->ack.reason ||
+        !text_valid(f->valuestring, strlen(f->valuestring), 0))
+        return bad_answer(err, "no readable reason");
+    str_copy(a->ack.reason, f->valuestring, sizeof a->ack.reason);
+    rs = cJSON_GetObjectItemCaseSensitive(ack, "restamp");
+    if (rs != NULL) {
+        if (get_clock(cJSON_GetObjectItemCaseSensitive(rs, "above"), &a->ack.restamp_above) !=
+                MRF_OK ||
+            get_clock(cJSON_GetObjectItemCaseSensitive(rs, "to"), &a->ack.restamp_to) != MRF_OK ||
+            a->ack.restamp_to > a->ack.restamp_above)
+            return bad_answer(err, "a restamp that is not two clocks");
+        a->ack.restamped = 1;
+    }
+    if (!get_count(cJSON_GetObjectItemCaseSensitive(a->doc, "time"), &t))
+        return bad_answer(err, "no time");
+    a->hq_time_ms = (uint64_t)t;
+    if (!get_count(cJSON_GetObjectItemCaseSensitive(a->doc, "cursor"), &a->cursor))
+        return bad_answer(err, "no cursor");
+    f = cJSON_GetObjectItemCaseSensitive(a->doc, "more");
+    if (!cJSON_IsBool(f))
+        return bad_answer(err, "no more flag");
+    a->more = cJSON_IsTrue(f);
+    a->ops = cJSON_GetObjectItemCaseSensitive(a->doc, "ops");
+    if (!cJSON_IsArray(a->ops))
+        return bad_answer(err, "no ops list");
+    return MRF_OK;
+}
+
+void changeset_answer_release(struct cs_answer *a)
+{
+    if (a == NULL)
+        return;
+    cJSON_Delete(a->doc);
+    a->doc = NULL;
+    a->ops = NULL;
+}
