@@ -31,7 +31,9 @@
 #define OPS_PER_SET 1000
 #define GRANT_COLS 7 /* what `mrf grant add` writes without dates or note */
 
-static const int grant_add_cols[GRANT_COLS] = {0, 1, 2, 3, 4, 5, 9};
+static const int grant_add_cols[GRANT_COLS] = {GRANT_PARTNER, GRANT_THEME,    GRANT_YEAR,
+                                               GRANT_AMOUNT,  GRANT_CURRENCY, GRANT_STATUS,
+                                               GRANT_REMOVED};
 
 static void die(const char *what, const char *why)
 {
@@ -56,7 +58,8 @@ struct dev {
 /* Fills ops[0..n) with new grants' column writes, continuing a grant cut by the last set. */
 static void ops_new(struct dev *d, struct sync_op *ops, int n)
 {
-    static const char *const text[] = {NULL, "HRD", NULL, NULL, "EUR", "draft"};
+    static const char *const text[GRANT_NCOLS] = {
+        [GRANT_THEME] = "HRD", [GRANT_CURRENCY] = "EUR", [GRANT_STATUS] = "draft"};
 
     for (int i = 0; i < n; i++) {
         struct sync_op *op = &ops[i];
@@ -77,17 +80,17 @@ static void ops_new(struct dev *d, struct sync_op *ops, int n)
         op->clock = ++d->clock;
         memcpy(op->device, d->id, MRF_ID);
         switch (col) {
-        case 0:
+        case GRANT_PARTNER:
             op->v = (struct sync_value){.type = SYNC_BLOB, .blob = d->partner, .n = MRF_ID};
             break;
-        case 2:
+        case GRANT_YEAR:
             op->v = (struct sync_value){.type = SYNC_INT, .i = 2026};
             break;
-        case 3:
+        case GRANT_AMOUNT:
             op->v = (struct sync_value){.type = SYNC_INT, .i = 100000 + 100 * (d->ngrants % 977)};
             d->amount_clock[d->ngrants - 1] = op->clock;
             break;
-        case 9:
+        case GRANT_REMOVED:
             op->v = (struct sync_value){.type = SYNC_INT, .i = 0};
             break;
         default:
@@ -108,7 +111,7 @@ static void ops_edit(struct dev *d, struct sync_op *ops, int n, int round)
         memset(op, 0, sizeof *op);
         op->tbl = ST_GRANTS;
         memcpy(op->id, d->grants[g], MRF_ID);
-        op->col = 3;
+        op->col = GRANT_AMOUNT;
         op->v = (struct sync_value){.type = SYNC_INT, .i = 250000 + 50 * round + i};
         op->prev_clock = d->amount_clock[g];
         op->has_prev_device = 1;

@@ -40,7 +40,8 @@ static void step(sqlite3_stmt *st, const char *what)
 
 int main(int argc, char **argv)
 {
-    static const int cols[] = {0, 1, 2, 3, 4, 5, 9};
+    static const int cols[] = {GRANT_PARTNER,  GRANT_THEME,  GRANT_YEAR,   GRANT_AMOUNT,
+                               GRANT_CURRENCY, GRANT_STATUS, GRANT_REMOVED};
     char post[16], code[16];
     uint8_t device[MRF_ID], partner[MRF_ID], gid[MRF_ID];
     sqlite3_stmt *q, *row, *clock, *out;
@@ -96,22 +97,22 @@ int main(int argc, char **argv)
         sqlite3_bind_blob(out, 2, gid, MRF_ID, SQLITE_STATIC);
         sqlite3_bind_int(out, 3, cols[k]);
         switch (cols[k]) {
-        case 0:
+        case GRANT_PARTNER:
             sqlite3_bind_blob(out, 4, partner, MRF_ID, SQLITE_STATIC);
             break;
-        case 1:
+        case GRANT_THEME:
             sqlite3_bind_text(out, 4, "HRD", -1, SQLITE_STATIC);
             break;
-        case 2:
+        case GRANT_YEAR:
             sqlite3_bind_int(out, 4, 2026);
             break;
-        case 3:
+        case GRANT_AMOUNT:
             sqlite3_bind_int64(out, 4, amount);
             break;
-        case 4:
+        case GRANT_CURRENCY:
             sqlite3_bind_text(out, 4, "EUR", -1, SQLITE_STATIC);
             break;
-        case 5:
+        case GRANT_STATUS:
             sqlite3_bind_text(out, 4, "draft", -1, SQLITE_STATIC);
             break;
         default:

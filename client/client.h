@@ -60,10 +60,9 @@ enum client_sql {
     CQ_FIND_GRANT,
     CQ_PARTNER_OPEN_GRANTS,
     CQ_PARTNERS,
-    CQ_PARTNER_SEALED,
-    CQ_GRANT_SEALED,
+    CQ_PARTNER_ROW, /* every synced column of one partner: result column i is column id i */
     CQ_GRANTS,
-    CQ_GRANT_ROW,
+    CQ_GRANT_ROW, /* the same for one grant */
     CQ_ALLOCATION,
     CQ_COMMITTED,
     CQ_CONFLICTS,
@@ -172,10 +171,11 @@ enum mrf_status client_grant_set(struct cli_ctx *ctx, const char *code,
 enum mrf_status client_find(struct cli_ctx *ctx, enum sync_table t, const char *code,
                             uint8_t id[MRF_ID], int *removed);
 
-/* Opens a sealed column of a row with the unlocked secrets. *plain NULL if the column is empty;
- * MRF_E_AUTH if it was sealed to another device (then *plain is NULL too). */
+/* Opens sealed column col (a column id of t, kind CK_SEALED) of a row with the unlocked
+ * secrets. *plain NULL if the column is empty; MRF_E_AUTH if it was sealed to another device
+ * (then *plain is NULL too). */
 enum mrf_status client_reveal(struct cli_ctx *ctx, enum sync_table t, const uint8_t id[MRF_ID],
-                              const char *col, char **plain);
+                              int col, char **plain);
 
 /* Listings as cJSON arrays of objects (caller frees with cJSON_Delete); the text commands
  * print from the same objects, so text and --json never disagree. With reveal, identity and

@@ -47,26 +47,41 @@ static const cJSON *partner_by_code(const cJSON *partners, const char *code)
     return NULL;
 }
 
+/* The CSV heading of a partner key: the key itself, but the partner's note is "partner_note"
+ * beside the grant's "grant_note". */
+static const char *partner_head(const char *key)
+{
+    return strcmp(key, "note") == 0 ? "partner_note" : key;
+}
+
 static void print_csv(const cJSON *partners, const cJSON *grants)
 {
-    static const char *const pk[] = {"code",  "risk",    "name", "contact", "phone",
-                                     "email", "address", "bank", "note"};
     static const char *const gk[] = {"code",   "theme", "year", "amount", "currency",
                                      "status", "start", "end",  "note"};
+    const int ngk = (int)(sizeof gk / sizeof gk[0]);
+    /* The partner's code and risk, then its sealed columns as sync's table names them. */
+    const char *pk[2 + PARTNER_NCOLS];
+    int npk = 0;
     const cJSON *p, *g;
 
-    fputs("partner,risk,name,contact,phone,email,address,bank,partner_note,grant,theme,year,"
-          "amount,currency,status,start,end,grant_note\r\n",
-          stdout);
+    pk[npk++] = "code";
+    pk[npk++] = "risk";
+    for (int c = 0; c < PARTNER_NCOLS; c++)
+        if (sync_column_sealed(ST_PARTNERS, c))
+            pk[npk++] = sync_table_get(ST_PARTNERS)->cols[c].name;
+    fputs("partner,risk", stdout);
+    for (int k = 2; k < npk; k++)
+        printf(",%s", partner_head(pk[k]));
+    fputs(",grant,theme,year,amount,currency,status,start,end,grant_note\r\n", stdout);
     /* Every grant, with its partner's columns (only the code if the partner's row has not
      * reached this device). */
     cJSON_ArrayForEach(g, grants) {
         const cJSON *pc = cJSON_GetObjectItemCaseSensitive(g, "partner");
         p = partner_by_code(partners, cJSON_GetStringValue(pc));
-        for (int k = 0; k < 9; k++)
+        for (int k = 0; k < npk; k++)
             csv_field(p ? cJSON_GetObjectItemCaseSensitive(p, pk[k]) : k == 0 ? pc : NULL, 0);
-        for (int k = 0; k < 9; k++)
-            csv_field(cJSON_GetObjectItemCaseSensitive(g, gk[k]), k == 8);
+        for (int k = 0; k < ngk; k++)
+            csv_field(cJSON_GetObjectItemCaseSensitive(g, gk[k]), k == ngk - 1);
     }
     /* Then every live partner without grants. */
     cJSON_ArrayForEach(p, partners) {
@@ -80,10 +95,10 @@ static void print_csv(const cJSON *partners, const cJSON *grants)
         }
         if (any)
             continue;
-        for (int k = 0; k < 9; k++)
+        for (int k = 0; k < npk; k++)
             csv_field(cJSON_GetObjectItemCaseSensitive(p, pk[k]), 0);
-        for (int k = 0; k < 9; k++)
-            csv_field(NULL, k == 8);
+        for (int k = 0; k < ngk; k++)
+            csv_field(NULL, k == ngk - 1);
     }
 }
 

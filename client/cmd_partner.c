@@ -90,8 +90,9 @@ static int exec_partner_list(struct cli_ctx *ctx, const struct cli_args *a)
 
 static int exec_partner_show(struct cli_ctx *ctx, const struct cli_args *a)
 {
-    static const char *const keys[] = {"code",  "risk",  "removed", "name", "contact",
-                                       "phone", "email", "address", "bank", "note"};
+    /* code, risk, removed, then the sealed columns as sync's table names them */
+    const char *keys[3 + PARTNER_NCOLS] = {"code", "risk", "removed"};
+    int nkeys = 3;
     int reveal = cli_has(a, "reveal");
     uint8_t id[MRF_ID];
     int removed;
@@ -126,7 +127,10 @@ static int exec_partner_show(struct cli_ctx *ctx, const struct cli_args *a)
         if (a->json) {
             out_json(p);
         } else {
-            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            for (int c = 0; c < PARTNER_NCOLS; c++)
+                if (sync_column_sealed(ST_PARTNERS, c))
+                    keys[nkeys++] = sync_table_get(ST_PARTNERS)->cols[c].name;
+            for (int k = 0; k < nkeys; k++) {
                 const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, keys[k]);
                 if (cJSON_IsString(v))
                     printf("%-8s %s\n", keys[k], v->valuestring);

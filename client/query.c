@@ -8,9 +8,6 @@
 
 #include "client.h"
 
-static const char *const partner_sealed_cols[] = {"name",    "contact", "phone", "email",
-                                                  "address", "bank",    "note"};
-
 static void add_text_or_null(cJSON *o, const char *key, const unsigned char *v)
 {
     if (v)
@@ -26,51 +23,52 @@ static void add_money(cJSON *o, const char *key, int64_t cents)
     cJSON_AddStringToObject(o, key, m);
 }
 
-/* Adds the opened field, "sealed", or null. Plaintexts are wiped as soon as cJSON has them. */
+/* Adds sealed column col of t under its column name: the opened field, "sealed", or null.
+ * Plaintexts are wiped as soon as cJSON has them. */
 static enum mrf_status add_sealed(struct cli_ctx *ctx, cJSON *o, enum sync_table t,
-                                  const uint8_t id[MRF_ID], const char *col, int present,
-                                  int reveal)
+                                  const uint8_t id[MRF_ID], int col, int present, int reveal)
 {
+    const char *key = sync_table_get(t)->cols[col].name;
     char *plain = NULL;
     enum mrf_status st;
 
     if (!present) {
-        cJSON_AddNullToObject(o, col);
+        cJSON_AddNullToObject(o, key);
         return MRF_OK;
     }
     if (!reveal) {
-        cJSON_AddStringToObject(o, col, "sealed");
+        cJSON_AddStringToObject(o, key, "sealed");
         return MRF_OK;
     }
     st = client_reveal(ctx, t, id, col, &plain);
     if (st == MRF_E_AUTH) {
         mrf_error_clear(&ctx->err);
-        cJSON_AddStringToObject(o, col, "sealed (another device)");
+        cJSON_AddStringToObject(o, key, "sealed (another device)");
         return MRF_OK;
     }
     if (st != MRF_OK)
         return st;
     if (plain)
-        cJSON_AddStringToObject(o, col, plain);
+        cJSON_AddStringToObject(o, key, plain);
     else
-        cJSON_AddNullToObject(o, col);
+        cJSON_AddNullToObject(o, key);
     sealed_plain_free(plain);
     return MRF_OK;
 }
 
-/* Which sealed columns of a partner hold a value. */
+/* Which columns of a partner hold a value, by column id. */
 static enum mrf_status partner_present(struct cli_ctx *ctx, const uint8_t id[MRF_ID],
-                                       int present[7])
+                                       int present[PARTNER_NCOLS])
 {
-    sqlite3_stmt *s = client_stmt(ctx, CQ_PARTNER_SEALED);
+    sqlite3_stmt *s = client_stmt(ctx, CQ_PARTNER_ROW);
 
     if (s == NULL)
         return MRF_E_IO;
     sqlite3_bind_blob(s, 1, id, MRF_ID, SQLITE_TRANSIENT);
     if (sqlite3_step(s) != SQLITE_ROW)
         return client_db_fail(ctx, "cannot read a partner");
-    for (int i = 0; i < 7; i++)
-        present[i] = sqlite3_column_type(s, i) != SQLITE_NULL;
+    for (int c = 0; c < PARTNER_NCOLS; c++)
+        present[c] = sqlite3_column_type(s, c) != SQLITE_NULL;
     sqlite3_reset(s);
     return MRF_OK;
 }
@@ -125,16 +123,16 @@ enum mrf_status client_partners_json(struct cli_ctx *ctx, const uint8_t *only_id
     }
     for (size_t i = 0; i < n; i++) {
         cJSON *o = cJSON_CreateObject();
-        int present[7];
+        int present[PARTNER_NCOLS];
         cJSON_AddItemToArray(arr, o);
         cJSON_AddStringToObject(o, "code", rows[i].code);
         cJSON_AddStringToObject(o, "risk", rows[i].risk[0] ? rows[i].risk : "-");
         cJSON_AddNumberToObject(o, "grants", rows[i].grants);
         cJSON_AddBoolToObject(o, "removed", rows[i].removed);
         st = partner_present(ctx, rows[i].id, present);
-        for (int k = 0; st == MRF_OK && k < 7; k++)
-            st = add_sealed(ctx, o, ST_PARTNERS, rows[i].id, partner_sealed_cols[k], present[k],
-                            reveal);
+        for (int c = 0; st == MRF_OK && c < PARTNER_NCOLS; c++)
+            if (sync_column_sealed(ST_PARTNERS, c))
+                st = add_sealed(ctx, o, ST_PARTNERS, rows[i].id, c, present[c], reveal);
         if (st != MRF_OK)
             goto out;
     }
@@ -202,7 +200,7 @@ enum mrf_status client_grants_json(struct cli_ctx *ctx, int year, const uint8_t 
     }
     i = 0;
     cJSON_ArrayForEach(o, arr) {
-        st = add_sealed(ctx, o, ST_GRANTS, rows[i].id, "note", rows[i].has_note, reveal);
+        st = add_sealed(ctx, o, ST_GRANTS, rows[i].id, GRANT_NOTE, rows[i].has_note, reveal);
         if (st != MRF_OK)
             goto out;
         i++;

@@ -1,6 +1,7 @@
 /* The fund's rules as a post applies them offline, and the writes they guard. Every operation
  * checks all its input first, then writes through capture in one transaction: a refusal or a
  * failure leaves the store as it was. */
+#include <assert.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -151,12 +152,12 @@ enum mrf_status client_theme_set(struct cli_ctx *ctx, int year, const char *cons
             sqlite3_reset(s);
             CAP(capture_row(ctx->cap, ST_THEMES, id));
             if (!exists) {
-                CAP(capture_set_int(ctx->cap, ST_THEMES, id, 0, year));
-                CAP(capture_set_text(ctx->cap, ST_THEMES, id, 1, theme_code(t)));
+                CAP(capture_set_int(ctx->cap, ST_THEMES, id, THEME_YEAR, year));
+                CAP(capture_set_text(ctx->cap, ST_THEMES, id, THEME_THEME, theme_code(t)));
             }
-            CAP(capture_set_int(ctx->cap, ST_THEMES, id, 2, 0));
+            CAP(capture_set_int(ctx->cap, ST_THEMES, id, THEME_REMOVED, 0));
         } else {
-            CAP(capture_set_int(ctx->cap, ST_THEMES, id, 2, 1));
+            CAP(capture_set_int(ctx->cap, ST_THEMES, id, THEME_REMOVED, 1));
         }
     }
     CAP(capture_commit(ctx->cap));
@@ -168,25 +169,45 @@ out:
 
 /* ---- partners ---------------------------------------------------------------------------- */
 
-struct field_rule {
-    const char *col;
+/* How a person types each sealed partner column (which columns are sealed is sync's column
+ * table): the option that gives it, its size cap, whether it may span lines. */
+static const struct field_rule {
     const char *label;
     size_t cap;
     int newlines;
+} partner_fields[PARTNER_NCOLS] = {
+    [PARTNER_NAME] = {"--name", CAP_NAME, 0},
+    [PARTNER_CONTACT] = {"--contact", CAP_CONTACT, 0},
+    [PARTNER_PHONE] = {"--phone", CAP_PHONE, 0},
+    [PARTNER_EMAIL] = {"--email", CAP_EMAIL, 0},
+    [PARTNER_ADDRESS] = {"--address", CAP_ADDRESS, 1},
+    [PARTNER_BANK] = {"--bank", CAP_BANK, 0},
+    [PARTNER_NOTE] = {"--note", CAP_NOTE, 1},
 };
 
-static const struct field_rule partner_fields[] = {
-    {"name", "--name", CAP_NAME, 0},          {"contact", "--contact", CAP_CONTACT, 0},
-    {"phone", "--phone", CAP_PHONE, 0},       {"email", "--email", CAP_EMAIL, 0},
-    {"address", "--address", CAP_ADDRESS, 1}, {"bank", "--bank", CAP_BANK, 0},
-    {"note", "--note", CAP_NOTE, 1},
-};
-
-static const char *partner_value(const struct partner_input *in, int i)
+/* The typed value of partner column col, NULL if not given (or not typed at all). */
+static const char *partner_value(const struct partner_input *in, int col)
 {
-    const char *v[] = {in->name,    in->contact, in->phone, in->email,
-                       in->address, in->bank,    in->note};
-    return v[i];
+    switch (col) {
+    case PARTNER_NAME:
+        return in->name;
+    case PARTNER_CONTACT:
+        return in->contact;
+    case PARTNER_PHONE:
+        return in->phone;
+    case PARTNER_EMAIL:
+        return in->email;
+    case PARTNER_ADDRESS:
+        return in->address;
+    case PARTNER_BANK:
+        return in->bank;
+    case PARTNER_NOTE:
+        return in->note;
+    case PARTNER_RISK:
+        return in->risk;
+    default:
+        return NULL;
+    }
 }
 
 /* Checks a free text against its cap and character rules, naming the option, never the text. */
@@ -215,12 +236,13 @@ static enum mrf_status check_partner(struct cli_ctx *ctx, const char *what,
     if (!adding && in->name && in->name[0] == '\0')
         return mrf_error_set(&ctx->err, MRF_E_INVALID,
                              "%s: --name cannot be emptied; remove the partner instead", what);
-    for (int i = 0; i < 7; i++) {
-        const char *v = partner_value(in, i);
-        if (v == NULL)
+    for (int c = 0; c < PARTNER_NCOLS; c++) {
+        const char *v = partner_value(in, c);
+        if (v == NULL || !sync_column_sealed(ST_PARTNERS, c))
             continue;
-        st = check_text(ctx, what, partner_fields[i].label, v, partner_fields[i].cap,
-                        partner_fields[i].newlines);
+        assert(partner_fields[c].label != NULL); /* a sealed column people can type */
+        st = check_text(ctx, what, partner_fields[c].label, v, partner_fields[c].cap,
+                        partner_fields[c].newlines);
         if (st != MRF_OK)
             return st;
     }
@@ -243,33 +265,31 @@ static enum mrf_status check_partner(struct cli_ctx *ctx, const char *what,
     return MRF_OK;
 }
 
-/* Seals v for column col of row id to this device and to HQ's escrow key, and writes it. */
+/* Seals v for sealed column col of row id to this device and to HQ's escrow key, and writes
+ * it; an empty v empties the column. */
 static enum mrf_status write_sealed(struct cli_ctx *ctx, enum sync_table t,
-                                    const uint8_t id[MRF_ID], const char *col, const char *v)
+                                    const uint8_t id[MRF_ID], int col, const char *v)
 {
     const uint8_t(*recip)[MRF_BOX_PK];
     uint8_t keys[2][MRF_BOX_PK];
     uint8_t *blob = NULL;
     size_t bloblen = 0;
-    char aad[96];
-    char *hex;
-    int colidx = sync_column_find(t, col);
+    char aad[SYNC_AAD_MAX];
     enum mrf_status st;
 
+    assert(sync_column_sealed(t, col));
     if (v[0] == '\0') {
-        st = capture_set_null(ctx->cap, t, id, colidx);
+        st = capture_set_null(ctx->cap, t, id, col);
         return st == MRF_OK ? MRF_OK : cap_fail(ctx, st);
     }
     memcpy(keys[0], ctx->meta.pub.box_pk, MRF_BOX_PK);
     memcpy(keys[1], ctx->meta.escrow_pk, MRF_BOX_PK);
     recip = (const uint8_t(*)[MRF_BOX_PK])keys;
-    hex = hex_encode(id, MRF_ID);
-    snprintf(aad, sizeof aad, "%s/%s/%s", sync_table_get(t)->name, hex, col);
-    x_free(hex);
+    sync_field_aad(t, id, col, aad);
     st = sealed_seal(&blob, &bloblen, v, strlen(v), aad, recip, 2);
     if (st != MRF_OK)
         return mrf_error_set(&ctx->err, st, "cannot seal a field");
-    st = capture_set_blob(ctx->cap, t, id, colidx, blob, bloblen);
+    st = capture_set_blob(ctx->cap, t, id, col, blob, bloblen);
     x_free(blob);
     return st == MRF_OK ? MRF_OK : cap_fail(ctx, st);
 }
@@ -301,16 +321,16 @@ static enum mrf_status write_partner(struct cli_ctx *ctx, const uint8_t id[MRF_I
 {
     enum mrf_status st = MRF_OK;
 
-    for (int i = 0; i < 7; i++) {
-        const char *v = partner_value(in, i);
-        if (v == NULL)
+    for (int c = 0; c < PARTNER_NCOLS; c++) {
+        const char *v = partner_value(in, c);
+        if (v == NULL || !sync_column_sealed(ST_PARTNERS, c))
             continue;
-        st = write_sealed(ctx, ST_PARTNERS, id, partner_fields[i].col, v);
+        st = write_sealed(ctx, ST_PARTNERS, id, c, v);
         if (st != MRF_OK)
             return st;
     }
     if (in->risk) {
-        st = capture_set_text(ctx->cap, ST_PARTNERS, id, sync_column_find(ST_PARTNERS, "risk"),
+        st = capture_set_text(ctx->cap, ST_PARTNERS, id, PARTNER_RISK,
                               risk_str(risk_parse(in->risk)));
         if (st != MRF_OK)
             return cap_fail(ctx, st);
@@ -333,7 +353,7 @@ enum mrf_status client_partner_add(struct cli_ctx *ctx, const struct partner_inp
     TRY(new_id(ctx, ST_PARTNERS, id));
     CAP(capture_row(ctx->cap, ST_PARTNERS, id));
     TRY(write_partner(ctx, id, &full));
-    CAP(capture_set_int(ctx->cap, ST_PARTNERS, id, sync_column_find(ST_PARTNERS, "removed"), 0));
+    CAP(capture_set_int(ctx->cap, ST_PARTNERS, id, PARTNER_REMOVED, 0));
     CAP(capture_commit(ctx->cap));
     shortcode_make("PX", id, code_out);
 out:
@@ -360,11 +380,13 @@ enum mrf_status client_partner_edit(struct cli_ctx *ctx, const char *code,
                                     const struct partner_input *in)
 {
     uint8_t id[MRF_ID];
+    int given = 0;
     enum mrf_status st;
 
     TRY(check_partner(ctx, "partner edit", in, 0));
-    if (!in->name && !in->contact && !in->phone && !in->email && !in->address && !in->bank &&
-        !in->note && !in->risk)
+    for (int c = 0; c < PARTNER_NCOLS && !given; c++)
+        given = partner_value(in, c) != NULL;
+    if (!given)
         return mrf_error_set(&ctx->err, MRF_E_USAGE,
                              "partner edit: nothing to change; give at least one option");
     TRY(find_live(ctx, ST_PARTNERS, "partner edit", code, id));
@@ -398,7 +420,7 @@ enum mrf_status client_partner_remove(struct cli_ctx *ctx, const char *code)
                              "them first",
                              code, codes);
     CAP(capture_begin(ctx->cap));
-    CAP(capture_set_int(ctx->cap, ST_PARTNERS, id, sync_column_find(ST_PARTNERS, "removed"), 1));
+    CAP(capture_set_int(ctx->cap, ST_PARTNERS, id, PARTNER_REMOVED, 1));
     CAP(capture_commit(ctx->cap));
 out:
     if (st != MRF_OK)
@@ -431,20 +453,20 @@ static enum mrf_status grant_load(struct cli_ctx *ctx, const uint8_t id[MRF_ID],
     sqlite3_bind_blob(s, 1, id, MRF_ID, SQLITE_TRANSIENT);
     if (sqlite3_step(s) != SQLITE_ROW)
         return client_db_fail(ctx, "cannot read a grant");
-    if (sqlite3_column_bytes(s, 0) == MRF_ID)
-        memcpy(g->partner, sqlite3_column_blob(s, 0), MRF_ID);
-    if ((txt = (const char *)sqlite3_column_text(s, 1)))
+    if (sqlite3_column_bytes(s, GRANT_PARTNER) == MRF_ID)
+        memcpy(g->partner, sqlite3_column_blob(s, GRANT_PARTNER), MRF_ID);
+    if ((txt = (const char *)sqlite3_column_text(s, GRANT_THEME)))
         str_copy(g->theme, txt, sizeof g->theme);
-    g->year = sqlite3_column_int(s, 2);
-    g->amount = sqlite3_column_int64(s, 3);
-    if ((txt = (const char *)sqlite3_column_text(s, 4)))
+    g->year = sqlite3_column_int(s, GRANT_YEAR);
+    g->amount = sqlite3_column_int64(s, GRANT_AMOUNT);
+    if ((txt = (const char *)sqlite3_column_text(s, GRANT_CURRENCY)))
         str_copy(g->currency, txt, sizeof g->currency);
-    g->status = grant_status_parse((const char *)sqlite3_column_text(s, 5));
-    if ((txt = (const char *)sqlite3_column_text(s, 6)))
+    g->status = grant_status_parse((const char *)sqlite3_column_text(s, GRANT_STATUS));
+    if ((txt = (const char *)sqlite3_column_text(s, GRANT_START)))
         str_copy(g->start, txt, sizeof g->start);
-    if ((txt = (const char *)sqlite3_column_text(s, 7)))
+    if ((txt = (const char *)sqlite3_column_text(s, GRANT_END)))
         str_copy(g->end, txt, sizeof g->end);
-    g->removed = sqlite3_column_int(s, 8);
+    g->removed = sqlite3_column_int(s, GRANT_REMOVED);
     sqlite3_reset(s);
     return MRF_OK;
 }
@@ -530,19 +552,19 @@ enum mrf_status client_grant_add(struct cli_ctx *ctx, const struct grant_input *
     CAP(capture_begin(ctx->cap));
     TRY(new_id(ctx, ST_GRANTS, id));
     CAP(capture_row(ctx->cap, ST_GRANTS, id));
-    CAP(capture_set_blob(ctx->cap, ST_GRANTS, id, 0, pid, MRF_ID));
-    CAP(capture_set_text(ctx->cap, ST_GRANTS, id, 1, theme_code(tidx)));
-    CAP(capture_set_int(ctx->cap, ST_GRANTS, id, 2, year));
-    CAP(capture_set_int(ctx->cap, ST_GRANTS, id, 3, cents));
-    CAP(capture_set_text(ctx->cap, ST_GRANTS, id, 4, currency));
-    CAP(capture_set_text(ctx->cap, ST_GRANTS, id, 5, grant_status_str(GS_DRAFT)));
+    CAP(capture_set_blob(ctx->cap, ST_GRANTS, id, GRANT_PARTNER, pid, MRF_ID));
+    CAP(capture_set_text(ctx->cap, ST_GRANTS, id, GRANT_THEME, theme_code(tidx)));
+    CAP(capture_set_int(ctx->cap, ST_GRANTS, id, GRANT_YEAR, year));
+    CAP(capture_set_int(ctx->cap, ST_GRANTS, id, GRANT_AMOUNT, cents));
+    CAP(capture_set_text(ctx->cap, ST_GRANTS, id, GRANT_CURRENCY, currency));
+    CAP(capture_set_text(ctx->cap, ST_GRANTS, id, GRANT_STATUS, grant_status_str(GS_DRAFT)));
     if (in->start && in->start[0])
-        CAP(capture_set_text(ctx->cap, ST_GRANTS, id, 6, in->start));
+        CAP(capture_set_text(ctx->cap, ST_GRANTS, id, GRANT_START, in->start));
     if (in->end && in->end[0])
-        CAP(capture_set_text(ctx->cap, ST_GRANTS, id, 7, in->end));
+        CAP(capture_set_text(ctx->cap, ST_GRANTS, id, GRANT_END, in->end));
     if (in->note && in->note[0])
-        TRY(write_sealed(ctx, ST_GRANTS, id, "note", in->note));
-    CAP(capture_set_int(ctx->cap, ST_GRANTS, id, 9, 0));
+        TRY(write_sealed(ctx, ST_GRANTS, id, GRANT_NOTE, in->note));
+    CAP(capture_set_int(ctx->cap, ST_GRANTS, id, GRANT_REMOVED, 0));
     CAP(capture_commit(ctx->cap));
     shortcode_make("G", id, code_out);
 out:
@@ -594,23 +616,24 @@ enum mrf_status client_grant_set(struct cli_ctx *ctx, const char *code,
                              what, code, grant_status_str((enum grant_status)g.status));
     CAP(capture_begin(ctx->cap));
     if (in->amount && cents != g.amount)
-        CAP(capture_set_int(ctx->cap, ST_GRANTS, id, 3, cents));
+        CAP(capture_set_int(ctx->cap, ST_GRANTS, id, GRANT_AMOUNT, cents));
     if (to >= 0 && to != g.status)
-        CAP(capture_set_text(ctx->cap, ST_GRANTS, id, 5, grant_status_str((enum grant_status)to)));
+        CAP(capture_set_text(ctx->cap, ST_GRANTS, id, GRANT_STATUS,
+                             grant_status_str((enum grant_status)to)));
     if (in->start) {
         if (in->start[0])
-            CAP(capture_set_text(ctx->cap, ST_GRANTS, id, 6, in->start));
+            CAP(capture_set_text(ctx->cap, ST_GRANTS, id, GRANT_START, in->start));
         else
-            CAP(capture_set_null(ctx->cap, ST_GRANTS, id, 6));
+            CAP(capture_set_null(ctx->cap, ST_GRANTS, id, GRANT_START));
     }
     if (in->end) {
         if (in->end[0])
-            CAP(capture_set_text(ctx->cap, ST_GRANTS, id, 7, in->end));
+            CAP(capture_set_text(ctx->cap, ST_GRANTS, id, GRANT_END, in->end));
         else
-            CAP(capture_set_null(ctx->cap, ST_GRANTS, id, 7));
+            CAP(capture_set_null(ctx->cap, ST_GRANTS, id, GRANT_END));
     }
     if (in->note)
-        TRY(write_sealed(ctx, ST_GRANTS, id, "note", in->note));
+        TRY(write_sealed(ctx, ST_GRANTS, id, GRANT_NOTE, in->note));
     CAP(capture_commit(ctx->cap));
 out:
     if (st != MRF_OK)

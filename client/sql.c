@@ -1,6 +1,10 @@
 /* Every SQL statement of the post client in one place (STYLE rule 9), prepared on first use,
  * reset when fetched, finalized by client_close. Writes to synced columns do not live here:
- * they go through sync's capture. */
+ * they go through sync's capture. The statements that read a whole row of a synced table are
+ * made from sync's column table instead of written here, so their result columns are the
+ * column ids (PARTNER_NAME, GRANT_AMOUNT, ...) and no list of columns is kept twice. */
+#include <assert.h>
+
 #include "client.h"
 
 static const char *const sql[CQ_COUNT] = {
@@ -28,16 +32,12 @@ static const char *const sql[CQ_COUNT] = {
                     "(SELECT count(*) FROM grants g WHERE g.partner = p.id AND g.removed = 0) "
                     "FROM partners p WHERE (?1 IS NULL AND (p.removed = 0 OR ?2)) OR p.id = ?1 "
                     "ORDER BY p.code",
-    [CQ_PARTNER_SEALED] =
-        "SELECT name, contact, phone, email, address, bank, note FROM partners WHERE id = ?1",
-    [CQ_GRANT_SEALED] = "SELECT note FROM grants WHERE id = ?1",
+    /* [CQ_PARTNER_ROW] and [CQ_GRANT_ROW]: made by row_sql() */
     [CQ_GRANTS] = "SELECT g.id, g.code, p.code, g.theme, g.year, g.amount_cents, g.currency, "
                   "g.status, g.start_date, g.end_date, g.removed, g.note IS NOT NULL "
                   "FROM grants g LEFT JOIN partners p ON p.id = g.partner "
                   "WHERE ((?2 IS NULL AND g.removed = 0) OR g.id = ?2) "
                   "AND (?1 = 0 OR g.year = ?1) ORDER BY g.year, g.code",
-    [CQ_GRANT_ROW] = "SELECT partner, theme, year, amount_cents, currency, status, start_date, "
-                     "end_date, removed FROM grants WHERE id = ?1",
     [CQ_ALLOCATION] = "SELECT amount_cents, coalesce(currency, 'EUR') FROM allocations "
                       "WHERE year = ?1 AND amount_cents IS NOT NULL",
     [CQ_COMMITTED] = "SELECT currency, sum(amount_cents) FROM grants WHERE year = ?1 AND "
@@ -76,13 +76,40 @@ static const char *const sql[CQ_COUNT] = {
     [CQ_ROLLBACK] = "ROLLBACK",
 };
 
+/* "SELECT <every column of t, in wire order> FROM <t> WHERE id = ?1"; caller frees. */
+static char *row_sql(enum sync_table t)
+{
+    const struct sync_table_desc *d = sync_table_get(t);
+    struct buf b;
+    enum mrf_status st;
+
+    buf_init(&b, 1024);
+    st = buf_puts(&b, "SELECT ");
+    for (int c = 0; c < d->ncols && st == MRF_OK; c++)
+        st = buf_printf(&b, "%s%s", c ? ", " : "", d->cols[c].name);
+    if (st == MRF_OK)
+        st = buf_printf(&b, " FROM %s WHERE id = ?1", d->name);
+    assert(st == MRF_OK); /* the names of one table are far below the cap */
+    (void)st;
+    return buf_take(&b, NULL);
+}
+
 sqlite3_stmt *client_stmt(struct cli_ctx *ctx, enum client_sql which)
 {
     sqlite3_stmt **slot = &ctx->stmts[which];
 
     if (*slot == NULL) {
-        if (sqlite3_prepare_v3(ctx->db, sql[which], -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
-            SQLITE_OK) {
+        char *made = NULL;
+        int rc;
+
+        if (which == CQ_PARTNER_ROW)
+            made = row_sql(ST_PARTNERS);
+        else if (which == CQ_GRANT_ROW)
+            made = row_sql(ST_GRANTS);
+        rc = sqlite3_prepare_v3(ctx->db, made ? made : sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                slot, NULL);
+        x_free(made);
+        if (rc != SQLITE_OK) {
             client_db_fail(ctx, "cannot prepare a query");
             return NULL;
         }

@@ -1,6 +1,7 @@
 /* The device's two files: the post store (SQLite, WAL) and the keystore. Opening, first-time
  * set-up from an enrollment token (all or nothing), unlocking with the passphrase, finding rows
  * by short code and opening sealed columns. */
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -259,42 +260,29 @@ enum mrf_status client_find(struct cli_ctx *ctx, enum sync_table t, const char *
 }
 
 enum mrf_status client_reveal(struct cli_ctx *ctx, enum sync_table t, const uint8_t id[MRF_ID],
-                              const char *col, char **plain)
+                              int col, char **plain)
 {
-    static const char *const partner_cols[] = {"name",    "contact", "phone", "email",
-                                               "address", "bank",    "note"};
     sqlite3_stmt *s;
-    int idx = -1;
-    char aad[96];
-    char *hex;
+    char aad[SYNC_AAD_MAX];
     size_t len;
     enum mrf_status st;
 
     *plain = NULL;
-    if (t == ST_PARTNERS) {
-        for (int i = 0; i < 7; i++)
-            if (strcmp(col, partner_cols[i]) == 0)
-                idx = i;
-        s = client_stmt(ctx, CQ_PARTNER_SEALED);
-    } else {
-        idx = strcmp(col, "note") == 0 ? 0 : -1;
-        s = client_stmt(ctx, CQ_GRANT_SEALED);
-    }
-    if (idx < 0 || ctx->secrets == NULL)
+    if (!sync_column_sealed(t, col) || ctx->secrets == NULL)
         return mrf_error_set(&ctx->err, MRF_E_INTERNAL, "reveal: not a sealed column");
+    assert(t == ST_PARTNERS || t == ST_GRANTS); /* the tables with sealed columns */
+    s = client_stmt(ctx, t == ST_PARTNERS ? CQ_PARTNER_ROW : CQ_GRANT_ROW);
     if (s == NULL)
         return MRF_E_IO;
     sqlite3_bind_blob(s, 1, id, MRF_ID, SQLITE_TRANSIENT);
     if (sqlite3_step(s) != SQLITE_ROW)
         return client_db_fail(ctx, "cannot read a sealed field");
-    if (sqlite3_column_type(s, idx) == SQLITE_NULL) {
+    if (sqlite3_column_type(s, col) == SQLITE_NULL) {
         sqlite3_reset(s);
         return MRF_OK;
     }
-    hex = hex_encode(id, MRF_ID);
-    snprintf(aad, sizeof aad, "%s/%s/%s", sync_table_get(t)->name, hex, col);
-    x_free(hex);
-    st = sealed_open(plain, &len, sqlite3_column_blob(s, idx), (size_t)sqlite3_column_bytes(s, idx),
+    sync_field_aad(t, id, col, aad);
+    st = sealed_open(plain, &len, sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col),
                      aad, ctx->secrets->pub.box_pk, ctx->secrets->box_sk);
     sqlite3_reset(s);
     if (st != MRF_OK)

@@ -11,11 +11,9 @@
 #include "hqstore.h"
 #include "mrfsync.h"
 
-enum { ALLOC_YEAR, ALLOC_AMOUNT, ALLOC_CURRENCY }; /* columns, as in sync/tables.c */
-
 /* Writes one allocation column as an HQ op. */
 static enum mrf_status put(struct hqstore *st, const char *post, const struct hq_config *cfg,
-                           hlc_t *clock, const uint8_t id[MRF_ID], int col,
+                           hlc_t *clock, const uint8_t id[MRF_ID], enum alloc_col col,
                            const struct sync_value *v)
 {
     struct sync_op op;

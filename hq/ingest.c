@@ -122,47 +122,14 @@ static const char *check_enroll_secret(struct ingest *in)
 
 /* ---- content ----------------------------------------------------------------------------- */
 
-/* The fund's rules for one value a device sent; NULL if it may be applied, else the reason. */
+/* The fund's rules for one value a device sent; NULL if it may be applied, else the reason.
+ * Which columns hold what, and their checks, are sync's column table (sync_column_check);
+ * who may write a table is HQ's rule, here. */
 static const char *check_value(const struct sync_op *op)
 {
-    const struct sync_table_desc *d = sync_table_get(op->tbl);
-    const char *col = d->cols[op->col].name;
-    const struct sync_value *v = &op->v;
-    struct mrf_error ignored;
-    char cur[4];
-
     if (op->tbl == ST_ALLOCATIONS)
         return "allocations are written by HQ only";
-    if (strcmp(col, "removed") == 0)
-        return !v->is_null && (v->i == 0 || v->i == 1) ? NULL : "removed must be 0 or 1";
-    if (d->cols[op->col].sealed)
-        return NULL; /* sealed: HQ cannot and must not look inside */
-    if (v->is_null) {
-        if (strcmp(col, "start_date") == 0 || strcmp(col, "end_date") == 0)
-            return NULL;
-        return "a required value is empty";
-    }
-    if (strcmp(col, "year") == 0)
-        return v->i >= YEAR_MIN && v->i <= YEAR_MAX ? NULL : "year out of range";
-    if (strcmp(col, "theme") == 0) {
-        int t = theme_index(v->text);
-        return t >= 0 && strcmp(theme_code(t), v->text) == 0 ? NULL : "unknown theme";
-    }
-    if (strcmp(col, "amount_cents") == 0)
-        return v->i > 0 && v->i <= MONEY_MAX_CENTS ? NULL : "amount out of range";
-    if (strcmp(col, "currency") == 0)
-        return currency_parse(v->text, cur, &ignored) == MRF_OK && strcmp(cur, v->text) == 0
-                   ? NULL
-                   : "currency is not three capital letters";
-    if (strcmp(col, "status") == 0)
-        return grant_status_parse(v->text) >= 0 ? NULL : "unknown grant status";
-    if (strcmp(col, "start_date") == 0 || strcmp(col, "end_date") == 0)
-        return date_parse(v->text, &ignored) == MRF_OK ? NULL : "not a date";
-    if (strcmp(col, "risk") == 0)
-        return risk_parse(v->text) >= 0 ? NULL : "unknown risk level";
-    if (strcmp(col, "partner") == 0)
-        return v->n == MRF_ID ? NULL : "partner is not a row id";
-    return NULL;
+    return sync_column_check(op->tbl, op->col, &op->v);
 }
 
 /* Parses and checks every op; sets in->quarantine on the first that is refused. *ops gets

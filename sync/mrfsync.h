@@ -110,13 +110,61 @@ enum mrf_status hlc_from_hex(const char *s, hlc_t *out);
 
 enum sync_table { ST_THEMES, ST_PARTNERS, ST_GRANTS, ST_ALLOCATIONS, ST_COUNT };
 
+/* The columns of each synced table. A column's value here is its id in the clocks table, the
+ * outbox and on the wire: append only (before *_NCOLS), never reorder. sync/tables.c describes
+ * each one (name, type, kind) in the same order. */
+enum theme_col { THEME_YEAR, THEME_THEME, THEME_REMOVED, THEME_NCOLS };
+enum partner_col {
+    PARTNER_NAME,
+    PARTNER_CONTACT,
+    PARTNER_PHONE,
+    PARTNER_EMAIL,
+    PARTNER_ADDRESS,
+    PARTNER_BANK,
+    PARTNER_NOTE,
+    PARTNER_RISK,
+    PARTNER_REMOVED,
+    PARTNER_NCOLS
+};
+enum grant_col {
+    GRANT_PARTNER,
+    GRANT_THEME,
+    GRANT_YEAR,
+    GRANT_AMOUNT,
+    GRANT_CURRENCY,
+    GRANT_STATUS,
+    GRANT_START,
+    GRANT_END,
+    GRANT_NOTE,
+    GRANT_REMOVED,
+    GRANT_NCOLS
+};
+enum alloc_col { ALLOC_YEAR, ALLOC_AMOUNT, ALLOC_CURRENCY, ALLOC_NCOLS };
+
 enum sync_type { SYNC_INT, SYNC_TEXT, SYNC_BLOB };
 
+/* What a column holds; it decides the check a value must pass (sync_column_check). */
+enum col_kind {
+    CK_PLAIN,    /* nothing beyond its type */
+    CK_YEAR,     /* YEAR_MIN..YEAR_MAX */
+    CK_THEME,    /* a theme code as theme_code() spells it */
+    CK_MONEY,    /* cents, 1..MONEY_MAX_CENTS */
+    CK_CURRENCY, /* three capital letters */
+    CK_STATUS,   /* a grant status (grant_status_parse) */
+    CK_DATE,     /* YYYY-MM-DD, a day of the calendar */
+    CK_RISK,     /* low, medium or high (risk_parse) */
+    CK_REF,      /* the id of another row (MRF_ID bytes) */
+    CK_FLAG,     /* 0 or 1 */
+    CK_SEALED,   /* a sealed field (identity or note): only its recipients can look inside */
+    CK_COUNT
+};
+
 struct sync_column {
-    const char *name;
+    const char *name; /* SQL column name, same in both stores */
     enum sync_type type;
-    int watched; /* money, status or theme: concurrent writes open a conflict at HQ */
-    int sealed;  /* holds a sealed field (identity or note) */
+    enum col_kind kind;
+    int watched;  /* concurrent writes open a conflict at HQ (money, status, theme, ...) */
+    int nullable; /* may be emptied (NULL); a required column may not */
 };
 
 struct sync_table_desc {
@@ -130,6 +178,23 @@ const struct sync_table_desc *sync_table_get(enum sync_table t);
 /* -1 if unknown. */
 int sync_table_find(const char *name);
 int sync_column_find(enum sync_table t, const char *name);
+/* Column col of table t, or NULL if there is no such column. */
+const struct sync_column *sync_column_get(enum sync_table t, int col);
+/* 1 if column col of table t holds a sealed field (kind CK_SEALED), else 0. */
+int sync_column_sealed(enum sync_table t, int col);
+
+struct sync_value; /* below, with the ops */
+
+/* The fund's rules for one value of column col of table t: NULL if it may be stored, else a
+ * short reason ("year out of range", "a required value is empty", ...) naming no value.
+ * Sealed values pass unchecked. Who may write a table is the caller's rule, not this one. */
+const char *sync_column_check(enum sync_table t, int col, const struct sync_value *v);
+
+/* The associated data that binds a sealed field to its place, "<table>/<row id hex>/<column>"
+ * (NUL-terminated), so a sealed blob copied to another row or column does not open. The bytes
+ * are part of every sealed field ever written: never change them. */
+#define SYNC_AAD_MAX 96
+void sync_field_aad(enum sync_table t, const uint8_t id[MRF_ID], int col, char out[SYNC_AAD_MAX]);
 
 /* ---- capture ----------------------------------------------------------------------------- */
 

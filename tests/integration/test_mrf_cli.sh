@@ -277,6 +277,8 @@ MRF_PASSPHRASE="wrong passphrase" expect_exit "partner show --reveal, wrong pass
     dev partner show "$PA" --reveal
 expect_exit "partner show exits 0" 0 dev partner show "$PA"
 check "partner show keeps the name sealed" grep -q "sealed" "$OUT"
+check "partner show: the fields, in order" [ "$(awk '{printf "%s ", $1}' "$OUT")" = \
+    "code risk removed name contact phone email address bank note grants " ]
 check "partner show does not show the name" lacks "Alpha Org" "$OUT"
 expect_exit "partner show --reveal exits 0" 0 dev partner show "$PA" --reveal
 check "partner show --reveal shows the name" grep -qF "Alpha Org" "$OUT"
@@ -600,6 +602,8 @@ PY
 expect_exit "export --format csv exits 0" 0 dev export --format csv
 cp "$OUT" "$T/export.csv"
 check "export csv: header line first" grep -q "^partner,.*grant" "$T/export.csv"
+CSV_HEAD=$'partner,risk,name,contact,phone,email,address,bank,partner_note,grant,theme,year,amount,currency,status,start,end,grant_note\r'
+check "export csv: the header, exactly" [ "$(head -n 1 "$T/export.csv")" = "$CSV_HEAD" ]
 why=$(csv_check "$T/export.csv" 0 2>&1)
 rc=$?
 check_msg "export csv: one row per grant, names sealed" "$(tail -n 1 <<<"$why")" [ "$rc" -eq 0 ]

@@ -190,10 +190,10 @@ START_TEST(partner_sealed_and_revealed)
     /* the device opens its own fields */
     setenv("MRF_PASSPHRASE", "correct horse", 1);
     ck_assert_int_eq(client_unlock(&ctx), MRF_OK);
-    ck_assert_int_eq(client_reveal(&ctx, ST_PARTNERS, id, "name", &plain), MRF_OK);
+    ck_assert_int_eq(client_reveal(&ctx, ST_PARTNERS, id, PARTNER_NAME, &plain), MRF_OK);
     ck_assert_str_eq(plain, "Marigold Collective");
     sealed_plain_free(plain);
-    ck_assert_int_eq(client_reveal(&ctx, ST_PARTNERS, id, "email", &plain), MRF_OK);
+    ck_assert_int_eq(client_reveal(&ctx, ST_PARTNERS, id, PARTNER_EMAIL, &plain), MRF_OK);
     ck_assert_ptr_null(plain);
     /* and so does HQ's escrow key, with the same binding */
     {

@@ -1,11 +1,13 @@
 /* Check suite for schema/: migrations from empty and from every earlier version, refusal of a
- * store newer than the binary, and the pragmas every store runs with. */
+ * store newer than the binary, the pragmas every store runs with, and both stores' synced
+ * tables against sync's column table. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "testutil.h"
+#include "mrfsync.h"
 #include "schema.h"
 
 static char dir[64];
@@ -172,6 +174,76 @@ START_TEST(outbox_value_untyped)
 }
 END_TEST
 
+/* The declared SQL type of a column of each sync type. */
+static const char *sql_type(enum sync_type t)
+{
+    switch (t) {
+    case SYNC_INT:
+        return "INTEGER";
+    case SYNC_TEXT:
+        return "TEXT";
+    case SYNC_BLOB:
+        return "BLOB";
+    }
+    return "?";
+}
+
+/* Table t of the store at db has every column of sync's column table, each declared with the
+ * SQL type of its sync type; its other columns are bookkeeping (id, post, code). */
+static void check_table_columns(sqlite3 *db, const char *store, enum sync_table t)
+{
+    const struct sync_table_desc *d = sync_table_get(t);
+    int seen[32] = {0};
+    sqlite3_stmt *s = NULL;
+    char sql[64];
+    int rows = 0;
+
+    ck_assert_int_le(d->ncols, (int)(sizeof seen / sizeof seen[0]));
+    snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", d->name);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(s, 1);
+        const char *type = (const char *)sqlite3_column_text(s, 2);
+        int c = sync_column_find(t, name);
+        rows++;
+        if (c < 0) {
+            ck_assert_msg(
+                strcmp(name, "id") == 0 || strcmp(name, "post") == 0 || strcmp(name, "code") == 0,
+                "%s store: %s.%s is neither synced nor bookkeeping", store, d->name, name);
+            continue;
+        }
+        ck_assert_msg(strcmp(type, sql_type(d->cols[c].type)) == 0,
+                      "%s store: %s.%s is %s, its column table says %s", store, d->name, name, type,
+                      sql_type(d->cols[c].type));
+        seen[c] = 1;
+    }
+    sqlite3_finalize(s);
+    ck_assert_msg(rows > 0, "%s store: no table %s", store, d->name);
+    for (int c = 0; c < d->ncols; c++)
+        ck_assert_msg(seen[c], "%s store: %s has no column %s", store, d->name, d->cols[c].name);
+}
+
+START_TEST(synced_tables_match_column_table)
+{
+    static const struct {
+        enum schema_kind kind;
+        const char *name;
+    } stores[] = {{SCHEMA_POST, "post"}, {SCHEMA_HQ, "hq"}};
+
+    for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++) {
+        sqlite3 *db = NULL;
+        struct mrf_error err = {0};
+        char p[160];
+
+        snprintf(p, sizeof p, "%s/%s.db", dir, stores[i].name);
+        ck_assert_int_eq(schema_open(p, stores[i].kind, &db, &err), MRF_OK);
+        for (int t = 0; t < ST_COUNT; t++)
+            check_table_columns(db, stores[i].name, (enum sync_table)t);
+        sqlite3_close_v2(db);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("schema");
@@ -186,6 +258,7 @@ int main(void)
     tcase_add_test(tc, newer_store_refused);
     tcase_add_test(tc, pragmas_set);
     tcase_add_test(tc, outbox_value_untyped);
+    tcase_add_test(tc, synced_tables_match_column_table);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }

@@ -1,4 +1,5 @@
-/* Check suite for sync/: the domain rules (money, dates, themes, status, codes), hybrid logical
+/* Check suite for sync/: the domain rules (money, dates, themes, status, codes), the column
+ * table (wire ids, kinds, the check of every kind, the sealed fields' binding), hybrid logical
  * clocks, and change capture on a real post store (one outbox entry per column write, coalescing
  * of pending writes, frozen entries untouched, rollback leaving nothing). */
 #include <check.h>
@@ -383,10 +384,184 @@ START_TEST(tables_described)
 {
     ck_assert_int_eq(sync_table_find("grants"), ST_GRANTS);
     ck_assert_int_eq(sync_table_find("nope"), -1);
-    ck_assert_int_eq(sync_column_find(ST_GRANTS, "amount_cents"), 3);
-    ck_assert_int_eq(sync_column_find(ST_PARTNERS, "name"), 0);
-    ck_assert(sync_table_get(ST_PARTNERS)->cols[0].sealed);
-    ck_assert(sync_table_get(ST_GRANTS)->cols[3].watched);
+    ck_assert_int_eq(sync_column_find(ST_GRANTS, "amount_cents"), GRANT_AMOUNT);
+    ck_assert_int_eq(sync_column_find(ST_PARTNERS, "name"), PARTNER_NAME);
+    ck_assert(sync_column_sealed(ST_PARTNERS, PARTNER_NAME));
+    ck_assert(!sync_column_sealed(ST_PARTNERS, PARTNER_RISK));
+    ck_assert(!sync_column_sealed(ST_PARTNERS, PARTNER_NCOLS));
+    ck_assert(sync_table_get(ST_GRANTS)->cols[GRANT_AMOUNT].watched);
+    ck_assert_ptr_null(sync_column_get(ST_GRANTS, -1));
+    ck_assert_ptr_null(sync_column_get(ST_GRANTS, GRANT_NCOLS));
+    ck_assert_ptr_null(sync_column_get(ST_COUNT, 0));
+}
+END_TEST
+
+/* Every column is described; the sealed ones are blobs that may be emptied; the wire ids the
+ * enums give are the ones already on the wire and in every store. */
+START_TEST(column_table_whole)
+{
+    static const int ncols[ST_COUNT] = {THEME_NCOLS, PARTNER_NCOLS, GRANT_NCOLS, ALLOC_NCOLS};
+    static const char *const sealed[] = {"name",    "contact", "phone", "email",
+                                         "address", "bank",    "note"};
+    int nsealed = 0;
+
+    for (int t = 0; t < ST_COUNT; t++) {
+        const struct sync_table_desc *d = sync_table_get((enum sync_table)t);
+        ck_assert_int_eq(d->ncols, ncols[t]);
+        for (int c = 0; c < d->ncols; c++) {
+            const struct sync_column *col = &d->cols[c];
+            ck_assert_ptr_nonnull(col->name);
+            ck_assert_int_eq(sync_column_find((enum sync_table)t, col->name), c);
+            ck_assert(col->kind < CK_COUNT);
+            if (col->kind == CK_SEALED) {
+                ck_assert_int_eq(col->type, SYNC_BLOB);
+                ck_assert(col->nullable);
+                ck_assert(!col->watched);
+            }
+        }
+    }
+    for (int c = 0; c < PARTNER_NCOLS; c++)
+        if (sync_column_sealed(ST_PARTNERS, c))
+            ck_assert_str_eq(sync_table_get(ST_PARTNERS)->cols[c].name, sealed[nsealed++]);
+    ck_assert_int_eq(nsealed, 7);
+    ck_assert(sync_column_sealed(ST_GRANTS, GRANT_NOTE));
+    ck_assert_int_eq(GRANT_REMOVED, 9);
+    ck_assert_int_eq(PARTNER_REMOVED, 8);
+    ck_assert_int_eq(THEME_REMOVED, 2);
+    ck_assert_int_eq(ALLOC_CURRENCY, 2);
+}
+END_TEST
+
+/* Which columns HQ watches for concurrent writes: unchanged by naming them. */
+START_TEST(column_watched)
+{
+    static const struct {
+        enum sync_table t;
+        int col;
+    } watched[] = {{ST_THEMES, THEME_THEME},       {ST_THEMES, THEME_REMOVED},
+                   {ST_GRANTS, GRANT_THEME},       {ST_GRANTS, GRANT_YEAR},
+                   {ST_GRANTS, GRANT_AMOUNT},      {ST_GRANTS, GRANT_CURRENCY},
+                   {ST_GRANTS, GRANT_STATUS},      {ST_GRANTS, GRANT_REMOVED},
+                   {ST_ALLOCATIONS, ALLOC_AMOUNT}, {ST_ALLOCATIONS, ALLOC_CURRENCY}};
+    int n = 0;
+
+    for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++)
+        ck_assert(sync_column_get(watched[i].t, watched[i].col)->watched);
+    for (int t = 0; t < ST_COUNT; t++)
+        for (int c = 0; c < sync_table_get((enum sync_table)t)->ncols; c++)
+            n += sync_column_get((enum sync_table)t, c)->watched != 0;
+    ck_assert_int_eq(n, (int)(sizeof watched / sizeof watched[0]));
+}
+END_TEST
+
+static const uint8_t a_row_id[MRF_ID + 1] = {1, 2, 3};
+
+#define INT(x)                                                                                     \
+    {                                                                                              \
+        .type = SYNC_INT, .i = (x)                                                                 \
+    }
+#define TEXT(x)                                                                                    \
+    {                                                                                              \
+        .type = SYNC_TEXT, .text = (x)                                                             \
+    }
+#define BLOB(x)                                                                                    \
+    {                                                                                              \
+        .type = SYNC_BLOB, .blob = a_row_id, .n = (x)                                              \
+    }
+#define NUL(x)                                                                                     \
+    {                                                                                              \
+        .type = (x), .is_null = 1                                                                  \
+    }
+
+/* The boundary values of every kind of column, accepted (NULL) or refused with HQ's reason. */
+START_TEST(column_checks)
+{
+    static const struct {
+        enum sync_table t;
+        int col;
+        struct sync_value v;
+        const char *why;
+    } cases[] = {
+        {ST_THEMES, THEME_YEAR, INT(1999), "year out of range"},
+        {ST_THEMES, THEME_YEAR, INT(2000), NULL},
+        {ST_GRANTS, GRANT_YEAR, INT(2100), NULL},
+        {ST_GRANTS, GRANT_YEAR, INT(2101), "year out of range"},
+        {ST_GRANTS, GRANT_AMOUNT, INT(0), "amount out of range"},
+        {ST_GRANTS, GRANT_AMOUNT, INT(-1), "amount out of range"},
+        {ST_GRANTS, GRANT_AMOUNT, INT(1), NULL},
+        {ST_GRANTS, GRANT_AMOUNT, INT(MONEY_MAX_CENTS), NULL},
+        {ST_GRANTS, GRANT_AMOUNT, INT(MONEY_MAX_CENTS + 1), "amount out of range"},
+        {ST_GRANTS, GRANT_THEME, TEXT("HRD"), NULL},
+        {ST_GRANTS, GRANT_THEME, TEXT("hrd"), "unknown theme"},
+        {ST_THEMES, THEME_THEME, TEXT("XYZ"), "unknown theme"},
+        {ST_THEMES, THEME_THEME, TEXT("LGBTIQ"), NULL},
+        {ST_GRANTS, GRANT_CURRENCY, TEXT("EUR"), NULL},
+        {ST_GRANTS, GRANT_CURRENCY, TEXT("eur"), "currency is not three capital letters"},
+        {ST_GRANTS, GRANT_CURRENCY, TEXT("EU"), "currency is not three capital letters"},
+        {ST_GRANTS, GRANT_CURRENCY, TEXT("EURO"), "currency is not three capital letters"},
+        {ST_GRANTS, GRANT_STATUS, TEXT("draft"), NULL},
+        {ST_GRANTS, GRANT_STATUS, TEXT("cancelled"), NULL},
+        {ST_GRANTS, GRANT_STATUS, TEXT("paid"), "unknown grant status"},
+        {ST_GRANTS, GRANT_START, TEXT("2026-02-29"), "not a date"},
+        {ST_GRANTS, GRANT_START, TEXT("2028-02-29"), NULL},
+        {ST_GRANTS, GRANT_END, TEXT("2026-13-01"), "not a date"},
+        {ST_GRANTS, GRANT_END, TEXT("2026-12-31"), NULL},
+        {ST_PARTNERS, PARTNER_RISK, TEXT("low"), NULL},
+        {ST_PARTNERS, PARTNER_RISK, TEXT("high"), NULL},
+        {ST_PARTNERS, PARTNER_RISK, TEXT("extreme"), "unknown risk level"},
+        {ST_GRANTS, GRANT_PARTNER, BLOB(MRF_ID), NULL},
+        {ST_GRANTS, GRANT_PARTNER, BLOB(MRF_ID - 1), "partner is not a row id"},
+        {ST_GRANTS, GRANT_PARTNER, BLOB(MRF_ID + 1), "partner is not a row id"},
+        {ST_THEMES, THEME_REMOVED, INT(0), NULL},
+        {ST_PARTNERS, PARTNER_REMOVED, INT(1), NULL},
+        {ST_GRANTS, GRANT_REMOVED, INT(2), "removed must be 0 or 1"},
+        {ST_GRANTS, GRANT_REMOVED, INT(-1), "removed must be 0 or 1"},
+        {ST_GRANTS, GRANT_REMOVED, NUL(SYNC_INT), "removed must be 0 or 1"},
+        /* NULL: only where a column may be emptied */
+        {ST_GRANTS, GRANT_START, NUL(SYNC_TEXT), NULL},
+        {ST_GRANTS, GRANT_END, NUL(SYNC_TEXT), NULL},
+        {ST_GRANTS, GRANT_YEAR, NUL(SYNC_INT), "a required value is empty"},
+        {ST_GRANTS, GRANT_PARTNER, NUL(SYNC_BLOB), "a required value is empty"},
+        {ST_PARTNERS, PARTNER_RISK, NUL(SYNC_TEXT), "a required value is empty"},
+        {ST_THEMES, THEME_THEME, NUL(SYNC_TEXT), "a required value is empty"},
+        /* sealed: never looked into, and may be emptied */
+        {ST_PARTNERS, PARTNER_NAME, BLOB(3), NULL},
+        {ST_PARTNERS, PARTNER_NOTE, NUL(SYNC_BLOB), NULL},
+        {ST_GRANTS, GRANT_NOTE, BLOB(1), NULL},
+        /* allocations are checked like any table: who writes them is HQ's rule */
+        {ST_ALLOCATIONS, ALLOC_YEAR, INT(2026), NULL},
+        {ST_ALLOCATIONS, ALLOC_AMOUNT, INT(0), "amount out of range"},
+        {ST_ALLOCATIONS, ALLOC_CURRENCY, TEXT("USD"), NULL},
+        /* what op_from_json already refuses */
+        {ST_GRANTS, GRANT_YEAR, TEXT("2026"), "value of the wrong type"},
+        {ST_GRANTS, GRANT_NCOLS, INT(0), "unknown column"},
+        {ST_GRANTS, -1, INT(0), "unknown column"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *why = sync_column_check(cases[i].t, cases[i].col, &cases[i].v);
+        if (cases[i].why == NULL)
+            ck_assert_msg(why == NULL, "case %zu refused: %s", i, why);
+        else
+            ck_assert_msg(why != NULL && strcmp(why, cases[i].why) == 0,
+                          "case %zu: got %s, want %s", i, why ? why : "(accepted)", cases[i].why);
+    }
+}
+END_TEST
+
+/* The associated data of a sealed field: the bytes every sealed field was written with. */
+START_TEST(field_aad_bytes)
+{
+    static const uint8_t id[MRF_ID] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                       0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    char aad[SYNC_AAD_MAX];
+
+    sync_field_aad(ST_PARTNERS, id, PARTNER_NAME, aad);
+    ck_assert_str_eq(aad, "partners/00112233445566778899aabbccddeeff/name");
+    sync_field_aad(ST_PARTNERS, id, PARTNER_BANK, aad);
+    ck_assert_str_eq(aad, "partners/00112233445566778899aabbccddeeff/bank");
+    sync_field_aad(ST_GRANTS, id, GRANT_NOTE, aad);
+    ck_assert_str_eq(aad, "grants/00112233445566778899aabbccddeeff/note");
 }
 END_TEST
 
@@ -406,6 +581,10 @@ int main(void)
     tcase_add_test(dom, codes);
     tcase_add_test(dom, derived_ids);
     tcase_add_test(dom, tables_described);
+    tcase_add_test(dom, column_table_whole);
+    tcase_add_test(dom, column_watched);
+    tcase_add_test(dom, column_checks);
+    tcase_add_test(dom, field_aad_bytes);
     tcase_add_test(clk, hlc_monotonic);
     tcase_add_test(clk, hlc_receive);
     tcase_add_test(clk, hlc_order_and_hex);
