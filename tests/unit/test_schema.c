@@ -98,6 +98,100 @@ static void check_every_version(enum schema_kind kind)
     }
 }
 
+static int64_t one(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* HQ store 1 -> 2 with rows in it: every domain row and clock keeps its post (clocks learn it
+ * from their row), and each post's oplog entries are numbered 1, 2, 3... in HQ's order. */
+START_TEST(hq_v2_keeps_rows_and_numbers_each_post)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(schema_migrate(db, SCHEMA_HQ, 1, &err), MRF_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(
+            db,
+            "INSERT INTO grants(id, post, code, amount_cents) VALUES "
+            "  (x'01010101010101010101010101010101', 'NAI', 'G-AAAAAA', 5),"
+            "  (x'02020202020202020202020202020202', 'GVA', 'G-BBBBBB', 7);"
+            "INSERT INTO themes(id, post, year, theme) VALUES "
+            "  (x'03030303030303030303030303030303', 'GVA', 2026, 'HRD');"
+            "INSERT INTO clocks(tbl, id, col, clock, device) VALUES "
+            "  (2, x'01010101010101010101010101010101', 3, 10, x'aa'),"
+            "  (2, x'02020202020202020202020202020202', 3, -5, x'bb'),"
+            "  (0, x'03030303030303030303030303030303', 1, 12, x'bb');"
+            "INSERT INTO oplog(post, tbl, id, col, value, clock, device) VALUES "
+            "  ('NAI', 2, x'01', 3, 5, 10, x'aa'), ('GVA', 2, x'02', 3, 7, -5, x'bb'),"
+            "  ('GVA', 0, x'03', 1, 'HRD', 12, x'bb'), ('NAI', 2, x'01', 3, 6, 11, x'aa');",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM grants"), 2);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks WHERE post = 'NAI' AND clock = 10"), 1);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks WHERE post = 'GVA' AND clock = -5"), 1);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks WHERE post = 'GVA' AND tbl = 0"), 1);
+    ck_assert_int_eq(one(db, "SELECT pseq FROM oplog WHERE seq = 1"), 1);
+    ck_assert_int_eq(one(db, "SELECT pseq FROM oplog WHERE seq = 2"), 1);
+    ck_assert_int_eq(one(db, "SELECT pseq FROM oplog WHERE seq = 3"), 2);
+    ck_assert_int_eq(one(db, "SELECT max(pseq) FROM oplog WHERE post = 'NAI'"), 2);
+    ck_assert_int_eq(one(db, "SELECT max(pseq) FROM oplog WHERE post = 'GVA'"), 2);
+    ck_assert_int_eq(one(db, "SELECT pseq FROM oplog WHERE seq = 4"), 2);
+    /* (post, id) is the key now: another post may hold the same id */
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "INSERT INTO grants(id, post, code) VALUES "
+                                  "(x'01010101010101010101010101010101', 'GVA', 'G-AAAAAA')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_ne(sqlite3_exec(db,
+                                  "INSERT INTO grants(id, post, code) VALUES "
+                                  "(x'01010101010101010101010101010101', 'GVA', 'G-AAAAAA')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close_v2(db);
+}
+END_TEST
+
+/* Post store 2 -> 3: clocks take the device's post, and the cursor starts again (the post's
+ * own sequence at HQ replaces HQ's global one). */
+START_TEST(post_v3_clocks_take_the_post_and_cursor_restarts)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(schema_migrate(db, SCHEMA_POST, 2, &err), MRF_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(db,
+                     "INSERT INTO meta(id, post, device_id, sign_pk, box_pk, hq_url, hq_tls_pin, "
+                     "hq_sign_pk, hq_box_pk, escrow_pk, token_id, token_expires, created_at, "
+                     "hq_cursor) VALUES (1, 'NAI', zeroblob(16), zeroblob(32), zeroblob(32), 'u', "
+                     "'p', zeroblob(32), zeroblob(32), zeroblob(32), zeroblob(16), 0, 0, 149);"
+                     "INSERT INTO clocks(tbl, id, col, clock, device) VALUES "
+                     "  (2, x'01', 3, 10, x'aa'), (2, x'01', 5, 11, x'aa');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_OK);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks WHERE post = 'NAI'"), 2);
+    ck_assert_int_eq(one(db, "SELECT hq_cursor FROM meta"), 0);
+    sqlite3_close_v2(db);
+}
+END_TEST
+
 START_TEST(post_every_earlier_version)
 {
     check_every_version(SCHEMA_POST);
@@ -254,6 +348,8 @@ int main(void)
     tcase_add_test(tc, hq_empty_to_latest);
     tcase_add_test(tc, post_every_earlier_version);
     tcase_add_test(tc, hq_every_earlier_version);
+    tcase_add_test(tc, hq_v2_keeps_rows_and_numbers_each_post);
+    tcase_add_test(tc, post_v3_clocks_take_the_post_and_cursor_restarts);
     tcase_add_test(tc, reopen_is_idempotent);
     tcase_add_test(tc, newer_store_refused);
     tcase_add_test(tc, pragmas_set);

@@ -181,6 +181,41 @@ START_TEST(hlc_receive)
 }
 END_TEST
 
+/* Clocks are unsigned and saturate: a date thousands of years ahead, or a clock at the top,
+ * never wraps round to a small value. */
+START_TEST(hlc_saturates)
+{
+    uint64_t far = UINT64_C(1) << 50; /* ms past 48 bits: ~35,000 years */
+    hlc_t top = hlc_make(far, 0);
+
+    ck_assert_uint_eq(hlc_ms(top), (UINT64_C(1) << 48) - 1);
+    ck_assert_uint_eq(hlc_tick(HLC_MAX, 1000), HLC_MAX);
+    ck_assert_uint_eq(hlc_tick(HLC_MAX - 1, 1000), HLC_MAX);
+    ck_assert_uint_eq(hlc_recv(5, HLC_MAX, 1000), HLC_MAX);
+    /* above 2^63 is later, not negative */
+    ck_assert_int_gt(
+        hlc_cmp(UINT64_C(0x8000000000000000), NULL, UINT64_C(0x7fffffffffffffff), NULL), 0);
+    ck_assert_uint_eq(hlc_max(UINT64_C(0xffffffffffffff00), 5), UINT64_C(0xffffffffffffff00));
+}
+END_TEST
+
+/* The bound HQ takes clocks as they are up to: its wall clock and a day; HQ's own next clock
+ * never runs past it, even from a stored clock that did. */
+START_TEST(hlc_bound_and_bounded_tick)
+{
+    uint64_t now = 1796000000000ULL;
+    hlc_t bound = hlc_bound(now);
+
+    ck_assert_uint_eq(hlc_ms(bound), now + HLC_AHEAD_MAX_MS);
+    ck_assert_uint_gt(bound, hlc_make(now + HLC_AHEAD_MAX_MS, 0));
+    ck_assert_uint_lt(bound, hlc_make(now + HLC_AHEAD_MAX_MS + 1, 0));
+    ck_assert_uint_eq(hlc_tick_bounded(0, now), hlc_make(now, 0));
+    ck_assert_uint_le(hlc_tick_bounded(HLC_MAX, now), bound + 1);
+    ck_assert_uint_le(hlc_tick_bounded(UINT64_C(0x7fffffffffffffff), now), bound + 1);
+    ck_assert_uint_gt(hlc_tick_bounded(hlc_make(now + 5, 3), now), hlc_make(now + 5, 3));
+}
+END_TEST
+
 START_TEST(hlc_order_and_hex)
 {
     uint8_t d1[MRF_ID] = {1}, d2[MRF_ID] = {2};
@@ -351,6 +386,45 @@ START_TEST(capture_refuses_misuse)
     ck_assert_int_eq(capture_set_int(cap, ST_GRANTS, id, 99, 5), MRF_E_INTERNAL);
     capture_rollback(cap);
     ck_assert_int_eq(one_int("SELECT count(*) FROM outbox"), 0);
+}
+END_TEST
+
+/* A column written by another device with a clock far ahead (HQ sends none such, but a store
+ * from before clocks were bounded may hold one) never refuses a local edit: the new clock goes
+ * past it. Only this device's own clock at its very end does, with a message saying why. */
+START_TEST(capture_never_refused_by_another_clock)
+{
+    uint8_t id[MRF_ID];
+
+    new_grant(id, 1);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "UPDATE clocks SET clock = -256, device = x'ffff' WHERE col = 3",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(capture_begin(cap), MRF_OK);
+    ck_assert_int_eq(capture_set_int(cap, ST_GRANTS, id, 3, 2), MRF_OK);
+    ck_assert_int_eq(capture_commit(cap), MRF_OK);
+    ck_assert_int_eq(one_int("SELECT amount_cents FROM grants"), 2);
+    /* past the far clock, read as unsigned (the pending entry still names what HQ last saw) */
+    ck_assert_int_eq(one_int("SELECT clock FROM clocks WHERE col = 3"), -255);
+    ck_assert_int_eq(one_int("SELECT clock FROM outbox WHERE col = 3"), -255);
+    ck_assert_int_eq(one_int("SELECT prev_clock FROM outbox WHERE col = 3"), 0);
+    /* the other column still edits at an ordinary tick */
+    ck_assert_int_eq(capture_begin(cap), MRF_OK);
+    ck_assert_int_eq(capture_set_text(cap, ST_GRANTS, id, 5, "committed"), MRF_OK);
+    ck_assert_int_eq(capture_commit(cap), MRF_OK);
+    /* at the very end of the clock: refused, said plainly, nothing written */
+    ck_assert_int_eq(
+        sqlite3_exec(db,
+                     "UPDATE clocks SET clock = -1, device = x'ffffffffffffffffffffffff"
+                     "ffffffff' WHERE col = 3",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    ck_assert_int_eq(capture_begin(cap), MRF_OK);
+    ck_assert_int_eq(capture_set_int(cap, ST_GRANTS, id, 3, 3), MRF_E_STATE);
+    ck_assert_ptr_nonnull(strstr(capture_errmsg(cap), "set the right date"));
+    capture_rollback(cap);
+    ck_assert_int_eq(one_int("SELECT amount_cents FROM grants"), 2);
 }
 END_TEST
 
@@ -588,6 +662,8 @@ int main(void)
     tcase_add_test(clk, hlc_monotonic);
     tcase_add_test(clk, hlc_receive);
     tcase_add_test(clk, hlc_order_and_hex);
+    tcase_add_test(clk, hlc_saturates);
+    tcase_add_test(clk, hlc_bound_and_bounded_tick);
     tcase_add_checked_fixture(cp, cap_setup, cap_teardown);
     tcase_add_test(cp, capture_writes_value_clock_outbox);
     tcase_add_test(cp, capture_coalesces_pending);
@@ -595,6 +671,7 @@ int main(void)
     tcase_add_test(cp, capture_rollback_leaves_nothing);
     tcase_add_test(cp, capture_refuses_misuse);
     tcase_add_test(cp, capture_clock_survives_reopen);
+    tcase_add_test(cp, capture_never_refused_by_another_clock);
     suite_add_tcase(s, dom);
     suite_add_tcase(s, clk);
     suite_add_tcase(s, cp);

@@ -1033,6 +1033,201 @@ START_TEST(golden_changeset_v1)
 }
 END_TEST
 
+/* ---- golden: version 2 of the bodies, and version 1 still read --------------------------- */
+
+/* The v2 request and answer bodies of tests/unit/golden/changeset-v2.txt (line 1 and 2),
+ * written from fixed values by sync/changeset.c. */
+static void golden_v2_bodies(struct buf *req, struct buf *ans)
+{
+    uint8_t secret[MRF_SECRET], gid[MRF_ID], dev[MRF_ID];
+    struct sync_op op;
+    struct cs_ack ack;
+    int64_t n = 0;
+
+    memset(secret, 5, sizeof secret);
+    memset(gid, 0x42, sizeof gid);
+    memset(dev, 0x11, sizeof dev);
+    memset(&op, 0, sizeof op);
+    op.tbl = ST_GRANTS;
+    memcpy(op.id, gid, MRF_ID);
+    op.col = GRANT_AMOUNT;
+    op.v.type = SYNC_INT;
+    op.v.i = 1250000;
+    op.clock = hlc_make(1796000000000ULL, 1);
+    op.prev_clock = hlc_make(1795000000000ULL, 9);
+    op.has_prev_device = 1;
+    memset(op.prev_device, 0x77, MRF_ID);
+    memcpy(op.device, dev, MRF_ID);
+    ck_assert_int_eq(changeset_request_begin(req, 17, secret), MRF_OK);
+    ck_assert_int_eq(changeset_put_op(req, &n, &op, 0), MRF_OK);
+    op.col = GRANT_STATUS;
+    op.v.type = SYNC_TEXT;
+    op.v.text = "draft \"quoted\"";
+    op.has_prev_device = 0;
+    op.prev_clock = 0;
+    ck_assert_int_eq(changeset_put_op(req, &n, &op, 0), MRF_OK);
+    ck_assert_int_eq(changeset_request_end(req), MRF_OK);
+
+    memset(&ack, 0, sizeof ack);
+    memset(ack.id, 0x22, MRF_ID);
+    ack.restamped = 1;
+    ack.restamp_above = hlc_make(1796086400000ULL, 65535);
+    ack.restamp_to = hlc_make(1796000000500ULL, 0);
+    n = 0;
+    ck_assert_int_eq(changeset_answer_begin(ans, 2, &ack, 1796000000500ULL), MRF_OK);
+    op.col = GRANT_AMOUNT;
+    op.v.type = SYNC_INT;
+    op.v.i = 99;
+    ck_assert_int_eq(changeset_put_op(ans, &n, &op, 1), MRF_OK);
+    ck_assert_int_eq(changeset_answer_end(ans, 42, 1), MRF_OK);
+}
+
+/* Formats only grow: this build writes version 2 exactly as the golden file holds it, and
+ * reads it back field by field. */
+START_TEST(golden_changeset_v2)
+{
+    uint8_t *file = NULL;
+    size_t n = 0;
+    struct mrf_error err = {0};
+    struct buf req, ans;
+    struct cs_request r;
+    struct cs_answer a;
+    struct sync_op op;
+    uint8_t want[MRF_ID], sender[MRF_ID] = {0x11};
+    char *nl, *line2;
+
+    buf_init(&req, 1 << 16);
+    buf_init(&ans, 1 << 16);
+    golden_v2_bodies(&req, &ans);
+    ck_assert_int_eq(
+        file_read_all(MRF_TEST_SRC "/tests/unit/golden/changeset-v2.txt", 1 << 16, &file, &n, &err),
+        MRF_OK);
+    nl = strchr((char *)file, '\n');
+    ck_assert_ptr_nonnull(nl);
+    *nl = '\0';
+    line2 = nl + 1;
+    line2[strcspn(line2, "\n")] = '\0';
+    ck_assert_str_eq((char *)file, req.data);
+    ck_assert_str_eq(line2, ans.data);
+
+    ck_assert_int_eq(changeset_request_parse(req.data, req.len, &r, &err), MRF_OK);
+    ck_assert_int_eq(r.version, 2);
+    ck_assert_int_eq(r.cursor, 17);
+    ck_assert(r.has_enroll && r.secret_ok);
+    memset(want, 5, sizeof want);
+    ck_assert_mem_eq(r.secret, want, MRF_ID);
+    ck_assert_int_eq(cJSON_GetArraySize(r.ops), 2);
+    ck_assert_int_eq(op_from_json(cJSON_GetArrayItem(r.ops, 1), 0, sender, &op, &err), MRF_OK);
+    ck_assert_str_eq(op.v.text, "draft \"quoted\"");
+    sync_op_release(&op);
+    changeset_request_release(&r);
+
+    ck_assert_int_eq(changeset_answer_parse(ans.data, ans.len, &a, &err), MRF_OK);
+    memset(want, 0x22, sizeof want);
+    ck_assert_mem_eq(a.ack.id, want, MRF_ID);
+    ck_assert(!a.ack.quarantined && a.ack.restamped);
+    ck_assert_uint_eq(a.ack.restamp_to, hlc_make(1796000000500ULL, 0));
+    ck_assert_uint_eq(a.ack.restamp_above, hlc_make(1796086400000ULL, 65535));
+    ck_assert_uint_eq(a.hq_time_ms, 1796000000500ULL);
+    ck_assert_int_eq(a.cursor, 42);
+    ck_assert(a.more);
+    ck_assert_int_eq(op_from_json(cJSON_GetArrayItem(a.ops, 0), 1, NULL, &op, &err), MRF_OK);
+    ck_assert_int_eq(op.v.i, 99);
+    ck_assert_mem_eq(op.device, sender, 1);
+    sync_op_release(&op);
+    changeset_answer_release(&a);
+    buf_release(&req);
+    buf_release(&ans);
+    x_free(file);
+}
+END_TEST
+
+/* The version-1 request of the first release is still read (HQ answers it in version 1). */
+START_TEST(changeset_v1_still_read)
+{
+    uint8_t *file = NULL;
+    size_t n = 0;
+    struct mrf_error err = {0};
+    struct cs_request r;
+    char *nl;
+
+    ck_assert_int_eq(
+        file_read_all(MRF_TEST_SRC "/tests/unit/golden/changeset-v1.txt", 1 << 16, &file, &n, &err),
+        MRF_OK);
+    nl = strchr((char *)file, '\n');
+    *nl = '\0';
+    ck_assert_int_eq(changeset_request_parse((char *)file, strlen((char *)file), &r, &err), MRF_OK);
+    ck_assert_int_eq(r.version, 1);
+    ck_assert_int_eq(r.cursor, 0);
+    ck_assert(r.has_enroll && r.secret_ok);
+    ck_assert_int_eq(cJSON_GetArraySize(r.ops), 3);
+    changeset_request_release(&r);
+    x_free(file);
+}
+END_TEST
+
+/* What a request or an answer must be, each refusal named. */
+START_TEST(changeset_bodies_refused)
+{
+    static const struct {
+        const char *json, *why;
+    } bad_req[] = {
+        {"[]", "bad_json"},
+        {"{\"v\":3,\"cursor\":0,\"ops\":[]}", "bad_version"},
+        {"{\"v\":0,\"cursor\":0,\"ops\":[]}", "bad_version"},
+        {"{\"v\":1.5,\"cursor\":0,\"ops\":[]}", "bad_version"},
+        {"{\"v\":2,\"cursor\":-1,\"ops\":[]}", "bad_cursor"},
+        {"{\"v\":2,\"cursor\":1.5,\"ops\":[]}", "bad_cursor"},
+        {"{\"v\":2,\"cursor\":\"3\",\"ops\":[]}", "bad_cursor"},
+        {"{\"v\":2,\"cursor\":0,\"ops\":[]} ", "bad_json"},
+    };
+    static const char *const bad_ans[] = {
+        "{\"v\":1,\"ack\":{\"id\":\"22222222222222222222222222222222\",\"verdict\":\"accepted\","
+        "\"reason\":\"\"},\"ops\":[],\"cursor\":1,\"more\":false}",
+        "{\"v\":2,\"ack\":{\"id\":\"22\",\"verdict\":\"accepted\",\"reason\":\"\"},\"time\":1,"
+        "\"ops\":[],\"cursor\":1,\"more\":false}",
+        "{\"v\":2,\"ack\":{\"id\":\"22222222222222222222222222222222\",\"verdict\":\"maybe\","
+        "\"reason\":\"\"},\"time\":1,\"ops\":[],\"cursor\":1,\"more\":false}",
+        "{\"v\":2,\"ack\":{\"id\":\"22222222222222222222222222222222\",\"verdict\":\"accepted\","
+        "\"reason\":\"\",\"restamp\":{\"above\":\"0000000000000001\",\"to\":\"0000000000000002\"}},"
+        "\"time\":1,\"ops\":[],\"cursor\":1,\"more\":false}",
+        "{\"v\":2,\"ack\":{\"id\":\"22222222222222222222222222222222\",\"verdict\":\"accepted\","
+        "\"reason\":\"\"},\"ops\":[],\"cursor\":1,\"more\":false}",
+        "{\"v\":2,\"ack\":{\"id\":\"22222222222222222222222222222222\",\"verdict\":\"accepted\","
+        "\"reason\":\"\"},\"time\":1,\"ops\":{},\"cursor\":1,\"more\":false}",
+    };
+    struct mrf_error err = {0};
+    struct cs_request r;
+    struct cs_answer a;
+
+    for (size_t i = 0; i < sizeof bad_req / sizeof bad_req[0]; i++) {
+        ck_assert_int_eq(
+            changeset_request_parse(bad_req[i].json, strlen(bad_req[i].json), &r, &err),
+            MRF_E_INVALID);
+        ck_assert_str_eq(err.msg, bad_req[i].why);
+        changeset_request_release(&r);
+    }
+    /* ops that are not a list: the request is read, its content is refused later */
+    ck_assert_int_eq(changeset_request_parse("{\"v\":2,\"cursor\":0,\"ops\":7}", 26, &r, &err),
+                     MRF_OK);
+    ck_assert_ptr_null(r.ops);
+    changeset_request_release(&r);
+    /* a malformed secret is noticed, not fatal to the parse */
+    ck_assert_int_eq(
+        changeset_request_parse("{\"v\":2,\"cursor\":0,\"enroll\":{\"secret\":\"AA\"},\"ops\":[]}",
+                                52, &r, &err),
+        MRF_OK);
+    ck_assert(r.has_enroll && !r.secret_ok);
+    changeset_request_release(&r);
+    for (size_t i = 0; i < sizeof bad_ans / sizeof bad_ans[0]; i++) {
+        ck_assert_msg(changeset_answer_parse(bad_ans[i], strlen(bad_ans[i]), &a, &err) ==
+                          MRF_E_INVALID,
+                      "answer %zu read", i);
+        changeset_answer_release(&a);
+    }
+}
+END_TEST
+
 /* ---- merge ------------------------------------------------------------------------------- */
 
 static char mdir[64];
@@ -1412,6 +1607,9 @@ int main(void)
     tcase_add_test(ops, op_from_json_accepts_bounds);
     tcase_add_test(ops, wire_json_parse_refuses_escaped_nul);
     tcase_add_test(ops, golden_changeset_v1);
+    tcase_add_test(ops, golden_changeset_v2);
+    tcase_add_test(ops, changeset_v1_still_read);
+    tcase_add_test(ops, changeset_bodies_refused);
     tcase_add_test(ops, op_to_json_too_small_leaves_buf);
     tcase_add_test(ops, op_to_json_too_small_on_empty_buf);
     tcase_add_checked_fixture(mg, merge_setup, merge_teardown);
