@@ -44,7 +44,9 @@ struct post_meta {
     char hq_tls_pin[128];
     uint8_t hq_box_pk[MRF_BOX_PK];
     uint8_t token_id[MRF_ID];
-    int64_t hq_cursor; /* last number of the post's own sequence at HQ pulled */
+    int64_t hq_cursor;  /* last number of the post's own sequence at HQ pulled */
+    int has_skew;       /* hq_skew_ms is known (a sync since post store version 3) */
+    int64_t hq_skew_ms; /* this device's wall clock minus HQ's, at the last sync */
 };
 
 /* Every SQL statement of the client, indexed here, written in client/sql.c. */

@@ -4,6 +4,21 @@
 
 #include "client.h"
 
+/* How far this laptop's clock was from HQ's at the last sync. More than a day (HLC_AHEAD_MAX_MS)
+ * either way is a wrong date: HQ then orders this device's writes by when it received them
+ * (ahead), or they lose to what others wrote meanwhile (behind); either way, say how to fix it. */
+static void print_clock(const char *label, double ahead_s)
+{
+    double day = HLC_AHEAD_MAX_MS / 1000.0, off = ahead_s < 0 ? -ahead_s : ahead_s;
+
+    if (off <= day)
+        printf("%-16s in step with HQ's at the last sync\n", label);
+    else
+        printf("%-16s %.0f days %s HQ's at the last sync: set this laptop's date and time, "
+               "then sync (nothing recorded is lost)\n",
+               label, off / 86400.0, ahead_s > 0 ? "ahead of" : "behind");
+}
+
 static int exec_status(struct cli_ctx *ctx, const struct cli_args *a)
 {
     cJSON *o = NULL;
@@ -16,20 +31,22 @@ static int exec_status(struct cli_ctx *ctx, const struct cli_args *a)
     if (a->json) {
         out_json(o);
     } else {
-        const char *keys[] = {"post",           "device",           "hq",
-                              "hq_fingerprint", "enrolled",         "token_expires",
-                              "pending",        "last_sync",        "open_conflicts",
-                              "quarantined",    "quarantine_reason"};
+        const char *keys[] = {"post",           "device",      "hq",
+                              "hq_fingerprint", "enrolled",    "token_expires",
+                              "pending",        "last_sync",   "clock_ahead_s",
+                              "open_conflicts", "quarantined", "quarantine_reason"};
         const char *labels[] = {
-            "post",           "device",          "HQ",        "HQ fingerprint", "enrolled",
-            "token expires",  "pending changes", "last sync", "open conflicts", "quarantined",
-            "HQ refused them"};
+            "post",          "device",          "HQ",        "HQ fingerprint", "enrolled",
+            "token expires", "pending changes", "last sync", "clock",          "open conflicts",
+            "quarantined",   "HQ refused them"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
             if (v == NULL)
                 continue;
-            if (cJSON_IsString(v) && strcmp(keys[i], "token_expires") == 0 &&
-                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "token_expired")))
+            if (strcmp(keys[i], "clock_ahead_s") == 0)
+                print_clock(labels[i], v->valuedouble);
+            else if (cJSON_IsString(v) && strcmp(keys[i], "token_expires") == 0 &&
+                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "token_expired")))
                 printf("%-16s %s (expired: ask HQ for a new token, then 'mrf init --token "
                        "NEW'; nothing recorded here is lost)\n",
                        labels[i], v->valuestring);

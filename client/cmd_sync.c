@@ -3,6 +3,7 @@
  * terminal a progress bar on stderr shows changes acknowledged, change sets and bytes; without
  * one, a single summary line. Exit 0 synced, 4 HQ unreachable (nothing lost), 5 HQ refused. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -99,6 +100,15 @@ static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
                 "mrf: sync: HQ refused %lld change set(s) for their content (%s); they are kept "
                 "in quarantine, see mrf status\n",
                 (long long)sum.quarantined, sum.quarantine_reason);
+    if (ctx->meta.has_skew && (ctx->meta.hq_skew_ms > (int64_t)HLC_AHEAD_MAX_MS ||
+                               ctx->meta.hq_skew_ms < -(int64_t)HLC_AHEAD_MAX_MS))
+        fprintf(stderr,
+                "mrf: sync: this laptop's clock is %lld days %s HQ's; set its date and time (%s)\n",
+                (long long)((llabs(ctx->meta.hq_skew_ms) + 43200000) / 86400000),
+                ctx->meta.hq_skew_ms > 0 ? "ahead of" : "behind",
+                ctx->meta.hq_skew_ms > 0
+                    ? "meanwhile HQ orders this device's changes by when it receives them"
+                    : "meanwhile its changes may lose to earlier ones from other devices");
     return 0;
 }
 

@@ -347,6 +347,8 @@ enum mrf_status client_status_json(struct cli_ctx *ctx, cJSON **out)
     }
     cJSON_AddNumberToObject(o, "pending", (double)pending);
     add_time(o, "last_sync", ctx->meta.last_sync);
+    if (ctx->meta.has_skew) /* seconds this device's clock was ahead of HQ's (behind: < 0) */
+        cJSON_AddNumberToObject(o, "clock_ahead_s", (double)(ctx->meta.hq_skew_ms / 1000));
     cJSON_AddNumberToObject(o, "open_conflicts", sqlite3_column_int(s, 0));
     sqlite3_reset(s);
     s = client_stmt(ctx, CQ_QUARANTINED);

@@ -10,7 +10,8 @@
 static const char *const sql[CQ_COUNT] = {
     [CQ_META] = "SELECT post, device_id, sign_pk, box_pk, escrow_pk, hq_sign_pk, hq_url, "
                 "token_expires, created_at, coalesce(enrolled_at, 0), coalesce(last_sync, 0), "
-                "hq_tls_pin, hq_box_pk, token_id, hq_cursor FROM meta WHERE id = 1",
+                "hq_tls_pin, hq_box_pk, token_id, hq_cursor, hq_skew_ms IS NOT NULL, "
+                "coalesce(hq_skew_ms, 0) FROM meta WHERE id = 1",
     [CQ_META_INSERT] =
         "INSERT INTO meta(id, post, device_id, sign_pk, box_pk, hq_url, hq_tls_pin, hq_sign_pk, "
         "hq_box_pk, escrow_pk, token_id, token_expires, created_at) "

@@ -52,6 +52,8 @@ static enum mrf_status load_meta(struct cli_ctx *ctx)
     memcpy(m->hq_box_pk, sqlite3_column_blob(s, 12), MRF_BOX_PK);
     memcpy(m->token_id, sqlite3_column_blob(s, 13), MRF_ID);
     m->hq_cursor = sqlite3_column_int64(s, 14);
+    m->has_skew = sqlite3_column_int(s, 15);
+    m->hq_skew_ms = sqlite3_column_int64(s, 16);
     sqlite3_reset(s);
     return MRF_OK;
 }

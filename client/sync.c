@@ -493,6 +493,8 @@ out:
         ctx->meta.hq_cursor = a->cursor;
     if (ctx->meta.enrolled_at == 0)
         ctx->meta.enrolled_at = now;
+    ctx->meta.has_skew = 1;
+    ctx->meta.hq_skew_ms = (int64_t)(now_ms - a->hq_time_ms);
     r->more = a->more;
     r->sum->p.ops_pulled += pulled_n;
     if (a->ack.quarantined) {

@@ -12,8 +12,9 @@
 #     row it names; GVA's rows are unchanged by it;
 #   - a wall clock years ahead (+1 year, +5000 years, clocks >= 2^63): the device's edit is
 #     kept but does not own the column: another device's later edit wins everywhere, the other
-#     device can still edit, the far-ahead device can still edit, all replicas converge, HQ
-#     logs the edit with a clock at most a day ahead and records the device in clock_skew;
+#     device can still edit, the far-ahead device can still edit, all replicas converge (rows
+#     and clocks), HQ logs the edit with a clock at most a day ahead and records the device in
+#     clock_skew, and the far-ahead device's sync and status say its clock is wrong;
 #   - a forged clock (a device's meta.clock set to 0x7fffffffffffff00, then to 2^63-2 so that
 #     its next op carries 2^63-1, and another device's to 0xffffffffffffff00): `mrf-hq
 #     allocate` still applies for every post, again and again (and never says "allocated" when
@@ -243,6 +244,24 @@ hq_sql "$GRANTS_SQL" >"$T/grants-hq"
 check_msg "a, b and HQ hold the same grants for NAI" \
     "$(diff "$T/grants-hq" "$T/grants-a" | head -n 4 | tr '\n' ' ') / $(diff "$T/grants-hq" "$T/grants-b" | head -n 4 | tr '\n' ' ')" \
     sh -c "test -s '$T/grants-hq' && cmp -s '$T/grants-hq' '$T/grants-a' && cmp -s '$T/grants-hq' '$T/grants-b'"
+CLOCKS_SQL="SELECT tbl, hex(id), col, clock, hex(device) FROM clocks WHERE post = 'NAI'
+    AND tbl = 2 ORDER BY tbl, id, col"
+sqlite3 -readonly "$T/a/post.db" "$CLOCKS_SQL" >"$T/clocks-a"
+sqlite3 -readonly "$T/b/post.db" "$CLOCKS_SQL" >"$T/clocks-b"
+hq_sql "$CLOCKS_SQL" >"$T/clocks-hq"
+check_msg "... and the same clocks for every grant column (a took HQ's clocks for its writes)" \
+    "$(diff "$T/clocks-hq" "$T/clocks-a" | head -n 4 | tr '\n' ' ')" \
+    sh -c "test -s '$T/clocks-hq' && cmp -s '$T/clocks-hq' '$T/clocks-a' && cmp -s '$T/clocks-hq' '$T/clocks-b'"
+# the person at a is told, and b is not
+run DF +1825000d a sync --timeout 20
+check "a's sync says its clock is ahead of HQ's and what to do" \
+    grep -q "clock is .* days ahead of HQ's; set its date and time" "$ERR"
+run DF +1825000d a status --json
+check "a's status shows how far ahead its clock was" json_ok "$OUT" 'd["clock_ahead_s"] > 1000 * 365 * 86400'
+run D b status --json
+check "b's status shows its clock in step with HQ's" json_ok "$OUT" 'abs(d["clock_ahead_s"]) < 86400'
+run D b status
+check "... in words" grep -q "in step with HQ's" "$OUT"
 
 # =========================================================================================
 # 2. a forged clock does not freeze allocations
