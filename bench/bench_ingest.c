@@ -198,13 +198,13 @@ static void ceiling_open(struct ceiling *c, const char *path)
     for (int k = 0; k < g->ncols; k++) {
         snprintf(sql, sizeof sql,
                  "INSERT INTO grants(id, post, code, %s) VALUES (?1, ?2, ?3, ?4) "
-                 "ON CONFLICT(id) DO UPDATE SET %s = excluded.%s",
+                 "ON CONFLICT(post, id) DO UPDATE SET %s = excluded.%s",
                  g->cols[k].name, g->cols[k].name, g->cols[k].name);
         c->col[k] = prepare(c->db, sql);
     }
-    c->clock = prepare(c->db, "INSERT INTO clocks(tbl, id, col, clock, device) "
-                              "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(tbl, id, col) DO UPDATE "
-                              "SET clock = excluded.clock, device = excluded.device");
+    c->clock = prepare(c->db, "INSERT INTO clocks(tbl, id, col, clock, device, post) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(post, tbl, id, col) "
+                              "DO UPDATE SET clock = excluded.clock, device = excluded.device");
 }
 
 static void step(sqlite3 *db, sqlite3_stmt *st)
@@ -235,6 +235,7 @@ static void ceiling_apply(struct ceiling *c, const char *post, const struct sync
         sqlite3_bind_int(c->clock, 3, ops[i].col);
         sqlite3_bind_int64(c->clock, 4, (sqlite3_int64)ops[i].clock);
         sqlite3_bind_blob(c->clock, 5, ops[i].device, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_text(c->clock, 6, post, -1, SQLITE_STATIC);
         step(c->db, c->clock);
     }
     if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)

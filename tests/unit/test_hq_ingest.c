@@ -103,9 +103,9 @@ static void device_free(struct device *d)
     mrf_secrets_free(d->keys);
 }
 
-/* Appends one op of d (request form) to ops, comma-separated. */
-static void add_op(struct device *d, struct buf *ops, enum sync_table t, const uint8_t id[MRF_ID],
-                   int col, const struct sync_value *v)
+/* Appends one op of d (request form) with the given clock to ops, comma-separated. */
+static void add_op_at(struct device *d, struct buf *ops, enum sync_table t,
+                      const uint8_t id[MRF_ID], int col, const struct sync_value *v, hlc_t clock)
 {
     struct sync_op op;
 
@@ -114,11 +114,18 @@ static void add_op(struct device *d, struct buf *ops, enum sync_table t, const u
     memcpy(op.id, id, MRF_ID);
     op.col = col;
     op.v = *v;
-    op.clock = ++d->clock;
+    op.clock = clock;
     memcpy(op.device, d->id, MRF_ID);
     if (ops->len > 0)
         ck_assert_int_eq(buf_puts(ops, ","), MRF_OK);
     ck_assert_int_eq(op_to_json(&op, 0, ops), MRF_OK);
+}
+
+/* The same, at d's next clock. */
+static void add_op(struct device *d, struct buf *ops, enum sync_table t, const uint8_t id[MRF_ID],
+                   int col, const struct sync_value *v)
+{
+    add_op_at(d, ops, t, id, col, v, ++d->clock);
 }
 
 static void add_int(struct device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
@@ -1200,23 +1207,12 @@ static uint64_t hq_clock_now(void)
     return c;
 }
 
-/* One op of d with an explicit clock. */
+/* One integer op of d with an explicit clock. */
 static void add_int_at(struct device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
                        int col, int64_t i, hlc_t clock)
 {
-    struct sync_op op;
-
-    memset(&op, 0, sizeof op);
-    op.tbl = t;
-    memcpy(op.id, id, MRF_ID);
-    op.col = col;
-    op.v.type = SYNC_INT;
-    op.v.i = i;
-    op.clock = clock;
-    memcpy(op.device, d->id, MRF_ID);
-    if (ops->len > 0)
-        ck_assert_int_eq(buf_puts(ops, ","), MRF_OK);
-    ck_assert_int_eq(op_to_json(&op, 0, ops), MRF_OK);
+    struct sync_value v = {.type = SYNC_INT, .i = i};
+    add_op_at(d, ops, t, id, col, &v, clock);
 }
 
 /* A clock more than a day ahead of HQ's (a wrong date, or forged: 2^63 - 1, 2^64 - 256) never
