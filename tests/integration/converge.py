@@ -60,8 +60,9 @@ The count (check 3)
   frozen by an earlier interrupted sync goes first; the outboxes here stay far below one
   change set (256 KiB), so drops are possible only in a sync that started with frozen entries.
   For those syncs the driver classifies each entry that was pending at the start and left: it
-  was dropped iff the device's clock of that column after the sync is not the entry's own
-  (clock, device) (a pulled op replaced it). This needs no other sync running at HQ meanwhile:
+  was dropped iff the writer of that column on the device after the sync is another device (a
+  pulled op replaced it). Not the clock: HQ may have applied the device's own write at a clock
+  of its own (its clock was more than a day ahead), and the device then takes that clock. This needs no other sync running at HQ meanwhile:
   syncs here run one at a time, and after a kill the driver waits until the proxy has HQ's
   answer to every request it forwarded. For syncs that exit 0 the device's own summary
   (`mrf sync --json` "sent") gives a second, independent count: left - dropped must equal
@@ -502,7 +503,9 @@ def sync(dev, fault="none"):
         # started with a frozen change set: entries still pending then may have been dropped
         gone = [e for s, e in ob0.items() if not e[0] and s not in ob1]
         clocks = dev.column_clocks([(e[1], e[2], e[3]) for e in gone])
-        dropped = sum(1 for e in gone if clocks[(e[1], e[2], e[3])] != (e[4], dev.id_bytes))
+        dropped = sum(1 for e in gone
+                      if clocks[(e[1], e[2], e[3])] is None
+                      or clocks[(e[1], e[2], e[3])][1] != dev.id_bytes)
     dev.left += left
     dev.dropped += dropped
     if left < 0:
