@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end on this machine (loopback only): installs what is missing, builds,
 # sets HQ up and starts its HTTPS server, enrolls two posts, records themes, partners and grants
-# offline on their devices, syncs, pulls an HQ allocation and another device's grants, and shows
-# what HQ consolidates without ever seeing a partner. Everything lives in a temporary folder that
+# offline on their devices, syncs, pulls an HQ allocation and another device's grants, shows that
+# a laptop with a wrong date cannot take a grant over, and shows what HQ consolidates without
+# ever seeing a partner. Everything lives in a temporary folder that
 # is removed at the end (keep it with MRF_DEMO_KEEP=1); the server is stopped by its pid.
 # Passphrases come from the environment, as automation does.
 set -euo pipefail
@@ -106,6 +107,20 @@ run mrf_hq allocate NAI 2026 80000
 run mrf_hq allocate GVA-MUN 2026 50000
 run mrf sync
 run mrf allocation 2026
+
+step "A laptop whose date is five years ahead edits a grant: kept, but it never wins by being ahead"
+printf '$ faketime -f +1826d mrf --home %s grant set %s --amount 20000\n' "$laptop2" "$g2"
+faketime -f +1826d ./build/mrf --home "$laptop2" grant set "$g2" --amount 20000
+printf '$ faketime -f +1826d mrf --home %s sync\n' "$laptop2"
+faketime -f +1826d ./build/mrf --home "$laptop2" sync
+printf '# HQ applied that edit at its own clock; the first laptop pulls it, then edits later:\n'
+run mrf sync
+run mrf grant set "$g2" --amount 15000
+run mrf sync
+printf '$ faketime -f +1826d mrf --home %s sync\n' "$laptop2"
+faketime -f +1826d ./build/mrf --home "$laptop2" sync 2>/dev/null
+run mrf --home "$laptop2" grant list
+run mrf --home "$laptop2" status
 
 step "HQ: consolidated grants of all posts (HQ never sees who the partners are), devices, log"
 run mrf_hq grant list
