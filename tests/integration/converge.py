@@ -10,9 +10,9 @@ What it does
   Two posts, five devices, each in its own home, set up with `mrf init --token` (tokens from
   `mrf-hq enroll POST`): NAI n1 (real clock), n2 (+365 days), n3 (+1825000 days, about 5000
   years ahead: its hybrid logical clocks are >= 2^63); GVA g1 (real clock), g2 (-365 days).
-  A skewed device runs every command under `faketime -f OFFSET` except `mrf init`: a token
-  lives at most 90 days by HQ's clock, so a device a year ahead rightly refuses it as expired
-  (exit 5), which is not what this test is about. MRF_CONVERGE_SKEW=none|year|all (default
+  A skewed device runs every command with libfaketime preloaded (FAKETIME=OFFSET) except
+  `mrf init`: a token lives at most 90 days by HQ's clock, so a device a year ahead rightly
+  refuses it as expired (exit 5), which is not what this test is about. MRF_CONVERGE_SKEW=none|year|all (default
   all) says which devices are skewed: none, only the +-365 days ones, or also n3.
   Then MRF_CONVERGE_STEPS random steps (default 120), each one of:
     - an offline operation on a random device: theme set (1-2 themes for 2026 or 2027),
@@ -101,6 +101,8 @@ import sys
 import time
 
 MRF = os.environ["MRF_BIN"]
+# Debian's libfaketime (scripts/install-deps.sh installs the faketime package)
+LIBFAKETIME = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))), None)
 MRF_HQ = os.environ["MRF_HQ_BIN"]
 T, HQ_HOME, PROXY_DIR = sys.argv[1], sys.argv[2], sys.argv[3]
 SERVE_LOG = os.path.join(T, "serve.log")
@@ -165,7 +167,7 @@ def short(s, n=300):
 
 def run_cmd(argv, timeout, env=None):
     """Runs argv in its own process group; (rc, stdout, stderr). rc "timeout" if it had to be
-    killed (the whole group: faketime forks the program it runs)."""
+    killed (the whole group, should the program have started others)."""
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     try:
@@ -241,14 +243,19 @@ class Device:
         return "%s (%s%s)" % (self.name, self.post, ", " + self.offset if self.offset else "")
 
     def argv(self, args):
-        base = [MRF, "--home", self.home] + list(args)
-        return (["faketime", "-f", self.offset] + base) if self.offset else base
+        return [MRF, "--home", self.home] + list(args)
 
     def env(self):
+        """libfaketime preloaded straight, not through the `faketime` wrapper: the wrapper keeps
+        a POSIX semaphore named after its pid, which a kill -9 leaves behind, and a later
+        wrapper that gets the same pid then fails (sem_open: File exists)."""
         e = dict(os.environ)
         if self.offset:
             a = e.get("ASAN_OPTIONS")
             e["ASAN_OPTIONS"] = (a + ":" if a else "") + "verify_asan_link_order=0"
+            e["LD_PRELOAD"] = LIBFAKETIME
+            e["FAKETIME"] = self.offset
+            e["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
         return e
 
     def run(self, args, timeout=60, real_clock=False):
@@ -817,6 +824,10 @@ def main():
                                                           FAULTS, SKEW))
     if SKEW not in ("none", "year", "all"):
         not_ok("MRF_CONVERGE_SKEW", "must be none, year or all, not %r" % SKEW)
+        return
+    if SKEW != "none" and LIBFAKETIME is None:
+        not_ok("libfaketime", "not found under /usr/lib/*/faketime/; scripts/install-deps.sh "
+               "installs the faketime package")
         return
     t0 = time.time()
     if not setup():

@@ -17,11 +17,6 @@
 # Size: MRF_CONVERGE_STEPS (default 120), MRF_CONVERGE_FAULTS (default 0.3).
 . "$(dirname "$0")/lib.sh"
 
-if [ "${MRF_CONVERGE_SKEW:-all}" != none ] && ! command -v faketime >/dev/null; then
-    skip "devices with skewed clocks" "faketime is not installed: running with MRF_CONVERGE_SKEW=none"
-    export MRF_CONVERGE_SKEW=none
-fi
-
 start_sync_hq || {
     fail "HQ starts" "$(tail -n 5 "$T/serve.log" "$T/proxy.log" 2>/dev/null | tr '\n' ' ')"
     finish
