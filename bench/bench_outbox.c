@@ -68,7 +68,8 @@ int main(int argc, char **argv)
     row = prepare("INSERT INTO grants(id, post, code, partner, theme, year, amount_cents, "
                   "currency, status, removed) VALUES (?1, ?2, ?3, ?4, 'HRD', 2026, ?5, 'EUR', "
                   "'draft', 0)");
-    clock = prepare("INSERT INTO clocks(tbl, id, col, clock, device) VALUES (?1, ?2, ?3, ?4, ?5)");
+    clock = prepare("INSERT INTO clocks(tbl, id, col, clock, device, post) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     out = prepare("INSERT INTO outbox(tbl, id, col, value, clock) VALUES (?1, ?2, ?3, ?4, ?5)");
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         die("begin");
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
         sqlite3_bind_int(clock, 3, cols[k]);
         sqlite3_bind_int64(clock, 4, (sqlite3_int64)c);
         sqlite3_bind_blob(clock, 5, device, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_text(clock, 6, post, -1, SQLITE_STATIC);
         step(clock, "clock");
         sqlite3_bind_int(out, 1, ST_GRANTS);
         sqlite3_bind_blob(out, 2, gid, MRF_ID, SQLITE_STATIC);
