@@ -563,6 +563,16 @@ def setup():
 
 
 # ---- a causal probe ------------------------------------------------------------------------
+def probe_write(dev, args, kind, what):
+    """One write of the causal probe on dev; it must succeed. True if it did."""
+    rc, out, err = dev.run(args)
+    count("ops", "probe %s:%s" % (kind, rc))
+    if rc != 0:
+        not_ok("causal probe: %s sets %s after pulling every earlier write" % (dev.label(), what),
+               "mrf %s: exit %s, stderr: %s" % (" ".join(args), rc, short(err)))
+    return rc == 0
+
+
 def causal_probe():
     """With every outbox empty: on each post, every device in turn (random order) syncs, sets
     one grant's amount and one partner's risk, and syncs again. Each write is made after its
@@ -589,26 +599,14 @@ def causal_probe():
             sync(dev)
             if w[1]:
                 cents = 100 * (i + 1) * 1111 + rng.randint(0, 99)
-                args = ["grant", "set", w[1], "--amount", "%d.%02d" % divmod(cents, 100)]
-                rc, out, err = dev.run(args)
-                count("ops", "probe grant set:%s" % rc)
-                if rc == 0:
+                if probe_write(dev, ["grant", "set", w[1], "--amount",
+                                     "%d.%02d" % divmod(cents, 100)], "grant set", "an amount"):
                     w[2] = cents
-                else:
-                    not_ok("causal probe: %s sets an amount after pulling every earlier write"
-                           % dev.label(), "mrf %s: exit %s, stderr: %s" % (" ".join(args), rc,
-                                                                          short(err)))
             if w[3]:
                 risk = risks[(risks.index(w[4]) + 1) % 3] if w[4] else rng.choice(risks)
-                args = ["partner", "edit", w[3], "--risk", risk]
-                rc, out, err = dev.run(args)
-                count("ops", "probe partner edit:%s" % rc)
-                if rc == 0:
+                if probe_write(dev, ["partner", "edit", w[3], "--risk", risk], "partner edit",
+                               "a risk"):
                     w[4] = risk
-                else:
-                    not_ok("causal probe: %s sets a risk after pulling every earlier write"
-                           % dev.label(), "mrf %s: exit %s, stderr: %s" % (" ".join(args), rc,
-                                                                          short(err)))
             sync(dev)
     return want
 
