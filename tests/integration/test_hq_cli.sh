@@ -171,6 +171,21 @@ expect_exit 2 hq post list --bogus
 expect_exit 2 "$B"
 
 # ---- the country is sealed: nowhere in the home, nowhere in any output -------------------
+# ---- allocate: it applies, or says why not and changes nothing -----------------------------
+alloc_cents() { sqlite3 -readonly "$H/hq.db" "SELECT amount_cents FROM allocations WHERE post = 'NAI' AND year = 2026"; }
+expect_exit 0 hq allocate NAI 2026 500
+check "allocate writes the allocation" [ "$(alloc_cents)" = 50000 ]
+expect_exit 0 hq allocate NAI 2026 600
+check "allocate again replaces it" [ "$(alloc_cents)" = 60000 ]
+expect_exit 3 hq allocate NAI 2026 -5
+expect_exit 3 hq allocate NOPE 2026 5
+# a store from before clocks were bounded may hold a clock far ahead (here 2^64 - 1) on the
+# amount: HQ's own write would lose, so allocate must not say "allocated"
+sqlite3 "$H/hq.db" "UPDATE clocks SET clock = -1 WHERE post = 'NAI' AND tbl = 3 AND col = 1"
+expect_exit 3 hq allocate NAI 2026 900
+check "... and says why, and that nothing changed" grep -q "ahead of HQ's own.*nothing was changed" "$ERR"
+check "... and nothing changed" [ "$(alloc_cents)" = 60000 ]
+
 check "country not in any file under the home" lacks "$COUNTRY" "$H"
 check "country not in any output" lacks "$COUNTRY" "$LOG"
 
