@@ -18,6 +18,7 @@
 #include "common.h"
 #include "hqstore.h"
 #include "mrfcrypto.h"
+#include "mrfsync.h"
 
 /* The HQ home (--home, else $MRF_HQ_HOME, else ~/.mrf-hq; created 0700 by init):
  *   hq.db               the HQ store (schema/hq): config, posts, devices, enrollments, ...
@@ -102,6 +103,47 @@ void ingest_result_release(struct ingest_result *r);
  * to send (also for 4xx); another status only if even that failed (then answer 500). */
 enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const uint8_t *body,
                           size_t len, struct ingest_result *r);
+
+/* ---- the audit chain (hq/audit.c) -------------------------------------------------------- */
+
+/* Appends one entry to the audit chain inside the caller's transaction: hashes body, links it
+ * to the last entry, signs it with keys->sign_sk (Ed25519 over "mrf-audit-entry-v1" | u64 seq
+ * | i64 at | kind | 0 | post | 0 | meta | 0 | chain hash) and stores it. kind: "changeset"
+ * (body: the envelope exactly as received; meta: {"restamp":{"above":..,"to":..}} or "{}"),
+ * "allocate", "resolve", "reveal" (body: HQ's JSON). OUT: *head (if not NULL), the new head,
+ * signed. */
+enum mrf_status hq_audit_append(struct hqstore *s, const struct mrf_secrets *keys, const char *kind,
+                                const char *post, const char *meta, const uint8_t *body, size_t len,
+                                int64_t now, struct audit_head *head);
+/* The current head of the chain, signed with keys (seq 0 and a zero hash if empty). */
+enum mrf_status hq_audit_head(struct hqstore *s, const struct mrf_secrets *keys,
+                              struct audit_head *head);
+
+/* ---- the conflict queue (hq/conflict.c) ------------------------------------------------- */
+
+/* What one change set did to a post, for the conflict checks: the rows and post-years it
+ * touched, and the sender's view (its cursor in the post's sequence). */
+struct hq_touch;
+struct hq_touch *hq_touch_new(const char *post, const uint8_t device[MRF_ID], int64_t cursor);
+void hq_touch_free(struct hq_touch *t);
+
+/* Before op is applied: detects a value or parallel conflict on op's column (the op's
+ * previous clock and writer differ from HQ's current ones) and records what op touches. */
+enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
+                                   int64_t now);
+/* After a change set's ops are applied: other-column parallel writes, theme sets, and every
+ * fund rule on the post-years touched; opens, updates and closes records (one transaction
+ * with the ingest). skew: the change set's clock_skew record, or NULL. */
+enum mrf_status hq_conflict_after(struct hqstore *s, struct hq_touch *t, const struct hq_skew *skew,
+                                  int64_t now);
+/* Re-checks the fund rules of post for year (after HQ's own writes: allocate, resolve). */
+enum mrf_status hq_conflict_recheck(struct hqstore *s, const char *post, int year, int64_t now);
+/* The record as devices receive it: values as display text, codes only. */
+void hq_conflict_public(const struct hq_conflict *c, struct cs_conflict *out);
+/* A wire JSON value of column (t, col) as people read it: an amount "12500.00", a partner
+ * reference as its code, a flag "yes"/"no". out: n bytes. */
+void hq_value_text(struct hqstore *s, const char *post, enum sync_table t, int col,
+                   const char *json, char *out, size_t n);
 
 /* ---- server pieces: store pool (hq/pool.c), listen address (hq/listen.c) ---------------- */
 

@@ -174,14 +174,141 @@ enum mrf_status hqstore_skew_put(struct hqstore *s, const struct hq_skew *k);
 enum mrf_status hqstore_skew_get(struct hqstore *s, const uint8_t changeset[MRF_ID],
                                  struct hq_skew *k);
 
-/* Appends an accepted envelope's hash to the audit chain. */
+/* ---- the audit chain (hqstore_audit.c) ----------------------------------------------------- */
+
+/* One link of the audit chain. envelope_hash is BLAKE2b-256 of body; chain_hash is
+ * BLAKE2b-256(prev_hash | envelope_hash); sig is HQ's Ed25519 signature over the entry (see
+ * hq/audit.c, hq_audit_append). kind: "changeset" (body: the envelope as received, meta: its
+ * restamp), "allocate", "resolve", "reveal" (body: HQ's JSON). Entries written before store
+ * version 3 have the hashes only: has_body 0. */
+struct hq_audit_entry {
+    int64_t seq;
+    int64_t at;
+    char kind[16];
+    char post[16];
+    int has_body;
+    const char *meta; /* JSON text; valid until the scan's callback returns */
+    const uint8_t *body;
+    size_t body_len;
+    uint8_t envelope_hash[32];
+    uint8_t prev_hash[32];
+    uint8_t chain_hash[32];
+    uint8_t sig[64];
+};
+/* The last link: OUT: *seq (0 if the chain is empty) and hash (zeros then). */
+enum mrf_status hqstore_audit_last(struct hqstore *s, int64_t *seq, uint8_t hash[32]);
+/* Appends e (hashes and signature computed by the caller, seq the next one) with its body. */
+enum mrf_status hqstore_audit_put(struct hqstore *s, const struct hq_audit_entry *e);
+/* Calls fn for each link after seq `after`, in order; stops at (and returns) the first status
+ * fn returns that is not MRF_OK. The entry's pointers live until fn returns. */
+typedef enum mrf_status (*hqstore_audit_fn)(void *arg, const struct hq_audit_entry *e);
+/* Legacy: appends a hash-only link (what ingest did before store version 3); to be replaced
+ * by hq_audit_append (hq/audit.c). */
 enum mrf_status hqstore_audit_append(struct hqstore *s, const uint8_t envelope_hash[32],
                                      int64_t now);
+enum mrf_status hqstore_audit_scan(struct hqstore *s, int64_t after, hqstore_audit_fn fn,
+                                   void *arg);
 
 /* The last clock HQ issued or saw, read inside the caller's transaction. */
 enum mrf_status hqstore_clock_get(struct hqstore *s, uint64_t *clock);
 /* Stores it as given: the caller computes it in C (clocks are unsigned; SQL's max() is not). */
 enum mrf_status hqstore_clock_save(struct hqstore *s, uint64_t clock);
+
+/* ---- the conflict queue (hqstore_conflict.c) --------------------------------------------- */
+
+/* A value as a record keeps it: JSON text in the wire form (sync/changeset.c), "" for none. */
+#define HQC_VALUE_MAX 160
+#define HQC_TEXT_MAX 501 /* reason and note: at most 500 bytes */
+
+/* One conflict record (DESIGN section 5; docs/DECISIONS.md, "Conflicts"). kind is "value",
+ * "parallel" or "rule"; rule names what happened:
+ *   value:    concurrent_edit (a watched column), theme_set (a post-year's themes)
+ *   parallel: same_value, other_columns
+ *   rule:     themes_over_two, theme_not_chosen, over_allocation, status_backwards,
+ *             removed_partner, clock_ahead
+ * One record is open per (post, rule, subject) at most. */
+struct hq_conflict {
+    char id[16]; /* "C-7K2M9Q" */
+    char post[16];
+    char kind[16];
+    char rule[24];
+    char subject[64]; /* what the rule is about, e.g. "G-4KD82M amount_cents", "themes 2026" */
+    int year;         /* the post-year concerned, 0 if none */
+    char rows[256];   /* the rows by code, for people */
+    int has_col;      /* value and parallel records: the column below */
+    enum sync_table tbl;
+    uint8_t row_id[MRF_ID];
+    int col;
+    char base[HQC_VALUE_MAX];    /* the value both writers replaced */
+    char a_value[HQC_VALUE_MAX]; /* side A: the value HQ held */
+    int has_a;
+    uint8_t a_device[MRF_ID];
+    hlc_t a_clock;
+    char b_value[HQC_VALUE_MAX]; /* side B: the value that arrived */
+    int has_b;
+    uint8_t b_device[MRF_ID];
+    hlc_t b_clock;
+    char detail[256]; /* one line for people: codes only, never an identity */
+    int64_t opened_at;
+    int64_t updated_at;
+    int64_t closed_at;         /* 0 while open */
+    char decision[16];         /* accept, take_a, take_b, set, auto, info; "" while open */
+    char reason[HQC_TEXT_MAX]; /* travels to the post */
+    char note[HQC_TEXT_MAX];   /* the HQ officer's own; stays at HQ */
+    int64_t cseq;              /* the post's sequence of record changes */
+};
+
+/* Opens c, or, if a record is open for (c->post, c->rule, c->subject), updates that one's
+ * rows, year, sides and detail. A record opened with c->closed_at set (parallel records) is
+ * inserted closed. Every change takes the post's next cseq. OUT: c->id, c->opened_at, c->cseq;
+ * *opened 1 if a new record was written. The id is random; a clash is retried. */
+enum mrf_status hqstore_conflict_upsert(struct hqstore *s, struct hq_conflict *c, int64_t now,
+                                        int *opened);
+/* Closes the open record id with decision, reason and note (either may be ""). MRF_E_NOTFOUND
+ * if there is no such record, MRF_E_STATE if it is closed already. */
+enum mrf_status hqstore_conflict_close(struct hqstore *s, const char *id, const char *decision,
+                                       const char *reason, const char *note, int64_t now);
+/* OUT: *c. MRF_E_NOTFOUND if there is no such record. */
+enum mrf_status hqstore_conflict_get(struct hqstore *s, const char *id, struct hq_conflict *c);
+typedef enum mrf_status (*hqstore_conflict_fn)(void *arg, const struct hq_conflict *c);
+/* Records of post (all posts if NULL), open ones only unless all, by post and opening. */
+enum mrf_status hqstore_conflict_list(struct hqstore *s, const char *post, int all,
+                                      hqstore_conflict_fn fn, void *arg);
+/* Records of post changed after its cseq `after`, in cseq order (what its devices pull). */
+enum mrf_status hqstore_conflict_scan(struct hqstore *s, const char *post, int64_t after,
+                                      hqstore_conflict_fn fn, void *arg);
+/* Open records of post of one rule (any rule if NULL) for year (any if 0). */
+enum mrf_status hqstore_conflict_open_rules(struct hqstore *s, const char *post, const char *rule,
+                                            int year, hqstore_conflict_fn fn, void *arg);
+/* OUT: *n, the open records of post (all posts if NULL). */
+enum mrf_status hqstore_conflict_count_open(struct hqstore *s, const char *post, int64_t *n);
+
+/* One write of a row's history, from the oplog. */
+struct hq_write {
+    int64_t pseq;
+    int col;
+    const struct sync_op *op; /* value, clock, writer; valid until the callback returns */
+};
+typedef enum mrf_status (*hqstore_write_fn)(void *arg, const struct hq_write *w);
+/* Every applied write to row (post, t, id), in the order HQ applied them. */
+enum mrf_status hqstore_row_history(struct hqstore *s, const char *post, enum sync_table t,
+                                    const uint8_t id[MRF_ID], hqstore_write_fn fn, void *arg);
+/* The value a column had at (clock, device), from the oplog. OUT: *found; the value is
+ * written as wire JSON into json (n bytes). */
+enum mrf_status hqstore_write_value(struct hqstore *s, const char *post, enum sync_table t,
+                                    const uint8_t id[MRF_ID], int col, hlc_t clock,
+                                    const uint8_t device[MRF_ID], char *json, size_t n, int *found);
+/* Writes to row (post, t, id) applied after the post's sequence `after` by a writer other
+ * than `not_device`: how HQ sees that a change set's author had not seen them. */
+enum mrf_status hqstore_row_since(struct hqstore *s, const char *post, enum sync_table t,
+                                  const uint8_t id[MRF_ID], int64_t after,
+                                  const uint8_t not_device[MRF_ID], hqstore_write_fn fn, void *arg);
+/* The id of the row of table t with short code `code` in post. MRF_E_NOTFOUND if none. */
+enum mrf_status hqstore_row_find(struct hqstore *s, const char *post, enum sync_table t,
+                                 const char *code, uint8_t id[MRF_ID]);
+/* The short code of row (post, t, id), "" if it has none or does not exist (code: 16 bytes). */
+enum mrf_status hqstore_row_code(struct hqstore *s, const char *post, enum sync_table t,
+                                 const uint8_t id[MRF_ID], char code[16]);
 
 /* ---- consolidated data ------------------------------------------------------------------- */
 

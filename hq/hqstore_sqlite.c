@@ -1,14 +1,16 @@
-/* The HQ store on embedded SQLite: the only file of mrf-hq that holds SQL. Every statement
- * lives in stmt_sql[] beside its enum, is prepared on first use, reset when fetched and
- * finalized on close (as SQLite's FTS5 storage does). The schema itself comes from
- * schema/hq/NNN_*.sql through schema_open(). */
+/* The HQ store on embedded SQLite: opening, configuration, posts, devices, enrollments,
+ * change sets and the oplog. Every statement lives in stmt_sql[] beside its enum, is prepared
+ * on first use, reset when fetched and finalized on close (as SQLite's FTS5 storage does). The
+ * other areas (conflicts, audit, report) have files of their own, hqstore_*.c, that share the
+ * handle through hqstore_db.h; together they are the only files of mrf-hq that hold SQL. The
+ * schema itself comes from schema/hq/NNN_*.sql through schema_open(). */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <sqlite3.h>
 
-#include "hqstore.h"
+#include "hqstore_db.h"
 #include "schema.h"
 
 enum hq_stmt {
@@ -107,19 +109,10 @@ static const char *const stmt_sql[HQS_COUNT] = {
                        " ORDER BY post, year, code",
 };
 
-struct hqstore {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[HQS_COUNT]; /* NULL until first used */
-    int in_tx;                     /* a hqstore_begin is open */
-    struct merge *merge;           /* sync's per-column merge on this connection */
-    /* The last oplog sequence number given to seq_post in this transaction (0: not known). */
-    char seq_post[16];
-    int64_t seq_last;
-    struct mrf_error err;
-};
+_Static_assert(HQS_COUNT <= 64, "struct hqstore holds 64 statements");
 
 /* Sets the handle's error from SQLite's last message. */
-static enum mrf_status db_fail(struct hqstore *s, const char *what)
+enum mrf_status hqs_fail(struct hqstore *s, const char *what)
 {
     return mrf_error_set(&s->err, MRF_E_IO, "HQ store: %s: %s", what, sqlite3_errmsg(s->db));
 }
@@ -131,7 +124,7 @@ static sqlite3_stmt *stmt_get(struct hqstore *s, enum hq_stmt i)
     if (s->stmt[i] == NULL) {
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK) {
-            db_fail(s, "prepare");
+            hqs_fail(s, "prepare");
             return NULL;
         }
     } else {
@@ -141,8 +134,32 @@ static sqlite3_stmt *stmt_get(struct hqstore *s, enum hq_stmt i)
     return s->stmt[i];
 }
 
+sqlite3_stmt *hqs_stmt(struct hqstore *s, enum hqs_area area, int i, const char *sql)
+{
+    sqlite3_stmt **slot = &s->area[area][i];
+
+    if (*slot == NULL) {
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
+            SQLITE_OK) {
+            hqs_fail(s, "prepare");
+            return NULL;
+        }
+    } else {
+        sqlite3_reset(*slot);
+        sqlite3_clear_bindings(*slot);
+    }
+    return *slot;
+}
+
+struct merge *hqs_merge(struct hqstore *s)
+{
+    if (s->merge == NULL && merge_new(s->db, &s->merge, &s->err) != MRF_OK)
+        return NULL;
+    return s->merge;
+}
+
 /* Copies a blob column of exactly n bytes; 0 if its size differs. */
-static int column_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t n)
+int hqs_column_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t n)
 {
     const void *p = sqlite3_column_blob(st, col);
 
@@ -152,7 +169,7 @@ static int column_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t n)
     return 1;
 }
 
-static void column_text(sqlite3_stmt *st, int col, char *out, size_t n)
+void hqs_column_text(sqlite3_stmt *st, int col, char *out, size_t n)
 {
     const unsigned char *p = sqlite3_column_text(st, col);
 
@@ -161,7 +178,7 @@ static void column_text(sqlite3_stmt *st, int col, char *out, size_t n)
 
 /* Steps a statement that returns no rows and resets it. Returns SQLITE_DONE or the extended
  * error code, read before the reset. */
-static int step_once(sqlite3_stmt *st)
+int hqs_step_once(sqlite3_stmt *st)
 {
     int r = sqlite3_step(st);
 
@@ -213,6 +230,9 @@ void hqstore_close(struct hqstore *s)
         hqstore_rollback(s);
     for (i = 0; i < HQS_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
+    for (int a = 0; a < HQS_AREA_COUNT; a++)
+        for (i = 0; i < HQS_AREA_SLOTS; i++)
+            sqlite3_finalize(s->area[a][i]);
     merge_free(s->merge);
     sqlite3_close_v2(s->db);
     x_free(s);
@@ -231,9 +251,9 @@ static enum mrf_status exec_simple(struct hqstore *s, enum hq_stmt i, const char
 
     if (st == NULL)
         return MRF_E_IO;
-    r = step_once(st);
+    r = hqs_step_once(st);
     if (r != SQLITE_DONE)
-        return db_fail(s, what);
+        return hqs_fail(s, what);
     return MRF_OK;
 }
 
@@ -283,11 +303,11 @@ enum mrf_status hqstore_config_init(struct hqstore *s, const struct hq_config *c
     sqlite3_bind_int64(st, 6, c->created_at);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)c->clock);
     sqlite3_bind_blob(st, 8, c->device_id, sizeof c->device_id, SQLITE_STATIC);
-    r = step_once(st);
+    r = hqs_step_once(st);
     if (r == SQLITE_CONSTRAINT_PRIMARYKEY)
         return mrf_error_set(&s->err, MRF_E_STATE, "HQ store: HQ is already configured");
     if (r != SQLITE_DONE)
-        return db_fail(s, "writing the configuration");
+        return hqs_fail(s, "writing the configuration");
     return MRF_OK;
 }
 
@@ -307,15 +327,15 @@ enum mrf_status hqstore_config_get(struct hqstore *s, struct hq_config *c)
         goto out;
     }
     if (r != SQLITE_ROW) {
-        rc = db_fail(s, "reading the configuration");
+        rc = hqs_fail(s, "reading the configuration");
         goto out;
     }
-    column_text(st, 0, c->url, sizeof c->url);
-    column_text(st, 1, c->tls_pin, sizeof c->tls_pin);
-    if (!column_blob(st, 2, c->hq.sign_pk, sizeof c->hq.sign_pk) ||
-        !column_blob(st, 3, c->hq.box_pk, sizeof c->hq.box_pk) ||
-        !column_blob(st, 4, c->escrow_pk, sizeof c->escrow_pk) ||
-        !column_blob(st, 7, c->device_id, sizeof c->device_id)) {
+    hqs_column_text(st, 0, c->url, sizeof c->url);
+    hqs_column_text(st, 1, c->tls_pin, sizeof c->tls_pin);
+    if (!hqs_column_blob(st, 2, c->hq.sign_pk, sizeof c->hq.sign_pk) ||
+        !hqs_column_blob(st, 3, c->hq.box_pk, sizeof c->hq.box_pk) ||
+        !hqs_column_blob(st, 4, c->escrow_pk, sizeof c->escrow_pk) ||
+        !hqs_column_blob(st, 7, c->device_id, sizeof c->device_id)) {
         rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: the configuration is damaged");
         goto out;
     }
@@ -341,7 +361,7 @@ enum mrf_status hqstore_post_add(struct hqstore *s, const char *code, const char
     if (country != NULL)
         sqlite3_bind_blob64(st, 3, country, country_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, now);
-    r = step_once(st);
+    r = hqs_step_once(st);
     if ((r & 0xff) == SQLITE_CONSTRAINT) {
         if (r == SQLITE_CONSTRAINT_PRIMARYKEY || r == SQLITE_CONSTRAINT_UNIQUE)
             return mrf_error_set(&s->err, MRF_E_RULE,
@@ -350,7 +370,7 @@ enum mrf_status hqstore_post_add(struct hqstore *s, const char *code, const char
                              "post %s: kind must be bilateral or multilateral", code);
     }
     if (r != SQLITE_DONE)
-        return db_fail(s, "adding a post");
+        return hqs_fail(s, "adding a post");
     return MRF_OK;
 }
 
@@ -358,8 +378,8 @@ enum mrf_status hqstore_post_add(struct hqstore *s, const char *code, const char
 static void post_row(sqlite3_stmt *st, struct hq_post *p)
 {
     memset(p, 0, sizeof *p);
-    column_text(st, 0, p->code, sizeof p->code);
-    column_text(st, 1, p->kind, sizeof p->kind);
+    hqs_column_text(st, 0, p->code, sizeof p->code);
+    hqs_column_text(st, 1, p->kind, sizeof p->kind);
     p->country_sealed = sqlite3_column_int(st, 2) != 0;
     p->devices = sqlite3_column_int64(st, 3);
     p->created_at = sqlite3_column_int64(st, 4);
@@ -381,7 +401,7 @@ enum mrf_status hqstore_post_get(struct hqstore *s, const char *code, struct hq_
     else if (r == SQLITE_DONE)
         rc = mrf_error_set(&s->err, MRF_E_NOTFOUND, "no post %s", code);
     else
-        rc = db_fail(s, "reading a post");
+        rc = hqs_fail(s, "reading a post");
     sqlite3_reset(st);
     return rc;
 }
@@ -402,7 +422,7 @@ enum mrf_status hqstore_post_list(struct hqstore *s, hqstore_post_fn fn, void *a
             goto out;
     }
     if (r != SQLITE_DONE)
-        rc = db_fail(s, "listing posts");
+        rc = hqs_fail(s, "listing posts");
 out:
     sqlite3_reset(st);
     return rc;
@@ -420,11 +440,11 @@ enum mrf_status hqstore_enrollment_add(struct hqstore *s, const struct hq_enroll
     sqlite3_bind_blob(st, 3, e->secret_hash, sizeof e->secret_hash, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, e->expires);
     sqlite3_bind_int64(st, 5, e->created_at);
-    r = step_once(st);
+    r = hqs_step_once(st);
     if (r == SQLITE_CONSTRAINT_FOREIGNKEY)
         return mrf_error_set(&s->err, MRF_E_NOTFOUND, "no post %s", e->post);
     if (r != SQLITE_DONE)
-        return db_fail(s, "storing the enrollment");
+        return hqs_fail(s, "storing the enrollment");
     return MRF_OK;
 }
 
@@ -445,12 +465,12 @@ enum mrf_status hqstore_enrollment_get(struct hqstore *s, const uint8_t token_id
         goto out;
     }
     if (r != SQLITE_ROW) {
-        rc = db_fail(s, "reading an enrollment");
+        rc = hqs_fail(s, "reading an enrollment");
         goto out;
     }
     memcpy(e->token_id, token_id, MRF_ID);
-    column_text(st, 0, e->post, sizeof e->post);
-    if (!column_blob(st, 1, e->secret_hash, sizeof e->secret_hash)) {
+    hqs_column_text(st, 0, e->post, sizeof e->post);
+    if (!hqs_column_blob(st, 1, e->secret_hash, sizeof e->secret_hash)) {
         rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: an enrollment is damaged");
         goto out;
     }
@@ -474,8 +494,8 @@ enum mrf_status hqstore_enrollment_use(struct hqstore *s, const uint8_t token_id
     sqlite3_bind_blob(st, 1, token_id, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, device_id, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
-    if (step_once(st) != SQLITE_DONE)
-        return db_fail(s, "marking an enrollment used");
+    if (hqs_step_once(st) != SQLITE_DONE)
+        return hqs_fail(s, "marking an enrollment used");
     if (sqlite3_changes(s->db) != 1)
         return mrf_error_set(&s->err, MRF_E_STATE, "token_used");
     return MRF_OK;
@@ -486,10 +506,11 @@ enum mrf_status hqstore_enrollment_use(struct hqstore *s, const uint8_t token_id
 static int device_row(sqlite3_stmt *st, struct hq_device *d)
 {
     memset(d, 0, sizeof *d);
-    if (!column_blob(st, 0, d->id, MRF_ID) || !column_blob(st, 2, d->keys.sign_pk, MRF_SIGN_PK) ||
-        !column_blob(st, 3, d->keys.box_pk, MRF_BOX_PK))
+    if (!hqs_column_blob(st, 0, d->id, MRF_ID) ||
+        !hqs_column_blob(st, 2, d->keys.sign_pk, MRF_SIGN_PK) ||
+        !hqs_column_blob(st, 3, d->keys.box_pk, MRF_BOX_PK))
         return 0;
-    column_text(st, 1, d->post, sizeof d->post);
+    hqs_column_text(st, 1, d->post, sizeof d->post);
     d->revoked = sqlite3_column_int(st, 4) != 0;
     d->enrolled_at = sqlite3_column_int64(st, 5);
     d->revoked_at = sqlite3_column_int64(st, 6);
@@ -509,11 +530,11 @@ enum mrf_status hqstore_device_add(struct hqstore *s, const struct hq_device *d)
     sqlite3_bind_blob(st, 3, d->keys.sign_pk, MRF_SIGN_PK, SQLITE_STATIC);
     sqlite3_bind_blob(st, 4, d->keys.box_pk, MRF_BOX_PK, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, d->enrolled_at);
-    r = step_once(st);
+    r = hqs_step_once(st);
     if (r == SQLITE_CONSTRAINT_PRIMARYKEY)
         return mrf_error_set(&s->err, MRF_E_RULE, "device_exists");
     if (r != SQLITE_DONE)
-        return db_fail(s, "adding a device");
+        return hqs_fail(s, "adding a device");
     return MRF_OK;
 }
 
@@ -527,7 +548,7 @@ static enum mrf_status device_query(struct hqstore *s, sqlite3_stmt *st, struct 
     if (r == SQLITE_DONE)
         rc = mrf_error_set(&s->err, MRF_E_NOTFOUND, "no such device");
     else if (r != SQLITE_ROW)
-        rc = db_fail(s, "reading a device");
+        rc = hqs_fail(s, "reading a device");
     else if (!device_row(st, d))
         rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: a device row is damaged");
     else if (expect_one && sqlite3_step(st) == SQLITE_ROW)
@@ -573,7 +594,7 @@ enum mrf_status hqstore_device_seen(struct hqstore *s, const uint8_t id[MRF_ID],
         return MRF_E_IO;
     sqlite3_bind_blob(st, 1, id, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
-    return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "updating a device");
+    return hqs_step_once(st) == SQLITE_DONE ? MRF_OK : hqs_fail(s, "updating a device");
 }
 
 enum mrf_status hqstore_device_revoke(struct hqstore *s, const uint8_t id[MRF_ID], int64_t now)
@@ -584,8 +605,8 @@ enum mrf_status hqstore_device_revoke(struct hqstore *s, const uint8_t id[MRF_ID
         return MRF_E_IO;
     sqlite3_bind_blob(st, 1, id, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
-    if (step_once(st) != SQLITE_DONE)
-        return db_fail(s, "revoking a device");
+    if (hqs_step_once(st) != SQLITE_DONE)
+        return hqs_fail(s, "revoking a device");
     if (sqlite3_changes(s->db) != 1)
         return mrf_error_set(&s->err, MRF_E_STATE, "the device is revoked already");
     return MRF_OK;
@@ -610,7 +631,7 @@ enum mrf_status hqstore_device_list(struct hqstore *s, hqstore_device_fn fn, voi
             goto out;
     }
     if (r != SQLITE_DONE)
-        rc = db_fail(s, "listing devices");
+        rc = hqs_fail(s, "listing devices");
 out:
     sqlite3_reset(st);
     return rc;
@@ -633,13 +654,13 @@ enum mrf_status hqstore_received_get(struct hqstore *s, const uint8_t id[MRF_ID]
     if (r == SQLITE_DONE)
         rc = mrf_error_set(&s->err, MRF_E_NOTFOUND, "change set not seen");
     else if (r != SQLITE_ROW)
-        rc = db_fail(s, "reading a received change set");
-    else if (!column_blob(st, 0, rec->device, MRF_ID))
+        rc = hqs_fail(s, "reading a received change set");
+    else if (!hqs_column_blob(st, 0, rec->device, MRF_ID))
         rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: a received row is damaged");
     else {
-        column_text(st, 1, rec->post, sizeof rec->post);
-        column_text(st, 2, rec->verdict, sizeof rec->verdict);
-        column_text(st, 3, rec->reason, sizeof rec->reason);
+        hqs_column_text(st, 1, rec->post, sizeof rec->post);
+        hqs_column_text(st, 2, rec->verdict, sizeof rec->verdict);
+        hqs_column_text(st, 3, rec->reason, sizeof rec->reason);
     }
     sqlite3_reset(st);
     return rc;
@@ -658,7 +679,7 @@ enum mrf_status hqstore_received_put(struct hqstore *s, const uint8_t id[MRF_ID]
     sqlite3_bind_text(st, 4, rec->verdict, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, rec->reason, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now);
-    return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "recording a change set");
+    return hqs_step_once(st) == SQLITE_DONE ? MRF_OK : hqs_fail(s, "recording a change set");
 }
 
 enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct sync_op *op,
@@ -669,7 +690,7 @@ enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct 
     sqlite3_stmt *st;
 
     *applied = 0;
-    if (s->merge == NULL && merge_new(s->db, &s->merge, &s->err) != MRF_OK)
+    if (hqs_merge(s) == NULL)
         return MRF_E_IO;
     rc = merge_apply(s->merge, post, op, &outcome, &s->err);
     if (rc != MRF_OK || outcome != MERGE_APPLIED)
@@ -682,7 +703,7 @@ enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct 
             return MRF_E_IO;
         sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_ROW) {
-            rc = db_fail(s, "reading the oplog");
+            rc = hqs_fail(s, "reading the oplog");
             sqlite3_reset(st);
             return rc;
         }
@@ -701,8 +722,8 @@ enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct 
     sqlite3_bind_int64(st, 6, (sqlite3_int64)op->clock);
     sqlite3_bind_blob(st, 7, op->device, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, s->seq_last + 1);
-    if (step_once(st) != SQLITE_DONE)
-        return db_fail(s, "appending to the oplog");
+    if (hqs_step_once(st) != SQLITE_DONE)
+        return hqs_fail(s, "appending to the oplog");
     s->seq_last++;
     *applied = 1;
     return MRF_OK;
@@ -716,7 +737,8 @@ static int oplog_row(sqlite3_stmt *st, struct sync_op *op)
 
     memset(op, 0, sizeof *op);
     d = sync_table_get((enum sync_table)t);
-    if (d == NULL || !column_blob(st, 2, op->id, MRF_ID) || !column_blob(st, 6, op->device, MRF_ID))
+    if (d == NULL || !hqs_column_blob(st, 2, op->id, MRF_ID) ||
+        !hqs_column_blob(st, 6, op->device, MRF_ID))
         return 0;
     op->tbl = (enum sync_table)t;
     op->col = sqlite3_column_int(st, 3);
@@ -749,7 +771,7 @@ enum mrf_status hqstore_oplog_scan(struct hqstore *s, const char *post, int64_t 
             goto out;
     }
     if (r != SQLITE_DONE)
-        rc = db_fail(s, "reading the oplog");
+        rc = hqs_fail(s, "reading the oplog");
 out:
     sqlite3_reset(st);
     return rc;
@@ -770,7 +792,7 @@ enum mrf_status hqstore_oplog_pseq_at(struct hqstore *s, const char *post, int64
     if (r == SQLITE_ROW)
         *pseq = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    return r == SQLITE_ROW || r == SQLITE_DONE ? MRF_OK : db_fail(s, "reading the oplog");
+    return r == SQLITE_ROW || r == SQLITE_DONE ? MRF_OK : hqs_fail(s, "reading the oplog");
 }
 
 enum mrf_status hqstore_skew_put(struct hqstore *s, const struct hq_skew *k)
@@ -787,7 +809,7 @@ enum mrf_status hqstore_skew_put(struct hqstore *s, const struct hq_skew *k)
     sqlite3_bind_int64(st, 6, (sqlite3_int64)k->above);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)k->restamped);
     sqlite3_bind_int64(st, 8, k->at);
-    return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "recording a skewed clock");
+    return hqs_step_once(st) == SQLITE_DONE ? MRF_OK : hqs_fail(s, "recording a skewed clock");
 }
 
 enum mrf_status hqstore_skew_get(struct hqstore *s, const uint8_t changeset[MRF_ID],
@@ -805,12 +827,12 @@ enum mrf_status hqstore_skew_get(struct hqstore *s, const uint8_t changeset[MRF_
     if (r == SQLITE_DONE)
         rc = mrf_error_set(&s->err, MRF_E_NOTFOUND, "no skewed clock in this change set");
     else if (r != SQLITE_ROW)
-        rc = db_fail(s, "reading a skewed clock");
-    else if (!column_blob(st, 0, k->device, MRF_ID))
+        rc = hqs_fail(s, "reading a skewed clock");
+    else if (!hqs_column_blob(st, 0, k->device, MRF_ID))
         rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: a clock_skew row is damaged");
     else {
         memcpy(k->changeset, changeset, MRF_ID);
-        column_text(st, 1, k->post, sizeof k->post);
+        hqs_column_text(st, 1, k->post, sizeof k->post);
         k->ops = sqlite3_column_int64(st, 2);
         k->max_clock = (uint64_t)sqlite3_column_int64(st, 3);
         k->above = (uint64_t)sqlite3_column_int64(st, 4);
@@ -831,13 +853,13 @@ enum mrf_status hqstore_audit_append(struct hqstore *s, const uint8_t envelope_h
     if (st == NULL)
         return MRF_E_IO;
     r = sqlite3_step(st);
-    if (r == SQLITE_ROW && !column_blob(st, 0, prev, sizeof prev)) {
+    if (r == SQLITE_ROW && !hqs_column_blob(st, 0, prev, sizeof prev)) {
         sqlite3_reset(st);
         return mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: the audit chain is damaged");
     }
     sqlite3_reset(st);
     if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return db_fail(s, "reading the audit chain");
+        return hqs_fail(s, "reading the audit chain");
     memcpy(both, prev, 32);
     memcpy(both + 32, envelope_hash, 32);
     mrf_hash(chain, sizeof chain, both, sizeof both, NULL, 0);
@@ -848,7 +870,7 @@ enum mrf_status hqstore_audit_append(struct hqstore *s, const uint8_t envelope_h
     sqlite3_bind_blob(st, 2, prev, 32, SQLITE_STATIC);
     sqlite3_bind_blob(st, 3, chain, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, now);
-    return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "appending to the audit chain");
+    return hqs_step_once(st) == SQLITE_DONE ? MRF_OK : hqs_fail(s, "appending to the audit chain");
 }
 
 enum mrf_status hqstore_clock_get(struct hqstore *s, uint64_t *clock)
@@ -863,7 +885,7 @@ enum mrf_status hqstore_clock_get(struct hqstore *s, uint64_t *clock)
     if (r == SQLITE_ROW)
         *clock = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    return r == SQLITE_ROW ? MRF_OK : db_fail(s, "reading HQ's clock");
+    return r == SQLITE_ROW ? MRF_OK : hqs_fail(s, "reading HQ's clock");
 }
 
 enum mrf_status hqstore_clock_save(struct hqstore *s, uint64_t clock)
@@ -873,7 +895,7 @@ enum mrf_status hqstore_clock_save(struct hqstore *s, uint64_t clock)
     if (st == NULL)
         return MRF_E_IO;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)clock);
-    return step_once(st) == SQLITE_DONE ? MRF_OK : db_fail(s, "saving HQ's clock");
+    return hqs_step_once(st) == SQLITE_DONE ? MRF_OK : hqs_fail(s, "saving HQ's clock");
 }
 
 enum mrf_status hqstore_grant_list(struct hqstore *s, const char *post, int year,
@@ -891,20 +913,20 @@ enum mrf_status hqstore_grant_list(struct hqstore *s, const char *post, int year
     sqlite3_bind_int(st, 2, year);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         memset(&g, 0, sizeof g);
-        column_text(st, 0, g.post, sizeof g.post);
-        column_text(st, 1, g.code, sizeof g.code);
-        column_text(st, 2, g.theme, sizeof g.theme);
+        hqs_column_text(st, 0, g.post, sizeof g.post);
+        hqs_column_text(st, 1, g.code, sizeof g.code);
+        hqs_column_text(st, 2, g.theme, sizeof g.theme);
         g.year = sqlite3_column_int(st, 3);
         g.amount_cents = sqlite3_column_int64(st, 4);
-        column_text(st, 5, g.currency, sizeof g.currency);
-        column_text(st, 6, g.status, sizeof g.status);
+        hqs_column_text(st, 5, g.currency, sizeof g.currency);
+        hqs_column_text(st, 6, g.status, sizeof g.status);
         g.removed = sqlite3_column_int(st, 7) != 0;
         rc = fn(arg, &g);
         if (rc != MRF_OK)
             goto out;
     }
     if (r != SQLITE_DONE)
-        rc = db_fail(s, "listing grants");
+        rc = hqs_fail(s, "listing grants");
 out:
     sqlite3_reset(st);
     return rc;

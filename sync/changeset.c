@@ -468,3 +468,38 @@ void changeset_answer_release(struct cs_answer *a)
     a->doc = NULL;
     a->ops = NULL;
 }
+
+/* ---- HQ's audit head --------------------------------------------------------------------- */
+
+#define AUDIT_HEAD_TAG "mrf-audit-head-v1"
+
+/* The bytes HQ signs: tag | u64 seq big-endian | chain hash. */
+static void audit_head_message(const struct audit_head *h, uint8_t *m, size_t *len)
+{
+    size_t n = sizeof AUDIT_HEAD_TAG - 1;
+    uint64_t seq = (uint64_t)h->seq;
+
+    memcpy(m, AUDIT_HEAD_TAG, n);
+    for (int i = 7; i >= 0; i--)
+        m[n++] = (uint8_t)(seq >> (8 * i));
+    memcpy(m + n, h->hash, sizeof h->hash);
+    *len = n + sizeof h->hash;
+}
+
+void audit_head_sign(struct audit_head *h, const uint8_t sign_sk[MRF_SIGN_SK])
+{
+    uint8_t m[sizeof AUDIT_HEAD_TAG + 8 + 32];
+    size_t len;
+
+    audit_head_message(h, m, &len);
+    mrf_sign(h->sig, m, len, sign_sk);
+}
+
+enum mrf_status audit_head_verify(const struct audit_head *h, const uint8_t sign_pk[MRF_SIGN_PK])
+{
+    uint8_t m[sizeof AUDIT_HEAD_TAG + 8 + 32];
+    size_t len;
+
+    audit_head_message(h, m, &len);
+    return mrf_verify(h->sig, m, len, sign_pk) == MRF_OK ? MRF_OK : MRF_E_AUTH;
+}

@@ -390,6 +390,45 @@ enum mrf_status changeset_answer_parse(const char *json, size_t len, struct cs_a
                                        struct mrf_error *err);
 void changeset_answer_release(struct cs_answer *a);
 
+/* ---- HQ's audit head and conflict records, as devices receive them ----------------------- */
+
+/* HQ's audit head: the sequence and chain hash of the last link of HQ's audit chain, signed
+ * by HQ (Ed25519 over "mrf-audit-head-v1" | u64 seq big-endian | hash). A device keeps the
+ * latest it verified: proof of what HQ had acknowledged. In an answer:
+ *   "audit":{"seq":N,"hash":"<hex>","sig":"<b64url>"} */
+struct audit_head {
+    int64_t seq;
+    uint8_t hash[32];
+    uint8_t sig[MRF_SIG];
+};
+void audit_head_sign(struct audit_head *h, const uint8_t sign_sk[MRF_SIGN_SK]);
+/* MRF_OK if h->sig is HQ's signature over h; MRF_E_AUTH otherwise. */
+enum mrf_status audit_head_verify(const struct audit_head *h, const uint8_t sign_pk[MRF_SIGN_PK]);
+
+/* A conflict record as it travels to the devices of its post (hq/conflict.c builds it from
+ * HQ's record; docs/DECISIONS.md, "Conflicts"). Values are display text (an amount as
+ * "12500.00", a partner as its code, themes as "FOE WGR"); codes only, never an identity.
+ * In an answer, "conflicts":[{"id":..,"kind":..,"rule":..,"rows":..,"detail":..,"year":N,
+ * "base":..,"a":..,"b":..,"opened":T,"closed":T|null,"decision":..|null,"reason":..|null},...]
+ * with "ccursor":N, the post's record sequence the page reaches. */
+#define CS_CONFLICTS_PAGE 100 /* records per answer at most */
+struct cs_conflict {
+    char id[16];
+    char kind[16];
+    char rule[24];
+    char rows[256];
+    char detail[256];
+    int year;
+    char base[96];
+    char a[96];
+    char b[96];
+    int64_t opened;
+    int64_t closed;    /* 0 while open */
+    char decision[16]; /* "" while open */
+    char reason[501];
+    int64_t cseq;
+};
+
 /* ---- envelopes --------------------------------------------------------------------------- */
 
 /* An envelope carries one JSON body, zstd-compressed, encrypted with XChaCha20-Poly1305 under

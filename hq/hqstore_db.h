@@ -1,0 +1,46 @@
+/* The SQLite HQ store's inside, shared by its files and by nothing else: hqstore_sqlite.c
+ * (open, configuration, posts, devices, change sets, oplog), hqstore_conflict.c (the conflict
+ * queue, row history), hqstore_audit.c (the audit chain and its entries) and
+ * hqstore_report.c (the consolidated figures). Each file keeps its statements in an array of
+ * its own beside their enum, prepared on first use through hqs_stmt into a slot of the
+ * handle's, and finalized on close. Only these files hold SQL. */
+#ifndef MRF_HQSTORE_DB_H
+#define MRF_HQSTORE_DB_H
+
+#include <sqlite3.h>
+
+#include "hqstore.h"
+
+#define HQS_AREA_SLOTS 32 /* statements an area file may have */
+
+enum hqs_area { HQS_AREA_CONFLICT, HQS_AREA_AUDIT, HQS_AREA_REPORT, HQS_AREA_COUNT };
+
+struct hqstore {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[64];                             /* hqstore_sqlite.c's, by enum */
+    sqlite3_stmt *area[HQS_AREA_COUNT][HQS_AREA_SLOTS]; /* the other files', by area */
+    int in_tx;                                          /* a hqstore_begin is open */
+    struct merge *merge; /* sync's per-column merge on this connection */
+    /* The last oplog sequence number given to seq_post in this transaction (0: not known). */
+    char seq_post[16];
+    int64_t seq_last;
+    struct mrf_error err;
+};
+
+/* Statement i of an area file, whose SQL is sql (the file's array entry): prepared on first
+ * use, else reset with bindings cleared. NULL on failure (message on s). */
+sqlite3_stmt *hqs_stmt(struct hqstore *s, enum hqs_area area, int i, const char *sql);
+
+/* Sets the handle's error from SQLite's last message; returns MRF_E_IO. */
+enum mrf_status hqs_fail(struct hqstore *s, const char *what);
+/* Copies a blob column of exactly n bytes; 0 if its size differs. */
+int hqs_column_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t n);
+/* Copies a text column into out (n bytes, NUL-terminated; "" for NULL). */
+void hqs_column_text(sqlite3_stmt *st, int col, char *out, size_t n);
+/* Steps a statement that returns no rows and resets it. Returns SQLITE_DONE or the extended
+ * error code, read before the reset. */
+int hqs_step_once(sqlite3_stmt *st);
+/* The handle's merge, created on first use. NULL on failure (message on s). */
+struct merge *hqs_merge(struct hqstore *s);
+
+#endif
