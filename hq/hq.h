@@ -115,6 +115,13 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
 enum mrf_status hq_audit_append(struct hqstore *s, const struct mrf_secrets *keys, const char *kind,
                                 const char *post, const char *meta, const uint8_t *body, size_t len,
                                 int64_t now, struct audit_head *head);
+/* The JSON body of an HQ entry that writes ops (allocate, resolve):
+ *   {"v":1,"post":"P",<fields>,"ops":[OP,...]}
+ * with each OP in the answer form (writer after the clock: op_to_json(op, 1, ...)), so that
+ * `audit verify` can replay them. fields: further members, already JSON without the braces
+ * (e.g. "\"conflict\":\"C-7K2M9Q\",\"decision\":\"take_b\""), or "". b is reset first. */
+enum mrf_status hq_audit_ops_body(struct buf *b, const char *post, const char *fields,
+                                  const struct sync_op *ops, int n);
 /* The current head of the chain, signed with keys (seq 0 and a zero hash if empty). */
 enum mrf_status hq_audit_head(struct hqstore *s, const struct mrf_secrets *keys,
                               struct audit_head *head);
