@@ -148,9 +148,9 @@ enum mrf_status hq_conflict_recheck(struct hqstore *s, const char *post, int yea
 /* The record as devices receive it: values as display text, codes only. */
 void hq_conflict_public(const struct hq_conflict *c, struct cs_conflict *out);
 /* A wire JSON value of column (t, col) as people read it: an amount "12500.00", a partner
- * reference as its code, a flag "yes"/"no". out: n bytes. */
-void hq_value_text(struct hqstore *s, const char *post, enum sync_table t, int col,
-                   const char *json, char *out, size_t n);
+ * reference as its code, a removal flag "removed"/"kept", a theme set as it is, "(none)"
+ * for none. out: n bytes. */
+void hq_value_text(enum sync_table t, int col, const char *json, char *out, size_t n);
 
 /* ---- server pieces: store pool (hq/pool.c), listen address (hq/listen.c) ---------------- */
 
