@@ -210,7 +210,8 @@ enum mrf_status hqstore_audit_orphan(struct hqstore *s, int64_t *seq);
 
 /* For `mrf-hq reveal`: calls fn with each sealed column (PARTNER_NAME .. PARTNER_NOTE) that
  * partner `code` of post holds, as the opaque blob it is (valid until fn returns).
- * OUT: id, the row's id (for the blobs' associated data). MRF_E_NOTFOUND if the post has no
+ * OUT: id, the row's id (for the blobs' associated data), set before fn is first called.
+ * MRF_E_NOTFOUND if the post has no
  * such partner; MRF_E_RULE if two of its partners share the code. */
 typedef enum mrf_status (*hqstore_sealed_fn)(void *arg, int col, const uint8_t *blob, size_t n);
 enum mrf_status hqstore_partner_sealed(struct hqstore *s, const char *post, const char *code,
