@@ -74,6 +74,9 @@ extern const struct cmd_entry hq_cmd_conflicts;
 extern const struct cmd_entry hq_cmd_conflict_show;
 extern const struct cmd_entry hq_cmd_resolve;
 extern const struct cmd_entry hq_cmd_history;
+extern const struct cmd_entry hq_cmd_audit_verify;
+extern const struct cmd_entry hq_cmd_audit_list;
+extern const struct cmd_entry hq_cmd_reveal;
 
 /* ---- ingest (hq/ingest.c) --------------------------------------------------------------- */
 
@@ -129,6 +132,32 @@ enum mrf_status hq_audit_ops_body(struct buf *b, const char *post, const char *f
 /* The current head of the chain, signed with keys (seq 0 and a zero hash if empty). */
 enum mrf_status hq_audit_head(struct hqstore *s, const struct mrf_secrets *keys,
                               struct audit_head *head);
+/* MRF_OK if e->sig is HQ's signature (sign_pk) over e as hq_audit_append signs it;
+ * MRF_E_AUTH otherwise. */
+enum mrf_status hq_audit_entry_verify(const struct hq_audit_entry *e,
+                                      const uint8_t sign_pk[MRF_SIGN_PK])
+    __attribute__((warn_unused_result));
+
+/* What `mrf-hq audit verify` found (hq/audit_verify.c). */
+struct hq_audit_report {
+    int holds;              /* 1 if every check below held */
+    int64_t entries;        /* links checked */
+    int64_t changesets;     /* change sets replayed */
+    int64_t hq_entries;     /* HQ's own entries (allocate, resolve, reveal) checked */
+    int64_t ops;            /* ops replayed */
+    struct audit_head head; /* the last link checked (signed with the keys given) */
+    int64_t bad_seq;        /* the first bad entry; 0 if none, or the fault is not one entry's */
+    char problem[768];      /* what does not hold, naming the entry or the table and row; "" */
+};
+/* Checks the whole chain of s: sequence and links, every entry's hash and HQ signature
+ * (against keys, which must be the pair hq.db's configuration names), and replays the entries
+ * into a scratch store in a private directory under $TMPDIR (removed afterwards): change sets
+ * opened with keys->box_sk after their device's signature is checked, HQ's ops as written.
+ * The replay must produce exactly the domain tables of s. Stops at the first fault.
+ * Returns MRF_OK when the checks ran (rep->holds says whether all held), another status (in
+ * err) when they could not run. Nothing is written to s. */
+enum mrf_status hq_audit_verify(struct hqstore *s, const struct mrf_secrets *keys,
+                                struct hq_audit_report *rep, struct mrf_error *err);
 
 /* ---- the conflict queue (hq/conflict.c) ------------------------------------------------- */
 

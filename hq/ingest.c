@@ -37,6 +37,8 @@ struct ingest {
     struct hq_skew skew;   /* the change set's clock_skew record, if ack.restamped */
     int64_t now;
     uint64_t now_ms;
+    const uint8_t *body; /* the envelope exactly as received, for the audit chain */
+    size_t body_len;
 };
 
 void ingest_result_init(struct ingest_result *r)
@@ -320,7 +322,6 @@ static enum mrf_status take(struct ingest *in)
     struct hq_received rec;
     struct sync_op *ops = NULL;
     int nops = 0;
-    uint8_t h[32];
     hlc_t hq_clock;
     enum mrf_status rc = MRF_OK;
 
@@ -343,8 +344,15 @@ static enum mrf_status take(struct ingest *in)
     str_copy(rec.reason, in->quarantine, sizeof rec.reason);
     rc = hqstore_received_put(in->s, in->env.changeset, &rec, in->now);
     if (rc == MRF_OK && !in->ack.quarantined) {
-        envelope_hash(&in->env, h);
-        rc = hqstore_audit_append(in->s, h, in->now);
+        char meta[96] = "{}", above[17], to[17];
+        if (in->ack.restamped) {
+            hlc_to_hex(in->ack.restamp_above, above);
+            hlc_to_hex(in->ack.restamp_to, to);
+            snprintf(meta, sizeof meta, "{\"restamp\":{\"above\":\"%s\",\"to\":\"%s\"}}", above,
+                     to);
+        }
+        rc = hq_audit_append(in->s, in->id->keys, "changeset", in->dev.post, meta, in->body,
+                             in->body_len, in->now, NULL);
     }
     if (rc == MRF_OK && !in->ack.quarantined && in->max_clock != 0) {
         /* HQ's clock moves past every clock it took as it is (all within the bound) */
@@ -439,6 +447,8 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
     in.r = r;
     in.now_ms = time_now_ms();
     in.now = (int64_t)(in.now_ms / 1000u);
+    in.body = body;
+    in.body_len = len;
     buf_init(&json, WIRE_JSON_MAX);
 
     rc = envelope_parse(body, len, &in.env, &err);
