@@ -15,6 +15,7 @@
  * Records name rows by code only; values are kept as wire JSON and shown as people read them. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hq.h"
@@ -28,6 +29,10 @@ struct trow {
     uint32_t cols; /* bit per column written */
     int removed;   /* theme rows: the value the sender wrote, -1 if none */
     hlc_t clock;   /* the newest clock the sender wrote to it */
+    int year;      /* its post-year (0: a partner, or not known) */
+    int have_year;
+    char code[16]; /* its short code, read when first needed */
+    int have_code;
 };
 
 /* A post-year whose theme set the change set touched, with the set as it was before. */
@@ -43,9 +48,7 @@ struct hq_touch {
     int64_t nops;
     struct trow *rows;
     int nrows, cap;
-    int years[MAX_YEARS]; /* post-years whose rules to check; 0 in all_years: every year */
-    int nyears;
-    int all_years;
+    int partners_removed; /* a partner's removal was written: check every year's grants */
     struct tyear tyears[MAX_YEARS];
     int ntyears;
 };
@@ -172,19 +175,6 @@ static struct trow *touch_row(struct hq_touch *t, const struct sync_op *op)
     return r;
 }
 
-static void add_year(struct hq_touch *t, int year)
-{
-    if (year == 0)
-        return;
-    for (int i = 0; i < t->nyears; i++)
-        if (t->years[i] == year)
-            return;
-    if (t->nyears < MAX_YEARS)
-        t->years[t->nyears++] = year;
-    else
-        t->all_years = 1;
-}
-
 /* The writer's id as people see it: the first 8 hex digits. */
 static void who(const uint8_t device[MRF_ID], char out[17])
 {
@@ -303,6 +293,20 @@ static enum mrf_status check_status(struct hqstore *s, struct hq_touch *t, const
     return hqstore_conflict_upsert(s, &c, now, &opened);
 }
 
+/* The row's short code, read once. */
+static enum mrf_status row_code(struct hqstore *s, struct hq_touch *t, struct trow *r,
+                                char code[16])
+{
+    enum mrf_status rc = MRF_OK;
+
+    if (!r->have_code) {
+        rc = hqstore_row_code(s, t->post, r->t, r->id, r->code);
+        r->have_code = rc == MRF_OK;
+    }
+    str_copy(code, r->code, 16);
+    return rc;
+}
+
 enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
                                    int64_t now)
 {
@@ -313,7 +317,7 @@ enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const 
     uint8_t cur_dev[MRF_ID];
     char code[16], cur_json[HQC_VALUE_MAX], new_json[HQC_VALUE_MAX];
     char va[48], vb[48], da[17], db[17];
-    int found = 0, opened, year = 0, concurrent;
+    int found = 0, opened, year = 0, concurrent, wins;
     enum mrf_status rc;
 
     t->nops++;
@@ -322,20 +326,22 @@ enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const 
     if (hlc_cmp(op->clock, op->device, r->clock, op->device) > 0)
         r->clock = op->clock;
     if (op->tbl == ST_PARTNERS && op->col == PARTNER_REMOVED)
-        t->all_years = 1;
+        t->partners_removed = 1;
     if (op->tbl == ST_THEMES && op->col == THEME_REMOVED && !op->v.is_null)
         r->removed = op->v.i != 0;
 
-    /* the post-year: from the op itself, or from the row as it is */
+    /* the post-year: from the op itself, or from the row as it is (once per row) */
     if ((op->tbl == ST_THEMES && op->col == THEME_YEAR) ||
-        (op->tbl == ST_GRANTS && op->col == GRANT_YEAR))
-        year = op->v.is_null ? 0 : (int)op->v.i;
-    else if (op->tbl != ST_PARTNERS) {
-        rc = hqstore_row_year(s, t->post, op->tbl, op->id, &year);
+        (op->tbl == ST_GRANTS && op->col == GRANT_YEAR)) {
+        r->year = op->v.is_null ? 0 : (int)op->v.i;
+        r->have_year = 1;
+    } else if (!r->have_year && op->tbl != ST_PARTNERS) {
+        rc = hqstore_row_year(s, t->post, op->tbl, op->id, &r->year);
         if (rc != MRF_OK)
             return rc;
+        r->have_year = 1;
     }
-    add_year(t, year);
+    year = r->year;
     if (op->tbl == ST_THEMES && year != 0) {
         /* the year's theme set before this change set changes it: once per year */
         int seen = 0;
@@ -357,22 +363,24 @@ enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const 
     rc = hqstore_column_clock(s, t->post, op->tbl, op->id, op->col, &cur, cur_dev, &found);
     if (rc != MRF_OK || !found)
         return rc;
-    rc = hqstore_row_code(s, t->post, op->tbl, op->id, code);
+    wins = hlc_cmp(op->clock, op->device, cur, cur_dev) > 0;
+    concurrent = memcmp(cur_dev, op->device, MRF_ID) != 0 &&
+                 !(op->prev_clock == cur && op->has_prev_device &&
+                   memcmp(op->prev_device, cur_dev, MRF_ID) == 0);
+    if (!concurrent && !(op->col == GRANT_STATUS && wins))
+        return MRF_OK; /* the common case: nothing more to read */
+    rc = row_code(s, t, r, code);
     if (rc != MRF_OK)
         return rc;
     rc = hqstore_write_value(s, t->post, op->tbl, op->id, op->col, cur, cur_dev, cur_json,
                              sizeof cur_json, &found);
     if (rc != MRF_OK)
         return rc;
-    if (op->col == GRANT_STATUS && hlc_cmp(op->clock, op->device, cur, cur_dev) > 0) {
+    if (op->col == GRANT_STATUS && wins) {
         rc = check_status(s, t, op, code, cur_json, year, now);
         if (rc != MRF_OK)
             return rc;
     }
-
-    concurrent = memcmp(cur_dev, op->device, MRF_ID) != 0 &&
-                 !(op->prev_clock == cur && op->has_prev_device &&
-                   memcmp(op->prev_device, cur_dev, MRF_ID) == 0);
     if (!concurrent)
         return MRF_OK;
     column_record(&c, t->post, code, op, cur, cur_dev);
@@ -442,6 +450,41 @@ static void col_names(enum sync_table t, uint32_t mask, char *out, size_t n)
         len = strlen(out);
         snprintf(out + len, n - len, "%s%s", len ? ", " : "", d->cols[i].name);
     }
+}
+
+/* The rows others wrote that the sender had not pulled, as sorted 17-byte keys (table, id):
+ * one range read of the oplog after the sender's cursor instead of one query per row. */
+struct unseen {
+    int n, cap;
+    uint8_t (*k)[1 + MRF_ID];
+};
+
+static enum mrf_status unseen_add(void *arg, enum sync_table t, const uint8_t id[MRF_ID])
+{
+    struct unseen *u = arg;
+
+    if (u->n == u->cap) {
+        u->cap = u->cap ? 2 * u->cap : 64;
+        u->k = xrealloc(u->k, (size_t)u->cap * sizeof *u->k);
+    }
+    u->k[u->n][0] = (uint8_t)t;
+    memcpy(u->k[u->n] + 1, id, MRF_ID);
+    u->n++;
+    return MRF_OK;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 1 + MRF_ID);
+}
+
+static int unseen_has(const struct unseen *u, enum sync_table t, const uint8_t id[MRF_ID])
+{
+    uint8_t k[1 + MRF_ID];
+
+    k[0] = (uint8_t)t;
+    memcpy(k + 1, id, MRF_ID);
+    return u->n > 0 && bsearch(k, u->k, (size_t)u->n, sizeof *u->k, key_cmp) != NULL;
 }
 
 /* Concurrent writes by others to other columns of a row the change set wrote. */
@@ -616,11 +659,25 @@ static enum mrf_status theme_set(struct hqstore *s, struct hq_touch *t, const st
 
 /* ---- the fund rules on the merged state -------------------------------------------------- */
 
-/* Rules whose records close by themselves when the state makes them hold again. */
-static const char *const state_rules[] = {"themes_over_two", "theme_not_chosen", "over_allocation",
-                                          "removed_partner"};
+/* The rules, as bits of a mask: which a check looks at. */
+enum {
+    RB_THEMES = 1,          /* themes_over_two (a post-year) */
+    RB_NOT_CHOSEN = 2,      /* theme_not_chosen (a grant) */
+    RB_REMOVED_PARTNER = 4, /* removed_partner (a grant) */
+    RB_ALLOCATION = 8,      /* over_allocation (a post-year and currency) */
+    RB_STATUS = 16,         /* status_backwards (a grant): re-checked, never found by scan */
+    RB_ALL = 31
+};
+static const struct {
+    int bit;
+    const char *rule;
+} rule_bits[] = {{RB_THEMES, "themes_over_two"},
+                 {RB_NOT_CHOSEN, "theme_not_chosen"},
+                 {RB_REMOVED_PARTNER, "removed_partner"},
+                 {RB_ALLOCATION, "over_allocation"},
+                 {RB_STATUS, "status_backwards"}};
 
-/* The violations found for one post-year, to compare with the open records. */
+/* The violations found, to compare with the open records. */
 struct found {
     int n, cap;
     struct hq_conflict *v;
@@ -689,14 +746,15 @@ static enum mrf_status allocation_fn(void *arg, const struct hq_rule_row *r)
     return MRF_OK;
 }
 
-static enum mrf_status find_violations(struct hqstore *s, const char *post, int year,
-                                       struct found *f)
+/* The violations of the rules in mask for (post, year; every year if 0), or for one grant. */
+static enum mrf_status find_violations(struct hqstore *s, const char *post, int year, int mask,
+                                       const uint8_t *grant, struct found *f)
 {
     struct rule_ctx x = {f, post};
     struct themes_acc a;
     enum mrf_status rc = MRF_OK;
 
-    if (year != 0) {
+    if ((mask & RB_THEMES) && year != 0) {
         rc = live_themes(s, post, year, &a);
         if (rc == MRF_OK && a.n > 2) {
             struct hq_conflict *c = found_add(f, post, "themes_over_two", year);
@@ -706,16 +764,16 @@ static enum mrf_status find_violations(struct hqstore *s, const char *post, int 
                     a.text);
         }
     }
-    if (rc == MRF_OK)
-        rc = hqstore_rule_scan(s, HQR_NOT_CHOSEN, post, year, not_chosen_fn, &x);
-    if (rc == MRF_OK)
-        rc = hqstore_rule_scan(s, HQR_REMOVED_PARTNER, post, year, removed_partner_fn, &x);
-    if (rc == MRF_OK)
-        rc = hqstore_rule_scan(s, HQR_ALLOCATION, post, year, allocation_fn, &x);
+    if (rc == MRF_OK && (mask & RB_NOT_CHOSEN))
+        rc = hqstore_rule_scan(s, HQR_NOT_CHOSEN, post, year, grant, not_chosen_fn, &x);
+    if (rc == MRF_OK && (mask & RB_REMOVED_PARTNER))
+        rc = hqstore_rule_scan(s, HQR_REMOVED_PARTNER, post, year, grant, removed_partner_fn, &x);
+    if (rc == MRF_OK && (mask & RB_ALLOCATION) && grant == NULL)
+        rc = hqstore_rule_scan(s, HQR_ALLOCATION, post, year, NULL, allocation_fn, &x);
     return rc;
 }
 
-/* The open rule records of a post-year (or of every year). */
+/* Open records, collected. */
 struct open_list {
     int n, cap;
     struct hq_conflict *v;
@@ -731,14 +789,6 @@ static enum mrf_status open_collect(void *arg, const struct hq_conflict *c)
     }
     l->v[l->n++] = *c;
     return MRF_OK;
-}
-
-static int is_state_rule(const char *rule)
-{
-    for (size_t i = 0; i < sizeof state_rules / sizeof state_rules[0]; i++)
-        if (strcmp(rule, state_rules[i]) == 0)
-            return 1;
-    return 0;
 }
 
 /* Why a rule that was broken holds again, for the record's reason. */
@@ -758,46 +808,110 @@ static const char *holds_again(const char *rule)
     return "the rule holds again: the device's clock is within a day of HQ's";
 }
 
-/* Checks the state rules of (post, year; every year if 0) and opens, updates and closes. */
-static enum mrf_status check_rules(struct hqstore *s, const char *post, int year, int64_t now)
+/* Orders records by rule, then subject: violations and open records are matched by merging
+ * the two sorted lists, so a post-year with thousands of broken rows costs n log n. */
+static int by_rule_subject(const void *x, const void *y)
+{
+    const struct hq_conflict *a = x, *b = y;
+    int c = strcmp(a->rule, b->rule);
+
+    return c != 0 ? c : strcmp(a->subject, b->subject);
+}
+
+/* Whether an open record no violation names still fails: only a status can, by the grant's
+ * status now against the one it had reached. */
+static enum mrf_status still_fails(struct hqstore *s, const char *post, const struct hq_conflict *c,
+                                   int *still)
+{
+    char status[16], high[32];
+    enum mrf_status rc = MRF_OK;
+
+    *still = 0;
+    if (strcmp(c->rule, "status_backwards") == 0) {
+        rc = hqstore_grant_status(s, post, c->rows, status);
+        hq_value_text(ST_GRANTS, GRANT_STATUS, c->a_value, high, sizeof high);
+        *still = status[0] != '\0' && status_backwards(high, status);
+    }
+    return rc;
+}
+
+/* Opens, updates and closes the records of the rules in mask, given the violations f found
+ * and the open records of the same scope: both lists are sorted here. */
+static enum mrf_status reconcile(struct hqstore *s, const char *post, struct found *f,
+                                 struct open_list *open, int64_t now)
+{
+    enum mrf_status rc = MRF_OK;
+    int i = 0, k = 0, opened, still;
+
+    if (f->n > 1)
+        qsort(f->v, (size_t)f->n, sizeof *f->v, by_rule_subject);
+    if (open->n > 1)
+        qsort(open->v, (size_t)open->n, sizeof *open->v, by_rule_subject);
+    while (rc == MRF_OK && (i < f->n || k < open->n)) {
+        int c = i == f->n ? 1 : k == open->n ? -1 : by_rule_subject(&f->v[i], &open->v[k]);
+        if (c < 0) { /* broken, no record yet */
+            rc = hqstore_conflict_upsert(s, &f->v[i++], now, &opened);
+        } else if (c > 0) { /* a record no violation names */
+            rc = still_fails(s, post, &open->v[k], &still);
+            if (rc == MRF_OK && !still)
+                rc = hqstore_conflict_close(s, open->v[k].id, "auto", holds_again(open->v[k].rule),
+                                            "", now);
+            k++;
+        } else { /* still broken: update the record if what it says changed */
+            if (strcmp(open->v[k].rows, f->v[i].rows) != 0 ||
+                strcmp(open->v[k].detail, f->v[i].detail) != 0)
+                rc = hqstore_conflict_upsert(s, &f->v[i], now, &opened);
+            i++;
+            k++;
+        }
+    }
+    return rc;
+}
+
+/* Checks the rules in mask for (post, year; every year if 0). */
+static enum mrf_status check_rules(struct hqstore *s, const char *post, int year, int mask,
+                                   int64_t now)
 {
     struct found f = {0, 0, NULL};
     struct open_list open = {0, 0, NULL};
-    enum mrf_status rc = find_violations(s, post, year, &f);
-    int opened;
+    enum mrf_status rc = find_violations(s, post, year, mask, NULL, &f);
 
+    for (size_t b = 0; rc == MRF_OK && b < sizeof rule_bits / sizeof rule_bits[0]; b++)
+        if (mask & rule_bits[b].bit)
+            rc = hqstore_conflict_open_rules(s, post, rule_bits[b].rule, year, open_collect, &open);
     if (rc == MRF_OK)
-        rc = hqstore_conflict_open_rules(s, post, NULL, year, open_collect, &open);
-    for (int i = 0; rc == MRF_OK && i < f.n; i++) {
-        const struct hq_conflict *same = NULL;
-        for (int k = 0; k < open.n; k++)
-            if (strcmp(open.v[k].rule, f.v[i].rule) == 0 &&
-                strcmp(open.v[k].subject, f.v[i].subject) == 0)
-                same = &open.v[k];
-        if (same != NULL && strcmp(same->rows, f.v[i].rows) == 0 &&
-            strcmp(same->detail, f.v[i].detail) == 0)
-            continue; /* open and unchanged */
-        rc = hqstore_conflict_upsert(s, &f.v[i], now, &opened);
+        rc = reconcile(s, post, &f, &open, now);
+    x_free(f.v);
+    x_free(open.v);
+    return rc;
+}
+
+/* Checks the grant rules in mask for one grant the change set wrote: its own records only,
+ * found by subject, so the cost does not grow with the post's other grants. */
+static enum mrf_status check_grant(struct hqstore *s, struct hq_touch *t, struct trow *r, int mask,
+                                   int64_t now)
+{
+    static const char *const suffix[] = {"theme", "partner", "status"};
+    static const int bits[] = {RB_NOT_CHOSEN, RB_REMOVED_PARTNER, RB_STATUS};
+    struct found f = {0, 0, NULL};
+    struct open_list open = {0, 0, NULL};
+    struct hq_conflict c;
+    char code[16], subject[64];
+    int found;
+    enum mrf_status rc = row_code(s, t, r, code);
+
+    if (rc == MRF_OK && code[0] != '\0')
+        rc = find_violations(s, t->post, 0, mask & (RB_NOT_CHOSEN | RB_REMOVED_PARTNER), r->id, &f);
+    for (int b = 0; rc == MRF_OK && code[0] != '\0' && b < 3; b++) {
+        if (!(mask & bits[b]))
+            continue;
+        snprintf(subject, sizeof subject, "%s %s", code, suffix[b]);
+        rc = hqstore_conflict_find_open(s, t->post, rule_bits[b + 1].rule, subject, &c, &found);
+        if (rc == MRF_OK && found)
+            rc = open_collect(&open, &c);
     }
-    for (int k = 0; rc == MRF_OK && k < open.n; k++) {
-        const struct hq_conflict *c = &open.v[k];
-        int still = 0;
-        char status[16];
-        if (strcmp(c->rule, "status_backwards") == 0) {
-            char high[32];
-            rc = hqstore_grant_status(s, post, c->rows, status);
-            hq_value_text(ST_GRANTS, GRANT_STATUS, c->a_value, high, sizeof high);
-            still = status[0] != '\0' && status_backwards(high, status);
-        } else if (is_state_rule(c->rule)) {
-            for (int i = 0; i < f.n; i++)
-                still |=
-                    strcmp(c->rule, f.v[i].rule) == 0 && strcmp(c->subject, f.v[i].subject) == 0;
-        } else {
-            continue; /* clock_ahead: closed by the device's next change set */
-        }
-        if (rc == MRF_OK && !still)
-            rc = hqstore_conflict_close(s, c->id, "auto", holds_again(c->rule), "", now);
-    }
+    if (rc == MRF_OK)
+        rc = reconcile(s, t->post, &f, &open, now);
     x_free(f.v);
     x_free(open.v);
     return rc;
@@ -850,16 +964,62 @@ static enum mrf_status check_clock(struct hqstore *s, struct hq_touch *t, const 
 enum mrf_status hq_conflict_after(struct hqstore *s, struct hq_touch *t, const struct hq_skew *skew,
                                   int64_t now)
 {
+    int years[MAX_YEARS], nyears = 0, every = 0;
     enum mrf_status rc = MRF_OK;
 
+    struct unseen u = {0, 0, NULL};
+
+    rc = hqstore_rows_since(s, t->post, t->cursor, t->device, unseen_add, &u);
+    if (u.n > 1)
+        qsort(u.k, (size_t)u.n, sizeof *u.k, key_cmp);
     for (int i = 0; rc == MRF_OK && i < t->nrows; i++)
-        rc = other_columns(s, t, &t->rows[i], now);
+        if (unseen_has(&u, t->rows[i].t, t->rows[i].id))
+            rc = other_columns(s, t, &t->rows[i], now);
+    x_free(u.k);
     for (int i = 0; rc == MRF_OK && i < t->ntyears; i++)
         rc = theme_set(s, t, &t->tyears[i], now);
-    if (rc == MRF_OK && t->all_years)
-        rc = check_rules(s, t->post, 0, now);
-    for (int i = 0; rc == MRF_OK && !t->all_years && i < t->nyears; i++)
-        rc = check_rules(s, t->post, t->years[i], now);
+    /* post-years: themes and allocation; a year whose themes changed: all its grants */
+    for (int i = 0; i < t->nrows; i++) {
+        int seen = 0, y = t->rows[i].year;
+        if (t->rows[i].t == ST_PARTNERS || y == 0)
+            continue;
+        for (int k = 0; k < nyears; k++)
+            seen |= years[k] == y;
+        if (!seen && nyears < MAX_YEARS)
+            years[nyears++] = y;
+        else if (!seen)
+            every = 1;
+    }
+    if (every)
+        rc = rc == MRF_OK ? check_rules(s, t->post, 0, RB_ALL, now) : rc;
+    for (int k = 0; rc == MRF_OK && !every && k < nyears; k++) {
+        int themes = 0;
+        for (int i = 0; i < t->ntyears; i++)
+            themes |= t->tyears[i].year == years[k];
+        rc = check_rules(s, t->post, years[k],
+                         RB_ALLOCATION | (themes ? RB_THEMES | RB_NOT_CHOSEN : 0), now);
+    }
+    if (rc == MRF_OK && !every && t->partners_removed)
+        rc = check_rules(s, t->post, 0, RB_REMOVED_PARTNER, now);
+    for (int i = 0; rc == MRF_OK && !every && i < t->nrows; i++) {
+        struct trow *r = &t->rows[i];
+        /* only what the columns written can change: an amount alone changes none of these */
+        int mask = 0;
+        if (r->cols & (1u << GRANT_STATUS))
+            mask |= RB_STATUS;
+        if (r->cols &
+            (1u << GRANT_THEME | 1u << GRANT_YEAR | 1u << GRANT_REMOVED | 1u << GRANT_STATUS))
+            mask |= RB_NOT_CHOSEN;
+        if (!t->partners_removed &&
+            (r->cols & (1u << GRANT_PARTNER | 1u << GRANT_REMOVED | 1u << GRANT_STATUS)))
+            mask |= RB_REMOVED_PARTNER;
+        if (r->t != ST_GRANTS || mask == 0)
+            continue;
+        for (int k = 0; k < t->ntyears; k++)
+            if (t->tyears[k].year == r->year)
+                mask &= ~RB_NOT_CHOSEN; /* its year was checked whole */
+        rc = check_grant(s, t, r, mask, now);
+    }
     if (rc == MRF_OK)
         rc = check_clock(s, t, skew, now);
     return rc;
@@ -867,5 +1027,5 @@ enum mrf_status hq_conflict_after(struct hqstore *s, struct hq_touch *t, const s
 
 enum mrf_status hq_conflict_recheck(struct hqstore *s, const char *post, int year, int64_t now)
 {
-    return check_rules(s, post, year, now);
+    return check_rules(s, post, year, RB_ALL, now);
 }

@@ -320,6 +320,11 @@ enum mrf_status hqstore_write_value(struct hqstore *s, const char *post, enum sy
 enum mrf_status hqstore_row_since(struct hqstore *s, const char *post, enum sync_table t,
                                   const uint8_t id[MRF_ID], int64_t after,
                                   const uint8_t not_device[MRF_ID], hqstore_write_fn fn, void *arg);
+/* Every row of post written after its sequence `after` by a writer other than not_device,
+ * once each (what a change set's author had not pulled). */
+typedef enum mrf_status (*hqstore_row_fn)(void *arg, enum sync_table t, const uint8_t id[MRF_ID]);
+enum mrf_status hqstore_rows_since(struct hqstore *s, const char *post, int64_t after,
+                                   const uint8_t not_device[MRF_ID], hqstore_row_fn fn, void *arg);
 /* The id of the row of table t with short code `code` in post. MRF_E_NOTFOUND if none. */
 enum mrf_status hqstore_row_find(struct hqstore *s, const char *post, enum sync_table t,
                                  const char *code, uint8_t id[MRF_ID]);
@@ -356,9 +361,13 @@ enum hq_rule_query {
     HQR_ALLOCATION       /* each allocation with the committed total in its currency */
 };
 typedef enum mrf_status (*hqstore_rule_fn)(void *arg, const struct hq_rule_row *r);
-/* Rows of post for year (every year if 0) that query q finds. */
+/* Rows of post for year (every year if 0) that query q finds; with id, only that grant's
+ * (HQR_NOT_CHOSEN, HQR_REMOVED_PARTNER). */
 enum mrf_status hqstore_rule_scan(struct hqstore *s, enum hq_rule_query q, const char *post,
-                                  int year, hqstore_rule_fn fn, void *arg);
+                                  int year, const uint8_t *id, hqstore_rule_fn fn, void *arg);
+/* The open record of (post, rule, subject). OUT: *c and *found (0 if none is open). */
+enum mrf_status hqstore_conflict_find_open(struct hqstore *s, const char *post, const char *rule,
+                                           const char *subject, struct hq_conflict *c, int *found);
 /* A grant's status by code ("" if no such grant). */
 enum mrf_status hqstore_grant_status(struct hqstore *s, const char *post, const char *code,
                                      char status[16]);

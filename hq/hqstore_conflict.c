@@ -37,6 +37,10 @@ enum {
     R_REMOVED_PARTNER,
     R_ALLOCATION,
     R_GRANT_STATUS,
+    R_NOT_CHOSEN_ROW,
+    R_REMOVED_PARTNER_ROW,
+    C_OPEN_ONE,
+    H_ROWS_SINCE,
     C_COUNT
 };
 
@@ -104,6 +108,22 @@ static const char *const csql[C_COUNT] = {
         "'closed')) FROM allocations a WHERE a.post = ?1 AND (?2 = 0 OR a.year = ?2) "
         "AND a.currency IS NOT NULL AND a.amount_cents IS NOT NULL",
     [R_GRANT_STATUS] = "SELECT coalesce(status, '') FROM grants WHERE post = ?1 AND code = ?2",
+    /* the same two rules for one grant, by its id (?3) */
+    [R_NOT_CHOSEN_ROW] =
+        "SELECT g.year, g.code, coalesce(g.theme, '') FROM grants g WHERE "
+        "g.post = ?1 AND g.id = ?3 AND ?2 = ?2 AND g.removed = 0 AND g.year IS NOT "
+        "NULL AND coalesce(g.status, '') <> 'cancelled' AND NOT EXISTS (SELECT 1 "
+        "FROM themes t WHERE t.post = g.post AND t.year = g.year AND t.theme = "
+        "g.theme AND t.removed = 0)",
+    [R_REMOVED_PARTNER_ROW] = "SELECT g.year, g.code, p.code FROM grants g JOIN partners p ON "
+                              "p.post = g.post AND p.id = g.partner WHERE g.post = ?1 AND g.id = "
+                              "?3 AND ?2 = ?2 AND g.removed = 0 AND coalesce(g.status, '') NOT IN "
+                              "('cancelled', 'closed') AND p.removed = 1",
+    [H_ROWS_SINCE] = "SELECT DISTINCT tbl, id FROM oplog WHERE post = ?1 AND pseq > ?2 AND "
+                     "device <> ?3",
+    [C_OPEN_ONE] =
+        "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND subject = ?3 "
+        "AND closed_at IS NULL",
 };
 
 _Static_assert(C_COUNT <= HQS_AREA_SLOTS, "too many conflict statements for their area");
@@ -620,7 +640,7 @@ out:
 
 /* Runs one of the rule queries for (post, year) and calls fn with each row it finds. */
 static enum mrf_status rule_rows(struct hqstore *s, int i, const char *post, int year,
-                                 hqstore_rule_fn fn, void *arg)
+                                 const uint8_t *id, hqstore_rule_fn fn, void *arg)
 {
     sqlite3_stmt *st = get(s, i);
     enum mrf_status rc = MRF_OK;
@@ -631,6 +651,8 @@ static enum mrf_status rule_rows(struct hqstore *s, int i, const char *post, int
         return MRF_E_IO;
     sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, year);
+    if (id != NULL)
+        sqlite3_bind_blob(st, 3, id, MRF_ID, SQLITE_STATIC);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         memset(&row, 0, sizeof row);
         row.year = sqlite3_column_int(st, 0);
@@ -654,13 +676,39 @@ out:
 }
 
 enum mrf_status hqstore_rule_scan(struct hqstore *s, enum hq_rule_query q, const char *post,
-                                  int year, hqstore_rule_fn fn, void *arg)
+                                  int year, const uint8_t *id, hqstore_rule_fn fn, void *arg)
 {
-    static const int map[] = {[HQR_NOT_CHOSEN] = R_NOT_CHOSEN,
+    static const int all[] = {[HQR_NOT_CHOSEN] = R_NOT_CHOSEN,
                               [HQR_REMOVED_PARTNER] = R_REMOVED_PARTNER,
                               [HQR_ALLOCATION] = R_ALLOCATION};
+    static const int one[] = {[HQR_NOT_CHOSEN] = R_NOT_CHOSEN_ROW,
+                              [HQR_REMOVED_PARTNER] = R_REMOVED_PARTNER_ROW,
+                              [HQR_ALLOCATION] = R_ALLOCATION};
 
-    return rule_rows(s, map[q], post, year, fn, arg);
+    if (id != NULL && q == HQR_ALLOCATION)
+        return mrf_error_set(&s->err, MRF_E_INTERNAL, "allocations are checked by year");
+    return rule_rows(s, id ? one[q] : all[q], post, year, id, fn, arg);
+}
+
+enum mrf_status hqstore_conflict_find_open(struct hqstore *s, const char *post, const char *rule,
+                                           const char *subject, struct hq_conflict *c, int *found)
+{
+    sqlite3_stmt *st = get(s, C_OPEN_ONE);
+    int r;
+
+    *found = 0;
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, subject, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        read_record(st, c);
+        *found = 1;
+    }
+    sqlite3_reset(st);
+    return r == SQLITE_ROW || r == SQLITE_DONE ? MRF_OK : hqs_fail(s, "finding an open record");
 }
 
 enum mrf_status hqstore_grant_status(struct hqstore *s, const char *post, const char *code,
@@ -679,4 +727,31 @@ enum mrf_status hqstore_grant_status(struct hqstore *s, const char *post, const 
         hqs_column_text(st, 0, status, 16);
     sqlite3_reset(st);
     return r == SQLITE_ROW || r == SQLITE_DONE ? MRF_OK : hqs_fail(s, "reading a grant's status");
+}
+
+enum mrf_status hqstore_rows_since(struct hqstore *s, const char *post, int64_t after,
+                                   const uint8_t not_device[MRF_ID], hqstore_row_fn fn, void *arg)
+{
+    sqlite3_stmt *st = get(s, H_ROWS_SINCE);
+    enum mrf_status rc = MRF_OK;
+    uint8_t id[MRF_ID];
+    int r;
+
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_blob(st, 3, not_device, MRF_ID, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!hqs_column_blob(st, 1, id, MRF_ID))
+            continue;
+        rc = fn(arg, (enum sync_table)sqlite3_column_int(st, 0), id);
+        if (rc != MRF_OK)
+            goto out;
+    }
+    if (r != SQLITE_DONE)
+        rc = hqs_fail(s, "reading the writes a device has not seen");
+out:
+    sqlite3_reset(st);
+    return rc;
 }
