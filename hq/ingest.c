@@ -269,7 +269,8 @@ static enum mrf_status build_response(struct ingest *in, struct buf *json)
     if (rc != MRF_OK && rc != MRF_E_TOOBIG)
         return rc;
     in->r->ops_out = (int)p.count;
-    return changeset_answer_end(json, p.cursor, p.more);
+    rc = changeset_answer_ops_end(json, p.cursor);
+    return rc == MRF_OK ? changeset_answer_end(json, p.more) : rc;
 }
 
 /* ---- one transaction --------------------------------------------------------------------- */

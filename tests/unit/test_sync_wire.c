@@ -1058,7 +1058,7 @@ static void golden_v2_bodies(struct buf *req, struct buf *ans)
     op.has_prev_device = 1;
     memset(op.prev_device, 0x77, MRF_ID);
     memcpy(op.device, dev, MRF_ID);
-    ck_assert_int_eq(changeset_request_begin(req, 17, secret), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(req, 17, 0, secret), MRF_OK);
     ck_assert_int_eq(changeset_put_op(req, &n, &op, 0), MRF_OK);
     op.col = GRANT_STATUS;
     op.v.type = SYNC_TEXT;
@@ -1079,7 +1079,8 @@ static void golden_v2_bodies(struct buf *req, struct buf *ans)
     op.v.type = SYNC_INT;
     op.v.i = 99;
     ck_assert_int_eq(changeset_put_op(ans, &n, &op, 1), MRF_OK);
-    ck_assert_int_eq(changeset_answer_end(ans, 42, 1), MRF_OK);
+    ck_assert_int_eq(changeset_answer_ops_end(ans, 42), MRF_OK);
+    ck_assert_int_eq(changeset_answer_end(ans, 1), MRF_OK);
 }
 
 /* Formats only grow: this build writes version 2 exactly as the golden file holds it, and
