@@ -2,7 +2,9 @@
  * year. The allocation row's id is derived from post and year, so allocating again replaces
  * the amount. It is written as HQ's own ops (HQ's writer id, HQ's clock) through the same
  * merge the devices' ops go through and appended to the oplog, so it reaches the post's
- * devices on their next sync; `mrf allocation` there shows allocation, committed, remaining. */
+ * devices on their next sync; `mrf allocation` there shows allocation, committed, remaining.
+ * The three ops are also appended to HQ's audit chain as one "allocate" entry signed by HQ, in
+ * the same transaction, so `mrf-hq audit verify` can replay them. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,24 +13,24 @@
 #include "hqstore.h"
 #include "mrfsync.h"
 
-/* Writes one allocation column as an HQ op. */
+/* Writes one allocation column as an HQ op. OUT: *op, the op written (for the audit entry;
+ * its value points where v's does). */
 static enum mrf_status put(struct hqstore *st, const char *post, const struct hq_config *cfg,
                            hlc_t *clock, const uint8_t id[MRF_ID], enum alloc_col col,
-                           const struct sync_value *v)
+                           const struct sync_value *v, struct sync_op *op)
 {
-    struct sync_op op;
     int applied;
     enum mrf_status rc;
 
-    memset(&op, 0, sizeof op);
-    op.tbl = ST_ALLOCATIONS;
-    memcpy(op.id, id, MRF_ID);
-    op.col = col;
-    op.v = *v;
+    memset(op, 0, sizeof *op);
+    op->tbl = ST_ALLOCATIONS;
+    memcpy(op->id, id, MRF_ID);
+    op->col = col;
+    op->v = *v;
     *clock = hlc_tick_bounded(*clock, time_now_ms());
-    op.clock = *clock;
-    memcpy(op.device, cfg->device_id, MRF_ID);
-    rc = hqstore_apply(st, post, &op, &applied);
+    op->clock = *clock;
+    memcpy(op->device, cfg->device_id, MRF_ID);
+    rc = hqstore_apply(st, post, op, &applied);
     if (rc == MRF_OK && !applied) /* only a store from before clocks were bounded */
         return MRF_E_STATE;
     return rc;
@@ -46,7 +48,13 @@ static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
     uint8_t id[MRF_ID];
     hlc_t clock;
     struct sync_value v;
+    struct sync_op ops[3];
+    struct mrf_secrets *keys = NULL;
+    struct buf body;
+    char *keys_path = NULL, fields[96];
     enum mrf_status rc;
+
+    buf_init(&body, WIRE_JSON_MAX);
 
     rc = post_code_parse(a->args[0], post, &ctx->err);
     if (rc == MRF_OK)
@@ -55,6 +63,11 @@ static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
         rc = money_parse(a->args[2], &cents, &ctx->err);
     if (rc == MRF_OK)
         rc = currency_parse(cur_in ? cur_in : "EUR", currency, &ctx->err);
+    if (rc != MRF_OK)
+        goto out;
+    /* HQ signs the audit entry of what it writes */
+    keys_path = hq_path(ctx->home, HQ_KEYS_FILE);
+    rc = hqkeys_load(keys_path, &keys, &ctx->err);
     if (rc != MRF_OK)
         goto out;
     rc = hq_store_open(ctx, &st);
@@ -78,14 +91,14 @@ static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
     memset(&v, 0, sizeof v);
     v.type = SYNC_INT;
     v.i = year;
-    rc = put(st, post, &cfg, &clock, id, ALLOC_YEAR, &v);
+    rc = put(st, post, &cfg, &clock, id, ALLOC_YEAR, &v, &ops[0]);
     v.i = cents;
     if (rc == MRF_OK)
-        rc = put(st, post, &cfg, &clock, id, ALLOC_AMOUNT, &v);
+        rc = put(st, post, &cfg, &clock, id, ALLOC_AMOUNT, &v, &ops[1]);
     v.type = SYNC_TEXT;
     v.text = currency;
     if (rc == MRF_OK)
-        rc = put(st, post, &cfg, &clock, id, ALLOC_CURRENCY, &v);
+        rc = put(st, post, &cfg, &clock, id, ALLOC_CURRENCY, &v, &ops[2]);
     if (rc == MRF_E_STATE) {
         rc = mrf_error_set(&ctx->err, rc,
                            "allocate: the allocation of %s for %d holds a write with a clock "
@@ -94,6 +107,14 @@ static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
                            post, year);
         goto out;
     }
+    money_format(cents, shown);
+    snprintf(fields, sizeof fields, "\"year\":%d,\"amount\":\"%s\",\"currency\":\"%s\"", year,
+             shown, currency);
+    if (rc == MRF_OK)
+        rc = hq_audit_ops_body(&body, post, fields, ops, 3);
+    if (rc == MRF_OK)
+        rc = hq_audit_append(st, keys, "allocate", post, "{}", (const uint8_t *)body.data, body.len,
+                             (int64_t)(time_now_ms() / 1000u), NULL);
     if (rc == MRF_OK)
         rc = hqstore_clock_save(st, clock);
     if (rc == MRF_OK)
@@ -102,13 +123,15 @@ static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
         rc = hq_store_fail(ctx, st, rc);
         goto out;
     }
-    money_format(cents, shown);
     printf("allocated %s %s to %d for %s; it reaches the post's devices on their next sync\n",
            shown, currency, year, post);
 out:
     if (st != NULL)
         hqstore_rollback(st);
     hqstore_close(st);
+    mrf_secrets_free(keys);
+    x_free(keys_path);
+    buf_release(&body);
     return hq_finish(ctx, rc);
 }
 

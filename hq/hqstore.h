@@ -202,12 +202,29 @@ enum mrf_status hqstore_audit_put(struct hqstore *s, const struct hq_audit_entry
 /* Calls fn for each link after seq `after`, in order; stops at (and returns) the first status
  * fn returns that is not MRF_OK. The entry's pointers live until fn returns. */
 typedef enum mrf_status (*hqstore_audit_fn)(void *arg, const struct hq_audit_entry *e);
-/* Legacy: appends a hash-only link (what ingest did before store version 3); to be replaced
- * by hq_audit_append (hq/audit.c). */
-enum mrf_status hqstore_audit_append(struct hqstore *s, const uint8_t envelope_hash[32],
-                                     int64_t now);
 enum mrf_status hqstore_audit_scan(struct hqstore *s, int64_t after, hqstore_audit_fn fn,
                                    void *arg);
+/* The first entry (audit_entries row) whose link is missing from the chain: what deleting a
+ * link leaves behind. OUT: *seq, 0 if every entry has its link. */
+enum mrf_status hqstore_audit_orphan(struct hqstore *s, int64_t *seq);
+
+/* For `mrf-hq reveal`: calls fn with each sealed column (PARTNER_NAME .. PARTNER_NOTE) that
+ * partner `code` of post holds, as the opaque blob it is (valid until fn returns).
+ * OUT: id, the row's id (for the blobs' associated data), set before fn is first called.
+ * MRF_E_NOTFOUND if the post has no
+ * such partner; MRF_E_RULE if two of its partners share the code. */
+typedef enum mrf_status (*hqstore_sealed_fn)(void *arg, int col, const uint8_t *blob, size_t n);
+enum mrf_status hqstore_partner_sealed(struct hqstore *s, const char *post, const char *code,
+                                       uint8_t id[MRF_ID], hqstore_sealed_fn fn, void *arg);
+/* A post's sealed country. OUT: *blob (caller frees, x_free) and *n; *blob NULL if the post
+ * has none. MRF_E_NOTFOUND if there is no such post. */
+enum mrf_status hqstore_post_country(struct hqstore *s, const char *code, uint8_t **blob,
+                                     size_t *n);
+/* Compares the domain tables (themes, partners, grants, allocations, clocks) of a and b row by
+ * row and value by value. OUT: *same; if 0, where (n bytes) names the first table and row
+ * that differ, by post and short code, never by a sealed value. Failures are on a's handle. */
+enum mrf_status hqstore_domain_compare(struct hqstore *a, struct hqstore *b, int *same, char *where,
+                                       size_t n);
 
 /* The last clock HQ issued or saw, read inside the caller's transaction. */
 enum mrf_status hqstore_clock_get(struct hqstore *s, uint64_t *clock);
@@ -309,6 +326,42 @@ enum mrf_status hqstore_row_find(struct hqstore *s, const char *post, enum sync_
 /* The short code of row (post, t, id), "" if it has none or does not exist (code: 16 bytes). */
 enum mrf_status hqstore_row_code(struct hqstore *s, const char *post, enum sync_table t,
                                  const uint8_t id[MRF_ID], char code[16]);
+
+/* What the fund rules read (hq/conflict.c checks them on the merged state). */
+/* The clock and writer of a column's last write (sync's merge_clock). OUT: *found. */
+enum mrf_status hqstore_column_clock(struct hqstore *s, const char *post, enum sync_table t,
+                                     const uint8_t id[MRF_ID], int col, hlc_t *clock,
+                                     uint8_t device[MRF_ID], int *found);
+/* The year of a theme, grant or allocation row (0 if unknown or a partner). */
+enum mrf_status hqstore_row_year(struct hqstore *s, const char *post, enum sync_table t,
+                                 const uint8_t id[MRF_ID], int *year);
+/* Every theme row of (post, year), removed ones too, by theme. */
+typedef enum mrf_status (*hqstore_theme_fn)(void *arg, const uint8_t id[MRF_ID], const char *theme,
+                                            int removed);
+enum mrf_status hqstore_theme_rows(struct hqstore *s, const char *post, int year,
+                                   hqstore_theme_fn fn, void *arg);
+/* A row the rule queries find: a grant (code) with its theme or its partner's code (other),
+ * or an allocation (currency, allocation, committed). */
+struct hq_rule_row {
+    int year;
+    char code[16];
+    char other[16];
+    char currency[4];
+    int64_t allocation;
+    int64_t committed;
+};
+enum hq_rule_query {
+    HQR_NOT_CHOSEN,      /* live grants whose theme is not one of their post-year's */
+    HQR_REMOVED_PARTNER, /* live grants (not cancelled or closed) on a removed partner */
+    HQR_ALLOCATION       /* each allocation with the committed total in its currency */
+};
+typedef enum mrf_status (*hqstore_rule_fn)(void *arg, const struct hq_rule_row *r);
+/* Rows of post for year (every year if 0) that query q finds. */
+enum mrf_status hqstore_rule_scan(struct hqstore *s, enum hq_rule_query q, const char *post,
+                                  int year, hqstore_rule_fn fn, void *arg);
+/* A grant's status by code ("" if no such grant). */
+enum mrf_status hqstore_grant_status(struct hqstore *s, const char *post, const char *code,
+                                     char status[16]);
 
 /* ---- consolidated data ------------------------------------------------------------------- */
 

@@ -40,8 +40,6 @@ enum hq_stmt {
     HQS_SKEW_PUT,
     HQS_SKEW_GET,
     HQS_CLOCK_GET,
-    HQS_AUDIT_LAST,
-    HQS_AUDIT_PUT,
     HQS_CLOCK_SAVE,
     HQS_GRANT_LIST,
     HQS_COUNT
@@ -98,9 +96,6 @@ static const char *const stmt_sql[HQS_COUNT] = {
     [HQS_SKEW_GET] = "SELECT device, post, ops, max_clock, above, restamped, at FROM clock_skew"
                      " WHERE changeset = ?1",
     [HQS_CLOCK_GET] = "SELECT clock FROM config WHERE id = 1",
-    [HQS_AUDIT_LAST] = "SELECT chain_hash FROM audit ORDER BY seq DESC LIMIT 1",
-    [HQS_AUDIT_PUT] = "INSERT INTO audit (envelope_hash, prev_hash, chain_hash, at)"
-                      " VALUES (?1, ?2, ?3, ?4)",
     [HQS_CLOCK_SAVE] = "UPDATE config SET clock = ?1 WHERE id = 1",
     [HQS_GRANT_LIST] = "SELECT post, code, coalesce(theme, ''), coalesce(year, 0),"
                        " coalesce(amount_cents, 0), coalesce(currency, ''),"
@@ -841,36 +836,6 @@ enum mrf_status hqstore_skew_get(struct hqstore *s, const uint8_t changeset[MRF_
     }
     sqlite3_reset(st);
     return rc;
-}
-
-enum mrf_status hqstore_audit_append(struct hqstore *s, const uint8_t envelope_hash[32],
-                                     int64_t now)
-{
-    uint8_t prev[32] = {0}, chain[32], both[64];
-    sqlite3_stmt *st = stmt_get(s, HQS_AUDIT_LAST);
-    int r;
-
-    if (st == NULL)
-        return MRF_E_IO;
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW && !hqs_column_blob(st, 0, prev, sizeof prev)) {
-        sqlite3_reset(st);
-        return mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: the audit chain is damaged");
-    }
-    sqlite3_reset(st);
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return hqs_fail(s, "reading the audit chain");
-    memcpy(both, prev, 32);
-    memcpy(both + 32, envelope_hash, 32);
-    mrf_hash(chain, sizeof chain, both, sizeof both, NULL, 0);
-    st = stmt_get(s, HQS_AUDIT_PUT);
-    if (st == NULL)
-        return MRF_E_IO;
-    sqlite3_bind_blob(st, 1, envelope_hash, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, prev, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, chain, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now);
-    return hqs_step_once(st) == SQLITE_DONE ? MRF_OK : hqs_fail(s, "appending to the audit chain");
 }
 
 enum mrf_status hqstore_clock_get(struct hqstore *s, uint64_t *clock)

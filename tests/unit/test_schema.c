@@ -72,9 +72,10 @@ END_TEST
 
 START_TEST(hq_empty_to_latest)
 {
-    static const char *const tables[] = {
-        "posts",  "devices",  "enrollments", "received",    "oplog",  "conflicts",  "audit",
-        "themes", "partners", "grants",      "allocations", "clocks", "clock_skew", NULL};
+    static const char *const tables[] = {"posts",      "devices",       "enrollments", "received",
+                                         "oplog",      "conflicts",     "audit",       "themes",
+                                         "partners",   "grants",        "allocations", "clocks",
+                                         "clock_skew", "audit_entries", NULL};
     check_empty_to_latest(SCHEMA_HQ, tables);
 }
 END_TEST
