@@ -2,7 +2,9 @@
  * as a sealed, signed envelope over one kept-alive HTTPS connection, verify HQ's sealed answer
  * and, in one local transaction, drop the acknowledged entries (or move them to the
  * quarantine with HQ's reason), merge the ops HQ sent with the same merge HQ runs, and move
- * the cursor. An entry cut into a change set is frozen (outbox.changeset) until that
+ * the cursor; the same transaction keeps the conflict records HQ sent (newest version of each)
+ * with their cursor, and HQ's audit head if it carries HQ's signature and is not behind the one
+ * kept. An entry cut into a change set is frozen (outbox.changeset) until that
  * transaction, so a cut link or a killed process resends the same change set id, which HQ
  * answers without applying twice. When HQ applied some of this device's writes at a clock of
  * its own (their clocks were more than a day ahead of HQ's: a wrong date), the same

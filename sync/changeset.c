@@ -1,5 +1,6 @@
 /* Change sets as JSON, both directions, for both programs: the request a device sends, the
- * answer HQ returns, and the ops inside them (formats in mrfsync.h). Written by hand into
+ * answer HQ returns, the ops inside them, and what an answer tells a device besides: HQ's
+ * signed audit head and the post's conflict records (formats in mrfsync.h). Written by hand into
  * size-capped buffers, so a change set or a page is cut at an exact byte count; read with
  * cJSON, with every field checked before it is used. The device (client/sync.c) and HQ
  * (hq/ingest.c) call these functions and never name a JSON key themselves. */

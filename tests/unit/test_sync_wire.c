@@ -2,8 +2,10 @@
  * (sync/merge.c): envelopes sealed and opened both ways and refused for every malformed or
  * tampered byte, including a zstd frame that claims too much (built by hand with the same
  * crypto as envelope.c); ops as JSON round trip for every column type and refused for every
- * malformed field; merge on a real post store and a real HQ store converging whatever the
- * order of the ops. One test case per behaviour. */
+ * malformed field; change set bodies against golden files, with HQ's audit head and conflict
+ * records (every malformed member refused, a version-1 answer unchanged); merge on a real post
+ * store and a real HQ store converging whatever the order of the ops. One test case per behaviour.
+ */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
