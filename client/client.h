@@ -44,9 +44,10 @@ struct post_meta {
     char hq_tls_pin[128];
     uint8_t hq_box_pk[MRF_BOX_PK];
     uint8_t token_id[MRF_ID];
-    int64_t hq_cursor;  /* last number of the post's own sequence at HQ pulled */
-    int has_skew;       /* hq_skew_ms is known (a sync since post store version 3) */
-    int64_t hq_skew_ms; /* this device's wall clock minus HQ's, at the last sync */
+    int64_t hq_cursor;       /* last number of the post's own sequence at HQ pulled */
+    int has_skew;            /* hq_skew_ms is known (a sync since post store version 3) */
+    int64_t hq_skew_ms;      /* this device's wall clock minus HQ's, at the last sync */
+    int64_t conflict_cursor; /* last number of the post's conflict record sequence received */
 };
 
 /* Every SQL statement of the client, indexed here, written in client/sql.c. */
@@ -69,6 +70,11 @@ enum client_sql {
     CQ_COMMITTED,
     CQ_CONFLICTS,
     CQ_OPEN_CONFLICTS,
+    CQ_OPEN_CONFLICT_ROWS,
+    CQ_CONFLICT_PUT,
+    CQ_CONFLICT_CURSOR,
+    CQ_AUDIT_HEAD_GET,
+    CQ_AUDIT_HEAD_PUT,
     CQ_OUTBOX_FROZEN_NEXT,
     CQ_OUTBOX_OF,
     CQ_OUTBOX_PENDING,
@@ -190,8 +196,14 @@ enum mrf_status client_grants_json(struct cli_ctx *ctx, int year, const uint8_t 
 enum mrf_status client_themes_json(struct cli_ctx *ctx, int year, cJSON **out);
 /* Allocation, committed and remaining for a year, per currency. */
 enum mrf_status client_allocation_json(struct cli_ctx *ctx, int year, cJSON **out);
+/* Includes "open_conflicts" and "audit_head" (the latest head of HQ's audit chain this device
+ * verified: seq, hash, sig, received; null if none yet). */
 enum mrf_status client_status_json(struct cli_ctx *ctx, cJSON **out);
-enum mrf_status client_conflicts_json(struct cli_ctx *ctx, cJSON **out);
+/* The conflict records HQ sent: open ones (oldest first), and closed ones too if all. */
+enum mrf_status client_conflicts_json(struct cli_ctx *ctx, int all, cJSON **out);
+/* Gives each grant of rows (from client_grants_json) a member "conflict": the id of the oldest
+ * open record whose rows name the grant's code, or null. */
+enum mrf_status client_grants_mark_conflicts(struct cli_ctx *ctx, cJSON *rows);
 
 /* ---- sync with HQ (client/sync.c) -------------------------------------------------------- */
 
@@ -210,6 +222,8 @@ struct sync_summary {
     int64_t connects;    /* TCP+TLS connections opened */
     int64_t quarantined; /* change sets HQ refused for their content in this sync */
     char quarantine_reason[128];
+    int64_t records;         /* conflict records received (new or changed) */
+    char audit_warning[192]; /* why an audit head HQ sent was not kept ("" if all were) */
 };
 
 struct sync_opts {
@@ -227,6 +241,14 @@ struct sync_opts {
  * (nothing lost), MRF_E_REFUSED if HQ refuses this device or the pin does not match. */
 enum mrf_status client_sync(struct cli_ctx *ctx, const struct sync_opts *o,
                             struct sync_summary *sum);
+/* Applies HQ's answer json (len bytes) to change set cs as client_sync does once the answer's
+ * envelope has verified, in one local transaction: the acknowledgement, the pulled ops, the
+ * conflict records and their cursor, and the audit head if it verifies against HQ's key and
+ * is not older than the one kept (else sum->audit_warning says why and the old one stays).
+ * An answer that does not parse, or holds an op or a record that does not, applies nothing:
+ * MRF_E_REFUSED. *sum is added to, not cleared. */
+enum mrf_status client_sync_answer(struct cli_ctx *ctx, const uint8_t cs[MRF_ID], const char *json,
+                                   size_t len, struct sync_summary *sum);
 
 /* ---- output ------------------------------------------------------------------------------ */
 

@@ -80,9 +80,9 @@ static int exec_grant_set(struct cli_ctx *ctx, const struct cli_args *a)
 static int exec_grant_list(struct cli_ctx *ctx, const struct cli_args *a)
 {
     static const char *const keys[] = {"code",     "partner", "theme", "year", "amount",
-                                       "currency", "status",  "start", "end"};
+                                       "currency", "status",  "start", "end",  "conflict"};
     static const char *const heads[] = {"CODE", "PARTNER", "THEME", "YEAR", "AMOUNT",
-                                        "CUR",  "STATUS",  "START", "END"};
+                                        "CUR",  "STATUS",  "START", "END",  "CONFLICT"};
     const char *y = cli_get(a, "year");
     int year = 0;
     cJSON *rows = NULL;
@@ -92,12 +92,16 @@ static int exec_grant_list(struct cli_ctx *ctx, const struct cli_args *a)
         st = year_parse(y, &year, &ctx->err);
     if (st == MRF_OK)
         st = client_grants_json(ctx, year, NULL, 0, &rows);
-    if (st != MRF_OK)
+    if (st == MRF_OK)
+        st = client_grants_mark_conflicts(ctx, rows);
+    if (st != MRF_OK) {
+        cJSON_Delete(rows);
         return out_fail("grant list", ctx, st);
+    }
     if (a->json)
         out_json(rows);
     else
-        out_table(rows, keys, heads, 9, "no grants; 'mrf grant add --help' shows how to add one");
+        out_table(rows, keys, heads, 10, "no grants; 'mrf grant add --help' shows how to add one");
     cJSON_Delete(rows);
     return 0;
 }
@@ -139,7 +143,7 @@ const struct cmd_entry cmd_grant_set = {
 const struct cmd_entry cmd_grant_list = {
     "grant list",
     "[--year Y] [--json]",
-    "list grants",
+    "list grants; CONFLICT names an open conflict HQ reported ('mrf conflicts')",
     0,
     0,
     {{"year", 1, "only this year"}, {"json", 0, "print JSON"}, {NULL, 0, NULL}},

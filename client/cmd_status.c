@@ -1,5 +1,5 @@
 /* mrf status: where this device stands: post, enrollment, pending changes, last sync, open
- * conflicts. */
+ * conflicts, and the latest audit head of HQ's chain this device verified. */
 #include <string.h>
 
 #include "client.h"
@@ -19,6 +19,20 @@ static void print_clock(const char *label, double ahead_s)
                label, off / 86400.0, ahead_s > 0 ? "ahead of" : "behind");
 }
 
+/* "#SEQ <first 16 hex digits of the chain hash> (received DATE)", or that none came yet. */
+static void print_audit_head(const char *label, const cJSON *h)
+{
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(h, "seq");
+    const char *hash = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "hash"));
+    const char *at = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "received"));
+
+    if (!cJSON_IsNumber(seq) || hash == NULL) {
+        printf("%-16s none yet (each sync brings HQ's signed one)\n", label);
+        return;
+    }
+    printf("%-16s #%.0f %.16s (received %s)\n", label, seq->valuedouble, hash, at ? at : "-");
+}
+
 static int exec_status(struct cli_ctx *ctx, const struct cli_args *a)
 {
     cJSON *o = NULL;
@@ -31,20 +45,22 @@ static int exec_status(struct cli_ctx *ctx, const struct cli_args *a)
     if (a->json) {
         out_json(o);
     } else {
-        const char *keys[] = {"post",           "device",      "hq",
-                              "hq_fingerprint", "enrolled",    "token_expires",
-                              "pending",        "last_sync",   "clock_ahead_s",
-                              "open_conflicts", "quarantined", "quarantine_reason"};
+        const char *keys[] = {"post",          "device",         "hq",          "hq_fingerprint",
+                              "enrolled",      "token_expires",  "pending",     "last_sync",
+                              "clock_ahead_s", "open_conflicts", "quarantined", "quarantine_reason",
+                              "audit_head"};
         const char *labels[] = {
             "post",          "device",          "HQ",        "HQ fingerprint", "enrolled",
             "token expires", "pending changes", "last sync", "clock",          "open conflicts",
-            "quarantined",   "HQ refused them"};
+            "quarantined",   "HQ refused them", "audit head"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
             if (v == NULL)
                 continue;
             if (strcmp(keys[i], "clock_ahead_s") == 0)
                 print_clock(labels[i], v->valuedouble);
+            else if (strcmp(keys[i], "audit_head") == 0)
+                print_audit_head(labels[i], v);
             else if (cJSON_IsString(v) && strcmp(keys[i], "token_expires") == 0 &&
                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "token_expired")))
                 printf("%-16s %s (expired: ask HQ for a new token, then 'mrf init --token "
@@ -68,7 +84,7 @@ static int exec_status(struct cli_ctx *ctx, const struct cli_args *a)
 const struct cmd_entry cmd_status = {
     "status",
     "[--json]",
-    "this device: post, enrollment, pending changes, last sync, open conflicts",
+    "this device: post, enrollment, pending changes, last sync, open conflicts, HQ's audit head",
     0,
     0,
     {{"json", 0, "print JSON"}, {NULL, 0, NULL}},

@@ -48,6 +48,7 @@ static cJSON *summary_json(const struct sync_summary *s)
     cJSON_AddNumberToObject(o, "changesets", (double)s->p.changesets);
     cJSON_AddNumberToObject(o, "received", (double)s->p.ops_pulled);
     cJSON_AddNumberToObject(o, "quarantined", (double)s->quarantined);
+    cJSON_AddNumberToObject(o, "conflict_records", (double)s->records);
     cJSON_AddNumberToObject(o, "requests", (double)s->requests);
     cJSON_AddNumberToObject(o, "connections", (double)s->connects);
     cJSON_AddNumberToObject(o, "bytes_up", (double)s->p.bytes_up);
@@ -100,6 +101,13 @@ static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
                 "mrf: sync: HQ refused %lld change set(s) for their content (%s); they are kept "
                 "in quarantine, see mrf status\n",
                 (long long)sum.quarantined, sum.quarantine_reason);
+    if (sum.audit_warning[0] != '\0')
+        fprintf(stderr, "mrf: sync: warning: %s\n", sum.audit_warning);
+    if (sum.records > 0 && !a->json)
+        fprintf(stderr,
+                "mrf: sync: HQ sent %lld conflict record(s); 'mrf conflicts' shows the open "
+                "ones\n",
+                (long long)sum.records);
     if (ctx->meta.has_skew && (ctx->meta.hq_skew_ms > (int64_t)HLC_AHEAD_MAX_MS ||
                                ctx->meta.hq_skew_ms < -(int64_t)HLC_AHEAD_MAX_MS))
         fprintf(stderr,

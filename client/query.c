@@ -1,6 +1,7 @@
 /* The listings of the post client as cJSON arrays and objects: partners, grants, themes, the
  * allocation, status and conflicts. Text output and --json print from the same objects. Sealed
  * fields appear only as "sealed" unless the caller unlocked the keystore and asked to reveal. */
+#include <ctype.h>
 #include <string.h>
 #include <time.h>
 
@@ -316,6 +317,42 @@ static void add_time(cJSON *o, const char *key, int64_t t)
     cJSON_AddStringToObject(o, key, buf);
 }
 
+/* "audit_head": {"seq", "hash" (hex), "sig" (base64url), "received"}, or null if this device
+ * has not verified one yet. */
+static enum mrf_status add_audit_head(struct cli_ctx *ctx, cJSON *o)
+{
+    sqlite3_stmt *s = client_stmt(ctx, CQ_AUDIT_HEAD_GET);
+    cJSON *h;
+    char *txt;
+    int rc;
+
+    if (s == NULL)
+        return MRF_E_IO;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        cJSON_AddNullToObject(o, "audit_head");
+        return MRF_OK;
+    }
+    if (rc != SQLITE_ROW || sqlite3_column_bytes(s, 1) != 32 ||
+        sqlite3_column_bytes(s, 2) != MRF_SIG) {
+        sqlite3_reset(s);
+        return rc == SQLITE_ROW
+                   ? mrf_error_set(&ctx->err, MRF_E_IO, "store: the audit head is damaged")
+                   : client_db_fail(ctx, "cannot read the audit head");
+    }
+    h = cJSON_AddObjectToObject(o, "audit_head");
+    cJSON_AddNumberToObject(h, "seq", (double)sqlite3_column_int64(s, 0));
+    txt = hex_encode(sqlite3_column_blob(s, 1), 32);
+    cJSON_AddStringToObject(h, "hash", txt);
+    x_free(txt);
+    txt = b64url_encode(sqlite3_column_blob(s, 2), MRF_SIG);
+    cJSON_AddStringToObject(h, "sig", txt);
+    x_free(txt);
+    add_time(h, "received", sqlite3_column_int64(s, 3));
+    sqlite3_reset(s);
+    return MRF_OK;
+}
+
 enum mrf_status client_status_json(struct cli_ctx *ctx, cJSON **out)
 {
     cJSON *o;
@@ -362,11 +399,22 @@ enum mrf_status client_status_json(struct cli_ctx *ctx, cJSON **out)
         add_text_or_null(o, "quarantine_reason", sqlite3_column_text(s, 2));
     sqlite3_reset(s);
     x_free(dev);
+    st = add_audit_head(ctx, o);
+    if (st != MRF_OK) {
+        cJSON_Delete(o);
+        return st;
+    }
     *out = o;
     return MRF_OK;
 }
 
-enum mrf_status client_conflicts_json(struct cli_ctx *ctx, cJSON **out)
+/* HQ's record text as stored: "" means none. */
+static void add_text_or_none(cJSON *o, const char *key, const unsigned char *v)
+{
+    add_text_or_null(o, key, v && v[0] ? v : NULL);
+}
+
+enum mrf_status client_conflicts_json(struct cli_ctx *ctx, int all, cJSON **out)
 {
     cJSON *arr = cJSON_CreateArray();
     sqlite3_stmt *s = client_stmt(ctx, CQ_CONFLICTS);
@@ -377,20 +425,90 @@ enum mrf_status client_conflicts_json(struct cli_ctx *ctx, cJSON **out)
         cJSON_Delete(arr);
         return MRF_E_IO;
     }
+    sqlite3_bind_int(s, 1, all);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         cJSON *o = cJSON_CreateObject();
+        int closed = sqlite3_column_type(s, 10) != SQLITE_NULL;
         cJSON_AddItemToArray(arr, o);
         add_text_or_null(o, "id", sqlite3_column_text(s, 0));
+        cJSON_AddStringToObject(o, "state", closed ? "closed" : "open");
         add_text_or_null(o, "kind", sqlite3_column_text(s, 1));
-        add_text_or_null(o, "subject", sqlite3_column_text(s, 2));
-        add_text_or_null(o, "detail", sqlite3_column_text(s, 3));
-        add_time(o, "opened", sqlite3_column_int64(s, 4));
-        cJSON_AddStringToObject(o, "state", sqlite3_column_int(s, 5) ? "resolved" : "open");
+        add_text_or_null(o, "rule", sqlite3_column_text(s, 2));
+        add_text_or_null(o, "rows", sqlite3_column_text(s, 3));
+        add_text_or_null(o, "detail", sqlite3_column_text(s, 4));
+        if (sqlite3_column_int(s, 5) > 0)
+            cJSON_AddNumberToObject(o, "year", sqlite3_column_int(s, 5));
+        else
+            cJSON_AddNullToObject(o, "year");
+        add_text_or_none(o, "base", sqlite3_column_text(s, 6));
+        add_text_or_none(o, "a", sqlite3_column_text(s, 7));
+        add_text_or_none(o, "b", sqlite3_column_text(s, 8));
+        add_time(o, "opened", sqlite3_column_int64(s, 9));
+        add_time(o, "closed", closed ? sqlite3_column_int64(s, 10) : 0);
+        add_text_or_null(o, "decision", sqlite3_column_text(s, 11));
+        add_text_or_none(o, "reason", sqlite3_column_text(s, 12));
     }
     if (rc != SQLITE_DONE) {
         cJSON_Delete(arr);
         return client_db_fail(ctx, "cannot list conflicts");
     }
     *out = arr;
+    return MRF_OK;
+}
+
+/* 1 if code appears in rows as a whole word (codes are letters, digits and '-'). */
+static int names_code(const char *rows, const char *code)
+{
+    size_t n = strlen(code);
+
+    if (n == 0)
+        return 0;
+    for (const char *p = strstr(rows, code); p; p = strstr(p + 1, code)) {
+        int before = p == rows || !(isalnum((unsigned char)p[-1]) || p[-1] == '-');
+        int after = !(isalnum((unsigned char)p[n]) || p[n] == '-');
+        if (before && after)
+            return 1;
+    }
+    return 0;
+}
+
+enum mrf_status client_grants_mark_conflicts(struct cli_ctx *ctx, cJSON *rows)
+{
+    struct rec {
+        char id[16];
+        char rows[256];
+    } *recs = NULL;
+    size_t n = 0, alloc = 0;
+    sqlite3_stmt *s = client_stmt(ctx, CQ_OPEN_CONFLICT_ROWS);
+    cJSON *o;
+    int rc;
+
+    if (s == NULL)
+        return MRF_E_IO;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == alloc) {
+            alloc = alloc ? alloc * 2 : 16;
+            recs = xrealloc(recs, alloc * sizeof *recs);
+        }
+        str_copy(recs[n].id, (const char *)sqlite3_column_text(s, 0), sizeof recs[n].id);
+        str_copy(recs[n].rows, (const char *)sqlite3_column_text(s, 1), sizeof recs[n].rows);
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        x_free(recs);
+        return client_db_fail(ctx, "cannot read open conflicts");
+    }
+    cJSON_ArrayForEach(o, rows) {
+        const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "code"));
+        const char *id = NULL;
+        for (size_t i = 0; code != NULL && id == NULL && i < n; i++)
+            if (names_code(recs[i].rows, code))
+                id = recs[i].id;
+        if (id)
+            cJSON_AddStringToObject(o, "conflict", id);
+        else
+            cJSON_AddNullToObject(o, "conflict");
+    }
+    x_free(recs);
     return MRF_OK;
 }

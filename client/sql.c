@@ -11,7 +11,7 @@ static const char *const sql[CQ_COUNT] = {
     [CQ_META] = "SELECT post, device_id, sign_pk, box_pk, escrow_pk, hq_sign_pk, hq_url, "
                 "token_expires, created_at, coalesce(enrolled_at, 0), coalesce(last_sync, 0), "
                 "hq_tls_pin, hq_box_pk, token_id, hq_cursor, hq_skew_ms IS NOT NULL, "
-                "coalesce(hq_skew_ms, 0) FROM meta WHERE id = 1",
+                "coalesce(hq_skew_ms, 0), conflict_cursor FROM meta WHERE id = 1",
     [CQ_META_INSERT] =
         "INSERT INTO meta(id, post, device_id, sign_pk, box_pk, hq_url, hq_tls_pin, hq_sign_pk, "
         "hq_box_pk, escrow_pk, token_id, token_expires, created_at) "
@@ -44,9 +44,30 @@ static const char *const sql[CQ_COUNT] = {
     [CQ_COMMITTED] = "SELECT currency, sum(amount_cents) FROM grants WHERE year = ?1 AND "
                      "removed = 0 AND status IN ('committed', 'disbursed', 'closed') "
                      "GROUP BY currency ORDER BY currency",
-    [CQ_CONFLICTS] = "SELECT id, kind, subject, detail, opened_at, resolved FROM conflicts "
-                     "ORDER BY resolved, opened_at",
-    [CQ_OPEN_CONFLICTS] = "SELECT count(*) FROM conflicts WHERE resolved = 0",
+    [CQ_CONFLICTS] = "SELECT id, kind, rule, rows, detail, year, base, a, b, opened_at, "
+                     "closed_at, decision, reason FROM conflicts WHERE ?1 OR closed_at IS NULL "
+                     "ORDER BY closed_at IS NOT NULL, opened_at, id",
+    [CQ_OPEN_CONFLICTS] = "SELECT count(*) FROM conflicts WHERE closed_at IS NULL",
+    [CQ_OPEN_CONFLICT_ROWS] = "SELECT id, rows FROM conflicts WHERE closed_at IS NULL "
+                              "ORDER BY opened_at, id",
+    /* a record is kept at its newest version: a page never carries an older one, but the
+     * store does not rely on it */
+    [CQ_CONFLICT_PUT] =
+        "INSERT INTO conflicts(id, kind, rule, rows, detail, year, base, a, b, opened_at, "
+        "closed_at, decision, reason, cseq, received_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+        "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, rule = excluded.rule, "
+        "rows = excluded.rows, detail = excluded.detail, year = excluded.year, "
+        "base = excluded.base, a = excluded.a, b = excluded.b, opened_at = excluded.opened_at, "
+        "closed_at = excluded.closed_at, decision = excluded.decision, "
+        "reason = excluded.reason, cseq = excluded.cseq, received_at = excluded.received_at "
+        "WHERE excluded.cseq >= conflicts.cseq",
+    [CQ_CONFLICT_CURSOR] =
+        "UPDATE meta SET conflict_cursor = max(conflict_cursor, ?1) WHERE id = 1",
+    [CQ_AUDIT_HEAD_GET] = "SELECT audit_seq, audit_hash, audit_sig, audit_at FROM meta "
+                          "WHERE id = 1 AND audit_seq IS NOT NULL",
+    [CQ_AUDIT_HEAD_PUT] = "UPDATE meta SET audit_seq = ?1, audit_hash = ?2, audit_sig = ?3, "
+                          "audit_at = ?4 WHERE id = 1",
     [CQ_OUTBOX_FROZEN_NEXT] = "SELECT changeset FROM outbox WHERE changeset IS NOT NULL "
                               "ORDER BY seq LIMIT 1",
     [CQ_OUTBOX_OF] = "SELECT tbl, id, col, value, clock, prev_clock, prev_device, seq "

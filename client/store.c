@@ -54,6 +54,7 @@ static enum mrf_status load_meta(struct cli_ctx *ctx)
     m->hq_cursor = sqlite3_column_int64(s, 14);
     m->has_skew = sqlite3_column_int(s, 15);
     m->hq_skew_ms = sqlite3_column_int64(s, 16);
+    m->conflict_cursor = sqlite3_column_int64(s, 17);
     sqlite3_reset(s);
     return MRF_OK;
 }

@@ -2,12 +2,15 @@
  * as a sealed, signed envelope over one kept-alive HTTPS connection, verify HQ's sealed answer
  * and, in one local transaction, drop the acknowledged entries (or move them to the
  * quarantine with HQ's reason), merge the ops HQ sent with the same merge HQ runs, and move
- * the cursor. An entry cut into a change set is frozen (outbox.changeset) until that
+ * the cursor; the same transaction keeps the conflict records HQ sent (newest version of each)
+ * with their cursor, and HQ's audit head if it carries HQ's signature and is not behind the one
+ * kept. An entry cut into a change set is frozen (outbox.changeset) until that
  * transaction, so a cut link or a killed process resends the same change set id, which HQ
  * answers without applying twice. When HQ applied some of this device's writes at a clock of
  * its own (their clocks were more than a day ahead of HQ's: a wrong date), the same
  * transaction takes that clock for them, so this device orders them as everyone else does.
  * The JSON is written and read by sync/changeset.c. */
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -176,7 +179,7 @@ static enum mrf_status build_request(struct sync_run *r, int with_ops)
     enum mrf_status st;
 
     r->cs_ops = 0;
-    st = changeset_request_begin(&r->json, ctx->meta.hq_cursor,
+    st = changeset_request_begin(&r->json, ctx->meta.hq_cursor, ctx->meta.conflict_cursor,
                                  ctx->meta.enrolled_at == 0 ? ctx->secrets->enroll_secret : NULL);
     if (st == MRF_OK && with_ops) {
         s = client_stmt(ctx, CQ_OUTBOX_OF);
@@ -403,8 +406,133 @@ static enum mrf_status next_clock(struct sync_run *r, const struct cs_answer *a,
     return MRF_OK;
 }
 
-/* Acknowledgement (or quarantine) of the change set, pulled ops and the new cursor: one local
- * transaction. */
+/* Upserts each conflict record of the answer (newest version kept) and moves the conflict
+ * cursor; inside apply_response's transaction. A record that does not read refuses the whole
+ * answer, as an op that does not read does. */
+static enum mrf_status take_records(struct sync_run *r, const struct cs_answer *a, int64_t now,
+                                    int64_t *taken)
+{
+    struct cli_ctx *ctx = r->ctx;
+    const cJSON *item;
+    struct cs_conflict c;
+    struct mrf_error err;
+    sqlite3_stmt *s;
+
+    *taken = 0;
+    if (a->conflicts == NULL)
+        return MRF_OK;
+    cJSON_ArrayForEach(item, a->conflicts) {
+        if (changeset_conflict_parse(item, &c, &err) != MRF_OK)
+            return mrf_error_set(&ctx->err, MRF_E_REFUSED, "%s; nothing was applied", err.msg);
+        s = client_stmt(ctx, CQ_CONFLICT_PUT);
+        if (s == NULL)
+            return MRF_E_IO;
+        sqlite3_bind_text(s, 1, c.id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, c.kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, c.rule, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, c.rows, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, c.detail, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 6, c.year);
+        sqlite3_bind_text(s, 7, c.base, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 8, c.a, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 9, c.b, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 10, c.opened);
+        if (c.closed != 0) {
+            sqlite3_bind_int64(s, 11, c.closed);
+            sqlite3_bind_text(s, 12, c.decision, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 13, c.reason, -1, SQLITE_STATIC);
+        }
+        sqlite3_bind_int64(s, 14, c.cseq);
+        sqlite3_bind_int64(s, 15, now);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            return client_db_fail(ctx, "cannot store a conflict record");
+        *taken += sqlite3_changes(ctx->db);
+    }
+    s = client_stmt(ctx, CQ_CONFLICT_CURSOR);
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int64(s, 1, a->ccursor);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return client_db_fail(ctx, "cannot save the conflict cursor");
+    return MRF_OK;
+}
+
+/* Notes, once per sync, why an audit head was not kept. Sequence numbers only: nothing in a
+ * head is secret, but nothing more is needed to act on it. */
+static void head_warning(struct sync_run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void head_warning(struct sync_run *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (r->sum->audit_warning[0] != '\0')
+        return;
+    va_start(ap, fmt);
+    vsnprintf(r->sum->audit_warning, sizeof r->sum->audit_warning, fmt, ap);
+    va_end(ap);
+}
+
+/* Keeps HQ's audit head if its signature is HQ's (the key from the token) and it is not
+ * behind the one kept; inside apply_response's transaction. A head that fails either test is
+ * not an error of the sync: the device keeps the older proof and says so. The same sequence
+ * with another hash would be HQ signing two histories: the first one is kept as the proof. */
+static enum mrf_status take_audit_head(struct sync_run *r, const struct cs_answer *a, int64_t now)
+{
+    struct cli_ctx *ctx = r->ctx;
+    const struct audit_head *h = &a->audit;
+    sqlite3_stmt *s;
+    int64_t kept = -1;
+    int same_hash = 0, rc;
+
+    if (!a->has_audit)
+        return MRF_OK;
+    if (audit_head_verify(h, ctx->meta.hq_sign_pk) != MRF_OK) {
+        head_warning(r,
+                     "HQ's audit head #%lld did not verify against HQ's key from the token; "
+                     "the one this device holds stays",
+                     (long long)h->seq);
+        return MRF_OK;
+    }
+    s = client_stmt(ctx, CQ_AUDIT_HEAD_GET);
+    if (s == NULL)
+        return MRF_E_IO;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        kept = sqlite3_column_int64(s, 0);
+        same_hash = sqlite3_column_bytes(s, 1) == (int)sizeof h->hash &&
+                    memcmp(sqlite3_column_blob(s, 1), h->hash, sizeof h->hash) == 0;
+    } else if (rc != SQLITE_DONE) {
+        return client_db_fail(ctx, "cannot read the audit head");
+    }
+    sqlite3_reset(s);
+    if (h->seq < kept) {
+        head_warning(r,
+                     "HQ's audit head #%lld is behind the one this device holds (#%lld); kept "
+                     "that one: tell HQ (was HQ restored from a backup?)",
+                     (long long)h->seq, (long long)kept);
+        return MRF_OK;
+    }
+    if (h->seq == kept && !same_hash) {
+        head_warning(r,
+                     "HQ signed another chain hash for audit head #%lld than the one this "
+                     "device holds; kept that one as proof: tell HQ",
+                     (long long)h->seq);
+        return MRF_OK;
+    }
+    s = client_stmt(ctx, CQ_AUDIT_HEAD_PUT);
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int64(s, 1, h->seq);
+    sqlite3_bind_blob(s, 2, h->hash, sizeof h->hash, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, h->sig, sizeof h->sig, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return client_db_fail(ctx, "cannot save the audit head");
+    return MRF_OK;
+}
+
+/* Acknowledgement (or quarantine) of the change set, pulled ops, conflict records, HQ's audit
+ * head and the new cursors: one local transaction. */
 static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer *a)
 {
     struct cli_ctx *ctx = r->ctx;
@@ -412,7 +540,7 @@ static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer
     hlc_t pulled = 0, clock = 0;
     hlc_t bound = hlc_bound(a->hq_time_ms);
     uint64_t now_ms = time_now_ms();
-    int64_t now = (int64_t)(now_ms / 1000u), pulled_n = 0;
+    int64_t now = (int64_t)(now_ms / 1000u), pulled_n = 0, records = 0;
     sqlite3_stmt *s;
     struct sync_op op;
     enum mrf_status st;
@@ -466,7 +594,11 @@ static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer
             goto out;
         pulled_n++;
     }
-    st = next_clock(r, a, pulled, &clock);
+    st = take_records(r, a, now, &records);
+    if (st == MRF_OK)
+        st = take_audit_head(r, a, now);
+    if (st == MRF_OK)
+        st = next_clock(r, a, pulled, &clock);
     if (st != MRF_OK)
         goto out;
     s = client_stmt(ctx, CQ_SYNC_DONE);
@@ -491,6 +623,9 @@ out:
     }
     if (ctx->meta.hq_cursor < a->cursor)
         ctx->meta.hq_cursor = a->cursor;
+    if (a->conflicts != NULL && ctx->meta.conflict_cursor < a->ccursor)
+        ctx->meta.conflict_cursor = a->ccursor;
+    r->sum->records += records;
     if (ctx->meta.enrolled_at == 0)
         ctx->meta.enrolled_at = now;
     ctx->meta.has_skew = 1;
@@ -508,12 +643,27 @@ out:
     return MRF_OK;
 }
 
+/* Reads the verified answer in r->json and applies it. */
+static enum mrf_status take_answer(struct sync_run *r)
+{
+    struct mrf_error err;
+    struct cs_answer a;
+    enum mrf_status st;
+
+    if (changeset_answer_parse(r->json.data, r->json.len, &a, &err) == MRF_OK)
+        st = apply_response(r, &a);
+    else
+        st = mrf_error_set(&r->ctx->err, MRF_E_REFUSED,
+                           "%s; nothing was applied (is HQ running an older mrf-hq?)", err.msg);
+    changeset_answer_release(&a);
+    return st;
+}
+
 /* Sends the change set r->cs and applies HQ's answer. */
 static enum mrf_status exchange(struct sync_run *r, int with_ops)
 {
     struct cli_ctx *ctx = r->ctx;
     struct transport_stats ts;
-    struct cs_answer a;
     long http = 0;
     enum mrf_status st = build_request(r, with_ops);
 
@@ -546,15 +696,8 @@ static enum mrf_status exchange(struct sync_run *r, int with_ops)
         return refused(r, http, reason);
     }
     st = open_response(r);
-    if (st == MRF_OK) {
-        struct mrf_error err;
-        if (changeset_answer_parse(r->json.data, r->json.len, &a, &err) == MRF_OK)
-            st = apply_response(r, &a);
-        else
-            st = mrf_error_set(&ctx->err, MRF_E_REFUSED,
-                               "%s; nothing was applied (is HQ running an older mrf-hq?)", err.msg);
-        changeset_answer_release(&a);
-    }
+    if (st == MRF_OK)
+        st = take_answer(r);
     if (st == MRF_OK && r->o->progress)
         r->o->progress(r->o->progress_arg, &r->sum->p);
     return st;
@@ -581,6 +724,31 @@ static enum mrf_status run(struct sync_run *r)
             return st;
         pulled = 1;
     }
+}
+
+enum mrf_status client_sync_answer(struct cli_ctx *ctx, const uint8_t cs[MRF_ID], const char *json,
+                                   size_t len, struct sync_summary *sum)
+{
+    static const struct sync_opts none;
+    struct sync_run r;
+    enum mrf_status st;
+
+    memset(&r, 0, sizeof r);
+    r.ctx = ctx;
+    r.o = &none;
+    r.sum = sum;
+    memcpy(r.cs, cs, MRF_ID);
+    buf_init(&r.json, WIRE_JSON_MAX);
+    st = buf_append(&r.json, json, len);
+    if (st != MRF_OK)
+        st = mrf_error_set(&ctx->err, MRF_E_TOOBIG, "HQ's answer is too large");
+    if (st == MRF_OK)
+        st = merge_new(ctx->db, &r.merge, &ctx->err);
+    if (st == MRF_OK)
+        st = take_answer(&r);
+    merge_free(r.merge);
+    buf_release(&r.json);
+    return st;
 }
 
 enum mrf_status client_sync(struct cli_ctx *ctx, const struct sync_opts *o,

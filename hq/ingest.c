@@ -271,11 +271,37 @@ static enum mrf_status page_op(void *arg, int64_t pseq, int64_t seq, const struc
     return MRF_OK;
 }
 
-/* Builds the answer JSON: the acknowledgement and a page of the post's ops after the
- * device's cursor, written by others. */
+/* A page of the post's conflict records after the device's conflict cursor. */
+struct records {
+    struct buf *json;
+    int64_t ccursor; /* the record sequence the page reaches */
+    int64_t count;
+    int more;
+};
+
+static enum mrf_status page_record(void *arg, const struct hq_conflict *c)
+{
+    struct records *p = arg;
+    struct cs_conflict pub;
+
+    hq_conflict_public(c, &pub);
+    if (changeset_put_conflict(p->json, &p->count, &pub) != MRF_OK) {
+        p->more = 1;
+        return MRF_E_TOOBIG; /* page full: stop here */
+    }
+    p->ccursor = c->cseq;
+    return MRF_OK;
+}
+
+/* Builds the answer JSON: the acknowledgement, a page of the post's ops after the device's
+ * cursor, written by others, and in version 2 HQ's signed audit head (read after this change
+ * set's own link, so it covers it) and a page of the post's conflict records after the
+ * device's conflict cursor. */
 static enum mrf_status build_response(struct ingest *in, struct buf *json)
 {
     struct page p = {in, json, in->cursor, 0, 0};
+    struct records rec = {json, in->req.ccursor, 0, 0};
+    struct audit_head head;
     int64_t after = in->cursor;
     enum mrf_status rc;
 
@@ -289,7 +315,21 @@ static enum mrf_status build_response(struct ingest *in, struct buf *json)
     if (rc != MRF_OK && rc != MRF_E_TOOBIG)
         return rc;
     in->r->ops_out = (int)p.count;
-    return changeset_answer_end(json, p.cursor, p.more);
+    rc = changeset_answer_ops_end(json, p.cursor);
+    if (rc == MRF_OK && in->req.version >= 2) {
+        rc = hq_audit_head(in->s, in->id->keys, &head);
+        if (rc == MRF_OK)
+            rc = changeset_answer_audit(json, &head);
+        if (rc == MRF_OK)
+            rc = changeset_answer_conflicts_begin(json);
+        if (rc == MRF_OK)
+            rc = hqstore_conflict_scan(in->s, in->dev.post, in->req.ccursor, page_record, &rec);
+        if (rc == MRF_E_TOOBIG)
+            rc = MRF_OK;
+        if (rc == MRF_OK)
+            rc = changeset_answer_conflicts_end(json, rec.ccursor);
+    }
+    return rc == MRF_OK ? changeset_answer_end(json, p.more || rec.more) : rc;
 }
 
 /* ---- one transaction --------------------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /* Change sets as JSON, both directions, for both programs: the request a device sends, the
- * answer HQ returns, and the ops inside them (formats in mrfsync.h). Written by hand into
+ * answer HQ returns, the ops inside them, and what an answer tells a device besides: HQ's
+ * signed audit head and the post's conflict records (formats in mrfsync.h). Written by hand into
  * size-capped buffers, so a change set or a page is cut at an exact byte count; read with
  * cJSON, with every field checked before it is used. The device (client/sync.c) and HQ
  * (hq/ingest.c) call these functions and never name a JSON key themselves. */
@@ -311,13 +312,16 @@ enum mrf_status changeset_put_op(struct buf *b, int64_t *n, const struct sync_op
     return MRF_OK;
 }
 
-enum mrf_status changeset_request_begin(struct buf *b, int64_t cursor, const uint8_t *enroll_secret)
+enum mrf_status changeset_request_begin(struct buf *b, int64_t cursor, int64_t ccursor,
+                                        const uint8_t *enroll_secret)
 {
     enum mrf_status st;
     char *secret;
 
     buf_reset(b);
     st = buf_printf(b, "{\"v\":%d,\"cursor\":%lld,", WIRE_VERSION, (long long)cursor);
+    if (st == MRF_OK && ccursor > 0) /* absent means 0: a device's first requests stay as before */
+        st = buf_printf(b, "\"ccursor\":%lld,", (long long)ccursor);
     if (st == MRF_OK && enroll_secret != NULL) {
         secret = b64url_encode(enroll_secret, MRF_SECRET);
         st = buf_printf(b, "\"enroll\":{\"secret\":\"%s\"},", secret);
@@ -369,6 +373,9 @@ enum mrf_status changeset_request_parse(const char *json, size_t len, struct cs_
         return mrf_error_set(err, MRF_E_INVALID, "bad_version");
     r->version = v->valueint;
     if (!get_count(cJSON_GetObjectItemCaseSensitive(r->doc, "cursor"), &r->cursor))
+        return mrf_error_set(err, MRF_E_INVALID, "bad_cursor");
+    v = cJSON_GetObjectItemCaseSensitive(r->doc, "ccursor");
+    if (v != NULL && !get_count(v, &r->ccursor))
         return mrf_error_set(err, MRF_E_INVALID, "bad_cursor");
     e = cJSON_GetObjectItemCaseSensitive(r->doc, "enroll");
     if (e != NULL) {
@@ -431,10 +438,130 @@ enum mrf_status changeset_answer_begin(struct buf *b, int version, const struct 
     return st == MRF_OK ? buf_puts(b, "\"ops\":[") : st;
 }
 
-enum mrf_status changeset_answer_end(struct buf *b, int64_t cursor, int more)
+enum mrf_status changeset_answer_ops_end(struct buf *b, int64_t cursor)
 {
-    return buf_printf(b, "],\"cursor\":%lld,\"more\":%s}", (long long)cursor,
-                      more ? "true" : "false");
+    return buf_printf(b, "],\"cursor\":%lld", (long long)cursor);
+}
+
+/* 2n lower-case hex digits of p, quoted. */
+static enum mrf_status put_hex_long(struct buf *b, const uint8_t *p, size_t n)
+{
+    char *hex = hex_encode(p, n);
+    enum mrf_status st = buf_printf(b, "\"%s\"", hex);
+
+    x_free(hex);
+    return st;
+}
+
+enum mrf_status changeset_answer_audit(struct buf *b, const struct audit_head *h)
+{
+    char *sig = b64url_encode(h->sig, sizeof h->sig);
+    enum mrf_status st = buf_printf(b, ",\"audit\":{\"seq\":%lld,\"hash\":", (long long)h->seq);
+
+    if (st == MRF_OK)
+        st = put_hex_long(b, h->hash, sizeof h->hash);
+    if (st == MRF_OK)
+        st = buf_printf(b, ",\"sig\":\"%s\"}", sig);
+    x_free(sig);
+    return st;
+}
+
+enum mrf_status changeset_answer_conflicts_begin(struct buf *b)
+{
+    return buf_puts(b, ",\"conflicts\":[");
+}
+
+/* ,"key":"text" */
+static enum mrf_status put_member(struct buf *b, const char *key, const char *text)
+{
+    enum mrf_status st = buf_printf(b, ",\"%s\":", key);
+
+    return st == MRF_OK ? put_string(b, text) : st;
+}
+
+enum mrf_status changeset_put_conflict(struct buf *b, int64_t *n, const struct cs_conflict *c)
+{
+    size_t mark = b->len;
+    int closed = c->closed != 0;
+    enum mrf_status st;
+
+    if (*n >= CS_CONFLICTS_PAGE)
+        return MRF_E_TOOBIG;
+    st = buf_puts(b, *n > 0 ? ",{\"id\":" : "{\"id\":");
+    if (st == MRF_OK)
+        st = put_string(b, c->id);
+    if (st == MRF_OK)
+        st = put_member(b, "kind", c->kind);
+    if (st == MRF_OK)
+        st = put_member(b, "rule", c->rule);
+    if (st == MRF_OK)
+        st = put_member(b, "rows", c->rows);
+    if (st == MRF_OK)
+        st = put_member(b, "detail", c->detail);
+    if (st == MRF_OK)
+        st = buf_printf(b, ",\"year\":%d", c->year);
+    if (st == MRF_OK)
+        st = put_member(b, "base", c->base);
+    if (st == MRF_OK)
+        st = put_member(b, "a", c->a);
+    if (st == MRF_OK)
+        st = put_member(b, "b", c->b);
+    if (st == MRF_OK)
+        st = buf_printf(b, ",\"opened\":%lld", (long long)c->opened);
+    if (st == MRF_OK && closed) {
+        st = buf_printf(b, ",\"closed\":%lld", (long long)c->closed);
+        if (st == MRF_OK)
+            st = put_member(b, "decision", c->decision);
+        if (st == MRF_OK)
+            st = put_member(b, "reason", c->reason);
+    } else if (st == MRF_OK) {
+        st = buf_puts(b, ",\"closed\":null,\"decision\":null,\"reason\":null");
+    }
+    if (st == MRF_OK)
+        st = buf_printf(b, ",\"cseq\":%lld}", (long long)c->cseq);
+    if (st != MRF_OK) {
+        if (b->data != NULL) { /* a page never holds half a record */
+            b->len = mark;
+            b->data[mark] = '\0';
+        }
+        return st;
+    }
+    (*n)++;
+    return MRF_OK;
+}
+
+enum mrf_status changeset_answer_conflicts_end(struct buf *b, int64_t ccursor)
+{
+    return buf_printf(b, "],\"ccursor\":%lld", (long long)ccursor);
+}
+
+enum mrf_status changeset_answer_end(struct buf *b, int more)
+{
+    return buf_printf(b, ",\"more\":%s}", more ? "true" : "false");
+}
+
+/* {"seq":N,"hash":"<64 hex>","sig":"<b64url of MRF_SIG bytes>"}: 1 if j is one. */
+static int get_audit_head(const cJSON *j, struct audit_head *h)
+{
+    const cJSON *hash = cJSON_GetObjectItemCaseSensitive(j, "hash");
+    const cJSON *sig = cJSON_GetObjectItemCaseSensitive(j, "sig");
+    uint8_t *raw = NULL;
+    size_t n = 0;
+    int ok;
+
+    memset(h, 0, sizeof *h);
+    if (!cJSON_IsObject(j) || !get_count(cJSON_GetObjectItemCaseSensitive(j, "seq"), &h->seq) ||
+        !cJSON_IsString(hash) || strlen(hash->valuestring) != 2 * sizeof h->hash ||
+        hex_decode(hash->valuestring, h->hash, sizeof h->hash) != MRF_OK || !cJSON_IsString(sig) ||
+        strlen(sig->valuestring) > 2 * MRF_SIG)
+        return 0;
+    if (b64url_decode(sig->valuestring, strlen(sig->valuestring), &raw, &n) != MRF_OK)
+        return 0;
+    ok = n == MRF_SIG;
+    if (ok)
+        memcpy(h->sig, raw, MRF_SIG);
+    x_free(raw);
+    return ok;
 }
 
 static enum mrf_status bad_answer(struct mrf_error *err, const char *what)
@@ -489,6 +616,122 @@ enum mrf_status changeset_answer_parse(const char *json, size_t len, struct cs_a
     a->ops = cJSON_GetObjectItemCaseSensitive(a->doc, "ops");
     if (!cJSON_IsArray(a->ops))
         return bad_answer(err, "no ops list");
+    f = cJSON_GetObjectItemCaseSensitive(a->doc, "audit");
+    if (f != NULL) {
+        if (!get_audit_head(f, &a->audit))
+            return bad_answer(err, "an audit head that is not a sequence, a hash and a signature");
+        a->has_audit = 1;
+    }
+    f = cJSON_GetObjectItemCaseSensitive(a->doc, "conflicts");
+    if (f != NULL) {
+        if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) > CS_CONFLICTS_PAGE)
+            return bad_answer(err, "conflict records that are not a list of at most a page");
+        if (!get_count(cJSON_GetObjectItemCaseSensitive(a->doc, "ccursor"), &a->ccursor))
+            return bad_answer(err, "conflict records without their cursor");
+        a->conflicts = f;
+    }
+    return MRF_OK;
+}
+
+/* ---- conflict records -------------------------------------------------------------------- */
+
+/* A string member of at most cap - 1 bytes of clean UTF-8 into out; null gives "" if
+ * null_ok. 0 if it is anything else. */
+static int get_text(const cJSON *o, const char *key, char *out, size_t cap, int null_ok,
+                    int newlines)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    size_t n;
+
+    out[0] = '\0';
+    if (null_ok && cJSON_IsNull(j))
+        return 1;
+    if (!cJSON_IsString(j))
+        return 0;
+    n = strlen(j->valuestring);
+    if (n >= cap || !text_valid(j->valuestring, n, newlines))
+        return 0;
+    str_copy(out, j->valuestring, cap);
+    return 1;
+}
+
+/* 1 if s is a name of lower-case letters and '_' (a rule, a decision). */
+static int is_name(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+/* 1 if s is a record id: "C-" and six Crockford base32 characters. */
+static int is_conflict_id(const char *s)
+{
+    static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+    if (strlen(s) != 8 || s[0] != 'C' || s[1] != '-')
+        return 0;
+    for (int i = 2; i < 8; i++)
+        if (strchr(crockford, s[i]) == NULL)
+            return 0;
+    return 1;
+}
+
+static enum mrf_status bad_record(struct mrf_error *err, struct cs_conflict *c, const char *what)
+{
+    memset(c, 0, sizeof *c);
+    return mrf_error_set(err, MRF_E_INVALID, "HQ's answer: a conflict record with %s", what);
+}
+
+enum mrf_status changeset_conflict_parse(const cJSON *j, struct cs_conflict *c,
+                                         struct mrf_error *err)
+{
+    const cJSON *f;
+    int64_t n;
+
+    memset(c, 0, sizeof *c);
+    if (!cJSON_IsObject(j))
+        return bad_record(err, c, "no object");
+    if (!get_text(j, "id", c->id, sizeof c->id, 0, 0) || !is_conflict_id(c->id))
+        return bad_record(err, c, "a bad id");
+    if (!get_text(j, "kind", c->kind, sizeof c->kind, 0, 0) ||
+        (strcmp(c->kind, "value") != 0 && strcmp(c->kind, "parallel") != 0 &&
+         strcmp(c->kind, "rule") != 0))
+        return bad_record(err, c, "an unknown kind");
+    if (!get_text(j, "rule", c->rule, sizeof c->rule, 0, 0) || !is_name(c->rule))
+        return bad_record(err, c, "a bad rule");
+    if (!get_text(j, "rows", c->rows, sizeof c->rows, 0, 0))
+        return bad_record(err, c, "bad rows");
+    if (!get_text(j, "detail", c->detail, sizeof c->detail, 0, 0))
+        return bad_record(err, c, "a bad detail");
+    f = cJSON_GetObjectItemCaseSensitive(j, "year");
+    if (!get_count(f, &n) || (n != 0 && (n < YEAR_MIN || n > YEAR_MAX)))
+        return bad_record(err, c, "a bad year");
+    c->year = (int)n;
+    if (!get_text(j, "base", c->base, sizeof c->base, 1, 0) ||
+        !get_text(j, "a", c->a, sizeof c->a, 1, 0) || !get_text(j, "b", c->b, sizeof c->b, 1, 0))
+        return bad_record(err, c, "a bad value");
+    if (!get_count(cJSON_GetObjectItemCaseSensitive(j, "opened"), &c->opened) || c->opened == 0)
+        return bad_record(err, c, "a bad opening time");
+    f = cJSON_GetObjectItemCaseSensitive(j, "closed");
+    if (cJSON_IsNull(f)) {
+        /* open: no decision yet */
+        if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "decision")) ||
+            !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "reason")))
+            return bad_record(err, c, "a decision while open");
+    } else {
+        if (!get_count(f, &c->closed) || c->closed == 0)
+            return bad_record(err, c, "a bad closing time");
+        if (!get_text(j, "decision", c->decision, sizeof c->decision, 0, 0) ||
+            !is_name(c->decision))
+            return bad_record(err, c, "a bad decision");
+        if (!get_text(j, "reason", c->reason, sizeof c->reason, 1, 1))
+            return bad_record(err, c, "a bad reason");
+    }
+    if (!get_count(cJSON_GetObjectItemCaseSensitive(j, "cseq"), &c->cseq) || c->cseq == 0)
+        return bad_record(err, c, "a bad sequence number");
     return MRF_OK;
 }
 
@@ -499,6 +742,7 @@ void changeset_answer_release(struct cs_answer *a)
     cJSON_Delete(a->doc);
     a->doc = NULL;
     a->ops = NULL;
+    a->conflicts = NULL;
 }
 
 /* ---- HQ's audit head --------------------------------------------------------------------- */

@@ -300,17 +300,25 @@ void merge_forget(struct merge *m);
 /* ---- change sets: JSON (sync/changeset.c, the one place their JSON is written and read) -- */
 
 /* The plaintext of an envelope is JSON (before zstd). A request (device → HQ):
- *   {"v":2,"cursor":N,"enroll":{"secret":"<b64url>"},"ops":[OP,...]}
- * ("enroll" only in a device's first change sets, before HQ has accepted it). An answer
- * (HQ → device):
+ *   {"v":2,"cursor":N,"ccursor":N,"enroll":{"secret":"<b64url>"},"ops":[OP,...]}
+ * ("enroll" only in a device's first change sets, before HQ has accepted it; "ccursor", the
+ * device's cursor in its post's sequence of conflict records, only when it is past 0: absent
+ * means 0). An answer (HQ → device):
  *   {"v":2,"ack":{"id":"<hex>","verdict":"accepted"|"quarantined","reason":"...",
  *                 "restamp":{"above":"<clock hex>","to":"<clock hex>"}},
- *    "time":MS,"ops":[OP,...],"cursor":N,"more":true|false}
+ *    "time":MS,"ops":[OP,...],"cursor":N,
+ *    "audit":{"seq":N,"hash":"<64 hex>","sig":"<b64url>"},
+ *    "conflicts":[REC,...],"ccursor":N,"more":true|false}
  * ("restamp" only when HQ applied some of the change set's ops at a clock of its own: those
  * whose clock was past "above", more than a day ahead of HQ's wall clock, now carry "to";
- * "time" is HQ's wall clock in Unix milliseconds.) The cursor is the post's own sequence at
- * HQ. Version 1 is the same without "restamp" and "time", with a cursor in HQ's global
- * sequence; HQ still reads version-1 requests and answers them in version 1.
+ * "time" is HQ's wall clock in Unix milliseconds; "audit", HQ's signed audit head, when HQ
+ * gives one; "conflicts" with "ccursor", the page of the post's conflict records changed after
+ * the request's "ccursor" and the record sequence number it reaches (REC: see struct
+ * cs_conflict), when HQ sends records at all. "more" is true while HQ has more ops or more
+ * records for the device: it asks again.) The cursor is the post's own sequence at HQ.
+ * Version 1 is the same without "restamp", "time", "audit", "conflicts" and "ccursor" (in
+ * either direction), with a cursor in HQ's global sequence; HQ still reads version-1 requests
+ * and answers them in version 1. A reader ignores members it does not know.
  * OP is [table, "<row id hex>", column, value, "<clock hex>"] and, in a request, optionally
  * "<prev clock hex>", "<prev device hex>"; in an answer the writer follows the clock:
  * [table, id, column, value, clock, "<device hex>"]. Values are JSON integers, strings,
@@ -344,9 +352,10 @@ enum mrf_status op_from_json(const cJSON *j, int with_device, const uint8_t send
 enum mrf_status changeset_put_op(struct buf *b, int64_t *n, const struct sync_op *op,
                                  int with_device);
 
-/* A request body: changeset_request_begin (b is reset first; enroll_secret NULL once HQ has
- * accepted the device), changeset_put_op for each op, changeset_request_end. */
-enum mrf_status changeset_request_begin(struct buf *b, int64_t cursor,
+/* A request body: changeset_request_begin (b is reset first; ccursor: the device's conflict
+ * record cursor, written only when past 0; enroll_secret NULL once HQ has accepted the
+ * device), changeset_put_op for each op, changeset_request_end. */
+enum mrf_status changeset_request_begin(struct buf *b, int64_t cursor, int64_t ccursor,
                                         const uint8_t *enroll_secret);
 enum mrf_status changeset_request_end(struct buf *b);
 
@@ -355,13 +364,15 @@ enum mrf_status changeset_request_end(struct buf *b);
 struct cs_request {
     int version;
     int64_t cursor;
+    int64_t ccursor;            /* the device's conflict record cursor (0 if absent) */
     int has_enroll;             /* an "enroll" object is present */
     int secret_ok;              /* ... and its secret is MRF_SECRET bytes of base64url */
     uint8_t secret[MRF_SECRET]; /* wiped by changeset_request_release */
     const cJSON *ops;
     cJSON *doc;
 };
-/* MRF_E_INVALID with err->msg one of "bad_json", "bad_version", "bad_cursor" if the body is
+/* MRF_E_INVALID with err->msg one of "bad_json", "bad_version", "bad_cursor" (also for a
+ * "ccursor" that is not a count) if the body is
  * not a request this build reads; the secret inside is wiped from every copy it parsed. */
 enum mrf_status changeset_request_parse(const char *json, size_t len, struct cs_request *r,
                                         struct mrf_error *err);
@@ -376,26 +387,6 @@ struct cs_ack {
     hlc_t restamp_above; /* those with a clock past this */
     hlc_t restamp_to;    /* now carry this one */
 };
-/* An answer body: changeset_answer_begin (b reset first; version as the request's),
- * changeset_put_op(..., 1) for each op of the page, changeset_answer_end. */
-enum mrf_status changeset_answer_begin(struct buf *b, int version, const struct cs_ack *ack,
-                                       uint64_t hq_time_ms);
-enum mrf_status changeset_answer_end(struct buf *b, int64_t cursor, int more);
-
-/* An answer as the device reads it (version WIRE_VERSION only). ops is a view into doc. */
-struct cs_answer {
-    struct cs_ack ack;
-    uint64_t hq_time_ms;
-    int64_t cursor;
-    int more;
-    const cJSON *ops;
-    cJSON *doc;
-};
-/* MRF_E_INVALID if the body is not such an answer. */
-enum mrf_status changeset_answer_parse(const char *json, size_t len, struct cs_answer *a,
-                                       struct mrf_error *err);
-void changeset_answer_release(struct cs_answer *a);
-
 /* ---- HQ's audit head and conflict records, as devices receive them ----------------------- */
 
 /* HQ's audit head: the sequence and chain hash of the last link of HQ's audit chain, signed
@@ -415,25 +406,72 @@ enum mrf_status audit_head_verify(const struct audit_head *h, const uint8_t sign
  * HQ's record; docs/DECISIONS.md, "Conflicts"). Values are display text (an amount as
  * "12500.00", a partner as its code, themes as "FOE WGR"); codes only, never an identity.
  * In an answer, "conflicts":[{"id":..,"kind":..,"rule":..,"rows":..,"detail":..,"year":N,
- * "base":..,"a":..,"b":..,"opened":T,"closed":T|null,"decision":..|null,"reason":..|null},...]
- * with "ccursor":N, the post's record sequence the page reaches. */
+ * "base":..,"a":..,"b":..,"opened":T,"closed":T|null,"decision":..|null,"reason":..|null,
+ * "cseq":N},...] with "ccursor":N, the post's record sequence the page reaches. Times are Unix
+ * seconds; base, a and b are strings ("" for none; a reader also takes null); closed, decision
+ * and reason are null while the record is open; cseq is the record's number in the post's
+ * sequence of record changes (a device keeps the newest version of each record). The sizes
+ * below are the caps: a longer string is refused, not cut. */
 #define CS_CONFLICTS_PAGE 100 /* records per answer at most */
 struct cs_conflict {
-    char id[16];
-    char kind[16];
-    char rule[24];
-    char rows[256];
-    char detail[256];
-    int year;
-    char base[96];
-    char a[96];
-    char b[96];
-    int64_t opened;
+    char id[16];       /* "C-" and six Crockford base32 characters */
+    char kind[16];     /* value, parallel or rule */
+    char rule[24];     /* lower case and '_' (hq/hqstore.h lists them) */
+    char rows[256];    /* the rows concerned, by code, for people */
+    char detail[256];  /* one line for people */
+    int year;          /* the post-year concerned, 0 if none */
+    char base[96];     /* the value both writers replaced ("" if none) */
+    char a[96];        /* side A: the value HQ held */
+    char b[96];        /* side B: the value that arrived */
+    int64_t opened;    /* Unix seconds */
     int64_t closed;    /* 0 while open */
     char decision[16]; /* "" while open */
-    char reason[501];
+    char reason[501];  /* HQ's reason for the decision, "" if none */
     int64_t cseq;
 };
+/* Reads one REC, checking every member's type, form and length (an answer is HQ-signed, but
+ * is read defensively). MRF_E_INVALID (err says which member) otherwise; *c is then zeroed. */
+enum mrf_status changeset_conflict_parse(const cJSON *j, struct cs_conflict *c,
+                                         struct mrf_error *err);
+
+/* An answer body, in this order: changeset_answer_begin (b reset first; version as the
+ * request's); changeset_put_op(..., 1) for each op of the page; changeset_answer_ops_end with
+ * the cursor the page reaches; then, in version 2 only (never in a version-1 answer), if HQ
+ * has them: changeset_answer_audit, and changeset_answer_conflicts_begin,
+ * changeset_put_conflict for each record of the page, changeset_answer_conflicts_end; last
+ * changeset_answer_end. Each returns MRF_E_TOOBIG if b's cap is reached. */
+enum mrf_status changeset_answer_begin(struct buf *b, int version, const struct cs_ack *ack,
+                                       uint64_t hq_time_ms);
+enum mrf_status changeset_answer_ops_end(struct buf *b, int64_t cursor);
+enum mrf_status changeset_answer_audit(struct buf *b, const struct audit_head *h);
+enum mrf_status changeset_answer_conflicts_begin(struct buf *b);
+/* Appends record c to the page of *n records (a comma first unless it is the first) and counts
+ * it. MRF_E_TOOBIG once the page holds CS_CONFLICTS_PAGE records or b's cap is reached; b is
+ * then as it was, and the caller says "more". */
+enum mrf_status changeset_put_conflict(struct buf *b, int64_t *n, const struct cs_conflict *c);
+enum mrf_status changeset_answer_conflicts_end(struct buf *b, int64_t ccursor);
+enum mrf_status changeset_answer_end(struct buf *b, int more);
+
+/* An answer as the device reads it (version WIRE_VERSION only). ops and conflicts are views
+ * into doc; each record is read with changeset_conflict_parse. */
+struct cs_answer {
+    struct cs_ack ack;
+    uint64_t hq_time_ms;
+    int64_t cursor;
+    int more;
+    const cJSON *ops;
+    int has_audit;           /* an audit head is present and well-formed (not yet verified) */
+    struct audit_head audit; /* ... that head */
+    const cJSON *conflicts;  /* NULL if HQ sent no records; else at most CS_CONFLICTS_PAGE */
+    int64_t ccursor;         /* with conflicts: the record sequence the page reaches */
+    cJSON *doc;
+};
+/* MRF_E_INVALID if the body is not such an answer (an "audit" that is not a sequence, a
+ * 32-byte hash and a signature; "conflicts" that is not a list of at most CS_CONFLICTS_PAGE,
+ * or comes without "ccursor"). The audit head's signature is the caller's to verify. */
+enum mrf_status changeset_answer_parse(const char *json, size_t len, struct cs_answer *a,
+                                       struct mrf_error *err);
+void changeset_answer_release(struct cs_answer *a);
 
 /* ---- envelopes --------------------------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* Check suite for schema/: migrations from empty and from every earlier version, refusal of a
- * store newer than the binary, the pragmas every store runs with, and both stores' synced
- * tables against sync's column table. */
+ * store newer than the binary, the pragmas every store runs with, both stores' synced
+ * tables against sync's column table, and the post store's conflict records and audit head
+ * against what HQ sends (struct cs_conflict, struct audit_head). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,82 @@ START_TEST(post_v3_clocks_take_the_post_and_cursor_restarts)
 }
 END_TEST
 
+/* 1 if table has a column of that name and declared type. */
+static int has_column(sqlite3 *db, const char *table, const char *name, const char *type)
+{
+    sqlite3_stmt *s = NULL;
+    char sql[96];
+    int found = 0;
+
+    snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    while (!found && sqlite3_step(s) == SQLITE_ROW)
+        found = strcmp((const char *)sqlite3_column_text(s, 1), name) == 0 &&
+                strcmp((const char *)sqlite3_column_text(s, 2), type) == 0;
+    sqlite3_finalize(s);
+    return found;
+}
+
+/* Post store 3 -> 4: the conflicts table holds every member of a record HQ sends (struct
+ * cs_conflict) and when it arrived; meta gains the conflict cursor (0) and the audit head
+ * (none); the device's other state is kept. */
+START_TEST(post_v4_conflict_records_and_audit_head)
+{
+    static const struct {
+        const char *table, *name, *type;
+    } cols[] = {
+        {"conflicts", "id", "TEXT"},
+        {"conflicts", "kind", "TEXT"},
+        {"conflicts", "rule", "TEXT"},
+        {"conflicts", "rows", "TEXT"},
+        {"conflicts", "detail", "TEXT"},
+        {"conflicts", "year", "INTEGER"},
+        {"conflicts", "base", "TEXT"},
+        {"conflicts", "a", "TEXT"},
+        {"conflicts", "b", "TEXT"},
+        {"conflicts", "opened_at", "INTEGER"},
+        {"conflicts", "closed_at", "INTEGER"},
+        {"conflicts", "decision", "TEXT"},
+        {"conflicts", "reason", "TEXT"},
+        {"conflicts", "cseq", "INTEGER"},
+        {"conflicts", "received_at", "INTEGER"},
+        {"meta", "conflict_cursor", "INTEGER"},
+        {"meta", "audit_seq", "INTEGER"},
+        {"meta", "audit_hash", "BLOB"},
+        {"meta", "audit_sig", "BLOB"},
+        {"meta", "audit_at", "INTEGER"},
+    };
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(schema_migrate(db, SCHEMA_POST, 3, &err), MRF_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(db,
+                     "INSERT INTO meta(id, post, device_id, sign_pk, box_pk, hq_url, hq_tls_pin, "
+                     "hq_sign_pk, hq_box_pk, escrow_pk, token_id, token_expires, created_at, "
+                     "hq_cursor) VALUES (1, 'NAI', zeroblob(16), zeroblob(32), zeroblob(32), 'u', "
+                     "'p', zeroblob(32), zeroblob(32), zeroblob(32), zeroblob(16), 0, 0, 149);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_OK);
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        ck_assert_msg(has_column(db, cols[i].table, cols[i].name, cols[i].type), "%s.%s %s missing",
+                      cols[i].table, cols[i].name, cols[i].type);
+    ck_assert_int_eq(one(db, "SELECT hq_cursor FROM meta"), 149);
+    ck_assert_int_eq(one(db, "SELECT conflict_cursor FROM meta"), 0);
+    ck_assert_int_eq(one(db, "SELECT audit_seq IS NULL FROM meta"), 1);
+    /* a hash or signature of the wrong length is refused by the store itself */
+    ck_assert_int_ne(
+        sqlite3_exec(db, "UPDATE meta SET audit_hash = zeroblob(31)", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_ne(sqlite3_exec(db, "UPDATE meta SET audit_sig = zeroblob(32)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close_v2(db);
+}
+END_TEST
+
 START_TEST(post_every_earlier_version)
 {
     check_every_version(SCHEMA_POST);
@@ -351,6 +428,7 @@ int main(void)
     tcase_add_test(tc, hq_every_earlier_version);
     tcase_add_test(tc, hq_v2_keeps_rows_and_numbers_each_post);
     tcase_add_test(tc, post_v3_clocks_take_the_post_and_cursor_restarts);
+    tcase_add_test(tc, post_v4_conflict_records_and_audit_head);
     tcase_add_test(tc, reopen_is_idempotent);
     tcase_add_test(tc, newer_store_refused);
     tcase_add_test(tc, pragmas_set);

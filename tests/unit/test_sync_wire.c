@@ -2,8 +2,10 @@
  * (sync/merge.c): envelopes sealed and opened both ways and refused for every malformed or
  * tampered byte, including a zstd frame that claims too much (built by hand with the same
  * crypto as envelope.c); ops as JSON round trip for every column type and refused for every
- * malformed field; merge on a real post store and a real HQ store converging whatever the
- * order of the ops. One test case per behaviour. */
+ * malformed field; change set bodies against golden files, with HQ's audit head and conflict
+ * records (every malformed member refused, a version-1 answer unchanged); merge on a real post
+ * store and a real HQ store converging whatever the order of the ops. One test case per behaviour.
+ */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1058,7 +1060,7 @@ static void golden_v2_bodies(struct buf *req, struct buf *ans)
     op.has_prev_device = 1;
     memset(op.prev_device, 0x77, MRF_ID);
     memcpy(op.device, dev, MRF_ID);
-    ck_assert_int_eq(changeset_request_begin(req, 17, secret), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(req, 17, 0, secret), MRF_OK);
     ck_assert_int_eq(changeset_put_op(req, &n, &op, 0), MRF_OK);
     op.col = GRANT_STATUS;
     op.v.type = SYNC_TEXT;
@@ -1079,7 +1081,8 @@ static void golden_v2_bodies(struct buf *req, struct buf *ans)
     op.v.type = SYNC_INT;
     op.v.i = 99;
     ck_assert_int_eq(changeset_put_op(ans, &n, &op, 1), MRF_OK);
-    ck_assert_int_eq(changeset_answer_end(ans, 42, 1), MRF_OK);
+    ck_assert_int_eq(changeset_answer_ops_end(ans, 42), MRF_OK);
+    ck_assert_int_eq(changeset_answer_end(ans, 1), MRF_OK);
 }
 
 /* Formats only grow: this build writes version 2 exactly as the golden file holds it, and
@@ -1225,6 +1228,385 @@ START_TEST(changeset_bodies_refused)
                       "answer %zu read", i);
         changeset_answer_release(&a);
     }
+}
+END_TEST
+
+/* ---- conflict records and HQ's audit head (version 2 members) -------------------------- */
+
+/* Two records of the golden answer: one open, one closed with HQ's decision. */
+static void golden_records(struct cs_conflict c[2])
+{
+    memset(c, 0, 2 * sizeof *c);
+    str_copy(c[0].id, "C-7K2M9Q", sizeof c[0].id);
+    str_copy(c[0].kind, "value", sizeof c[0].kind);
+    str_copy(c[0].rule, "concurrent_edit", sizeof c[0].rule);
+    str_copy(c[0].rows, "G-4KD82M", sizeof c[0].rows);
+    str_copy(c[0].detail, "G-4KD82M amount: two devices changed 12500.00", sizeof c[0].detail);
+    c[0].year = 2026;
+    str_copy(c[0].base, "12500.00", sizeof c[0].base);
+    str_copy(c[0].a, "13000.00", sizeof c[0].a);
+    str_copy(c[0].b, "14000.00 \"b\"", sizeof c[0].b);
+    c[0].opened = 1796000000;
+    c[0].cseq = 4;
+    str_copy(c[1].id, "C-0ABCDE", sizeof c[1].id);
+    str_copy(c[1].kind, "rule", sizeof c[1].kind);
+    str_copy(c[1].rule, "over_allocation", sizeof c[1].rule);
+    str_copy(c[1].rows, "G-4KD82M G-1MX0ZP", sizeof c[1].rows);
+    str_copy(c[1].detail, "committed 90000.00 of 80000.00 in 2026", sizeof c[1].detail);
+    c[1].year = 2026;
+    c[1].opened = 1796000100;
+    c[1].closed = 1796003600;
+    str_copy(c[1].decision, "accept", sizeof c[1].decision);
+    str_copy(c[1].reason, "allocation raised\nby the fund board", sizeof c[1].reason);
+    c[1].cseq = 5;
+}
+
+/* The head of the golden answer, signed with HQ's seeded key (0x03..): Ed25519 signatures are
+ * deterministic, so the bytes are fixed. */
+static void golden_head(struct audit_head *h, uint8_t pk[32])
+{
+    uint8_t sk[64];
+
+    memset(h, 0, sizeof *h);
+    h->seq = 1234;
+    memset(h->hash, 0xab, sizeof h->hash);
+    seeded(3, 0, pk, sk);
+    audit_head_sign(h, sk);
+    sodium_memzero(sk, sizeof sk);
+}
+
+/* The request and answer of tests/unit/golden/changeset-v2-records.txt (line 1 and 2). */
+static void golden_records_bodies(struct buf *req, struct buf *ans)
+{
+    struct cs_conflict c[2];
+    struct audit_head h;
+    struct cs_ack ack;
+    uint8_t pk[32];
+    int64_t n = 0;
+
+    ck_assert_int_eq(changeset_request_begin(req, 17, 3, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_end(req), MRF_OK);
+    memset(&ack, 0, sizeof ack);
+    memset(ack.id, 0x22, MRF_ID);
+    golden_records(c);
+    golden_head(&h, pk);
+    ck_assert_int_eq(changeset_answer_begin(ans, 2, &ack, 1796000000500ULL), MRF_OK);
+    ck_assert_int_eq(changeset_answer_ops_end(ans, 42), MRF_OK);
+    ck_assert_int_eq(changeset_answer_audit(ans, &h), MRF_OK);
+    ck_assert_int_eq(changeset_answer_conflicts_begin(ans), MRF_OK);
+    ck_assert_int_eq(changeset_put_conflict(ans, &n, &c[0]), MRF_OK);
+    ck_assert_int_eq(changeset_put_conflict(ans, &n, &c[1]), MRF_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(changeset_answer_conflicts_end(ans, 5), MRF_OK);
+    ck_assert_int_eq(changeset_answer_end(ans, 0), MRF_OK);
+}
+
+/* Formats only grow: the request's conflict cursor and the answer's audit head and records are
+ * written exactly as the golden file holds them, and read back member by member. */
+START_TEST(golden_changeset_v2_records)
+{
+    uint8_t *file = NULL, pk[32];
+    size_t n = 0;
+    struct mrf_error err = {0};
+    struct buf req, ans;
+    struct cs_request r;
+    struct cs_answer a;
+    struct cs_conflict want[2], got;
+    struct audit_head h;
+    const cJSON *item;
+    char *nl, *line2;
+    int i = 0;
+
+    buf_init(&req, 1 << 16);
+    buf_init(&ans, 1 << 16);
+    golden_records_bodies(&req, &ans);
+    ck_assert_int_eq(file_read_all(MRF_TEST_SRC "/tests/unit/golden/changeset-v2-records.txt",
+                                   1 << 16, &file, &n, &err),
+                     MRF_OK);
+    nl = strchr((char *)file, '\n');
+    ck_assert_ptr_nonnull(nl);
+    *nl = '\0';
+    line2 = nl + 1;
+    line2[strcspn(line2, "\n")] = '\0';
+    ck_assert_str_eq((char *)file, req.data);
+    ck_assert_str_eq(line2, ans.data);
+
+    ck_assert_int_eq(changeset_request_parse(req.data, req.len, &r, &err), MRF_OK);
+    ck_assert_int_eq(r.cursor, 17);
+    ck_assert_int_eq(r.ccursor, 3);
+    changeset_request_release(&r);
+
+    ck_assert_int_eq(changeset_answer_parse(ans.data, ans.len, &a, &err), MRF_OK);
+    ck_assert_int_eq(a.cursor, 42);
+    ck_assert(!a.more);
+    golden_head(&h, pk);
+    ck_assert(a.has_audit);
+    ck_assert_int_eq(a.audit.seq, 1234);
+    ck_assert_mem_eq(a.audit.hash, h.hash, 32);
+    ck_assert_mem_eq(a.audit.sig, h.sig, MRF_SIG);
+    ck_assert_int_eq(audit_head_verify(&a.audit, pk), MRF_OK);
+    ck_assert_ptr_nonnull(a.conflicts);
+    ck_assert_int_eq(a.ccursor, 5);
+    golden_records(want);
+    cJSON_ArrayForEach(item, a.conflicts) {
+        ck_assert_int_lt(i, 2);
+        ck_assert_msg(changeset_conflict_parse(item, &got, &err) == MRF_OK, "%s", err.msg);
+        ck_assert_msg(memcmp(&got, &want[i], sizeof got) == 0, "record %d differs", i);
+        i++;
+    }
+    ck_assert_int_eq(i, 2);
+    changeset_answer_release(&a);
+    buf_release(&req);
+    buf_release(&ans);
+    x_free(file);
+}
+END_TEST
+
+/* The golden version-2 bodies of the release before (no conflict cursor, audit head or
+ * records) still read: nothing new is required. */
+START_TEST(changeset_v2_records_optional)
+{
+    struct mrf_error err = {0};
+    struct buf req, ans;
+    struct cs_request r;
+    struct cs_answer a;
+
+    buf_init(&req, 1 << 16);
+    buf_init(&ans, 1 << 16);
+    golden_v2_bodies(&req, &ans);
+    ck_assert_int_eq(changeset_request_parse(req.data, req.len, &r, &err), MRF_OK);
+    ck_assert_int_eq(r.ccursor, 0);
+    changeset_request_release(&r);
+    ck_assert_int_eq(changeset_answer_parse(ans.data, ans.len, &a, &err), MRF_OK);
+    ck_assert(!a.has_audit);
+    ck_assert_ptr_null(a.conflicts);
+    ck_assert_int_eq(a.ccursor, 0);
+    changeset_answer_release(&a);
+    buf_release(&req);
+    buf_release(&ans);
+}
+END_TEST
+
+/* A version-1 answer is what it always was: no time, no audit head, no records. */
+START_TEST(changeset_v1_answer_unchanged)
+{
+    struct buf ans;
+    struct cs_ack ack;
+    struct sync_op op;
+    int64_t n = 0;
+
+    memset(&ack, 0, sizeof ack);
+    memset(ack.id, 0x22, MRF_ID);
+    ack.quarantined = 1;
+    str_copy(ack.reason, "bad_op: unknown table", sizeof ack.reason);
+    ack.restamped = 1; /* never in version 1 */
+    memset(&op, 0, sizeof op);
+    op.tbl = ST_GRANTS;
+    memset(op.id, 0x42, MRF_ID);
+    op.col = GRANT_AMOUNT;
+    op.v.type = SYNC_INT;
+    op.v.i = 99;
+    op.clock = hlc_make(1796000000000ULL, 1);
+    memset(op.device, 0x11, MRF_ID);
+    buf_init(&ans, 1 << 16);
+    ck_assert_int_eq(changeset_answer_begin(&ans, 1, &ack, 1796000000500ULL), MRF_OK);
+    ck_assert_int_eq(changeset_put_op(&ans, &n, &op, 1), MRF_OK);
+    ck_assert_int_eq(changeset_answer_ops_end(&ans, 7), MRF_OK);
+    ck_assert_int_eq(changeset_answer_end(&ans, 1), MRF_OK);
+    ck_assert_str_eq(ans.data, "{\"v\":1,\"ack\":{\"id\":\"22222222222222222222222222222222\","
+                               "\"verdict\":\"quarantined\",\"reason\":\"bad_op: unknown table\"},"
+                               "\"ops\":[[2,\"42424242424242424242424242424242\",3,99,"
+                               "\"01a229f128000001\",\"11111111111111111111111111111111\"]],"
+                               "\"cursor\":7,\"more\":true}");
+    buf_release(&ans);
+}
+END_TEST
+
+/* A page holds CS_CONFLICTS_PAGE records at most; the one past it leaves the buffer as it
+ * was, as does one past the buffer's cap. */
+START_TEST(changeset_conflicts_page_cut)
+{
+    struct cs_conflict c[2];
+    struct buf b, small;
+    int64_t n = 0;
+    size_t len;
+
+    golden_records(c);
+    buf_init(&b, 1 << 20);
+    ck_assert_int_eq(changeset_answer_conflicts_begin(&b), MRF_OK);
+    for (int i = 0; i < CS_CONFLICTS_PAGE; i++)
+        ck_assert_int_eq(changeset_put_conflict(&b, &n, &c[i % 2]), MRF_OK);
+    len = b.len;
+    ck_assert_int_eq(changeset_put_conflict(&b, &n, &c[0]), MRF_E_TOOBIG);
+    ck_assert_int_eq(n, CS_CONFLICTS_PAGE);
+    ck_assert_uint_eq(b.len, len);
+    buf_release(&b);
+
+    n = 0;
+    buf_init(&small, 64);
+    ck_assert_int_eq(changeset_answer_conflicts_begin(&small), MRF_OK);
+    len = small.len;
+    ck_assert_int_eq(changeset_put_conflict(&small, &n, &c[0]), MRF_E_TOOBIG);
+    ck_assert_int_eq(n, 0);
+    ck_assert_uint_eq(small.len, len);
+    buf_release(&small);
+}
+END_TEST
+
+/* Each member of a record is checked for type, form and length; the record is refused as a
+ * whole, and nothing of it is kept. */
+START_TEST(changeset_conflict_parse_refuses_malformed)
+{
+    static const char good[] =
+        "{\"id\":\"C-7K2M9Q\",\"kind\":\"value\",\"rule\":\"concurrent_edit\",\"rows\":\"G-"
+        "4KD82M\","
+        "\"detail\":\"d\",\"year\":2026,\"base\":\"1.00\",\"a\":\"2.00\",\"b\":null,"
+        "\"opened\":1796000000,\"closed\":null,\"decision\":null,\"reason\":null,\"cseq\":4}";
+    /* each replaces one member of good: "key":value as it appears there -> the bad one */
+    static const struct {
+        const char *from, *to;
+    } bad[] = {
+        {"\"id\":\"C-7K2M9Q\"", "\"id\":\"C-7K2M9\""},
+        {"\"id\":\"C-7K2M9Q\"", "\"id\":\"X-7K2M9Q\""},
+        {"\"id\":\"C-7K2M9Q\"", "\"id\":\"C-7K2M9U\""},
+        {"\"id\":\"C-7K2M9Q\"", "\"id\":7"},
+        {"\"kind\":\"value\"", "\"kind\":\"other\""},
+        {"\"kind\":\"value\"", "\"kind\":null"},
+        {"\"rule\":\"concurrent_edit\"", "\"rule\":\"Concurrent edit\""},
+        {"\"rule\":\"concurrent_edit\"", "\"rule\":\"\""},
+        {"\"rule\":\"concurrent_edit\"", "\"rule\":\"a_rule_name_of_24_chars_\""},
+        {"\"rows\":\"G-4KD82M\"", "\"rows\":[\"G-4KD82M\"]"},
+        {"\"rows\":\"G-4KD82M\"", "\"rows\":\"G-4K\\u0007\""},
+        {"\"detail\":\"d\"", "\"detail\":\"line\\nbreak\""},
+        {"\"detail\":\"d\"", "\"detail\":null"},
+        {"\"year\":2026", "\"year\":1999"},
+        {"\"year\":2026", "\"year\":2026.5"},
+        {"\"year\":2026", "\"year\":\"2026\""},
+        {"\"base\":\"1.00\"", "\"base\":100"},
+        {"\"opened\":1796000000", "\"opened\":0"},
+        {"\"opened\":1796000000", "\"opened\":-5"},
+        {"\"closed\":null", "\"closed\":\"soon\""},
+        {"\"decision\":null", "\"decision\":\"accept\""},
+        {"\"reason\":null", "\"reason\":\"why\""},
+        {"\"closed\":null,\"decision\":null", "\"closed\":1796003600,\"decision\":null"},
+        {"\"closed\":null,\"decision\":null", "\"closed\":1796003600,\"decision\":\"Take A\""},
+        {"\"cseq\":4", "\"cseq\":0"},
+        {"\"cseq\":4", "\"cseq\":1e20"},
+        {",\"cseq\":4", ""},
+    };
+    struct mrf_error err = {0};
+    struct cs_conflict c, zero;
+    char json[1024], big[700];
+    cJSON *doc;
+
+    doc = wire_json_parse(good, strlen(good));
+    ck_assert_int_eq(changeset_conflict_parse(doc, &c, &err), MRF_OK);
+    ck_assert_str_eq(c.b, "");
+    cJSON_Delete(doc);
+    memset(&zero, 0, sizeof zero);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *at = strstr(good, bad[i].from);
+        ck_assert_ptr_nonnull(at);
+        snprintf(json, sizeof json, "%.*s%s%s", (int)(at - good), good, bad[i].to,
+                 at + strlen(bad[i].from));
+        doc = wire_json_parse(json, strlen(json));
+        ck_assert_msg(doc != NULL, "case %zu is not JSON", i);
+        ck_assert_msg(changeset_conflict_parse(doc, &c, &err) == MRF_E_INVALID, "case %zu read", i);
+        ck_assert_mem_eq(&c, &zero, sizeof c);
+        cJSON_Delete(doc);
+    }
+    /* over the caps: a reason of 501 bytes, a detail of 256 */
+    memset(big, 'x', sizeof big);
+    big[501] = '\0';
+    snprintf(json, sizeof json,
+             "{\"id\":\"C-7K2M9Q\",\"kind\":\"rule\",\"rule\":\"r\",\"rows\":\"\",\"detail\":\"\","
+             "\"year\":0,\"base\":\"\",\"a\":\"\",\"b\":\"\",\"opened\":1,\"closed\":2,"
+             "\"decision\":\"auto\",\"reason\":\"%s\",\"cseq\":1}",
+             big);
+    doc = wire_json_parse(json, strlen(json));
+    ck_assert_int_eq(changeset_conflict_parse(doc, &c, &err), MRF_E_INVALID);
+    cJSON_Delete(doc);
+    big[500] = '\0';
+    snprintf(json, sizeof json,
+             "{\"id\":\"C-7K2M9Q\",\"kind\":\"rule\",\"rule\":\"r\",\"rows\":\"\",\"detail\":\"\","
+             "\"year\":0,\"base\":\"\",\"a\":\"\",\"b\":\"\",\"opened\":1,\"closed\":2,"
+             "\"decision\":\"auto\",\"reason\":\"%s\",\"cseq\":1}",
+             big);
+    doc = wire_json_parse(json, strlen(json));
+    ck_assert_int_eq(changeset_conflict_parse(doc, &c, &err), MRF_OK);
+    ck_assert_uint_eq(strlen(c.reason), 500);
+    cJSON_Delete(doc);
+    big[256] = '\0';
+    snprintf(
+        json, sizeof json,
+        "{\"id\":\"C-7K2M9Q\",\"kind\":\"rule\",\"rule\":\"r\",\"rows\":\"\",\"detail\":\"%s\","
+        "\"year\":0,\"base\":\"\",\"a\":\"\",\"b\":\"\",\"opened\":1,\"closed\":null,"
+        "\"decision\":null,\"reason\":null,\"cseq\":1}",
+        big);
+    doc = wire_json_parse(json, strlen(json));
+    ck_assert_int_eq(changeset_conflict_parse(doc, &c, &err), MRF_E_INVALID);
+    cJSON_Delete(doc);
+    ck_assert_int_eq(changeset_conflict_parse(NULL, &c, &err), MRF_E_INVALID);
+}
+END_TEST
+
+/* An answer whose audit head or records are malformed is refused as a whole; so is a request
+ * whose conflict cursor is not a count. */
+START_TEST(changeset_records_members_refused)
+{
+    static const char head[] =
+        "{\"v\":2,\"ack\":{\"id\":\"22222222222222222222222222222222\",\"verdict\":\"accepted\","
+        "\"reason\":\"\"},\"time\":1,\"ops\":[],\"cursor\":1,";
+    static const char *const tails[] = {
+        "\"audit\":7,\"more\":false}",
+        "\"audit\":{\"seq\":-1,\"hash\":\"" /* 64 hex */
+        "abababababababababababababababababababababababababababababababab\",\"sig\":\"AA\"},"
+        "\"more\":false}",
+        "\"audit\":{\"seq\":1,\"hash\":\"abab\",\"sig\":\"AA\"},\"more\":false}",
+        "\"audit\":{\"seq\":1,\"hash\":"
+        "\"abababababababababababababababababababababababababababababababab\",\"sig\":\"AA\"},"
+        "\"more\":false}",
+        "\"audit\":{\"seq\":1,\"hash\":"
+        "\"zbababababababababababababababababababababababababababababababab\",\"sig\":\"AA\"},"
+        "\"more\":false}",
+        "\"conflicts\":[],\"more\":false}",
+        "\"conflicts\":{},\"ccursor\":1,\"more\":false}",
+        "\"conflicts\":[],\"ccursor\":-1,\"more\":false}",
+        "\"conflicts\":[],\"ccursor\":\"1\",\"more\":false}",
+    };
+    static const char *const bad_req[] = {
+        "{\"v\":2,\"cursor\":0,\"ccursor\":-1,\"ops\":[]}",
+        "{\"v\":2,\"cursor\":0,\"ccursor\":1.5,\"ops\":[]}",
+        "{\"v\":2,\"cursor\":0,\"ccursor\":\"1\",\"ops\":[]}",
+    };
+    struct mrf_error err = {0};
+    struct cs_answer a;
+    struct cs_request r;
+    struct buf b;
+    char json[512];
+
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        snprintf(json, sizeof json, "%s%s", head, tails[i]);
+        ck_assert_msg(changeset_answer_parse(json, strlen(json), &a, &err) == MRF_E_INVALID,
+                      "answer %zu read", i);
+        changeset_answer_release(&a);
+    }
+    for (size_t i = 0; i < sizeof bad_req / sizeof bad_req[0]; i++) {
+        ck_assert_int_eq(changeset_request_parse(bad_req[i], strlen(bad_req[i]), &r, &err),
+                         MRF_E_INVALID);
+        ck_assert_str_eq(err.msg, "bad_cursor");
+        changeset_request_release(&r);
+    }
+    /* more than a page of records */
+    buf_init(&b, 1 << 20);
+    buf_puts(&b, head);
+    buf_puts(&b, "\"conflicts\":[");
+    for (int i = 0; i <= CS_CONFLICTS_PAGE; i++)
+        buf_puts(&b, i ? ",{}" : "{}");
+    buf_puts(&b, "],\"ccursor\":1,\"more\":false}");
+    ck_assert_int_eq(changeset_answer_parse(b.data, b.len, &a, &err), MRF_E_INVALID);
+    changeset_answer_release(&a);
+    buf_release(&b);
 }
 END_TEST
 
@@ -1610,6 +1992,12 @@ int main(void)
     tcase_add_test(ops, golden_changeset_v2);
     tcase_add_test(ops, changeset_v1_still_read);
     tcase_add_test(ops, changeset_bodies_refused);
+    tcase_add_test(ops, golden_changeset_v2_records);
+    tcase_add_test(ops, changeset_v2_records_optional);
+    tcase_add_test(ops, changeset_v1_answer_unchanged);
+    tcase_add_test(ops, changeset_conflicts_page_cut);
+    tcase_add_test(ops, changeset_conflict_parse_refuses_malformed);
+    tcase_add_test(ops, changeset_records_members_refused);
     tcase_add_test(ops, op_to_json_too_small_leaves_buf);
     tcase_add_test(ops, op_to_json_too_small_on_empty_buf);
     tcase_add_checked_fixture(mg, merge_setup, merge_teardown);
