@@ -2,8 +2,10 @@
 # The main job, end to end on this machine (loopback only): installs what is missing, builds,
 # sets HQ up and starts its HTTPS server, enrolls two posts, records themes, partners and grants
 # offline on their devices, syncs, pulls an HQ allocation and another device's grants, shows that
-# a laptop with a wrong date cannot take a grant over, and shows what HQ consolidates without
-# ever seeing a partner. Everything lives in a temporary folder that
+# a laptop with a wrong date cannot take a grant over, then HQ's half: two laptops edit one
+# grant's amount offline, HQ lists the conflict, shows it and resolves it with a reason, both
+# laptops show the decision after their next sync, HQ's consolidated report, an audited escrow
+# reveal of one partner, and `mrf-hq audit verify`. Everything lives in a temporary folder that
 # is removed at the end (keep it with MRF_DEMO_KEEP=1); the server is stopped by its pid.
 # Passphrases come from the environment, as automation does.
 set -euo pipefail
@@ -121,6 +123,43 @@ printf '$ faketime -f +1826d mrf --home %s sync\n' "$laptop2"
 faketime -f +1826d ./build/mrf --home "$laptop2" sync 2>/dev/null
 run mrf --home "$laptop2" grant list
 run mrf --home "$laptop2" status
+
+step "HQ: the laptop's wrong date is in HQ's conflict queue; HQ accepts it once the date is fixed"
+run mrf_hq conflicts
+ca=$(mrf_hq conflicts --json | python3 -c 'import json, sys
+print(next(c["id"] for c in json.load(sys.stdin) if c["rule"] == "clock_ahead"))')
+run mrf_hq resolve "$ca" --accept --reason "laptop date corrected by the embassy's IT"
+
+step "Two Nairobi laptops edit the same grant's amount offline, then both sync"
+run mrf grant set "$g1" --amount 46000
+run mrf --home "$laptop2" grant set "$g1" --amount 44000
+run mrf sync
+run mrf --home "$laptop2" sync
+
+step "HQ: the conflict is kept, both values with it; HQ decides, with a reason for the post"
+run mrf_hq conflicts
+cv=$(mrf_hq conflicts --json | python3 -c 'import json, sys
+print(next(c["id"] for c in json.load(sys.stdin) if c["rule"] == "concurrent_edit"))')
+run mrf_hq conflict show "$cv"
+run mrf_hq resolve "$cv" --take A --reason "the amount agreed in the October review"
+
+step "Both laptops get HQ's decision on their next sync"
+run mrf sync
+run mrf conflicts --all
+run mrf grant list
+run mrf --home "$laptop2" sync
+run mrf --home "$laptop2" conflicts --all
+
+step "HQ: the consolidated report, each post with the date its data is from, and exceptions"
+run mrf_hq report --year 2026
+
+step "HQ: an authorised officer reveals one partner with the offline escrow key (audited first)"
+run mrf_hq reveal --escrow-key "$MRF_HQ_HOME/escrow-OFFLINE.key" \
+    --purpose "court order 2026/117: identify the grantee of $g1" partner "$p1" --post NAI
+run mrf_hq audit list --kind reveal
+
+step "HQ: the audit chain holds: every envelope, allocation, decision and reveal, replayed"
+run mrf_hq audit verify
 
 step "HQ: consolidated grants of all posts (HQ never sees who the partners are), devices, log"
 run mrf_hq grant list

@@ -31,7 +31,7 @@ static const struct sync_column partner_cols[] = {
 };
 
 static const struct sync_column grant_cols[] = {
-    [GRANT_PARTNER] = {"partner", SYNC_BLOB, CK_REF, 0, 0},
+    [GRANT_PARTNER] = {"partner", SYNC_BLOB, CK_REF, 1, 0},
     [GRANT_THEME] = {"theme", SYNC_TEXT, CK_THEME, 1, 0},
     [GRANT_YEAR] = {"year", SYNC_INT, CK_YEAR, 1, 0},
     [GRANT_AMOUNT] = {"amount_cents", SYNC_INT, CK_MONEY, 1, 0},

@@ -506,7 +506,7 @@ START_TEST(column_table_whole)
 }
 END_TEST
 
-/* Which columns HQ watches for concurrent writes: unchanged by naming them. */
+/* Which columns HQ watches for concurrent writes (issue 9 adds the grant's partner). */
 START_TEST(column_watched)
 {
     static const struct {
@@ -516,7 +516,8 @@ START_TEST(column_watched)
                    {ST_GRANTS, GRANT_THEME},       {ST_GRANTS, GRANT_YEAR},
                    {ST_GRANTS, GRANT_AMOUNT},      {ST_GRANTS, GRANT_CURRENCY},
                    {ST_GRANTS, GRANT_STATUS},      {ST_GRANTS, GRANT_REMOVED},
-                   {ST_ALLOCATIONS, ALLOC_AMOUNT}, {ST_ALLOCATIONS, ALLOC_CURRENCY}};
+                   {ST_ALLOCATIONS, ALLOC_AMOUNT}, {ST_ALLOCATIONS, ALLOC_CURRENCY},
+                   {ST_GRANTS, GRANT_PARTNER}};
     int n = 0;
 
     for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++)
