@@ -117,6 +117,8 @@ static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
                              (int64_t)(time_now_ms() / 1000u), NULL);
     if (rc == MRF_OK)
         rc = hqstore_clock_save(st, clock);
+    if (rc == MRF_OK) /* an over-allocation record closes, or opens, with the new amount */
+        rc = hq_conflict_recheck(st, post, year, (int64_t)(time_now_ms() / 1000u));
     if (rc == MRF_OK)
         rc = hqstore_commit(st);
     if (rc != MRF_OK) {

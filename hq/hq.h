@@ -70,6 +70,10 @@ extern const struct cmd_entry hq_cmd_device_list;
 extern const struct cmd_entry hq_cmd_device_revoke;
 extern const struct cmd_entry hq_cmd_allocate;
 extern const struct cmd_entry hq_cmd_grant_list;
+extern const struct cmd_entry hq_cmd_conflicts;
+extern const struct cmd_entry hq_cmd_conflict_show;
+extern const struct cmd_entry hq_cmd_resolve;
+extern const struct cmd_entry hq_cmd_history;
 extern const struct cmd_entry hq_cmd_audit_verify;
 extern const struct cmd_entry hq_cmd_audit_list;
 extern const struct cmd_entry hq_cmd_reveal;
@@ -177,9 +181,42 @@ enum mrf_status hq_conflict_recheck(struct hqstore *s, const char *post, int yea
 /* The record as devices receive it: values as display text, codes only. */
 void hq_conflict_public(const struct hq_conflict *c, struct cs_conflict *out);
 /* A wire JSON value of column (t, col) as people read it: an amount "12500.00", a partner
- * reference as its code, a flag "yes"/"no". out: n bytes. */
-void hq_value_text(struct hqstore *s, const char *post, enum sync_table t, int col,
-                   const char *json, char *out, size_t n);
+ * reference as its code, a removal flag "removed"/"kept", a theme set as it is, "(none)"
+ * for none. out: n bytes. */
+void hq_value_text(enum sync_table t, int col, const char *json, char *out, size_t n);
+
+/* ---- HQ's decision on a conflict (hq/decide.c) ------------------------------------------- */
+
+enum hq_resolve_form {
+    HQ_ACCEPT, /* keep the merged state */
+    HQ_TAKE,   /* side A's or side B's value (value records) */
+    HQ_SET     /* HQ's own values */
+};
+#define HQ_RESOLVE_SETS 8
+struct hq_resolve {
+    char id[16];
+    enum hq_resolve_form form;
+    char side; /* 'A' or 'B' for HQ_TAKE */
+    int nset;  /* HQ_SET: COLUMN=VALUE pairs (a grant's amount, currency, status, theme,
+                  removed; themes=A,B for a theme set) */
+    char set_name[HQ_RESOLVE_SETS][32];
+    const char *set_value[HQ_RESOLVE_SETS];
+    const char *reason; /* required by the caller: travels to the post */
+    const char *note;   /* "" or the officer's own; stays at HQ */
+};
+struct hq_resolved {
+    char id[16];
+    char post[16];
+    char decision[16];
+    int ops; /* ops written */
+};
+/* Decides record r->id inside the caller's transaction: writes the decision's ops (checked by
+ * the column table and the fund rules; MRF_E_INVALID or MRF_E_RULE with the rule named, and
+ * nothing written), closes the record, re-checks the post-year's rules and appends a signed
+ * "resolve" entry to the audit chain. MRF_E_RULE if the record is closed already. */
+enum mrf_status hq_resolve(struct hqstore *s, const struct mrf_secrets *keys,
+                           const struct hq_resolve *r, struct hq_resolved *out,
+                           struct mrf_error *err);
 
 /* ---- server pieces: store pool (hq/pool.c), listen address (hq/listen.c) ---------------- */
 

@@ -327,6 +327,42 @@ enum mrf_status hqstore_row_find(struct hqstore *s, const char *post, enum sync_
 enum mrf_status hqstore_row_code(struct hqstore *s, const char *post, enum sync_table t,
                                  const uint8_t id[MRF_ID], char code[16]);
 
+/* What the fund rules read (hq/conflict.c checks them on the merged state). */
+/* The clock and writer of a column's last write (sync's merge_clock). OUT: *found. */
+enum mrf_status hqstore_column_clock(struct hqstore *s, const char *post, enum sync_table t,
+                                     const uint8_t id[MRF_ID], int col, hlc_t *clock,
+                                     uint8_t device[MRF_ID], int *found);
+/* The year of a theme, grant or allocation row (0 if unknown or a partner). */
+enum mrf_status hqstore_row_year(struct hqstore *s, const char *post, enum sync_table t,
+                                 const uint8_t id[MRF_ID], int *year);
+/* Every theme row of (post, year), removed ones too, by theme. */
+typedef enum mrf_status (*hqstore_theme_fn)(void *arg, const uint8_t id[MRF_ID], const char *theme,
+                                            int removed);
+enum mrf_status hqstore_theme_rows(struct hqstore *s, const char *post, int year,
+                                   hqstore_theme_fn fn, void *arg);
+/* A row the rule queries find: a grant (code) with its theme or its partner's code (other),
+ * or an allocation (currency, allocation, committed). */
+struct hq_rule_row {
+    int year;
+    char code[16];
+    char other[16];
+    char currency[4];
+    int64_t allocation;
+    int64_t committed;
+};
+enum hq_rule_query {
+    HQR_NOT_CHOSEN,      /* live grants whose theme is not one of their post-year's */
+    HQR_REMOVED_PARTNER, /* live grants (not cancelled or closed) on a removed partner */
+    HQR_ALLOCATION       /* each allocation with the committed total in its currency */
+};
+typedef enum mrf_status (*hqstore_rule_fn)(void *arg, const struct hq_rule_row *r);
+/* Rows of post for year (every year if 0) that query q finds. */
+enum mrf_status hqstore_rule_scan(struct hqstore *s, enum hq_rule_query q, const char *post,
+                                  int year, hqstore_rule_fn fn, void *arg);
+/* A grant's status by code ("" if no such grant). */
+enum mrf_status hqstore_grant_status(struct hqstore *s, const char *post, const char *code,
+                                     char status[16]);
+
 /* ---- consolidated data ------------------------------------------------------------------- */
 
 struct hq_grant {

@@ -34,6 +34,7 @@ struct ingest {
     char quarantine[128];  /* why the content is refused, "" if it is not */
     hlc_t max_clock;       /* newest clock taken as it is, so HQ's own clock moves past it */
     struct cs_ack ack;     /* the acknowledgement, restamp included */
+    struct hq_skew skew;   /* the change set's clock_skew record, if ack.restamped */
     int64_t now;
     uint64_t now_ms;
     const uint8_t *body; /* the envelope exactly as received, for the audit chain */
@@ -207,22 +208,39 @@ static enum mrf_status bound_clocks(struct ingest *in, struct sync_op *ops, int 
     in->ack.restamped = 1;
     in->ack.restamp_above = k.above;
     in->ack.restamp_to = k.restamped;
+    in->skew = k;
     return hqstore_skew_put(in->s, &k);
 }
 
 /* Applies every op to the sender's post. Rows are keyed by (post, id): an op whose id another
- * post also uses lands in the sender's own row, so the answer never depends on other posts. */
+ * post also uses lands in the sender's own row, so the answer never depends on other posts.
+ * The conflict checks (hq/conflict.c) run beside the merge, in the same transaction: they
+ * record what they find and never stop an op. */
 static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, int nops)
 {
+    struct hq_touch *t;
+    int64_t cursor = in->cursor;
+    enum mrf_status rc = MRF_OK;
     int applied;
 
-    for (int i = 0; i < nops; i++) {
-        enum mrf_status rc = hqstore_apply(in->s, in->dev.post, &ops[i], &applied);
-        if (rc != MRF_OK)
-            return rc == MRF_E_RULE ? MRF_E_INTERNAL : rc;
-        in->r->ops_applied += applied;
+    if (in->req.version < 2) /* a version-1 cursor is HQ's global sequence */
+        rc = hqstore_oplog_pseq_at(in->s, in->dev.post, in->cursor, &cursor);
+    if (rc != MRF_OK)
+        return rc;
+    t = hq_touch_new(in->dev.post, in->dev.id, cursor);
+    for (int i = 0; rc == MRF_OK && i < nops; i++) {
+        rc = hq_conflict_before(in->s, t, &ops[i], in->now);
+        if (rc == MRF_OK)
+            rc = hqstore_apply(in->s, in->dev.post, &ops[i], &applied);
+        if (rc == MRF_E_RULE)
+            rc = MRF_E_INTERNAL;
+        if (rc == MRF_OK)
+            in->r->ops_applied += applied;
     }
-    return MRF_OK;
+    if (rc == MRF_OK)
+        rc = hq_conflict_after(in->s, t, in->ack.restamped ? &in->skew : NULL, in->now);
+    hq_touch_free(t);
+    return rc;
 }
 
 /* ---- the answer -------------------------------------------------------------------------- */

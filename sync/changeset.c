@@ -258,6 +258,38 @@ fail:
     return st;
 }
 
+enum mrf_status sync_value_to_json(const struct sync_value *v, struct buf *b)
+{
+    return put_value(b, v);
+}
+
+enum mrf_status sync_value_from_json(const char *json, enum sync_table t, int col,
+                                     struct sync_op *op, struct mrf_error *err)
+{
+    const struct sync_column *c = sync_column_get(t, col);
+    cJSON *j = json ? wire_json_parse(json, strlen(json)) : NULL;
+    enum mrf_status st;
+    size_t n;
+
+    memset(op, 0, sizeof *op);
+    op->tbl = t;
+    op->col = col;
+    if (c == NULL || j == NULL) {
+        cJSON_Delete(j);
+        return bad(err, "not a value of this column");
+    }
+    st = get_value(j, c, op, err);
+    if (st == MRF_OK && c->type == SYNC_TEXT && !op->v.is_null) {
+        /* the text points into j: keep a copy the op owns */
+        n = strlen(op->v.text);
+        op->owned = xmalloc(n + 1);
+        memcpy(op->owned, op->v.text, n + 1);
+        op->v.text = (const char *)op->owned;
+    }
+    cJSON_Delete(j);
+    return st;
+}
+
 /* ---- bodies ------------------------------------------------------------------------------ */
 
 enum mrf_status changeset_put_op(struct buf *b, int64_t *n, const struct sync_op *op,

@@ -325,6 +325,12 @@ void merge_forget(struct merge *m);
  * NULL if the body is not acceptable; otherwise the caller frees with cJSON_Delete. */
 cJSON *wire_json_parse(const char *text, size_t len);
 
+/* Appends a value as an op carries it (integer, string, base64url string, null) to b. */
+enum mrf_status sync_value_to_json(const struct sync_value *v, struct buf *b);
+/* Reads such a value of column (t, col) from JSON text into op->v (op->tbl, op->col set; text
+ * and blobs owned by op: sync_op_release). MRF_E_INVALID if it is not one. */
+enum mrf_status sync_value_from_json(const char *json, enum sync_table t, int col,
+                                     struct sync_op *op, struct mrf_error *err);
 /* Appends op as JSON to b; with_device: the answer form (writer after the clock), else the
  * request form (previous clock and writer if any). MRF_E_TOOBIG if b's cap is reached. */
 enum mrf_status op_to_json(const struct sync_op *op, int with_device, struct buf *b);

@@ -1,0 +1,871 @@
+/* The conflict queue's detection (DESIGN section 5; docs/DECISIONS.md, "Conflicts"): run by
+ * ingest inside the change set's transaction, and after HQ's own writes. It never blocks a
+ * write and never drops a value: the merge applies as always, and a record keeps both sides.
+ *
+ *   value     a watched column written by two writers concurrently (the op's previous clock
+ *             and writer differ from HQ's current ones) with different values; a post-year's
+ *             theme set chosen by two writers concurrently, differently.
+ *   parallel  the same, with equal values; or concurrent writes to other columns of one row
+ *             (writes the sender had not pulled when it sent: after its cursor). Closed at
+ *             once, for information.
+ *   rule      the merged state of a post-year breaks a fund rule (more than two themes, a
+ *             grant's theme not chosen, committed above the allocation, a live grant on a
+ *             removed partner), a grant's status moved backwards, or a device's clock was more
+ *             than a day ahead. Closes by itself, with the reason, when the rule holds again.
+ * Records name rows by code only; values are kept as wire JSON and shown as people read them. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hq.h"
+
+#define MAX_YEARS 16
+
+/* A row a change set wrote: which columns, and for a theme row its removal value. */
+struct trow {
+    enum sync_table t;
+    uint8_t id[MRF_ID];
+    uint32_t cols; /* bit per column written */
+    int removed;   /* theme rows: the value the sender wrote, -1 if none */
+    hlc_t clock;   /* the newest clock the sender wrote to it */
+};
+
+/* A post-year whose theme set the change set touched, with the set as it was before. */
+struct tyear {
+    int year;
+    char before[64]; /* live themes before the change set, e.g. "FOE WGR" */
+};
+
+struct hq_touch {
+    char post[16];
+    uint8_t device[MRF_ID];
+    int64_t cursor; /* the sender's cursor in the post's sequence */
+    int64_t nops;
+    struct trow *rows;
+    int nrows, cap;
+    int years[MAX_YEARS]; /* post-years whose rules to check; 0 in all_years: every year */
+    int nyears;
+    int all_years;
+    struct tyear tyears[MAX_YEARS];
+    int ntyears;
+};
+
+struct hq_touch *hq_touch_new(const char *post, const uint8_t device[MRF_ID], int64_t cursor)
+{
+    struct hq_touch *t = xcalloc(1, sizeof *t);
+
+    str_copy(t->post, post, sizeof t->post);
+    memcpy(t->device, device, MRF_ID);
+    t->cursor = cursor;
+    return t;
+}
+
+void hq_touch_free(struct hq_touch *t)
+{
+    if (t == NULL)
+        return;
+    x_free(t->rows);
+    x_free(t);
+}
+
+/* ---- values as people read them ---------------------------------------------------------- */
+
+void hq_value_text(enum sync_table t, int col, const char *json, char *out, size_t n)
+{
+    const struct sync_column *c = sync_column_get(t, col);
+    struct mrf_error err;
+    struct sync_op op;
+    char tmp[32];
+
+    if (json == NULL || json[0] == '\0') {
+        str_copy(out, "(none)", n);
+        return;
+    }
+    if (c == NULL) { /* a theme set: a JSON string of codes */
+        size_t len = strlen(json);
+        if (len >= 2 && json[0] == '"') {
+            snprintf(out, n, "%.*s", (int)(len - 2), json + 1);
+            if (out[0] == '\0')
+                str_copy(out, "(none)", n);
+        } else {
+            str_copy(out, json, n);
+        }
+        return;
+    }
+    if (sync_value_from_json(json, t, col, &op, &err) != MRF_OK) {
+        str_copy(out, "?", n);
+        return;
+    }
+    if (op.v.is_null)
+        str_copy(out, "(none)", n);
+    else if (c->kind == CK_MONEY) {
+        money_format(op.v.i, tmp);
+        str_copy(out, tmp, n);
+    } else if (c->kind == CK_FLAG)
+        str_copy(out, op.v.i ? "removed" : "kept", n);
+    else if (c->kind == CK_REF && op.v.n == MRF_ID) {
+        shortcode_make(sync_table_get(ST_PARTNERS)->code_prefix, op.v.blob, tmp);
+        str_copy(out, tmp, n);
+    } else if (c->type == SYNC_INT)
+        snprintf(out, n, "%lld", (long long)op.v.i);
+    else if (c->type == SYNC_TEXT)
+        str_copy(out, op.v.text, n);
+    else
+        str_copy(out, "(sealed)", n);
+    sync_op_release(&op);
+}
+
+void hq_conflict_public(const struct hq_conflict *c, struct cs_conflict *out)
+{
+    enum sync_table t = c->has_col ? c->tbl : ST_COUNT;
+    int col = c->has_col ? c->col : -1;
+
+    memset(out, 0, sizeof *out);
+    str_copy(out->id, c->id, sizeof out->id);
+    str_copy(out->kind, c->kind, sizeof out->kind);
+    str_copy(out->rule, c->rule, sizeof out->rule);
+    str_copy(out->rows, c->rows, sizeof out->rows);
+    str_copy(out->detail, c->detail, sizeof out->detail);
+    out->year = c->year;
+    if (c->base[0] != '\0')
+        hq_value_text(t, col, c->base, out->base, sizeof out->base);
+    if (c->has_a)
+        hq_value_text(t, col, c->a_value, out->a, sizeof out->a);
+    if (c->has_b)
+        hq_value_text(t, col, c->b_value, out->b, sizeof out->b);
+    out->opened = c->opened_at;
+    out->closed = c->closed_at;
+    str_copy(out->decision, c->decision, sizeof out->decision);
+    str_copy(out->reason, c->reason, sizeof out->reason);
+    out->cseq = c->cseq;
+}
+
+/* Sets a record's one line for people; a line too long for the record is cut, never refused. */
+__attribute__((format(printf, 2, 3))) static void detailf(struct hq_conflict *c, const char *fmt,
+                                                          ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(c->detail, sizeof c->detail, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- what a change set touched ----------------------------------------------------------- */
+
+static struct trow *touch_row(struct hq_touch *t, const struct sync_op *op)
+{
+    struct trow *r;
+
+    for (int i = t->nrows - 1; i >= 0; i--) /* ops come grouped by row: the last is likely */
+        if (t->rows[i].t == op->tbl && memcmp(t->rows[i].id, op->id, MRF_ID) == 0)
+            return &t->rows[i];
+    if (t->nrows == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 16;
+        t->rows = xrealloc(t->rows, (size_t)t->cap * sizeof *t->rows);
+    }
+    r = &t->rows[t->nrows++];
+    memset(r, 0, sizeof *r);
+    r->t = op->tbl;
+    memcpy(r->id, op->id, MRF_ID);
+    r->removed = -1;
+    return r;
+}
+
+static void add_year(struct hq_touch *t, int year)
+{
+    if (year == 0)
+        return;
+    for (int i = 0; i < t->nyears; i++)
+        if (t->years[i] == year)
+            return;
+    if (t->nyears < MAX_YEARS)
+        t->years[t->nyears++] = year;
+    else
+        t->all_years = 1;
+}
+
+/* The writer's id as people see it: the first 8 hex digits. */
+static void who(const uint8_t device[MRF_ID], char out[17])
+{
+    char *hx = hex_encode(device, 8);
+    str_copy(out, hx, 17);
+    x_free(hx);
+}
+
+/* The live themes of (post, year) as "FOE WGR" (theme order), and their count. */
+struct themes_acc {
+    char text[64];
+    int n;
+};
+
+static enum mrf_status themes_collect(void *arg, const uint8_t id[MRF_ID], const char *theme,
+                                      int removed)
+{
+    struct themes_acc *a = arg;
+    size_t len = strlen(a->text);
+
+    (void)id;
+    if (removed || theme[0] == '\0')
+        return MRF_OK;
+    snprintf(a->text + len, sizeof a->text - len, "%s%s", len ? " " : "", theme);
+    a->n++;
+    return MRF_OK;
+}
+
+static enum mrf_status live_themes(struct hqstore *s, const char *post, int year,
+                                   struct themes_acc *a)
+{
+    memset(a, 0, sizeof *a);
+    return hqstore_theme_rows(s, post, year, themes_collect, a);
+}
+
+/* ---- value and parallel records, op by op ------------------------------------------------ */
+
+static enum mrf_status value_json(const struct sync_value *v, char *out, size_t n)
+{
+    struct buf b;
+    enum mrf_status rc;
+
+    buf_init(&b, n - 1);
+    rc = sync_value_to_json(v, &b);
+    str_copy(out, rc == MRF_OK && b.data ? b.data : "", n);
+    buf_release(&b);
+    return MRF_OK; /* a value too long to keep whole is kept empty, never cut */
+}
+
+/* Fills a value or parallel record for op's column against HQ's current write. */
+static void column_record(struct hq_conflict *c, const char *post, const char *code,
+                          const struct sync_op *op, hlc_t cur, const uint8_t cur_dev[MRF_ID])
+{
+    const struct sync_column *col = sync_column_get(op->tbl, op->col);
+
+    memset(c, 0, sizeof *c);
+    str_copy(c->post, post, sizeof c->post);
+    snprintf(c->subject, sizeof c->subject, "%s %s", code, col->name);
+    str_copy(c->rows, code, sizeof c->rows);
+    c->has_col = 1;
+    c->tbl = op->tbl;
+    memcpy(c->row_id, op->id, MRF_ID);
+    c->col = op->col;
+    c->has_a = 1;
+    memcpy(c->a_device, cur_dev, MRF_ID);
+    c->a_clock = cur;
+    c->has_b = 1;
+    memcpy(c->b_device, op->device, MRF_ID);
+    c->b_clock = op->clock;
+}
+
+/* Status rank for "moved backwards": cancelled counts as past committed. */
+static int status_backwards(const char *from, const char *to)
+{
+    int f = grant_status_parse(from), t = grant_status_parse(to);
+
+    return f >= 0 && t >= 0 && f != t &&
+           !grant_status_can_move((enum grant_status)f, (enum grant_status)t);
+}
+
+/* A grant's status op that will win and moves it backwards: a rule record. */
+static enum mrf_status check_status(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
+                                    const char *code, const char *cur_json, int year, int64_t now)
+{
+    struct hq_conflict c;
+    char from[32], to[32], a[17], b[17];
+    int opened;
+
+    if (op->v.is_null)
+        return MRF_OK;
+    hq_value_text(ST_GRANTS, GRANT_STATUS, cur_json, from, sizeof from);
+    str_copy(to, op->v.text, sizeof to);
+    if (!status_backwards(from, to))
+        return MRF_OK;
+    memset(&c, 0, sizeof c);
+    str_copy(c.post, t->post, sizeof c.post);
+    str_copy(c.kind, "rule", sizeof c.kind);
+    str_copy(c.rule, "status_backwards", sizeof c.rule);
+    snprintf(c.subject, sizeof c.subject, "%s status", code);
+    str_copy(c.rows, code, sizeof c.rows);
+    c.year = year;
+    c.has_col = 1;
+    c.tbl = ST_GRANTS;
+    memcpy(c.row_id, op->id, MRF_ID);
+    c.col = GRANT_STATUS;
+    c.has_a = 1;
+    str_copy(c.a_value, cur_json, sizeof c.a_value);
+    c.has_b = 1;
+    value_json(&op->v, c.b_value, sizeof c.b_value);
+    memcpy(c.b_device, op->device, MRF_ID);
+    c.b_clock = op->clock;
+    who(op->device, b);
+    (void)a;
+    detailf(&c, "%s moved back from %s to %s (device %s); status only moves forward", code, from,
+            to, b);
+    return hqstore_conflict_upsert(s, &c, now, &opened);
+}
+
+enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
+                                   int64_t now)
+{
+    const struct sync_column *col = sync_column_get(op->tbl, op->col);
+    struct trow *r = touch_row(t, op);
+    struct hq_conflict c;
+    hlc_t cur = 0;
+    uint8_t cur_dev[MRF_ID];
+    char code[16], cur_json[HQC_VALUE_MAX], new_json[HQC_VALUE_MAX];
+    char va[48], vb[48], da[17], db[17];
+    int found = 0, opened, year = 0, concurrent;
+    enum mrf_status rc;
+
+    t->nops++;
+    if (op->col < 32)
+        r->cols |= 1u << op->col;
+    if (hlc_cmp(op->clock, op->device, r->clock, op->device) > 0)
+        r->clock = op->clock;
+    if (op->tbl == ST_PARTNERS && op->col == PARTNER_REMOVED)
+        t->all_years = 1;
+    if (op->tbl == ST_THEMES && op->col == THEME_REMOVED && !op->v.is_null)
+        r->removed = op->v.i != 0;
+
+    /* the post-year: from the op itself, or from the row as it is */
+    if ((op->tbl == ST_THEMES && op->col == THEME_YEAR) ||
+        (op->tbl == ST_GRANTS && op->col == GRANT_YEAR))
+        year = op->v.is_null ? 0 : (int)op->v.i;
+    else if (op->tbl != ST_PARTNERS) {
+        rc = hqstore_row_year(s, t->post, op->tbl, op->id, &year);
+        if (rc != MRF_OK)
+            return rc;
+    }
+    add_year(t, year);
+    if (op->tbl == ST_THEMES && year != 0) {
+        /* the year's theme set before this change set changes it: once per year */
+        int seen = 0;
+        for (int i = 0; i < t->ntyears; i++)
+            seen |= t->tyears[i].year == year;
+        if (!seen && t->ntyears < MAX_YEARS) {
+            struct themes_acc a;
+            rc = live_themes(s, t->post, year, &a);
+            if (rc != MRF_OK)
+                return rc;
+            t->tyears[t->ntyears].year = year;
+            str_copy(t->tyears[t->ntyears].before, a.text, sizeof t->tyears[0].before);
+            t->ntyears++;
+        }
+    }
+
+    if (col == NULL || !col->watched || op->tbl != ST_GRANTS)
+        return MRF_OK; /* theme sets are compared as sets, after the change set */
+    rc = hqstore_column_clock(s, t->post, op->tbl, op->id, op->col, &cur, cur_dev, &found);
+    if (rc != MRF_OK || !found)
+        return rc;
+    rc = hqstore_row_code(s, t->post, op->tbl, op->id, code);
+    if (rc != MRF_OK)
+        return rc;
+    rc = hqstore_write_value(s, t->post, op->tbl, op->id, op->col, cur, cur_dev, cur_json,
+                             sizeof cur_json, &found);
+    if (rc != MRF_OK)
+        return rc;
+    if (op->col == GRANT_STATUS && hlc_cmp(op->clock, op->device, cur, cur_dev) > 0) {
+        rc = check_status(s, t, op, code, cur_json, year, now);
+        if (rc != MRF_OK)
+            return rc;
+    }
+
+    concurrent = memcmp(cur_dev, op->device, MRF_ID) != 0 &&
+                 !(op->prev_clock == cur && op->has_prev_device &&
+                   memcmp(op->prev_device, cur_dev, MRF_ID) == 0);
+    if (!concurrent)
+        return MRF_OK;
+    column_record(&c, t->post, code, op, cur, cur_dev);
+    c.year = year;
+    str_copy(c.a_value, cur_json, sizeof c.a_value);
+    value_json(&op->v, new_json, sizeof new_json);
+    str_copy(c.b_value, new_json, sizeof c.b_value);
+    if (op->prev_clock != 0 && op->has_prev_device) {
+        rc = hqstore_write_value(s, t->post, op->tbl, op->id, op->col, op->prev_clock,
+                                 op->prev_device, c.base, sizeof c.base, &found);
+        if (rc != MRF_OK)
+            return rc;
+    }
+    hq_value_text(op->tbl, op->col, c.a_value, va, sizeof va);
+    hq_value_text(op->tbl, op->col, c.b_value, vb, sizeof vb);
+    who(cur_dev, da);
+    who(op->device, db);
+    if (strcmp(c.a_value, c.b_value) == 0) {
+        str_copy(c.kind, "parallel", sizeof c.kind);
+        str_copy(c.rule, "same_value", sizeof c.rule);
+        str_copy(c.decision, "info", sizeof c.decision);
+        c.closed_at = now;
+        detailf(&c, "%s %s: devices %s and %s both wrote %s", code, col->name, da, db, va);
+    } else {
+        str_copy(c.kind, "value", sizeof c.kind);
+        str_copy(c.rule, "concurrent_edit", sizeof c.rule);
+        detailf(&c,
+                "%s %s: %s (A, device %s) and %s (B, device %s) written concurrently; the merge "
+                "keeps %s",
+                code, col->name, va, da, vb, db,
+                hlc_cmp(op->clock, op->device, cur, cur_dev) > 0 ? "B" : "A");
+    }
+    return hqstore_conflict_upsert(s, &c, now, &opened);
+}
+
+/* ---- after the change set: other columns, theme sets ------------------------------------- */
+
+struct since {
+    uint32_t cols; /* columns other writers wrote since the sender's cursor */
+    uint8_t device[MRF_ID];
+    hlc_t clock;
+    int n;
+};
+
+static enum mrf_status since_collect(void *arg, const struct hq_write *w)
+{
+    struct since *a = arg;
+
+    if (w->col < 32)
+        a->cols |= 1u << w->col;
+    memcpy(a->device, w->op->device, MRF_ID);
+    a->clock = w->op->clock;
+    a->n++;
+    return MRF_OK;
+}
+
+/* Lists the names of the columns in mask into out. */
+static void col_names(enum sync_table t, uint32_t mask, char *out, size_t n)
+{
+    const struct sync_table_desc *d = sync_table_get(t);
+    size_t len;
+
+    out[0] = '\0';
+    for (int i = 0; i < d->ncols && i < 32; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        len = strlen(out);
+        snprintf(out + len, n - len, "%s%s", len ? ", " : "", d->cols[i].name);
+    }
+}
+
+/* Concurrent writes by others to other columns of a row the change set wrote. */
+static enum mrf_status other_columns(struct hqstore *s, struct hq_touch *t, const struct trow *r,
+                                     int64_t now)
+{
+    struct since a;
+    struct hq_conflict c;
+    char code[16], mine[96], theirs[96], da[17], db[17];
+    int opened, year = 0;
+    enum mrf_status rc;
+
+    if (r->t != ST_GRANTS && r->t != ST_PARTNERS)
+        return MRF_OK;
+    memset(&a, 0, sizeof a);
+    rc = hqstore_row_since(s, t->post, r->t, r->id, t->cursor, t->device, since_collect, &a);
+    if (rc != MRF_OK || a.n == 0 || (a.cols & ~r->cols) == 0)
+        return rc;
+    rc = hqstore_row_code(s, t->post, r->t, r->id, code);
+    if (rc == MRF_OK)
+        rc = hqstore_row_year(s, t->post, r->t, r->id, &year);
+    if (rc != MRF_OK)
+        return rc;
+    col_names(r->t, r->cols, mine, sizeof mine);
+    col_names(r->t, a.cols & ~r->cols, theirs, sizeof theirs);
+    who(a.device, da);
+    who(t->device, db);
+    memset(&c, 0, sizeof c);
+    str_copy(c.post, t->post, sizeof c.post);
+    str_copy(c.kind, "parallel", sizeof c.kind);
+    str_copy(c.rule, "other_columns", sizeof c.rule);
+    snprintf(c.subject, sizeof c.subject, "%s", code);
+    str_copy(c.rows, code, sizeof c.rows);
+    c.year = year;
+    c.has_a = 1;
+    memcpy(c.a_device, a.device, MRF_ID);
+    c.a_clock = a.clock;
+    c.has_b = 1;
+    memcpy(c.b_device, t->device, MRF_ID);
+    c.b_clock = r->clock;
+    str_copy(c.decision, "info", sizeof c.decision);
+    c.closed_at = now;
+    detailf(&c, "%s: device %s wrote %s while device %s wrote %s; both kept", code, db, mine, da,
+            theirs);
+    return hqstore_conflict_upsert(s, &c, now, &opened);
+}
+
+/* The theme rows of one post-year. */
+struct trows {
+    int n;
+    struct {
+        uint8_t id[MRF_ID];
+        char theme[16];
+        int removed;
+    } r[16];
+};
+
+static enum mrf_status trows_collect(void *arg, const uint8_t id[MRF_ID], const char *theme,
+                                     int removed)
+{
+    struct trows *a = arg;
+
+    if (a->n < (int)(sizeof a->r / sizeof a->r[0])) {
+        memcpy(a->r[a->n].id, id, MRF_ID);
+        str_copy(a->r[a->n].theme, theme, sizeof a->r[0].theme);
+        a->r[a->n].removed = removed;
+        a->n++;
+    }
+    return MRF_OK;
+}
+
+/* 1 if theme is a word of the space-separated set. */
+static int in_set(const char *set, const char *theme)
+{
+    size_t n = strlen(theme);
+
+    for (const char *p = set; n > 0 && (p = strstr(p, theme)) != NULL; p += n)
+        if ((p == set || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static void set_add(char *set, size_t n, const char *theme)
+{
+    size_t len = strlen(set);
+
+    snprintf(set + len, n - len, "%s%s", len ? " " : "", theme);
+}
+
+/* The value the base of a theme row's removal had at the sender's cursor. */
+struct at_cursor {
+    int64_t cursor;
+    int live; /* -1: no write at or before the cursor */
+};
+
+static enum mrf_status at_cursor_collect(void *arg, const struct hq_write *w)
+{
+    struct at_cursor *a = arg;
+
+    if (w->pseq <= a->cursor && w->col == THEME_REMOVED && !w->op->v.is_null)
+        a->live = w->op->v.i == 0;
+    return MRF_OK;
+}
+
+/* A post-year's theme set chosen concurrently: the sender's set against the one HQ held. */
+static enum mrf_status theme_set(struct hqstore *s, struct hq_touch *t, const struct tyear *ty,
+                                 int64_t now)
+{
+    struct trows rows;
+    struct since others;
+    struct hq_conflict c;
+    char chosen[64] = "", base[64] = "", da[17], db[17];
+    hlc_t mine = 0;
+    int opened;
+    enum mrf_status rc;
+
+    memset(&rows, 0, sizeof rows);
+    memset(&others, 0, sizeof others);
+    rc = hqstore_theme_rows(s, t->post, ty->year, trows_collect, &rows);
+    for (int i = 0; rc == MRF_OK && i < rows.n; i++) {
+        int live = in_set(ty->before, rows.r[i].theme);
+        struct at_cursor ac = {t->cursor, -1};
+        for (int k = 0; k < t->nrows; k++) {
+            const struct trow *r = &t->rows[k];
+            if (r->t == ST_THEMES && memcmp(r->id, rows.r[i].id, MRF_ID) == 0 && r->removed >= 0) {
+                live = !r->removed;
+                mine = hlc_max(mine, r->clock);
+            }
+        }
+        if (live)
+            set_add(chosen, sizeof chosen, rows.r[i].theme);
+        rc = hqstore_row_since(s, t->post, ST_THEMES, rows.r[i].id, t->cursor, t->device,
+                               since_collect, &others);
+        if (rc == MRF_OK)
+            rc = hqstore_row_history(s, t->post, ST_THEMES, rows.r[i].id, at_cursor_collect, &ac);
+        if (ac.live == 1)
+            set_add(base, sizeof base, rows.r[i].theme);
+    }
+    if (rc != MRF_OK || others.n == 0)
+        return rc; /* nobody else chose this year's themes meanwhile */
+    memset(&c, 0, sizeof c);
+    str_copy(c.post, t->post, sizeof c.post);
+    snprintf(c.subject, sizeof c.subject, "themes %d", ty->year);
+    snprintf(c.rows, sizeof c.rows, "themes %d", ty->year);
+    c.year = ty->year;
+    snprintf(c.base, sizeof c.base, "\"%s\"", base);
+    c.has_a = 1;
+    snprintf(c.a_value, sizeof c.a_value, "\"%s\"", ty->before);
+    memcpy(c.a_device, others.device, MRF_ID);
+    c.a_clock = others.clock;
+    c.has_b = 1;
+    snprintf(c.b_value, sizeof c.b_value, "\"%s\"", chosen);
+    memcpy(c.b_device, t->device, MRF_ID);
+    c.b_clock = mine;
+    who(others.device, da);
+    who(t->device, db);
+    if (strcmp(ty->before, chosen) == 0) {
+        str_copy(c.kind, "parallel", sizeof c.kind);
+        str_copy(c.rule, "same_value", sizeof c.rule);
+        str_copy(c.decision, "info", sizeof c.decision);
+        c.closed_at = now;
+        detailf(&c, "themes %d: devices %s and %s both chose %s", ty->year, da, db,
+                chosen[0] ? chosen : "none");
+    } else {
+        str_copy(c.kind, "value", sizeof c.kind);
+        str_copy(c.rule, "theme_set", sizeof c.rule);
+        detailf(&c, "themes %d: %s (A, device %s) and %s (B, device %s) chosen concurrently",
+                ty->year, ty->before[0] ? ty->before : "none", da, chosen[0] ? chosen : "none", db);
+    }
+    return hqstore_conflict_upsert(s, &c, now, &opened);
+}
+
+/* ---- the fund rules on the merged state -------------------------------------------------- */
+
+/* Rules whose records close by themselves when the state makes them hold again. */
+static const char *const state_rules[] = {"themes_over_two", "theme_not_chosen", "over_allocation",
+                                          "removed_partner"};
+
+/* The violations found for one post-year, to compare with the open records. */
+struct found {
+    int n, cap;
+    struct hq_conflict *v;
+};
+
+static struct hq_conflict *found_add(struct found *f, const char *post, const char *rule, int year)
+{
+    struct hq_conflict *c;
+
+    if (f->n == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 8;
+        f->v = xrealloc(f->v, (size_t)f->cap * sizeof *f->v);
+    }
+    c = &f->v[f->n++];
+    memset(c, 0, sizeof *c);
+    str_copy(c->post, post, sizeof c->post);
+    str_copy(c->kind, "rule", sizeof c->kind);
+    str_copy(c->rule, rule, sizeof c->rule);
+    c->year = year;
+    return c;
+}
+
+struct rule_ctx {
+    struct found *f;
+    const char *post;
+};
+
+static enum mrf_status not_chosen_fn(void *arg, const struct hq_rule_row *r)
+{
+    struct rule_ctx *x = arg;
+    struct hq_conflict *c = found_add(x->f, x->post, "theme_not_chosen", r->year);
+
+    snprintf(c->subject, sizeof c->subject, "%s theme", r->code);
+    str_copy(c->rows, r->code, sizeof c->rows);
+    detailf(c, "%s has theme %s, not one of the post's themes for %d", r->code,
+            r->other[0] ? r->other : "(none)", r->year);
+    return MRF_OK;
+}
+
+static enum mrf_status removed_partner_fn(void *arg, const struct hq_rule_row *r)
+{
+    struct rule_ctx *x = arg;
+    struct hq_conflict *c = found_add(x->f, x->post, "removed_partner", r->year);
+
+    snprintf(c->subject, sizeof c->subject, "%s partner", r->code);
+    snprintf(c->rows, sizeof c->rows, "%s %s", r->code, r->other);
+    detailf(c, "%s is live but its partner %s was removed", r->code, r->other);
+    return MRF_OK;
+}
+
+static enum mrf_status allocation_fn(void *arg, const struct hq_rule_row *r)
+{
+    struct rule_ctx *x = arg;
+    struct hq_conflict *c;
+    char a[32], m[32];
+
+    if (r->committed <= r->allocation)
+        return MRF_OK;
+    c = found_add(x->f, x->post, "over_allocation", r->year);
+    snprintf(c->subject, sizeof c->subject, "allocation %d %s", r->year, r->currency);
+    snprintf(c->rows, sizeof c->rows, "allocation %d", r->year);
+    money_format(r->committed, m);
+    money_format(r->allocation, a);
+    detailf(c, "committed %s %s in %d, above the allocation of %s %s", m, r->currency, r->year, a,
+            r->currency);
+    return MRF_OK;
+}
+
+static enum mrf_status find_violations(struct hqstore *s, const char *post, int year,
+                                       struct found *f)
+{
+    struct rule_ctx x = {f, post};
+    struct themes_acc a;
+    enum mrf_status rc = MRF_OK;
+
+    if (year != 0) {
+        rc = live_themes(s, post, year, &a);
+        if (rc == MRF_OK && a.n > 2) {
+            struct hq_conflict *c = found_add(f, post, "themes_over_two", year);
+            snprintf(c->subject, sizeof c->subject, "themes %d", year);
+            snprintf(c->rows, sizeof c->rows, "themes %d: %s", year, a.text);
+            detailf(c, "%d themes chosen for %d (%s); a post chooses at most two", a.n, year,
+                    a.text);
+        }
+    }
+    if (rc == MRF_OK)
+        rc = hqstore_rule_scan(s, HQR_NOT_CHOSEN, post, year, not_chosen_fn, &x);
+    if (rc == MRF_OK)
+        rc = hqstore_rule_scan(s, HQR_REMOVED_PARTNER, post, year, removed_partner_fn, &x);
+    if (rc == MRF_OK)
+        rc = hqstore_rule_scan(s, HQR_ALLOCATION, post, year, allocation_fn, &x);
+    return rc;
+}
+
+/* The open rule records of a post-year (or of every year). */
+struct open_list {
+    int n, cap;
+    struct hq_conflict *v;
+};
+
+static enum mrf_status open_collect(void *arg, const struct hq_conflict *c)
+{
+    struct open_list *l = arg;
+
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 8;
+        l->v = xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = *c;
+    return MRF_OK;
+}
+
+static int is_state_rule(const char *rule)
+{
+    for (size_t i = 0; i < sizeof state_rules / sizeof state_rules[0]; i++)
+        if (strcmp(rule, state_rules[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Why a rule that was broken holds again, for the record's reason. */
+static const char *holds_again(const char *rule)
+{
+    if (strcmp(rule, "themes_over_two") == 0)
+        return "the rule holds again: the year has at most two themes";
+    if (strcmp(rule, "theme_not_chosen") == 0)
+        return "the rule holds again: the grant's theme is one of the year's themes, or the "
+               "grant is no longer live";
+    if (strcmp(rule, "over_allocation") == 0)
+        return "the rule holds again: committed is within the allocation";
+    if (strcmp(rule, "removed_partner") == 0)
+        return "the rule holds again: the grant is no longer live or its partner is back";
+    if (strcmp(rule, "status_backwards") == 0)
+        return "the rule holds again: the status is back where it had been or further";
+    return "the rule holds again: the device's clock is within a day of HQ's";
+}
+
+/* Checks the state rules of (post, year; every year if 0) and opens, updates and closes. */
+static enum mrf_status check_rules(struct hqstore *s, const char *post, int year, int64_t now)
+{
+    struct found f = {0, 0, NULL};
+    struct open_list open = {0, 0, NULL};
+    enum mrf_status rc = find_violations(s, post, year, &f);
+    int opened;
+
+    if (rc == MRF_OK)
+        rc = hqstore_conflict_open_rules(s, post, NULL, year, open_collect, &open);
+    for (int i = 0; rc == MRF_OK && i < f.n; i++) {
+        const struct hq_conflict *same = NULL;
+        for (int k = 0; k < open.n; k++)
+            if (strcmp(open.v[k].rule, f.v[i].rule) == 0 &&
+                strcmp(open.v[k].subject, f.v[i].subject) == 0)
+                same = &open.v[k];
+        if (same != NULL && strcmp(same->rows, f.v[i].rows) == 0 &&
+            strcmp(same->detail, f.v[i].detail) == 0)
+            continue; /* open and unchanged */
+        rc = hqstore_conflict_upsert(s, &f.v[i], now, &opened);
+    }
+    for (int k = 0; rc == MRF_OK && k < open.n; k++) {
+        const struct hq_conflict *c = &open.v[k];
+        int still = 0;
+        char status[16];
+        if (strcmp(c->rule, "status_backwards") == 0) {
+            char high[32];
+            rc = hqstore_grant_status(s, post, c->rows, status);
+            hq_value_text(ST_GRANTS, GRANT_STATUS, c->a_value, high, sizeof high);
+            still = status[0] != '\0' && status_backwards(high, status);
+        } else if (is_state_rule(c->rule)) {
+            for (int i = 0; i < f.n; i++)
+                still |=
+                    strcmp(c->rule, f.v[i].rule) == 0 && strcmp(c->subject, f.v[i].subject) == 0;
+        } else {
+            continue; /* clock_ahead: closed by the device's next change set */
+        }
+        if (rc == MRF_OK && !still)
+            rc = hqstore_conflict_close(s, c->id, "auto", holds_again(c->rule), "", now);
+    }
+    x_free(f.v);
+    x_free(open.v);
+    return rc;
+}
+
+/* A device whose clock was more than a day ahead: a rule record, updated per change set, and
+ * closed by its first change set with every clock within the bound. */
+static enum mrf_status check_clock(struct hqstore *s, struct hq_touch *t, const struct hq_skew *k,
+                                   int64_t now)
+{
+    struct open_list open = {0, 0, NULL};
+    struct hq_conflict c;
+    char dev[17], subject[64];
+    int opened;
+    enum mrf_status rc;
+
+    who(t->device, dev);
+    snprintf(subject, sizeof subject, "device %s", dev);
+    if (k == NULL) {
+        if (t->nops == 0)
+            return MRF_OK;
+        rc = hqstore_conflict_open_rules(s, t->post, "clock_ahead", 0, open_collect, &open);
+        for (int i = 0; rc == MRF_OK && i < open.n; i++)
+            if (strcmp(open.v[i].subject, subject) == 0)
+                rc = hqstore_conflict_close(s, open.v[i].id, "auto", holds_again("clock_ahead"), "",
+                                            now);
+        x_free(open.v);
+        return rc;
+    }
+    memset(&c, 0, sizeof c);
+    str_copy(c.post, t->post, sizeof c.post);
+    str_copy(c.kind, "rule", sizeof c.kind);
+    str_copy(c.rule, "clock_ahead", sizeof c.rule);
+    str_copy(c.subject, subject, sizeof c.subject);
+    snprintf(c.rows, sizeof c.rows, "device %s", dev);
+    c.has_b = 1;
+    memcpy(c.b_device, t->device, MRF_ID);
+    c.b_clock = k->max_clock;
+    detailf(&c,
+            "device %s sent %lld op(s) with clocks more than a day ahead of HQ (up to %llu s "
+            "ahead); HQ applied them at its own clock",
+            dev, (long long)k->ops,
+            (unsigned long long)((hlc_ms(k->max_clock) > (uint64_t)now * 1000u
+                                      ? hlc_ms(k->max_clock) - (uint64_t)now * 1000u
+                                      : 0) /
+                                 1000u));
+    return hqstore_conflict_upsert(s, &c, now, &opened);
+}
+
+enum mrf_status hq_conflict_after(struct hqstore *s, struct hq_touch *t, const struct hq_skew *skew,
+                                  int64_t now)
+{
+    enum mrf_status rc = MRF_OK;
+
+    for (int i = 0; rc == MRF_OK && i < t->nrows; i++)
+        rc = other_columns(s, t, &t->rows[i], now);
+    for (int i = 0; rc == MRF_OK && i < t->ntyears; i++)
+        rc = theme_set(s, t, &t->tyears[i], now);
+    if (rc == MRF_OK && t->all_years)
+        rc = check_rules(s, t->post, 0, now);
+    for (int i = 0; rc == MRF_OK && !t->all_years && i < t->nyears; i++)
+        rc = check_rules(s, t->post, t->years[i], now);
+    if (rc == MRF_OK)
+        rc = check_clock(s, t, skew, now);
+    return rc;
+}
+
+enum mrf_status hq_conflict_recheck(struct hqstore *s, const char *post, int year, int64_t now)
+{
+    return check_rules(s, post, year, now);
+}
