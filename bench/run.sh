@@ -302,3 +302,34 @@ passphrase pays it, whatever the outbox holds.
 Target: ≤ 15 ms.
 MD
 say "wrote docs/BENCHMARKS.md"
+
+# ---- `mrf-hq audit verify` (bench/bench_audit.c) -------------------------------------------
+# Self-contained: a fresh HQ home of its own, figures on stdout, a section appended to
+# docs/BENCHMARKS.md. Change sets of one new grant each, as a post sends them day to day.
+audit_sets=${MRF_BENCH_AUDIT_SETS:-1000}
+say "audit verify: $audit_sets change sets of one new grant each"
+"$B/mrf-hq" --home "$work/hq-audit" init --url "https://127.0.0.1:$port" >/dev/null
+"$B/mrf-hq" --home "$work/hq-audit" post add NAI --kind bilateral >/dev/null
+aud=$("$B/bench_audit" "$work/hq-audit" NAI "$audit_sets")
+echo "$aud"
+geta() { echo "$aud" | sed -n "s/^$1=//p"; }
+cat >>docs/BENCHMARKS.md <<MD
+
+## \`mrf-hq audit verify\` (bench/bench_audit.c)
+
+$(geta audit_changesets) change sets of one new grant each ($(geta audit_ops_per_changeset) ops),
+accepted through \`hq_ingest()\` from one device, then \`hq_audit_verify()\` in process (median of
+3 runs): every link's hashes and HQ signature, every stored envelope opened (the device's
+signature, decryption, zstd), every op replayed into a scratch store in one transaction, and the
+domain tables compared with hq.db's. The floor is what any verification must do: the raw
+\`envelope_open()\` of the same envelopes, with nothing stored.
+
+| per 1,000 change sets | time |
+|---|---|
+| \`audit verify\` | $(geta audit_verify_ms_per_1000) ms |
+| floor: \`envelope_open()\` of every envelope | $(geta audit_open_floor_ms_per_1000) ms |
+| for comparison: accepting them (\`hq_ingest()\`, one durable commit each) | $(geta audit_ingest_ms_per_1000) ms |
+| **ratio** verify / floor | **$(geta audit_ratio_to_open_floor)** |
+| ratio verify / ingest | $(geta audit_ratio_to_ingest) |
+MD
+say "added the audit section to docs/BENCHMARKS.md"
