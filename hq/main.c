@@ -7,9 +7,9 @@
 #include "hq.h"
 
 static const struct cmd_entry *const hq_cmds[] = {
-    &hq_cmd_init,          &hq_cmd_post_add, &hq_cmd_post_list,
-    &hq_cmd_enroll,        &hq_cmd_serve,    &hq_cmd_device_list,
-    &hq_cmd_device_revoke, &hq_cmd_allocate, &hq_cmd_grant_list,
+    &hq_cmd_init,       &hq_cmd_post_add,    &hq_cmd_post_list,     &hq_cmd_enroll,
+    &hq_cmd_serve,      &hq_cmd_device_list, &hq_cmd_device_revoke, &hq_cmd_allocate,
+    &hq_cmd_grant_list, &hq_cmd_report,
 };
 
 int main(int argc, char **argv)
