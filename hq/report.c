@@ -516,8 +516,8 @@ static void exceptions(struct build *b, cJSON *arr)
                 money_format(l->committed, m1);
                 money_format(l->alloc, m2);
                 money_format(l->committed - l->alloc, m3);
-                snprintf(d, sizeof d, "committed %s %s over the allocation of %s %s by %s %s", m1,
-                         l->currency, m2, l->currency, m3, l->currency);
+                snprintf(d, sizeof d, "committed %s over allocation %s %s by %s", m1, m2,
+                         l->currency, m3);
                 exception(arr, p->post, year, "over_allocation", d);
             }
         }
@@ -638,22 +638,24 @@ struct tcol {
     int right;
 };
 
-/* The text of rec[key] for the table: "-" for null or absent; times as "2026-04-30 09:12". */
-static void cell(const cJSON *rec, const char *key, char out[64])
+#define CELL 256
+
+/* The text of rec[key] for the table: "-" for null or absent; times as "2026-04-30 09:12 UTC". */
+static void cell(const cJSON *rec, const char *key, char out[CELL])
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
     const char *sec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "section"));
 
     if (strcmp(key, "theme") == 0 && sec != NULL && strcmp(sec, "post_year") == 0)
-        str_copy(out, "all", 64);
+        str_copy(out, "all", CELL);
     else if (cJSON_IsNumber(v))
-        snprintf(out, 64, "%lld", (long long)v->valuedouble);
+        snprintf(out, CELL, "%lld", (long long)v->valuedouble);
     else if (cJSON_IsString(v) && strcmp(key, "data_as_of") == 0 && strlen(v->valuestring) == 20)
-        snprintf(out, 64, "%.10s %.5s", v->valuestring, v->valuestring + 11);
+        snprintf(out, CELL, "%.10s %.5s UTC", v->valuestring, v->valuestring + 11);
     else if (cJSON_IsString(v))
-        str_copy(out, v->valuestring, 64);
+        str_copy(out, v->valuestring, CELL);
     else
-        str_copy(out, "-", 64);
+        str_copy(out, "-", CELL);
 }
 
 static void t_head(FILE *f, const char *indent, const struct tcol *c)
@@ -674,7 +676,7 @@ static void t_head(FILE *f, const char *indent, const struct tcol *c)
 
 static void t_row(FILE *f, const char *indent, const struct tcol *c, const cJSON *rec)
 {
-    char v[64];
+    char v[CELL];
 
     fputs(indent, f);
     for (int i = 0; c[i].key; i++) {
@@ -717,7 +719,7 @@ static const struct tcol cols_theme[] = {
     {"grants", "GRANTS", 6, 1},
     {"partners", "PARTNERS", 8, 1},
     {"posts", "POSTS", 5, 1},
-    {"data_as_of", "DATA AS OF (OLDEST)", 19, 0},
+    {"data_as_of", "DATA AS OF (OLDEST)", 20, 0},
     {NULL, NULL, 0, 0},
 };
 static const struct tcol cols_policy[] = {
@@ -747,18 +749,18 @@ static const char *str_of(const cJSON *o, const char *key)
 }
 
 /* The rows of one post, under a heading with its kind and how fresh its figures are. */
-static void table_post_blocks(const cJSON *r, const struct tcol *cols, FILE *f)
+static void table_post_blocks(const cJSON *r, const struct tcol *cols, const char *none, FILE *f)
 {
     const cJSON *p, *row;
 
     cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "posts")) {
         const char *code = str_of(p, "post");
-        char at[64];
+        char at[CELL];
         int n = 0;
 
         cell(p, "data_as_of", at);
-        fprintf(f, "\n%s  %s  data as of %s%s\n", code, str_of(p, "kind"), at,
-                strcmp(at, "never") == 0 ? " (never synced)" : " UTC");
+        fprintf(f, "\n%s  %s  data as of %s\n", code, str_of(p, "kind"),
+                strcmp(at, "never") == 0 ? "never: no change set accepted yet" : at);
         cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(r, "rows")) {
             if (strcmp(str_of(row, "post"), code) != 0)
                 continue;
@@ -767,7 +769,7 @@ static void table_post_blocks(const cJSON *r, const struct tcol *cols, FILE *f)
             t_row(f, "  ", cols, row);
         }
         if (n == 0)
-            fputs("  no grants and no allocation\n", f);
+            fprintf(f, "  %s\n", none);
     }
 }
 
@@ -804,9 +806,9 @@ static void print_table(const cJSON *r, FILE *f)
           "-: no allocation in that currency. Drafts and cancelled grants: --by status.\n",
           f);
     if (strcmp(by, "post") == 0) {
-        table_post_blocks(r, cols_post, f);
+        table_post_blocks(r, cols_post, "no grants and no allocation", f);
     } else if (strcmp(by, "status") == 0) {
-        table_post_blocks(r, cols_status, f);
+        table_post_blocks(r, cols_status, "no grants", f);
     } else {
         table_section(cJSON_GetObjectItemCaseSensitive(r, "rows"), cols_theme,
                       "BY THEME (all posts in the report; data as of the stalest of them)",
