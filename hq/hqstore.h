@@ -338,7 +338,6 @@ enum mrf_status hqstore_grant_list(struct hqstore *s, const char *post, int year
  * of posts in HQ's posts table count. Every query takes post (NULL: all) and year (0: all). */
 enum hqstore_report_query {
     HQR_POSTS,       /* per post: kind, last accepted change set (at; 0 never), open conflicts */
-    HQR_YEARS,       /* the years with grants, allocations or themes, ascending */
     HQR_ALLOCATION,  /* per post, year, currency: amount */
     HQR_POST_YEAR,   /* per post, year, currency: committed, disbursed, grants, partners */
     HQR_POST_THEME,  /* per post, year, theme, currency: committed, disbursed, grants, partners */

@@ -41,14 +41,6 @@ static const char *const report_sql[HQR_QUERY_COUNT] = {
                                "            WHERE closed_at IS NULL GROUP BY post) c ON c.post = "
                                "p.code"
                                " WHERE (?1 IS NULL OR p.code = ?1) AND ?2 = ?2 ORDER BY p.code",
-    [HQR_YEARS] =
-        COLS("''", "''", "y.year", "''", "''", "''", "0", "0", "0", "0", "0", "0", "0", "0",
-             "0") " FROM (SELECT g.post, g.year FROM grants g WHERE g.removed = 0"
-                  "       UNION SELECT a.post, a.year FROM allocations a WHERE a.amount_cents IS "
-                  "NOT NULL"
-                  "       UNION SELECT t.post, t.year FROM themes t WHERE t.removed = 0) y"
-                  " JOIN posts p ON p.code = y.post"
-                  " WHERE y.year IS NOT NULL AND" SCOPE("y") " GROUP BY y.year ORDER BY y.year",
     [HQR_ALLOCATION] =
         COLS("a.post", "''", "a.year", "''", "''", "coalesce(a.currency, 'EUR')",
              "sum(a.amount_cents)", "0", "0", "0", "0", "0", "0", "0",

@@ -178,6 +178,43 @@ static enum mrf_status make_lines(struct build *b)
     return MRF_OK;
 }
 
+static void year_add(struct rows *years, int year)
+{
+    struct hq_report_row y;
+
+    for (size_t i = 0; i < years->n; i++)
+        if (years->v[i].year == year)
+            return;
+    memset(&y, 0, sizeof y);
+    y.year = year;
+    rows_push(years, &y);
+}
+
+static int cmp_year(const void *a, const void *b)
+{
+    const struct hq_report_row *x = a, *y = b;
+    return (x->year > y->year) - (x->year < y->year);
+}
+
+/* The years of the report: the one asked for, else every year some post has an allocation,
+ * counted grants or a chosen theme in (from the grouped rows: no scan of its own). */
+static void find_years(struct build *b)
+{
+    size_t i;
+
+    if (b->o->year > 0) {
+        year_add(&b->years, b->o->year);
+        return;
+    }
+    for (i = 0; i < b->nlines; i++)
+        year_add(&b->years, b->lines[i].year);
+    for (i = 0; i < b->post_themes.n; i++)
+        year_add(&b->years, b->post_themes.v[i].year);
+    for (i = 0; i < b->status.n; i++)
+        year_add(&b->years, b->status.v[i].year);
+    qsort(b->years.v, b->years.n, sizeof *b->years.v, cmp_year);
+}
+
 /* ---- building records ---------------------------------------------------------------------- */
 
 static void add_money(cJSON *o, const char *key, int64_t cents)
@@ -542,14 +579,6 @@ enum mrf_status hq_report_build(struct hqstore *s, const struct hq_report_opts *
     b.s = s;
     b.o = o;
     rc = scan(&b, HQR_POSTS, &b.posts);
-    if (rc == MRF_OK && o->year > 0) {
-        struct hq_report_row y;
-        memset(&y, 0, sizeof y);
-        y.year = o->year;
-        rows_push(&b.years, &y);
-    } else if (rc == MRF_OK) {
-        rc = scan(&b, HQR_YEARS, &b.years);
-    }
     if (rc == MRF_OK)
         rc = scan(&b, HQR_ALLOCATION, &b.alloc);
     if (rc == MRF_OK)
@@ -564,6 +593,8 @@ enum mrf_status hq_report_build(struct hqstore *s, const struct hq_report_opts *
         rc = scan(&b, HQR_POST_THEMES, &b.post_themes);
     if (rc == MRF_OK)
         rc = make_lines(&b);
+    if (rc == MRF_OK)
+        find_years(&b);
     if (rc != MRF_OK) {
         rc = mrf_error_set(err, rc, "%s", hqstore_errmsg(s));
         goto out;
