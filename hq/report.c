@@ -299,8 +299,10 @@ static void add_post_theme(cJSON *arr, const struct build *b, const struct hq_re
     add_count(o, "year", r->year);
     cJSON_AddStringToObject(o, "theme", r->theme);
     cJSON_AddStringToObject(o, "currency", r->currency);
+    cJSON_AddNullToObject(o, "allocation"); /* the post-year's, on its own line */
     add_money(o, "committed", r->committed);
     add_money(o, "disbursed", r->disbursed);
+    cJSON_AddNullToObject(o, "remaining");
     add_count(o, "grants", r->grants);
     add_count(o, "partners", r->partners);
     add_as_of(o, b, r->post);
