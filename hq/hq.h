@@ -77,6 +77,7 @@ extern const struct cmd_entry hq_cmd_history;
 extern const struct cmd_entry hq_cmd_audit_verify;
 extern const struct cmd_entry hq_cmd_audit_list;
 extern const struct cmd_entry hq_cmd_reveal;
+extern const struct cmd_entry hq_cmd_report;
 
 /* ---- ingest (hq/ingest.c) --------------------------------------------------------------- */
 
@@ -217,6 +218,42 @@ struct hq_resolved {
 enum mrf_status hq_resolve(struct hqstore *s, const struct mrf_secrets *keys,
                            const struct hq_resolve *r, struct hq_resolved *out,
                            struct mrf_error *err);
+
+/* ---- report (hq/report.c) ---------------------------------------------------------------- */
+
+/* `mrf-hq report`: the consolidated figures as one cJSON object, from which the table, the CSV
+ * and the JSON are all printed. What each figure means is in docs/DECISIONS.md ("Reports");
+ * in short: amounts per currency in cents, never converted, shown as "12500.00" strings;
+ * committed = committed + disbursed + closed grants, disbursed = disbursed + closed, remaining
+ * = allocation - committed in the allocation's currency (null where there is no allocation);
+ * post codes only, never a country, partner or note. The object:
+ *   {"generated_at", "year" (null: all), "post" (null: all), "by", "stale_days", "post_count",
+ *    "posts": [...], "rows": [...], "themes_chosen": [...], "totals": [...],
+ *    "exceptions": [...]}
+ * where every record is a flat object whose keys are among the CSV header's columns, starting
+ * with "section" (absent keys and nulls print as empty CSV cells and "-" in the table). */
+enum hq_report_by { HQ_REPORT_BY_POST, HQ_REPORT_BY_THEME, HQ_REPORT_BY_STATUS };
+enum hq_report_format { HQ_REPORT_TABLE, HQ_REPORT_CSV, HQ_REPORT_JSON };
+#define HQ_REPORT_STALE_DAYS 14 /* a post not synced for this long is an exception */
+
+struct hq_report_opts {
+    const char *post; /* one post (it must exist), or NULL for all */
+    int year;         /* one year, or 0 for every year with data */
+    enum hq_report_by by;
+    int64_t now; /* Unix seconds: "generated at", and what "not synced for 14 days" counts from */
+};
+
+/* -1 if s names no grouping ("post", "theme", "status") or format ("table", "csv", "json"). */
+int hq_report_by_parse(const char *s);
+int hq_report_format_parse(const char *s);
+/* Builds the report. OUT: *out, owned by the caller (cJSON_Delete); NULL on failure, with the
+ * message in err: MRF_E_IO if the store failed, MRF_E_INTERNAL for a sum past 64 bits. */
+enum mrf_status hq_report_build(struct hqstore *s, const struct hq_report_opts *o, cJSON **out,
+                                struct mrf_error *err);
+/* Prints a report built by hq_report_build to f: an aligned table for people (under 100
+ * columns), RFC 4180 CSV (CRLF, one header row, one record type: a "section" column names
+ * the part each record belongs to), or the object as JSON. MRF_E_IO if f fails. */
+enum mrf_status hq_report_print(const cJSON *report, enum hq_report_format fmt, FILE *f);
 
 /* ---- server pieces: store pool (hq/pool.c), listen address (hq/listen.c) ---------------- */
 

@@ -389,4 +389,51 @@ typedef enum mrf_status (*hqstore_grant_fn)(void *arg, const struct hq_grant *g)
 enum mrf_status hqstore_grant_list(struct hqstore *s, const char *post, int year,
                                    hqstore_grant_fn fn, void *arg);
 
+/* ---- report (hqstore_report.c) ------------------------------------------------------------ */
+
+/* The consolidated figures of `mrf-hq report`, aggregated by the store (GROUP BY), so the cost
+ * grows with the number of groups, not of grants. Amounts are int64 cents in their own
+ * currency, never converted. Grants count when not removed and complete (year, amount,
+ * currency and status present); "committed" sums committed, disbursed and closed grants (as
+ * the post's `mrf allocation` does), "disbursed" sums disbursed and closed ones; cancelled
+ * grants count in neither, nor in grants or partners (they appear only by status). Only rows
+ * of posts in HQ's posts table count. Every query takes post (NULL: all) and year (0: all). */
+enum hqstore_report_query {
+    HQR_POSTS,       /* per post: kind, last accepted change set (at; 0 never), open conflicts */
+    HQR_ALLOCATION,  /* per post, year, currency: amount */
+    HQR_POST_YEAR,   /* per post, year, currency: committed, disbursed, grants, partners */
+    HQR_POST_THEME,  /* per post, year, theme, currency: committed, disbursed, grants, partners */
+    HQR_STATUS,      /* per post, year, status, currency: amount, grants, partners (all statuses) */
+    HQR_THEME_POSTS, /* per year, theme: posts that chose it (posts) */
+    HQR_POST_THEMES, /* per post, year: themes chosen (themes, and their codes in theme) */
+    HQR_QUERY_COUNT
+};
+
+/* One row of a report query; fields a query does not fill are 0 or "". */
+struct hq_report_row {
+    char post[16];
+    char kind[16]; /* HQR_POSTS */
+    int year;
+    char theme[64];  /* a theme code; HQR_POST_THEMES: the codes, space-separated */
+    char status[16]; /* HQR_STATUS */
+    char currency[4];
+    int64_t amount; /* HQR_ALLOCATION: the allocation; HQR_STATUS: the sum of the grants */
+    int64_t committed;
+    int64_t disbursed;
+    int64_t grants;
+    int64_t partners; /* distinct partners of the grants counted */
+    int64_t posts;
+    int64_t themes;
+    int64_t conflicts; /* open conflict records */
+    int64_t at;        /* last accepted change set, Unix seconds; 0 if never */
+};
+typedef enum mrf_status (*hqstore_report_fn)(void *arg, const struct hq_report_row *r);
+/* Runs query q for post (NULL: all) and year (0: all) and calls fn for each row, in the order
+ * the query names (post, year, theme or status, currency; themes and statuses in their code's
+ * alphabetical and lifecycle order); stops at (and returns) the first status fn returns that is
+ * not MRF_OK. MRF_E_IO with the message on s if the store fails, also for an amount sum that
+ * overflows 64 bits. */
+enum mrf_status hqstore_report_scan(struct hqstore *s, enum hqstore_report_query q,
+                                    const char *post, int year, hqstore_report_fn fn, void *arg);
+
 #endif

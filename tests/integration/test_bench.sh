@@ -8,7 +8,7 @@
 
 bin=$(dirname "$MRF_BIN")
 missing=""
-for b in bench_cli bench_rss bench_ingest bench_outbox bench_syncmem; do
+for b in bench_cli bench_rss bench_ingest bench_outbox bench_syncmem bench_report; do
     [ -x "$bin/$b" ] || missing="$missing $b"
 done
 if [ -n "$missing" ]; then
