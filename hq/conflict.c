@@ -765,11 +765,12 @@ static enum mrf_status find_violations(struct hqstore *s, const char *post, int 
         }
     }
     if (rc == MRF_OK && (mask & RB_NOT_CHOSEN))
-        rc = hqstore_rule_scan(s, HQR_NOT_CHOSEN, post, year, grant, not_chosen_fn, &x);
+        rc = hqstore_rule_scan(s, HQRULE_NOT_CHOSEN, post, year, grant, not_chosen_fn, &x);
     if (rc == MRF_OK && (mask & RB_REMOVED_PARTNER))
-        rc = hqstore_rule_scan(s, HQR_REMOVED_PARTNER, post, year, grant, removed_partner_fn, &x);
+        rc =
+            hqstore_rule_scan(s, HQRULE_REMOVED_PARTNER, post, year, grant, removed_partner_fn, &x);
     if (rc == MRF_OK && (mask & RB_ALLOCATION) && grant == NULL)
-        rc = hqstore_rule_scan(s, HQR_ALLOCATION, post, year, NULL, allocation_fn, &x);
+        rc = hqstore_rule_scan(s, HQRULE_ALLOCATION, post, year, NULL, allocation_fn, &x);
     return rc;
 }
 

@@ -356,13 +356,13 @@ struct hq_rule_row {
     int64_t committed;
 };
 enum hq_rule_query {
-    HQR_NOT_CHOSEN,      /* live grants whose theme is not one of their post-year's */
-    HQR_REMOVED_PARTNER, /* live grants (not cancelled or closed) on a removed partner */
-    HQR_ALLOCATION       /* each allocation with the committed total in its currency */
+    HQRULE_NOT_CHOSEN,      /* live grants whose theme is not one of their post-year's */
+    HQRULE_REMOVED_PARTNER, /* live grants (not cancelled or closed) on a removed partner */
+    HQRULE_ALLOCATION       /* each allocation with the committed total in its currency */
 };
 typedef enum mrf_status (*hqstore_rule_fn)(void *arg, const struct hq_rule_row *r);
 /* Rows of post for year (every year if 0) that query q finds; with id, only that grant's
- * (HQR_NOT_CHOSEN, HQR_REMOVED_PARTNER). */
+ * (HQRULE_NOT_CHOSEN, HQRULE_REMOVED_PARTNER). */
 enum mrf_status hqstore_rule_scan(struct hqstore *s, enum hq_rule_query q, const char *post,
                                   int year, const uint8_t *id, hqstore_rule_fn fn, void *arg);
 /* The open record of (post, rule, subject). OUT: *c and *found (0 if none is open). */

@@ -678,14 +678,14 @@ out:
 enum mrf_status hqstore_rule_scan(struct hqstore *s, enum hq_rule_query q, const char *post,
                                   int year, const uint8_t *id, hqstore_rule_fn fn, void *arg)
 {
-    static const int all[] = {[HQR_NOT_CHOSEN] = R_NOT_CHOSEN,
-                              [HQR_REMOVED_PARTNER] = R_REMOVED_PARTNER,
-                              [HQR_ALLOCATION] = R_ALLOCATION};
-    static const int one[] = {[HQR_NOT_CHOSEN] = R_NOT_CHOSEN_ROW,
-                              [HQR_REMOVED_PARTNER] = R_REMOVED_PARTNER_ROW,
-                              [HQR_ALLOCATION] = R_ALLOCATION};
+    static const int all[] = {[HQRULE_NOT_CHOSEN] = R_NOT_CHOSEN,
+                              [HQRULE_REMOVED_PARTNER] = R_REMOVED_PARTNER,
+                              [HQRULE_ALLOCATION] = R_ALLOCATION};
+    static const int one[] = {[HQRULE_NOT_CHOSEN] = R_NOT_CHOSEN_ROW,
+                              [HQRULE_REMOVED_PARTNER] = R_REMOVED_PARTNER_ROW,
+                              [HQRULE_ALLOCATION] = R_ALLOCATION};
 
-    if (id != NULL && q == HQR_ALLOCATION)
+    if (id != NULL && q == HQRULE_ALLOCATION)
         return mrf_error_set(&s->err, MRF_E_INTERNAL, "allocations are checked by year");
     return rule_rows(s, id ? one[q] : all[q], post, year, id, fn, arg);
 }
