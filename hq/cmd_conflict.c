@@ -237,10 +237,10 @@ static void print_history(const cJSON *arr)
 {
     const cJSON *o;
 
-    printf("%6s  %-12s  %-18s  %-8s  %-16s  %s\n", "SEQ", "COLUMN", "VALUE", "WRITER", "CLOCK",
+    printf("%6s  %-12s  %-18s  %-16s  %-16s  %s\n", "SEQ", "COLUMN", "VALUE", "WRITER", "CLOCK",
            "WRITTEN");
     cJSON_ArrayForEach(o, arr) {
-        printf("%6d  %-12s  %-18s  %-8s  %-16s  %s\n",
+        printf("%6d  %-12s  %-18s  %-16s  %-16s  %s\n",
                cJSON_GetObjectItemCaseSensitive(o, "seq")->valueint, str_of(o, "column"),
                str_of(o, "value"), str_of(o, "writer"), str_of(o, "clock"), str_of(o, "written"));
     }

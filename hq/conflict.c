@@ -952,13 +952,13 @@ static enum mrf_status check_clock(struct hqstore *s, struct hq_touch *t, const 
     memcpy(c.b_device, t->device, MRF_ID);
     c.b_clock = k->max_clock;
     detailf(&c,
-            "device %s sent %lld op(s) with clocks more than a day ahead of HQ (up to %llu s "
-            "ahead); HQ applied them at its own clock",
+            "device %s sent %lld op(s) with clocks about %llu day(s) ahead of HQ; HQ applied "
+            "them at its own clock (set the laptop's date right)",
             dev, (long long)k->ops,
             (unsigned long long)((hlc_ms(k->max_clock) > (uint64_t)now * 1000u
                                       ? hlc_ms(k->max_clock) - (uint64_t)now * 1000u
                                       : 0) /
-                                 1000u));
+                                 86400000u));
     return hqstore_conflict_upsert(s, &c, now, &opened);
 }
 

@@ -67,7 +67,8 @@ check "conflicts --json: both sides as amounts" json_ok "$OUT" \
     "sorted([d[0]['a'], d[0]['b']]) == ['2000.00', '3000.00'] and d[0]['base'] == '1000.00'"
 run D d2 conflicts
 check "conflicts: a table with the record's id and rule" grep -q "^$C .*concurrent_edit" "$OUT"
-check "conflicts: headed ID KIND RULE ROWS WHAT OPENED" grep -q "^ID  *KIND  *RULE  *ROWS  *WHAT  *OPENED *$" "$OUT"
+check "conflicts: what happened, indented under the record" grep -q "^  *$G amount_cents: " "$OUT"
+check "conflicts: open since when" grep -q "^  *open since 20" "$OUT"
 run D d2 grant list --json
 check "grant list --json marks the grant with the record" json_ok "$OUT" \
     "d[0]['conflict'] == '$C'"
@@ -105,8 +106,8 @@ check "conflicts --all --json: closed, with HQ's decision and reason" json_ok "$
     "len(d) == 1 and d[0]['state'] == 'closed' and d[0]['decision'] == 'take_b' \
      and d[0]['reason'] == 'the later figure is the signed one' and d[0]['closed'] is not None"
 run D d2 conflicts --all
-check "conflicts --all: the table shows decision and reason" \
-    grep -q "^$C .*take_b  *the later figure is the signed one" "$OUT"
+check "conflicts --all: the record shows HQ's decision and reason" \
+    grep -q "^  *closed .* by HQ: take_b: the later figure is the signed one$" "$OUT"
 run D d2 grant list --json
 check "grant list: the mark is gone and the amount is HQ's decision" json_ok "$OUT" \
     "d[0]['conflict'] is None and d[0]['amount'] == '$B'"
