@@ -8,7 +8,7 @@
 
 bin=$(dirname "$MRF_BIN")
 missing=""
-for b in bench_cli bench_rss bench_ingest bench_outbox bench_syncmem bench_report; do
+for b in bench_cli bench_rss bench_ingest bench_outbox bench_syncmem bench_report bench_audit; do
     [ -x "$bin/$b" ] || missing="$missing $b"
 done
 if [ -n "$missing" ]; then
@@ -26,5 +26,7 @@ else
     tail -n 15 "$ERR" | sed 's/^/#   /'
 fi
 check "... and prints its figures" grep -q '^ingest_new_ops_per_s=' "$OUT"
+check "... the audit verify figures" grep -q '^audit_verify_ms_per_1000=' "$OUT"
+check "... and the report figures" grep -q '^report_ratio_to_aggregate=' "$OUT"
 check "... and leaves docs/BENCHMARKS.md alone" git -C "$MRF_SRC" diff --quiet -- docs/BENCHMARKS.md
 finish
