@@ -892,6 +892,7 @@ static enum mrf_status check_grant(struct hqstore *s, struct hq_touch *t, struct
                                    int64_t now)
 {
     static const char *const suffix[] = {"theme", "partner", "status"};
+    static const char *const rules[] = {"theme_not_chosen", "removed_partner", "status_backwards"};
     static const int bits[] = {RB_NOT_CHOSEN, RB_REMOVED_PARTNER, RB_STATUS};
     struct found f = {0, 0, NULL};
     struct open_list open = {0, 0, NULL};
@@ -906,7 +907,7 @@ static enum mrf_status check_grant(struct hqstore *s, struct hq_touch *t, struct
         if (!(mask & bits[b]))
             continue;
         snprintf(subject, sizeof subject, "%s %s", code, suffix[b]);
-        rc = hqstore_conflict_find_open(s, t->post, rule_bits[b + 1].rule, subject, &c, &found);
+        rc = hqstore_conflict_find_open(s, t->post, rules[b], subject, &c, &found);
         if (rc == MRF_OK && found)
             rc = open_collect(&open, &c);
     }
