@@ -259,9 +259,10 @@ static int status_backwards(const char *from, const char *to)
 static enum mrf_status check_status(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
                                     const char *code, const char *cur_json, int year, int64_t now)
 {
-    struct hq_conflict c;
+    struct hq_conflict c, open;
     char from[32], to[32], a[17], b[17];
-    int opened;
+    int opened, found;
+    enum mrf_status rc;
 
     if (op->v.is_null)
         return MRF_OK;
@@ -290,7 +291,12 @@ static enum mrf_status check_status(struct hqstore *s, struct hq_touch *t, const
     (void)a;
     detailf(&c, "%s moved back from %s to %s (device %s); status only moves forward", code, from,
             to, b);
-    return hqstore_conflict_upsert(s, &c, now, &opened);
+    /* moved back again while open: side A stays the status the grant had reached, which is
+     * what still_fails measures the grant against */
+    rc = hqstore_conflict_find_open(s, t->post, c.rule, c.subject, &open, &found);
+    if (rc == MRF_OK && found)
+        str_copy(c.a_value, open.a_value, sizeof c.a_value);
+    return rc == MRF_OK ? hqstore_conflict_upsert(s, &c, now, &opened) : rc;
 }
 
 /* The row's short code, read once. */
