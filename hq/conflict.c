@@ -569,7 +569,8 @@ static void set_add(char *set, size_t n, const char *theme)
     snprintf(set + len, n - len, "%s%s", len ? " " : "", theme);
 }
 
-/* The value the base of a theme row's removal had at the sender's cursor. */
+/* A theme row's removal as the sender saw it: its value at the sender's cursor (the base),
+ * and the sender's own writes after the cursor. */
 struct at_cursor {
     int64_t cursor;
     const uint8_t *device; /* the sender */

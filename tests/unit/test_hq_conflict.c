@@ -826,6 +826,34 @@ START_TEST(theme_set_and_over_two)
 }
 END_TEST
 
+/* A sender's set counts its own earlier change sets it had not pulled back: B chooses HRD,
+ * then adds ACC in a second change set with the same old cursor; B's side is both. */
+START_TEST(theme_set_counts_senders_own_writes)
+{
+    struct hq_conflict rec, c;
+    struct buf ops;
+
+    buf_init(&ops, WIRE_JSON_MAX);
+    theme_op(&A, &ops, 2028, "FOE", 0);
+    send_cs(&A, &ops);
+    B.clock = hlc_max(B.clock, A.clock);
+    theme_op(&B, &ops, 2028, "HRD", 0);
+    send_cs(&B, &ops);
+    ck_assert_int_eq(recs_of("NAI", "theme_set", "themes 2028", 1, &rec), 1);
+    ck_assert_str_eq(rec.a_value, "\"FOE\"");
+    ck_assert_str_eq(rec.b_value, "\"HRD\"");
+    theme_op(&B, &ops, 2028, "ACC", 0);
+    send_cs(&B, &ops);
+    ck_assert_int_eq(recs_of("NAI", "theme_set", NULL, 1, &c), 1);
+    ck_assert_str_eq(c.id, rec.id);
+    ck_assert_str_eq(c.a_value, "\"FOE HRD\"");
+    ck_assert_str_eq(c.b_value, "\"ACC HRD\"");
+    ck_assert_str_eq(c.base, "\"\"");
+    ck_assert_int_eq(recs_of("NAI", "themes_over_two", "themes 2028", 1, NULL), 1);
+    buf_release(&ops);
+}
+END_TEST
+
 /* ---- rule records ------------------------------------------------------------------------ */
 
 /* A grant whose theme is not one of its year's: opens once, is updated (not duplicated) when
@@ -1480,6 +1508,7 @@ int main(void)
     tcase_add_test(value, parallel_other_columns);
     tcase_add_test(value, records_stay_with_their_post);
     tcase_add_test(theme, theme_set_and_over_two);
+    tcase_add_test(theme, theme_set_counts_senders_own_writes);
     tcase_add_test(rule, rule_theme_not_chosen);
     tcase_add_test(rule, rule_removed_partner);
     tcase_add_test(rule, rule_over_allocation);
