@@ -259,9 +259,10 @@ static int status_backwards(const char *from, const char *to)
 static enum mrf_status check_status(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
                                     const char *code, const char *cur_json, int year, int64_t now)
 {
-    struct hq_conflict c;
+    struct hq_conflict c, open;
     char from[32], to[32], a[17], b[17];
-    int opened;
+    int opened, found;
+    enum mrf_status rc;
 
     if (op->v.is_null)
         return MRF_OK;
@@ -290,7 +291,12 @@ static enum mrf_status check_status(struct hqstore *s, struct hq_touch *t, const
     (void)a;
     detailf(&c, "%s moved back from %s to %s (device %s); status only moves forward", code, from,
             to, b);
-    return hqstore_conflict_upsert(s, &c, now, &opened);
+    /* moved back again while open: side A stays the status the grant had reached, which is
+     * what still_fails measures the grant against */
+    rc = hqstore_conflict_find_open(s, t->post, c.rule, c.subject, &open, &found);
+    if (rc == MRF_OK && found)
+        str_copy(c.a_value, open.a_value, sizeof c.a_value);
+    return rc == MRF_OK ? hqstore_conflict_upsert(s, &c, now, &opened) : rc;
 }
 
 /* The row's short code, read once. */
@@ -556,17 +562,6 @@ static enum mrf_status trows_collect(void *arg, const uint8_t id[MRF_ID], const 
     return MRF_OK;
 }
 
-/* 1 if theme is a word of the space-separated set. */
-static int in_set(const char *set, const char *theme)
-{
-    size_t n = strlen(theme);
-
-    for (const char *p = set; n > 0 && (p = strstr(p, theme)) != NULL; p += n)
-        if ((p == set || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-            return 1;
-    return 0;
-}
-
 static void set_add(char *set, size_t n, const char *theme)
 {
     size_t len = strlen(set);
@@ -574,18 +569,25 @@ static void set_add(char *set, size_t n, const char *theme)
     snprintf(set + len, n - len, "%s%s", len ? " " : "", theme);
 }
 
-/* The value the base of a theme row's removal had at the sender's cursor. */
+/* A theme row's removal as the sender saw it: its value at the sender's cursor (the base),
+ * and the sender's own writes after the cursor. */
 struct at_cursor {
     int64_t cursor;
-    int live; /* -1: no write at or before the cursor */
+    const uint8_t *device; /* the sender */
+    int live;              /* -1: no write at or before the cursor */
+    int own;               /* the sender's own last write after the cursor; -1: none */
 };
 
 static enum mrf_status at_cursor_collect(void *arg, const struct hq_write *w)
 {
     struct at_cursor *a = arg;
 
-    if (w->pseq <= a->cursor && w->col == THEME_REMOVED && !w->op->v.is_null)
+    if (w->col != THEME_REMOVED || w->op->v.is_null)
+        return MRF_OK;
+    if (w->pseq <= a->cursor)
         a->live = w->op->v.i == 0;
+    else if (memcmp(w->op->device, a->device, MRF_ID) == 0)
+        a->own = w->op->v.i == 0;
     return MRF_OK;
 }
 
@@ -605,8 +607,14 @@ static enum mrf_status theme_set(struct hqstore *s, struct hq_touch *t, const st
     memset(&others, 0, sizeof others);
     rc = hqstore_theme_rows(s, t->post, ty->year, trows_collect, &rows);
     for (int i = 0; rc == MRF_OK && i < rows.n; i++) {
-        int live = in_set(ty->before, rows.r[i].theme);
-        struct at_cursor ac = {t->cursor, -1};
+        struct at_cursor ac = {t->cursor, t->device, -1, -1};
+        int live;
+        rc = hqstore_row_since(s, t->post, ST_THEMES, rows.r[i].id, t->cursor, t->device,
+                               since_collect, &others);
+        if (rc == MRF_OK)
+            rc = hqstore_row_history(s, t->post, ST_THEMES, rows.r[i].id, at_cursor_collect, &ac);
+        /* the sender's set: what it had pulled and wrote itself, not others' unseen writes */
+        live = ac.own >= 0 ? ac.own : ac.live == 1;
         for (int k = 0; k < t->nrows; k++) {
             const struct trow *r = &t->rows[k];
             if (r->t == ST_THEMES && memcmp(r->id, rows.r[i].id, MRF_ID) == 0 && r->removed >= 0) {
@@ -616,10 +624,6 @@ static enum mrf_status theme_set(struct hqstore *s, struct hq_touch *t, const st
         }
         if (live)
             set_add(chosen, sizeof chosen, rows.r[i].theme);
-        rc = hqstore_row_since(s, t->post, ST_THEMES, rows.r[i].id, t->cursor, t->device,
-                               since_collect, &others);
-        if (rc == MRF_OK)
-            rc = hqstore_row_history(s, t->post, ST_THEMES, rows.r[i].id, at_cursor_collect, &ac);
         if (ac.live == 1)
             set_add(base, sizeof base, rows.r[i].theme);
     }
@@ -893,6 +897,7 @@ static enum mrf_status check_grant(struct hqstore *s, struct hq_touch *t, struct
                                    int64_t now)
 {
     static const char *const suffix[] = {"theme", "partner", "status"};
+    static const char *const rules[] = {"theme_not_chosen", "removed_partner", "status_backwards"};
     static const int bits[] = {RB_NOT_CHOSEN, RB_REMOVED_PARTNER, RB_STATUS};
     struct found f = {0, 0, NULL};
     struct open_list open = {0, 0, NULL};
@@ -907,7 +912,7 @@ static enum mrf_status check_grant(struct hqstore *s, struct hq_touch *t, struct
         if (!(mask & bits[b]))
             continue;
         snprintf(subject, sizeof subject, "%s %s", code, suffix[b]);
-        rc = hqstore_conflict_find_open(s, t->post, rule_bits[b + 1].rule, subject, &c, &found);
+        rc = hqstore_conflict_find_open(s, t->post, rules[b], subject, &c, &found);
         if (rc == MRF_OK && found)
             rc = open_collect(&open, &c);
     }
