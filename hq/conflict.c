@@ -840,13 +840,30 @@ static enum mrf_status still_fails(struct hqstore *s, const char *post, const st
     return rc;
 }
 
+/* Whether HQ accepted this very violation already: the record of its rule and subject closed
+ * last was decided --accept and says the same (rows and detail). Accepting a rule record keeps
+ * the state as it stands; the same state must not open the record again the next time the
+ * rule is checked. A change (another theme, a larger sum) is new and opens a record. */
+static enum mrf_status accepted_as_is(struct hqstore *s, const struct hq_conflict *v, int *accepted)
+{
+    struct hq_conflict *last = xcalloc(1, sizeof *last);
+    int found;
+    enum mrf_status rc =
+        hqstore_conflict_last_closed(s, v->post, v->rule, v->subject, last, &found);
+
+    *accepted = rc == MRF_OK && found && strcmp(last->decision, "accept") == 0 &&
+                strcmp(last->rows, v->rows) == 0 && strcmp(last->detail, v->detail) == 0;
+    x_free(last);
+    return rc;
+}
+
 /* Opens, updates and closes the records of the rules in mask, given the violations f found
  * and the open records of the same scope: both lists are sorted here. */
 static enum mrf_status reconcile(struct hqstore *s, const char *post, struct found *f,
                                  struct open_list *open, int64_t now)
 {
     enum mrf_status rc = MRF_OK;
-    int i = 0, k = 0, opened, still;
+    int i = 0, k = 0, opened, still, accepted;
 
     if (f->n > 1)
         qsort(f->v, (size_t)f->n, sizeof *f->v, by_rule_subject);
@@ -854,8 +871,11 @@ static enum mrf_status reconcile(struct hqstore *s, const char *post, struct fou
         qsort(open->v, (size_t)open->n, sizeof *open->v, by_rule_subject);
     while (rc == MRF_OK && (i < f->n || k < open->n)) {
         int c = i == f->n ? 1 : k == open->n ? -1 : by_rule_subject(&f->v[i], &open->v[k]);
-        if (c < 0) { /* broken, no record yet */
-            rc = hqstore_conflict_upsert(s, &f->v[i++], now, &opened);
+        if (c < 0) { /* broken, no record open */
+            rc = accepted_as_is(s, &f->v[i], &accepted);
+            if (rc == MRF_OK && !accepted)
+                rc = hqstore_conflict_upsert(s, &f->v[i], now, &opened);
+            i++;
         } else if (c > 0) { /* a record no violation names */
             rc = still_fails(s, post, &open->v[k], &still);
             if (rc == MRF_OK && !still)

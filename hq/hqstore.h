@@ -368,6 +368,10 @@ enum mrf_status hqstore_rule_scan(struct hqstore *s, enum hq_rule_query q, const
 /* The open record of (post, rule, subject). OUT: *c and *found (0 if none is open). */
 enum mrf_status hqstore_conflict_find_open(struct hqstore *s, const char *post, const char *rule,
                                            const char *subject, struct hq_conflict *c, int *found);
+/* The record of (post, rule, subject) closed last. OUT: *c and *found (0 if none). */
+enum mrf_status hqstore_conflict_last_closed(struct hqstore *s, const char *post, const char *rule,
+                                             const char *subject, struct hq_conflict *c,
+                                             int *found);
 /* A grant's status by code ("" if no such grant). */
 enum mrf_status hqstore_grant_status(struct hqstore *s, const char *post, const char *code,
                                      char status[16]);

@@ -41,6 +41,7 @@ enum {
     R_REMOVED_PARTNER_ROW,
     C_OPEN_ONE,
     H_ROWS_SINCE,
+    C_LAST_CLOSED,
     C_COUNT
 };
 
@@ -119,6 +120,8 @@ static const char *const csql[C_COUNT] = {
                               "p.post = g.post AND p.id = g.partner WHERE g.post = ?1 AND g.id = "
                               "?3 AND ?2 = ?2 AND g.removed = 0 AND coalesce(g.status, '') NOT IN "
                               "('cancelled', 'closed') AND p.removed = 1",
+    [C_LAST_CLOSED] = "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND "
+                      "subject = ?3 AND closed_at IS NOT NULL ORDER BY cseq DESC LIMIT 1",
     [H_ROWS_SINCE] = "SELECT DISTINCT tbl, id FROM oplog WHERE post = ?1 AND pseq > ?2 AND "
                      "device <> ?3",
     [C_OPEN_ONE] =
@@ -690,10 +693,11 @@ enum mrf_status hqstore_rule_scan(struct hqstore *s, enum hq_rule_query q, const
     return rule_rows(s, id ? one[q] : all[q], post, year, id, fn, arg);
 }
 
-enum mrf_status hqstore_conflict_find_open(struct hqstore *s, const char *post, const char *rule,
-                                           const char *subject, struct hq_conflict *c, int *found)
+/* The open record of (post, rule, subject), or with closed, the one closed last. */
+static enum mrf_status find_one(struct hqstore *s, int i, const char *post, const char *rule,
+                                const char *subject, struct hq_conflict *c, int *found)
 {
-    sqlite3_stmt *st = get(s, C_OPEN_ONE);
+    sqlite3_stmt *st = get(s, i);
     int r;
 
     *found = 0;
@@ -708,7 +712,19 @@ enum mrf_status hqstore_conflict_find_open(struct hqstore *s, const char *post, 
         *found = 1;
     }
     sqlite3_reset(st);
-    return r == SQLITE_ROW || r == SQLITE_DONE ? MRF_OK : hqs_fail(s, "finding an open record");
+    return r == SQLITE_ROW || r == SQLITE_DONE ? MRF_OK : hqs_fail(s, "finding a record");
+}
+
+enum mrf_status hqstore_conflict_find_open(struct hqstore *s, const char *post, const char *rule,
+                                           const char *subject, struct hq_conflict *c, int *found)
+{
+    return find_one(s, C_OPEN_ONE, post, rule, subject, c, found);
+}
+
+enum mrf_status hqstore_conflict_last_closed(struct hqstore *s, const char *post, const char *rule,
+                                             const char *subject, struct hq_conflict *c, int *found)
+{
+    return find_one(s, C_LAST_CLOSED, post, rule, subject, c, found);
 }
 
 enum mrf_status hqstore_grant_status(struct hqstore *s, const char *post, const char *code,

@@ -97,8 +97,10 @@ check "totals per currency" json_ok "$REPORTS/json" \
     "[(t['currency'], t['allocation'], t['committed'], t['disbursed'], t['remaining'], t['grants'], t['partners']) for t in d['totals']] == [('EUR', '86000.00', '41000.00', '15000.00', '45000.00', 5, 3), ('USD', None, '2500.00', '0.00', None, 1, 1)]"
 check "themes chosen: HRD 1, FOE 1, WGR 1, the others 0" json_ok "$REPORTS/json" \
     "{t['theme']: t['posts'] for t in d['themes_chosen']} == {'FOE': 1, 'WGR': 1, 'LGBTIQ': 0, 'FORB': 0, 'HRD': 1, 'ACC': 0}"
-check "exceptions: GVA over its allocation, KAB never synced and without themes" json_ok \
-    "$REPORTS/json" "[(e['post'], e['rule']) for e in d['exceptions']] == [('GVA', 'over_allocation'), ('KAB', 'not_synced'), ('KAB', 'no_themes')]"
+check "exceptions: GVA over its allocation (so with an open conflict, HQ's over_allocation record), KAB never synced and without themes" json_ok \
+    "$REPORTS/json" "[(e['post'], e['rule']) for e in d['exceptions']] == [('GVA', 'open_conflicts'), ('GVA', 'over_allocation'), ('KAB', 'not_synced'), ('KAB', 'no_themes')]"
+expect_exit "HQ's queue holds GVA's over-allocation record" 0 hq conflicts --post GVA --json
+check "... one open over_allocation record for GVA" json_ok "$OUT" "[c['rule'] for c in d] == ['over_allocation']"
 check "data as of: NAI's last sync today, KAB never" json_ok "$REPORTS/json" \
     "{p['post']: p['data_as_of'][:10] for p in d['posts']} == {'GVA': '$(date -u +%Y-%m-%d)', 'KAB': 'never', 'NAI': '$(date -u +%Y-%m-%d)'}"
 check "every NAI line carries its data as of" json_ok "$REPORTS/json" \

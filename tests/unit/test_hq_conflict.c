@@ -1243,6 +1243,37 @@ START_TEST(resolve_accept_rule_writes_nothing)
 }
 END_TEST
 
+/* --accept on a rule record whose rule still fails keeps the state as it stands: the recheck
+ * of the decision, and later change sets, do not open the same record again; a change in what
+ * breaks the rule (a fourth theme) is news and opens a new one. */
+START_TEST(resolve_accept_rule_stays_accepted)
+{
+    struct hq_conflict set, over, c;
+    struct buf ops;
+    struct mrf_error err;
+    int n = -1;
+
+    concurrent_theme_sets(&set, &over);
+    ck_assert_msg(resolve(over.id, HQ_ACCEPT, 0, NULL, NULL, &n, &err) == MRF_OK, "%s", err.msg);
+    ck_assert_int_eq(n, 0);
+    expect_closed(over.id, "accept");
+    ck_assert_int_eq(recs_of("NAI", "themes_over_two", NULL, 1, NULL), 0);
+    /* a change set touching the year again, same three themes: still accepted */
+    buf_init(&ops, WIRE_JSON_MAX);
+    theme_op(&A, &ops, 2027, "HRD", 0);
+    send_cs(&A, &ops);
+    ck_assert_int_eq(recs_of("NAI", "themes_over_two", NULL, 1, NULL), 0);
+    /* a fourth theme: a new record */
+    pull(&A);
+    theme_op(&A, &ops, 2027, "ACC", 0);
+    send_cs(&A, &ops);
+    ck_assert_int_eq(recs_of("NAI", "themes_over_two", NULL, 1, &c), 1);
+    ck_assert_str_ne(c.id, over.id);
+    ck_assert_msg(strstr(c.rows, "ACC") != NULL, "%s", c.rows);
+    buf_release(&ops);
+}
+END_TEST
+
 /* --take A where the merge kept B: the column ends with A's value, at a clock of HQ's past both. */
 START_TEST(resolve_take_a)
 {
@@ -1516,6 +1547,7 @@ int main(void)
     tcase_add_test(rule, rule_clock_ahead);
     tcase_add_test(decide, resolve_accept_value);
     tcase_add_test(decide, resolve_accept_rule_writes_nothing);
+    tcase_add_test(decide, resolve_accept_rule_stays_accepted);
     tcase_add_test(decide, resolve_take_a);
     tcase_add_test(decide, resolve_take_b);
     tcase_add_test(decide, resolve_set_amount);
