@@ -154,6 +154,15 @@ __attribute__((format(printf, 2, 3))) static void detailf(struct hq_conflict *c,
     va_end(ap);
 }
 
+/* A record of post, kind and rule, everything else empty. */
+static void rec_start(struct hq_conflict *c, const char *post, const char *kind, const char *rule)
+{
+    memset(c, 0, sizeof *c);
+    str_copy(c->post, post, sizeof c->post);
+    str_copy(c->kind, kind, sizeof c->kind);
+    str_copy(c->rule, rule, sizeof c->rule);
+}
+
 /* ---- what a change set touched ----------------------------------------------------------- */
 
 static struct trow *touch_row(struct hq_touch *t, const struct sync_op *op)
@@ -270,10 +279,7 @@ static enum mrf_status check_status(struct hqstore *s, struct hq_touch *t, const
     str_copy(to, op->v.text, sizeof to);
     if (!status_backwards(from, to))
         return MRF_OK;
-    memset(&c, 0, sizeof c);
-    str_copy(c.post, t->post, sizeof c.post);
-    str_copy(c.kind, "rule", sizeof c.kind);
-    str_copy(c.rule, "status_backwards", sizeof c.rule);
+    rec_start(&c, t->post, "rule", "status_backwards");
     snprintf(c.subject, sizeof c.subject, "%s status", code);
     str_copy(c.rows, code, sizeof c.rows);
     c.year = year;
@@ -518,10 +524,7 @@ static enum mrf_status other_columns(struct hqstore *s, struct hq_touch *t, cons
     col_names(r->t, a.cols & ~r->cols, theirs, sizeof theirs);
     who(a.device, da);
     who(t->device, db);
-    memset(&c, 0, sizeof c);
-    str_copy(c.post, t->post, sizeof c.post);
-    str_copy(c.kind, "parallel", sizeof c.kind);
-    str_copy(c.rule, "other_columns", sizeof c.rule);
+    rec_start(&c, t->post, "parallel", "other_columns");
     snprintf(c.subject, sizeof c.subject, "%s", code);
     str_copy(c.rows, code, sizeof c.rows);
     c.year = year;
@@ -696,10 +699,7 @@ static struct hq_conflict *found_add(struct found *f, const char *post, const ch
         f->v = xrealloc(f->v, (size_t)f->cap * sizeof *f->v);
     }
     c = &f->v[f->n++];
-    memset(c, 0, sizeof *c);
-    str_copy(c->post, post, sizeof c->post);
-    str_copy(c->kind, "rule", sizeof c->kind);
-    str_copy(c->rule, rule, sizeof c->rule);
+    rec_start(c, post, "rule", rule);
     c->year = year;
     return c;
 }
@@ -967,10 +967,7 @@ static enum mrf_status check_clock(struct hqstore *s, struct hq_touch *t, const 
         x_free(open.v);
         return rc;
     }
-    memset(&c, 0, sizeof c);
-    str_copy(c.post, t->post, sizeof c.post);
-    str_copy(c.kind, "rule", sizeof c.kind);
-    str_copy(c.rule, "clock_ahead", sizeof c.rule);
+    rec_start(&c, t->post, "rule", "clock_ahead");
     str_copy(c.subject, subject, sizeof c.subject);
     snprintf(c.rows, sizeof c.rows, "device %s", dev);
     c.has_b = 1;
