@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "testutil.h"
+#include "hqtest.h"
 #include "common.h"
 #include "hq.h"
 #include "hqstore.h"
@@ -26,73 +27,28 @@ static struct hq_identity ident;
 
 static void setup(void)
 {
-    struct mrf_error err = {0};
-    struct hq_config c;
-
-    testutil_tmpdir(home, sizeof home, "audit");
-    snprintf(dbpath, sizeof dbpath, "%s/%s", home, HQ_DB_FILE);
-    ck_assert_msg(hqstore_open(home, HQSTORE_CREATE, &store, &err) == MRF_OK, "%s", err.msg);
-    mrf_secrets_new(&ident.keys);
-    memset(&c, 0, sizeof c);
-    str_copy(c.url, "https://hq.example.org:8443", sizeof c.url);
-    str_copy(c.tls_pin, "sha256//AAAA", sizeof c.tls_pin);
-    c.hq = ident.keys->pub;
-    mrf_random(c.escrow_pk, sizeof c.escrow_pk);
-    mrf_random(c.device_id, sizeof c.device_id);
-    c.created_at = (int64_t)time(NULL);
-    ck_assert_int_eq(hqstore_config_init(store, &c), MRF_OK);
-    ck_assert_int_eq(hqstore_config_get(store, &ident.cfg), MRF_OK);
-    ck_assert_int_eq(hqstore_post_add(store, "NAI", "bilateral", NULL, 0, 1), MRF_OK);
-    ck_assert_int_eq(hqstore_post_add(store, "GVA", "multilateral", NULL, 0, 1), MRF_OK);
+    hqtest_setup("audit", home, dbpath, &store, &ident);
 }
 
 static void teardown(void)
 {
-    hqstore_close(store);
-    mrf_secrets_free(ident.keys);
-    testutil_rmtree(home);
+    hqtest_teardown(home, &store, &ident);
 }
 
 /* ---- devices and their change sets --------------------------------------------------------- */
 
-struct device {
-    struct mrf_secrets *keys;
-    uint8_t id[MRF_ID];
-    char post[16];
-    uint8_t token_id[MRF_ID];
-    uint8_t secret[MRF_SECRET];
-    int enroll;
-    hlc_t clock;
-};
-
-static void device_new(struct device *d, const char *post)
+static void device_new(struct hqtest_device *d, const char *post)
 {
-    struct hq_enrollment e;
-
-    memset(d, 0, sizeof *d);
-    mrf_secrets_new(&d->keys);
-    mrf_random(d->id, MRF_ID);
-    str_copy(d->post, post, sizeof d->post);
-    memset(&e, 0, sizeof e);
-    mrf_random(d->token_id, MRF_ID);
-    mrf_random(d->secret, MRF_SECRET);
-    memcpy(e.token_id, d->token_id, MRF_ID);
-    str_copy(e.post, post, sizeof e.post);
-    mrf_hash(e.secret_hash, sizeof e.secret_hash, d->secret, MRF_SECRET, NULL, 0);
-    e.expires = (int64_t)time(NULL) + 86400;
-    e.created_at = (int64_t)time(NULL);
-    ck_assert_int_eq(hqstore_enrollment_add(store, &e), MRF_OK);
-    d->enroll = 1;
-    d->clock = hlc_make(time_now_ms(), 0);
+    hqtest_device_new(store, d, post);
 }
 
-static void device_free(struct device *d)
+static void device_free(struct hqtest_device *d)
 {
-    mrf_secrets_free(d->keys);
+    hqtest_device_free(d);
 }
 
-static void add_op(struct device *d, struct buf *ops, enum sync_table t, const uint8_t *id, int col,
-                   const struct sync_value *v, hlc_t clock)
+static void add_op(struct hqtest_device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
+                   int col, const struct sync_value *v, hlc_t clock)
 {
     struct sync_op op;
 
@@ -109,7 +65,7 @@ static void add_op(struct device *d, struct buf *ops, enum sync_table t, const u
 }
 
 /* A new grant of amount; with ahead, its amount carries a clock a week ahead (restamped). */
-static void grant_ops(struct device *d, struct buf *ops, int64_t amount, int ahead)
+static void grant_ops(struct hqtest_device *d, struct buf *ops, int64_t amount, int ahead)
 {
     uint8_t gid[MRF_ID], partner[MRF_ID];
     struct sync_value v = {.type = SYNC_BLOB, .blob = partner, .n = MRF_ID};
@@ -131,7 +87,7 @@ static void grant_ops(struct device *d, struct buf *ops, int64_t amount, int ahe
 }
 
 /* d sends one change set holding ops; asserts it is accepted. */
-static void send_cs(struct device *d, const char *ops)
+static void send_cs(struct hqtest_device *d, const char *ops)
 {
     struct envelope h;
     struct buf json, env;
@@ -170,7 +126,7 @@ static void send_cs(struct device *d, const char *ops)
     x_free(sec);
 }
 
-static void send_grant(struct device *d, int64_t amount, int ahead)
+static void send_grant(struct hqtest_device *d, int64_t amount, int ahead)
 {
     struct buf ops;
 
@@ -222,7 +178,7 @@ static void allocate(const char *post, int64_t amount)
  * restamped), an allocation, a reveal. */
 static void build_history(void)
 {
-    struct device a, b;
+    struct hqtest_device a, b;
     const char *reveal = "{\"v\":1,\"what\":\"post\",\"post\":\"NAI\",\"purpose\":\"test\"}";
 
     device_new(&a, "NAI");

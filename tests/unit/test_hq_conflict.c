@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "testutil.h"
+#include "hqtest.h"
 #include "common.h"
 #include "hq.h"
 #include "hqstore.h"
@@ -27,61 +28,17 @@ static struct hq_identity ident;
 
 /* ---- devices ----------------------------------------------------------------------------- */
 
-struct device {
-    struct mrf_secrets *keys;
-    uint8_t id[MRF_ID];
-    char post[16];
-    uint8_t token_id[MRF_ID];
-    uint8_t secret[MRF_SECRET];
-    int enroll;     /* its next change set is its first */
-    int64_t cursor; /* what it had pulled: the post's sequence */
-    hlc_t clock;    /* its last clock */
-};
-
 /* Three devices of NAI, one of GVA; enrolled by their first change set. */
-static struct device A, B, C, G;
+static struct hqtest_device A, B, C, G;
 
-static void device_new(struct device *d, const char *post)
+static void device_new(struct hqtest_device *d, const char *post)
 {
-    struct hq_enrollment e;
-
-    memset(d, 0, sizeof *d);
-    mrf_secrets_new(&d->keys);
-    mrf_random(d->id, MRF_ID);
-    str_copy(d->post, post, sizeof d->post);
-    memset(&e, 0, sizeof e);
-    mrf_random(d->token_id, MRF_ID);
-    mrf_random(d->secret, MRF_SECRET);
-    memcpy(e.token_id, d->token_id, MRF_ID);
-    str_copy(e.post, post, sizeof e.post);
-    mrf_hash(e.secret_hash, sizeof e.secret_hash, d->secret, MRF_SECRET, NULL, 0);
-    e.expires = (int64_t)time(NULL) + 86400;
-    e.created_at = (int64_t)time(NULL);
-    ck_assert_int_eq(hqstore_enrollment_add(store, &e), MRF_OK);
-    d->enroll = 1;
-    d->clock = hlc_make(time_now_ms(), 0);
+    hqtest_device_new(store, d, post);
 }
 
 static void setup(void)
 {
-    struct mrf_error err = {0};
-    struct hq_config c;
-
-    testutil_tmpdir(home, sizeof home, "conflict");
-    snprintf(dbpath, sizeof dbpath, "%s/%s", home, HQ_DB_FILE);
-    ck_assert_msg(hqstore_open(home, HQSTORE_CREATE, &store, &err) == MRF_OK, "%s", err.msg);
-    mrf_secrets_new(&ident.keys);
-    memset(&c, 0, sizeof c);
-    str_copy(c.url, "https://hq.example.org:8443", sizeof c.url);
-    str_copy(c.tls_pin, "sha256//AAAA", sizeof c.tls_pin);
-    c.hq = ident.keys->pub;
-    mrf_random(c.escrow_pk, sizeof c.escrow_pk);
-    mrf_random(c.device_id, sizeof c.device_id);
-    c.created_at = (int64_t)time(NULL);
-    ck_assert_int_eq(hqstore_config_init(store, &c), MRF_OK);
-    ck_assert_int_eq(hqstore_config_get(store, &ident.cfg), MRF_OK);
-    ck_assert_int_eq(hqstore_post_add(store, "NAI", "bilateral", NULL, 0, 1), MRF_OK);
-    ck_assert_int_eq(hqstore_post_add(store, "GVA", "multilateral", NULL, 0, 1), MRF_OK);
+    hqtest_setup("conflict", home, dbpath, &store, &ident);
     device_new(&A, "NAI");
     device_new(&B, "NAI");
     device_new(&C, "NAI");
@@ -94,9 +51,7 @@ static void teardown(void)
     mrf_secrets_free(B.keys);
     mrf_secrets_free(C.keys);
     mrf_secrets_free(G.keys);
-    hqstore_close(store);
-    mrf_secrets_free(ident.keys);
-    testutil_rmtree(home);
+    hqtest_teardown(home, &store, &ident);
 }
 
 /* ---- what HQ holds ----------------------------------------------------------------------- */
@@ -127,7 +82,7 @@ static int64_t post_seq(const char *post)
 }
 
 /* The device pulled everything there is; its clock moves past HQ's. */
-static void pull(struct device *d)
+static void pull(struct hqtest_device *d)
 {
     hlc_t hq = 0;
 
@@ -294,8 +249,9 @@ static struct prev prev_now(const uint8_t gid[MRF_ID], int col)
 }
 
 /* Appends one op of d at clock, naming prev (if not NULL) as the write it replaces. */
-static void put_at(struct device *d, struct buf *ops, enum sync_table t, const uint8_t id[MRF_ID],
-                   int col, const struct sync_value *v, hlc_t clock, const struct prev *prev)
+static void put_at(struct hqtest_device *d, struct buf *ops, enum sync_table t,
+                   const uint8_t id[MRF_ID], int col, const struct sync_value *v, hlc_t clock,
+                   const struct prev *prev)
 {
     struct sync_op op;
 
@@ -316,14 +272,14 @@ static void put_at(struct device *d, struct buf *ops, enum sync_table t, const u
     ck_assert_int_eq(op_to_json(&op, 0, ops), MRF_OK);
 }
 
-static void put_int(struct device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
+static void put_int(struct hqtest_device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
                     int col, int64_t i, const struct prev *prev)
 {
     struct sync_value v = {.type = SYNC_INT, .i = i};
     put_at(d, ops, t, id, col, &v, ++d->clock, prev);
 }
 
-static void put_text(struct device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
+static void put_text(struct hqtest_device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
                      int col, const char *s, const struct prev *prev)
 {
     struct sync_value v = {.type = SYNC_TEXT, .text = s};
@@ -331,7 +287,7 @@ static void put_text(struct device *d, struct buf *ops, enum sync_table t, const
 }
 
 /* The ops of a new grant of NAI on partner (a random id if NULL). */
-static void grant_ops(struct device *d, struct buf *ops, const uint8_t gid[MRF_ID],
+static void grant_ops(struct hqtest_device *d, struct buf *ops, const uint8_t gid[MRF_ID],
                       const uint8_t *partner, const char *theme, int year, int64_t amount,
                       const char *status)
 {
@@ -351,14 +307,16 @@ static void grant_ops(struct device *d, struct buf *ops, const uint8_t gid[MRF_I
 }
 
 /* The ops of a partner row (risk and removal flag; its sealed fields are not needed here). */
-static void partner_ops(struct device *d, struct buf *ops, const uint8_t pid[MRF_ID], int removed)
+static void partner_ops(struct hqtest_device *d, struct buf *ops, const uint8_t pid[MRF_ID],
+                        int removed)
 {
     put_text(d, ops, ST_PARTNERS, pid, PARTNER_RISK, "medium", NULL);
     put_int(d, ops, ST_PARTNERS, pid, PARTNER_REMOVED, removed, NULL);
 }
 
 /* A theme of NAI for year, live or removed (its row id is derived, as devices derive it). */
-static void theme_op(struct device *d, struct buf *ops, int year, const char *theme, int removed)
+static void theme_op(struct hqtest_device *d, struct buf *ops, int year, const char *theme,
+                     int removed)
 {
     uint8_t id[MRF_ID];
 
@@ -370,7 +328,7 @@ static void theme_op(struct device *d, struct buf *ops, int year, const char *th
 
 /* Sends ops (JSON list items, may be empty) as one change set of d; HQ must accept it.
  * Returns the ops applied; ops is reset. */
-static int64_t send_cs(struct device *d, struct buf *ops)
+static int64_t send_cs(struct hqtest_device *d, struct buf *ops)
 {
     struct envelope h;
     struct buf json, env;

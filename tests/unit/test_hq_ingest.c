@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "testutil.h"
+#include "hqtest.h"
 #include "common.h"
 #include "hq.h"
 #include "hqstore.h"
@@ -27,84 +28,36 @@ static struct hq_identity ident;
 
 static void setup(void)
 {
-    struct mrf_error err = {0};
-    struct hq_config c;
-
-    testutil_tmpdir(home, sizeof home, "ingest");
-    snprintf(dbpath, sizeof dbpath, "%s/%s", home, HQ_DB_FILE);
-    ck_assert_msg(hqstore_open(home, HQSTORE_CREATE, &store, &err) == MRF_OK, "%s", err.msg);
-    mrf_secrets_new(&ident.keys);
-    memset(&c, 0, sizeof c);
-    str_copy(c.url, "https://hq.example.org:8443", sizeof c.url);
-    str_copy(c.tls_pin, "sha256//AAAA", sizeof c.tls_pin);
-    c.hq = ident.keys->pub;
-    mrf_random(c.escrow_pk, sizeof c.escrow_pk);
-    mrf_random(c.device_id, sizeof c.device_id);
-    c.created_at = (int64_t)time(NULL);
-    ck_assert_int_eq(hqstore_config_init(store, &c), MRF_OK);
-    ck_assert_int_eq(hqstore_config_get(store, &ident.cfg), MRF_OK);
-    ck_assert_int_eq(hqstore_post_add(store, "NAI", "bilateral", NULL, 0, 1), MRF_OK);
-    ck_assert_int_eq(hqstore_post_add(store, "GVA", "multilateral", NULL, 0, 1), MRF_OK);
+    hqtest_setup("ingest", home, dbpath, &store, &ident);
 }
 
 static void teardown(void)
 {
-    hqstore_close(store);
-    mrf_secrets_free(ident.keys);
-    testutil_rmtree(home);
+    hqtest_teardown(home, &store, &ident);
 }
 
 /* ---- devices and their requests ---------------------------------------------------------- */
-
-struct device {
-    struct mrf_secrets *keys;
-    uint8_t id[MRF_ID];
-    char post[16];
-    uint8_t token_id[MRF_ID];
-    uint8_t secret[MRF_SECRET];
-    int enroll;     /* send ENV_F_ENROLL and the secret */
-    int64_t cursor; /* sent in the request */
-    hlc_t clock;    /* last clock written */
-    int version; /* of its request bodies: WIRE_VERSION, or 1 for a device of the first release */
-};
 
 /* Stores an enrollment for post expiring at expires; OUT: its token id and secret. */
 static void enrollment_new(const char *post, int64_t expires, uint8_t token_id[MRF_ID],
                            uint8_t secret[MRF_SECRET])
 {
-    struct hq_enrollment e;
-
-    memset(&e, 0, sizeof e);
-    mrf_random(token_id, MRF_ID);
-    mrf_random(secret, MRF_SECRET);
-    memcpy(e.token_id, token_id, MRF_ID);
-    str_copy(e.post, post, sizeof e.post);
-    mrf_hash(e.secret_hash, sizeof e.secret_hash, secret, MRF_SECRET, NULL, 0);
-    e.expires = expires;
-    e.created_at = (int64_t)time(NULL);
-    ck_assert_int_eq(hqstore_enrollment_add(store, &e), MRF_OK);
+    hqtest_enrollment(store, post, expires, token_id, secret);
 }
 
 /* A new device of post with a fresh token valid for a day. */
-static void device_new(struct device *d, const char *post)
+static void device_new(struct hqtest_device *d, const char *post)
 {
-    memset(d, 0, sizeof *d);
-    mrf_secrets_new(&d->keys);
-    mrf_random(d->id, MRF_ID);
-    str_copy(d->post, post, sizeof d->post);
-    enrollment_new(post, (int64_t)time(NULL) + 86400, d->token_id, d->secret);
-    d->enroll = 1;
-    d->clock = hlc_make(time_now_ms(), 0);
-    d->version = WIRE_VERSION;
+    hqtest_device_new(store, d, post);
 }
 
-static void device_free(struct device *d)
+static void device_free(struct hqtest_device *d)
 {
-    mrf_secrets_free(d->keys);
+    hqtest_device_free(d);
 }
 
 /* Appends one op of d (request form) with the given clock to ops, comma-separated. */
-static void add_op_at(struct device *d, struct buf *ops, enum sync_table t,
+static void add_op_at(struct hqtest_device *d, struct buf *ops, enum sync_table t,
                       const uint8_t id[MRF_ID], int col, const struct sync_value *v, hlc_t clock)
 {
     struct sync_op op;
@@ -122,20 +75,20 @@ static void add_op_at(struct device *d, struct buf *ops, enum sync_table t,
 }
 
 /* The same, at d's next clock. */
-static void add_op(struct device *d, struct buf *ops, enum sync_table t, const uint8_t id[MRF_ID],
-                   int col, const struct sync_value *v)
+static void add_op(struct hqtest_device *d, struct buf *ops, enum sync_table t,
+                   const uint8_t id[MRF_ID], int col, const struct sync_value *v)
 {
     add_op_at(d, ops, t, id, col, v, ++d->clock);
 }
 
-static void add_int(struct device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
+static void add_int(struct hqtest_device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
                     int col, int64_t i)
 {
     struct sync_value v = {.type = SYNC_INT, .i = i};
     add_op(d, ops, t, id, col, &v);
 }
 
-static void add_text(struct device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
+static void add_text(struct hqtest_device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
                      int col, const char *s)
 {
     struct sync_value v = {.type = SYNC_TEXT, .text = s};
@@ -143,7 +96,7 @@ static void add_text(struct device *d, struct buf *ops, enum sync_table t, const
 }
 
 /* The six ops of a new grant (columns as in sync/tables.c). */
-static void grant_ops(struct device *d, struct buf *ops, const uint8_t gid[MRF_ID],
+static void grant_ops(struct hqtest_device *d, struct buf *ops, const uint8_t gid[MRF_ID],
                       const char *theme, const char *status, int64_t amount)
 {
     uint8_t partner[MRF_ID];
@@ -160,7 +113,7 @@ static void grant_ops(struct device *d, struct buf *ops, const uint8_t gid[MRF_I
 
 /* Seals a request of d claiming post around ops (JSON list items); OUT: cs, the change set
  * id; env (initialised here, cap ENV_MAX). */
-static void seal_request(const struct device *d, const char *post, const char *ops,
+static void seal_request(const struct hqtest_device *d, const char *post, const char *ops,
                          uint8_t cs[MRF_ID], struct buf *env)
 {
     struct envelope h;
@@ -215,7 +168,7 @@ static unsigned ingest(const struct buf *env, struct ingest_result *r)
 
 /* Opens r's sealed response as d; checks kind, sender, change set and ack id. Returns the
  * parsed JSON (cJSON_Delete). */
-static cJSON *open_response(const struct device *d, const struct ingest_result *r,
+static cJSON *open_response(const struct hqtest_device *d, const struct ingest_result *r,
                             const uint8_t cs[MRF_ID])
 {
     struct envelope h;
@@ -318,7 +271,7 @@ static struct counts snap(void)
     } while (0)
 
 /* Enrolls d with one new grant; asserts 200 accepted. OUT: gid (may be NULL). */
-static void enroll_with_grant(struct device *d, uint8_t gid_out[MRF_ID])
+static void enroll_with_grant(struct hqtest_device *d, uint8_t gid_out[MRF_ID])
 {
     struct buf ops, env;
     struct ingest_result r;
@@ -355,7 +308,7 @@ static void expect_refusal(const struct buf *env, unsigned status, const char *r
 
 /* d sends one new grant claiming post: HQ must refuse it with status and reason, applying
  * nothing. */
-static void expect_grant_refused(struct device *d, const char *post, unsigned status,
+static void expect_grant_refused(struct hqtest_device *d, const char *post, unsigned status,
                                  const char *reason)
 {
     struct buf ops, env;
@@ -374,7 +327,7 @@ static void expect_grant_refused(struct device *d, const char *post, unsigned st
 
 static enum mrf_status find_device(void *arg, const struct hq_device *d)
 {
-    const struct device *want = arg;
+    const struct hqtest_device *want = arg;
 
     if (memcmp(d->id, want->id, MRF_ID) == 0 && strcmp(d->post, want->post) == 0 &&
         memcmp(&d->keys, &want->keys->pub, sizeof d->keys) == 0 && !d->revoked)
@@ -384,7 +337,7 @@ static enum mrf_status find_device(void *arg, const struct hq_device *d)
 
 START_TEST(first_changeset_enrolls_and_applies)
 {
-    struct device d;
+    struct hqtest_device d;
     struct buf ops, env;
     struct ingest_result r;
     struct hq_enrollment e;
@@ -434,7 +387,7 @@ END_TEST
 
 START_TEST(replay_applies_nothing_and_repeats_ack)
 {
-    struct device d;
+    struct hqtest_device d;
     struct buf ops, env;
     struct ingest_result r;
     struct counts before;
@@ -468,7 +421,7 @@ END_TEST
 
 START_TEST(second_device_pulls_first_devices_ops)
 {
-    struct device a, b;
+    struct hqtest_device a, b;
     struct buf ops, env;
     struct ingest_result r;
     uint8_t cs[MRF_ID], gid[MRF_ID];
@@ -535,7 +488,7 @@ END_TEST
 
 START_TEST(pages_until_everything_pulled_once)
 {
-    struct device a, b;
+    struct hqtest_device a, b;
     struct buf ops, env;
     struct ingest_result r;
     uint8_t cs[MRF_ID], pid[MRF_ID];
@@ -637,7 +590,7 @@ END_TEST
 
 START_TEST(token_used_by_another_device)
 {
-    struct device a, c;
+    struct hqtest_device a, c;
     struct hq_device dv;
 
     device_new(&a, "NAI");
@@ -654,7 +607,7 @@ END_TEST
 
 START_TEST(token_expired)
 {
-    struct device d;
+    struct hqtest_device d;
 
     device_new(&d, "NAI");
     enrollment_new("NAI", (int64_t)time(NULL) - 60, d.token_id, d.secret);
@@ -665,7 +618,7 @@ END_TEST
 
 START_TEST(bad_token)
 {
-    struct device d;
+    struct hqtest_device d;
     struct buf ops, env;
     uint8_t cs[MRF_ID], gid[MRF_ID];
 
@@ -700,7 +653,7 @@ END_TEST
 
 START_TEST(wrong_post)
 {
-    struct device d, e;
+    struct hqtest_device d, e;
 
     device_new(&d, "NAI");
     enroll_with_grant(&d, NULL);
@@ -715,7 +668,7 @@ END_TEST
 
 START_TEST(unknown_device)
 {
-    struct device d;
+    struct hqtest_device d;
 
     device_new(&d, "NAI");
     d.enroll = 0;
@@ -726,7 +679,7 @@ END_TEST
 
 START_TEST(device_revoked)
 {
-    struct device d;
+    struct hqtest_device d;
 
     device_new(&d, "NAI");
     enroll_with_grant(&d, NULL);
@@ -738,7 +691,7 @@ END_TEST
 
 START_TEST(known_device_with_other_keys_refused)
 {
-    struct device d, impostor;
+    struct hqtest_device d, impostor;
     struct buf ops, env;
     uint8_t cs[MRF_ID];
 
@@ -758,7 +711,7 @@ END_TEST
 
 START_TEST(changeset_id_of_another_device_refused)
 {
-    struct device a, b;
+    struct hqtest_device a, b;
     struct buf env;
     struct envelope h;
     uint8_t cs[MRF_ID];
@@ -792,7 +745,7 @@ END_TEST
 
 START_TEST(tampered_envelope_refused)
 {
-    struct device d;
+    struct hqtest_device d;
     struct buf ops, env;
     uint8_t cs[MRF_ID], gid[MRF_ID];
     struct ingest_result r;
@@ -875,7 +828,7 @@ END_TEST
 
 START_TEST(body_over_env_max_refused)
 {
-    struct device d;
+    struct hqtest_device d;
     struct buf env;
     uint8_t cs[MRF_ID], *big;
     struct ingest_result r;
@@ -897,7 +850,7 @@ END_TEST
 /* A response envelope (kind 2) posted to HQ is refused. */
 START_TEST(response_kind_refused)
 {
-    struct device d;
+    struct hqtest_device d;
     struct buf env;
     uint8_t cs[MRF_ID];
 
@@ -915,7 +868,7 @@ END_TEST
 
 /* Sends ops from d (already enrolled): expects 422 quarantined with ack reason starting with
  * why, nothing applied, the change set recorded as quarantined; the same again on a retry. */
-static void expect_quarantine(struct device *d, const char *ops, const char *why)
+static void expect_quarantine(struct hqtest_device *d, const char *ops, const char *why)
 {
     struct buf env;
     struct ingest_result r;
@@ -960,7 +913,7 @@ static void expect_quarantine(struct device *d, const char *ops, const char *why
 }
 
 /* A good change set of d is accepted. */
-static void expect_accepted(struct device *d)
+static void expect_accepted(struct hqtest_device *d)
 {
     struct buf ops, env;
     struct ingest_result r;
@@ -981,7 +934,7 @@ static void expect_accepted(struct device *d)
 
 START_TEST(quarantine_allocation_from_device)
 {
-    struct device d;
+    struct hqtest_device d;
     struct buf ops;
     uint8_t gid[MRF_ID], aid[MRF_ID];
 
@@ -1002,7 +955,7 @@ END_TEST
 
 START_TEST(quarantine_unknown_grant_status)
 {
-    struct device d;
+    struct hqtest_device d;
     struct buf ops;
     uint8_t gid[MRF_ID];
 
@@ -1020,7 +973,7 @@ END_TEST
 
 START_TEST(quarantine_unknown_theme)
 {
-    struct device d;
+    struct hqtest_device d;
     struct buf ops;
     uint8_t gid[MRF_ID];
 
@@ -1041,7 +994,7 @@ END_TEST
 
 START_TEST(quarantine_malformed_op)
 {
-    struct device d;
+    struct hqtest_device d;
     struct buf ops;
     uint8_t gid[MRF_ID];
 
@@ -1061,7 +1014,7 @@ END_TEST
 /* ---- rows belong to their post, clocks are bounded -------------------------------------- */
 
 /* The answer d gets for ops: status, verdict and reason, as one line. */
-static void answer_of(struct device *d, const char *ops, char *out, size_t n)
+static void answer_of(struct hqtest_device *d, const char *ops, char *out, size_t n)
 {
     struct buf env;
     struct ingest_result r;
@@ -1082,7 +1035,7 @@ static void answer_of(struct device *d, const char *ops, char *out, size_t n)
  * of those ids, the same answer as for ids nobody uses, and NAI's rows do not change. */
 START_TEST(rows_of_another_post_stay_apart)
 {
-    struct device n, g;
+    struct hqtest_device n, g;
     struct buf ops;
     uint8_t gid[MRF_ID], fresh[MRF_ID], theme[MRF_ID];
     char sql[256], known[160], unknown[160];
@@ -1138,7 +1091,7 @@ END_TEST
  * other posts write; a device of the first release keeps HQ's global sequence. */
 START_TEST(cursor_counts_own_post_only)
 {
-    struct device n, n2, g, old;
+    struct hqtest_device n, n2, g, old;
     struct buf ops, env;
     struct ingest_result r;
     uint8_t cs[MRF_ID], gid[MRF_ID];
@@ -1208,8 +1161,8 @@ static uint64_t hq_clock_now(void)
 }
 
 /* One integer op of d with an explicit clock. */
-static void add_int_at(struct device *d, struct buf *ops, enum sync_table t, const uint8_t *id,
-                       int col, int64_t i, hlc_t clock)
+static void add_int_at(struct hqtest_device *d, struct buf *ops, enum sync_table t,
+                       const uint8_t *id, int col, int64_t i, hlc_t clock)
 {
     struct sync_value v = {.type = SYNC_INT, .i = i};
     add_op_at(d, ops, t, id, col, &v, clock);
@@ -1222,7 +1175,7 @@ static void add_int_at(struct device *d, struct buf *ops, enum sync_table t, con
 START_TEST(clock_ahead_is_restamped)
 {
     static const hlc_t forged[] = {0, UINT64_C(0x7fffffffffffffff), UINT64_C(0xffffffffffffff00)};
-    struct device a, b;
+    struct hqtest_device a, b;
     uint8_t gid[MRF_ID], cs[MRF_ID];
     struct buf ops, env;
     struct ingest_result r, r2;
@@ -1311,7 +1264,7 @@ END_TEST
  * next BEGIN IMMEDIATE would fail with SQLITE_BUSY_SNAPSHOT once the second has committed. */
 START_TEST(two_handles_interleave)
 {
-    struct device a, b;
+    struct hqtest_device a, b;
     struct buf ops, env;
     struct ingest_result r;
     struct hqstore *other = NULL;

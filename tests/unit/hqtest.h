@@ -1,0 +1,102 @@
+/* What the Check suites of HQ's ingest, audit and conflict queue share: a real HQ store in a
+ * private temporary directory with HQ's configuration, keys and the posts NAI and GVA, and
+ * devices with enrollment tokens of their own, as mrf-hq init, post add and enroll would make
+ * them. Header-only, for tests alone (include after testutil.h). */
+#ifndef MRF_HQTEST_H
+#define MRF_HQTEST_H
+
+#include <string.h>
+#include <time.h>
+
+#include "hq.h"
+#include "hqstore.h"
+#include "mrfcrypto.h"
+#include "mrfsync.h"
+
+/* A device of a post, enrolled by its first change set (enroll), with what it has pulled
+ * (cursor) and its last clock. */
+struct hqtest_device {
+    struct mrf_secrets *keys;
+    uint8_t id[MRF_ID];
+    char post[16];
+    uint8_t token_id[MRF_ID];
+    uint8_t secret[MRF_SECRET];
+    int enroll;     /* its next change set is its first: send ENV_F_ENROLL and the secret */
+    int64_t cursor; /* sent in the request: what it had pulled */
+    hlc_t clock;    /* last clock written */
+    int version; /* of its request bodies: WIRE_VERSION, or 1 for a device of the first release */
+};
+
+/* Makes /tmp/mrf-<name>-XXXXXX into home (64 bytes) with an initialised HQ store, open in
+ * *store, HQ's identity in *ident, and the posts NAI and GVA; dbpath (128 bytes) gets the
+ * store's file. */
+static inline void hqtest_setup(const char *name, char home[64], char dbpath[128],
+                                struct hqstore **store, struct hq_identity *ident)
+{
+    struct mrf_error err = {0};
+    struct hq_config c;
+
+    testutil_tmpdir(home, 64, name);
+    snprintf(dbpath, 128, "%s/%s", home, HQ_DB_FILE);
+    ck_assert_msg(hqstore_open(home, HQSTORE_CREATE, store, &err) == MRF_OK, "%s", err.msg);
+    mrf_secrets_new(&ident->keys);
+    memset(&c, 0, sizeof c);
+    str_copy(c.url, "https://hq.example.org:8443", sizeof c.url);
+    str_copy(c.tls_pin, "sha256//AAAA", sizeof c.tls_pin);
+    c.hq = ident->keys->pub;
+    mrf_random(c.escrow_pk, sizeof c.escrow_pk);
+    mrf_random(c.device_id, sizeof c.device_id);
+    c.created_at = (int64_t)time(NULL);
+    ck_assert_int_eq(hqstore_config_init(*store, &c), MRF_OK);
+    ck_assert_int_eq(hqstore_config_get(*store, &ident->cfg), MRF_OK);
+    ck_assert_int_eq(hqstore_post_add(*store, "NAI", "bilateral", NULL, 0, 1), MRF_OK);
+    ck_assert_int_eq(hqstore_post_add(*store, "GVA", "multilateral", NULL, 0, 1), MRF_OK);
+}
+
+static inline void hqtest_teardown(const char *home, struct hqstore **store,
+                                   struct hq_identity *ident)
+{
+    hqstore_close(*store);
+    *store = NULL;
+    mrf_secrets_free(ident->keys);
+    ident->keys = NULL;
+    testutil_rmtree(home);
+}
+
+/* Stores an enrollment for post expiring at expires; OUT: its token id and secret. */
+static inline void hqtest_enrollment(struct hqstore *s, const char *post, int64_t expires,
+                                     uint8_t token_id[MRF_ID], uint8_t secret[MRF_SECRET])
+{
+    struct hq_enrollment e;
+
+    memset(&e, 0, sizeof e);
+    mrf_random(token_id, MRF_ID);
+    mrf_random(secret, MRF_SECRET);
+    memcpy(e.token_id, token_id, MRF_ID);
+    str_copy(e.post, post, sizeof e.post);
+    mrf_hash(e.secret_hash, sizeof e.secret_hash, secret, MRF_SECRET, NULL, 0);
+    e.expires = expires;
+    e.created_at = (int64_t)time(NULL);
+    ck_assert_int_eq(hqstore_enrollment_add(s, &e), MRF_OK);
+}
+
+/* A new device of post with a fresh token valid for a day; free with hqtest_device_free. */
+static inline void hqtest_device_new(struct hqstore *s, struct hqtest_device *d, const char *post)
+{
+    memset(d, 0, sizeof *d);
+    mrf_secrets_new(&d->keys);
+    mrf_random(d->id, MRF_ID);
+    str_copy(d->post, post, sizeof d->post);
+    hqtest_enrollment(s, post, (int64_t)time(NULL) + 86400, d->token_id, d->secret);
+    d->enroll = 1;
+    d->clock = hlc_make(time_now_ms(), 0);
+    d->version = WIRE_VERSION;
+}
+
+static inline void hqtest_device_free(struct hqtest_device *d)
+{
+    mrf_secrets_free(d->keys);
+    d->keys = NULL;
+}
+
+#endif
