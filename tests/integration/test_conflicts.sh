@@ -200,6 +200,30 @@ CC=$(open_id clock_ahead)
 check "a clock five years ahead: a rule record naming the device" test -n "$CC"
 expect_exit "HQ accepts it" 0 hq resolve "$CC" --accept --reason "laptop date fixed"
 
+# ---- an edit made before a pull of the same sync -----------------------------------------
+# n leaves a change set frozen (HQ unreachable), then edits offline; m edits the same column
+# and syncs; n's next sync sends the frozen change set first, and its answer brings m's write
+# before n's own edit goes out. n's edit must still reach HQ (a value record keeps it), and
+# n's theme choice, made before it had seen m's, must count as concurrent with m's.
+D n grant set "$G2" --status committed >/dev/null 2>&1
+sync_all n m
+D n partner edit "$P" --risk high >/dev/null
+proxy_mode down
+D n sync --timeout 2 >/dev/null 2>&1
+proxy_mode pass
+D n grant set "$G1" --amount 200.00 >/dev/null
+D n theme set 2028 FOE >/dev/null
+sleep 0.01
+D m grant set "$G1" --amount 300.00 >/dev/null
+D m theme set 2028 HRD >/dev/null
+D m sync --timeout 20 >/dev/null 2>&1
+D n sync --timeout 20 >/dev/null 2>&1
+CL=$(open_id concurrent_edit "$G1")
+check "n's edit, sent after a pull in the same sync, is kept in a value record" test -n "$CL"
+check "... with n's amount as one side" test "$(hq_records "[sorted([c['a']['value'], c['b']['value']]) for c in d if c['id'] == '$CL'][0]")" = '["200.00", "300.00"]'
+check "n's 2028 themes, chosen before it had seen m's, are a theme_set record" test -n "$(open_id theme_set 2028)"
+sync_all n m
+
 # ---- history, isolation, audit -----------------------------------------------------------
 expect_exit "history of G1" 0 hq history grant "$G1" --post NAI
 check "history lists amount writes by devices and HQ" grep -q 'HQ' "$OUT"
