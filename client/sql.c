@@ -76,8 +76,9 @@ static const char *const sql[CQ_COUNT] = {
                           "FROM outbox WHERE changeset IS NULL ORDER BY seq",
     [CQ_OUTBOX_FREEZE] = "UPDATE outbox SET changeset = ?1 WHERE changeset IS NULL AND seq <= ?2",
     [CQ_OUTBOX_ACK] = "DELETE FROM outbox WHERE changeset = ?1",
-    [CQ_OUTBOX_DROP_PENDING] = "DELETE FROM outbox WHERE changeset IS NULL AND tbl = ?1 AND "
-                               "id = ?2 AND col = ?3",
+    [CQ_OUTBOX_SET_ASIDE] = "UPDATE outbox SET changeset = ?4 WHERE changeset IS NULL AND "
+                            "tbl = ?1 AND id = ?2 AND col = ?3",
+    [CQ_OUTBOX_SEEN] = "SELECT min(seen) FROM outbox WHERE changeset = ?1",
     [CQ_QUARANTINE_PUT] = "INSERT INTO quarantine(seq, changeset, reason, at, tbl, id, col, value, "
                           "clock, prev_clock, prev_device) SELECT seq, changeset, ?2, ?3, tbl, "
                           "id, col, value, clock, prev_clock, prev_device FROM outbox "

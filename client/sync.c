@@ -28,10 +28,12 @@ struct sync_run {
     struct transport *t;
     struct merge *merge;
     size_t target;
-    struct buf json;    /* request or response JSON */
-    struct buf env;     /* request envelope */
-    struct buf resp;    /* response envelope */
-    uint8_t cs[MRF_ID]; /* the change set in flight */
+    struct buf json;       /* request or response JSON */
+    struct buf env;        /* request envelope */
+    struct buf resp;       /* response envelope */
+    uint8_t cs[MRF_ID];    /* the change set in flight */
+    uint8_t aside[MRF_ID]; /* the change set pending writes a pull beat are set aside into */
+    int have_aside;        /* aside is chosen (one per answer) */
     int64_t cs_ops;
     int more; /* HQ has more ops for us */
 };
@@ -173,13 +175,27 @@ out:
 static enum mrf_status build_request(struct sync_run *r, int with_ops)
 {
     struct cli_ctx *ctx = r->ctx;
+    int64_t seen = ctx->meta.hq_cursor;
     sqlite3_stmt *s = NULL;
     struct sync_op op;
     int rc;
     enum mrf_status st;
 
     r->cs_ops = 0;
-    st = changeset_request_begin(&r->json, ctx->meta.hq_cursor, ctx->meta.conflict_cursor,
+    if (with_ops) { /* what the least informed of its writes had pulled when it was made */
+        s = client_stmt(ctx, CQ_OUTBOX_SEEN);
+        if (s == NULL)
+            return MRF_E_IO;
+        sqlite3_bind_blob(s, 1, r->cs, MRF_ID, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        seen = rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL
+                   ? sqlite3_column_int64(s, 0)
+                   : seen;
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW)
+            return client_db_fail(ctx, "cannot read the outbox");
+    }
+    st = changeset_request_begin(&r->json, ctx->meta.hq_cursor, ctx->meta.conflict_cursor, seen,
                                  ctx->meta.enrolled_at == 0 ? ctx->secrets->enroll_secret : NULL);
     if (st == MRF_OK && with_ops) {
         s = client_stmt(ctx, CQ_OUTBOX_OF);
@@ -284,9 +300,12 @@ static enum mrf_status open_response(struct sync_run *r)
     return MRF_OK;
 }
 
-/* Merges one pulled op; drops a pending local write it beats (HQ would refuse it as stale).
- * Folds its clock into *clock if it is within bound (HQ sends no clock past its own bound;
- * this keeps a device safe from one that did). */
+/* Merges one pulled op. A pending local write it beats is never dropped: it is set aside, as
+ * it is (its previous clock and what it had seen), into a change set of its own that goes
+ * next, so HQ keeps it in a conflict record beside the write that won; a later local edit of
+ * the column is a new write that has seen the pulled one. Folds the op's clock into *clock if
+ * it is within bound (HQ sends no clock past its own bound; this keeps a device safe from one
+ * that did). */
 static enum mrf_status pull_op(struct sync_run *r, const struct sync_op *op, hlc_t bound,
                                hlc_t *clock)
 {
@@ -303,12 +322,17 @@ static enum mrf_status pull_op(struct sync_run *r, const struct sync_op *op, hlc
         *clock = hlc_max(*clock, op->clock);
     if (out != MERGE_APPLIED)
         return MRF_OK;
-    s = client_stmt(ctx, CQ_OUTBOX_DROP_PENDING);
+    if (!r->have_aside) {
+        mrf_random(r->aside, MRF_ID);
+        r->have_aside = 1;
+    }
+    s = client_stmt(ctx, CQ_OUTBOX_SET_ASIDE);
     if (s == NULL)
         return MRF_E_IO;
     sqlite3_bind_int(s, 1, (int)op->tbl);
     sqlite3_bind_blob(s, 2, op->id, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, op->col);
+    sqlite3_bind_blob(s, 4, r->aside, MRF_ID, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
         return client_db_fail(ctx, "cannot update the outbox");
     return MRF_OK;
@@ -650,6 +674,7 @@ static enum mrf_status take_answer(struct sync_run *r)
     struct cs_answer a;
     enum mrf_status st;
 
+    r->have_aside = 0;
     if (changeset_answer_parse(r->json.data, r->json.len, &a, &err) == MRF_OK)
         st = apply_response(r, &a);
     else

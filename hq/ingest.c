@@ -219,7 +219,7 @@ static enum mrf_status bound_clocks(struct ingest *in, struct sync_op *ops, int 
 static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, int nops)
 {
     struct hq_touch *t;
-    int64_t cursor = in->cursor;
+    int64_t cursor = in->req.seen; /* what the writes had seen (v2; the cursor if not told) */
     enum mrf_status rc = MRF_OK;
     int applied;
 

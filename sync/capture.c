@@ -9,10 +9,10 @@
 enum { Q_META, Q_SAVE_CLOCK, Q_OUTBOX_PUT, Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_COUNT };
 
 static const char *const sql[Q_COUNT] = {
-    [Q_META] = "SELECT device_id, post, clock FROM meta WHERE id = 1",
+    [Q_META] = "SELECT device_id, post, clock, hq_cursor FROM meta WHERE id = 1",
     [Q_SAVE_CLOCK] = "UPDATE meta SET clock = ?1 WHERE id = 1",
-    [Q_OUTBOX_PUT] = "INSERT INTO outbox(tbl, id, col, value, clock, prev_clock, prev_device) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+    [Q_OUTBOX_PUT] = "INSERT INTO outbox(tbl, id, col, value, clock, prev_clock, prev_device, "
+                     "seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
                      "ON CONFLICT(tbl, id, col) WHERE changeset IS NULL "
                      "DO UPDATE SET value = excluded.value, clock = excluded.clock",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -25,6 +25,7 @@ struct capture {
     uint8_t device[MRF_ID];
     char post[16];
     hlc_t clock;
+    int64_t seen; /* meta.hq_cursor when the transaction began: what the writes had seen */
     int in_tx;
     sqlite3_stmt *q[Q_COUNT];
     sqlite3_stmt *row_insert[ST_COUNT];
@@ -126,6 +127,7 @@ enum mrf_status capture_begin(struct capture *c)
     if (sqlite3_step(s) != SQLITE_ROW)
         return fail(c, "cannot read the device clock");
     c->clock = (hlc_t)sqlite3_column_int64(s, 2);
+    c->seen = sqlite3_column_int64(s, 3);
     sqlite3_reset(s);
     return MRF_OK;
 }
@@ -252,6 +254,7 @@ static enum mrf_status set_value(struct capture *c, enum sync_table t, const uin
         sqlite3_bind_blob(s, 7, op.prev_device, MRF_ID, SQLITE_STATIC);
     else
         sqlite3_bind_null(s, 7);
+    sqlite3_bind_int64(s, 8, c->seen);
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(c, "cannot write the outbox");
     return MRF_OK;

@@ -313,7 +313,7 @@ enum mrf_status changeset_put_op(struct buf *b, int64_t *n, const struct sync_op
 }
 
 enum mrf_status changeset_request_begin(struct buf *b, int64_t cursor, int64_t ccursor,
-                                        const uint8_t *enroll_secret)
+                                        int64_t seen, const uint8_t *enroll_secret)
 {
     enum mrf_status st;
     char *secret;
@@ -322,6 +322,8 @@ enum mrf_status changeset_request_begin(struct buf *b, int64_t cursor, int64_t c
     st = buf_printf(b, "{\"v\":%d,\"cursor\":%lld,", WIRE_VERSION, (long long)cursor);
     if (st == MRF_OK && ccursor > 0) /* absent means 0: a device's first requests stay as before */
         st = buf_printf(b, "\"ccursor\":%lld,", (long long)ccursor);
+    if (st == MRF_OK && seen >= 0 && seen < cursor) /* absent means the cursor */
+        st = buf_printf(b, "\"seen\":%lld,", (long long)seen);
     if (st == MRF_OK && enroll_secret != NULL) {
         secret = b64url_encode(enroll_secret, MRF_SECRET);
         st = buf_printf(b, "\"enroll\":{\"secret\":\"%s\"},", secret);
@@ -376,6 +378,10 @@ enum mrf_status changeset_request_parse(const char *json, size_t len, struct cs_
         return mrf_error_set(err, MRF_E_INVALID, "bad_cursor");
     v = cJSON_GetObjectItemCaseSensitive(r->doc, "ccursor");
     if (v != NULL && !get_count(v, &r->ccursor))
+        return mrf_error_set(err, MRF_E_INVALID, "bad_cursor");
+    r->seen = r->cursor;
+    v = cJSON_GetObjectItemCaseSensitive(r->doc, "seen");
+    if (v != NULL && (!get_count(v, &r->seen) || r->seen > r->cursor))
         return mrf_error_set(err, MRF_E_INVALID, "bad_cursor");
     e = cJSON_GetObjectItemCaseSensitive(r->doc, "enroll");
     if (e != NULL) {

@@ -300,10 +300,12 @@ void merge_forget(struct merge *m);
 /* ---- change sets: JSON (sync/changeset.c, the one place their JSON is written and read) -- */
 
 /* The plaintext of an envelope is JSON (before zstd). A request (device → HQ):
- *   {"v":2,"cursor":N,"ccursor":N,"enroll":{"secret":"<b64url>"},"ops":[OP,...]}
+ *   {"v":2,"cursor":N,"ccursor":N,"seen":N,"enroll":{"secret":"<b64url>"},"ops":[OP,...]}
  * ("enroll" only in a device's first change sets, before HQ has accepted it; "ccursor", the
  * device's cursor in its post's sequence of conflict records, only when it is past 0: absent
- * means 0). An answer (HQ → device):
+ * means 0; "seen", the least post sequence its ops were written at, only when it is below
+ * "cursor" (an earlier change set of the same sync pulled meanwhile): absent means "cursor";
+ * HQ reads concurrency against it). An answer (HQ → device):
  *   {"v":2,"ack":{"id":"<hex>","verdict":"accepted"|"quarantined","reason":"...",
  *                 "restamp":{"above":"<clock hex>","to":"<clock hex>"}},
  *    "time":MS,"ops":[OP,...],"cursor":N,
@@ -353,10 +355,11 @@ enum mrf_status changeset_put_op(struct buf *b, int64_t *n, const struct sync_op
                                  int with_device);
 
 /* A request body: changeset_request_begin (b is reset first; ccursor: the device's conflict
- * record cursor, written only when past 0; enroll_secret NULL once HQ has accepted the
- * device), changeset_put_op for each op, changeset_request_end. */
+ * record cursor, written only when past 0; seen: the least cursor its ops were written at,
+ * written only when below cursor; enroll_secret NULL once HQ has accepted the device),
+ * changeset_put_op for each op, changeset_request_end. */
 enum mrf_status changeset_request_begin(struct buf *b, int64_t cursor, int64_t ccursor,
-                                        const uint8_t *enroll_secret);
+                                        int64_t seen, const uint8_t *enroll_secret);
 enum mrf_status changeset_request_end(struct buf *b);
 
 /* A request as HQ reads it. ops is a view into doc (NULL if "ops" is not a list: the content
@@ -365,6 +368,7 @@ struct cs_request {
     int version;
     int64_t cursor;
     int64_t ccursor;            /* the device's conflict record cursor (0 if absent) */
+    int64_t seen;               /* what its ops had seen: <= cursor (the cursor if absent) */
     int has_enroll;             /* an "enroll" object is present */
     int secret_ok;              /* ... and its secret is MRF_SECRET bytes of base64url */
     uint8_t secret[MRF_SECRET]; /* wiped by changeset_request_release */

@@ -1060,7 +1060,7 @@ static void golden_v2_bodies(struct buf *req, struct buf *ans)
     op.has_prev_device = 1;
     memset(op.prev_device, 0x77, MRF_ID);
     memcpy(op.device, dev, MRF_ID);
-    ck_assert_int_eq(changeset_request_begin(req, 17, 0, secret), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(req, 17, 0, 17, secret), MRF_OK);
     ck_assert_int_eq(changeset_put_op(req, &n, &op, 0), MRF_OK);
     op.col = GRANT_STATUS;
     op.v.type = SYNC_TEXT;
@@ -1261,6 +1261,42 @@ static void golden_records(struct cs_conflict c[2])
     c[1].cseq = 5;
 }
 
+/* "seen": written only when the ops were made before the cursor moved; read back; absent
+ * means the cursor; more than the cursor (a device cannot have seen past what it pulled) is
+ * refused. */
+START_TEST(request_seen)
+{
+    struct buf b;
+    struct cs_request r;
+    struct mrf_error err = {0};
+
+    buf_init(&b, 4096);
+    ck_assert_int_eq(changeset_request_begin(&b, 17, 0, 12, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_end(&b), MRF_OK);
+    ck_assert_ptr_nonnull(strstr(b.data, "\"seen\":12,"));
+    ck_assert_int_eq(changeset_request_parse(b.data, b.len, &r, &err), MRF_OK);
+    ck_assert_int_eq(r.cursor, 17);
+    ck_assert_int_eq(r.seen, 12);
+    changeset_request_release(&r);
+    ck_assert_int_eq(changeset_request_begin(&b, 17, 0, 17, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_end(&b), MRF_OK);
+    ck_assert_ptr_null(strstr(b.data, "seen"));
+    ck_assert_int_eq(changeset_request_parse(b.data, b.len, &r, &err), MRF_OK);
+    ck_assert_int_eq(r.seen, 17);
+    changeset_request_release(&r);
+    {
+        static const char past[] = "{\"v\":2,\"cursor\":5,\"seen\":6,\"ops\":[]}";
+        static const char neg[] = "{\"v\":2,\"cursor\":5,\"seen\":-1,\"ops\":[]}";
+        ck_assert_int_eq(changeset_request_parse(past, strlen(past), &r, &err), MRF_E_INVALID);
+        ck_assert_str_eq(err.msg, "bad_cursor");
+        changeset_request_release(&r);
+        ck_assert_int_eq(changeset_request_parse(neg, strlen(neg), &r, &err), MRF_E_INVALID);
+        changeset_request_release(&r);
+    }
+    buf_release(&b);
+}
+END_TEST
+
 /* The head of the golden answer, signed with HQ's seeded key (0x03..): Ed25519 signatures are
  * deterministic, so the bytes are fixed. */
 static void golden_head(struct audit_head *h, uint8_t pk[32])
@@ -1284,7 +1320,7 @@ static void golden_records_bodies(struct buf *req, struct buf *ans)
     uint8_t pk[32];
     int64_t n = 0;
 
-    ck_assert_int_eq(changeset_request_begin(req, 17, 3, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(req, 17, 3, 17, NULL), MRF_OK);
     ck_assert_int_eq(changeset_request_end(req), MRF_OK);
     memset(&ack, 0, sizeof ack);
     memset(ack.id, 0x22, MRF_ID);
@@ -1993,6 +2029,7 @@ int main(void)
     tcase_add_test(ops, changeset_v1_still_read);
     tcase_add_test(ops, changeset_bodies_refused);
     tcase_add_test(ops, golden_changeset_v2_records);
+    tcase_add_test(ops, request_seen);
     tcase_add_test(ops, changeset_v2_records_optional);
     tcase_add_test(ops, changeset_v1_answer_unchanged);
     tcase_add_test(ops, changeset_conflicts_page_cut);
