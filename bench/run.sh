@@ -373,3 +373,77 @@ partners counted once across themes), each a GROUP BY like the floor's, and join
 hundred grouped rows in C: about 2 is its structure.
 MD
 say "appended the report figures to docs/BENCHMARKS.md"
+
+# ---- the randomized convergence test at a larger size (tests/integration/converge.py) -----
+# Self-contained: its own HQ, devices and temporary directory (test_converge.sh makes and
+# removes them); it reads only $B and prints figures, never pass/fail on time. It fails only
+# if the test itself fails (what it measures did not work). Smoke mode has exited above: the
+# suite runs the same test at its default size (tests/integration/test_converge.sh).
+# MRF_BENCH_CONVERGE_STEPS (default 600) sets the size; MRF_SEED, as in the test, the seed.
+converge_steps=${MRF_BENCH_CONVERGE_STEPS:-600}
+say "converge: $converge_steps random steps"
+converge_out=$(mktemp /tmp/mrf-bench-converge.XXXXXX)
+converge_t0=$(date +%s%N)
+converge_rc=0
+MRF_CONVERGE_STEPS=$converge_steps MRF_BIN=$B/mrf MRF_HQ_BIN=$B/mrf-hq MRF_SRC=$PWD \
+    bash tests/integration/test_converge.sh >"$converge_out" 2>&1 || converge_rc=$?
+converge_ms=$((($(date +%s%N) - converge_t0) / 1000000))
+conv=$(python3 - "$converge_out" "$converge_steps" "$converge_ms" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+steps, ms = int(sys.argv[2]), int(sys.argv[3])
+def num(pattern, default="?"):
+    m = re.search(pattern, text, re.M)
+    return m.group(1) if m else default
+records = re.search(r"^# records: (\d+) \((.*?)\); decisions: (\d+)", text, re.M)
+kinds = dict((k, int(n)) for k, n in re.findall(r"([a-z_]+/[a-z_]+/[a-z]+) (\d+)",
+                                                 records.group(2))) if records else {}
+value = sum(n for k, n in kinds.items() if k.startswith("value/"))
+rand_s = float(num(r"# time: ([\d.]+) s random phase", "nan"))
+print("converge_steps=%d" % steps)
+print("converge_seed=%s" % num(r"^seed: (\d+)"))
+print("converge_wall_s=%.1f" % (ms / 1000))
+print("converge_ms_per_step=%.0f" % (ms / steps))
+print("converge_random_phase_ms_per_step=%.0f" % (rand_s * 1000 / steps))
+print("converge_syncs=%s" % num(r"^# syncs: (\d+)"))
+print("converge_records=%s" % (records.group(1) if records else "?"))
+print("converge_value_records=%d" % value)
+print("converge_value_records_open=%d" % sum(n for k, n in kinds.items()
+                                             if k.startswith("value/") and k.endswith("/open")))
+print("converge_decisions=%s" % (records.group(3) if records else "?"))
+print("converge_concurrent_differing_edits=%s" % num(r"(\d+) concurrent differing grant edits"))
+print("converge_theme_sets_checked=%s" % num(r"(\d+) theme sets checked exactly"))
+print("converge_known_gaps_theme_sets=%s" % num(r"gaps: (\d+) theme sets"))
+print("converge_known_gaps_dropped_pairs=%s" % num(r"(\d+) pairs dropped by a pull"))
+print("converge_checks=%s" % num(r"^(\d+ passed, \d+ failed)$"))
+PY
+)
+echo "$conv"
+getc() { echo "$conv" | sed -n "s/^$1=//p"; }
+if [ "$converge_rc" -ne 0 ]; then
+    grep -E '^(not ok|# reproduce)' "$converge_out" >&2 || true
+    say "the convergence test failed (exit $converge_rc); its output: $converge_out"
+    exit 1
+fi
+rm -f "$converge_out"
+cat >>docs/BENCHMARKS.md <<MD
+
+## The convergence test at a larger size (tests/integration/converge.py)
+
+$(getc converge_steps) random steps (seed $(getc converge_seed)) of the real programs: two posts, five
+devices (clocks a year ahead, a year behind, ~5000 years ahead), offline edits with concurrent
+pairs on watched columns and theme sets, syncs cut or killed, HQ allocating and resolving
+conflicts; then every check of the test (convergence, the count, one value record per
+concurrent differing edit, every decision on every device of its post, \`audit verify\`).
+
+| what | figure |
+|---|---|
+| wall time | $(getc converge_wall_s) s |
+| per step (whole run / random phase) | $(getc converge_ms_per_step) ms / $(getc converge_random_phase_ms_per_step) ms |
+| syncs | $(getc converge_syncs) |
+| conflict records (value, of them open at the end) | $(getc converge_records) ($(getc converge_value_records), $(getc converge_value_records_open)) |
+| HQ decisions | $(getc converge_decisions) |
+| concurrent differing edits, each with its one record | $(getc converge_concurrent_differing_edits) |
+| checks | $(getc converge_checks) |
+MD
+say "appended the convergence figures to docs/BENCHMARKS.md"

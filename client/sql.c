@@ -72,7 +72,7 @@ static const char *const sql[CQ_COUNT] = {
                               "ORDER BY seq LIMIT 1",
     [CQ_OUTBOX_OF] = "SELECT tbl, id, col, value, clock, prev_clock, prev_device, seq "
                      "FROM outbox WHERE changeset = ?1 ORDER BY seq",
-    [CQ_OUTBOX_PENDING] = "SELECT tbl, id, col, value, clock, prev_clock, prev_device, seq "
+    [CQ_OUTBOX_PENDING] = "SELECT tbl, id, col, value, clock, prev_clock, prev_device, seq, seen "
                           "FROM outbox WHERE changeset IS NULL ORDER BY seq",
     [CQ_OUTBOX_FREEZE] = "UPDATE outbox SET changeset = ?1 WHERE changeset IS NULL AND seq <= ?2",
     [CQ_OUTBOX_ACK] = "DELETE FROM outbox WHERE changeset = ?1",

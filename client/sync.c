@@ -110,7 +110,7 @@ static enum mrf_status cut(struct sync_run *r, int *found)
     sqlite3_stmt *s;
     struct sync_op op;
     size_t mark;
-    int64_t last = -1, n = 0;
+    int64_t last = -1, n = 0, seen = -1;
     int rc;
     enum mrf_status st = exec_stmt(ctx, CQ_BEGIN, "cannot begin a transaction");
 
@@ -128,6 +128,10 @@ static enum mrf_status cut(struct sync_run *r, int *found)
             st = mrf_error_set(&ctx->err, MRF_E_IO, "store: an outbox entry is damaged");
             goto out;
         }
+        /* one change set holds writes that had seen the same: its "seen" is then exact */
+        if (seen >= 0 && sqlite3_column_int64(s, 8) != seen)
+            break;
+        seen = sqlite3_column_int64(s, 8);
         mark = r->json.len;
         if (changeset_put_op(&r->json, &n, &op, 0) != MRF_OK)
             break;

@@ -14,13 +14,22 @@ What it does
   `mrf init`: a token lives at most 90 days by HQ's clock, so a device a year ahead rightly
   refuses it as expired (exit 5), which is not what this test is about. MRF_CONVERGE_SKEW=none|year|all (default
   all) says which devices are skewed: none, only the +-365 days ones, or also n3.
-  Then MRF_CONVERGE_STEPS random steps (default 120), each one of:
+  Then MRF_CONVERGE_STEPS random steps (default 200), each one of:
     - an offline operation on a random device: theme set (1-2 themes for 2026 or 2027),
       partner add / edit (phone or risk) / remove, grant add (a live partner and a theme of the
       year as that device sees them), grant set (amount, status forward, note); about half of
       the grant sets are CONCURRENT: the same column of a grant edited on two devices of the
-      same post, one after the other, before either syncs. Exit 0 or 3 (a rule refused it) is
-      accepted; anything else is a failure naming the command, its exit and stderr;
+      same post, one after the other, before either syncs; for amount and status these are
+      PAIRS with different values (a fifth of them the same value), remembered by the driver.
+      Exit 0 or 3 (a rule refused it) is accepted; anything else is a failure naming the
+      command, its exit and stderr;
+    - concurrent theme choices: `mrf theme set YEAR ...` on two devices of one post, one after
+      the other, before either syncs, with different sets (a fifth of them the same set);
+    - "HQ resolves": a random open record of `mrf-hq conflicts --json` decided with a random
+      valid form, always with a --reason: a value record of a grant column by --accept,
+      --take A, --take B or (an amount) --set amount=X; a theme_set record by --set
+      themes=X[,Y]; a rule record by --accept. It must exit 0 and close the record with that
+      reason; the driver keeps (id, post, decision, reason);
     - a sync of a random device, or of all devices in a random order; a fraction of them
       (MRF_CONVERGE_FAULTS, default 0.3) interrupted: the proxy in drop-once (HQ applies, the
       answer is cut; the device retries within the same sync), hold (503 until the sync gives
@@ -43,6 +52,9 @@ What it does
     4. no change set is quarantined, on any device or at HQ (reasons printed if any);
     5. every partner and grant a device created (the code `partner add`/`grant add` printed
        when it exited 0) exists at HQ under that device's post;
+    6.-9. the conflict queue: value records exactly where concurrent differing edits were,
+       the driver's pairs, every decision on every device of its post, `mrf-hq audit verify`
+       (see "The conflict queue" below);
   and that every device's outbox is empty, and the probe's last writes hold at HQ and on every
   device of the post.
 
@@ -75,6 +87,68 @@ The count (check 3)
   sum over its syncs of (left - dropped); every replay line applied 0 ops; and HQ's oplog holds
   no two rows with the same (post, tbl, id, col, clock, device).
 
+The conflict queue (checks 6 to 9)
+  HQ keeps ONE open record per (post, rule, subject) and updates it when another concurrent
+  edit of the same subject arrives; a decision closes it, and the next concurrent edit of that
+  subject opens a new one. So "exactly one" is said per SYNC, not per pair: before and after
+  every sync (interrupted and killed ones too) the driver snapshots HQ's store read-only —
+  the records (id, rule, subject, cseq: a record's cseq changes whenever HQ opens, updates or
+  closes it), the change sets HQ has received from the device (`received`), the current
+  write (clock, device, value) of every watched grant column in the device's outbox, and the
+  post's theme rows — and the device's outbox (value, clock, prev_clock, prev_device, change
+  set) and cursor. Syncs run one at a time and a killed one is waited for (proxy_quiet), so
+  what HQ did in between is this sync's doing. The change sets HQ ingested in the sync are the
+  ids new in `received`, in HQ's order; their ops are the outbox entries frozen with those ids
+  (before the sync, or after it if the answer never arrived), and for the one cut during the
+  sync the entries pending before that left the outbox and were not dropped (see "The count").
+  A replayed change set is not ingested again, so it is not counted again.
+    Grant columns HQ watches (sync/tables.c: theme, year, amount_cents, currency, status,
+  removed; the driver edits amount and status, HQ's decisions write the others). An op is a
+  CONCURRENT EDIT iff HQ holds a write of that column and that write is neither the sender's
+  own nor the one the op replaced (prev_clock/prev_device), i.e. the writer had not pulled it
+  (DESIGN section 5); it is DIFFERING iff its value differs from HQ's. The driver replays the
+  sync's change sets in order against the snapshot (an op that wins, or that HQ restamps
+  because its clock is more than a day ahead, becomes the column's current write). Then:
+    6a. every concurrent differing op is covered by exactly one value record: the sync opened
+        or updated exactly one `concurrent_edit` record with subject "<grant code> <column>",
+        and that record is the one open for the subject after the sync; an equal-valued
+        concurrent op makes a `same_value` record and no value record;
+    6b. conversely, no sync opens or changes a value record (concurrent_edit or theme_set)
+        without such an op, and no decision (`mrf-hq resolve`) or allocation changes any value
+        record but the one decided; no sync touches a record of another post.
+  This counts the edits the driver did not mean as concurrent but were (a device that edited
+  a column again before pulling its own earlier write's successor, a decision overtaken by a
+  device's edit, ...), since it reads what the outboxes held. The skewed devices need no
+  exclusion: HQ restamps n2's and n3's clocks (more than a day ahead), but concurrency is
+  decided by the writer and the replaced write, never by the op's clock, and the device
+  names HQ's clock for its own restamped writes, so their ops are judged like anyone's.
+    Theme sets (rule theme_set, subject "themes YEAR"): HQ calls a change set's choice of a
+  year's themes concurrent iff someone else (a device, or HQ's decision) wrote one of that
+  year's theme rows after the request's cursor, and opens a value record iff the resulting
+  set differs from the one HQ held. The driver knows that cursor exactly for the FIRST
+  request of a sync (the device's cursor when the sync starts), and checks those change sets
+  both ways as in 6a/6b. A change set cut after the sync already pulled (a sync that starts
+  with a frozen change set sends that first, pulls, and only then cuts the pending entries)
+  is sent with the newer cursor, so HQ can miss a choice made without seeing the pulled ones:
+  for those the driver checks only the converse (a theme_set record needs someone else's
+  write after the cursor the device had when it first wrote that year's themes, kept per
+  device and year), and counts a true concurrent choice with no record as a KNOWN HQ GAP
+  (printed, not a failure; reported as a bug: the request's cursor is newer than what the
+  device had seen when it chose).
+    7. the driver's own pairs: every pair whose two writes both reached HQ as written (not
+       replaced by a later write of the same device before its sync, nor dropped) has exactly
+       one value record from the sync that brought the later write if that write differed
+       from HQ's value then, none if it did not (the same-value pairs); and the later write
+       was concurrent by its prev clock. A side a pulled op DROPPED before it was sent
+       (client/sync.c pull_op drops a pending write that a pulled op beats, in a sync that
+       starts with a frozen change set) never reaches HQ, so the pair has no record: counted
+       and printed as a KNOWN CLIENT GAP, not a failure (reported as a bug: DESIGN section 5
+       says conflicts are kept, never dropped).
+    8. every decision HQ made reached every device of its post: after the final syncs each
+       device's `mrf conflicts --all --json` lists every record HQ holds for its post, in the
+       same state, closed ones with HQ's decision and reason, and no record of another post.
+    9. `mrf-hq audit verify` exits 0.
+
 Reproducing
   The seed comes from MRF_SEED, else is random; it is printed at the start ("seed: N"), in
   every failure line and in the summary. Every random choice comes from random.Random(seed),
@@ -85,7 +159,8 @@ Reproducing
   (MRF_KEEP_TMP=1 keeps the homes, serve.log and the proxy's captures.) The outcome of a kill
   -9 depends on when it lands, so a failure that depends on one may need a few runs.
   Knobs: MRF_CONVERGE_STEPS, MRF_CONVERGE_FAULTS (0..1), MRF_CONVERGE_SKEW (none|year|all),
-  MRF_CONVERGE_OFFLINE_TIMEOUT (seconds for a sync that cannot reach HQ, default 1).
+  MRF_CONVERGE_OFFLINE_TIMEOUT (seconds for a sync that cannot reach HQ, default 1),
+  MRF_CONVERGE_DEBUG=1 (print every pair of concurrent edits and what became of it).
 
 Output: "ok - ..." / "not ok - ... (seed N)" lines, a summary, exit 0 if nothing failed.
 """
@@ -108,7 +183,7 @@ T, HQ_HOME, PROXY_DIR = sys.argv[1], sys.argv[2], sys.argv[3]
 SERVE_LOG = os.path.join(T, "serve.log")
 
 SEED = int(os.environ.get("MRF_SEED") or random.SystemRandom().randrange(1, 2**31))
-STEPS = int(os.environ.get("MRF_CONVERGE_STEPS") or 120)
+STEPS = int(os.environ.get("MRF_CONVERGE_STEPS") or 200)
 FAULTS = float(os.environ.get("MRF_CONVERGE_FAULTS") or 0.3)
 SKEW = os.environ.get("MRF_CONVERGE_SKEW") or "all"
 OFFLINE_TIMEOUT = int(os.environ.get("MRF_CONVERGE_OFFLINE_TIMEOUT") or 1)
@@ -207,6 +282,10 @@ def ro(path):
     return sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=30)
 
 
+def u64(v):
+    return v & (2**64 - 1) if isinstance(v, int) else v
+
+
 def columns(db, table):
     return [r[1] for r in db.execute("PRAGMA table_info(%s)" % table)]
 
@@ -238,6 +317,8 @@ class Device:
         self.left = 0      # outbox entries that left, summed over syncs
         self.dropped = 0   # ... of which dropped by a pulled op, never sent
         self.syncs = 0
+        self.sides = {}    # (tbl, id, col): sides of the driver's concurrent pairs not sent yet
+        self.theme_cw = {} # year: its cursor when it first wrote that year's themes, unsent
 
     def label(self):
         return "%s (%s%s)" % (self.name, self.post, ", " + self.offset if self.offset else "")
@@ -288,13 +369,37 @@ class Device:
         return sorted(partners, key=REG.key), themes, grants
 
     def outbox(self):
-        """{seq: (frozen, tbl, id, col, clock)} and the column clocks {(tbl, id, col): (clock,
-        device)} of the columns in the outbox."""
+        """{seq: (frozen, tbl, id, col, clock, value, prev_clock, prev_device, changeset)}."""
         with ro(self.db) as db:
-            ob = {seq: (cs is not None, tbl, bytes(i), col, clk) for seq, cs, tbl, i, col, clk in
-                  db.execute("SELECT seq, changeset, tbl, id, col, clock FROM outbox")}
+            ob = {seq: (cs is not None, tbl, bytes(i), col, u64(clk), v, u64(pc),
+                        bytes(pd) if pd is not None else None,
+                        bytes(cs) if cs is not None else None)
+                  for seq, cs, tbl, i, col, clk, v, pc, pd in db.execute(
+                      "SELECT seq, changeset, tbl, id, col, clock, value, prev_clock, "
+                      "prev_device FROM outbox")}
         db.close()
         return ob
+
+    def cursor(self):
+        with ro(self.db) as db:
+            c = db.execute("SELECT hq_cursor FROM meta").fetchone()[0]
+        db.close()
+        return c
+
+    def theme_row(self, i):
+        """(year, theme) of a theme row by id, as this device holds it."""
+        with ro(self.db) as db:
+            r = db.execute("SELECT year, theme FROM themes WHERE id = ?", (i,)).fetchone()
+        db.close()
+        return (r[0], r[1]) if r else (None, None)
+
+    def records(self):
+        """`mrf conflicts --all --json`: {id: record}, or None if it failed."""
+        rc, out, err = self.run(["conflicts", "--all", "--json"])
+        if rc != 0:
+            not_ok("%s: mrf conflicts --all --json" % self.name, "exit %s: %s" % (rc, short(err)))
+            return None
+        return {c["id"]: c for c in json.loads(out)}
 
     def column_clocks(self, keys):
         res = {}
@@ -309,6 +414,7 @@ class Device:
 
 DEVICES = []
 stats = {"ops": {}, "syncs": {}, "sync_rc": {}, "alloc": 0, "concurrent": 0,
+         "concurrent_themes": 0, "pairs_refused": 0, "resolve_rc": {},
          "accounting_checked": 0, "t_ops": 0.0}
 
 
@@ -342,10 +448,46 @@ def amount():
     return "%d.%02d" % (rng.randint(1, 60000), rng.randint(0, 99))
 
 
+def unsent_theme_years(dev):
+    years = set()
+    for e in dev.outbox().values():
+        if e[1] == TBL_THEMES:
+            years.add(dev.theme_row(e[2])[0])
+    return years
+
+
+def theme_set(dev, year, themes, kind="theme set"):
+    """`mrf theme set` on dev; keeps the cursor dev had when it first wrote that year's themes
+    and has not sent them yet (what it had seen when it chose them)."""
+    had = unsent_theme_years(dev)
+    c = dev.cursor()
+    rc, out = op(dev, kind, ["theme", "set", str(year)] + themes)
+    if year not in had:
+        if year in unsent_theme_years(dev):
+            dev.theme_cw[year] = c
+        else:
+            dev.theme_cw.pop(year, None)
+    return rc
+
+
 def do_theme(dev):
+    theme_set(dev, rng.choice(YEARS), rng.sample(THEMES, rng.randint(1, 2)))
+
+
+def do_theme_concurrent():
+    """Two devices of one post choose a year's themes, one after the other, neither syncing in
+    between: different sets mostly, sometimes the same."""
+    post = rng.choice(sorted({d.post for d in DEVICES}))
+    d1, d2 = rng.sample([d for d in DEVICES if d.post == post], 2)
     year = rng.choice(YEARS)
-    themes = rng.sample(THEMES, rng.randint(1, 2))
-    op(dev, "theme set", ["theme", "set", str(year)] + themes)
+    s1 = sorted(rng.sample(THEMES, rng.randint(1, 2)))
+    s2 = s1[:]
+    if rng.random() >= 0.2:
+        while s2 == s1:
+            s2 = sorted(rng.sample(THEMES, rng.randint(1, 2)))
+    stats["concurrent_themes"] += 1
+    theme_set(d1, year, s1, "theme set (concurrent)")
+    theme_set(d2, year, s2, "theme set (concurrent)")
 
 
 def do_partner_add(dev):
@@ -403,6 +545,28 @@ def grant_set_args(code, col, status):
     return ["grant", "set", code, "--note", "set note %d" % rng.randint(0, 10**6)]
 
 
+def grant_id(dev, code):
+    with ro(dev.db) as db:
+        r = db.execute("SELECT id FROM grants WHERE code = ?", (code,)).fetchone()
+    db.close()
+    return bytes(r[0]) if r else None
+
+
+def forward_other(current, not_this):
+    """A status current may move to, other than not_this; None if there is none."""
+    if current not in STATUS_ORDER:
+        return None
+    i = STATUS_ORDER.index(current)
+    choices = [x for x in STATUS_ORDER[i + 1:] + (["cancelled"] if current in ("draft",
+               "committed") else []) if x != not_this]
+    return rng.choice(choices) if choices else None
+
+
+def cents(text):
+    whole, _, frac = text.partition(".")
+    return int(whole) * 100 + int((frac + "00")[:2])
+
+
 def do_grant_set(dev, grants):
     col = rng.choice(["amount", "amount", "status", "status", "note"])
     peers = [d for d in DEVICES if d is not dev and d.post == dev.post]
@@ -413,8 +577,37 @@ def do_grant_set(dev, grants):
         if common:
             code = rng.choice(common)
             stats["concurrent"] += 1
-            op(dev, "grant set (concurrent)", grant_set_args(code, col, grants[code][0]))
-            op(other, "grant set (concurrent)", grant_set_args(code, col, theirs[code][0]))
+            if col == "note":
+                op(dev, "grant set (concurrent)", grant_set_args(code, col, grants[code][0]))
+                op(other, "grant set (concurrent)", grant_set_args(code, col, theirs[code][0]))
+                return
+            # a pair: the same watched column on two devices of one post, neither syncing in
+            # between; different values, sometimes the same
+            same = rng.random() < 0.2
+            if col == "amount":
+                v1 = amount()
+                v2 = v1
+                while not same and v2 == v1:
+                    v2 = amount()
+                flag, c = "--amount", GRANT_COLS.index("amount_cents")
+            else:
+                v1 = next_status(grants[code][0])
+                v2 = v1 if same else (forward_other(theirs[code][0], v1) or
+                                      next_status(theirs[code][0]))
+                flag, c = "--status", GRANT_COLS.index("status")
+            rc1, _ = op(dev, "grant set (pair)", ["grant", "set", code, flag, v1])
+            rc2, _ = op(other, "grant set (pair)", ["grant", "set", code, flag, v2])
+            gid = grant_id(dev, code)
+            if rc1 == 0 and rc2 == 0 and gid is not None:
+                conv = cents if col == "amount" else str
+                pair = {"code": code, "col": GRANT_COLS[c], "same": v1 == v2, "sides": []}
+                for d, v in ((dev, v1), (other, v2)):
+                    side = {"dev": d.name, "value": conv(v), "fate": None}
+                    d.sides.setdefault((TBL_GRANTS, gid, c), []).append(side)
+                    pair["sides"].append(side)
+                Q["pairs"].append(pair)
+            else:
+                stats["pairs_refused"] += 1
             return
     code = rng.choice(sorted(grants, key=REG.key))
     op(dev, "grant set", grant_set_args(code, col, grants[code][0]))
@@ -441,10 +634,281 @@ def do_op(dev):
 def do_allocate():
     post = rng.choice(sorted({d.post for d in DEVICES}))
     year = rng.choice(YEARS)
+    pre = hq_records_raw()
     rc, out, err = hq("allocate", post, str(year), str(rng.randint(10000, 900000)))
+    record_check_outside("mrf-hq allocate", pre, hq_records_raw())
     stats["alloc"] += 1
     if rc != 0:
         not_ok("mrf-hq allocate %s %d" % (post, year), "exit %s: %s" % (rc, short(err)))
+
+
+# ---- the conflict queue: what HQ must open, sync by sync -----------------------------------
+TBL_THEMES, TBL_GRANTS = 0, 2
+THEME_REMOVED = 2
+GRANT_COLS = ["partner", "theme", "year", "amount_cents", "currency", "status", "start_date",
+              "end_date", "note", "removed"]
+WATCHED_GRANT = {1, 2, 3, 4, 5, 9}  # sync/tables.c: the grant columns HQ watches
+HQDB = os.path.join(HQ_HOME, "hq.db")
+VALUE_RULES = ("concurrent_edit", "theme_set")
+Q = {"fail": [], "syncs": 0, "edits": 0, "same": 0, "theme_exact": 0, "theme_loose": 0,
+     "gap_theme": [], "gap_drop": [], "pairs": [], "decisions": [], "outside": 0,
+     "resolve_rc": {}, "reopened": 0}
+
+
+def qfail(what):
+    Q["fail"].append(what)
+    if len(Q["fail"]) <= 6:
+        note("queue check failed: " + what)
+
+
+def hq_records_raw():
+    with ro(HQDB) as db:
+        res = {r[0]: {"post": r[1], "kind": r[2], "rule": r[3], "subject": r[4], "cseq": r[5],
+                      "closed": r[6] is not None, "decision": r[7], "reason": r[8]}
+               for r in db.execute("SELECT id, post, kind, rule, subject, cseq, closed_at, "
+                                   "coalesce(decision, ''), coalesce(reason, '') FROM conflicts")}
+    db.close()
+    return res
+
+
+def hlc_bound(now_s):
+    """HQ's bound: the largest clock of now + 24 h (docs/DECISIONS.md, "Clocks")."""
+    return ((int(now_s * 1000) + 86400000) << 16) | 0xFFFF
+
+
+def hq_snapshot(dev, ob):
+    """What the model needs of HQ, read-only: records, change sets received from dev, the
+    current write (clock, device, value) of every watched grant column in ob, the post's theme
+    rows."""
+    snap = {"rec": hq_records_raw(), "cols": {}}
+    with ro(HQDB) as db:
+        snap["received"] = {bytes(i): rid for rid, i in db.execute(
+            "SELECT rowid, id FROM received WHERE device = ?", (dev.id_bytes,))}
+        for e in ob.values():
+            if e[1] != TBL_GRANTS or e[3] not in WATCHED_GRANT:
+                continue
+            c = db.execute("SELECT clock, device FROM clocks WHERE post = ? AND tbl = ? AND "
+                           "id = ? AND col = ?", (dev.post, e[1], e[2], e[3])).fetchone()
+            if c is None:
+                continue
+            v = db.execute("SELECT %s FROM grants WHERE post = ? AND id = ?" % GRANT_COLS[e[3]],
+                           (dev.post, e[2])).fetchone()
+            snap["cols"][(e[1], e[2], e[3])] = (u64(c[0]), bytes(c[1]), v[0] if v else None)
+        snap["themes"] = {bytes(i): (y, t, rm) for i, y, t, rm in db.execute(
+            "SELECT id, year, theme, removed FROM themes WHERE post = ?", (dev.post,))}
+    db.close()
+    return snap
+
+
+def record_events(pre, post):
+    """{(post, rule, subject): {ids}} of the records opened or changed between two snapshots."""
+    ev = {}
+    for i, r in post.items():
+        old = pre.get(i)
+        if old is None or old["cseq"] != r["cseq"]:
+            ev.setdefault((r["post"], r["rule"], r["subject"]), set()).add(i)
+    return ev
+
+
+def open_records(rec, post, rule, subject):
+    return [i for i, r in rec.items() if r["post"] == post and r["rule"] == rule and
+            r["subject"] == subject and not r["closed"]]
+
+
+def grant_code(post, i):
+    with ro(HQDB) as db:
+        r = db.execute("SELECT code FROM grants WHERE post = ? AND id = ?", (post, i)).fetchone()
+    db.close()
+    return r[0] if r else "?"
+
+
+def others_since(post, rows, cursor, device):
+    """Theme-row writes by anyone but device (HQ's decisions included) after cursor."""
+    if not rows:
+        return 0
+    with ro(HQDB) as db:
+        n = db.execute("SELECT count(*) FROM oplog WHERE post = ? AND tbl = ? AND pseq > ? AND "
+                       "device <> ? AND id IN (%s)" % ",".join("?" * len(rows)),
+                       (post, TBL_THEMES, cursor, device) + tuple(rows)).fetchone()[0]
+    db.close()
+    return n
+
+
+def queue_model(dev, ob0, ob1, pre, post, dropped, cursor0, t0):
+    """Predicts from what dev's outbox sent which value records HQ had to open or update in
+    this sync, and compares with what HQ did (see the header, "The conflict queue")."""
+    Q["syncs"] += 1
+    D = dev.id_bytes
+    new_ids = [cs for cs, rid in sorted(post["received"].items(), key=lambda kv: kv[1])
+               if cs not in pre["received"]]
+    def by_cs(ob):
+        g = {}
+        for seq in sorted(ob):
+            if ob[seq][0]:
+                g.setdefault(ob[seq][8], []).append(ob[seq])
+        return g
+    frozen0, frozen1 = by_cs(ob0), by_cs(ob1)
+    order0 = sorted(frozen0, key=lambda cs: min(s for s, e in ob0.items() if e[8] == cs))
+    cut = [ob0[s] for s in sorted(ob0) if not ob0[s][0] and s not in ob1 and s not in dropped]
+    first_req = order0[0] if order0 else None
+    sent = []  # (change set, entries, sent first in this sync)
+    for cs in new_ids:
+        if cs in frozen0:
+            ents = frozen0[cs]
+        elif cs in frozen1:
+            ents = frozen1[cs]
+        elif cut:
+            ents, cut = cut, []
+        else:
+            ents = []
+        if first_req is None:
+            first_req = cs
+        sent.append((cs, ents, cs == first_req))
+    # sides of the driver's concurrent pairs that a pulled op dropped before they were sent
+    for s in dropped:
+        e = ob0[s]
+        for side in dev.sides.pop((e[1], e[2], e[3]), []):
+            side["fate"] = "dropped"
+    cur = dict(pre["cols"])
+    bound = hlc_bound(t0)
+    want = {}  # (rule, subject) -> "value" | "same" | "loose"
+    gaps = []
+    delivered = []
+    for cs, ents, first in sent:
+        for e in ents:
+            if e[1] != TBL_GRANTS or e[3] not in WATCHED_GRANT:
+                continue
+            key = (e[1], e[2], e[3])
+            c = cur.get(key)
+            subject = "%s %s" % (grant_code(dev.post, e[2]), GRANT_COLS[e[3]])
+            conc = differ = False
+            if c is not None:
+                conc = c[1] != D and not (e[6] == c[0] and e[7] == c[1])
+                differ = e[5] != c[2]
+                if conc:
+                    if differ:
+                        want[("concurrent_edit", subject)] = "value"
+                        Q["edits"] += 1
+                    else:
+                        want.setdefault(("same_value", subject), "same")
+                        Q["same"] += 1
+            for side in dev.sides.pop(key, []):
+                side.update(fate="sent" if side["value"] == e[5] else "replaced",
+                            sync=Q["syncs"], concurrent=conc, differ=differ, subject=subject)
+                delivered.append(side)
+            # a restamped write holds HQ's clock, within the bound (None: not known here)
+            if c is None or e[4] > bound or (e[4], D) > (bound if c[0] is None else c[0], c[1]):
+                cur[key] = (None if e[4] > bound else e[4], D, e[5])
+        years = {}
+        for e in ents:
+            if e[1] == TBL_THEMES:
+                y = pre["themes"].get(e[2], (None,))[0] or dev.theme_row(e[2])[0]
+                if y:
+                    years.setdefault(y, []).append(e)
+        for y, es in sorted(years.items()):
+            rows = [i for i, t in post["themes"].items() if t[0] == y]
+            cw = dev.theme_cw.pop(y, cursor0)
+            true = others_since(dev.post, rows, cw, D) > 0
+            subject = "themes %d" % y
+            if first:
+                Q["theme_exact"] += 1
+                hq_others = others_since(dev.post, rows, cursor0, D) > 0
+                before = {t[1] for t in pre["themes"].values() if t[0] == y and not t[2] and t[1]}
+                chosen = set(before)
+                for e in es:
+                    if e[3] == THEME_REMOVED and e[5] is not None:
+                        th = (pre["themes"].get(e[2]) or post["themes"].get(e[2]))[1]
+                        (chosen.discard if e[5] else chosen.add)(th)
+                if hq_others:
+                    want[("theme_set" if chosen != before else "same_value", subject)] = \
+                        "value" if chosen != before else "same"
+                elif true:
+                    gaps.append(subject)
+            elif true:
+                Q["theme_loose"] += 1
+                want.setdefault(("theme_set", subject), "loose")
+                want.setdefault(("same_value", subject), "loose")
+    ev = record_events(pre["rec"], post["rec"])
+    for side in delivered:
+        side["records"] = sorted(ev.get((dev.post, "concurrent_edit", side["subject"]), ()))
+    for (p, rule, subject), ids in sorted(ev.items()):
+        if p != dev.post:
+            qfail("sync %d of %s changed record(s) %s of another post %s" % (
+                Q["syncs"], dev.name, sorted(ids), p))
+        if rule not in VALUE_RULES and rule != "same_value":
+            continue
+        w = want.get((rule, subject))
+        if w is None:
+            qfail("sync %d of %s: a %s record for %s (%s) without a concurrent differing edit "
+                  "the driver can name" % (Q["syncs"], dev.name, rule, subject, sorted(ids)))
+        elif rule != "same_value":
+            opened = open_records(post["rec"], dev.post, rule, subject)
+            if len(ids) != 1 or opened != sorted(ids):
+                qfail("sync %d of %s: %s %s: touched %s, open after it %s (want exactly one, "
+                      "that one)" % (Q["syncs"], dev.name, rule, subject, sorted(ids), opened))
+    for (rule, subject), w in sorted(want.items()):
+        hit = (dev.post, rule, subject) in ev
+        if w in ("value", "same") and not hit:
+            qfail("sync %d of %s: no %s record for %s, though its op was concurrent (prev "
+                  "clock/writer not HQ's) and %s" % (
+                      Q["syncs"], dev.name, rule, subject,
+                      "different" if w == "value" else "equal"))
+        elif w == "loose" and rule == "theme_set" and not hit and \
+                (dev.post, "same_value", subject) not in ev:
+            gaps.append(subject)
+    for g in gaps:
+        Q["gap_theme"].append("sync %d of %s: %s" % (Q["syncs"], dev.name, g))
+
+
+def record_check_outside(what, pre, post, allowed=()):
+    """A step other than a sync (a decision, an allocation) opens or changes no value record
+    but the one it decides."""
+    for (p, rule, subject), ids in record_events(pre, post).items():
+        if rule in VALUE_RULES and not set(ids) <= set(allowed):
+            Q["outside"] += 1
+            qfail("%s changed value record(s) %s (%s %s)" % (what, sorted(ids), rule, subject))
+
+
+def do_resolve():
+    """HQ decides one open record, picked at random from `mrf-hq conflicts --json`, in a form
+    valid for it, always with a reason; what was decided is kept for the end."""
+    rc, out, err = hq("conflicts", "--json")
+    if rc != 0:
+        not_ok("mrf-hq conflicts --json", "exit %s: %s" % (rc, short(err)))
+        return
+    recs = [c for c in json.loads(out) if c.get("state") == "open"]
+    if not recs:
+        count("resolve_rc", "nothing open")
+        return
+    recs.sort(key=lambda c: (c["post"], c["rule"], c.get("year") or 0,
+                             [REG.key(t) for t in c["rows"].split()]))
+    c = rng.choice(recs)
+    if c["rule"] == "concurrent_edit":
+        forms = [["--accept"], ["--take", "A"], ["--take", "B"]]
+        if c["detail"].split()[1].rstrip(":") == "amount_cents":
+            forms.append(["--set", "amount=" + amount()])
+        form = rng.choice(forms)
+    elif c["rule"] == "theme_set":
+        form = ["--set", "themes=" + ",".join(rng.sample(THEMES, rng.randint(1, 2)))]
+    else:
+        form = ["--accept"]
+    reason = "converge %d, decision %d" % (SEED, len(Q["decisions"]) + 1)
+    pre = hq_records_raw()
+    rc, out, err = hq("resolve", c["id"], *form, "--reason", reason)
+    post = hq_records_raw()
+    count("resolve_rc", "%s %s:%s" % (c["rule"], form[0][2:] + (form[1].split("=")[0] if len(
+        form) > 1 else ""), rc))
+    if rc != 0:
+        not_ok("mrf-hq resolve %s (%s) %s" % (c["id"], c["rule"], " ".join(form)),
+               "exit %s: %s" % (rc, short(err)))
+        return
+    r = post.get(c["id"], {})
+    if not r.get("closed") or r.get("reason") != reason:
+        not_ok("mrf-hq resolve %s closes it with the reason" % c["id"], "HQ holds %s" % r)
+    Q["decisions"].append((c["id"], c["post"], r.get("decision"), reason, c["rule"]))
+    record_check_outside("resolve %s" % c["id"], pre, post, allowed=(c["id"],))
+    if open_records(post, c["post"], r.get("rule"), r.get("subject")):
+        Q["reopened"] += 1
 
 
 # ---- syncs ---------------------------------------------------------------------------------
@@ -455,6 +919,8 @@ def sync(dev, fault="none"):
     ob0 = dev.outbox()
     if st0 is None:
         return None
+    cursor0 = dev.cursor()
+    pre = hq_snapshot(dev, ob0)
     if st0["pending"] != len(ob0):
         not_ok("%s: status pending matches the outbox" % dev.name,
                "pending %s, outbox rows %d" % (st0["pending"], len(ob0)))
@@ -505,14 +971,16 @@ def sync(dev, fault="none"):
         return rc
     left = st0["pending"] - st1["pending"]
     newly_q = st1.get("quarantined", 0) - st0.get("quarantined", 0)
-    dropped = 0
+    dropped_seqs = set()
     if any(e[0] for e in ob0.values()):
         # started with a frozen change set: entries still pending then may have been dropped
-        gone = [e for s, e in ob0.items() if not e[0] and s not in ob1]
-        clocks = dev.column_clocks([(e[1], e[2], e[3]) for e in gone])
-        dropped = sum(1 for e in gone
-                      if clocks[(e[1], e[2], e[3])] is None
-                      or clocks[(e[1], e[2], e[3])][1] != dev.id_bytes)
+        gone = [(s, e) for s, e in ob0.items() if not e[0] and s not in ob1]
+        clocks = dev.column_clocks([(e[1], e[2], e[3]) for s, e in gone])
+        dropped_seqs = {s for s, e in gone
+                        if clocks[(e[1], e[2], e[3])] is None
+                        or clocks[(e[1], e[2], e[3])][1] != dev.id_bytes}
+    dropped = len(dropped_seqs)
+    queue_model(dev, ob0, ob1, pre, hq_snapshot(dev, ob1), dropped_seqs, cursor0, t_start)
     dev.left += left
     dev.dropped += dropped
     if left < 0:
@@ -815,6 +1283,94 @@ def final_checks():
     return per, compared, ncreated, nop
 
 
+def queue_checks():
+    """The conflict queue at the end (see the header, "The conflict queue")."""
+    check("every concurrent differing edit HQ received (a watched grant column: %d; a theme set "
+          "with a cursor known exactly: %d) is covered by exactly one open value record, updated "
+          "by the sync that brought it, and no value record opened or changed without one "
+          "(%d syncs; %d equal-value concurrent edits)"
+          % (Q["edits"], Q["theme_exact"], Q["syncs"], Q["same"]), not Q["fail"],
+          "%d failures, e.g. %s" % (len(Q["fail"]), "; ".join(Q["fail"][:4])))
+    fates, bad = {}, []
+    for p in Q["pairs"]:
+        f = tuple(sorted(str(sd["fate"]) for sd in p["sides"]))
+        if f == ("sent", "sent"):
+            a, b = p["sides"]
+            late = a if a["sync"] >= b["sync"] else b
+            if not late["concurrent"]:
+                bad.append("%s %s: the later side (%s, sync %d) was not concurrent by its prev "
+                           "clock" % (p["code"], p["col"], late["dev"], late["sync"]))
+            elif late["differ"] and len(late["records"]) != 1:
+                bad.append("%s %s: sync %d touched value records %s" % (
+                    p["code"], p["col"], late["sync"], late["records"]))
+            elif not late["differ"] and late["records"]:
+                bad.append("%s %s: equal values, yet value records %s" % (
+                    p["code"], p["col"], late["records"]))
+            # differ: the later side against HQ's value when it arrived (the earlier side's,
+            # unless a decision or another device wrote the column in between)
+            k = "%s values, both sent: %s" % ("same" if p["same"] else "different",
+                                              "one value record" if late["differ"] else "none")
+        else:
+            k = "/".join(f)
+        fates[k] = fates.get(k, 0) + 1
+    check("every pair of concurrent edits the driver made (one grant's amount or status on two "
+          "devices of a post, neither syncing in between) that reached HQ has exactly one value "
+          "record if its values differed, none if equal (%d pairs: %s)" % (
+              len(Q["pairs"]), ", ".join("%s %d" % kv for kv in sorted(fates.items()))),
+          not bad, "; ".join(bad[:6]))
+    Q["pair_fates"] = fates
+    if os.environ.get("MRF_CONVERGE_DEBUG"):
+        for p in Q["pairs"]:
+            note("pair %s" % p)
+    hqrec = hq_records_raw()
+    missing, foreign_rec, differ = [], [], []
+    listed = 0
+    for dev in DEVICES:
+        mine = dev.records()
+        if mine is None:
+            continue
+        want = {i: r for i, r in hqrec.items() if r["post"] == dev.post}
+        listed += len(mine)
+        for i in sorted(set(mine) - set(want)):
+            foreign_rec.append("%s lists %s (%s)" % (dev.name, i, hqrec.get(i, {}).get(
+                "post", "unknown at HQ")))
+        for i in sorted(set(want) - set(mine)):
+            differ.append("%s lacks %s" % (dev.name, i))
+        for i in sorted(set(want) & set(mine)):
+            r, m = want[i], mine[i]
+            if (m["state"] == "closed") != r["closed"] or (
+                    r["closed"] and (m.get("decision") or "", m.get("reason") or "") !=
+                    (r["decision"], r["reason"])):
+                differ.append("%s: %s %s/%s/%s at HQ, %s/%s/%s on the device" % (
+                    dev.name, i, "closed" if r["closed"] else "open", r["decision"], r["reason"],
+                    m["state"], m.get("decision"), m.get("reason")))
+        for i, post, decision, reason, rule in Q["decisions"]:
+            if post == dev.post and (i not in mine or (mine[i].get("decision"),
+                                                       mine[i].get("reason")) != (decision,
+                                                                                  reason)):
+                missing.append("%s: %s (%s) %s" % (dev.name, i, rule, "missing" if i not in mine
+                                                   else "%s/%s" % (mine[i].get("decision"),
+                                                                    mine[i].get("reason"))))
+    check("every decision HQ made (%d) reached every device of its post, with HQ's decision and "
+          "reason (`mrf conflicts --all --json`)" % len(Q["decisions"]), not missing,
+          "; ".join(missing[:6]))
+    check("every device lists exactly HQ's records of its post, as HQ holds them (%d listed)"
+          % listed, not differ, "; ".join(differ[:6]))
+    check("no device lists a record of another post", not foreign_rec, "; ".join(foreign_rec[:6]))
+    rc, out, err = hq("audit", "verify")
+    check("mrf-hq audit verify holds", rc == 0, "exit %s: %s %s" % (rc, short(out), short(err)))
+    if Q["gap_theme"]:
+        note("KNOWN HQ GAP (not a failure, see the header): %d theme set(s) chosen without "
+             "seeing another writer's choice got no record (theme_set, or same_value for an "
+             "equal set), because their change set was cut after a pull in the same sync: %s"
+             % (len(Q["gap_theme"]), "; ".join(Q["gap_theme"][:4])))
+    drops = fates.get("dropped/sent", 0) + fates.get("dropped/dropped", 0)
+    if drops:
+        note("KNOWN CLIENT GAP (not a failure, see the header): %d concurrent pair(s) lost a "
+             "side to client/sync.c pull_op, which drops a pending write a pulled op beats, so "
+             "HQ never saw it and opened no record" % drops)
+
+
 def main():
     print("seed: %d" % SEED, flush=True)
     note("steps %d, faults %.2f, skew %s (reproduce: MRF_SEED=%d MRF_CONVERGE_STEPS=%d "
@@ -841,6 +1397,10 @@ def main():
                 sync(d, pick_fault())
         elif r < 0.29:
             do_allocate()
+        elif r < 0.34:
+            do_resolve()
+        elif r < 0.38:
+            do_theme_concurrent()
         else:
             do_op(rng.choice(DEVICES))
     t_random = time.time() - t0
@@ -861,6 +1421,7 @@ def main():
 
     per, compared, ncreated, nop = final_checks()
     probe_checks(want)
+    queue_checks()
 
     print("# ---- summary (seed %d) ----" % SEED)
     note("devices %d over posts %s: %s" % (len(DEVICES), ",".join(sorted({d.post for d in
@@ -870,8 +1431,23 @@ def main():
         kinds.setdefault(k.rsplit(":", 1)[0], []).append("%s x%d" % (k.rsplit(":", 1)[1], n))
     note("operations (by exit): %s" % "; ".join("%s: %s" % (k, ", ".join(sorted(v)))
                                                  for k, v in sorted(kinds.items())))
-    note("concurrent same-column edits: %d; HQ allocations: %d" % (stats["concurrent"],
-                                                                   stats["alloc"]))
+    note("concurrent same-column edits: %d (%d pairs of amount/status kept, %d with an edit "
+         "refused); concurrent theme choices: %d; HQ allocations: %d" % (
+             stats["concurrent"], len(Q["pairs"]), stats["pairs_refused"],
+             stats["concurrent_themes"], stats["alloc"]))
+    hqrec = hq_records_raw()
+    kinds = {}
+    for r in hqrec.values():
+        k = "%s/%s/%s" % (r["kind"], r["rule"], "closed" if r["closed"] else "open")
+        kinds[k] = kinds.get(k, 0) + 1
+    note("records: %d (%s); decisions: %d (%s); a rule record accepted and open again at once: "
+         "%d" % (len(hqrec), ", ".join("%s %d" % kv for kv in sorted(kinds.items())),
+                 len(Q["decisions"]), ", ".join("%s x%d" % kv for kv in sorted(
+                     stats["resolve_rc"].items())), Q["reopened"]))
+    note("queue model: %d syncs, %d concurrent differing grant edits, %d equal ones, %d theme "
+         "sets checked exactly, %d loosely; gaps: %d theme sets, %d pairs dropped by a pull"
+         % (Q["syncs"], Q["edits"], Q["same"], Q["theme_exact"], Q["theme_loose"],
+            len(Q["gap_theme"]), Q.get("pair_fates", {}).get("dropped/sent", 0)))
     note("syncs: %d (%s); outcomes: %s" % (sum(stats["syncs"].values()), ", ".join(
         "%s %d" % kv for kv in sorted(stats["syncs"].items())), ", ".join(
         "%s x%d" % kv for kv in sorted(stats["sync_rc"].items()))))

@@ -8,13 +8,19 @@
 #   - random offline operations, concurrent edits of one column on two devices, random syncs
 #     in random orders, lost answers, HQ holding or unreachable, `mrf sync` killed with -9,
 #     HQ allocations;
+#   - concurrent edits of one grant's amount or status on two devices of a post (different
+#     values, sometimes the same), concurrent theme choices, and HQ resolving random open
+#     conflict records (--accept, --take A|B, --set) with a reason;
 #   - at the end every device holds exactly HQ's rows and column clocks of its post and
 #     nothing of another, nothing was lost or applied twice (counted on both sides), nothing
-#     is quarantined, every created row is at HQ.
+#     is quarantined, every created row is at HQ; every concurrent differing edit HQ received
+#     has exactly one value record and no value record lacks one (checked sync by sync
+#     against the devices' outboxes); every decision reached every device of its post with
+#     its reason; `mrf-hq audit verify` holds.
 # Reproduce a failure with the seed it prints:
 #   MRF_SEED=N MRF_BIN=$PWD/build/mrf MRF_HQ_BIN=$PWD/build/mrf-hq MRF_SRC=$PWD \
 #       bash tests/integration/test_converge.sh
-# Size: MRF_CONVERGE_STEPS (default 120), MRF_CONVERGE_FAULTS (default 0.3).
+# Size: MRF_CONVERGE_STEPS (default 200), MRF_CONVERGE_FAULTS (default 0.3).
 . "$(dirname "$0")/lib.sh"
 
 start_sync_hq || {
@@ -38,7 +44,7 @@ if ! grep -q '^driver: ' "$T/driver.out"; then
     fail "the driver ran to its end" "no closing line (seed ${seed:-unknown})"
 fi
 check "mrf-hq serve stops cleanly at the end" hq_stop
-[ "$failed" -eq 0 ] || echo "# reproduce: MRF_SEED=${seed:-?} MRF_CONVERGE_STEPS=${MRF_CONVERGE_STEPS:-120}" \
+[ "$failed" -eq 0 ] || echo "# reproduce: MRF_SEED=${seed:-?} MRF_CONVERGE_STEPS=${MRF_CONVERGE_STEPS:-200}" \
     "MRF_CONVERGE_FAULTS=${MRF_CONVERGE_FAULTS:-0.3} MRF_CONVERGE_SKEW=${MRF_CONVERGE_SKEW:-all}" \
     "MRF_BIN=$MRF MRF_HQ_BIN=$MRF_HQ MRF_SRC=$MRF_SRC bash $0"
 finish
