@@ -11,6 +11,9 @@ a bad link or a dying HQ does, as the file DIR/mode says at the moment each requ
                 it, the device never hears so); the mode then becomes "pass"
   pass-then-down:N   forward N more requests, then behave as "down"
   down          cut the connection without reading the body (HQ unreachable)
+  flip-once     forward the request, then change one byte in the middle of HQ's answer (as a
+                forger on the path would: the answer no longer carries HQ's signature); the
+                mode then becomes "pass"
 
 Usage: hqproxy.py DIR CERT KEY UPSTREAM_PORT
 It binds 127.0.0.1 on a free port and writes it to DIR/port once listening; it waits (up to
@@ -52,6 +55,9 @@ def next_action():
         if m == "drop-once":
             set_mode("pass")
             return "drop"
+        if m == "flip-once":
+            set_mode("pass")
+            return "flip"
         if m.startswith("pass-then-down:"):
             n = int(m.split(":")[1])
             set_mode("down" if n <= 1 else "pass-then-down:%d" % (n - 1))
@@ -115,6 +121,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             f.write("%d\n" % status)
         if action == "drop":
             return self.cut()
+        if action == "flip" and data:
+            data = bytearray(data)
+            data[len(data) // 2] ^= 0x01
+            data = bytes(data)
         self.answer(status, data, ctype)
 
 

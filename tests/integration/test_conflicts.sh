@@ -133,6 +133,21 @@ sync_all n m
 check "n holds HQ's amount" test "$(amount_on n "$G1")" = "7777.00"
 check "m holds HQ's amount" test "$(amount_on m "$G1")" = "7777.00"
 
+# ---- a decision whose answer does not carry HQ's signature is never applied ----------------
+D n grant set "$G1" --amount 5.00 >/dev/null
+D m grant set "$G1" --amount 6.00 >/dev/null
+sync_all n m
+CF=$(open_id concurrent_edit "$G1")
+expect_exit "HQ resolves it: set 6543.21" 0 hq resolve "$CF" --set amount=6543.21 --reason "signed figure"
+BEFORE=$(amount_on n "$G1")
+proxy_mode flip-once
+expect_exit "n's sync with one byte of HQ's answer changed on the way is refused (5)" 5 D n sync --timeout 20
+check "n did not apply the decision" test "$(amount_on n "$G1")" = "$BEFORE"
+expect_exit "n lists its records" 0 D n conflicts --all --json
+check "n did not take the forged answer's record either" test "$(json "$OUT" "[c.get('decision') for c in d if c['id'] == '$CF']")" != '["set"]'
+expect_exit "n's next sync, untouched, takes it" 0 D n sync --timeout 20
+check "n now holds HQ's decision" test "$(amount_on n "$G1")" = "6543.21"
+
 # ---- parallel: the same value; different columns -----------------------------------------
 D n grant set "$G1" --amount 8000.00 >/dev/null
 D m grant set "$G1" --amount 8000.00 >/dev/null
