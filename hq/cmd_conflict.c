@@ -263,14 +263,17 @@ static int conflict_show_exec(struct cli_ctx *ctx, const struct cli_args *a)
     struct hq_conflict c;
     struct hist h = {NULL, NULL, -1};
     cJSON *o = NULL;
-    enum mrf_status rc = open_with_config(ctx, &st, &cfg);
+    char id[16];
+    enum mrf_status rc = shortcode_parse("C", a->args[0], id, &ctx->err);
 
+    if (rc == MRF_OK)
+        rc = open_with_config(ctx, &st, &cfg);
     if (rc != MRF_OK)
         goto out;
-    rc = hqstore_conflict_get(st, a->args[0], &c);
+    rc = hqstore_conflict_get(st, id, &c);
     if (rc == MRF_E_NOTFOUND) {
         rc = mrf_error_set(&ctx->err, MRF_E_INVALID,
-                           "no conflict %s; see mrf-hq conflicts --all for the ids", a->args[0]);
+                           "no conflict %s; see mrf-hq conflicts --all for the ids", id);
         goto out;
     }
     if (rc != MRF_OK) {
@@ -361,7 +364,6 @@ static int resolve_exec(struct cli_ctx *ctx, const struct cli_args *a)
     enum mrf_status rc = MRF_OK;
 
     memset(&r, 0, sizeof r);
-    str_copy(r.id, a->args[0], sizeof r.id);
     if (forms != 1) {
         rc = mrf_error_set(&ctx->err, MRF_E_USAGE,
                            "give one of --accept, --take A|B or --set COLUMN=VALUE");
@@ -373,7 +375,9 @@ static int resolve_exec(struct cli_ctx *ctx, const struct cli_args *a)
                            "(no names or identities)");
         goto out;
     }
-    rc = check_text("reason", reason, &ctx->err);
+    rc = shortcode_parse("C", a->args[0], r.id, &ctx->err);
+    if (rc == MRF_OK)
+        rc = check_text("reason", reason, &ctx->err);
     if (rc == MRF_OK && note != NULL)
         rc = check_text("note", note, &ctx->err);
     if (rc != MRF_OK)

@@ -96,6 +96,9 @@ expect_exit "resolve without a reason is refused (usage)" 2 hq resolve "$C1" --t
 expect_exit "resolve with two forms is refused" 2 hq resolve "$C1" --take A --accept --reason x
 expect_exit "resolve --take C is refused" 3 hq resolve "$C1" --take C --reason "x"
 expect_exit "resolve of an unknown id is refused" 3 hq resolve C-ZZZZZZ --accept --reason "x"
+expect_exit "resolve of a malformed id is refused" 3 hq resolve "C-1;DROP" --accept --reason "x"
+expect_exit "conflict show of a malformed id is refused" 3 hq conflict show "$(printf 'C-\033[2J')"
+check "... and the message does not echo it back" lacks "$(printf '\033')" "$ERR"
 A_VAL=$(hq_records "[c['a']['value'] for c in d if c['id'] == '$C1'][0]")
 expect_exit "HQ resolves it: take A" 0 hq resolve "$C1" --take A --reason "the budget line agreed in October" --note "checked with the desk"
 check "HQ's grant holds side A" test "$(hq_amount "$G1")" = "$(echo "$A_VAL" | tr -d '.')"
