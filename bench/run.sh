@@ -413,8 +413,9 @@ print("converge_value_records_open=%d" % sum(n for k, n in kinds.items()
 print("converge_decisions=%s" % (records.group(3) if records else "?"))
 print("converge_concurrent_differing_edits=%s" % num(r"(\d+) concurrent differing grant edits"))
 print("converge_theme_sets_checked=%s" % num(r"(\d+) theme sets checked exactly"))
-print("converge_known_gaps_theme_sets=%s" % num(r"gaps: (\d+) theme sets"))
-print("converge_known_gaps_dropped_pairs=%s" % num(r"(\d+) pairs dropped by a pull"))
+print("converge_theme_sets_concurrent=%s" % num(r"theme sets checked exactly \((\d+) concurrent"))
+print("converge_changesets=%s" % num(r"# queue model: \d+ syncs, (\d+) change sets"))
+print("converge_changesets_set_aside=%s" % num(r"(\d+) change sets of writes a pull had beaten"))
 print("converge_checks=%s" % num(r"^(\d+ passed, \d+ failed)$"))
 PY
 )
@@ -444,6 +445,8 @@ concurrent differing edit, every decision on every device of its post, \`audit v
 | conflict records (value, of them open at the end) | $(getc converge_records) ($(getc converge_value_records), $(getc converge_value_records_open)) |
 | HQ decisions | $(getc converge_decisions) |
 | concurrent differing edits, each with its one record | $(getc converge_concurrent_differing_edits) |
+| theme choices checked against their change set's seen (concurrent) | $(getc converge_theme_sets_checked) ($(getc converge_theme_sets_concurrent)) |
+| change sets named exactly (of them writes a pull beat, set aside and sent) | $(getc converge_changesets) ($(getc converge_changesets_set_aside)) |
 | checks | $(getc converge_checks) |
 MD
 say "appended the convergence figures to docs/BENCHMARKS.md"

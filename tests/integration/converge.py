@@ -61,31 +61,26 @@ What it does
 The count (check 3)
   Device side: before and after every sync (interrupted or killed ones too) `mrf status --json`
   gives "pending" (outbox entries) and "quarantined" (quarantined entries); the driver also
-  reads the outbox itself, read-only (seq, change set id, column, clock). The entries that left
-  the outbox in a sync, pending-before minus pending-after, are of three kinds:
-    acknowledged by HQ, quarantined by HQ, or DROPPED by the device without being sent: when a
-    pulled op beats a column that has a pending (not yet frozen) local write, the device drops
-    that write (client/sync.c pull_op; HQ would refuse it as stale anyway).
-  So "left == ingested by HQ" is not exact by itself. A drop can only happen to an entry that
-  was still pending, not frozen into a change set, when HQ's answer arrived. A sync freezes all
-  pending entries into its first change set before its first request, unless a change set left
-  frozen by an earlier interrupted sync goes first; the outboxes here stay far below one
-  change set (256 KiB), so drops are possible only in a sync that started with frozen entries.
-  For those syncs the driver classifies each entry that was pending at the start and left: it
-  was dropped iff the writer of that column on the device after the sync is another device (a
-  pulled op replaced it). Not the clock: HQ may have applied the device's own write at a clock
-  of its own (its clock was more than a day ahead), and the device then takes that clock. This needs no other sync running at HQ meanwhile:
-  syncs here run one at a time, and after a kill the driver waits until the proxy has HQ's
-  answer to every request it forwarded. For syncs that exit 0 the device's own summary
-  (`mrf sync --json` "sent") gives a second, independent count: left - dropped must equal
-  sent + newly quarantined entries, per sync.
+  reads the outbox itself, read-only (seq, change set id, column, clock, value, previous
+  clock and writer, and `seen`: the device's cursor when the write was made, post store v5).
+  A device never drops a write: when a pulled op beats a column that has a pending (not yet
+  frozen) local write, client/sync.c pull_op sets the write aside, as it is, into a change
+  set of its own that goes next in the same sync (HQ merges it, it loses, and HQ keeps it in
+  a value record if it was concurrent and differs). So every entry that left the outbox in a
+  sync was acknowledged by HQ or quarantined, and for syncs that exit 0 the device's own
+  summary (`mrf sync --json` "sent") must say so exactly: left == sent + newly quarantined,
+  per sync. The queue model (below) also names, for every sync, the change set HQ received
+  each entry that left in; an entry in none is a failure (lost).
   HQ side: `mrf-hq serve` logs one line per request (hq/serve.c request_log):
     ... POST /v1/sync STATUS device=<first 8 bytes hex> post=P ops=IN/APPLIED/SENT verdict=V
   IN is the number of ops in the change set; a change set seen before is logged verdict=replay
   (or, for a quarantined one, verdict=quarantined) with IN = 0, because HQ does not parse it
   again. Checked, per device: the sum of IN over its accepted and quarantined lines equals the
-  sum over its syncs of (left - dropped); every replay line applied 0 ops; and HQ's oplog holds
-  no two rows with the same (post, tbl, id, col, clock, device).
+  sum over its syncs of the entries that left its outbox; every replay line applied 0 ops; and
+  HQ's oplog holds no two rows with the same (post, tbl, id, col, clock, device). This needs
+  no other sync running at HQ meanwhile: syncs here run one at a time, and after a kill the
+  driver waits until the proxy has HQ's answer to every request it forwarded (and, for the
+  queue model, until HQ's log line of every change set HQ received in the sync is written).
 
 The conflict queue (checks 6 to 9)
   HQ keeps ONE open record per (post, rule, subject) and updates it when another concurrent
@@ -94,14 +89,28 @@ The conflict queue (checks 6 to 9)
   every sync (interrupted and killed ones too) the driver snapshots HQ's store read-only —
   the records (id, rule, subject, cseq: a record's cseq changes whenever HQ opens, updates or
   closes it), the change sets HQ has received from the device (`received`), the current
-  write (clock, device, value) of every watched grant column in the device's outbox, and the
-  post's theme rows — and the device's outbox (value, clock, prev_clock, prev_device, change
-  set) and cursor. Syncs run one at a time and a killed one is waited for (proxy_quiet), so
-  what HQ did in between is this sync's doing. The change sets HQ ingested in the sync are the
-  ids new in `received`, in HQ's order; their ops are the outbox entries frozen with those ids
-  (before the sync, or after it if the answer never arrived), and for the one cut during the
-  sync the entries pending before that left the outbox and were not dropped (see "The count").
-  A replayed change set is not ingested again, so it is not counted again.
+  write (clock, device, value) of every watched grant column in the device's outbox, the
+  post's theme rows, the post's last oplog pseq and its theme-row writes — and the device's
+  outbox (value, clock, prev_clock, prev_device, change set, seen), its cursor and its live
+  themes per year. Syncs run one at a time and a killed one is waited for (proxy_quiet), so
+  what HQ did in between is this sync's doing.
+    The change sets HQ ingested in the sync, and what each held, are known exactly: their ids
+  are the ids new in `received`, in HQ's order; HQ's log gives, per change set in the same
+  order, the ops it held (IN) and applied (APPLIED), so the oplog rows each one applied are
+  the next APPLIED pseqs of the post after the sync's starting pseq (nobody else writes to
+  HQ during the sync). A change set frozen before the sync (or still frozen after it, when
+  its answer never arrived) is read from the outbox by its id. The others were made and
+  acknowledged within the sync from the entries pending before it that left (the pool), in
+  the order client/sync.c run() sends: the oldest frozen change set first, else cut(), which
+  takes the oldest pending entries while their `seen` stays the same. Syncs here run one at a
+  time, so only a sync's first answer brings other writers' ops; pull_op can therefore set
+  entries aside only once per sync, into one change set frozen at once, which goes before
+  any later cut: the pool entries whose column a pulled op took (the column's writer on the
+  device after the sync is another), except those of a first request that was itself a cut
+  (sent before any pull, they lost at HQ). Every change set must hold exactly the IN ops HQ
+  logged, the pool must be used up, and the APPLIED counts must add up to what the post's
+  oplog grew by; anything else is a failure. A replayed change set is not ingested again, so
+  it is not counted again.
     Grant columns HQ watches (sync/tables.c: theme, year, amount_cents, currency, status,
   removed; the driver edits amount and status, HQ's decisions write the others). An op is a
   CONCURRENT EDIT iff HQ holds a write of that column and that write is neither the sender's
@@ -122,28 +131,33 @@ The conflict queue (checks 6 to 9)
   exclusion: HQ restamps n2's and n3's clocks (more than a day ahead), but concurrency is
   decided by the writer and the replaced write, never by the op's clock, and the device
   names HQ's clock for its own restamped writes, so their ops are judged like anyone's.
-    Theme sets (rule theme_set, subject "themes YEAR"): HQ calls a change set's choice of a
-  year's themes concurrent iff someone else (a device, or HQ's decision) wrote one of that
-  year's theme rows after the request's cursor, and opens a value record iff the resulting
-  set differs from the one HQ held. The driver knows that cursor exactly for the FIRST
-  request of a sync (the device's cursor when the sync starts), and checks those change sets
-  both ways as in 6a/6b. A change set cut after the sync already pulled (a sync that starts
-  with a frozen change set sends that first, pulls, and only then cuts the pending entries)
-  is sent with the newer cursor, so HQ can miss a choice made without seeing the pulled ones:
-  for those the driver checks only the converse (a theme_set record needs someone else's
-  write after the cursor the device had when it first wrote that year's themes, kept per
-  device and year), and counts a true concurrent choice with no record as a KNOWN HQ GAP
-  (printed, not a failure; reported as a bug: the request's cursor is newer than what the
-  device had seen when it chose).
-    7. the driver's own pairs: every pair whose two writes both reached HQ as written (not
-       replaced by a later write of the same device before its sync, nor dropped) has exactly
-       one value record from the sync that brought the later write if that write differed
-       from HQ's value then, none if it did not (the same-value pairs); and the later write
-       was concurrent by its prev clock. A side a pulled op DROPPED before it was sent
-       (client/sync.c pull_op drops a pending write that a pulled op beats, in a sync that
-       starts with a frozen change set) never reaches HQ, so the pair has no record: counted
-       and printed as a KNOWN CLIENT GAP, not a failure (reported as a bug: DESIGN section 5
-       says conflicts are kept, never dropped).
+    Theme sets (rule theme_set, subject "themes YEAR"): each change set that writes theme
+  rows of a year is checked exactly, both ways as in 6a/6b, against the cursor HQ uses for
+  it: the change set's `seen` (the least `seen` of its entries; cut() puts only entries with
+  the same `seen` in one change set, and the request carries it when it is below the cursor).
+  The driver computes HQ's decision from HQ's oplog (the post's theme-row writes, read after
+  the sync; it holds applied writes only), as docs/DECISIONS.md says HQ decides:
+    - considered at all iff another writer (a device, or HQ's decision) wrote one of that
+      year's theme rows after `seen`;
+    - A, the set HQ held before the change set: every row's last `removed` write up to the
+      pseq the change set started at;
+    - B, the set the sender chose: per row, this change set's write of `removed`, else the
+      sender's own last applied write after `seen` (its earlier change sets included), else
+      the row as it stood at `seen` (what it had pulled); a row it never saw is not chosen;
+    - B != A: a `theme_set` value record, opened or updated, the one open for the subject
+      after the sync; B == A: a `same_value` record (parallel, closed).
+  Because that model of B reads HQ's own oplog, it is checked against the device, which knows
+  nothing of it: when the change set holds every unsent theme write of the year and its
+  writes had seen the cursor the device had when the sync began, B must be exactly the set
+  the device itself showed (its store's live themes of the year, what `mrf theme list YEAR`
+  lists) just before the sync.
+    7. the driver's own pairs: no side is lost — each is sent as written, replaced by a later
+       write of the same device before its sync (coalesced), or was no write at all (the
+       device already held that value: exit 0, no outbox entry); a side set aside by a pull
+       is sent. Every pair whose two writes both reached HQ as written has exactly one value
+       record from the sync that brought the later write if that write differed from HQ's
+       value then, none if it did not (the same-value pairs); and the later write was
+       concurrent by its prev clock.
     8. every decision HQ made reached every device of its post: after the final syncs each
        device's `mrf conflicts --all --json` lists every record HQ holds for its post, in the
        same state, closed ones with HQ's decision and reason, and no record of another post.
@@ -315,10 +329,9 @@ class Device:
         self.id = None
         self.created = []  # (kind, code) of rows it created
         self.left = 0      # outbox entries that left, summed over syncs
-        self.dropped = 0   # ... of which dropped by a pulled op, never sent
+        self.aside = 0     # ... of which a pull had beaten and the device set aside (then sent)
         self.syncs = 0
         self.sides = {}    # (tbl, id, col): sides of the driver's concurrent pairs not sent yet
-        self.theme_cw = {} # year: its cursor when it first wrote that year's themes, unsent
 
     def label(self):
         return "%s (%s%s)" % (self.name, self.post, ", " + self.offset if self.offset else "")
@@ -369,16 +382,28 @@ class Device:
         return sorted(partners, key=REG.key), themes, grants
 
     def outbox(self):
-        """{seq: (frozen, tbl, id, col, clock, value, prev_clock, prev_device, changeset)}."""
+        """{seq: (frozen, tbl, id, col, clock, value, prev_clock, prev_device, changeset,
+        seen)}; seen: the device's cursor when the write was made (post store v5)."""
         with ro(self.db) as db:
             ob = {seq: (cs is not None, tbl, bytes(i), col, u64(clk), v, u64(pc),
                         bytes(pd) if pd is not None else None,
-                        bytes(cs) if cs is not None else None)
-                  for seq, cs, tbl, i, col, clk, v, pc, pd in db.execute(
+                        bytes(cs) if cs is not None else None, seen)
+                  for seq, cs, tbl, i, col, clk, v, pc, pd, seen in db.execute(
                       "SELECT seq, changeset, tbl, id, col, clock, value, prev_clock, "
-                      "prev_device FROM outbox")}
+                      "prev_device, seen FROM outbox")}
         db.close()
         return ob
+
+    def theme_sets(self):
+        """{year: set of live themes} as this device holds them (what `mrf theme list YEAR`
+        shows), read-only."""
+        res = {}
+        with ro(self.db) as db:
+            for y, t in db.execute("SELECT year, theme FROM themes WHERE post = ? AND "
+                                   "removed = 0 AND theme IS NOT NULL", (self.post,)):
+                res.setdefault(y, set()).add(t)
+        db.close()
+        return res
 
     def cursor(self):
         with ro(self.db) as db:
@@ -448,25 +473,9 @@ def amount():
     return "%d.%02d" % (rng.randint(1, 60000), rng.randint(0, 99))
 
 
-def unsent_theme_years(dev):
-    years = set()
-    for e in dev.outbox().values():
-        if e[1] == TBL_THEMES:
-            years.add(dev.theme_row(e[2])[0])
-    return years
-
-
 def theme_set(dev, year, themes, kind="theme set"):
-    """`mrf theme set` on dev; keeps the cursor dev had when it first wrote that year's themes
-    and has not sent them yet (what it had seen when it chose them)."""
-    had = unsent_theme_years(dev)
-    c = dev.cursor()
+    """`mrf theme set` on dev (what its writes had seen travels with them: outbox.seen)."""
     rc, out = op(dev, kind, ["theme", "set", str(year)] + themes)
-    if year not in had:
-        if year in unsent_theme_years(dev):
-            dev.theme_cw[year] = c
-        else:
-            dev.theme_cw.pop(year, None)
     return rc
 
 
@@ -603,7 +612,13 @@ def do_grant_set(dev, grants):
                 pair = {"code": code, "col": GRANT_COLS[c], "same": v1 == v2, "sides": []}
                 for d, v in ((dev, v1), (other, v2)):
                     side = {"dev": d.name, "value": conv(v), "fate": None}
-                    d.sides.setdefault((TBL_GRANTS, gid, c), []).append(side)
+                    # a write of the value the device already held writes nothing (exit 0, no
+                    # outbox entry): that side is no edit at all, it has nothing to send
+                    if not any(not e[0] and e[1:4] == (TBL_GRANTS, gid, c) and e[5] == conv(v)
+                               for e in d.outbox().values()):
+                        side["fate"] = "unchanged"
+                    else:
+                        d.sides.setdefault((TBL_GRANTS, gid, c), []).append(side)
                     pair["sides"].append(side)
                 Q["pairs"].append(pair)
             else:
@@ -650,9 +665,9 @@ GRANT_COLS = ["partner", "theme", "year", "amount_cents", "currency", "status", 
 WATCHED_GRANT = {1, 2, 3, 4, 5, 9}  # sync/tables.c: the grant columns HQ watches
 HQDB = os.path.join(HQ_HOME, "hq.db")
 VALUE_RULES = ("concurrent_edit", "theme_set")
-Q = {"fail": [], "syncs": 0, "edits": 0, "same": 0, "theme_exact": 0, "theme_loose": 0,
-     "gap_theme": [], "gap_drop": [], "pairs": [], "decisions": [], "outside": 0,
-     "resolve_rc": {}, "reopened": 0}
+Q = {"fail": [], "syncs": 0, "edits": 0, "same": 0, "theme_sets": 0, "theme_records": 0,
+     "theme_view": 0, "changesets": 0, "aside_cs": 0, "stale_seen": 0, "pairs": [], "decisions": [],
+     "outside": 0, "resolve_rc": {}, "reopened": 0}
 
 
 def qfail(what):
@@ -696,8 +711,43 @@ def hq_snapshot(dev, ob):
             snap["cols"][(e[1], e[2], e[3])] = (u64(c[0]), bytes(c[1]), v[0] if v else None)
         snap["themes"] = {bytes(i): (y, t, rm) for i, y, t, rm in db.execute(
             "SELECT id, year, theme, removed FROM themes WHERE post = ?", (dev.post,))}
+        snap["pseq"] = db.execute("SELECT coalesce(max(pseq), 0) FROM oplog WHERE post = ?",
+                                  (dev.post,)).fetchone()[0]
+        # every write HQ applied to the post's theme rows, in HQ's order (the oplog holds only
+        # applied writes: a write that lost the merge is not there)
+        snap["theme_ops"] = [(ps, bytes(i), col, v, bytes(d)) for ps, i, col, v, d in db.execute(
+            "SELECT pseq, id, col, value, device FROM oplog WHERE post = ? AND tbl = ? "
+            "ORDER BY pseq", (dev.post, TBL_THEMES))]
     db.close()
     return snap
+
+
+def log_size():
+    try:
+        return os.path.getsize(SERVE_LOG)
+    except OSError:
+        return 0
+
+
+def log_lines_since(dev, offset, want, limit=5.0):
+    """HQ's log lines of dev's change set requests written after offset, [(verdict, IN,
+    APPLIED)] in order; waits (up to limit s) until `want` of them are accepted or quarantined
+    (HQ writes a line when the request completes, a moment after its answer left)."""
+    end = time.time() + limit
+    while True:
+        with open(SERVE_LOG, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+        data = data[:data.rfind(b"\n") + 1].decode(errors="replace")
+        res = []
+        for line in data.splitlines():
+            m = LOG_RE.search(line)
+            if m and m.group(2).lower() == dev.id[:16]:
+                res.append((m.group(7), int(m.group(4)), int(m.group(5))))
+        n = sum(1 for v, _, _ in res if v in ("accepted", "quarantined"))
+        if n >= want or time.time() > end:
+            return res
+        time.sleep(0.05)
 
 
 def record_events(pre, post):
@@ -722,25 +772,73 @@ def grant_code(post, i):
     return r[0] if r else "?"
 
 
-def others_since(post, rows, cursor, device):
-    """Theme-row writes by anyone but device (HQ's decisions included) after cursor."""
-    if not rows:
-        return 0
-    with ro(HQDB) as db:
-        n = db.execute("SELECT count(*) FROM oplog WHERE post = ? AND tbl = ? AND pseq > ? AND "
-                       "device <> ? AND id IN (%s)" % ",".join("?" * len(rows)),
-                       (post, TBL_THEMES, cursor, device) + tuple(rows)).fetchone()[0]
-    db.close()
-    return n
+def theme_choice(ops, post_themes, year, D, seen, p_before, p_after, ents):
+    """HQ's view of a change set's choice of a year's themes, computed from HQ's oplog (ops:
+    the post's theme-row writes in pseq order, read after the sync) as docs/DECISIONS.md says
+    HQ decides: the change set applied its writes at pseqs (p_before, p_after], the sender had
+    seen pseq `seen`. Returns (others, A, B): whether another writer (a device or HQ's
+    decision) wrote one of the year's theme rows after `seen`; the set HQ held before the
+    change set; the set the sender chose (per row: this change set's write of `removed`, else
+    the sender's own last applied write after `seen`, else the row as it stood at `seen`)."""
+    rows = {}
+    for ps, i, col, v, d in ops:
+        if ps > p_after:
+            break
+        t = post_themes.get(i)
+        if t is None or t[0] != year:
+            continue
+        r = rows.setdefault(i, {"theme": t[1], "before": None, "seen": None, "own": None})
+        if d != D and ps > seen:
+            r["others"] = True
+        if col != THEME_REMOVED or v is None:
+            continue
+        if ps <= p_before:
+            r["before"] = v
+        if ps <= seen:
+            r["seen"] = v
+        elif d == D and ps <= p_before:
+            r["own"] = v
+    mine = {}
+    for e in ents:
+        if e[1] == TBL_THEMES and e[3] == THEME_REMOVED and e[5] is not None:
+            mine[e[2]] = e[5]
+    A, B = set(), set()
+    for i, r in rows.items():
+        if r["before"] == 0 and r["theme"]:
+            A.add(r["theme"])
+        v = mine.get(i, r["own"] if r["own"] is not None else r["seen"])
+        if v == 0 and r["theme"]:
+            B.add(r["theme"])
+    return any(r.get("others") for r in rows.values()), A, B
 
 
-def queue_model(dev, ob0, ob1, pre, post, dropped, cursor0, t0):
-    """Predicts from what dev's outbox sent which value records HQ had to open or update in
-    this sync, and compares with what HQ did (see the header, "The conflict queue")."""
-    Q["syncs"] += 1
-    D = dev.id_bytes
+def fmt_set(x):
+    return "{%s}" % ",".join(sorted(x))
+
+
+def changesets_of_sync(dev, ob0, ob1, pre, post, beaten, lines):
+    """The change sets HQ ingested in this sync, in HQ's order: [(id, entries, IN, APPLIED)],
+    None if the driver cannot name them (a failure, recorded).
+
+    HQ's `received` gives their ids in order, HQ's log the ops each held (IN) and applied. A
+    change set frozen before the sync (or left frozen after it) is read from the outbox. The
+    others were made and acknowledged within the sync from the entries pending before it
+    that left (the pool), in the order client/sync.c run() sends them: the oldest frozen
+    change set first, else cut() (the oldest pending entries with the same `seen`). The one
+    exchange that pulls other writers' ops is the sync's first answer (syncs here run one at
+    a time; later answers bring only this device's own writes back), so pull_op sets pending
+    entries aside at most once per sync, into one change set that is frozen at once and so
+    goes before any later cut: the pool entries a pulled op beat (`beaten`, the column's
+    writer on the device after the sync is another), except those of a first request that
+    was itself a cut (sent before any pull; lost at HQ)."""
     new_ids = [cs for cs, rid in sorted(post["received"].items(), key=lambda kv: kv[1])
                if cs not in pre["received"]]
+    acc = [(v, n_in, n_app) for v, n_in, n_app in lines if v in ("accepted", "quarantined")]
+    if len(acc) != len(new_ids):
+        qfail("sync %d of %s: HQ received %d new change set(s), its log shows %d accepted or "
+              "quarantined request(s)" % (Q["syncs"], dev.name, len(new_ids), len(acc)))
+        return None
+
     def by_cs(ob):
         g = {}
         for seq in sorted(ob):
@@ -748,33 +846,65 @@ def queue_model(dev, ob0, ob1, pre, post, dropped, cursor0, t0):
                 g.setdefault(ob[seq][8], []).append(ob[seq])
         return g
     frozen0, frozen1 = by_cs(ob0), by_cs(ob1)
-    order0 = sorted(frozen0, key=lambda cs: min(s for s, e in ob0.items() if e[8] == cs))
-    cut = [ob0[s] for s in sorted(ob0) if not ob0[s][0] and s not in ob1 and s not in dropped]
-    first_req = order0[0] if order0 else None
-    sent = []  # (change set, entries, sent first in this sync)
-    for cs in new_ids:
+    pool = [s for s in sorted(ob0) if not ob0[s][0] and s not in ob1]
+    first_is_cut = not frozen0
+    aside = [s for s in pool if s in beaten]
+    res = []
+    for k, cs in enumerate(new_ids):
         if cs in frozen0:
             ents = frozen0[cs]
         elif cs in frozen1:
             ents = frozen1[cs]
-        elif cut:
-            ents, cut = cut, []
         else:
-            ents = []
-        if first_req is None:
-            first_req = cs
-        sent.append((cs, ents, cs == first_req))
-    # sides of the driver's concurrent pairs that a pulled op dropped before they were sent
-    for s in dropped:
-        e = ob0[s]
-        for side in dev.sides.pop((e[1], e[2], e[3]), []):
-            side["fate"] = "dropped"
+            first_cut = k == 0 and first_is_cut
+            group = []
+            if aside and not first_cut:
+                group, aside = aside, []
+                Q["aside_cs"] += 1
+                dev.aside += len(group)
+            else:
+                # cut(): the oldest pending entries, while their `seen` stays the same (the
+                # entries set aside are frozen by then, and go first)
+                rest = [s for s in pool if first_cut or s not in aside]
+                for s in rest:
+                    if ob0[s][9] != ob0[rest[0]][9]:
+                        break
+                    group.append(s)
+                if first_cut:  # sent before any pull: a beaten entry of it lost at HQ
+                    aside = [s for s in aside if s not in group]
+            pool = [s for s in pool if s not in group]
+            ents = [ob0[s] for s in group]
+        if len(ents) != acc[k][1]:
+            qfail("sync %d of %s: change set %d of the sync (%s) holds %d op(s) by HQ's log, the "
+                  "driver names %d from the outbox" % (Q["syncs"], dev.name, k + 1, cs.hex()[:8],
+                                                         acc[k][1], len(ents)))
+            return None
+        res.append((cs, ents, acc[k][1], acc[k][2]))
+    if pool:
+        qfail("sync %d of %s: %d outbox entr(y/ies) left the outbox in no change set HQ received "
+              "(lost: seqs %s)" % (Q["syncs"], dev.name, len(pool), pool[:8]))
+    return res
+
+
+def queue_model(dev, ob0, ob1, pre, post, beaten, lines, cursor0, view0, t0):
+    """Predicts from what dev's outbox sent which value records HQ had to open or update in
+    this sync, and compares with what HQ did (see the header, "The conflict queue")."""
+    Q["syncs"] += 1
+    D = dev.id_bytes
+    sent = changesets_of_sync(dev, ob0, ob1, pre, post, beaten, lines)
+    if sent is None:
+        return
+    Q["changesets"] += len(sent)
+    # the sync's first request: the oldest frozen change set, else its first cut
+    frozen0 = [ob0[s][8] for s in sorted(ob0) if ob0[s][0]]
+    first = frozen0[0] if frozen0 else (sent[0][0] if sent else None)
     cur = dict(pre["cols"])
     bound = hlc_bound(t0)
-    want = {}  # (rule, subject) -> "value" | "same" | "loose"
-    gaps = []
+    want = {}  # (rule, subject) -> "value" | "same"
     delivered = []
-    for cs, ents, first in sent:
+    p_before = pre["pseq"]
+    for cs, ents, n_in, n_app in sent:
+        p_after = p_before + n_app
         for e in ents:
             if e[1] != TBL_GRANTS or e[3] not in WATCHED_GRANT:
                 continue
@@ -799,35 +929,46 @@ def queue_model(dev, ob0, ob1, pre, post, dropped, cursor0, t0):
             # a restamped write holds HQ's clock, within the bound (None: not known here)
             if c is None or e[4] > bound or (e[4], D) > (bound if c[0] is None else c[0], c[1]):
                 cur[key] = (None if e[4] > bound else e[4], D, e[5])
-        years = {}
+        # theme sets: HQ reads concurrency against what the change set's writes had seen
+        # (the least `seen` of its entries; cut() keeps one value per change set)
+        seen = min(e[9] for e in ents) if ents else cursor0
+        if cs != first:  # sent after a pull of this sync: its writes had seen less
+            Q["stale_seen"] += 1
+        years = set()
         for e in ents:
             if e[1] == TBL_THEMES:
-                y = pre["themes"].get(e[2], (None,))[0] or dev.theme_row(e[2])[0]
+                y = (post["themes"].get(e[2]) or (dev.theme_row(e[2])[0],))[0]
                 if y:
-                    years.setdefault(y, []).append(e)
-        for y, es in sorted(years.items()):
-            rows = [i for i, t in post["themes"].items() if t[0] == y]
-            cw = dev.theme_cw.pop(y, cursor0)
-            true = others_since(dev.post, rows, cw, D) > 0
-            subject = "themes %d" % y
-            if first:
-                Q["theme_exact"] += 1
-                hq_others = others_since(dev.post, rows, cursor0, D) > 0
-                before = {t[1] for t in pre["themes"].values() if t[0] == y and not t[2] and t[1]}
-                chosen = set(before)
-                for e in es:
-                    if e[3] == THEME_REMOVED and e[5] is not None:
-                        th = (pre["themes"].get(e[2]) or post["themes"].get(e[2]))[1]
-                        (chosen.discard if e[5] else chosen.add)(th)
-                if hq_others:
-                    want[("theme_set" if chosen != before else "same_value", subject)] = \
-                        "value" if chosen != before else "same"
-                elif true:
-                    gaps.append(subject)
-            elif true:
-                Q["theme_loose"] += 1
-                want.setdefault(("theme_set", subject), "loose")
-                want.setdefault(("same_value", subject), "loose")
+                    years.add(y)
+        for y in sorted(years):
+            Q["theme_sets"] += 1
+            others, A, B = theme_choice(post["theme_ops"], post["themes"], y, D, seen, p_before,
+                                        p_after, ents)
+            # the device's own view, independent of HQ's oplog: when the change set holds
+            # every unsent theme write of the year and its writes had seen the cursor the
+            # device had when the sync began, what the device showed (`mrf theme list`) just
+            # before the sync is the set it chose
+            mine_y = {s for s, e in ob0.items() if e[1] == TBL_THEMES and
+                      (post["themes"].get(e[2]) or (None,))[0] == y}
+            in_cs = {s for s, e in ob0.items() if e in ents}
+            if seen == cursor0 and mine_y and mine_y <= in_cs:
+                Q["theme_view"] += 1
+                if view0.get(y, set()) != B:
+                    qfail("sync %d of %s: themes %d: the device showed %s before the sync, HQ's "
+                          "oplog says it chose %s (seen %d)" % (Q["syncs"], dev.name, y,
+                                                                fmt_set(view0.get(y, set())),
+                                                                fmt_set(B), seen))
+            if others:
+                Q["theme_records"] += 1
+                want[("theme_set" if A != B else "same_value", "themes %d" % y)] = \
+                    "value" if A != B else "same"
+            if os.environ.get("MRF_CONVERGE_DEBUG"):
+                note("sync %d of %s: change set %s themes %d seen %d others %s A %s B %s" % (
+                    Q["syncs"], dev.name, cs.hex()[:8], y, seen, others, fmt_set(A), fmt_set(B)))
+        p_before = p_after
+    if p_before != post["pseq"]:
+        qfail("sync %d of %s: HQ's log says the sync applied %d op(s), the post's oplog grew by "
+              "%d" % (Q["syncs"], dev.name, p_before - pre["pseq"], post["pseq"] - pre["pseq"]))
     ev = record_events(pre["rec"], post["rec"])
     for side in delivered:
         side["records"] = sorted(ev.get((dev.post, "concurrent_edit", side["subject"]), ()))
@@ -839,25 +980,21 @@ def queue_model(dev, ob0, ob1, pre, post, dropped, cursor0, t0):
             continue
         w = want.get((rule, subject))
         if w is None:
-            qfail("sync %d of %s: a %s record for %s (%s) without a concurrent differing edit "
-                  "the driver can name" % (Q["syncs"], dev.name, rule, subject, sorted(ids)))
+            qfail("sync %d of %s: a %s record for %s (%s) without a concurrent %s edit the "
+                  "driver can name" % (Q["syncs"], dev.name, rule, subject, sorted(ids),
+                                       "equal" if rule == "same_value" else "differing"))
         elif rule != "same_value":
             opened = open_records(post["rec"], dev.post, rule, subject)
             if len(ids) != 1 or opened != sorted(ids):
                 qfail("sync %d of %s: %s %s: touched %s, open after it %s (want exactly one, "
                       "that one)" % (Q["syncs"], dev.name, rule, subject, sorted(ids), opened))
     for (rule, subject), w in sorted(want.items()):
-        hit = (dev.post, rule, subject) in ev
-        if w in ("value", "same") and not hit:
-            qfail("sync %d of %s: no %s record for %s, though its op was concurrent (prev "
-                  "clock/writer not HQ's) and %s" % (
-                      Q["syncs"], dev.name, rule, subject,
-                      "different" if w == "value" else "equal"))
-        elif w == "loose" and rule == "theme_set" and not hit and \
-                (dev.post, "same_value", subject) not in ev:
-            gaps.append(subject)
-    for g in gaps:
-        Q["gap_theme"].append("sync %d of %s: %s" % (Q["syncs"], dev.name, g))
+        if (dev.post, rule, subject) not in ev:
+            qfail("sync %d of %s: no %s record for %s, though its op was concurrent (%s) and %s"
+                  % (Q["syncs"], dev.name, rule, subject,
+                     "another writer's theme write after its seen" if subject.startswith(
+                         "themes") else "prev clock/writer not HQ's",
+                     "different" if w == "value" else "equal"))
 
 
 def record_check_outside(what, pre, post, allowed=()):
@@ -920,7 +1057,9 @@ def sync(dev, fault="none"):
     if st0 is None:
         return None
     cursor0 = dev.cursor()
+    view0 = dev.theme_sets()
     pre = hq_snapshot(dev, ob0)
+    log0 = log_size()
     if st0["pending"] != len(ob0):
         not_ok("%s: status pending matches the outbox" % dev.name,
                "pending %s, outbox rows %d" % (st0["pending"], len(ob0)))
@@ -971,28 +1110,28 @@ def sync(dev, fault="none"):
         return rc
     left = st0["pending"] - st1["pending"]
     newly_q = st1.get("quarantined", 0) - st0.get("quarantined", 0)
-    dropped_seqs = set()
-    if any(e[0] for e in ob0.values()):
-        # started with a frozen change set: entries still pending then may have been dropped
-        gone = [(s, e) for s, e in ob0.items() if not e[0] and s not in ob1]
-        clocks = dev.column_clocks([(e[1], e[2], e[3]) for s, e in gone])
-        dropped_seqs = {s for s, e in gone
-                        if clocks[(e[1], e[2], e[3])] is None
-                        or clocks[(e[1], e[2], e[3])][1] != dev.id_bytes}
-    dropped = len(dropped_seqs)
-    queue_model(dev, ob0, ob1, pre, hq_snapshot(dev, ob1), dropped_seqs, cursor0, t_start)
+    post = hq_snapshot(dev, ob1)
+    lines = log_lines_since(dev, log0, len([cs for cs in post["received"]
+                                            if cs not in pre["received"]]))
+    # entries pending before the sync that left it and whose column a pulled op took (the
+    # writer on the device is now another): set aside by pull_op and sent, or (in a first
+    # request cut before any pull) sent and beaten at HQ
+    gone = [(s, e) for s, e in ob0.items() if not e[0] and s not in ob1]
+    clocks = dev.column_clocks([(e[1], e[2], e[3]) for s, e in gone])
+    beaten = {s for s, e in gone if clocks[(e[1], e[2], e[3])] is None
+              or clocks[(e[1], e[2], e[3])][1] != dev.id_bytes}
+    queue_model(dev, ob0, ob1, pre, post, beaten, lines, cursor0, view0, t_start)
     dev.left += left
-    dev.dropped += dropped
     if left < 0:
         not_ok("%s: a sync never adds to the outbox" % dev.name, "pending %d -> %d" %
                (st0["pending"], st1["pending"]))
     if report is not None:
+        # a device drops nothing: every entry that left was sent (acknowledged) or quarantined
         stats["accounting_checked"] += 1
-        if left - dropped != report["sent"] + newly_q:
+        if left != report["sent"] + newly_q:
             not_ok("%s: what left the outbox is what HQ acknowledged" % dev.label(),
-                   "pending %d -> %d, %d dropped by pulled ops, but the sync reports %d sent "
-                   "and %d newly quarantined" % (st0["pending"], st1["pending"], dropped,
-                                                 report["sent"], newly_q))
+                   "pending %d -> %d, but the sync reports %d sent and %d newly quarantined" % (
+                       st0["pending"], st1["pending"], report["sent"], newly_q))
     return rc
 
 
@@ -1231,11 +1370,11 @@ def final_checks():
     per, others = hq_log()
     for dev in DEVICES:
         p = per.get(dev.id[:16], [0, 0, 0, 0])
-        want = dev.left - dev.dropped
-        check("%s: ops HQ ingested from it (%d) == entries that left its outbox (%d) - dropped "
-              "by pulled ops (%d)" % (dev.name, p[0], dev.left, dev.dropped), p[0] == want,
+        check("%s: ops HQ ingested from it (%d) == entries that left its outbox (%d; %d of "
+              "them set aside by a pull and sent)" % (dev.name, p[0], dev.left, dev.aside),
+              p[0] == dev.left,
               "HQ's log counts %d ops in its accepted/quarantined change sets, the device "
-              "%d left - %d dropped = %d" % (p[0], dev.left, dev.dropped, want))
+              "%d left its outbox" % (p[0], dev.left))
     nrep = sum(p[1] for p in per.values())
     bad = sum(p[2] for p in per.values())
     check("replayed change sets applied nothing (%d replays)" % nrep, bad == 0,
@@ -1286,10 +1425,12 @@ def final_checks():
 def queue_checks():
     """The conflict queue at the end (see the header, "The conflict queue")."""
     check("every concurrent differing edit HQ received (a watched grant column: %d; a theme set "
-          "with a cursor known exactly: %d) is covered by exactly one open value record, updated "
-          "by the sync that brought it, and no value record opened or changed without one "
-          "(%d syncs; %d equal-value concurrent edits)"
-          % (Q["edits"], Q["theme_exact"], Q["syncs"], Q["same"]), not Q["fail"],
+          "chosen while another writer's was unseen: %d of %d theme choices, each read against "
+          "its change set's seen) is covered by exactly one open value record, updated by the "
+          "sync that brought it, and no value record opened or changed without one (%d syncs, "
+          "%d change sets named exactly; %d equal-value concurrent grant edits)"
+          % (Q["edits"], Q["theme_records"], Q["theme_sets"], Q["syncs"], Q["changesets"],
+             Q["same"]), not Q["fail"],
           "%d failures, e.g. %s" % (len(Q["fail"]), "; ".join(Q["fail"][:4])))
     fates, bad = {}, []
     for p in Q["pairs"]:
@@ -1312,10 +1453,21 @@ def queue_checks():
                                               "one value record" if late["differ"] else "none")
         else:
             k = "/".join(f)
+            # a side is sent as written, replaced by its own device's later write (coalesced
+            # before a sync), or was no write at all (unchanged); nothing else can become of
+            # it: a device never drops a write (client/sync.c pull_op sets a beaten one aside
+            # and sends it)
+            lost = [sd for sd in p["sides"] if sd["fate"] not in ("sent", "replaced",
+                                                                  "unchanged")]
+            if lost:
+                bad.append("%s %s: side(s) of %s never reached HQ (fate %s)" % (
+                    p["code"], p["col"], "/".join(sd["dev"] for sd in lost),
+                    "/".join(str(sd["fate"]) for sd in lost)))
         fates[k] = fates.get(k, 0) + 1
     check("every pair of concurrent edits the driver made (one grant's amount or status on two "
-          "devices of a post, neither syncing in between) that reached HQ has exactly one value "
-          "record if its values differed, none if equal (%d pairs: %s)" % (
+          "devices of a post, neither syncing in between) lost no side, and when both reached "
+          "HQ as written it has exactly one value record if its values differed, none if equal "
+          "(%d pairs: %s)" % (
               len(Q["pairs"]), ", ".join("%s %d" % kv for kv in sorted(fates.items()))),
           not bad, "; ".join(bad[:6]))
     Q["pair_fates"] = fates
@@ -1359,16 +1511,6 @@ def queue_checks():
     check("no device lists a record of another post", not foreign_rec, "; ".join(foreign_rec[:6]))
     rc, out, err = hq("audit", "verify")
     check("mrf-hq audit verify holds", rc == 0, "exit %s: %s %s" % (rc, short(out), short(err)))
-    if Q["gap_theme"]:
-        note("KNOWN HQ GAP (not a failure, see the header): %d theme set(s) chosen without "
-             "seeing another writer's choice got no record (theme_set, or same_value for an "
-             "equal set), because their change set was cut after a pull in the same sync: %s"
-             % (len(Q["gap_theme"]), "; ".join(Q["gap_theme"][:4])))
-    drops = fates.get("dropped/sent", 0) + fates.get("dropped/dropped", 0)
-    if drops:
-        note("KNOWN CLIENT GAP (not a failure, see the header): %d concurrent pair(s) lost a "
-             "side to client/sync.c pull_op, which drops a pending write a pulled op beats, so "
-             "HQ never saw it and opened no record" % drops)
 
 
 def main():
@@ -1444,16 +1586,18 @@ def main():
          "%d" % (len(hqrec), ", ".join("%s %d" % kv for kv in sorted(kinds.items())),
                  len(Q["decisions"]), ", ".join("%s x%d" % kv for kv in sorted(
                      stats["resolve_rc"].items())), Q["reopened"]))
-    note("queue model: %d syncs, %d concurrent differing grant edits, %d equal ones, %d theme "
-         "sets checked exactly, %d loosely; gaps: %d theme sets, %d pairs dropped by a pull"
-         % (Q["syncs"], Q["edits"], Q["same"], Q["theme_exact"], Q["theme_loose"],
-            len(Q["gap_theme"]), Q.get("pair_fates", {}).get("dropped/sent", 0)))
+    note("queue model: %d syncs, %d change sets, %d concurrent differing grant edits, %d equal "
+         "ones, %d theme sets checked exactly (%d concurrent, %d also against the device's own "
+         "view); %d change sets of writes a pull had beaten, set aside and sent; %d change "
+         "sets sent after a pull of the same sync (read against their own seen)"
+         % (Q["syncs"], Q["changesets"], Q["edits"], Q["same"], Q["theme_sets"],
+            Q["theme_records"], Q["theme_view"], Q["aside_cs"], Q["stale_seen"]))
     note("syncs: %d (%s); outcomes: %s" % (sum(stats["syncs"].values()), ", ".join(
         "%s %d" % kv for kv in sorted(stats["syncs"].items())), ", ".join(
         "%s x%d" % kv for kv in sorted(stats["sync_rc"].items()))))
-    note("accounting: per sync (exit 0) checked %d times; per device left/dropped/HQ "
+    note("accounting: per sync (exit 0) checked %d times; per device left/set aside/HQ "
          "ingested: %s" % (stats["accounting_checked"], ", ".join(
-             "%s %d/%d/%d" % (d.name, d.left, d.dropped, per.get(d.id[:16], [0])[0])
+             "%s %d/%d/%d" % (d.name, d.left, d.aside, per.get(d.id[:16], [0])[0])
              for d in DEVICES)))
     note("compared: %d rows and %d column clocks against HQ; %d created rows looked up; "
          "HQ oplog %d rows" % (compared["rows"], compared["clocks"], ncreated, nop))

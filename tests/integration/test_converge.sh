@@ -12,11 +12,13 @@
 #     values, sometimes the same), concurrent theme choices, and HQ resolving random open
 #     conflict records (--accept, --take A|B, --set) with a reason;
 #   - at the end every device holds exactly HQ's rows and column clocks of its post and
-#     nothing of another, nothing was lost or applied twice (counted on both sides), nothing
-#     is quarantined, every created row is at HQ; every concurrent differing edit HQ received
-#     has exactly one value record and no value record lacks one (checked sync by sync
-#     against the devices' outboxes); every decision reached every device of its post with
-#     its reason; `mrf-hq audit verify` holds.
+#     nothing of another, nothing was lost or applied twice (counted on both sides: a device
+#     drops no write, one a pull beats is set aside and sent), nothing is quarantined, every
+#     created row is at HQ; every concurrent differing edit HQ received has exactly one value
+#     record and no value record lacks one (checked sync by sync and change set by change
+#     set against the devices' outboxes, theme sets against what each change set had seen);
+#     no side of a concurrent pair is lost; every decision reached every device of its post
+#     with its reason; `mrf-hq audit verify` holds.
 # Reproduce a failure with the seed it prints:
 #   MRF_SEED=N MRF_BIN=$PWD/build/mrf MRF_HQ_BIN=$PWD/build/mrf-hq MRF_SRC=$PWD \
 #       bash tests/integration/test_converge.sh
