@@ -7,6 +7,9 @@
  * transaction per 1,000 ops, nothing else. The two alternate change set by change set so
  * both meet the same disk.
  *
+ * The post's theme for the year and the grants' partner are recorded first, untimed, so the
+ * grants keep the fund's rules and the conflict checks run as they do on a post's real data.
+ *
  * Also prints the size of each kind of sealed change set beside zstd (level 3) of its own
  * JSON. Only hq_ingest() and the ceiling's transaction are timed; building and sealing a
  * request is the device's work and is left out. Figures, never pass/fail.
@@ -327,6 +330,42 @@ static void print_phase(struct phase *p, int sets)
     x_free(p->per_set);
 }
 
+/* What the post recorded before its grants, untimed: the year's theme (HRD for 2026) and the
+ * partner the grants name. Without them every grant would break a fund rule and open a
+ * conflict record: a post's data as it is, not as it should not be, is what is measured. */
+static void post_setup(struct hqstore *s, struct dev *d)
+{
+    uint8_t theme[MRF_ID];
+    struct sync_op op;
+    int applied;
+
+    row_id_derive(theme, "themes", d->post, 2026, "HRD");
+    if (hqstore_begin(s) != MRF_OK)
+        die("setup", hqstore_errmsg(s));
+    for (int i = 0; i < 5; i++) {
+        memset(&op, 0, sizeof op);
+        op.clock = ++d->clock;
+        memcpy(op.device, d->id, MRF_ID);
+        if (i < 3) {
+            op.tbl = ST_THEMES;
+            memcpy(op.id, theme, MRF_ID);
+            op.col = i == 0 ? THEME_YEAR : i == 1 ? THEME_THEME : THEME_REMOVED;
+            op.v = i == 1 ? (struct sync_value){.type = SYNC_TEXT, .text = "HRD"}
+                          : (struct sync_value){.type = SYNC_INT, .i = i == 0 ? 2026 : 0};
+        } else {
+            op.tbl = ST_PARTNERS;
+            memcpy(op.id, d->partner, MRF_ID);
+            op.col = i == 3 ? PARTNER_RISK : PARTNER_REMOVED;
+            op.v = i == 3 ? (struct sync_value){.type = SYNC_TEXT, .text = "low"}
+                          : (struct sync_value){.type = SYNC_INT, .i = 0};
+        }
+        if (hqstore_apply(s, d->post, &op, &applied) != MRF_OK || !applied)
+            die("setup", hqstore_errmsg(s));
+    }
+    if (hqstore_commit(s) != MRF_OK)
+        die("setup", hqstore_errmsg(s));
+}
+
 int main(int argc, char **argv)
 {
     struct mrf_error err = {0};
@@ -365,6 +404,7 @@ int main(int argc, char **argv)
     if (hqstore_device_add(s, &hd) != MRF_OK)
         die("device", hqstore_errmsg(s));
 
+    post_setup(s, &d);
     ceiling_path = hq_path(argv[1], "ceiling.db");
     ceiling_open(&c, ceiling_path);
     run_phase(&fresh, 0, sets, &d, s, &id, &c);

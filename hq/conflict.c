@@ -31,8 +31,7 @@ struct trow {
     hlc_t clock;   /* the newest clock the sender wrote to it */
     int year;      /* its post-year (0: a partner, or not known) */
     int have_year;
-    char code[16]; /* its short code, read when first needed */
-    int have_code;
+    int existed; /* the row was there before the change set */
 };
 
 /* A post-year whose theme set the change set touched, with the set as it was before. */
@@ -305,32 +304,22 @@ static enum mrf_status check_status(struct hqstore *s, struct hq_touch *t, const
     return rc == MRF_OK ? hqstore_conflict_upsert(s, &c, now, &opened) : rc;
 }
 
-/* The row's short code, read once. */
-static enum mrf_status row_code(struct hqstore *s, struct hq_touch *t, struct trow *r,
-                                char code[16])
+/* The row's short code: derived from its id, as the merge makes it. */
+static void row_code(const struct trow *r, char code[16])
 {
-    enum mrf_status rc = MRF_OK;
+    const struct sync_table_desc *d = sync_table_get(r->t);
 
-    if (!r->have_code) {
-        rc = hqstore_row_code(s, t->post, r->t, r->id, r->code);
-        r->have_code = rc == MRF_OK;
-    }
-    str_copy(code, r->code, 16);
-    return rc;
+    if (d->code_prefix != NULL)
+        shortcode_make(d->code_prefix, r->id, code);
+    else
+        code[0] = '\0';
 }
 
-enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
-                                   int64_t now)
+enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const struct sync_op *op)
 {
-    const struct sync_column *col = sync_column_get(op->tbl, op->col);
     struct trow *r = touch_row(t, op);
-    struct hq_conflict c;
-    hlc_t cur = 0;
-    uint8_t cur_dev[MRF_ID];
-    char code[16], cur_json[HQC_VALUE_MAX], new_json[HQC_VALUE_MAX];
-    char va[48], vb[48], da[17], db[17];
-    int found = 0, opened, year = 0, concurrent, wins;
     enum mrf_status rc;
+    int year;
 
     t->nops++;
     if (op->col < 32)
@@ -342,17 +331,16 @@ enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const 
     if (op->tbl == ST_THEMES && op->col == THEME_REMOVED && !op->v.is_null)
         r->removed = op->v.i != 0;
 
-    /* the post-year: from the op itself, or from the row as it is (once per row) */
-    if ((op->tbl == ST_THEMES && op->col == THEME_YEAR) ||
-        (op->tbl == ST_GRANTS && op->col == GRANT_YEAR)) {
-        r->year = op->v.is_null ? 0 : (int)op->v.i;
-        r->have_year = 1;
-    } else if (!r->have_year && op->tbl != ST_PARTNERS) {
-        rc = hqstore_row_year(s, t->post, op->tbl, op->id, &r->year);
+    /* once per row: whether it existed before the change set, and its post-year */
+    if (!r->have_year) {
+        rc = hqstore_row_year(s, t->post, op->tbl, op->id, &r->year, &r->existed);
         if (rc != MRF_OK)
             return rc;
         r->have_year = 1;
     }
+    if ((op->tbl == ST_THEMES && op->col == THEME_YEAR) ||
+        (op->tbl == ST_GRANTS && op->col == GRANT_YEAR))
+        r->year = op->v.is_null ? 0 : (int)op->v.i;
     year = r->year;
     if (op->tbl == ST_THEMES && year != 0) {
         /* the year's theme set before this change set changes it: once per year */
@@ -369,34 +357,42 @@ enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const 
             t->ntyears++;
         }
     }
+    return MRF_OK;
+}
 
-    if (col == NULL || !col->watched || op->tbl != ST_GRANTS)
+enum mrf_status hq_conflict_op(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
+                               const struct merge_prior *prior, int64_t now)
+{
+    const struct sync_column *col = sync_column_get(op->tbl, op->col);
+    struct trow *r = touch_row(t, op);
+    struct hq_conflict c;
+    char code[16], cur_json[HQC_VALUE_MAX], new_json[HQC_VALUE_MAX];
+    char va[48], vb[48], da[17], db[17];
+    int found = 0, opened, concurrent, wins;
+    enum mrf_status rc;
+
+    if (col == NULL || !col->watched || op->tbl != ST_GRANTS || !prior->found)
         return MRF_OK; /* theme sets are compared as sets, after the change set */
-    rc = hqstore_column_clock(s, t->post, op->tbl, op->id, op->col, &cur, cur_dev, &found);
-    if (rc != MRF_OK || !found)
-        return rc;
-    wins = hlc_cmp(op->clock, op->device, cur, cur_dev) > 0;
-    concurrent = memcmp(cur_dev, op->device, MRF_ID) != 0 &&
-                 !(op->prev_clock == cur && op->has_prev_device &&
-                   memcmp(op->prev_device, cur_dev, MRF_ID) == 0);
+    wins = hlc_cmp(op->clock, op->device, prior->clock, prior->device) > 0;
+    concurrent = memcmp(prior->device, op->device, MRF_ID) != 0 &&
+                 !(op->prev_clock == prior->clock && op->has_prev_device &&
+                   memcmp(op->prev_device, prior->device, MRF_ID) == 0);
     if (!concurrent && !(op->col == GRANT_STATUS && wins))
         return MRF_OK; /* the common case: nothing more to read */
-    rc = row_code(s, t, r, code);
-    if (rc != MRF_OK)
-        return rc;
-    rc = hqstore_write_value(s, t->post, op->tbl, op->id, op->col, cur, cur_dev, cur_json,
-                             sizeof cur_json, &found);
+    row_code(r, code);
+    rc = hqstore_write_value(s, t->post, op->tbl, op->id, op->col, prior->clock, prior->device,
+                             cur_json, sizeof cur_json, &found);
     if (rc != MRF_OK)
         return rc;
     if (op->col == GRANT_STATUS && wins) {
-        rc = check_status(s, t, op, code, cur_json, year, now);
+        rc = check_status(s, t, op, code, cur_json, r->year, now);
         if (rc != MRF_OK)
             return rc;
     }
     if (!concurrent)
         return MRF_OK;
-    column_record(&c, t->post, code, op, cur, cur_dev);
-    c.year = year;
+    column_record(&c, t->post, code, op, prior->clock, prior->device);
+    c.year = r->year;
     str_copy(c.a_value, cur_json, sizeof c.a_value);
     value_json(&op->v, new_json, sizeof new_json);
     str_copy(c.b_value, new_json, sizeof c.b_value);
@@ -408,7 +404,7 @@ enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const 
     }
     hq_value_text(op->tbl, op->col, c.a_value, va, sizeof va);
     hq_value_text(op->tbl, op->col, c.b_value, vb, sizeof vb);
-    who(cur_dev, da);
+    who(prior->device, da);
     who(op->device, db);
     if (strcmp(c.a_value, c.b_value) == 0) {
         str_copy(c.kind, "parallel", sizeof c.kind);
@@ -422,8 +418,7 @@ enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const 
         detailf(&c,
                 "%s %s: %s (A, device %s) and %s (B, device %s) written concurrently; the merge "
                 "keeps %s",
-                code, col->name, va, da, vb, db,
-                hlc_cmp(op->clock, op->device, cur, cur_dev) > 0 ? "B" : "A");
+                code, col->name, va, da, vb, db, wins ? "B" : "A");
     }
     return hqstore_conflict_upsert(s, &c, now, &opened);
 }
@@ -515,11 +510,8 @@ static enum mrf_status other_columns(struct hqstore *s, struct hq_touch *t, cons
     rc = hqstore_row_since(s, t->post, r->t, r->id, t->cursor, t->device, since_collect, &a);
     if (rc != MRF_OK || a.n == 0 || (a.cols & ~r->cols) == 0)
         return rc;
-    rc = hqstore_row_code(s, t->post, r->t, r->id, code);
-    if (rc == MRF_OK)
-        rc = hqstore_row_year(s, t->post, r->t, r->id, &year);
-    if (rc != MRF_OK)
-        return rc;
+    row_code(r, code);
+    year = r->year;
     col_names(r->t, r->cols, mine, sizeof mine);
     col_names(r->t, a.cols & ~r->cols, theirs, sizeof theirs);
     who(a.device, da);
@@ -924,11 +916,12 @@ static enum mrf_status check_grant(struct hqstore *s, struct hq_touch *t, struct
     struct hq_conflict c;
     char code[16], subject[64];
     int found;
-    enum mrf_status rc = row_code(s, t, r, code);
+    enum mrf_status rc;
 
-    if (rc == MRF_OK && code[0] != '\0')
-        rc = find_violations(s, t->post, 0, mask & (RB_NOT_CHOSEN | RB_REMOVED_PARTNER), r->id, &f);
-    for (int b = 0; rc == MRF_OK && code[0] != '\0' && b < 3; b++) {
+    row_code(r, code);
+    rc = find_violations(s, t->post, 0, mask & (RB_NOT_CHOSEN | RB_REMOVED_PARTNER), r->id, &f);
+    /* a grant this change set created has no record yet */
+    for (int b = 0; rc == MRF_OK && r->existed && b < 3; b++) {
         if (!(mask & bits[b]))
             continue;
         snprintf(subject, sizeof subject, "%s %s", code, suffix[b]);

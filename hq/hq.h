@@ -168,10 +168,14 @@ struct hq_touch;
 struct hq_touch *hq_touch_new(const char *post, const uint8_t device[MRF_ID], int64_t cursor);
 void hq_touch_free(struct hq_touch *t);
 
-/* Before op is applied: detects a value or parallel conflict on op's column (the op's
- * previous clock and writer differ from HQ's current ones) and records what op touches. */
-enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
-                                   int64_t now);
+/* Before op is applied: records what op touches (its row, columns, post-year; a year's
+ * theme set as it was before the change set). */
+enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const struct sync_op *op);
+/* After op was applied (whether it won or not), given what its column held before
+ * (hqstore_apply_prior): a value or parallel record if the op's previous clock and writer
+ * differ from those, a status moved backwards. */
+enum mrf_status hq_conflict_op(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
+                               const struct merge_prior *prior, int64_t now);
 /* After a change set's ops are applied: other-column parallel writes, theme sets, and every
  * fund rule on the post-years touched; opens, updates and closes records (one transaction
  * with the ingest). skew: the change set's clock_skew record, or NULL. */

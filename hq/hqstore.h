@@ -143,6 +143,9 @@ enum mrf_status hqstore_received_put(struct hqstore *s, const uint8_t id[MRF_ID]
  * sequence number. OUT: *applied 1 if it won. */
 enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct sync_op *op,
                               int *applied);
+/* The same, telling what the column held before (sync's merge_apply_prior). */
+enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const struct sync_op *op,
+                                    int *applied, struct merge_prior *prior);
 
 /* Calls fn for each op of post in the oplog after the post's own sequence number `after`, in
  * order, with that number (pseq) and HQ's global one (seq); stops at (and returns) the first
@@ -294,7 +297,7 @@ enum mrf_status hqstore_conflict_list(struct hqstore *s, const char *post, int a
 /* Records of post changed after its cseq `after`, in cseq order (what its devices pull). */
 enum mrf_status hqstore_conflict_scan(struct hqstore *s, const char *post, int64_t after,
                                       hqstore_conflict_fn fn, void *arg);
-/* Open records of post of one rule (any rule if NULL) for year (any if 0). */
+/* Open records of post of one rule for year (any if 0). */
 enum mrf_status hqstore_conflict_open_rules(struct hqstore *s, const char *post, const char *rule,
                                             int year, hqstore_conflict_fn fn, void *arg);
 /* OUT: *n, the open records of post (all posts if NULL). */
@@ -328,18 +331,16 @@ enum mrf_status hqstore_rows_since(struct hqstore *s, const char *post, int64_t 
 /* The id of the row of table t with short code `code` in post. MRF_E_NOTFOUND if none. */
 enum mrf_status hqstore_row_find(struct hqstore *s, const char *post, enum sync_table t,
                                  const char *code, uint8_t id[MRF_ID]);
-/* The short code of row (post, t, id), "" if it has none or does not exist (code: 16 bytes). */
-enum mrf_status hqstore_row_code(struct hqstore *s, const char *post, enum sync_table t,
-                                 const uint8_t id[MRF_ID], char code[16]);
 
 /* What the fund rules read (hq/conflict.c checks them on the merged state). */
 /* The clock and writer of a column's last write (sync's merge_clock). OUT: *found. */
 enum mrf_status hqstore_column_clock(struct hqstore *s, const char *post, enum sync_table t,
                                      const uint8_t id[MRF_ID], int col, hlc_t *clock,
                                      uint8_t device[MRF_ID], int *found);
-/* The year of a theme, grant or allocation row (0 if unknown or a partner). */
+/* The year of a theme, grant or allocation row (0 if unknown or a partner). OUT: *exists (if
+ * not NULL) whether the row is there. */
 enum mrf_status hqstore_row_year(struct hqstore *s, const char *post, enum sync_table t,
-                                 const uint8_t id[MRF_ID], int *year);
+                                 const uint8_t id[MRF_ID], int *year, int *exists);
 /* Every theme row of (post, year), removed ones too, by theme. */
 typedef enum mrf_status (*hqstore_theme_fn)(void *arg, const uint8_t id[MRF_ID], const char *theme,
                                             int removed);

@@ -27,11 +27,10 @@ enum {
     H_SINCE,
     R_FIND_PARTNER,
     R_FIND_GRANT,
-    R_CODE_PARTNER,
-    R_CODE_GRANT,
     R_YEAR_THEME,
     R_YEAR_GRANT,
     R_YEAR_ALLOC,
+    R_EXISTS_PARTNER,
     R_THEME_ROWS,
     R_NOT_CHOSEN,
     R_REMOVED_PARTNER,
@@ -69,9 +68,9 @@ static const char *const csql[C_COUNT] = {
     [C_LIST] = "SELECT " C_COLS " FROM conflicts WHERE (?1 IS NULL OR post = ?1) AND (?2 OR "
                "closed_at IS NULL) ORDER BY post, opened_at, cseq",
     [C_SCAN] = "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND cseq > ?2 ORDER BY cseq",
-    [C_OPEN_RULES] = "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND closed_at IS NULL AND "
-                     "kind = 'rule' AND (?2 IS NULL OR rule = ?2) AND (?3 = 0 OR year = ?3) "
-                     "ORDER BY cseq",
+    /* by rule: the index on (post, rule, subject, cseq) keeps this to one rule's records */
+    [C_OPEN_RULES] = "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND closed_at "
+                     "IS NULL AND kind = 'rule' AND (?3 = 0 OR year = ?3) ORDER BY cseq",
     [C_COUNT_OPEN] = "SELECT count(*) FROM conflicts WHERE (?1 IS NULL OR post = ?1) AND "
                      "closed_at IS NULL",
     [C_ID_TAKEN] = "SELECT 1 FROM conflicts WHERE id = ?1",
@@ -83,11 +82,10 @@ static const char *const csql[C_COUNT] = {
                 "AND id = ?3 AND pseq > ?4 AND device <> ?5 ORDER BY seq",
     [R_FIND_PARTNER] = "SELECT id FROM partners WHERE post = ?1 AND code = ?2",
     [R_FIND_GRANT] = "SELECT id FROM grants WHERE post = ?1 AND code = ?2",
-    [R_CODE_PARTNER] = "SELECT code FROM partners WHERE post = ?1 AND id = ?2",
-    [R_CODE_GRANT] = "SELECT code FROM grants WHERE post = ?1 AND id = ?2",
     [R_YEAR_THEME] = "SELECT coalesce(year, 0) FROM themes WHERE post = ?1 AND id = ?2",
     [R_YEAR_GRANT] = "SELECT coalesce(year, 0) FROM grants WHERE post = ?1 AND id = ?2",
     [R_YEAR_ALLOC] = "SELECT coalesce(year, 0) FROM allocations WHERE post = ?1 AND id = ?2",
+    [R_EXISTS_PARTNER] = "SELECT 0 FROM partners WHERE post = ?1 AND id = ?2",
     [R_THEME_ROWS] = "SELECT id, coalesce(theme, ''), removed FROM themes WHERE post = ?1 AND "
                      "year = ?2 ORDER BY theme",
     /* a live grant (not removed, not cancelled) whose theme is not one of the year's */
@@ -406,8 +404,10 @@ enum mrf_status hqstore_conflict_open_rules(struct hqstore *s, const char *post,
 
     if (st == NULL)
         return MRF_E_IO;
+    if (rule == NULL)
+        return mrf_error_set(&s->err, MRF_E_INTERNAL, "open rule records are listed by rule");
     sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 2, rule);
+    sqlite3_bind_text(st, 2, rule, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, year);
     return each_record(s, st, fn, arg);
 }
@@ -557,27 +557,6 @@ enum mrf_status hqstore_row_find(struct hqstore *s, const char *post, enum sync_
     return r == SQLITE_ROW ? MRF_OK : hqs_fail(s, "finding a row by its code");
 }
 
-enum mrf_status hqstore_row_code(struct hqstore *s, const char *post, enum sync_table t,
-                                 const uint8_t id[MRF_ID], char code[16])
-{
-    sqlite3_stmt *st;
-    int r;
-
-    code[0] = '\0';
-    if (t != ST_PARTNERS && t != ST_GRANTS)
-        return MRF_OK;
-    st = get(s, t == ST_PARTNERS ? R_CODE_PARTNER : R_CODE_GRANT);
-    if (st == NULL)
-        return MRF_E_IO;
-    sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, id, MRF_ID, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
-        hqs_column_text(st, 0, code, 16);
-    sqlite3_reset(st);
-    return r == SQLITE_ROW || r == SQLITE_DONE ? MRF_OK : hqs_fail(s, "reading a row's code");
-}
-
 /* ---- what the fund rules read ------------------------------------------------------------ */
 
 enum mrf_status hqstore_column_clock(struct hqstore *s, const char *post, enum sync_table t,
@@ -592,23 +571,28 @@ enum mrf_status hqstore_column_clock(struct hqstore *s, const char *post, enum s
 }
 
 enum mrf_status hqstore_row_year(struct hqstore *s, const char *post, enum sync_table t,
-                                 const uint8_t id[MRF_ID], int *year)
+                                 const uint8_t id[MRF_ID], int *year, int *exists)
 {
-    int i = t == ST_THEMES ? R_YEAR_THEME : t == ST_GRANTS ? R_YEAR_GRANT : R_YEAR_ALLOC;
-    sqlite3_stmt *st;
+    int i = t == ST_THEMES     ? R_YEAR_THEME
+            : t == ST_GRANTS   ? R_YEAR_GRANT
+            : t == ST_PARTNERS ? R_EXISTS_PARTNER
+                               : R_YEAR_ALLOC;
+    sqlite3_stmt *st = get(s, i);
     int r;
 
     *year = 0;
-    if (t == ST_PARTNERS)
-        return MRF_OK;
-    st = get(s, i);
+    if (exists != NULL)
+        *exists = 0;
     if (st == NULL)
         return MRF_E_IO;
     sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, id, MRF_ID, SQLITE_STATIC);
     r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
+    if (r == SQLITE_ROW) {
         *year = sqlite3_column_int(st, 0);
+        if (exists != NULL)
+            *exists = 1;
+    }
     sqlite3_reset(st);
     return r == SQLITE_ROW || r == SQLITE_DONE ? MRF_OK : hqs_fail(s, "reading a row's year");
 }

@@ -680,6 +680,14 @@ enum mrf_status hqstore_received_put(struct hqstore *s, const uint8_t id[MRF_ID]
 enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct sync_op *op,
                               int *applied)
 {
+    struct merge_prior prior;
+
+    return hqstore_apply_prior(s, post, op, applied, &prior);
+}
+
+enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const struct sync_op *op,
+                                    int *applied, struct merge_prior *prior)
+{
     enum merge_outcome outcome;
     enum mrf_status rc;
     sqlite3_stmt *st;
@@ -687,7 +695,7 @@ enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct 
     *applied = 0;
     if (hqs_merge(s) == NULL)
         return MRF_E_IO;
-    rc = merge_apply(s->merge, post, op, &outcome, &s->err);
+    rc = merge_apply_prior(s->merge, post, op, &outcome, prior, &s->err);
     if (rc != MRF_OK || outcome != MERGE_APPLIED)
         return rc;
     if (!s->in_tx || strcmp(s->seq_post, post) != 0) {

@@ -219,6 +219,7 @@ static enum mrf_status bound_clocks(struct ingest *in, struct sync_op *ops, int 
 static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, int nops)
 {
     struct hq_touch *t;
+    struct merge_prior prior;
     int64_t cursor = in->req.seen; /* what the writes had seen (v2; the cursor if not told) */
     enum mrf_status rc = MRF_OK;
     int applied;
@@ -229,11 +230,13 @@ static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, i
         return rc;
     t = hq_touch_new(in->dev.post, in->dev.id, cursor);
     for (int i = 0; rc == MRF_OK && i < nops; i++) {
-        rc = hq_conflict_before(in->s, t, &ops[i], in->now);
+        rc = hq_conflict_before(in->s, t, &ops[i]);
         if (rc == MRF_OK)
-            rc = hqstore_apply(in->s, in->dev.post, &ops[i], &applied);
+            rc = hqstore_apply_prior(in->s, in->dev.post, &ops[i], &applied, &prior);
         if (rc == MRF_E_RULE)
             rc = MRF_E_INTERNAL;
+        if (rc == MRF_OK)
+            rc = hq_conflict_op(in->s, t, &ops[i], &prior, in->now);
         if (rc == MRF_OK)
             in->r->ops_applied += applied;
     }

@@ -171,6 +171,15 @@ enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t
 enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync_op *op,
                             enum merge_outcome *out, struct mrf_error *err)
 {
+    struct merge_prior prior;
+
+    return merge_apply_prior(m, post, op, out, &prior, err);
+}
+
+enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struct sync_op *op,
+                                  enum merge_outcome *out, struct merge_prior *prior,
+                                  struct mrf_error *err)
+{
     const struct sync_table_desc *d = sync_table_get(op->tbl);
     sqlite3_stmt *s;
     enum mrf_status st;
@@ -179,6 +188,7 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
     int found;
 
     *out = MERGE_STALE;
+    memset(prior, 0, sizeof *prior);
     if (d == NULL || op->col < 0 || op->col >= d->ncols || op->col >= MAX_COLS)
         return mrf_error_set(err, MRF_E_INVALID, "bad_op: unknown column");
     st = ensure_row(m, post, op, err);
@@ -188,6 +198,9 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
     st = merge_clock(m, post, op->tbl, op->id, op->col, &cur, cur_dev, &found, err);
     if (st != MRF_OK)
         return st;
+    prior->found = found;
+    prior->clock = cur;
+    memcpy(prior->device, cur_dev, MRF_ID);
     if (found && hlc_cmp(op->clock, op->device, cur, cur_dev) <= 0)
         return MRF_OK; /* stale */
 

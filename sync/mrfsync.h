@@ -282,6 +282,16 @@ enum merge_outcome {
  * key: a device's store); MRF_E_IO if the store fails. OUT: *out. */
 enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync_op *op,
                             enum merge_outcome *out, struct mrf_error *err);
+/* The same, telling what the column held before: the clock and writer of its last write
+ * (found 0 if it was never written), whether or not op won. */
+struct merge_prior {
+    int found;
+    hlc_t clock;
+    uint8_t device[MRF_ID];
+};
+enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struct sync_op *op,
+                                  enum merge_outcome *out, struct merge_prior *prior,
+                                  struct mrf_error *err);
 /* The clock and writer of a column's last write in post. OUT: *found 0 (and *clock 0) if the
  * column was never written. */
 enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t,

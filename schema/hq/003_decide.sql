@@ -12,8 +12,9 @@
 --    decisions, reveals) keep a JSON body. Every entry is signed by HQ over its sequence, time,
 --    kind, meta and chain hash, so `mrf-hq audit verify` can check the chain, every signature,
 --    and replay the entries into a scratch store. audit.envelope_hash is the hash of body.
--- 3. oplog_row: the writes of one row, for a row's history and for finding what a concurrent
---    writer replaced.
+-- 3. oplog_clock: a write by its post and clock, to find the value a concurrent writer
+--    replaced (the op names it by clock and writer). Clocks grow with time, so the index is
+--    appended to, not written at random places as an index by row id would be.
 
 DROP INDEX conflicts_post;
 DROP TABLE conflicts;
@@ -48,6 +49,8 @@ CREATE TABLE conflicts (
 CREATE UNIQUE INDEX conflicts_open ON conflicts(post, rule, subject) WHERE closed_at IS NULL;
 CREATE UNIQUE INDEX conflicts_cseq ON conflicts(post, cseq);
 CREATE INDEX conflicts_year ON conflicts(post, year, closed_at);
+-- the record of a rule and subject closed last (is this violation one HQ accepted as it is?)
+CREATE INDEX conflicts_subject ON conflicts(post, rule, subject, cseq);
 
 CREATE TABLE audit_entries (
     seq   INTEGER PRIMARY KEY,                   -- audit.seq
@@ -66,4 +69,4 @@ BEGIN
     SELECT RAISE(ABORT, 'audit is append-only');
 END;
 
-CREATE INDEX oplog_row ON oplog(post, tbl, id, col);
+CREATE INDEX oplog_clock ON oplog(post, clock);
