@@ -1099,7 +1099,8 @@ START_TEST(records_stay_with_their_post)
     ck_assert_int_eq(n, 0);
     ck_assert_int_eq(hqstore_conflict_scan(store, "GVA", 0, count_fn, &n), MRF_OK);
     ck_assert_int_eq(n, 0);
-    ck_assert_int_eq(hqstore_conflict_open_rules(store, "GVA", NULL, 0, count_fn, &n), MRF_OK);
+    ck_assert_int_eq(hqstore_conflict_open_rules(store, "GVA", "theme_not_chosen", 0, count_fn, &n),
+                     MRF_OK);
     ck_assert_int_eq(n, 0);
     ck_assert_int_eq(open_count("GVA"), 0);
     ck_assert_int_eq(hqstore_conflict_scan(store, "NAI", 0, count_fn, &n), MRF_OK);
