@@ -224,6 +224,7 @@ struct sync_summary {
     int64_t quarantined; /* change sets HQ refused for their content in this sync */
     char quarantine_reason[128];
     int64_t records;         /* conflict records received (new or changed) */
+    int64_t decided;         /* ... of them closed (HQ's decision, or the rule holds again) */
     char audit_warning[192]; /* why an audit head HQ sent was not kept ("" if all were) */
 };
 

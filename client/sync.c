@@ -474,7 +474,10 @@ static enum mrf_status take_records(struct sync_run *r, const struct cs_answer *
         sqlite3_bind_int64(s, 15, now);
         if (sqlite3_step(s) != SQLITE_DONE)
             return client_db_fail(ctx, "cannot store a conflict record");
-        *taken += sqlite3_changes(ctx->db);
+        if (sqlite3_changes(ctx->db) > 0) {
+            *taken += 1;
+            r->sum->decided += c.closed != 0;
+        }
     }
     s = client_stmt(ctx, CQ_CONFLICT_CURSOR);
     if (s == NULL)

@@ -54,7 +54,7 @@ expect_exit "device 1 changes the amount offline" 0 D d1 grant set "$G" --amount
 expect_exit "device 2 changes it too" 0 D d2 grant set "$G" --amount 3000
 expect_exit "device 1 syncs" 0 D d1 sync --timeout 20
 expect_exit "device 2 syncs" 0 D d2 sync --timeout 20
-check "device 2's sync says HQ sent a record" grep -q "conflict record" "$ERR"
+check "device 2's sync says HQ sent an open record" grep -q "HQ sent 1 open conflict record(s); 'mrf conflicts' shows them" "$ERR"
 run hq conflicts --json
 check "HQ opened one record" json_ok "$OUT" 'len(d) == 1'
 C=$(json "$OUT" 'd[0]["id"]')
@@ -97,6 +97,9 @@ expect_exit "HQ resolves the record (take B)" 0 hq resolve "$C" --take B \
     --reason "the later figure is the signed one"
 B=$(D d2 conflicts --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["b"])')
 expect_exit "device 2 syncs after the decision" 0 D d2 sync --timeout 20
+check "device 2's sync says HQ closed a record and where its decision is" \
+    grep -q "HQ closed 1 conflict record(s); 'mrf conflicts --all' shows its decisions" "$ERR"
+check "... and does not call it open" lacks "open conflict record" "$ERR"
 run D d2 conflicts --json
 check "conflicts: no open record after the decision" json_ok "$OUT" 'd == []'
 run D d2 conflicts
