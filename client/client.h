@@ -98,6 +98,7 @@ struct cli_ctx {
     char store_path[1100];
     char keystore_path[1100];
     int json;
+    int readonly; /* the command only reads: the store is opened read-only */
     sqlite3 *db;
     struct capture *cap;
     struct post_meta meta;
@@ -108,9 +109,13 @@ struct cli_ctx {
 
 /* ---- the store and the keystore ---------------------------------------------------------- */
 
+/* The files of the post's home that home_check examines (common.h). */
+extern const struct home_file client_home_files[];
+
 /* Sets the paths under home; opens nothing. */
 void client_init(struct cli_ctx *ctx, const char *home);
-/* Opens the existing post store and its capture. MRF_E_STATE if the device is not set up. */
+/* Opens the existing post store and its capture (read-only if ctx->readonly). MRF_E_STATE if
+ * the device is not set up. */
 enum mrf_status client_open(struct cli_ctx *ctx);
 void client_close(struct cli_ctx *ctx);
 /* Asks for the passphrase (MRF_PASSPHRASE or the terminal) and unlocks ctx->secrets.

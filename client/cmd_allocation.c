@@ -44,4 +44,5 @@ const struct cmd_entry cmd_allocation = {
     1,
     {{"json", 0, "print JSON"}, {NULL, 0, NULL}},
     exec_allocation,
+    CMD_READONLY,
 };

@@ -59,4 +59,5 @@ const struct cmd_entry cmd_conflicts = {
      {"json", 0, "print JSON"},
      {NULL, 0, NULL}},
     exec_conflicts,
+    CMD_READONLY,
 };

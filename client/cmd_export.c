@@ -153,4 +153,5 @@ const struct cmd_entry cmd_export = {
     0,
     {{"format", 1, "csv or json"}, {"reveal", 0, "open identities and notes"}, {NULL, 0, NULL}},
     exec_export,
+    CMD_READONLY,
 };

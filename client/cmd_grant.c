@@ -123,6 +123,7 @@ const struct cmd_entry cmd_grant_add = {
      {"note", 1, "free-text note (sealed)"},
      {NULL, 0, NULL}},
     exec_grant_add,
+    CMD_WRITES,
 };
 
 const struct cmd_entry cmd_grant_set = {
@@ -138,6 +139,7 @@ const struct cmd_entry cmd_grant_set = {
      {"note", 1, "free-text note (sealed; empty clears)"},
      {NULL, 0, NULL}},
     exec_grant_set,
+    CMD_WRITES,
 };
 
 const struct cmd_entry cmd_grant_list = {
@@ -148,4 +150,5 @@ const struct cmd_entry cmd_grant_list = {
     0,
     {{"year", 1, "only this year"}, {"json", 0, "print JSON"}, {NULL, 0, NULL}},
     exec_grant_list,
+    CMD_READONLY,
 };

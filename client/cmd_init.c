@@ -118,4 +118,5 @@ const struct cmd_entry cmd_init = {
     0,
     {{"token", 1, "the enrollment token printed by 'mrf-hq enroll POST'"}, {NULL, 0, NULL}},
     exec_init,
+    CMD_WRITES,
 };

@@ -162,6 +162,7 @@ const struct cmd_entry cmd_partner_add = {
     0,
     {PARTNER_FIELD_OPTS, {NULL, 0, NULL}},
     exec_partner_add,
+    CMD_WRITES,
 };
 
 const struct cmd_entry cmd_partner_edit = {
@@ -173,6 +174,7 @@ const struct cmd_entry cmd_partner_edit = {
     1,
     {PARTNER_FIELD_OPTS, {NULL, 0, NULL}},
     exec_partner_edit,
+    CMD_WRITES,
 };
 
 const struct cmd_entry cmd_partner_remove = {
@@ -183,6 +185,7 @@ const struct cmd_entry cmd_partner_remove = {
     1,
     {{NULL, 0, NULL}},
     exec_partner_remove,
+    CMD_WRITES,
 };
 
 const struct cmd_entry cmd_partner_list = {
@@ -193,6 +196,7 @@ const struct cmd_entry cmd_partner_list = {
     0,
     {{"reveal", 0, "open the identities (passphrase)"}, {"json", 0, "print JSON"}, {NULL, 0, NULL}},
     exec_partner_list,
+    CMD_READONLY,
 };
 
 const struct cmd_entry cmd_partner_show = {
@@ -203,4 +207,5 @@ const struct cmd_entry cmd_partner_show = {
     1,
     {{"reveal", 0, "open the identity (passphrase)"}, {"json", 0, "print JSON"}, {NULL, 0, NULL}},
     exec_partner_show,
+    CMD_READONLY,
 };

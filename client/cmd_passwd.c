@@ -35,4 +35,5 @@ const struct cmd_entry cmd_passwd = {
     0,
     {{NULL, 0, NULL}},
     exec_passwd,
+    CMD_WRITES,
 };

@@ -89,4 +89,5 @@ const struct cmd_entry cmd_status = {
     0,
     {{"json", 0, "print JSON"}, {NULL, 0, NULL}},
     exec_status,
+    CMD_READONLY,
 };

@@ -134,4 +134,5 @@ const struct cmd_entry cmd_sync = {
      {"json", 0, "print the summary as JSON"},
      {NULL, 0, NULL}},
     exec_sync,
+    CMD_WRITES,
 };

@@ -49,6 +49,7 @@ const struct cmd_entry cmd_theme_set = {
     8,
     {{NULL, 0, NULL}},
     exec_theme_set,
+    CMD_WRITES,
 };
 
 const struct cmd_entry cmd_theme_list = {
@@ -59,4 +60,5 @@ const struct cmd_entry cmd_theme_list = {
     1,
     {{"json", 0, "print JSON"}, {NULL, 0, NULL}},
     exec_theme_list,
+    CMD_READONLY,
 };

@@ -77,4 +77,5 @@ const struct cmd_entry cmd_wipe = {
     0,
     {{"yes", 0, "really do it"}, {NULL, 0, NULL}},
     exec_wipe,
+    CMD_WRITES,
 };

@@ -30,7 +30,11 @@ int main(int argc, char **argv)
         return rc;
     client_init(&ctx, args.home);
     ctx.json = args.json;
-    rc = cmd->exec(&ctx, &args);
+    ctx.readonly = (cmd->flags & CMD_READONLY) != 0;
+    if (home_check(ctx.home, client_home_files, !ctx.readonly, &ctx.err) != MRF_OK)
+        rc = out_fail(cmd->name, &ctx, ctx.err.status);
+    else
+        rc = cmd->exec(&ctx, &args);
     client_close(&ctx);
     if (fflush(stdout) != 0 && rc == 0)
         rc = 1;

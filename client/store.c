@@ -13,6 +13,10 @@
 #include "client.h"
 #include "schema.h"
 
+const struct home_file client_home_files[] = {
+    {"post.db", HOME_F_STORE}, {"post.db-wal", 0}, {"post.db-shm", 0}, {"keystore", 0}, {NULL, 0},
+};
+
 void client_init(struct cli_ctx *ctx, const char *home)
 {
     memset(ctx, 0, sizeof *ctx);
@@ -69,7 +73,10 @@ enum mrf_status client_open(struct cli_ctx *ctx)
                              "this device is not set up in %s; run 'mrf init --token TOKEN' "
                              "with a token from HQ (or give --home)",
                              ctx->home);
-    st = schema_open(ctx->store_path, SCHEMA_POST, &ctx->db, &ctx->err);
+    if (ctx->readonly)
+        st = schema_open_readonly(ctx->store_path, SCHEMA_POST, &ctx->db, &ctx->err);
+    else
+        st = schema_open(ctx->store_path, SCHEMA_POST, &ctx->db, &ctx->err);
     if (st != MRF_OK)
         return st;
     st = load_meta(ctx);

@@ -110,6 +110,27 @@ enum mrf_status file_read_all(const char *path, size_t cap, uint8_t **out, size_
 /* Creates dir (and parents) with mode 0700 if missing. */
 enum mrf_status dir_ensure(const char *path, struct mrf_error *err);
 
+/* ---- private homes ----------------------------------------------------------------------- */
+
+/* One file of a home, relative to it: HOME_F_DIR for a directory (tls/), HOME_F_STORE for the
+ * database writers must be able to write. A list ends with a {NULL, 0} entry. */
+struct home_file {
+    const char *leaf;
+    unsigned flags;
+};
+enum { HOME_F_DIR = 1, HOME_F_STORE = 2 };
+
+/* Refuses a home another user could tamper with, before anything in it is opened: home and
+ * each of files that exists must be owned by the effective user (root too: no exemption) and
+ * not writable by group or others (mode & 022). Symbolic links are followed: what is checked
+ * is what the program would open. With writes set, a home (or store file) the user cannot
+ * write, as on a read-only medium, is refused too, so nothing is half-written. A home or file
+ * that does not exist passes (init creates it, other commands say it is not set up).
+ * MRF_E_RULE with a message naming the path and the chmod/chown to run; MRF_E_IO if a path
+ * cannot be examined. */
+enum mrf_status home_check(const char *home, const struct home_file *files, int writes,
+                           struct mrf_error *err);
+
 /* Milliseconds since the Unix epoch, wall clock. */
 uint64_t time_now_ms(void);
 
@@ -174,7 +195,12 @@ struct cmd_entry {
     int min_args, max_args;
     struct cli_opt opts[CLI_MAX_OPTS]; /* ended by a {NULL} entry */
     int (*exec)(struct cli_ctx *ctx, const struct cli_args *a);
+    unsigned flags; /* CMD_WRITES or CMD_READONLY */
 };
+
+/* What a command does to its home: CMD_READONLY commands only read it (they open the store
+ * read-only and work from a read-only medium); every other command may write. */
+enum { CMD_WRITES = 0, CMD_READONLY = 1 };
 
 /* A program: its name, the table, the environment variable for --home and its default. */
 struct cli_program {

@@ -7,6 +7,11 @@
 
 #include "hq.h"
 
+const struct home_file hq_home_files[] = {
+    {HQ_DB_FILE, HOME_F_STORE}, {HQ_DB_FILE "-wal", 0}, {HQ_DB_FILE "-shm", 0}, {HQ_KEYS_FILE, 0},
+    {HQ_TLS_DIR, HOME_F_DIR},   {HQ_TLS_CERT_FILE, 0},  {HQ_TLS_KEY_FILE, 0},   {NULL, 0},
+};
+
 char *hq_path(const char *home, const char *leaf)
 {
     return xasprintf("%s/%s", home, leaf);
@@ -23,7 +28,9 @@ int hq_finish(struct cli_ctx *ctx, enum mrf_status st)
 
 enum mrf_status hq_store_open(struct cli_ctx *ctx, struct hqstore **st)
 {
-    return hqstore_open(ctx->home, HQSTORE_EXISTING, st, &ctx->err);
+    int ro = ctx->cmd != NULL && (ctx->cmd->flags & CMD_READONLY) != 0;
+
+    return hqstore_open(ctx->home, ro ? HQSTORE_READONLY : HQSTORE_EXISTING, st, &ctx->err);
 }
 
 enum mrf_status hq_store_fail(struct cli_ctx *ctx, struct hqstore *st, enum mrf_status rc)

@@ -145,4 +145,5 @@ const struct cmd_entry hq_cmd_allocate = {
     3,
     {{"currency", 1, "ISO 4217 code, default EUR"}, {NULL, 0, NULL}},
     allocate_exec,
+    CMD_WRITES,
 };

@@ -276,6 +276,7 @@ const struct cmd_entry hq_cmd_audit_verify = {
     0,
     {{"json", 0, "print JSON"}, {NULL, 0, NULL}},
     verify_exec,
+    CMD_READONLY,
 };
 
 const struct cmd_entry hq_cmd_audit_list = {
@@ -289,4 +290,5 @@ const struct cmd_entry hq_cmd_audit_list = {
      {"post", 1, "one post's entries"},
      {NULL, 0, NULL}},
     list_exec,
+    CMD_READONLY,
 };

@@ -192,6 +192,7 @@ const struct cmd_entry hq_cmd_conflicts = {
      {"json", 0, "print JSON"},
      {NULL, 0, NULL}},
     conflicts_exec,
+    CMD_READONLY,
 };
 
 /* ---- a row's history --------------------------------------------------------------------- */
@@ -335,6 +336,7 @@ const struct cmd_entry hq_cmd_conflict_show = {
     1,
     {{"json", 0, "print JSON"}, {NULL, 0, NULL}},
     conflict_show_exec,
+    CMD_READONLY,
 };
 
 /* ---- mrf-hq resolve ---------------------------------------------------------------------- */
@@ -453,6 +455,7 @@ const struct cmd_entry hq_cmd_resolve = {
      {"note", 1, "the officer's own note (stays at HQ)"},
      {NULL, 0, NULL}},
     resolve_exec,
+    CMD_WRITES,
 };
 
 /* ---- mrf-hq history ---------------------------------------------------------------------- */
@@ -520,4 +523,5 @@ const struct cmd_entry hq_cmd_history = {
     2,
     {{"post", 1, "the post the row belongs to"}, {"json", 0, "print JSON"}, {NULL, 0, NULL}},
     history_exec,
+    CMD_READONLY,
 };

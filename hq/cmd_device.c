@@ -122,6 +122,7 @@ const struct cmd_entry hq_cmd_device_list = {
     0,
     {{"json", 0, "print JSON"}, {NULL, 0, NULL}},
     device_list_exec,
+    CMD_READONLY,
 };
 
 const struct cmd_entry hq_cmd_device_revoke = {
@@ -132,4 +133,5 @@ const struct cmd_entry hq_cmd_device_revoke = {
     1,
     {{NULL, 0, NULL}},
     device_revoke_exec,
+    CMD_WRITES,
 };

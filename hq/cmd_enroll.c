@@ -136,4 +136,5 @@ const struct cmd_entry hq_cmd_enroll = {
     1,
     {{"days", 1, "days the token stays valid, 1 to 90 (default 7)"}, {NULL, 0, NULL}},
     enroll_exec,
+    CMD_WRITES,
 };

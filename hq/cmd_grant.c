@@ -90,4 +90,5 @@ const struct cmd_entry hq_cmd_grant_list = {
      {"json", 0, "print JSON"},
      {NULL, 0, NULL}},
     grant_list_exec,
+    CMD_READONLY,
 };

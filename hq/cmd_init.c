@@ -186,4 +186,5 @@ const struct cmd_entry hq_cmd_init = {
     0,
     {{"url", 1, "HQ's address as devices reach it: https://HOST:PORT"}, {NULL, 0, NULL}},
     init_exec,
+    CMD_WRITES,
 };

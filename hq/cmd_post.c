@@ -151,6 +151,7 @@ const struct cmd_entry hq_cmd_post_add = {
      {"country", 1, "the post's country, sealed at once (optional)"},
      {NULL, 0, NULL}},
     post_add_exec,
+    CMD_WRITES,
 };
 
 const struct cmd_entry hq_cmd_post_list = {
@@ -161,4 +162,5 @@ const struct cmd_entry hq_cmd_post_list = {
     0,
     {{"json", 0, "print JSON"}, {NULL, 0, NULL}},
     post_list_exec,
+    CMD_READONLY,
 };

@@ -87,4 +87,5 @@ const struct cmd_entry hq_cmd_report = {
      {"json", 0, "the same as --format json"},
      {NULL, 0, NULL}},
     report_exec,
+    CMD_READONLY,
 };

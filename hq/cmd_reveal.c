@@ -286,4 +286,5 @@ const struct cmd_entry hq_cmd_reveal = {
      {"json", 0, "print JSON"},
      {NULL, 0, NULL}},
     reveal_exec,
+    CMD_WRITES,
 };

@@ -36,6 +36,10 @@
 #define HQ_TLS_KEY_FILE "tls/key.pem"
 #define HQ_ESCROW_FILE "escrow-OFFLINE.key"
 
+/* The files of the HQ home that home_check examines (common.h). The escrow key file is not
+ * among them: HQ never opens it from the home (reveal takes --escrow-key FILE). */
+extern const struct home_file hq_home_files[];
+
 /* The context of one mrf-hq command run. */
 struct cli_ctx {
     const char *prog;            /* "mrf-hq" */

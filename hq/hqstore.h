@@ -22,7 +22,8 @@ struct hqstore;
 
 enum hqstore_mode {
     HQSTORE_EXISTING, /* MRF_E_STATE if HQ is not initialised in home */
-    HQSTORE_CREATE    /* creates the store file if missing (mrf-hq init) */
+    HQSTORE_CREATE,   /* creates the store file if missing (mrf-hq init) */
+    HQSTORE_READONLY  /* as EXISTING, opened read-only: works from a read-only medium */
 };
 
 /* Opens the store in home (<home>/hq.db), migrating it to the latest schema.

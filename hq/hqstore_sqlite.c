@@ -193,7 +193,7 @@ enum mrf_status hqstore_open(const char *home, enum hqstore_mode mode, struct hq
 
     *out = NULL;
     path = xasprintf("%s/%s", home, HQSTORE_FILE);
-    if (mode == HQSTORE_EXISTING && stat(path, &sb) != 0) {
+    if (mode != HQSTORE_CREATE && stat(path, &sb) != 0) {
         if (errno == ENOENT)
             rc = mrf_error_set(err, MRF_E_STATE,
                                "HQ is not initialised in %s; run mrf-hq init --url "
@@ -204,7 +204,10 @@ enum mrf_status hqstore_open(const char *home, enum hqstore_mode mode, struct hq
         goto out;
     }
     s = xcalloc(1, sizeof *s);
-    rc = schema_open(path, SCHEMA_HQ, &s->db, err);
+    if (mode == HQSTORE_READONLY)
+        rc = schema_open_readonly(path, SCHEMA_HQ, &s->db, err);
+    else
+        rc = schema_open(path, SCHEMA_HQ, &s->db, err);
     if (rc != MRF_OK)
         goto out;
     *out = s;

@@ -39,7 +39,10 @@ int main(int argc, char **argv)
     ctx.json = args.json;
     ctx.cmd = cmd;
     mrf_error_clear(&ctx.err);
-    code = cmd->exec(&ctx, &args);
+    if (home_check(ctx.home, hq_home_files, !(cmd->flags & CMD_READONLY), &ctx.err) != MRF_OK)
+        code = hq_finish(&ctx, ctx.err.status);
+    else
+        code = cmd->exec(&ctx, &args);
 out:
     return code;
 }

@@ -174,7 +174,8 @@ static enum mrf_status make_lines(struct build *b)
         l->has_alloc = 1;
         l->alloc = r->amount;
     }
-    qsort(b->lines, b->nlines, sizeof *b->lines, cmp_line);
+    if (b->nlines > 1) /* lines is NULL when there is none: qsort's pointer must not be */
+        qsort(b->lines, b->nlines, sizeof *b->lines, cmp_line);
     return MRF_OK;
 }
 
@@ -212,7 +213,8 @@ static void find_years(struct build *b)
         year_add(&b->years, b->post_themes.v[i].year);
     for (i = 0; i < b->status.n; i++)
         year_add(&b->years, b->status.v[i].year);
-    qsort(b->years.v, b->years.n, sizeof *b->years.v, cmp_year);
+    if (b->years.n > 1)
+        qsort(b->years.v, b->years.n, sizeof *b->years.v, cmp_year);
 }
 
 /* ---- building records ---------------------------------------------------------------------- */
@@ -365,7 +367,8 @@ static enum mrf_status rows_by_theme(struct build *b, cJSON *arr)
             t->at = p ? p->at : 0;
     }
     if (rc == MRF_OK) {
-        qsort(v, n, sizeof *v, cmp_theme_first);
+        if (n > 1)
+            qsort(v, n, sizeof *v, cmp_theme_first);
         for (i = 0; i < n; i++) {
             cJSON *o = record(arr, "theme");
             char at[32];
@@ -601,7 +604,8 @@ enum mrf_status hq_report_build(struct hqstore *s, const struct hq_report_opts *
         rc = mrf_error_set(err, rc, "%s", hqstore_errmsg(s));
         goto out;
     }
-    qsort(b.post_theme.v, b.post_theme.n, sizeof *b.post_theme.v, cmp_post_theme);
+    if (b.post_theme.n > 1)
+        qsort(b.post_theme.v, b.post_theme.n, sizeof *b.post_theme.v, cmp_post_theme);
 
     b.root = cJSON_CreateObject();
     iso_time(o->now, at);

@@ -595,4 +595,5 @@ const struct cmd_entry hq_cmd_serve = {
       "IPV4:PORT or [IPV6]:PORT to listen on (default: every address, the port of HQ's URL)"},
      {NULL, 0, NULL}},
     serve_exec,
+    CMD_WRITES,
 };

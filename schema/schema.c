@@ -1,7 +1,10 @@
 /* Opens the post and HQ stores and brings them to this binary's schema: numbered migrations,
  * each applied in its own transaction together with its PRAGMA user_version bump, so a crash
  * mid-migration leaves the store at the previous version, never between two. */
+#include <assert.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "schema.h"
 
@@ -112,5 +115,106 @@ enum mrf_status schema_open(const char *path, enum schema_kind kind, sqlite3 **o
     return MRF_OK;
 fail:
     sqlite3_close_v2(db);
+    return st;
+}
+
+/* "file:" URI of path with the query appended; '%', '?' and '#' are percent-encoded. Caller
+ * frees (x_free). */
+static char *path_uri(const char *path, const char *query)
+{
+    struct buf b;
+    enum mrf_status st;
+
+    buf_init(&b, strlen(path) * 3 + strlen(query) + 16);
+    st = buf_puts(&b, path[0] == '/' ? "file://" : "file:");
+    for (const char *p = path; st == MRF_OK && *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#')
+            st = buf_printf(&b, "%%%02X", (unsigned)(unsigned char)*p);
+        else
+            st = buf_append(&b, p, 1);
+    }
+    if (st == MRF_OK)
+        st = buf_puts(&b, query);
+    assert(st == MRF_OK); /* the cap is the worst case */
+    return buf_take(&b, NULL);
+}
+
+/* Opens name with flags (plus SQLITE_OPEN_NOMUTEX), refusing writes, and reads its version.
+ * OUT: *db (also on failure, for its message); returns the version or -1. */
+static int open_ro(const char *name, int flags, sqlite3 **db)
+{
+    flags |= SQLITE_OPEN_NOMUTEX;
+
+    if (sqlite3_open_v2(name, db, flags, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_extended_result_codes(*db, 1);
+    sqlite3_busy_timeout(*db, 5000);
+    if (sqlite3_exec(*db, "PRAGMA foreign_keys = ON; PRAGMA query_only = ON;", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return -1;
+    return schema_version(*db);
+}
+
+enum mrf_status schema_open_readonly(const char *path, enum schema_kind kind, sqlite3 **out,
+                                     struct mrf_error *err)
+{
+    sqlite3 *db = NULL;
+    char *wal = NULL, *uri = NULL, *dir = xstrdup(path), *slash = strrchr(dir, '/');
+    struct stat sb;
+    enum mrf_status st = MRF_OK;
+    int v, latest = schema_latest(kind);
+
+    *out = NULL;
+    if (slash != NULL)
+        slash[slash == dir ? 1 : 0] = '\0';
+    /* Where the home can be written, a read-write handle with query_only: SQLite keeps its WAL
+     * files as for any other command and removes them on close, which a read-only handle
+     * would leave behind. */
+    if (access(path, W_OK) == 0 && access(slash != NULL ? dir : ".", W_OK) == 0)
+        v = open_ro(path, SQLITE_OPEN_READWRITE, &db);
+    else
+        v = open_ro(path, SQLITE_OPEN_READONLY, &db);
+    if (v < 0) {
+        /* A WAL store in a directory we cannot write: SQLite cannot make the -shm index. With
+         * no -wal left (or an empty one), everything committed is in the main file, and nobody
+         * can write the directory to change that, so reading it as immutable is exact. */
+        wal = xasprintf("%s-wal", path);
+        if (stat(wal, &sb) == 0 && sb.st_size > 0) {
+            st = mrf_error_set(err, MRF_E_STATE,
+                               "store: cannot read %s here (%s): its write-ahead log %s needs "
+                               "a writable directory; run any command once where the home can "
+                               "be written, then try again",
+                               path, db ? sqlite3_errmsg(db) : "cannot open", wal);
+            goto out;
+        }
+        sqlite3_close_v2(db);
+        db = NULL;
+        uri = path_uri(path, "?immutable=1");
+        v = open_ro(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, &db);
+    }
+    if (v < 0) {
+        st = mrf_error_set(err, MRF_E_IO, "store: cannot read %s: %s", path,
+                           db ? sqlite3_errmsg(db) : "cannot open");
+        goto out;
+    }
+    if (v > latest)
+        st = mrf_error_set(err, MRF_E_STATE,
+                           "store: version %d is newer than this program knows (%d); install "
+                           "the newer mrf",
+                           v, latest);
+    else if (v < latest)
+        st = mrf_error_set(err, MRF_E_STATE,
+                           "store: %s is at version %d and this program needs %d; run a command "
+                           "that writes (from a writable home) once to upgrade it",
+                           path, v, latest);
+out:
+    if (st == MRF_OK) {
+        *out = db;
+        db = NULL;
+    }
+    sqlite3_close_v2(db);
+    x_free(uri);
+    x_free(wal);
+    x_free(dir);
     return st;
 }

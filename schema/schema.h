@@ -20,6 +20,16 @@ int schema_latest(enum schema_kind kind);
 enum mrf_status schema_open(const char *path, enum schema_kind kind, sqlite3 **out,
                             struct mrf_error *err);
 
+/* Opens an existing store of this kind for reading only, also from a read-only medium: where
+ * the file and its directory can be written, read-write with PRAGMA query_only (SQLite then
+ * tidies its WAL files on close as usual); elsewhere SQLITE_OPEN_READONLY, and if SQLite
+ * cannot make the WAL index (-shm) there and no write-ahead log (-wal) is left, the file is
+ * opened as immutable. A store at
+ * another version than schema_latest is refused (MRF_E_STATE: migrating writes). The handle
+ * refuses writes (PRAGMA query_only). */
+enum mrf_status schema_open_readonly(const char *path, enum schema_kind kind, sqlite3 **out,
+                                     struct mrf_error *err);
+
 /* Applies migrations up to target (<= schema_latest) on an open handle. For tests. */
 enum mrf_status schema_migrate(sqlite3 *db, enum schema_kind kind, int target,
                                struct mrf_error *err);

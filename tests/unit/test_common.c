@@ -1,5 +1,5 @@
 /* Check suite for common/: the status-to-exit-code map of DESIGN §7, capped buffers, text
- * validation, encodings, atomic files, and the command-table parser. */
+ * validation, encodings, atomic files, private homes, and the command-table parser. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,11 +135,11 @@ static int dummy_exec(struct cli_ctx *ctx, const struct cli_args *a)
 
 static const struct cmd_entry c_list = {
     "grant list", "[--year Y]", "list", 0, 0, {{"year", 1, "y"}, {"json", 0, "j"}, {NULL, 0, NULL}},
-    dummy_exec};
-static const struct cmd_entry c_set = {"theme set", "YEAR THEME [THEME]", "set",     2,
-                                       3,           {{NULL, 0, NULL}},    dummy_exec};
-static const struct cmd_entry c_status = {"status",          "",        "status", 0, 0,
-                                          {{NULL, 0, NULL}}, dummy_exec};
+    dummy_exec,   CMD_WRITES};
+static const struct cmd_entry c_set = {"theme set", "YEAR THEME [THEME]", "set",      2,
+                                       3,           {{NULL, 0, NULL}},    dummy_exec, CMD_WRITES};
+static const struct cmd_entry c_status = {"status",          "",         "status",  0, 0,
+                                          {{NULL, 0, NULL}}, dummy_exec, CMD_WRITES};
 static const struct cmd_entry *const table[] = {&c_list, &c_set, &c_status};
 static const struct cli_program prog = {"t", "T_HOME", ".t", table, 3};
 
@@ -154,6 +154,43 @@ static int parse(const char *const *words, const struct cmd_entry **found, struc
     argv[argc] = NULL;
     return cli_parse(&prog, argc, argv, found, a);
 }
+
+/* A home others can write or that another user owns is refused, naming the fix. */
+START_TEST(home_others_refused)
+{
+    static const struct home_file files[] = {
+        {"store", HOME_F_STORE}, {"sub", HOME_F_DIR}, {NULL, 0}};
+    char dir[64], path[160], missing[200];
+    struct mrf_error err = {0};
+    FILE *f;
+
+    testutil_tmpdir(dir, sizeof dir, "home");
+    snprintf(missing, sizeof missing, "%s/not-yet", dir);
+    ck_assert_int_eq(home_check(missing, files, 1, &err), MRF_OK);
+    ck_assert_int_eq(home_check(dir, files, 1, &err), MRF_OK);
+    snprintf(path, sizeof path, "%s/store", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    ck_assert_int_eq(home_check(dir, files, 1, &err), MRF_OK);
+    ck_assert_int_eq(chmod(dir, 0777), 0);
+    ck_assert_int_eq(home_check(dir, files, 0, &err), MRF_E_RULE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "chmod 700"));
+    ck_assert_int_eq(chmod(dir, 0700), 0);
+    ck_assert_int_eq(chmod(path, 0620), 0);
+    ck_assert_int_eq(home_check(dir, files, 0, &err), MRF_E_RULE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "chmod 600"));
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    snprintf(path, sizeof path, "%s/sub", dir);
+    ck_assert_int_eq(mkdir(path, 0777), 0);
+    ck_assert_int_eq(chmod(path, 0777), 0);
+    ck_assert_int_eq(mrf_status_exit(home_check(dir, files, 0, &err)), 3);
+    ck_assert_int_eq(chmod(path, 0700), 0);
+    ck_assert_int_eq(home_check(dir, files, 1, &err), MRF_OK);
+    testutil_rmtree(dir);
+}
+END_TEST
 
 START_TEST(cli_dispatch)
 {
@@ -225,6 +262,7 @@ int main(void)
     tcase_add_test(tc, text_rules);
     tcase_add_test(tc, encodings);
     tcase_add_test(tc, atomic_file);
+    tcase_add_test(tc, home_others_refused);
     tcase_add_test(tc, cli_dispatch);
     tcase_add_test(tc, cli_home_from_env);
     tcase_add_test(tc, no_core_dumps_private_files);
