@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "hq.h"
+#include "ingest_steps.h"
 #include "mrfsync.h"
 
 /* Everything one ingest needs along the way. */
@@ -39,6 +40,7 @@ struct ingest {
     uint64_t now_ms;
     const uint8_t *body; /* the envelope exactly as received, for the audit chain */
     size_t body_len;
+    struct buf json; /* the answer, before it is sealed */
 };
 
 void ingest_result_init(struct ingest_result *r)
@@ -473,82 +475,93 @@ static enum mrf_status open_body(struct ingest *in, const char **reason, unsigne
     return MRF_OK;
 }
 
-enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const uint8_t *body,
-                          size_t len, struct ingest_result *r)
+/* Reads the envelope, finds who signed it and opens it: everything before the write
+ * transaction. On a refusal r holds the answer and in is freed (*out NULL). */
+enum mrf_status hq_ingest_read(struct hqstore *s, const struct hq_identity *id, const uint8_t *body,
+                               size_t len, struct ingest_result *r, struct ingest **out)
 {
-    struct ingest in;
+    struct ingest *in = xcalloc(1, sizeof *in);
     struct mrf_error err;
     const char *reason = NULL;
     unsigned status = 400;
-    struct buf json;
-    struct envelope out;
     enum mrf_status rc;
 
-    memset(&in, 0, sizeof in);
-    in.s = s;
-    in.id = id;
-    in.r = r;
-    in.now_ms = time_now_ms();
-    in.now = (int64_t)(in.now_ms / 1000u);
-    in.body = body;
-    in.body_len = len;
-    buf_init(&json, WIRE_JSON_MAX);
+    *out = NULL;
+    in->s = s;
+    in->id = id;
+    in->r = r;
+    in->now_ms = time_now_ms();
+    in->now = (int64_t)(in->now_ms / 1000u);
+    in->body = body;
+    in->body_len = len;
+    buf_init(&in->json, WIRE_JSON_MAX);
 
-    rc = envelope_parse(body, len, &in.env, &err);
+    rc = envelope_parse(body, len, &in->env, &err);
     if (rc != MRF_OK) {
-        rc = refuse(&in, rc == MRF_E_TOOBIG ? 413 : 400,
+        rc = refuse(in, rc == MRF_E_TOOBIG ? 413 : 400,
                     rc == MRF_E_TOOBIG ? "too_large" : "bad_envelope");
         goto out;
     }
-    str_copy(r->post, in.env.post, sizeof r->post);
+    str_copy(r->post, in->env.post, sizeof r->post);
     {
-        char *hx = hex_encode(in.env.sender, 8);
+        char *hx = hex_encode(in->env.sender, 8);
         str_copy(r->device, hx, sizeof r->device);
         x_free(hx);
     }
-    if (in.env.kind != ENV_REQUEST) {
-        rc = refuse(&in, 400, "bad_envelope");
+    if (in->env.kind != ENV_REQUEST) {
+        rc = refuse(in, 400, "bad_envelope");
         goto out;
     }
-    rc = authenticate(&in, &reason, &status);
+    rc = authenticate(in, &reason, &status);
     if (rc == MRF_OK)
-        rc = open_body(&in, &reason, &status);
-    if (rc == MRF_OK && in.enrolling && (reason = check_enroll_secret(&in)) != NULL) {
+        rc = open_body(in, &reason, &status);
+    if (rc == MRF_OK && in->enrolling && (reason = check_enroll_secret(in)) != NULL) {
         status = 403;
         rc = MRF_E_REFUSED;
     }
     if (rc == MRF_E_REFUSED) {
-        rc = refuse(&in, status, reason);
+        rc = refuse(in, status, reason);
         goto out;
     }
-    if (rc != MRF_OK)
-        goto out;
+    if (rc == MRF_OK) {
+        *out = in;
+        in = NULL;
+    }
+out:
+    hq_ingest_free(in);
+    return rc;
+}
 
-    rc = write_tx(&in, &json);
-    if (rc == MRF_E_REFUSED) {
-        rc = refuse(&in, 409, "changeset_reused");
-        goto out;
-    }
-    if (rc == MRF_E_STATE) {
-        rc = refuse(&in, 403, "token_used");
-        goto out;
-    }
+/* Runs the write transaction and seals the answer. */
+enum mrf_status hq_ingest_write(struct ingest *in)
+{
+    struct ingest_result *r = in->r;
+    struct mrf_error err;
+    struct envelope out;
+    enum mrf_status rc;
+
+    rc = write_tx(in, &in->json);
+    if (rc == MRF_E_REFUSED)
+        return refuse(in, 409, "changeset_reused");
+    if (rc == MRF_E_STATE)
+        return refuse(in, 403, "token_used");
     if (rc != MRF_OK) {
-        log_msg(LOG_ERROR, "ingest: %s", hqstore_errmsg(s));
-        goto out;
+        log_msg(LOG_ERROR, "ingest: %s", hqstore_errmsg(in->s));
+        return rc;
     }
 
     memset(&out, 0, sizeof out);
     out.kind = ENV_RESPONSE;
-    memcpy(out.sender, id->cfg.device_id, MRF_ID);
-    memcpy(out.changeset, in.env.changeset, MRF_ID);
-    str_copy(out.post, in.dev.post, sizeof out.post);
-    rc = envelope_seal(&out, json.data, json.len, id->keys, in.dev.keys.box_pk, &r->response, &err);
+    memcpy(out.sender, in->id->cfg.device_id, MRF_ID);
+    memcpy(out.changeset, in->env.changeset, MRF_ID);
+    str_copy(out.post, in->dev.post, sizeof out.post);
+    rc = envelope_seal(&out, in->json.data, in->json.len, in->id->keys, in->dev.keys.box_pk,
+                       &r->response, &err);
     if (rc != MRF_OK) {
         log_msg(LOG_ERROR, "ingest: cannot seal a response: %s", err.msg);
-        goto out;
+        return rc;
     }
-    if (!in.ack.quarantined) {
+    if (!in->ack.quarantined) {
         r->http_status = 200;
         if (strcmp(r->reason, "replay") != 0)
             r->reason = "accepted";
@@ -556,8 +569,27 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
         r->http_status = 422;
         r->reason = "quarantined";
     }
-out:
-    changeset_request_release(&in.req);
-    buf_release(&json);
+    return MRF_OK;
+}
+
+void hq_ingest_free(struct ingest *in)
+{
+    if (in == NULL)
+        return;
+    changeset_request_release(&in->req);
+    buf_release(&in->json);
+    sodium_memzero(in, sizeof *in);
+    x_free(in);
+}
+
+enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const uint8_t *body,
+                          size_t len, struct ingest_result *r)
+{
+    struct ingest *in = NULL;
+    enum mrf_status rc = hq_ingest_read(s, id, body, len, r, &in);
+
+    if (rc == MRF_OK && in != NULL)
+        rc = hq_ingest_write(in);
+    hq_ingest_free(in);
     return rc;
 }
