@@ -84,7 +84,8 @@ struct hq_enrollment {
     uint8_t secret_hash[32]; /* BLAKE2b-256 of the enrollment secret; never the secret */
     int64_t expires;
     int64_t created_at;
-    int64_t used_at; /* 0 if unused */
+    int64_t used_at;        /* 0 if unused */
+    uint8_t device[MRF_ID]; /* the device that used it; zeros if unused */
 };
 
 /* Stores a new enrollment; the post must exist (MRF_E_NOTFOUND otherwise). */
@@ -136,6 +137,7 @@ struct hq_received {
 /* OUT: *r. MRF_E_NOTFOUND if the id was never seen. */
 enum mrf_status hqstore_received_get(struct hqstore *s, const uint8_t id[MRF_ID],
                                      struct hq_received *r);
+/* MRF_E_STATE if id is recorded already (another writer recorded it first). */
 enum mrf_status hqstore_received_put(struct hqstore *s, const uint8_t id[MRF_ID],
                                      const struct hq_received *r, int64_t now);
 
@@ -173,6 +175,7 @@ struct hq_skew {
     uint64_t restamped;
     int64_t at;
 };
+/* MRF_E_STATE if the change set has a record already (another writer recorded it first). */
 enum mrf_status hqstore_skew_put(struct hqstore *s, const struct hq_skew *k);
 /* OUT: *k. MRF_E_NOTFOUND if the change set carried no skewed clock. */
 enum mrf_status hqstore_skew_get(struct hqstore *s, const uint8_t changeset[MRF_ID],

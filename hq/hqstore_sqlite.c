@@ -67,8 +67,8 @@ static const char *const stmt_sql[HQS_COUNT] = {
     [HQS_POST_LIST] = POST_COLUMNS " ORDER BY p.code",
     [HQS_ENROLL_ADD] = "INSERT INTO enrollments (token_id, post, secret_hash, expires,"
                        " created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [HQS_ENROLL_GET] = "SELECT post, secret_hash, expires, created_at, coalesce(used_at, 0)"
-                       " FROM enrollments WHERE token_id = ?1",
+    [HQS_ENROLL_GET] = "SELECT post, secret_hash, expires, created_at, coalesce(used_at, 0),"
+                       " device_id FROM enrollments WHERE token_id = ?1",
     [HQS_ENROLL_USE] = "UPDATE enrollments SET used_at = ?3, device_id = ?2"
                        " WHERE token_id = ?1 AND used_at IS NULL",
     [HQS_DEVICE_ADD] = "INSERT INTO devices (id, post, sign_pk, box_pk, status, enrolled_at)"
@@ -475,6 +475,10 @@ enum mrf_status hqstore_enrollment_get(struct hqstore *s, const uint8_t token_id
     e->expires = sqlite3_column_int64(st, 2);
     e->created_at = sqlite3_column_int64(st, 3);
     e->used_at = sqlite3_column_int64(st, 4);
+    if (e->used_at != 0 && !hqs_column_blob(st, 5, e->device, MRF_ID)) {
+        rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: an enrollment is damaged");
+        goto out;
+    }
 out:
     sqlite3_reset(st);
     if (rc != MRF_OK)
@@ -668,6 +672,7 @@ enum mrf_status hqstore_received_put(struct hqstore *s, const uint8_t id[MRF_ID]
                                      const struct hq_received *rec, int64_t now)
 {
     sqlite3_stmt *st = stmt_get(s, HQS_RECEIVED_PUT);
+    int r;
 
     if (st == NULL)
         return MRF_E_IO;
@@ -677,7 +682,10 @@ enum mrf_status hqstore_received_put(struct hqstore *s, const uint8_t id[MRF_ID]
     sqlite3_bind_text(st, 4, rec->verdict, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, rec->reason, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now);
-    return hqs_step_once(st) == SQLITE_DONE ? MRF_OK : hqs_fail(s, "recording a change set");
+    r = hqs_step_once(st);
+    if (r == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return mrf_error_set(&s->err, MRF_E_STATE, "change set recorded already");
+    return r == SQLITE_DONE ? MRF_OK : hqs_fail(s, "recording a change set");
 }
 
 enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct sync_op *op,
@@ -804,6 +812,7 @@ enum mrf_status hqstore_oplog_pseq_at(struct hqstore *s, const char *post, int64
 enum mrf_status hqstore_skew_put(struct hqstore *s, const struct hq_skew *k)
 {
     sqlite3_stmt *st = stmt_get(s, HQS_SKEW_PUT);
+    int r;
 
     if (st == NULL)
         return MRF_E_IO;
@@ -815,7 +824,10 @@ enum mrf_status hqstore_skew_put(struct hqstore *s, const struct hq_skew *k)
     sqlite3_bind_int64(st, 6, (sqlite3_int64)k->above);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)k->restamped);
     sqlite3_bind_int64(st, 8, k->at);
-    return hqs_step_once(st) == SQLITE_DONE ? MRF_OK : hqs_fail(s, "recording a skewed clock");
+    r = hqs_step_once(st);
+    if (r == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return mrf_error_set(&s->err, MRF_E_STATE, "change set recorded already");
+    return r == SQLITE_DONE ? MRF_OK : hqs_fail(s, "recording a skewed clock");
 }
 
 enum mrf_status hqstore_skew_get(struct hqstore *s, const uint8_t changeset[MRF_ID],

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "hq.h"
+#include "ingest_steps.h"
 #include "mrfsync.h"
 
 /* Everything one ingest needs along the way. */
@@ -39,6 +40,7 @@ struct ingest {
     uint64_t now_ms;
     const uint8_t *body; /* the envelope exactly as received, for the audit chain */
     size_t body_len;
+    struct buf json; /* the answer, before it is sealed */
 };
 
 void ingest_result_init(struct ingest_result *r)
@@ -66,6 +68,20 @@ static enum mrf_status refuse(struct ingest *in, unsigned status, const char *re
 }
 
 /* ---- authentication ---------------------------------------------------------------------- */
+
+/* May known device d send this request? MRF_E_REFUSED (403) with the reason if not. */
+static enum mrf_status check_known(const struct ingest *in, const struct hq_device *d,
+                                   const char **reason)
+{
+    if ((in->env.flags & ENV_F_ENROLL) &&
+        sodium_memcmp(&d->keys, &in->env.keys, sizeof d->keys) != 0)
+        return *reason = "device_exists", MRF_E_REFUSED;
+    if (d->revoked)
+        return *reason = "device_revoked", MRF_E_REFUSED;
+    if (strcmp(d->post, in->env.post) != 0)
+        return *reason = "wrong_post", MRF_E_REFUSED;
+    return MRF_OK;
+}
 
 /* Finds who signed: a known device of this post, or a new one with a valid token. */
 static enum mrf_status authenticate(struct ingest *in, const char **reason, unsigned *status)
@@ -96,14 +112,7 @@ static enum mrf_status authenticate(struct ingest *in, const char **reason, unsi
     }
     if (rc != MRF_OK)
         return rc;
-    if ((in->env.flags & ENV_F_ENROLL) &&
-        sodium_memcmp(&d->keys, &in->env.keys, sizeof d->keys) != 0)
-        return *reason = "device_exists", MRF_E_REFUSED;
-    if (d->revoked)
-        return *reason = "device_revoked", MRF_E_REFUSED;
-    if (strcmp(d->post, in->env.post) != 0)
-        return *reason = "wrong_post", MRF_E_REFUSED;
-    return MRF_OK;
+    return check_known(in, d, reason);
 }
 
 /* A new device proves it holds the token: the secret travels inside the sealed body. */
@@ -337,14 +346,18 @@ static enum mrf_status build_response(struct ingest *in, struct buf *json)
 
 /* ---- one transaction --------------------------------------------------------------------- */
 
-/* The acknowledgement HQ gave change set id before, for a retry or a replay. */
-static enum mrf_status replay(struct ingest *in, const struct hq_received *rec)
+/* The acknowledgement HQ gave change set id before, for a retry or a replay; MRF_E_REFUSED
+ * (409) if another device sent that id. */
+static enum mrf_status replay(struct ingest *in, const struct hq_received *rec, const char **reason,
+                              unsigned *status)
 {
     struct hq_skew k;
     enum mrf_status rc;
 
-    if (memcmp(rec->device, in->dev.id, MRF_ID) != 0)
-        return MRF_E_REFUSED;
+    if (memcmp(rec->device, in->dev.id, MRF_ID) != 0) {
+        *status = 409;
+        return *reason = "changeset_reused", MRF_E_REFUSED;
+    }
     in->r->reason = "replay";
     in->ack.quarantined = strcmp(rec->verdict, "accepted") != 0;
     str_copy(in->ack.reason, rec->reason, sizeof in->ack.reason);
@@ -410,7 +423,49 @@ out:
     return rc;
 }
 
-static enum mrf_status write_tx(struct ingest *in, struct buf *json)
+/* A new device's enrollment, inside the write transaction, against what other requests
+ * committed since authenticate read the store: two first syncs of one device may run at once,
+ * and the other one may have enrolled it meanwhile. If it did (the device stored with exactly
+ * these keys, the token used by it), this request goes on as that known device's: its change
+ * set is taken or replayed by id like any other. Anyone else is refused (403) as authenticate
+ * would refuse them now. */
+static enum mrf_status enroll(struct ingest *in, const char **reason)
+{
+    struct hq_device d;
+    struct hq_enrollment e;
+    enum mrf_status rc = hqstore_device_get(in->s, in->dev.id, &d);
+
+    if (rc == MRF_E_NOTFOUND) {
+        rc = hqstore_device_add(in->s, &in->dev);
+        if (rc == MRF_OK)
+            rc = hqstore_enrollment_use(in->s, in->env.token_id, in->dev.id, in->now);
+        /* someone else just did it: what a store that lets writers interleave would say */
+        if (rc == MRF_E_RULE)
+            return *reason = "device_exists", MRF_E_REFUSED;
+        if (rc == MRF_E_STATE)
+            return *reason = "token_used", MRF_E_REFUSED;
+        return rc;
+    }
+    if (rc == MRF_OK)
+        rc = hqstore_enrollment_get(in->s, in->env.token_id, &e);
+    if (rc == MRF_E_NOTFOUND)
+        return *reason = "bad_token", MRF_E_REFUSED;
+    if (rc != MRF_OK)
+        return rc;
+    if (sodium_memcmp(&d.keys, &in->env.keys, sizeof d.keys) != 0 || e.used_at == 0 ||
+        memcmp(e.device, d.id, MRF_ID) != 0)
+        return *reason = "device_exists", MRF_E_REFUSED;
+    rc = check_known(in, &d, reason);
+    if (rc == MRF_OK) {
+        in->dev = d;
+        in->enrolling = 0;
+    }
+    return rc;
+}
+
+/* One run of the write transaction. A refusal is MRF_E_REFUSED with *reason and *status;
+ * MRF_E_STATE if another writer recorded the same change set id in between. */
+static enum mrf_status write_once(struct ingest *in, const char **reason, unsigned *status)
 {
     struct hq_received rec;
     enum mrf_status rc = hqstore_begin(in->s);
@@ -418,26 +473,49 @@ static enum mrf_status write_tx(struct ingest *in, struct buf *json)
     if (rc != MRF_OK)
         return rc;
     if (in->enrolling) {
-        rc = hqstore_device_add(in->s, &in->dev);
-        if (rc == MRF_OK)
-            rc = hqstore_enrollment_use(in->s, in->env.token_id, in->dev.id, in->now);
+        *status = 403;
+        rc = enroll(in, reason);
         if (rc != MRF_OK)
             goto out;
     }
     rc = hqstore_received_get(in->s, in->env.changeset, &rec);
     if (rc == MRF_OK)
-        rc = replay(in, &rec);
+        rc = replay(in, &rec, reason, status);
     else if (rc == MRF_E_NOTFOUND)
         rc = take(in);
     if (rc == MRF_OK)
         rc = hqstore_device_seen(in->s, in->dev.id, in->now);
     if (rc == MRF_OK)
-        rc = build_response(in, json);
+        rc = build_response(in, &in->json);
     if (rc == MRF_OK)
         rc = hqstore_commit(in->s);
 out:
     if (rc != MRF_OK)
         hqstore_rollback(in->s);
+    return rc;
+}
+
+/* The write transaction, and its answer in in->json. A store that does not serialise writers
+ * (SQLite's BEGIN IMMEDIATE does) may let another request record the same change set id
+ * between our read of it and our write: the transaction then runs once more, from a clean
+ * answer, and reads it (a replay, or changeset_reused), so a retry never turns into a 500. */
+static enum mrf_status write_tx(struct ingest *in, const char **reason, unsigned *status)
+{
+    enum mrf_status rc = write_once(in, reason, status);
+
+    if (rc == MRF_E_STATE) {
+        in->quarantine[0] = '\0';
+        in->max_clock = 0;
+        memset(&in->ack, 0, sizeof in->ack);
+        memset(&in->skew, 0, sizeof in->skew);
+        in->r->ops_applied = 0;
+        in->r->ops_out = 0;
+        in->r->reason = "-";
+        buf_reset(&in->json);
+        rc = write_once(in, reason, status);
+        if (rc == MRF_E_STATE)
+            rc = MRF_E_INTERNAL;
+    }
     return rc;
 }
 
@@ -473,82 +551,93 @@ static enum mrf_status open_body(struct ingest *in, const char **reason, unsigne
     return MRF_OK;
 }
 
-enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const uint8_t *body,
-                          size_t len, struct ingest_result *r)
+/* Reads the envelope, finds who signed it and opens it: everything before the write
+ * transaction. On a refusal r holds the answer and in is freed (*out NULL). */
+enum mrf_status hq_ingest_read(struct hqstore *s, const struct hq_identity *id, const uint8_t *body,
+                               size_t len, struct ingest_result *r, struct ingest **out)
 {
-    struct ingest in;
+    struct ingest *in = xcalloc(1, sizeof *in);
     struct mrf_error err;
     const char *reason = NULL;
     unsigned status = 400;
-    struct buf json;
-    struct envelope out;
     enum mrf_status rc;
 
-    memset(&in, 0, sizeof in);
-    in.s = s;
-    in.id = id;
-    in.r = r;
-    in.now_ms = time_now_ms();
-    in.now = (int64_t)(in.now_ms / 1000u);
-    in.body = body;
-    in.body_len = len;
-    buf_init(&json, WIRE_JSON_MAX);
+    *out = NULL;
+    in->s = s;
+    in->id = id;
+    in->r = r;
+    in->now_ms = time_now_ms();
+    in->now = (int64_t)(in->now_ms / 1000u);
+    in->body = body;
+    in->body_len = len;
+    buf_init(&in->json, WIRE_JSON_MAX);
 
-    rc = envelope_parse(body, len, &in.env, &err);
+    rc = envelope_parse(body, len, &in->env, &err);
     if (rc != MRF_OK) {
-        rc = refuse(&in, rc == MRF_E_TOOBIG ? 413 : 400,
+        rc = refuse(in, rc == MRF_E_TOOBIG ? 413 : 400,
                     rc == MRF_E_TOOBIG ? "too_large" : "bad_envelope");
         goto out;
     }
-    str_copy(r->post, in.env.post, sizeof r->post);
+    str_copy(r->post, in->env.post, sizeof r->post);
     {
-        char *hx = hex_encode(in.env.sender, 8);
+        char *hx = hex_encode(in->env.sender, 8);
         str_copy(r->device, hx, sizeof r->device);
         x_free(hx);
     }
-    if (in.env.kind != ENV_REQUEST) {
-        rc = refuse(&in, 400, "bad_envelope");
+    if (in->env.kind != ENV_REQUEST) {
+        rc = refuse(in, 400, "bad_envelope");
         goto out;
     }
-    rc = authenticate(&in, &reason, &status);
+    rc = authenticate(in, &reason, &status);
     if (rc == MRF_OK)
-        rc = open_body(&in, &reason, &status);
-    if (rc == MRF_OK && in.enrolling && (reason = check_enroll_secret(&in)) != NULL) {
+        rc = open_body(in, &reason, &status);
+    if (rc == MRF_OK && in->enrolling && (reason = check_enroll_secret(in)) != NULL) {
         status = 403;
         rc = MRF_E_REFUSED;
     }
     if (rc == MRF_E_REFUSED) {
-        rc = refuse(&in, status, reason);
+        rc = refuse(in, status, reason);
         goto out;
     }
-    if (rc != MRF_OK)
-        goto out;
+    if (rc == MRF_OK) {
+        *out = in;
+        in = NULL;
+    }
+out:
+    hq_ingest_free(in);
+    return rc;
+}
 
-    rc = write_tx(&in, &json);
-    if (rc == MRF_E_REFUSED) {
-        rc = refuse(&in, 409, "changeset_reused");
-        goto out;
-    }
-    if (rc == MRF_E_STATE) {
-        rc = refuse(&in, 403, "token_used");
-        goto out;
-    }
+/* Runs the write transaction and seals the answer. */
+enum mrf_status hq_ingest_write(struct ingest *in)
+{
+    struct ingest_result *r = in->r;
+    struct mrf_error err;
+    struct envelope out;
+    const char *reason = "store_error";
+    unsigned status = 500;
+    enum mrf_status rc;
+
+    rc = write_tx(in, &reason, &status);
+    if (rc == MRF_E_REFUSED)
+        return refuse(in, status, reason);
     if (rc != MRF_OK) {
-        log_msg(LOG_ERROR, "ingest: %s", hqstore_errmsg(s));
-        goto out;
+        log_msg(LOG_ERROR, "ingest: %s", hqstore_errmsg(in->s));
+        return rc;
     }
 
     memset(&out, 0, sizeof out);
     out.kind = ENV_RESPONSE;
-    memcpy(out.sender, id->cfg.device_id, MRF_ID);
-    memcpy(out.changeset, in.env.changeset, MRF_ID);
-    str_copy(out.post, in.dev.post, sizeof out.post);
-    rc = envelope_seal(&out, json.data, json.len, id->keys, in.dev.keys.box_pk, &r->response, &err);
+    memcpy(out.sender, in->id->cfg.device_id, MRF_ID);
+    memcpy(out.changeset, in->env.changeset, MRF_ID);
+    str_copy(out.post, in->dev.post, sizeof out.post);
+    rc = envelope_seal(&out, in->json.data, in->json.len, in->id->keys, in->dev.keys.box_pk,
+                       &r->response, &err);
     if (rc != MRF_OK) {
         log_msg(LOG_ERROR, "ingest: cannot seal a response: %s", err.msg);
-        goto out;
+        return rc;
     }
-    if (!in.ack.quarantined) {
+    if (!in->ack.quarantined) {
         r->http_status = 200;
         if (strcmp(r->reason, "replay") != 0)
             r->reason = "accepted";
@@ -556,8 +645,27 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
         r->http_status = 422;
         r->reason = "quarantined";
     }
-out:
-    changeset_request_release(&in.req);
-    buf_release(&json);
+    return MRF_OK;
+}
+
+void hq_ingest_free(struct ingest *in)
+{
+    if (in == NULL)
+        return;
+    changeset_request_release(&in->req);
+    buf_release(&in->json);
+    sodium_memzero(in, sizeof *in);
+    x_free(in);
+}
+
+enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const uint8_t *body,
+                          size_t len, struct ingest_result *r)
+{
+    struct ingest *in = NULL;
+    enum mrf_status rc = hq_ingest_read(s, id, body, len, r, &in);
+
+    if (rc == MRF_OK && in != NULL)
+        rc = hq_ingest_write(in);
+    hq_ingest_free(in);
     return rc;
 }

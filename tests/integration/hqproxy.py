@@ -14,6 +14,9 @@ a bad link or a dying HQ does, as the file DIR/mode says at the moment each requ
   flip-once     forward the request, then change one byte in the middle of HQ's answer (as a
                 forger on the path would: the answer no longer carries HQ's signature); the
                 mode then becomes "pass"
+  pair          hold each request, connected to HQ already, until another one is held too
+                (or 5 s passed), then send both at the same moment: two requests that reach
+                HQ together (tests/integration/test_enroll_race.sh)
 
 Usage: hqproxy.py DIR CERT KEY UPSTREAM_PORT
 It binds 127.0.0.1 on a free port and writes it to DIR/port once listening; it waits (up to
@@ -46,6 +49,24 @@ def set_mode(m):
     with open(os.path.join(DIR, "mode.tmp"), "w") as f:
         f.write(m)
     os.replace(os.path.join(DIR, "mode.tmp"), os.path.join(DIR, "mode"))
+
+
+pair_cv = threading.Condition()
+pair = {"held": 0, "round": 0}
+
+
+def pair_up():
+    """Returns when a second request calls it too, or after 5 s alone."""
+    with pair_cv:
+        mine = pair["round"]
+        pair["held"] += 1
+        if pair["held"] == 2:
+            pair["held"] = 0
+            pair["round"] += 1
+            pair_cv.notify_all()
+            return
+        if not pair_cv.wait_for(lambda: pair["round"] != mine, timeout=5):
+            pair["held"] = 0
 
 
 def next_action():
@@ -85,9 +106,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def forward(self, method, body):
-        c = http.client.HTTPSConnection("127.0.0.1", UPSTREAM, timeout=30,
-                                        context=ssl._create_unverified_context())
+    def forward(self, method, body, c=None):
+        if c is None:
+            c = http.client.HTTPSConnection("127.0.0.1", UPSTREAM, timeout=30,
+                                            context=ssl._create_unverified_context())
         c.request(method, self.path, body=body,
                   headers={"Content-Type": "application/octet-stream"})
         r = c.getresponse()
@@ -115,6 +137,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             f.write(body)
         if action == "hold":
             status, data, ctype = 503, b"unavailable\n", "text/plain"
+        elif action == "pair":
+            c = http.client.HTTPSConnection("127.0.0.1", UPSTREAM, timeout=30,
+                                            context=ssl._create_unverified_context())
+            c.connect()
+            pair_up()
+            status, data, ctype = self.forward("POST", body, c)
         else:
             status, data, ctype = self.forward("POST", body)
         with open(os.path.join(DIR, "status-%d" % n), "w") as f:

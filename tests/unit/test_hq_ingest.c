@@ -19,6 +19,7 @@
 #include "common.h"
 #include "hq.h"
 #include "hqstore.h"
+#include "ingest_steps.h"
 #include "mrfcrypto.h"
 #include "mrfsync.h"
 
@@ -1308,6 +1309,192 @@ START_TEST(two_handles_interleave)
 }
 END_TEST
 
+/* ---- two first syncs of one device at once --------------------------------------------------
+ * Two workers ingest a new device's first two requests: the late one reads the store (the
+ * device is unknown, so it is enrolling) on its own handle, the early one's ingest runs to its
+ * commit on the fixture's handle, then the late one writes. */
+
+/* The first step of env's ingest on handle s: asserted to leave a request to write. */
+static struct ingest *read_on(struct hqstore *s, const struct buf *env, struct ingest_result *r)
+{
+    struct ingest *in = NULL;
+
+    ingest_result_init(r);
+    ck_assert_int_eq(hq_ingest_read(s, &ident, (const uint8_t *)env->data, env->len, r, &in),
+                     MRF_OK);
+    ck_assert_ptr_nonnull(in);
+    return in;
+}
+
+/* The second step of in; asserts there is an answer (never a 500) and returns its status. */
+static unsigned write_late(struct ingest *in, struct ingest_result *r)
+{
+    enum mrf_status rc = hq_ingest_write(in);
+
+    hq_ingest_free(in);
+    ck_assert_msg(rc == MRF_OK, "no answer (HTTP 500): %s", mrf_status_str(rc));
+    return r->http_status;
+}
+
+static struct hqstore *second_handle(void)
+{
+    struct hqstore *other = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_msg(hqstore_open(home, HQSTORE_EXISTING, &other, &err) == MRF_OK, "%s", err.msg);
+    return other;
+}
+
+START_TEST(first_syncs_race_both_accepted)
+{
+    struct hqtest_device d;
+    struct buf ops, pull, env;
+    struct ingest_result early, late;
+    struct hqstore *other = second_handle();
+    struct ingest *in;
+    uint8_t cs_pull[MRF_ID], cs[MRF_ID], gid[MRF_ID];
+    cJSON *doc;
+
+    device_new(&d, "NAI");
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 1250000);
+    seal_request(&d, "NAI", "", cs_pull, &pull); /* a pull: the other sync froze the ops */
+    seal_request(&d, "NAI", ops.data, cs, &env);
+
+    in = read_on(other, &env, &late);
+    ck_assert_uint_eq(ingest(&pull, &early), 200);
+    ck_assert_str_eq(early.reason, "accepted");
+    ck_assert_uint_eq(write_late(in, &late), 200);
+    ck_assert_str_eq(late.reason, "accepted");
+    ck_assert_int_eq(late.ops_applied, 6);
+    doc = open_response(&d, &late, cs);
+    ck_assert_str_eq(ack_str(doc, "verdict"), "accepted");
+    cJSON_Delete(doc);
+
+    ck_assert_int_eq(count("SELECT count(*) FROM devices"), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM enrollments WHERE used_at IS NOT NULL"), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM received WHERE verdict = 'accepted'"), 2);
+    ck_assert_int_eq(count("SELECT count(*) FROM oplog"), 6);
+    ck_assert_int_eq(count("SELECT count(*) FROM grants"), 1);
+    ingest_result_release(&early);
+    ingest_result_release(&late);
+    buf_release(&env);
+    buf_release(&pull);
+    buf_release(&ops);
+    hqstore_close(other);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(same_first_changeset_twice_at_once_replays)
+{
+    struct hqtest_device d;
+    struct buf ops, env;
+    struct ingest_result early, late;
+    struct hqstore *other = second_handle();
+    struct ingest *in;
+    struct counts after_early;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+    cJSON *doc;
+
+    device_new(&d, "NAI");
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 1250000);
+    seal_request(&d, "NAI", ops.data, cs, &env);
+
+    in = read_on(other, &env, &late);
+    ck_assert_uint_eq(ingest(&env, &early), 200);
+    ck_assert_str_eq(early.reason, "accepted");
+    after_early = snap();
+    ck_assert_uint_eq(write_late(in, &late), 200);
+    ck_assert_str_eq(late.reason, "replay");
+    ck_assert_int_eq(late.ops_applied, 0);
+    ck_assert_counts_eq(snap(), after_early);
+    doc = open_response(&d, &late, cs);
+    ck_assert_str_eq(ack_str(doc, "verdict"), "accepted");
+    cJSON_Delete(doc);
+    ck_assert_int_eq(count("SELECT count(*) FROM oplog"), 6);
+    ingest_result_release(&early);
+    ingest_result_release(&late);
+    buf_release(&env);
+    buf_release(&ops);
+    hqstore_close(other);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(enrollment_race_with_other_keys_refused)
+{
+    struct hqtest_device d, impostor;
+    struct buf env, fake;
+    struct ingest_result early, late;
+    struct hqstore *other = second_handle();
+    struct ingest *in;
+    struct counts after_early;
+    uint8_t cs[MRF_ID], fake_cs[MRF_ID];
+
+    device_new(&d, "NAI");
+    device_new(&impostor, "NAI"); /* d's id and token, its own keys */
+    memcpy(impostor.id, d.id, MRF_ID);
+    memcpy(impostor.token_id, d.token_id, MRF_ID);
+    memcpy(impostor.secret, d.secret, MRF_SECRET);
+    seal_request(&d, "NAI", "", cs, &env);
+    seal_request(&impostor, "NAI", "", fake_cs, &fake);
+
+    in = read_on(other, &fake, &late);
+    ck_assert_uint_eq(ingest(&env, &early), 200);
+    after_early = snap();
+    ck_assert_uint_eq(write_late(in, &late), 403);
+    ck_assert_str_eq(late.reason, "device_exists");
+    ck_assert_str_eq(late.response.data, "device_exists\n");
+    ck_assert_counts_eq(snap(), after_early);
+    ingest_result_release(&early);
+    ingest_result_release(&late);
+    buf_release(&env);
+    buf_release(&fake);
+    hqstore_close(other);
+    device_free(&d);
+    device_free(&impostor);
+}
+END_TEST
+
+START_TEST(enrollment_race_token_used_by_another_device)
+{
+    struct hqtest_device a, c;
+    struct buf env, other_env;
+    struct ingest_result early, late;
+    struct hqstore *other = second_handle();
+    struct ingest *in;
+    struct counts after_early;
+    struct hq_device dv;
+    uint8_t cs[MRF_ID], other_cs[MRF_ID];
+
+    device_new(&a, "NAI");
+    device_new(&c, "NAI"); /* a's token, its own id and keys */
+    memcpy(c.token_id, a.token_id, MRF_ID);
+    memcpy(c.secret, a.secret, MRF_SECRET);
+    seal_request(&a, "NAI", "", cs, &env);
+    seal_request(&c, "NAI", "", other_cs, &other_env);
+
+    in = read_on(other, &other_env, &late);
+    ck_assert_uint_eq(ingest(&env, &early), 200);
+    after_early = snap();
+    ck_assert_uint_eq(write_late(in, &late), 403);
+    ck_assert_str_eq(late.reason, "token_used");
+    ck_assert_counts_eq(snap(), after_early);
+    ck_assert_int_eq(hqstore_device_get(store, c.id, &dv), MRF_E_NOTFOUND);
+    ingest_result_release(&early);
+    ingest_result_release(&late);
+    buf_release(&env);
+    buf_release(&other_env);
+    hqstore_close(other);
+    device_free(&a);
+    device_free(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ingest");
@@ -1315,7 +1502,8 @@ int main(void)
     TCase *no = tcase_create("refused");
     TCase *q = tcase_create("quarantine");
     TCase *pool = tcase_create("handles");
-    TCase *all[] = {ok, no, q, pool};
+    TCase *race = tcase_create("enrollment race");
+    TCase *all[] = {ok, no, q, pool, race};
 
     if (mrfcrypto_init() != MRF_OK)
         return EXIT_FAILURE;
@@ -1349,5 +1537,9 @@ int main(void)
     tcase_add_test(q, cursor_counts_own_post_only);
     tcase_add_test(q, clock_ahead_is_restamped);
     tcase_add_test(pool, two_handles_interleave);
+    tcase_add_test(race, first_syncs_race_both_accepted);
+    tcase_add_test(race, same_first_changeset_twice_at_once_replays);
+    tcase_add_test(race, enrollment_race_with_other_keys_refused);
+    tcase_add_test(race, enrollment_race_token_used_by_another_device);
     return testutil_run(s);
 }
