@@ -31,7 +31,7 @@
 static const int grant_cols[GRANT_COLS] = {GRANT_PARTNER,  GRANT_THEME,  GRANT_YEAR,   GRANT_AMOUNT,
                                            GRANT_CURRENCY, GRANT_STATUS, GRANT_REMOVED};
 
-static void die(const char *what, const char *why)
+static _Noreturn void die(const char *what, const char *why)
 {
     fprintf(stderr, "bench_audit: %s: %s\n", what, why);
     exit(1);

@@ -38,7 +38,7 @@ static const int grant_add_cols[GRANT_COLS] = {GRANT_PARTNER, GRANT_THEME,    GR
                                                GRANT_AMOUNT,  GRANT_CURRENCY, GRANT_STATUS,
                                                GRANT_REMOVED};
 
-static void die(const char *what, const char *why)
+static _Noreturn void die(const char *what, const char *why)
 {
     fprintf(stderr, "bench_ingest: %s: %s\n", what, why);
     exit(1);

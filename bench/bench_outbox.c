@@ -16,7 +16,7 @@
 
 static sqlite3 *db;
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
     fprintf(stderr, "bench_outbox: %s: %s\n", what, db ? sqlite3_errmsg(db) : "cannot open");
     exit(1);

@@ -35,7 +35,7 @@
 #include "mrfsync.h"
 #include "stats.h"
 
-static void die(const char *what, const char *why)
+static _Noreturn void die(const char *what, const char *why)
 {
     fprintf(stderr, "bench_report: %s: %s\n", what, why);
     exit(1);

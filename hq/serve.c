@@ -3,7 +3,9 @@
  * TLS 1.2 and 1.3 only, the certificate and key from <home>/tls. Two routes: GET /v1/health
  * answers "ok"; POST /v1/sync reads one envelope of at most ENV_MAX bytes (413 past it, before
  * reading when Content-Length says so) and hands it to hq_ingest with a store handle checked
- * out of a small pool, since an SQLite connection serves one thread at a time. Every request
+ * out of a small pool, since an SQLite connection serves one thread at a time. A request with
+ * more than one Content-Length header is refused (400, then the connection closes) before any
+ * route sees it: its body's length is ambiguous. Every request
  * leaves exactly one log line on stderr with the method, the path, the status and the few
  * fields of struct ingest_result meant for logs; never a body, a header value or a key.
  * The main thread blocks the signals before any worker exists and waits for them with
@@ -18,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +72,7 @@ struct request {
     int too_large;    /* the body passed ENV_MAX; the rest is swallowed */
     size_t discarded; /* bytes swallowed */
     unsigned status;  /* 0 until an answer is queued */
+    int must_close;   /* the connection's framing is in doubt: the answer closes it */
     char verdict[LOG_TEXT(LOG_REASON_MAX)];
     char device[LOG_TEXT(16)];
     char post[LOG_TEXT(15)];
@@ -200,8 +204,9 @@ static enum MHD_Result answer(struct server *sv, struct MHD_Connection *c, struc
     if (r == MHD_YES && status == MHD_HTTP_METHOD_NOT_ALLOWED)
         r = MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
                                     rq->route == ROUTE_SYNC ? "POST" : "GET, HEAD");
-    /* While draining, a keep-alive connection must not start another request. */
-    if (r == MHD_YES && atomic_load(&sv->draining))
+    /* While draining, a keep-alive connection must not start another request; nor may one
+     * whose next request would start where a doubtful Content-Length says. */
+    if (r == MHD_YES && (atomic_load(&sv->draining) || rq->must_close))
         r = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (r == MHD_YES)
         r = MHD_queue_response(c, status, resp);
@@ -222,6 +227,7 @@ static enum MHD_Result answer_text(struct server *sv, struct MHD_Connection *c, 
         {"method_not_allowed", "method_not_allowed\n"},
         {"too_large", "too_large\n"},
         {"store_error", "store_error\n"},
+        {"duplicate_length", "duplicate_length: more than one Content-Length header\n"},
     };
     size_t i;
 
@@ -250,6 +256,20 @@ static int declared_over(struct MHD_Connection *c, size_t max)
     return 0;
 }
 
+/* Counts the Content-Length headers of a request, for MHD_get_connection_values (which
+ * compares names without case and lists every repeated header). */
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    unsigned *n = cls;
+
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        (*n)++;
+    return MHD_YES;
+}
+
 /* ---- the handlers ------------------------------------------------------------------------ */
 
 /* 1 if the request announces a body (libmicrohttpd has already refused a malformed one). */
@@ -275,12 +295,23 @@ static enum MHD_Result answer_route(struct server *sv, struct MHD_Connection *c,
     return answer_text(sv, c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed");
 }
 
-/* First call for a request (headers read, no body yet). A body nobody wants, or one that
- * Content-Length says is too large, is refused here, unread (libmicrohttpd then closes the
+/* First call for a request (headers read, no body yet). A request with two Content-Length
+ * headers, a body nobody wants, or one that Content-Length says is too large, is refused
+ * here, unread (libmicrohttpd then closes the
  * connection); anything else is answered at the last call, so keep-alive survives. */
 static enum MHD_Result on_headers(struct server *sv, struct MHD_Connection *c, struct request *rq,
                                   const char *method)
 {
+    unsigned lengths = 0;
+
+    /* libmicrohttpd would believe the first; a proxy in front might believe another and
+     * frame the connection differently (request smuggling). Equal ones are refused too:
+     * no client of ours sends two. */
+    (void)MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &lengths);
+    if (lengths > 1) {
+        rq->must_close = 1;
+        return answer_text(sv, c, rq, MHD_HTTP_BAD_REQUEST, "duplicate_length");
+    }
     if (rq->sync_post)
         return declared_over(c, ENV_MAX)
                    ? answer_text(sv, c, rq, MHD_HTTP_CONTENT_TOO_LARGE, "too_large")
