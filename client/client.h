@@ -186,8 +186,9 @@ enum mrf_status client_find(struct cli_ctx *ctx, enum sync_table t, const char *
                             uint8_t id[MRF_ID], int *removed);
 
 /* Opens sealed column col (a column id of t, kind CK_SEALED) of a row with the unlocked
- * secrets. *plain NULL if the column is empty; MRF_E_AUTH if it was sealed to another device
- * (then *plain is NULL too). */
+ * secrets. *plain NULL if the column is empty; MRF_E_AUTH if it was sealed to another device,
+ * MRF_E_INVALID if it is damaged (its frame is not whole, or it has a slot for this device but
+ * does not open); *plain is NULL then too. */
 enum mrf_status client_reveal(struct cli_ctx *ctx, enum sync_table t, const uint8_t id[MRF_ID],
                               int col, char **plain);
 

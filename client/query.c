@@ -1,6 +1,7 @@
 /* The listings of the post client as cJSON arrays and objects: partners, grants, themes, the
  * allocation, status and conflicts. Text output and --json print from the same objects. Sealed
- * fields appear only as "sealed" unless the caller unlocked the keystore and asked to reveal. */
+ * fields appear only as "sealed" unless the caller unlocked the keystore and asked to reveal;
+ * then as their text, "sealed (another device)", or "damaged" (with a warning on stderr). */
 #include <ctype.h>
 #include <string.h>
 #include <time.h>
@@ -24,10 +25,13 @@ static void add_money(cJSON *o, const char *key, int64_t cents)
     cJSON_AddStringToObject(o, key, m);
 }
 
-/* Adds sealed column col of t under its column name: the opened field, "sealed", or null.
+/* Adds sealed column col of t under its column name: the opened field, "sealed", "sealed
+ * (another device)", "damaged" or null. A damaged field does not stop the listing: it shows as
+ * "damaged" and one warning line on stderr names the row's code and the column (never content).
  * Plaintexts are wiped as soon as cJSON has them. */
 static enum mrf_status add_sealed(struct cli_ctx *ctx, cJSON *o, enum sync_table t,
-                                  const uint8_t id[MRF_ID], int col, int present, int reveal)
+                                  const uint8_t id[MRF_ID], const char *code, int col, int present,
+                                  int reveal)
 {
     const char *key = sync_table_get(t)->cols[col].name;
     char *plain = NULL;
@@ -45,6 +49,16 @@ static enum mrf_status add_sealed(struct cli_ctx *ctx, cJSON *o, enum sync_table
     if (st == MRF_E_AUTH) {
         mrf_error_clear(&ctx->err);
         cJSON_AddStringToObject(o, key, "sealed (another device)");
+        return MRF_OK;
+    }
+    if (st == MRF_E_INVALID) {
+        mrf_error_clear(&ctx->err);
+        cJSON_AddStringToObject(o, key, "damaged");
+        fprintf(stderr,
+                "mrf: warning: %s %s: its %s is damaged and cannot be revealed; record it "
+                "again with 'mrf %s %s --%s ...'\n",
+                t == ST_PARTNERS ? "partner" : "grant", code, key,
+                t == ST_PARTNERS ? "partner edit" : "grant set", code, key);
         return MRF_OK;
     }
     if (st != MRF_OK)
@@ -133,7 +147,8 @@ enum mrf_status client_partners_json(struct cli_ctx *ctx, const uint8_t *only_id
         st = partner_present(ctx, rows[i].id, present);
         for (int c = 0; st == MRF_OK && c < PARTNER_NCOLS; c++)
             if (sync_column_sealed(ST_PARTNERS, c))
-                st = add_sealed(ctx, o, ST_PARTNERS, rows[i].id, c, present[c], reveal);
+                st = add_sealed(ctx, o, ST_PARTNERS, rows[i].id, rows[i].code, c, present[c],
+                                reveal);
         if (st != MRF_OK)
             goto out;
     }
@@ -201,7 +216,9 @@ enum mrf_status client_grants_json(struct cli_ctx *ctx, int year, const uint8_t 
     }
     i = 0;
     cJSON_ArrayForEach(o, arr) {
-        st = add_sealed(ctx, o, ST_GRANTS, rows[i].id, GRANT_NOTE, rows[i].has_note, reveal);
+        const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "code"));
+        st = add_sealed(ctx, o, ST_GRANTS, rows[i].id, code ? code : "?", GRANT_NOTE,
+                        rows[i].has_note, reveal);
         if (st != MRF_OK)
             goto out;
         i++;

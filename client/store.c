@@ -274,7 +274,8 @@ enum mrf_status client_reveal(struct cli_ctx *ctx, enum sync_table t, const uint
 {
     sqlite3_stmt *s;
     char aad[SYNC_AAD_MAX];
-    size_t len;
+    const uint8_t *blob;
+    size_t len, n;
     enum mrf_status st;
 
     *plain = NULL;
@@ -292,12 +293,18 @@ enum mrf_status client_reveal(struct cli_ctx *ctx, enum sync_table t, const uint
         return MRF_OK;
     }
     sync_field_aad(t, id, col, aad);
-    st = sealed_open(plain, &len, sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col),
-                     aad, ctx->secrets->pub.box_pk, ctx->secrets->box_sk);
+    blob = sqlite3_column_blob(s, col);
+    n = (size_t)sqlite3_column_bytes(s, col);
+    st = sealed_open(plain, &len, blob, n, aad, ctx->secrets->pub.box_pk, ctx->secrets->box_sk);
+    /* A tag that fails in a field with a slot for this device: damaged, not someone else's. */
+    if (st == MRF_E_AUTH &&
+        sealed_for_key(blob, n, ctx->secrets->pub.box_pk, ctx->secrets->box_sk) == MRF_OK)
+        st = MRF_E_INVALID;
     sqlite3_reset(s);
+    if (st == MRF_E_AUTH)
+        return mrf_error_set(&ctx->err, st, "reveal: this field was sealed on another device");
     if (st != MRF_OK)
-        return mrf_error_set(&ctx->err, st,
-                             "reveal: this field was sealed on another device or is damaged");
+        return mrf_error_set(&ctx->err, MRF_E_INVALID, "reveal: this field is damaged");
     return MRF_OK;
 }
 

@@ -121,5 +121,17 @@ enum mrf_status sealed_open(char **plain, size_t *len, const uint8_t *blob, size
                             const char *aad, const uint8_t pk[MRF_BOX_PK],
                             const uint8_t sk[MRF_BOX_SK]);
 void sealed_plain_free(char *plain);
+/* Checks what can be checked of a blob without a key: version 1, 1..SEALED_MAX_RECIP
+ * recipients, whole slots, a nonce, a ciphertext of whole 32-byte blocks (at least one, at most
+ * the padded SEALED_MAX_PLAIN) plus its tag, and nothing after. MRF_OK if the frame is whole,
+ * MRF_E_INVALID if not. A whole frame may still not open (a changed byte inside, a whole block
+ * added or cut): only a recipient can tell, and sealed_open then says MRF_E_AUTH. */
+enum mrf_status sealed_frame_check(const uint8_t *blob, size_t bloblen)
+    __attribute__((warn_unused_result));
+/* Whether one of the blob's slots is for the pair (pk, sk): MRF_OK if one opens, MRF_E_AUTH if
+ * none does, MRF_E_INVALID if the frame is not whole. It tells a field sealed to someone else
+ * (MRF_E_AUTH here) from one sealed to this key that sealed_open refuses (damaged). */
+enum mrf_status sealed_for_key(const uint8_t *blob, size_t bloblen, const uint8_t pk[MRF_BOX_PK],
+                               const uint8_t sk[MRF_BOX_SK]) __attribute__((warn_unused_result));
 
 #endif

@@ -9,7 +9,8 @@
  * before the nonce followed by the caller's aad string: the aad binds the blob to its row and
  * column, and the header and slots are bound too, so that no byte of the blob (another
  * recipient's slot included) can change without the open failing. Every length is checked
- * before anything is allocated or decrypted. */
+ * before anything is allocated or decrypted (frame_parse, also offered to HQ and to sync as
+ * sealed_frame_check, which judge fields they cannot open). */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,54 @@ out:
     return rc;
 }
 
+/* The frame of a sealed field, everything that can be judged without a key: version, recipient
+ * count, slots, nonce and a ciphertext of whole padded blocks within the field cap plus its
+ * tag, nothing after. OUT: *nrecip and *head (bytes before the nonce) when it is whole. */
+static enum mrf_status frame_parse(const uint8_t *blob, size_t bloblen, size_t *nrecip,
+                                   size_t *head)
+{
+    size_t n, h, mlen;
+
+    if (bloblen < SEALED_HEAD || blob[0] != SEALED_VERSION)
+        return MRF_E_INVALID;
+    n = blob[1];
+    if (n < 1 || n > SEALED_MAX_RECIP)
+        return MRF_E_INVALID;
+    h = SEALED_HEAD + n * SLOT;
+    if (bloblen < h + NONCE + TAG)
+        return MRF_E_INVALID;
+    mlen = bloblen - h - NONCE - TAG;
+    if (mlen < BLOCK || mlen > MAX_PADDED || mlen % BLOCK != 0)
+        return MRF_E_INVALID;
+    *nrecip = n;
+    *head = h;
+    return MRF_OK;
+}
+
+enum mrf_status sealed_frame_check(const uint8_t *blob, size_t bloblen)
+{
+    size_t nrecip, head;
+
+    assert(blob != NULL || bloblen == 0);
+    return frame_parse(blob, bloblen, &nrecip, &head);
+}
+
+enum mrf_status sealed_for_key(const uint8_t *blob, size_t bloblen, const uint8_t pk[MRF_BOX_PK],
+                               const uint8_t sk[MRF_BOX_SK])
+{
+    uint8_t key[FIELD_KEY];
+    size_t nrecip, head, i;
+    int found = 0;
+
+    assert((blob != NULL || bloblen == 0) && pk != NULL && sk != NULL);
+    if (frame_parse(blob, bloblen, &nrecip, &head) != MRF_OK)
+        return MRF_E_INVALID;
+    for (i = 0; i < nrecip && !found; i++)
+        found = crypto_box_seal_open(key, blob + SEALED_HEAD + i * SLOT, SLOT, pk, sk) == 0;
+    sodium_memzero(key, sizeof key);
+    return found ? MRF_OK : MRF_E_AUTH;
+}
+
 /* Opens blob with the recipient pair (pk, sk). On success *plain is NUL-terminated, in
  * sodium_malloc memory, owned by the caller (sealed_plain_free), and *len (if len is not NULL)
  * its length without the NUL. MRF_E_INVALID if malformed, MRF_E_AUTH if no slot is for this key
@@ -117,18 +166,10 @@ enum mrf_status sealed_open(char **plain, size_t *len, const uint8_t *blob, size
     *plain = NULL;
     if (len != NULL)
         *len = 0;
-    if (bloblen < SEALED_HEAD || blob[0] != SEALED_VERSION)
-        return MRF_E_INVALID;
-    nrecip = blob[1];
-    if (nrecip < 1 || nrecip > SEALED_MAX_RECIP)
-        return MRF_E_INVALID;
-    head = SEALED_HEAD + nrecip * SLOT;
-    if (bloblen < head + NONCE + TAG)
+    if (frame_parse(blob, bloblen, &nrecip, &head) != MRF_OK)
         return MRF_E_INVALID;
     clen = bloblen - head - NONCE;
     mlen = clen - TAG;
-    if (mlen < BLOCK || mlen > MAX_PADDED || mlen % BLOCK != 0)
-        return MRF_E_INVALID;
 
     for (i = 0; i < nrecip && !found; i++)
         found = crypto_box_seal_open(key, blob + SEALED_HEAD + i * SLOT, SLOT, pk, sk) == 0;

@@ -187,7 +187,8 @@ struct sync_value; /* below, with the ops */
 
 /* The fund's rules for one value of column col of table t: NULL if it may be stored, else a
  * short reason ("year out of range", "a required value is empty", ...) naming no value.
- * Sealed values pass unchecked. Who may write a table is the caller's rule, not this one. */
+ * Sealed values are checked by their frame only (sealed_frame_check): nobody but their
+ * recipients can, or may, look inside. Who may write a table is the caller's rule. */
 const char *sync_column_check(enum sync_table t, int col, const struct sync_value *v);
 
 /* The associated data that binds a sealed field to its place, "<table>/<row id hex>/<column>"

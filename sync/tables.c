@@ -113,6 +113,12 @@ static int flag_ok(const struct sync_value *v)
     return v->i == 0 || v->i == 1;
 }
 
+/* Only the frame: what is inside is for its recipients alone (sealed_frame_check). */
+static int sealed_ok(const struct sync_value *v)
+{
+    return sealed_frame_check(v->blob, v->n) == MRF_OK;
+}
+
 #define EMPTY "a required value is empty"
 
 static const struct kind_rule {
@@ -130,7 +136,7 @@ static const struct kind_rule {
     [CK_RISK] = {risk_ok, "unknown risk level", EMPTY},
     [CK_REF] = {ref_ok, "partner is not a row id", EMPTY},
     [CK_FLAG] = {flag_ok, "removed must be 0 or 1", "removed must be 0 or 1"},
-    [CK_SEALED] = {NULL, NULL, NULL}, /* never consulted: sealed values pass unchecked */
+    [CK_SEALED] = {sealed_ok, "a sealed field is damaged", NULL}, /* may always be emptied */
 };
 
 /* ---- lookups ----------------------------------------------------------------------------- */
@@ -181,8 +187,6 @@ const char *sync_column_check(enum sync_table t, int col, const struct sync_valu
 
     if (c == NULL)
         return "unknown column";
-    if (c->kind == CK_SEALED)
-        return NULL; /* nobody but its recipients can, or may, look inside */
     r = &rules[c->kind];
     if (v->is_null)
         return c->nullable ? NULL : r->empty;

@@ -825,6 +825,131 @@ START_TEST(fingerprint_format)
 }
 END_TEST
 
+/* Every field the real sealer makes has a whole frame: lengths 0..SEALED_MAX_PLAIN across block
+ * edges, 1..SEALED_MAX_RECIP recipients. */
+START_TEST(sealed_frame_real_fields_pass)
+{
+    static const size_t lens[] = {
+        0, 1, 31, 32, 33, 63, 64, 1000, SEALED_MAX_PLAIN - 1, SEALED_MAX_PLAIN};
+    uint8_t pks[SEALED_MAX_RECIP][MRF_BOX_PK];
+    char *plain = xmalloc(SEALED_MAX_PLAIN);
+
+    memset(plain, 'n', SEALED_MAX_PLAIN);
+    for (int r = 0; r < SEALED_MAX_RECIP; r++) {
+        uint8_t *sk = sodium_malloc(MRF_BOX_SK);
+        mrf_box_keypair(pks[r], sk);
+        sodium_free(sk);
+    }
+    for (int nr = 1; nr <= SEALED_MAX_RECIP; nr++) {
+        for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            uint8_t *blob = NULL;
+            size_t len = 0;
+
+            ck_assert_int_eq(sealed_seal(&blob, &len, plain, lens[i], AAD,
+                                         (const uint8_t(*)[MRF_BOX_PK])pks, nr),
+                             MRF_OK);
+            ck_assert_msg(sealed_frame_check(blob, len) == MRF_OK, "%d recipients, %zu bytes", nr,
+                          lens[i]);
+            x_free(blob);
+        }
+    }
+    x_free(plain);
+}
+END_TEST
+
+/* What a frame check refuses, and that it does so without a key. */
+START_TEST(sealed_frame_refused)
+{
+    struct recip dev, escrow;
+    uint8_t *blob = NULL, *big;
+    size_t len = 0, n;
+    uint8_t saved;
+
+    recip_init(&dev);
+    recip_init(&escrow);
+    seal_two(&blob, &len, "Amina Yusuf", &dev, &escrow); /* one block */
+    ck_assert_int_eq(sealed_frame_check(blob, len), MRF_OK);
+    ck_assert_int_eq(sealed_frame_check(NULL, 0), MRF_E_INVALID);
+    /* truncated: every length short of the whole (one block: no shorter frame is whole) */
+    for (n = 0; n < len; n++)
+        ck_assert_msg(sealed_frame_check(blob, n) == MRF_E_INVALID, "truncated to %zu", n);
+    /* extended: anything but whole blocks is trailing bytes */
+    big = xcalloc(len + 64, 1);
+    memcpy(big, blob, len);
+    for (n = len + 1; n < len + 32; n++)
+        ck_assert_msg(sealed_frame_check(big, n) == MRF_E_INVALID, "extended to %zu", n);
+    /* a whole block more is a whole frame: only a recipient can tell (the tag fails) */
+    ck_assert_int_eq(sealed_frame_check(big, len + 32), MRF_OK);
+    {
+        char *plain = NULL;
+        size_t plen = 0;
+        ck_assert_int_eq(sealed_open(&plain, &plen, big, len + 32, AAD, dev.pk, dev.sk),
+                         MRF_E_AUTH);
+        ck_assert_int_eq(sealed_for_key(big, len + 32, dev.pk, dev.sk), MRF_OK);
+    }
+    x_free(big);
+    /* wrong version */
+    saved = blob[0];
+    for (unsigned v = 0; v < 256; v++) {
+        blob[0] = (uint8_t)v;
+        ck_assert_int_eq(sealed_frame_check(blob, len), v == 1 ? MRF_OK : MRF_E_INVALID);
+    }
+    blob[0] = saved;
+    /* zero or too many recipients; a count whose slots point past the end */
+    saved = blob[1];
+    blob[1] = 0;
+    ck_assert_int_eq(sealed_frame_check(blob, len), MRF_E_INVALID);
+    blob[1] = SEALED_MAX_RECIP + 1;
+    ck_assert_int_eq(sealed_frame_check(blob, len), MRF_E_INVALID);
+    blob[1] = 255;
+    ck_assert_int_eq(sealed_frame_check(blob, len), MRF_E_INVALID);
+    blob[1] = 3; /* slots run into the ciphertext: it is no longer a block and a tag */
+    ck_assert_int_eq(sealed_frame_check(blob, len), MRF_E_INVALID);
+    blob[1] = 1;
+    ck_assert_int_eq(sealed_frame_check(blob, len), MRF_E_INVALID);
+    blob[1] = saved;
+    ck_assert_int_eq(sealed_frame_check(blob, len), MRF_OK);
+    x_free(blob);
+    /* over the field cap: a frame of more blocks than SEALED_MAX_PLAIN pads to */
+    n = 2 + 80 + 24 + (SEALED_MAX_PLAIN / 32 + 2) * 32 + 16;
+    big = xcalloc(n, 1);
+    big[0] = 1;
+    big[1] = 1;
+    ck_assert_int_eq(sealed_frame_check(big, n), MRF_E_INVALID);
+    ck_assert_int_eq(sealed_frame_check(big, n - 32), MRF_OK); /* the largest padded field */
+    x_free(big);
+    recip_release(&escrow);
+    recip_release(&dev);
+}
+END_TEST
+
+/* sealed_for_key tells a field for this key that does not open (damaged) from one for others. */
+START_TEST(sealed_for_key_tells_damaged_from_foreign)
+{
+    struct recip dev, escrow, other;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    char *plain = NULL;
+    size_t plen = 0;
+
+    recip_init(&dev);
+    recip_init(&escrow);
+    recip_init(&other);
+    seal_two(&blob, &len, "Amina Yusuf", &dev, &escrow);
+    ck_assert_int_eq(sealed_for_key(blob, len, dev.pk, dev.sk), MRF_OK);
+    ck_assert_int_eq(sealed_for_key(blob, len, escrow.pk, escrow.sk), MRF_OK);
+    ck_assert_int_eq(sealed_for_key(blob, len, other.pk, other.sk), MRF_E_AUTH);
+    blob[len - 1] ^= 1; /* the tag: the slots still open */
+    ck_assert_int_eq(sealed_open(&plain, &plen, blob, len, AAD, dev.pk, dev.sk), MRF_E_AUTH);
+    ck_assert_int_eq(sealed_for_key(blob, len, dev.pk, dev.sk), MRF_OK);
+    ck_assert_int_eq(sealed_for_key(blob, len - 1, dev.pk, dev.sk), MRF_E_INVALID);
+    x_free(blob);
+    recip_release(&other);
+    recip_release(&escrow);
+    recip_release(&dev);
+}
+END_TEST
+
 /* ---- suite ------------------------------------------------------------------------------- */
 
 static void add(Suite *s, const char *name, const TTest *t, int files)
@@ -867,6 +992,10 @@ static Suite *crypto_suite(void)
     add(s, "sealed_padding_hides_length", sealed_padding_hides_length, 0);
     add(s, "sealed_blob_hides_plaintext", sealed_blob_hides_plaintext, 0);
     add(s, "sealed_bad_recipient_key", sealed_bad_recipient_key, 0);
+    add(s, "sealed_frame_real_fields_pass", sealed_frame_real_fields_pass, 0);
+    add(s, "sealed_frame_refused", sealed_frame_refused, 0);
+    add(s, "sealed_for_key_tells_damaged_from_foreign", sealed_for_key_tells_damaged_from_foreign,
+        0);
     add(s, "sign_verify", sign_verify, 0);
     add(s, "secrets_are_fresh_pairs", secrets_are_fresh_pairs, 0);
     add(s, "hash_keyed_and_unkeyed", hash_keyed_and_unkeyed, 0);

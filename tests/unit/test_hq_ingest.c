@@ -483,9 +483,19 @@ START_TEST(second_device_pulls_first_devices_ops)
 }
 END_TEST
 
-#define BIG_BLOB 12000
+#define BIG_BLOB (2 + 8 * 80 + 24 + 256 * 32 + 16) /* the largest sealed field */
 #define BIG_SETS 4
 #define BIG_OPS 20
+
+/* n random bytes in the frame of a sealed field (sealed_frame_check): HQ cannot tell them from a
+ * real one, which is all a test of paging needs. n = 2 + 8 slots of 80 + 24 + k * 32 + 16. */
+static void frame_random(uint8_t *blob, size_t n)
+{
+    mrf_random(blob, n);
+    blob[0] = 1;
+    blob[1] = 8;
+    ck_assert_int_eq(sealed_frame_check(blob, n), MRF_OK);
+}
 
 START_TEST(pages_until_everything_pulled_once)
 {
@@ -509,7 +519,7 @@ START_TEST(pages_until_everything_pulled_once)
         buf_reset(&ops);
         for (int k = 0; k < BIG_OPS; k++) {
             mrf_random(pid, sizeof pid);
-            mrf_random(blob, BIG_BLOB);
+            frame_random(blob, BIG_BLOB);
             add_op(&a, &ops, ST_PARTNERS, pid, 0, &v);
             add_text(&a, &ops, ST_PARTNERS, pid, 7, "high");
         }
@@ -988,6 +998,52 @@ START_TEST(quarantine_unknown_theme)
     grant_ops(&d, &ops, gid, "foe", "draft", 100); /* codes travel in capitals */
     expect_quarantine(&d, ops.data, "unknown theme");
     expect_accepted(&d);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
+START_TEST(quarantine_damaged_sealed_field)
+{
+    struct hqtest_device d;
+    struct buf ops;
+    uint8_t gid[MRF_ID], pid[MRF_ID], pk[MRF_BOX_PK];
+    uint8_t *good = NULL, *bad;
+    size_t n = 0;
+    char why[64];
+    struct sync_value v = {.type = SYNC_BLOB};
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    mrf_random(gid, sizeof gid);
+    mrf_random(pid, sizeof pid);
+    mrf_random(pk, sizeof pk);
+    ck_assert_int_eq(sealed_seal(&good, &n, "Amina Yusuf", 11, "partners/x/name",
+                                 (const uint8_t(*)[MRF_BOX_PK])pk, 1),
+                     MRF_OK);
+    bad = xmalloc(n + 1);
+    memcpy(bad, good, n);
+    bad[n] = 0; /* one byte trailing */
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 100); /* good ops first: not applied either */
+    v.blob = good;
+    v.n = n;
+    add_op(&d, &ops, ST_PARTNERS, pid, PARTNER_NAME, &v); /* op 7: a real sealed field */
+    v.blob = bad;
+    v.n = n + 1;
+    add_op(&d, &ops, ST_PARTNERS, pid, PARTNER_PHONE, &v); /* op 8 */
+    snprintf(why, sizeof why, "a sealed field is damaged (op 8)");
+    expect_quarantine(&d, ops.data, why);
+    ck_assert_int_eq(count("SELECT count(*) FROM partners"), 0);
+    /* a grant's note too, and a blob of another version */
+    buf_reset(&ops);
+    bad[0] = 2;
+    v.n = n;
+    add_op(&d, &ops, ST_GRANTS, gid, GRANT_NOTE, &v);
+    expect_quarantine(&d, ops.data, "a sealed field is damaged (op 1)");
+    expect_accepted(&d);
+    x_free(bad);
+    x_free(good);
     buf_release(&ops);
     device_free(&d);
 }
@@ -1533,6 +1589,7 @@ int main(void)
     tcase_add_test(q, quarantine_unknown_grant_status);
     tcase_add_test(q, quarantine_unknown_theme);
     tcase_add_test(q, quarantine_malformed_op);
+    tcase_add_test(q, quarantine_damaged_sealed_field);
     tcase_add_test(q, rows_of_another_post_stay_apart);
     tcase_add_test(q, cursor_counts_own_post_only);
     tcase_add_test(q, clock_ahead_is_restamped);

@@ -599,10 +599,12 @@ START_TEST(column_checks)
         {ST_GRANTS, GRANT_PARTNER, NUL(SYNC_BLOB), "a required value is empty"},
         {ST_PARTNERS, PARTNER_RISK, NUL(SYNC_TEXT), "a required value is empty"},
         {ST_THEMES, THEME_THEME, NUL(SYNC_TEXT), "a required value is empty"},
-        /* sealed: never looked into, and may be emptied */
-        {ST_PARTNERS, PARTNER_NAME, BLOB(3), NULL},
+        /* sealed: never looked into, only the frame is checked (test_crypto), and may be
+         * emptied */
+        {ST_PARTNERS, PARTNER_NAME, BLOB(3), "a sealed field is damaged"},
         {ST_PARTNERS, PARTNER_NOTE, NUL(SYNC_BLOB), NULL},
-        {ST_GRANTS, GRANT_NOTE, BLOB(1), NULL},
+        {ST_GRANTS, GRANT_NOTE, BLOB(1), "a sealed field is damaged"},
+        {ST_GRANTS, GRANT_NOTE, TEXT("x"), "value of the wrong type"},
         /* allocations are checked like any table: who writes them is HQ's rule */
         {ST_ALLOCATIONS, ALLOC_YEAR, INT(2026), NULL},
         {ST_ALLOCATIONS, ALLOC_AMOUNT, INT(0), "amount out of range"},
