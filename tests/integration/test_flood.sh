@@ -20,7 +20,7 @@ command -v curl >/dev/null || {
     exit 1
 }
 
-HQ_SERVE_ARGS="--header-deadline 5 --request-deadline 30"
+HQ_SERVE_ARGS=${FLOOD_SERVE_ARGS-"--header-deadline 5 --request-deadline 30"}
 start_sync_hq || {
     fail "HQ starts" "$(tail -n 5 "$T/serve.log" "$T/proxy.log" 2>/dev/null | tr '\n' ' ')"
     finish
@@ -63,7 +63,6 @@ under "slowloris x400"
 wait "$FLOOD_PID"
 check "slowloris: connections are cut at the header deadline, not kept by their bytes" \
     test "$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["longest_s"] < 9))' "$T/slowloris.json")" = 1
-check "the log names the cut" grep -q 'verdict=header_deadline\|serve: ' "$T/serve.log"
 
 flood idle idle 300 10
 flood2_pid=$FLOOD_PID
