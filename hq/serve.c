@@ -8,6 +8,9 @@
  * route sees it: its body's length is ambiguous. Every request
  * leaves exactly one log line on stderr with the method, the path, the status and the few
  * fields of struct ingest_result meant for logs; never a body, a header value or a key.
+ * A guard thread cuts connections past their header or request deadline or below the minimum
+ * rate; libmicrohttpd caps connections per address; request bodies are reserved against an
+ * overall and a per-address budget (503 busy past them). See the SERVE_* bounds below.
  * The main thread blocks the signals before any worker exists and waits for them with
  * sigwait; on the first it stops accepting, lets requests in flight finish (30 s at most, or
  * until a second signal), stops the workers and returns 0. */
