@@ -8,6 +8,9 @@
  * route sees it: its body's length is ambiguous. Every request
  * leaves exactly one log line on stderr with the method, the path, the status and the few
  * fields of struct ingest_result meant for logs; never a body, a header value or a key.
+ * A guard thread cuts connections past their header or request deadline or below the minimum
+ * rate; libmicrohttpd caps connections per address; request bodies are reserved against an
+ * overall and a per-address budget (503 busy past them). See the SERVE_* bounds below.
  * The main thread blocks the signals before any worker exists and waits for them with
  * sigwait; on the first it stops accepting, lets requests in flight finish (30 s at most, or
  * until a second signal), stops the workers and returns 0. */
@@ -39,6 +42,19 @@
 #define SERVE_CONN_MEMORY (128u * 1024u) /* per connection: headers and read buffer */
 #define SERVE_DRAIN_MS 30000             /* the longest wait for requests in flight */
 #define SERVE_DISCARD_MAX (2u * ENV_MAX) /* body bytes swallowed past a cap before hanging up */
+/* Bounds against hostile clients (docs/DECISIONS.md, "Hostile clients and builds"). A real
+ * post sends bodies of about 256 KiB over 256 kbit/s with 600 ms round trips: a TLS handshake,
+ * headers and such a body take about 11 s, a full ENV_MAX body about 70 s. */
+#define SERVE_PER_ADDRESS_DEFAULT 16u           /* connections from one client address */
+#define SERVE_HEADER_DEADLINE_S 15u             /* connect (or previous answer) to headers in */
+#define SERVE_REQUEST_DEADLINE_S 120u           /* connect (or previous answer) to answer sent */
+#define SERVE_MIN_RATE 1024u                    /* body bytes per second, on average, ... */
+#define SERVE_RATE_GRACE_MS 10000u              /* ... once the body has had this long */
+#define SERVE_SWEEP_MS 250                      /* how often deadlines and rates are checked */
+#define SERVE_BODY_BUDGET (24u * 1024u * 1024u) /* body bytes held at once, in all */
+#define SERVE_ADDR_BUDGET (2u * ENV_MAX)        /* body bytes held at once, per address */
+#define SERVE_ADDR_SLOTS SERVE_CONN_LIMIT       /* addresses holding body bytes at once */
+#define SERVE_MHD_LOG_PER_MIN 60u /* libmicrohttpd's own lines per minute, then a summary */
 #define SERVE_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define SERVE_TLS_FILE_MAX (64u * 1024u)
 #define LOG_METHOD_MAX 16 /* bytes of the method and path that reach the log */
@@ -48,7 +64,50 @@
 
 /* ---- server and request state ------------------------------------------------------------ */
 
-/* Shared by all workers: read-only but for the pool, the log lock and the two counters. */
+/* A client address, as a key: the family and its bytes. */
+struct addr_key {
+    int family;
+    unsigned char ip[16];
+};
+
+/* One connection, from libmicrohttpd's "started" notice to its "closed" one (which comes after
+ * the completion of its last request, and before its socket is closed: so the guard may shut
+ * the socket down while the node is listed). Fields but fd and addr are under guard.mu. */
+struct conn {
+    struct conn *prev, *next;
+    MHD_socket fd;
+    struct addr_key addr;
+    uint64_t since_ms;   /* monotonic: connection start or the previous answer's completion */
+    uint64_t headers_ms; /* when the current request's headers were in; 0 before */
+    uint64_t body_bytes; /* of the current request */
+    int reading;         /* the current request's body is being read */
+    uint64_t answer_ms;  /* when its answer was queued; 0 before */
+    size_t answer_len;   /* that answer's body bytes */
+    const char *cut;     /* set when the guard shut the socket down: the reason, for the log */
+};
+
+/* Body bytes reserved by one address. */
+struct addr_use {
+    struct addr_key addr;
+    size_t bytes; /* 0: the slot is free */
+};
+
+/* The connection guard: deadlines, minimum rate and body budgets, checked by one thread. */
+struct guard {
+    pthread_mutex_t mu;
+    struct conn *head;
+    size_t body_total; /* body bytes reserved, all addresses */
+    struct addr_use addrs[SERVE_ADDR_SLOTS];
+    uint64_t header_deadline_ms, request_deadline_ms;
+    atomic_int stop;
+    pthread_t thread;
+    /* libmicrohttpd's own lines, rate-limited per minute */
+    uint64_t mhd_window_ms;
+    unsigned mhd_lines, mhd_dropped;
+};
+
+/* Shared by all workers: read-only but for the pool, the log lock, the guard and the two
+ * counters. */
 struct server {
     const char *home;
     struct hq_identity id;
@@ -56,6 +115,7 @@ struct server {
     pthread_mutex_t log_mu; /* one log line at a time, from any thread */
     atomic_int in_flight;   /* requests between their first handler call and completion */
     atomic_int draining;    /* set at the first signal: answers close their connection */
+    struct guard guard;
 };
 
 enum route { ROUTE_NONE, ROUTE_HEALTH, ROUTE_SYNC };
@@ -68,16 +128,28 @@ struct request {
     int sync_post;                         /* POST /v1/sync: the one request whose body is read */
     char method[LOG_TEXT(LOG_METHOD_MAX)]; /* log-safe copies */
     char path[LOG_TEXT(LOG_PATH_MAX)];
-    struct buf body;  /* POST /v1/sync only, capped at ENV_MAX */
-    int too_large;    /* the body passed ENV_MAX; the rest is swallowed */
-    size_t discarded; /* bytes swallowed */
-    unsigned status;  /* 0 until an answer is queued */
-    int must_close;   /* the connection's framing is in doubt: the answer closes it */
+    struct buf body;      /* POST /v1/sync only, capped at ENV_MAX */
+    int too_large;        /* the body passed ENV_MAX; the rest is swallowed */
+    size_t discarded;     /* bytes swallowed */
+    unsigned status;      /* 0 until an answer is queued */
+    int must_close;       /* the connection's framing is in doubt: the answer closes it */
+    int over_budget;      /* hung up: a chunked body would have passed the body budgets */
+    struct conn *conn;    /* the guard's node (outlives the request) */
+    struct addr_key addr; /* the client's, for the body budget */
+    size_t reserved;      /* body bytes reserved against the budgets */
     char verdict[LOG_TEXT(LOG_REASON_MAX)];
     char device[LOG_TEXT(16)];
     char post[LOG_TEXT(15)];
     int64_t ops_in, ops_applied, ops_out;
 };
+
+static uint64_t mono_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
 
 /* Copies at most max bytes of src to dst, percent-encoding anything outside printable ASCII
  * (and spaces unless spaces), so a client cannot break a log line or forge one; "..." marks
@@ -111,9 +183,179 @@ static void log_text(char *dst, size_t dstsize, const char *src, size_t max)
     log_text_sp(dst, dstsize, src, max, 0);
 }
 
-static struct request *request_new(const char *url, const char *method)
+/* ---- the connection guard ---------------------------------------------------------------- */
+
+/* libmicrohttpd 0.9.75 resets a connection's idle timeout on every byte, so a client sending
+ * one byte every few seconds, or reading one, holds a slot for ever. The guard lists every
+ * connection and, every SERVE_SWEEP_MS, shuts down the socket of one that is past a deadline
+ * or below the minimum rate; its worker then sees the hang-up and closes it. Per-address
+ * connection caps are libmicrohttpd's (MHD_OPTION_PER_IP_CONNECTION_LIMIT); body budgets are
+ * here. */
+
+/* OUT: *k, the key of sa (all zero if sa is NULL or neither IPv4 nor IPv6). */
+static void addr_key_of(struct addr_key *k, const struct sockaddr *sa)
+{
+    memset(k, 0, sizeof *k);
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in v4;
+        memcpy(&v4, sa, sizeof v4);
+        k->family = AF_INET;
+        memcpy(k->ip, &v4.sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 v6;
+        memcpy(&v6, sa, sizeof v6);
+        k->family = AF_INET6;
+        memcpy(k->ip, &v6.sin6_addr, 16);
+    }
+}
+
+static int addr_same(const struct addr_key *a, const struct addr_key *b)
+{
+    return a->family == b->family && memcmp(a->ip, b->ip, sizeof a->ip) == 0;
+}
+
+/* Reserves n more body bytes for address a. 0 if that would pass the overall budget or the
+ * address's (nothing is reserved then). */
+static int budget_take(struct guard *g, const struct addr_key *a, size_t n)
+{
+    struct addr_use *slot = NULL, *free_slot = NULL;
+    size_t i;
+    int ok;
+
+    pthread_mutex_lock(&g->mu);
+    for (i = 0; i < SERVE_ADDR_SLOTS; i++) {
+        if (g->addrs[i].bytes == 0) {
+            if (free_slot == NULL)
+                free_slot = &g->addrs[i];
+        } else if (addr_same(&g->addrs[i].addr, a)) {
+            slot = &g->addrs[i];
+            break;
+        }
+    }
+    if (slot == NULL && free_slot != NULL) {
+        slot = free_slot;
+        slot->addr = *a;
+    }
+    ok = slot != NULL && n <= SERVE_BODY_BUDGET - g->body_total &&
+         n <= SERVE_ADDR_BUDGET - slot->bytes;
+    if (ok) {
+        slot->bytes += n;
+        g->body_total += n;
+    }
+    pthread_mutex_unlock(&g->mu);
+    return ok;
+}
+
+/* Gives back n body bytes that address a reserved. */
+static void budget_give(struct guard *g, const struct addr_key *a, size_t n)
+{
+    size_t i;
+
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&g->mu);
+    for (i = 0; i < SERVE_ADDR_SLOTS; i++)
+        if (g->addrs[i].bytes > 0 && addr_same(&g->addrs[i].addr, a)) {
+            assert(g->addrs[i].bytes >= n && g->body_total >= n);
+            g->addrs[i].bytes -= n;
+            g->body_total -= n;
+            break;
+        }
+    assert(i < SERVE_ADDR_SLOTS);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Why cn must be cut at now, or NULL. Called under g->mu. */
+static const char *overdue(const struct guard *g, const struct conn *cn, uint64_t now)
+{
+    uint64_t t;
+
+    if (cn->headers_ms == 0)
+        return now - cn->since_ms > g->header_deadline_ms ? "header_deadline" : NULL;
+    if (now - cn->since_ms > g->request_deadline_ms)
+        return "request_deadline";
+    t = now - cn->headers_ms;
+    if (cn->reading && t > SERVE_RATE_GRACE_MS && cn->body_bytes * 1000u < SERVE_MIN_RATE * t)
+        return "too_slow";
+    if (cn->answer_ms != 0 &&
+        now - cn->answer_ms > SERVE_RATE_GRACE_MS + cn->answer_len * 1000u / SERVE_MIN_RATE)
+        return "too_slow";
+    return NULL;
+}
+
+static void *guard_run(void *arg)
+{
+    struct guard *g = arg;
+
+    while (!atomic_load(&g->stop)) {
+        struct timespec tick = {0, SERVE_SWEEP_MS * 1000L * 1000L};
+        struct conn *cn;
+        uint64_t now;
+
+        nanosleep(&tick, NULL);
+        now = mono_ms();
+        pthread_mutex_lock(&g->mu);
+        for (cn = g->head; cn != NULL; cn = cn->next) {
+            const char *why = cn->cut == NULL ? overdue(g, cn, now) : NULL;
+            if (why != NULL && cn->fd != MHD_INVALID_SOCKET) {
+                cn->cut = why;
+                (void)shutdown(cn->fd, SHUT_RDWR); /* the fd stays open until "closed" */
+            }
+        }
+        pthread_mutex_unlock(&g->mu);
+    }
+    return NULL;
+}
+
+/* libmicrohttpd's notices of a connection's start and close: list and unlist it. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct server *sv = cls;
+    struct guard *g = &sv->guard;
+    struct conn *cn;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ad =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+        cn = xcalloc(1, sizeof *cn);
+        cn->fd = fd != NULL ? fd->connect_fd : MHD_INVALID_SOCKET;
+        addr_key_of(&cn->addr, ad != NULL ? ad->client_addr : NULL);
+        cn->since_ms = mono_ms();
+        pthread_mutex_lock(&g->mu);
+        cn->next = g->head;
+        if (g->head != NULL)
+            g->head->prev = cn;
+        g->head = cn;
+        pthread_mutex_unlock(&g->mu);
+        *socket_context = cn;
+        return;
+    }
+    cn = *socket_context;
+    if (cn == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    if (cn->prev != NULL)
+        cn->prev->next = cn->next;
+    else
+        g->head = cn->next;
+    if (cn->next != NULL)
+        cn->next->prev = cn->prev;
+    pthread_mutex_unlock(&g->mu);
+    x_free(cn);
+    *socket_context = NULL;
+}
+
+static struct request *request_new(struct MHD_Connection *c, const char *url, const char *method)
 {
     struct request *rq = xcalloc(1, sizeof *rq);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
     clock_gettime(CLOCK_MONOTONIC, &rq->start);
     rq->start_wall = time_now_ms();
@@ -129,11 +371,15 @@ static struct request *request_new(const char *url, const char *method)
     buf_init(&rq->body, ENV_MAX);
     str_copy(rq->device, "-", sizeof rq->device);
     str_copy(rq->post, "-", sizeof rq->post);
+    rq->conn = ci != NULL ? ci->socket_context : NULL;
+    if (rq->conn != NULL)
+        rq->addr = rq->conn->addr;
     return rq;
 }
 
-static void request_free(struct request *rq)
+static void request_free(struct server *sv, struct request *rq)
 {
+    budget_give(&sv->guard, &rq->addr, rq->reserved);
     buf_release(&rq->body);
     x_free(rq);
 }
@@ -165,22 +411,42 @@ static void request_log(struct server *sv, const struct request *rq)
     pthread_mutex_unlock(&sv->log_mu);
 }
 
-/* libmicrohttpd's own messages (bind failures, TLS setup, protocol errors), one line each
- * under the same lock; they name no request content. */
+/* libmicrohttpd's own messages (bind failures, TLS setup, protocol errors, connections over
+ * a limit), one line each under the same lock; they name no request content. A flood of
+ * connections would make one line each: past SERVE_MHD_LOG_PER_MIN lines in a minute the
+ * rest are counted, and the count is logged with the first line of a later minute. */
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     struct server *sv = cls;
+    struct guard *g = &sv->guard;
     char msg[512], safe[LOG_TEXT(400)];
     size_t n;
+    uint64_t now;
 
     vsnprintf(msg, sizeof msg, fmt, ap);
     n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
     log_text_sp(safe, sizeof safe, msg, 400, 1);
+    now = mono_ms();
     pthread_mutex_lock(&sv->log_mu);
-    fprintf(stderr, "mrf-hq: serve: %s\n", safe);
-    fflush(stderr);
+    if (now - g->mhd_window_ms >= 60000) {
+        if (g->mhd_dropped > 0)
+            fprintf(stderr,
+                    "mrf-hq: serve: %u more libmicrohttpd messages in the last minute "
+                    "not logged\n",
+                    g->mhd_dropped);
+        g->mhd_window_ms = now;
+        g->mhd_lines = 0;
+        g->mhd_dropped = 0;
+    }
+    if (g->mhd_lines < SERVE_MHD_LOG_PER_MIN) {
+        g->mhd_lines++;
+        fprintf(stderr, "mrf-hq: serve: %s\n", safe);
+        fflush(stderr);
+    } else {
+        g->mhd_dropped++;
+    }
     pthread_mutex_unlock(&sv->log_mu);
 }
 
@@ -208,11 +474,20 @@ static enum MHD_Result answer(struct server *sv, struct MHD_Connection *c, struc
      * whose next request would start where a doubtful Content-Length says. */
     if (r == MHD_YES && (atomic_load(&sv->draining) || rq->must_close))
         r = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r == MHD_YES && status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        r = MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "30");
     if (r == MHD_YES)
         r = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     if (r == MHD_YES) {
         rq->status = status;
+        if (rq->conn != NULL) {
+            pthread_mutex_lock(&sv->guard.mu);
+            rq->conn->reading = 0;
+            rq->conn->answer_ms = mono_ms();
+            rq->conn->answer_len = len;
+            pthread_mutex_unlock(&sv->guard.mu);
+        }
         log_text(rq->verdict, sizeof rq->verdict, verdict, LOG_REASON_MAX);
     }
     return r;
@@ -228,6 +503,7 @@ static enum MHD_Result answer_text(struct server *sv, struct MHD_Connection *c, 
         {"too_large", "too_large\n"},
         {"store_error", "store_error\n"},
         {"duplicate_length", "duplicate_length: more than one Content-Length header\n"},
+        {"busy", "busy: too many request bodies in flight; retry later\n"},
     };
     size_t i;
 
@@ -240,12 +516,13 @@ static enum MHD_Result answer_text(struct server *sv, struct MHD_Connection *c, 
 }
 
 /* 1 if the Content-Length header says more than max bytes (libmicrohttpd has already refused
- * a malformed one). */
-static int declared_over(struct MHD_Connection *c, size_t max)
+ * a malformed one). OUT: *len, its value if at most max, else 0 (also without the header). */
+static int declared_over(struct MHD_Connection *c, size_t max, uint64_t *len)
 {
     const char *s = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t v = 0;
 
+    *len = 0;
     if (s == NULL)
         return 0;
     for (; *s >= '0' && *s <= '9'; s++) {
@@ -253,6 +530,7 @@ static int declared_over(struct MHD_Connection *c, size_t max)
         if (v > max)
             return 1;
     }
+    *len = v;
     return 0;
 }
 
@@ -303,7 +581,14 @@ static enum MHD_Result on_headers(struct server *sv, struct MHD_Connection *c, s
                                   const char *method)
 {
     unsigned lengths = 0;
+    uint64_t declared = 0;
 
+    if (rq->conn != NULL) {
+        pthread_mutex_lock(&sv->guard.mu);
+        rq->conn->headers_ms = mono_ms();
+        rq->conn->reading = rq->sync_post && has_body(c);
+        pthread_mutex_unlock(&sv->guard.mu);
+    }
     /* libmicrohttpd would believe the first; a proxy in front might believe another and
      * frame the connection differently (request smuggling). Equal ones are refused too:
      * no client of ours sends two. */
@@ -312,19 +597,41 @@ static enum MHD_Result on_headers(struct server *sv, struct MHD_Connection *c, s
         rq->must_close = 1;
         return answer_text(sv, c, rq, MHD_HTTP_BAD_REQUEST, "duplicate_length");
     }
-    if (rq->sync_post)
-        return declared_over(c, ENV_MAX)
-                   ? answer_text(sv, c, rq, MHD_HTTP_CONTENT_TOO_LARGE, "too_large")
-                   : MHD_YES;
+    if (rq->sync_post) {
+        if (declared_over(c, ENV_MAX, &declared))
+            return answer_text(sv, c, rq, MHD_HTTP_CONTENT_TOO_LARGE, "too_large");
+        /* The whole declared body is reserved now, or refused unread: a client cannot pin
+         * memory past the budgets (a chunked body reserves as it comes, in on_body). */
+        if (!budget_take(&sv->guard, &rq->addr, (size_t)declared)) {
+            rq->must_close = 1;
+            return answer_text(sv, c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, "busy");
+        }
+        rq->reserved = (size_t)declared;
+        return MHD_YES;
+    }
     if (has_body(c))
         return answer_route(sv, c, rq, method); /* a body without POST is ignored */
     return MHD_YES;
 }
 
 /* One piece of the body. Returns 0 to hang up on a client that keeps sending far past the
- * cap. */
-static int on_body(struct request *rq, const char *data, size_t n)
+ * cap, or whose body (chunked) would pass the budgets. */
+static int on_body(struct server *sv, struct request *rq, const char *data, size_t n)
 {
+    if (rq->conn != NULL) {
+        pthread_mutex_lock(&sv->guard.mu);
+        rq->conn->body_bytes += n;
+        pthread_mutex_unlock(&sv->guard.mu);
+    }
+    if (rq->sync_post && rq->status == 0 && !rq->too_large && rq->body.len + n > rq->reserved &&
+        rq->body.len + n <= ENV_MAX) {
+        size_t more = rq->body.len + n - rq->reserved;
+        if (!budget_take(&sv->guard, &rq->addr, more)) {
+            rq->over_budget = 1;
+            return 0;
+        }
+        rq->reserved += more;
+    }
     if (rq->sync_post && rq->status == 0 && !rq->too_large) {
         if (buf_append(&rq->body, data, n) == MRF_OK)
             return 1;
@@ -361,6 +668,8 @@ static enum MHD_Result on_sync(struct server *sv, struct MHD_Connection *c, stru
     rc = hq_ingest(st, &sv->id, body, rq->body.len, &res);
     hq_pool_checkin(&sv->pool, st);
     buf_release(&rq->body);
+    budget_give(&sv->guard, &rq->addr, rq->reserved);
+    rq->reserved = 0;
 
     if (rc != MRF_OK || res.http_status < 200 || res.http_status > 599) {
         r = answer_text(sv, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error");
@@ -389,13 +698,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     (void)version;
     if (rq == NULL) {
-        rq = request_new(url, method);
+        rq = request_new(c, url, method);
         *con_cls = rq;
         atomic_fetch_add(&sv->in_flight, 1);
         return on_headers(sv, c, rq, method);
     }
     if (*upload_size != 0) {
-        int keep = on_body(rq, upload_data, *upload_size);
+        int keep = on_body(sv, rq, upload_data, *upload_size);
         *upload_size = 0;
         return keep ? MHD_YES : MHD_NO;
     }
@@ -410,11 +719,28 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct server *sv = cls;
     struct request *rq = *con_cls;
 
+    const char *cut = NULL;
+
     (void)c;
     if (rq == NULL)
         return;
-    if (rq->status == 0) {
-        const char *why = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED        ? "timeout"
+    if (rq->conn != NULL) { /* the next request's deadlines count from now */
+        pthread_mutex_lock(&sv->guard.mu);
+        cut = rq->conn->cut;
+        rq->conn->since_ms = mono_ms();
+        rq->conn->headers_ms = 0;
+        rq->conn->body_bytes = 0;
+        rq->conn->reading = 0;
+        rq->conn->answer_ms = 0;
+        rq->conn->answer_len = 0;
+        pthread_mutex_unlock(&sv->guard.mu);
+    }
+    if (cut != NULL && rq->status != 0) {
+        log_text(rq->verdict, sizeof rq->verdict, cut, LOG_REASON_MAX); /* answer unsent */
+    } else if (rq->status == 0) {
+        const char *why = cut != NULL                                          ? cut
+                          : rq->over_budget                                    ? "busy"
+                          : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED      ? "timeout"
                           : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN      ? "shutdown"
                           : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT         ? "client_gone"
                           : toe == MHD_REQUEST_TERMINATED_READ_ERROR           ? "client_gone"
@@ -423,7 +749,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         str_copy(rq->verdict, why, sizeof rq->verdict);
     }
     request_log(sv, rq);
-    request_free(rq);
+    request_free(sv, rq);
     *con_cls = NULL;
     atomic_fetch_sub(&sv->in_flight, 1);
 }
@@ -470,6 +796,12 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
 {
     enum mrf_status rc = MRF_OK;
     const char *listen_s = cli_get(a, "listen");
+    const char *per_addr_s = cli_get(a, "per-address");
+    const char *hdl_s = cli_get(a, "header-deadline");
+    const char *rql_s = cli_get(a, "request-deadline");
+    int64_t per_addr = SERVE_PER_ADDRESS_DEFAULT, hdl = SERVE_HEADER_DEADLINE_S,
+            rql = SERVE_REQUEST_DEADLINE_S;
+    int guard_ready = 0;
     struct server sv;
     struct hq_listen la;
     struct hqstore *st = NULL;
@@ -488,6 +820,27 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
     pthread_mutex_init(&sv.log_mu, NULL);
     atomic_init(&sv.in_flight, 0);
     atomic_init(&sv.draining, 0);
+    pthread_mutex_init(&sv.guard.mu, NULL);
+    atomic_init(&sv.guard.stop, 0);
+
+    if (per_addr_s != NULL && parse_int64(per_addr_s, 1, SERVE_CONN_LIMIT, &per_addr) != MRF_OK) {
+        rc = mrf_error_set(&ctx->err, MRF_E_USAGE,
+                           "--per-address must be a whole number of connections from 1 to %u",
+                           SERVE_CONN_LIMIT);
+        goto out;
+    }
+    if (hdl_s != NULL && parse_int64(hdl_s, 1, 3600, &hdl) != MRF_OK) {
+        rc = mrf_error_set(&ctx->err, MRF_E_USAGE,
+                           "--header-deadline must be a whole number of seconds from 1 to 3600");
+        goto out;
+    }
+    if (rql_s != NULL && parse_int64(rql_s, 1, 3600, &rql) != MRF_OK) {
+        rc = mrf_error_set(&ctx->err, MRF_E_USAGE,
+                           "--request-deadline must be a whole number of seconds from 1 to 3600");
+        goto out;
+    }
+    sv.guard.header_deadline_ms = (uint64_t)hdl * 1000u;
+    sv.guard.request_deadline_ms = (uint64_t)rql * 1000u;
 
     if (listen_s != NULL) {
         rc = hq_listen_parse(listen_s, &la, &ctx->err);
@@ -555,13 +908,22 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
         MHD_OPTION_HTTPS_PRIORITIES, SERVE_TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_LIMIT, SERVE_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         SERVE_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_CONN_MEMORY,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &sv, MHD_OPTION_END);
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)per_addr, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, &sv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &sv, MHD_OPTION_END);
     sodium_memzero(key, key_len); /* GnuTLS holds its own copy now */
     if (d == NULL) {
         pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
         rc = hq_listen_failed(&la, &ctx->err);
         goto out;
     }
+
+    if (pthread_create(&sv.guard.thread, NULL, guard_run, &sv.guard) != 0) {
+        rc = mrf_error_set(&ctx->err, MRF_E_IO, "cannot start the connection guard thread");
+        MHD_stop_daemon(d);
+        d = NULL;
+        goto out;
+    }
+    guard_ready = 1;
 
     pthread_mutex_lock(&sv.log_mu);
     fprintf(stderr, "mrf-hq: serving https://%s (%u threads)\n", la.text, threads);
@@ -597,6 +959,10 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
     /* SIGTERM and SIGINT stay blocked: a late one must not kill us before "stopped". */
 
 out:
+    if (guard_ready) {
+        atomic_store(&sv.guard.stop, 1);
+        pthread_join(sv.guard.thread, NULL);
+    }
     if (pool_ready)
         hq_pool_release(&sv.pool);
     if (rc == MRF_OK) {
@@ -612,18 +978,24 @@ out:
     x_free(p_keys);
     mrf_secrets_free(sv.id.keys);
     hqstore_close(st);
+    pthread_mutex_destroy(&sv.guard.mu);
     pthread_mutex_destroy(&sv.log_mu);
     return hq_finish(ctx, rc);
 }
 
 const struct cmd_entry hq_cmd_serve = {
     "serve",
-    "[--listen ADDR:PORT]",
+    "[--listen ADDR:PORT] [--per-address N] [--header-deadline SECS] [--request-deadline SECS]",
     "run the HTTPS server for devices until SIGTERM or SIGINT, then drain and stop",
     0,
     0,
     {{"listen", 1,
       "IPV4:PORT or [IPV6]:PORT to listen on (default: every address, the port of HQ's URL)"},
+     {"per-address", 1, "connections at once from one client address (default 16)"},
+     {"header-deadline", 1,
+      "seconds from connect, or the previous answer, to a request's headers (default 15)"},
+     {"request-deadline", 1,
+      "seconds from connect, or the previous answer, to a whole request answered (default 120)"},
      {NULL, 0, NULL}},
     serve_exec,
     CMD_WRITES,

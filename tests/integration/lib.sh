@@ -325,7 +325,7 @@ start_sync_hq() {
 hq_start() {
     local before
     before=$(grep -c 'serving https' "$T/serve.log" 2>/dev/null)
-    "$MRF_HQ" --home "$HQ_HOME" serve --listen "127.0.0.1:$HQ_PORT" 2>>"$T/serve.log" &
+    "$MRF_HQ" --home "$HQ_HOME" serve --listen "127.0.0.1:$HQ_PORT" ${HQ_SERVE_ARGS-} 2>>"$T/serve.log" &
     HQ_PID=$!
     LIB_PIDS="$LIB_PIDS $HQ_PID"
     wait_for 15 _lib_serving "${before:-0}"
