@@ -111,15 +111,28 @@ char *b64url_encode(const uint8_t *p, size_t n)
     return out;
 }
 
+/* 1 if c is a character of the base64url alphabet. */
+static int b64url_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+}
+
 enum mrf_status b64url_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen)
 {
     size_t cap = slen / 4 * 3 + 3;
-    uint8_t *p = xmalloc(cap);
+    uint8_t *p;
     size_t got = 0;
     const char *end = NULL;
 
     *out = NULL;
     *outlen = 0;
+    /* The alphabet is checked here: libsodium 1.0.18 reads its input as signed chars, and
+     * takes some bytes past 0x7f for '-' or '_' (found by fuzz/fuzz_domain.c). */
+    for (size_t i = 0; i < slen; i++)
+        if (!b64url_char((unsigned char)s[i]))
+            return MRF_E_INVALID;
+    p = xmalloc(cap);
     if (sodium_base642bin(p, cap, s, slen, NULL, &got, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         end != s + slen) {

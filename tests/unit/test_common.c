@@ -96,6 +96,27 @@ START_TEST(encodings)
 }
 END_TEST
 
+/* Found by fuzz_domain: libsodium (1.0.18) reads a byte past 0x7f as a base64 character
+ * (its char is signed), so "AQ\x81n" decoded to 3 bytes. Anything outside the base64url
+ * alphabet is refused, whatever the library does. */
+START_TEST(b64url_alphabet_only)
+{
+    static const char *const bad[] = {"AQ\x81n", "\xad" "AAA", "AAA\xdf", "AQ\xc3\xa9", "AQ=", "A Q"};
+    uint8_t *dec = NULL;
+    size_t n = 7;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(b64url_decode(bad[i], strlen(bad[i]), &dec, &n) == MRF_E_INVALID,
+                      "bad[%zu] decoded", i);
+        ck_assert_ptr_null(dec);
+        ck_assert_uint_eq(n, 0);
+    }
+    ck_assert_int_eq(b64url_decode("AQ-_", 4, &dec, &n), MRF_OK);
+    ck_assert_uint_eq(n, 3);
+    x_free(dec);
+}
+END_TEST
+
 START_TEST(atomic_file)
 {
     char dir[64];
@@ -261,6 +282,7 @@ int main(void)
     tcase_add_test(tc, buf_cap);
     tcase_add_test(tc, text_rules);
     tcase_add_test(tc, encodings);
+    tcase_add_test(tc, b64url_alphabet_only);
     tcase_add_test(tc, atomic_file);
     tcase_add_test(tc, home_others_refused);
     tcase_add_test(tc, cli_dispatch);
