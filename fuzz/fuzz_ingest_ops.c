@@ -6,7 +6,12 @@
  *        revoked one, one with a token that its first change set enrolls, one never enrolled;
  *   3    the header carries the sender's token id and keys (ENV_F_ENROLL);
  *   4    the change set id of the previous input (a retry) instead of a new one;
- *   5    the envelope claims the other post.
+ *   5    the envelope claims the other post;
+ *   6    the rest is not JSON but ops in a compact form (struct_body), written out as a
+ *        version-2 request: rows from a small shared pool, values each column's rule accepts
+ *        or just refuses, clocks close together, previous writers from the other devices, so
+ *        that inputs collide on the same rows and columns and reach the conflict checks far
+ *        more often than mutated JSON text does.
  * The store keeps what the inputs write (other inputs' rows and records are what conflicts
  * are made of) and is reset every FUZZ_HQ_RESET_EVERY inputs.
  * Checks: every body gets an answer (no 500), and every answer a device gets (200 or 422)
@@ -22,15 +27,27 @@
 #define M_ENROLL 8u
 #define M_RETRY 16u
 #define M_OTHER_POST 32u
+#define M_STRUCT 64u
+
+#define POOL_ROWS 4 /* row ids per table the compact form chooses from */
+#define OP_BYTES 6  /* bytes of one op in the compact form */
 
 static struct fuzz_hq hq;
 static int verbose; /* MRF_FUZZ_VERBOSE set: one line per input with HQ's status and reason */
 static struct buf env;
 static uint8_t last_cs[MRF_ID];
+static struct buf body;
+/* An hour before set-up: the compact form's clocks start here and move 16 ms per input since
+ * the last reset of the store. */
+static uint64_t t0_ms;
+static uint8_t *sealed_ok; /* a sealed field whose frame is whole */
+static size_t sealed_ok_len;
 
 static void release(void)
 {
     buf_release(&env);
+    buf_release(&body);
+    x_free(sealed_ok);
     fuzz_hq_release(&hq);
 }
 
@@ -38,11 +55,142 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
+    char aad[SYNC_AAD_MAX];
+    uint8_t recip[1][MRF_BOX_PK];
+    uint8_t id[MRF_ID] = {0};
+
     fuzz_hq_setup(&hq);
     verbose = getenv("MRF_FUZZ_VERBOSE") != NULL;
     buf_init(&env, ENV_MAX);
+    buf_init(&body, WIRE_JSON_MAX);
+    t0_ms = time_now_ms() - 3600u * 1000u;
+    memcpy(recip[0], hq.ident.cfg.escrow_pk, MRF_BOX_PK);
+    sync_field_aad(ST_PARTNERS, id, PARTNER_NAME, aad);
+    if (sealed_seal(&sealed_ok, &sealed_ok_len, "Partner", 7, aad,
+                    (const uint8_t(*)[MRF_BOX_PK])recip, 1) != MRF_OK)
+        fuzz_die("cannot seal a field");
     atexit(release);
     return 0;
+}
+
+/* ---- the compact form ------------------------------------------------------------------ */
+
+/* Row i of the pool of table t: the same ids in every input and for every device. */
+static void pool_id(enum sync_table t, unsigned i, uint8_t id[MRF_ID])
+{
+    memset(id, 0x30 + (int)t, MRF_ID);
+    id[MRF_ID - 1] = (uint8_t)(i % POOL_ROWS);
+}
+
+/* A value for column c chosen by sel: most pass the column's rule, the last few of each list
+ * just fail it. Text points into static strings, blobs into buf[] or static storage. */
+static void pick_value(const struct sync_column *c, unsigned sel, uint8_t blob[MRF_ID],
+                       struct sync_value *v)
+{
+    static const int64_t years[] = {2026, 2027, 2025, YEAR_MIN, YEAR_MAX, 1999, 2101};
+    static const int64_t money[] = {
+        1, 1250000, 5000000, 99999999, MONEY_MAX_CENTS, MONEY_MAX_CENTS + 1, 0, -5};
+    static const char *const themes[] = {"FOE", "WGR", "LGBTIQ", "FORB",
+                                         "HRD", "ACC", "foe",    "XYZ"};
+    static const char *const statuses[] = {"draft",     "committed", "disbursed", "closed",
+                                           "cancelled", "Draft",     "paid"};
+    static const char *const dates[] = {"2026-01-01", "2026-12-31", "2028-02-29", "2027-02-29",
+                                        "26-01-01"};
+    static const char *const risks[] = {"low", "medium", "high", "none"};
+    static const char *const currencies[] = {"EUR", "USD", "KES", "eur", "EU"};
+    static const int64_t flags[] = {0, 1, 2};
+#define PICK(a) ((a)[sel % (sizeof(a) / sizeof((a)[0]))])
+
+    memset(v, 0, sizeof *v);
+    v->type = c->type;
+    if (sel >= 240) {
+        v->is_null = 1;
+        return;
+    }
+    switch (c->kind) {
+    case CK_YEAR:
+        v->i = PICK(years);
+        break;
+    case CK_MONEY:
+        v->i = PICK(money);
+        break;
+    case CK_FLAG:
+        v->i = PICK(flags);
+        break;
+    case CK_THEME:
+        v->text = PICK(themes);
+        break;
+    case CK_STATUS:
+        v->text = PICK(statuses);
+        break;
+    case CK_DATE:
+        v->text = PICK(dates);
+        break;
+    case CK_RISK:
+        v->text = PICK(risks);
+        break;
+    case CK_CURRENCY:
+        v->text = PICK(currencies);
+        break;
+    case CK_REF:
+        pool_id(ST_PARTNERS, sel, blob);
+        v->blob = blob;
+        v->n = sel % 7 == 6 ? MRF_ID - 1 : MRF_ID;
+        break;
+    case CK_SEALED:
+        v->blob = sealed_ok;
+        v->n = sel % 5 == 4 ? sealed_ok_len - 1 : sealed_ok_len;
+        break;
+    default:
+        if (c->type == SYNC_INT)
+            v->i = (int64_t)sel - 8;
+        else if (c->type == SYNC_TEXT)
+            v->text = "x";
+        else {
+            v->blob = blob;
+            v->n = sel % MRF_ID;
+        }
+    }
+#undef PICK
+}
+
+/* The request the compact form p[0..n) stands for, into body: p[0] the cursor, p[1] the
+ * conflict record cursor, then OP_BYTES per op: table, row, column, value, clock (the high bit
+ * puts it past HQ's bound), previous write (0: none; else the low 5 bits its clock's distance
+ * back and the high 3 bits which device wrote it, 1 + enum fuzz_dev, or 0 for no writer). */
+static void struct_body(const struct fuzz_device *d, const uint8_t *p, size_t n)
+{
+    struct sync_op op;
+    uint8_t blob[MRF_ID];
+    int64_t count = 0;
+
+    if (changeset_request_begin(&body, n > 0 ? p[0] : 0, n > 1 ? p[1] : 0, -1, NULL) != MRF_OK)
+        fuzz_die("a compact body does not fit");
+    for (size_t k = 2; k + OP_BYTES <= n; k += OP_BYTES) {
+        const uint8_t *b = p + k;
+        const struct sync_table_desc *t = sync_table_get((enum sync_table)(b[0] % ST_COUNT));
+        uint64_t ms = t0_ms + hq.runs * 16u + (b[4] & 0x0fu);
+
+        memset(&op, 0, sizeof op);
+        op.tbl = (enum sync_table)(b[0] % ST_COUNT);
+        pool_id(op.tbl, b[1], op.id);
+        op.col = b[2] % t->ncols;
+        pick_value(&t->cols[op.col], b[3], blob, &op.v);
+        if (b[4] & 0x80u)
+            ms += 2u * HLC_AHEAD_MAX_MS;
+        op.clock = hlc_make(ms, (b[4] >> 4) & 7u);
+        memcpy(op.device, d->id, MRF_ID);
+        if (b[5] != 0) {
+            op.prev_clock = hlc_make(ms - (b[5] & 0x1fu) * 16u, 0);
+            op.has_prev_device = (b[5] >> 5) != 0;
+            if (op.has_prev_device)
+                memcpy(op.prev_device, hq.dev[((b[5] >> 5) - 1) % FUZZ_NDEV].id, MRF_ID);
+        }
+        if (changeset_put_op(&body, &count, &op, 0) != MRF_OK)
+            break;
+    }
+    if (changeset_request_end(&body) != MRF_OK)
+        fuzz_die("a compact body does not fit");
 }
 
 /* The answer as device d reads it (client/sync.c's order of checks). */
@@ -73,6 +221,8 @@ static void check_answer(const struct fuzz_device *d, const struct ingest_result
             fprintf(stderr, "fuzz: %s\n", err.msg);
             fuzz_die("hq_ingest: an answer its device refuses");
         }
+        if (verbose && a.ack.quarantined)
+            fprintf(stderr, "fuzz: quarantined: %s\n", a.ack.reason);
         cJSON_ArrayForEach(item, a.ops) {
             if (op_from_json(item, 1, hq.ident.cfg.device_id, &op, &err) != MRF_OK) {
                 fprintf(stderr, "fuzz: %s\n", err.msg);
@@ -107,10 +257,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     post = d->post;
     if (mode & M_OTHER_POST)
         post = strcmp(d->post, "NAI") == 0 ? "GVA" : "NAI";
-    if (!(mode & M_RETRY) || hq.serial == 0)
+    if (!(mode & M_RETRY))
         fuzz_hq_changeset_id(&hq, last_cs);
-    fuzz_seal_request(d, post, (mode & M_ENROLL) != 0, last_cs, (const char *)data + 1, size - 1,
-                      hq.ident.cfg.hq.box_pk, &env);
+    if (mode & M_STRUCT) {
+        struct_body(d, data + 1, size - 1);
+        fuzz_seal_request(d, post, (mode & M_ENROLL) != 0, last_cs, body.data, body.len,
+                          hq.ident.cfg.hq.box_pk, &env);
+    } else {
+        fuzz_seal_request(d, post, (mode & M_ENROLL) != 0, last_cs, (const char *)data + 1,
+                          size - 1, hq.ident.cfg.hq.box_pk, &env);
+    }
 
     ingest_result_init(&r);
     if (hq_ingest(hq.store, &hq.ident, (const uint8_t *)env.data, env.len, &r) != MRF_OK)

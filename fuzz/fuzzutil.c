@@ -269,7 +269,6 @@ void fuzz_hq_setup(struct fuzz_hq *h)
         fuzz_die(err.msg);
     x_free(path);
     open_store(h);
-    h->serial = 0;
     h->runs = 0;
 }
 
@@ -295,7 +294,6 @@ void fuzz_hq_tick(struct fuzz_hq *h)
     x_free(path);
     open_store(h);
     h->runs = 1;
-    h->serial = 0;
 }
 
 void fuzz_hq_changeset_id(struct fuzz_hq *h, uint8_t cs[MRF_ID])

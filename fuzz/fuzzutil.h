@@ -50,7 +50,7 @@ struct fuzz_hq {
     uint8_t *pristine; /* hq.db right after set-up */
     size_t pristine_len;
     unsigned runs;   /* inputs since the last reset */
-    uint64_t serial; /* change set ids handed out since the last reset */
+    uint64_t serial; /* change set ids handed out (never reset: the ids stay unique) */
 };
 
 /* Secrets derived from label (BLAKE2b seeds for both key pairs). OUT: *out (mrf_secrets_free). */
@@ -82,7 +82,8 @@ void fuzz_hq_setup(struct fuzz_hq *h);
 /* Call before each input: every FUZZ_HQ_RESET_EVERY inputs the store goes back to its state
  * after set-up (closed, its file rewritten, opened again). */
 void fuzz_hq_tick(struct fuzz_hq *h);
-/* The next change set id: a counter, so two inputs never share one by chance. */
+/* The next change set id: a counter, so two inputs never share one by chance (the devices'
+ * first change sets included). */
 void fuzz_hq_changeset_id(struct fuzz_hq *h, uint8_t cs[MRF_ID]);
 /* Closes the store, removes the home, frees the keys. */
 void fuzz_hq_release(struct fuzz_hq *h);

@@ -360,6 +360,40 @@ static void seeds_ingest(const struct hq_identity *hq, const struct fuzz_device 
         snprintf(name, sizeof name, "device-%d", i);
         put("ingest", name, -1, env.data, env.len);
     }
+    /* the compact form (fuzz_ingest_ops.c, struct_body): cursor, record cursor, then per op
+     * table, row, column, value, clock, previous write */
+    {
+        /* clang-format off */
+        static const uint8_t grant[] = {
+            0, 0,                                /* cursors */
+            2, 0, GRANT_PARTNER,  0, 1, 0,       /* partner: pool row 0 */
+            2, 0, GRANT_THEME,    0, 2, 0,       /* FOE */
+            2, 0, GRANT_YEAR,     0, 3, 0,       /* 2026 */
+            2, 0, GRANT_AMOUNT,   1, 4, 0,       /* 12500.00 */
+            2, 0, GRANT_CURRENCY, 0, 5, 0,       /* EUR */
+            2, 0, GRANT_STATUS,   1, 6, 0,       /* committed */
+            1, 0, PARTNER_NAME,   0, 7, 0,       /* a sealed name */
+            0, 1, THEME_YEAR,     0, 8, 0,       /* themes of 2026 */
+            0, 1, THEME_THEME,    4, 9, 0,       /* HRD */
+        };
+        static const uint8_t parallel[] = {
+            0, 0,
+            2, 0, GRANT_AMOUNT,   2, 7, 0x20 | 3, /* over A's write, 3 steps back */
+            2, 0, GRANT_STATUS,   0, 8, 0x20 | 5, /* back to draft */
+            2, 0, GRANT_THEME,    1, 9, 0x40 | 1, /* over B's own */
+        };
+        static const uint8_t ahead[] = {
+            3, 1,
+            2, 1, GRANT_AMOUNT,   4, 0x81, 0,     /* a clock two days ahead */
+            2, 1, GRANT_YEAR,     1, 0x82, 0,
+            2, 1, GRANT_STATUS,   3, 0x03, 0,     /* closed */
+            2, 1, GRANT_NOTE,     255, 0x04, 0,   /* null */
+        };
+        /* clang-format on */
+        put("ingest_ops", "compact-grant", FD_NAI_A | 64, grant, sizeof grant);
+        put("ingest_ops", "compact-parallel", FD_NAI_B | 64, parallel, sizeof parallel);
+        put("ingest_ops", "compact-ahead", FD_GVA | 64, ahead, sizeof ahead);
+    }
     put_str("ingest_ops", "wrong-post", FD_NAI_A | 32, b[0].json);
     put_str("ingest_ops", "retry", FD_NAI_A | 16, b[0].json);
     buf_release(&env);

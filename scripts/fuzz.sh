@@ -62,6 +62,11 @@ for t in "${targets[@]}"; do
 done
 [ "$secs" -gt 0 ] || exit "$failed"
 
+# A figure of libFuzzer's final stats (-print_final_stats) in the log of target $t.
+stat_of() {
+    sed -n "s/^stat::$1: *//p" "$logs/$t.log" | head -n 1
+}
+
 # One target: fuzz for secs seconds; a finding leaves its input in $crashes/$t/.
 run_one() {
     local t=$1 corpus=$work/$1 seeds=()
@@ -71,11 +76,8 @@ run_one() {
     if "$dir/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$crashes/$t/" "$corpus" "${seeds[@]}" \
         >"$logs/$t.log" 2>&1; then
-        echo "fuzz: $t: ${secs}s, $(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' \
-            "$logs/$t.log" | grep -o '[0-9]*$') runs," \
-            "$(grep -m1 -o 'stat::average_exec_per_sec: [0-9]*' "$logs/$t.log" |
-                grep -o '[0-9]*$') execs/s, peak RSS" \
-            "$(grep -m1 -o 'stat::peak_rss_mb: [0-9]*' "$logs/$t.log" | grep -o '[0-9]*$') MB," \
+        echo "fuzz: $t: ${secs}s, $(stat_of number_of_executed_units) runs," \
+            "$(stat_of average_exec_per_sec) execs/s, peak RSS $(stat_of peak_rss_mb) MB," \
             "corpus $(find "$corpus" -type f | wc -l) inputs"
         return 0
     fi

@@ -3,6 +3,8 @@
 # UndefinedBehaviorSanitizer), checks the code format, and runs every test with ctest in both
 # builds; then builds it a third time as packagers do (Release, -O3), without running the
 # tests, since -O3 brings warnings of its own. Warnings are errors in all three (MRF_WERROR).
+# Last, the fuzz targets (clang, libFuzzer): every checked-in seed and regression input is
+# replayed, then each target fuzzes for 15 seconds from a fresh working corpus.
 # Fails loudly on the first broken step; ctest's per-test timeouts keep it from hanging.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +21,7 @@ echo "== static analysis (cppcheck)"
 cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
     -I common -I crypto -I sync -I schema -I client -I hq \
     --include=/usr/include/cjson/cJSON.h \
-    common crypto sync schema client hq bench
+    common crypto sync schema client hq bench fuzz
 
 for variant in plain asan; do
     dir=build
@@ -39,4 +41,11 @@ done
 echo "== build (release: -O3, build only)"
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DMRF_WERROR=ON >/dev/null
 cmake --build build-release -j "$jobs" --target all benches
-echo "== all tests passed (plain and sanitizer builds; release build clean)"
+echo "== fuzz (replay the corpus, then 15 s per target)"
+fuzz_work=$(mktemp -d)
+FUZZ_JOBS=$jobs FUZZ_WORK="$fuzz_work" ./scripts/fuzz.sh 15 || {
+    rm -rf "$fuzz_work"
+    exit 1
+}
+rm -rf "$fuzz_work"
+echo "== all tests passed (plain and sanitizer builds; release build clean; fuzz targets clean)"
