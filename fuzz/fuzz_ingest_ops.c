@@ -37,6 +37,10 @@ static int verbose; /* MRF_FUZZ_VERBOSE set: one line per input with HQ's status
 static struct buf env;
 static uint8_t last_cs[MRF_ID];
 static struct buf body;
+/* What each device has pulled (the cursors of its last answer), as a device keeps them: the
+ * compact form sends these, so an answer pages from near the end rather than from 0. */
+static int64_t pulled[FUZZ_NDEV], pulled_records[FUZZ_NDEV];
+static unsigned pulled_at; /* hq.runs when they were read: a reset of the store forgets them */
 /* An hour before set-up: the compact form's clocks start here and move 16 ms per input since
  * the last reset of the store. */
 static uint64_t t0_ms;
@@ -154,20 +158,30 @@ static void pick_value(const struct sync_column *c, unsigned sel, uint8_t blob[M
 #undef PICK
 }
 
-/* The request the compact form p[0..n) stands for, into body: p[0] the cursor, p[1] the
- * conflict record cursor, then OP_BYTES per op: table, row, column, value, clock (the high bit
- * puts it past HQ's bound), previous write (0: none; else the low 5 bits its clock's distance
- * back and the high 3 bits which device wrote it, 1 + enum fuzz_dev, or 0 for no writer). */
+/* The request the compact form p[0..n) stands for, into body: p[0] and p[1] how far behind
+ * what device d has pulled its cursor and record cursor are, then OP_BYTES per op: table, row,
+ * column, value, clock (the high bit puts it past HQ's bound), previous write (0: none; else the
+ * low 5 bits its clock's distance back and the high 3 bits which device wrote it, 1 + enum
+ * fuzz_dev, or 0 for no writer). */
 static void struct_body(const struct fuzz_device *d, const uint8_t *p, size_t n)
 {
     struct sync_op op;
     uint8_t blob[MRF_ID];
-    int64_t count = 0;
+    int64_t count = 0, cursor, ccursor;
+    int k = (int)(d - hq.dev);
 
-    if (changeset_request_begin(&body, n > 0 ? p[0] : 0, n > 1 ? p[1] : 0, -1, NULL) != MRF_OK)
+    if (hq.runs < pulled_at) {
+        memset(pulled, 0, sizeof pulled);
+        memset(pulled_records, 0, sizeof pulled_records);
+    }
+    pulled_at = hq.runs;
+    cursor = pulled[k] - (n > 0 ? p[0] : 0);
+    ccursor = pulled_records[k] - (n > 1 ? p[1] : 0);
+    if (changeset_request_begin(&body, cursor < 0 ? 0 : cursor, ccursor < 0 ? 0 : ccursor, -1,
+                                NULL) != MRF_OK)
         fuzz_die("a compact body does not fit");
-    for (size_t k = 2; k + OP_BYTES <= n; k += OP_BYTES) {
-        const uint8_t *b = p + k;
+    for (size_t i = 2; i + OP_BYTES <= n; i += OP_BYTES) {
+        const uint8_t *b = p + i;
         const struct sync_table_desc *t = sync_table_get((enum sync_table)(b[0] % ST_COUNT));
         uint64_t ms = t0_ms + hq.runs * 16u + (b[4] & 0x0fu);
 
@@ -221,6 +235,9 @@ static void check_answer(const struct fuzz_device *d, const struct ingest_result
             fprintf(stderr, "fuzz: %s\n", err.msg);
             fuzz_die("hq_ingest: an answer its device refuses");
         }
+        pulled[d - hq.dev] = a.cursor; /* what the device now holds */
+        if (a.conflicts != NULL)
+            pulled_records[d - hq.dev] = a.ccursor;
         if (verbose && a.ack.quarantined)
             fprintf(stderr, "fuzz: quarantined: %s\n", a.ack.reason);
         cJSON_ArrayForEach(item, a.ops) {

@@ -40,7 +40,7 @@ struct fuzz_device {
 
 /* Inputs between two resets of the store to its state after set-up: the store may grow for
  * that long (a few MB at most), never more. */
-#define FUZZ_HQ_RESET_EVERY 500
+#define FUZZ_HQ_RESET_EVERY 250
 
 struct fuzz_hq {
     char home[128];
