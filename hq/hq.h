@@ -93,10 +93,12 @@ struct hq_identity {
 
 /* The outcome of one POST /v1/sync, for the HTTP answer and the one log line. */
 struct ingest_result {
-    unsigned http_status; /* 200 accepted, 422 quarantined for content, 4xx refused */
+    unsigned http_status; /* 200 accepted, 422 quarantined for content, 4xx refused, 503
+                             "disk_full": nothing stored, the device sends it again later */
     const char *reason;   /* short code: "accepted", "replay", "bad_envelope", "bad_signature",
                              "unknown_device", "device_revoked", "wrong_post", "token_used",
-                             "token_expired", "bad_token", "too_large", "store_error", or the
+                             "token_expired", "bad_token", "too_large", "store_error",
+                             "disk_full", or the
                              quarantine reason */
     char device[17];      /* first 8 bytes of the device id in hex, or "-" */
     char post[16];        /* the post the envelope claims, or "-" */

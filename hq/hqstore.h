@@ -33,6 +33,9 @@ enum mrf_status hqstore_open(const char *home, enum hqstore_mode mode, struct hq
 void hqstore_close(struct hqstore *s);
 /* The message of the last failure on s. */
 const char *hqstore_errmsg(const struct hqstore *s);
+/* 1 if the current or last transaction failed because the disk holding the store is full
+ * (SQLITE_FULL); reset by hqstore_begin. */
+int hqstore_disk_full(const struct hqstore *s);
 
 /* One transaction around several calls; rollback is safe when nothing was begun. */
 enum mrf_status hqstore_begin(struct hqstore *s);

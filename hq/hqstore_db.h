@@ -24,6 +24,7 @@ struct hqstore {
     /* The last oplog sequence number given to seq_post in this transaction (0: not known). */
     char seq_post[16];
     int64_t seq_last;
+    int full; /* the current (or last) transaction failed on a full disk */
     struct mrf_error err;
 };
 
@@ -31,8 +32,11 @@ struct hqstore {
  * use, else reset with bindings cleared. NULL on failure (message on s). */
 sqlite3_stmt *hqs_stmt(struct hqstore *s, enum hqs_area area, int i, const char *sql);
 
-/* Sets the handle's error from SQLite's last message; returns MRF_E_IO. */
+/* Sets the handle's error from SQLite's last message (saying so when the disk is full);
+ * returns MRF_E_IO. */
 enum mrf_status hqs_fail(struct hqstore *s, const char *what);
+/* Sets s->full if SQLite's last error on the handle was SQLITE_FULL. */
+void hqs_note_full(struct hqstore *s);
 /* Copies a blob column of exactly n bytes; 0 if its size differs. */
 int hqs_column_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t n);
 /* Copies a text column into out (n bytes, NUL-terminated; "" for NULL). */

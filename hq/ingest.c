@@ -621,8 +621,23 @@ enum mrf_status hq_ingest_write(struct ingest *in)
     rc = write_tx(in, &reason, &status);
     if (rc == MRF_E_REFUSED)
         return refuse(in, status, reason);
+    if (rc != MRF_OK && hqstore_disk_full(in->s)) {
+        /* Nothing was stored; the device keeps its change set and sends it again. */
+        log_msg(LOG_ERROR,
+                "ingest: HQ's disk is full: the change set of device %s (post %s) was not "
+                "stored; the device keeps it and retries. Free space on the disk that holds "
+                "the HQ store (GET /v1/health says disk_full until a change set is stored)",
+                r->device, r->post);
+        refuse(in, 503, "disk_full");
+        buf_reset(&r->response);
+        (void)buf_printf(&r->response,
+                         "disk_full: HQ cannot store change sets now; nothing is lost, the "
+                         "device sends it again later\n");
+        return MRF_OK;
+    }
     if (rc != MRF_OK) {
-        log_msg(LOG_ERROR, "ingest: %s", hqstore_errmsg(in->s));
+        log_msg(LOG_ERROR, "ingest: the change set of device %s (post %s) was not stored: %s",
+                r->device, r->post, hqstore_errmsg(in->s));
         return rc;
     }
 

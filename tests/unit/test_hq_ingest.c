@@ -19,6 +19,7 @@
 #include "common.h"
 #include "hq.h"
 #include "hqstore.h"
+#include "hqstore_db.h" /* disk_full_answers_503: the handle's SQLite connection */
 #include "ingest_steps.h"
 #include "mrfcrypto.h"
 #include "mrfsync.h"
@@ -943,6 +944,54 @@ static void expect_accepted(struct hqtest_device *d)
     buf_release(&ops);
 }
 
+/* A disk that fills mid-change-set (SQLite's max_page_count on the ingest's connection gives
+ * SQLITE_FULL exactly as a full disk does): 503 disk_full, the message says the disk is full
+ * (not "cannot rollback"), nothing is stored; once there is room, the same envelope is
+ * taken. */
+START_TEST(disk_full_answers_503_and_stores_nothing)
+{
+    struct hqtest_device d;
+    struct buf ops, env;
+    struct ingest_result r;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+    struct counts before;
+    char sql[64];
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    buf_init(&ops, WIRE_JSON_MAX);
+    for (int i = 0; i < 60; i++) {
+        mrf_random(gid, sizeof gid);
+        grant_ops(&d, &ops, gid, "FOE", "draft", 1000 + i);
+    }
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    before = snap();
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
+             (long long)count("PRAGMA page_count"));
+    ck_assert_int_eq(sqlite3_exec(store->db, sql, NULL, NULL, NULL), SQLITE_OK);
+
+    ck_assert_msg(ingest(&env, &r) == 503, "%u %s", r.http_status, r.reason);
+    ck_assert_str_eq(r.reason, "disk_full");
+    ck_assert_ptr_nonnull(strstr(r.response.data, "disk_full"));
+    ck_assert_int_eq(hqstore_disk_full(store), 1);
+    ck_assert_msg(strstr(hqstore_errmsg(store), "disk is full") != NULL, "%s",
+                  hqstore_errmsg(store));
+    ck_assert_counts_eq(snap(), before);
+    ingest_result_release(&r);
+
+    ck_assert_int_eq(
+        sqlite3_exec(store->db, "PRAGMA max_page_count = 1073741823", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ck_assert_str_eq(r.reason, "accepted");
+    ck_assert_int_eq(hqstore_disk_full(store), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM grants"), before.grants + 60);
+    ingest_result_release(&r);
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
 START_TEST(quarantine_allocation_from_device)
 {
     struct hqtest_device d;
@@ -1585,6 +1634,7 @@ int main(void)
     tcase_add_test(no, garbage_and_empty_body_refused);
     tcase_add_test(no, body_over_env_max_refused);
     tcase_add_test(no, response_kind_refused);
+    tcase_add_test(no, disk_full_answers_503_and_stores_nothing);
     tcase_add_test(q, quarantine_allocation_from_device);
     tcase_add_test(q, quarantine_unknown_grant_status);
     tcase_add_test(q, quarantine_unknown_theme);
