@@ -87,7 +87,8 @@ const char *ui_str(const cJSON *o, const char *key);
 /* "3 minutes ago" for a Unix time in the past. */
 void ui_ago(char *out, size_t size, int64_t then, int64_t now);
 /* A failed operation's message for a form: the command's prefix ("grant add: ") dropped,
- * filed under the field whose option ("--amount") it names, or under fallback. */
+ * filed under the field whose option ("--amount") it names, else the first field it names as
+ * a word ("theme"), else under fallback. */
 void ui_form_error(struct web_errors *e, const char *msg, const char *const *fields, int nfields,
                    const char *fallback);
 /* A whole page saying what failed (a code that names nothing, a store that cannot open). */

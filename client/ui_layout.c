@@ -191,5 +191,19 @@ void ui_form_error(struct web_errors *e, const char *msg, const char *const *fie
                 !((p[2 + n] >= 'a' && p[2 + n] <= 'z') || p[2 + n] == '-'))
                 field = fields[i];
         }
+    /* no option named: the first field the message names as a word ("theme", "partner") */
+    if (field == fallback) {
+        const char *best = NULL;
+        for (int k = 0; k < nfields; k++) {
+            const char *p = text;
+            while ((p = strstr(p, fields[k])) != NULL && p > text &&
+                   ((p[-1] >= 'a' && p[-1] <= 'z') || p[-1] == '-'))
+                p++;
+            if (p && (best == NULL || p < best)) {
+                best = p;
+                field = fields[k];
+            }
+        }
+    }
     web_errors_add(e, field, text);
 }

@@ -6,7 +6,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libsqlite3-dev sqlite3 libsodium-dev libcjson-dev check libsubunit-dev
       libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libzstd-dev
-      clang-format cppcheck curl python3 faketime)
+      clang-format cppcheck curl python3 faketime
+      chromium)  # chromium: the browser tests of the web pages (tests/integration/uidriver.py)
 
 missing=()
 for p in "${pkgs[@]}"; do
