@@ -200,9 +200,16 @@ enum mrf_status client_partners_json(struct cli_ctx *ctx, const uint8_t *only_id
                                      int reveal, cJSON **out);
 enum mrf_status client_grants_json(struct cli_ctx *ctx, int year, const uint8_t *only_id,
                                    int reveal, cJSON **out);
+/* One partner (live or removed) as client_partners_json shows it, with "grant_codes": the codes
+ * of its grants. MRF_E_NOTFOUND if id names no partner. */
+enum mrf_status client_partner_json(struct cli_ctx *ctx, const uint8_t id[MRF_ID], int reveal,
+                                    cJSON **out);
 enum mrf_status client_themes_json(struct cli_ctx *ctx, int year, cJSON **out);
 /* Allocation, committed and remaining for a year, per currency. */
 enum mrf_status client_allocation_json(struct cli_ctx *ctx, int year, cJSON **out);
+/* 1 (and the warning in msg) if committed grants of year pass a known allocation: a warning,
+ * never a refusal (HQ decides); 0 otherwise, and on any failure. */
+int client_allocation_warning(struct cli_ctx *ctx, int year, char *msg, size_t size);
 /* Includes "open_conflicts" and "audit_head" (the latest head of HQ's audit chain this device
  * verified: seq, hash, sig, received; null if none yet). */
 enum mrf_status client_status_json(struct cli_ctx *ctx, cJSON **out);
@@ -258,6 +265,9 @@ enum mrf_status client_sync(struct cli_ctx *ctx, const struct sync_opts *o,
 enum mrf_status client_sync_answer(struct cli_ctx *ctx, const uint8_t cs[MRF_ID], const char *json,
                                    size_t len, struct sync_summary *sum);
 
+/* The summary of a finished sync as `mrf sync --json` prints it (caller frees). */
+cJSON *client_sync_summary_json(const struct sync_summary *s);
+
 /* ---- output ------------------------------------------------------------------------------ */
 
 /* Prints a cJSON value to stdout, formatted, with a newline. */
@@ -277,6 +287,6 @@ int client_this_year(void);
 extern const struct cmd_entry cmd_init, cmd_theme_set, cmd_theme_list, cmd_partner_add,
     cmd_partner_list, cmd_partner_show, cmd_partner_edit, cmd_partner_remove, cmd_grant_add,
     cmd_grant_set, cmd_grant_list, cmd_allocation, cmd_status, cmd_sync, cmd_conflicts, cmd_export,
-    cmd_passwd, cmd_wipe;
+    cmd_passwd, cmd_wipe, cmd_ui;
 
 #endif

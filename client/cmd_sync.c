@@ -40,22 +40,6 @@ static void progress_bar(void *arg, const struct sync_progress *p)
     fflush(stderr);
 }
 
-static cJSON *summary_json(const struct sync_summary *s)
-{
-    cJSON *o = cJSON_CreateObject();
-
-    cJSON_AddNumberToObject(o, "sent", (double)s->p.ops_sent);
-    cJSON_AddNumberToObject(o, "changesets", (double)s->p.changesets);
-    cJSON_AddNumberToObject(o, "received", (double)s->p.ops_pulled);
-    cJSON_AddNumberToObject(o, "quarantined", (double)s->quarantined);
-    cJSON_AddNumberToObject(o, "conflict_records", (double)s->records);
-    cJSON_AddNumberToObject(o, "requests", (double)s->requests);
-    cJSON_AddNumberToObject(o, "connections", (double)s->connects);
-    cJSON_AddNumberToObject(o, "bytes_up", (double)s->p.bytes_up);
-    cJSON_AddNumberToObject(o, "bytes_down", (double)s->p.bytes_down);
-    return o;
-}
-
 static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
 {
     const char *timeout = cli_get(a, "timeout");
@@ -83,7 +67,7 @@ static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
     if (st != MRF_OK)
         return out_fail("sync", ctx, st);
     if (a->json) {
-        cJSON *j = summary_json(&sum);
+        cJSON *j = client_sync_summary_json(&sum);
         out_json(j);
         cJSON_Delete(j);
     } else {

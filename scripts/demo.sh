@@ -172,3 +172,13 @@ kill -TERM "$hq_pid"
 wait "$hq_pid"
 hq_pid=""
 tail -n 1 "$demo/serve.log"
+
+step "The post's web pages (mrf ui)"
+cat <<EOF
+The same laptop's records as web pages, on 127.0.0.1 only and offline. This demo's folder is
+removed when it ends; keep it with MRF_DEMO_KEEP=1 ./scripts/demo.sh, then run
+  ./build/mrf --home $MRF_HOME ui
+It prints the address with its secret token and opens it in the browser (--no-browser: print
+only); Ctrl-C or the page's Quit button stops it. Unlock with the demo passphrase
+"$MRF_PASSPHRASE" to see the names. HQ's dashboard (mrf-hq ui) is not built yet.
+EOF
