@@ -106,7 +106,7 @@ static enum mrf_status next_frozen(struct sync_run *r, int *found)
  * into a new change set. A run of consecutive entries of one row is never split: a new row's
  * creating writes are one transaction's, so they are consecutive, and HQ takes a row it does
  * not have only with its required columns in the same change set. A run alone over the target
- * still goes whole (a row has at most a dozen columns). *found 0 if nothing is pending. */
+ * still goes whole (a row has at most ten columns). *found 0 if nothing is pending. */
 static enum mrf_status cut(struct sync_run *r, int *found)
 {
     struct cli_ctx *ctx = r->ctx;
@@ -318,7 +318,7 @@ static enum mrf_status over_bound(struct sync_run *r, long http, const char *rea
     struct mrf_error *err = &r->ctx->err;
     int64_t bound = refusal_field(&r->resp, "bound"), used = refusal_field(&r->resp, "used");
     int64_t ops = refusal_field(&r->resp, "ops"), after = refusal_field(&r->resp, "retry_after");
-    char at[16] = "later";
+    char at[24] = "its hour is over";
     time_t t;
     struct tm tm;
 
