@@ -1,7 +1,8 @@
 /* mrf sync: pushes the outbox to HQ and pulls what HQ and the post's other devices wrote
  * (client/sync.c). Needs the passphrase: change sets are signed with the device's key. On a
  * terminal a progress bar on stderr shows changes acknowledged, change sets and bytes; without
- * one, a single summary line. Exit 0 synced, 4 HQ unreachable (nothing lost), 5 HQ refused. */
+ * one, a single summary line. Exit 0 synced, 4 HQ unreachable or this device over HQ's hourly
+ * bound (nothing lost, try later), 5 HQ refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

@@ -102,16 +102,20 @@ static enum mrf_status next_frozen(struct sync_run *r, int *found)
     return MRF_OK;
 }
 
-/* Freezes the oldest pending entries, up to the target size of JSON, into a new change set.
- * *found 0 if nothing is pending. */
+/* Freezes the oldest pending entries, up to the target size of JSON and CHANGESET_OPS_MAX ops,
+ * into a new change set. A run of consecutive entries of one row is never split: a new row's
+ * creating writes are one transaction's, so they are consecutive, and HQ takes a row it does
+ * not have only with its required columns in the same change set. A run alone over the target
+ * still goes whole (a row has at most ten columns). *found 0 if nothing is pending. */
 static enum mrf_status cut(struct sync_run *r, int *found)
 {
     struct cli_ctx *ctx = r->ctx;
     sqlite3_stmt *s;
     struct sync_op op;
-    size_t mark;
-    int64_t last = -1, n = 0, seen = -1;
-    int rc;
+    size_t run_mark = 0;
+    int64_t last = -1, n = 0, seen = -1, run_n = 0, run_last = -1;
+    int rc, run_tbl = -1;
+    uint8_t run_id[MRF_ID];
     enum mrf_status st = exec_stmt(ctx, CQ_BEGIN, "cannot begin a transaction");
 
     *found = 0;
@@ -132,13 +136,21 @@ static enum mrf_status cut(struct sync_run *r, int *found)
         if (seen >= 0 && sqlite3_column_int64(s, 8) != seen)
             break;
         seen = sqlite3_column_int64(s, 8);
-        mark = r->json.len;
-        if (changeset_put_op(&r->json, &n, &op, 0) != MRF_OK)
-            break;
-        if (n > 1 && r->json.len > r->target) {
-            r->json.len = mark;
-            r->json.data[mark] = '\0';
-            n--;
+        if ((int)op.tbl != run_tbl || memcmp(op.id, run_id, MRF_ID) != 0) {
+            run_tbl = (int)op.tbl; /* a new run: where the change set ends without it */
+            memcpy(run_id, op.id, MRF_ID);
+            run_mark = r->json.len;
+            run_n = n;
+            run_last = last;
+        }
+        if (changeset_put_op(&r->json, &n, &op, 0) != MRF_OK ||
+            (run_n > 0 && (r->json.len > r->target || n > CHANGESET_OPS_MAX))) {
+            if (run_n > 0) { /* the run goes whole into the next change set */
+                r->json.len = run_mark;
+                r->json.data[run_mark] = '\0';
+                n = run_n;
+                last = run_last;
+            }
             break;
         }
         last = sqlite3_column_int64(s, 7);
@@ -276,6 +288,61 @@ static enum mrf_status refused(struct sync_run *r, long http, const char *reason
     return mrf_error_set(&r->ctx->err, MRF_E_REFUSED,
                          "%s (HTTP %ld, %s); nothing was lost: your changes stay in the outbox",
                          text, http, reason);
+}
+
+/* The count on line "KEY=N" of a refusal's body (lines after the reason code); -1 if absent. */
+static int64_t refusal_field(const struct buf *body, const char *key)
+{
+    char want[32], num[24];
+    const char *p;
+    size_t i = 0;
+    int64_t v;
+
+    snprintf(want, sizeof want, "\n%s=", key);
+    p = body->data != NULL ? strstr(body->data, want) : NULL;
+    if (p == NULL)
+        return -1;
+    for (p += strlen(want); i < sizeof num - 1 && p[i] >= '0' && p[i] <= '9'; i++)
+        num[i] = p[i];
+    num[i] = '\0';
+    return parse_int64(num, 0, INT64_MAX, &v) == MRF_OK ? v : -1;
+}
+
+/* HQ's volume bounds per device (docs/DECISIONS.md, "Volume bounds per device"): HQ took
+ * nothing of the change set, which stays frozen in the outbox as it is. Over the hourly bound
+ * is "later" (exit 4): the same change set goes through once the device's hour is over. Over
+ * the per-change-set bound only HQ's operator can help (exit 5): this program never cuts more
+ * than CHANGESET_OPS_MAX ops, which HQ's bound is never below. */
+static enum mrf_status over_bound(struct sync_run *r, long http, const char *reason)
+{
+    struct mrf_error *err = &r->ctx->err;
+    int64_t bound = refusal_field(&r->resp, "bound"), used = refusal_field(&r->resp, "used");
+    int64_t ops = refusal_field(&r->resp, "ops"), after = refusal_field(&r->resp, "retry_after");
+    char at[24] = "its hour is over";
+    time_t t;
+    struct tm tm;
+
+    if (strcmp(reason, "over_changeset_bound") == 0)
+        return mrf_error_set(err, MRF_E_REFUSED,
+                             "HQ takes at most %lld changes in one change set from a device and "
+                             "this one holds %lld (HTTP %ld, %s); nothing was lost: your changes "
+                             "stay in the outbox. HQ's operator can raise the bound with "
+                             "'mrf-hq limits set --per-changeset N'",
+                             (long long)bound, (long long)ops, http, reason);
+    if (after >= 0 && after <= 7 * 86400) {
+        t = time(NULL) + (time_t)after;
+        if (gmtime_r(&t, &tm) != NULL)
+            strftime(at, sizeof at, "%H:%M UTC", &tm);
+    }
+    return mrf_error_set(err, MRF_E_OFFLINE,
+                         "HQ takes at most %lld changes an hour from one device and this device "
+                         "has sent %lld this hour, so HQ took none of the next %lld (HTTP %ld, "
+                         "%s); it takes them after %s (in about %lld min): nothing was lost, "
+                         "your changes stay in the outbox, run 'mrf sync' again then. If the "
+                         "post needs more, HQ's operator can raise the bound with "
+                         "'mrf-hq limits set --per-hour N'",
+                         (long long)bound, (long long)used, (long long)ops, http, reason, at,
+                         (long long)((after + 59) / 60));
 }
 
 /* Opens and checks HQ's sealed answer into r->json. */
@@ -725,6 +792,8 @@ static enum mrf_status exchange(struct sync_run *r, int with_ops)
         reason[strcspn(reason, "\r\n")] = '\0';
         if (!text_valid(reason, strlen(reason), 0))
             str_copy(reason, "unreadable", sizeof reason);
+        if (strcmp(reason, "over_hourly_bound") == 0 || strcmp(reason, "over_changeset_bound") == 0)
+            return over_bound(r, http, reason);
         return refused(r, http, reason);
     }
     st = open_response(r);

@@ -82,6 +82,8 @@ extern const struct cmd_entry hq_cmd_audit_verify;
 extern const struct cmd_entry hq_cmd_audit_list;
 extern const struct cmd_entry hq_cmd_reveal;
 extern const struct cmd_entry hq_cmd_report;
+extern const struct cmd_entry hq_cmd_limits;
+extern const struct cmd_entry hq_cmd_limits_set;
 
 /* ---- ingest (hq/ingest.c) --------------------------------------------------------------- */
 
@@ -98,7 +100,8 @@ struct ingest_result {
     const char *reason;   /* short code: "accepted", "replay", "bad_envelope", "bad_signature",
                              "unknown_device", "device_revoked", "wrong_post", "token_used",
                              "token_expired", "bad_token", "too_large", "store_error",
-                             "disk_full", or the
+                             "disk_full" (503), "over_changeset_bound" (413),
+                             "over_hourly_bound" (429), or the
                              quarantine reason */
     char device[17];      /* first 8 bytes of the device id in hex, or "-" */
     char post[16];        /* the post the envelope claims, or "-" */
@@ -106,7 +109,9 @@ struct ingest_result {
     int64_t ops_applied;  /* ops that won the merge (0 on a replay) */
     int64_t ops_out;      /* ops sent back */
     struct buf response;  /* the body to send: a sealed response envelope for 200 and 422,
-                             else the reason code as text */
+                             else the reason code as text (a volume refusal adds lines
+                             "bound=N", "used=N", "ops=N", "retry_after=SECONDS") */
+    int64_t retry_after;  /* 429: seconds until the device may send again (Retry-After) */
 };
 
 void ingest_result_init(struct ingest_result *r);
@@ -117,6 +122,47 @@ void ingest_result_release(struct ingest_result *r);
  * to send (also for 4xx); another status only if even that failed (then answer 500). */
 enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const uint8_t *body,
                           size_t len, struct ingest_result *r);
+
+/* ---- volume bounds per device (hq/volume.c) ---------------------------------------------- */
+
+/* This build's defaults, in force where HQ's operator set none (docs/DECISIONS.md, "Volume
+ * bounds per device"). A real post records tens of grants a month; a device's first sync
+ * after months offline, or an import, is a few thousand ops; a big post's 1,000 grants are
+ * ~7,000. Per change set: the most a device's own client ever cuts, and the least the
+ * operator may set. Per hour: about three times a big post's whole year at once. */
+#define HQ_OPS_PER_CHANGESET_DEFAULT CHANGESET_OPS_MAX
+#define HQ_OPS_PER_HOUR_DEFAULT 20000
+#define HQ_OPS_BOUND_MAX 100000000 /* the largest bound the operator may set */
+#define HQ_WINDOW_S 3600           /* a device's hour */
+
+/* The bounds in force: the operator's (hqstore_limits_get), else the defaults above. */
+enum mrf_status hq_limits_effective(struct hqstore *s, struct hq_limits *l);
+
+/* What the bounds say about one change set. */
+struct hq_volume {
+    const char *over;    /* NULL: admitted; else "over_changeset_bound" or "over_hourly_bound" */
+    int64_t bound;       /* the bound it is over */
+    int64_t used;        /* ops the device's hour already holds */
+    int64_t ops;         /* ops of this change set */
+    int64_t retry_after; /* over the hourly bound: seconds until the device's hour is over */
+};
+/* Inside the ingest transaction: admits a change set of nops ops from device at now (Unix
+ * seconds), counting them into the device's hour (which starts with the first ops after the
+ * last hour ended, and lasts HQ_WINDOW_S), or says in v why not (nothing counted). A change
+ * set of no ops (a pull) is always admitted; so is one within the per-change-set bound that
+ * finds the device's hour empty, even if it alone is over the hourly bound: a change set a
+ * device may send is never refused for ever. */
+enum mrf_status hq_volume_admit(struct hqstore *s, const uint8_t device[MRF_ID], int64_t nops,
+                                int64_t now, struct hq_volume *v);
+
+/* ---- new rows must be whole (hq/rowcheck.c) ---------------------------------------------- */
+
+/* A device creates a row with every column a row cannot be without (sync_column_needed) in
+ * one change set. Checks that every row ops name and post does not hold at HQ gets all of
+ * them in ops. OUT: why (n bytes), "" if so, else the quarantine reason naming the table, the
+ * row's short code (the first bytes of its id for themes) and the first column missing. */
+enum mrf_status hq_rows_check(struct hqstore *s, const char *post, const struct sync_op *ops,
+                              int nops, char *why, size_t n);
 
 /* ---- the audit chain (hq/audit.c) -------------------------------------------------------- */
 

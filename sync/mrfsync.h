@@ -182,6 +182,11 @@ int sync_column_find(enum sync_table t, const char *name);
 const struct sync_column *sync_column_get(enum sync_table t, int col);
 /* 1 if column col of table t holds a sealed field (kind CK_SEALED), else 0. */
 int sync_column_sealed(enum sync_table t, int col);
+/* 1 if a new row of table t cannot be without column col: a required column (not nullable)
+ * with no default in the stores (the removal flag has one, 0). A device writes every such
+ * column when it creates a row, in one transaction; HQ refuses a change set that names a row
+ * it does not have without them (docs/DECISIONS.md, "Volume bounds per device"). */
+int sync_column_needed(enum sync_table t, int col);
 
 struct sync_value; /* below, with the ops */
 
@@ -339,7 +344,10 @@ void merge_forget(struct merge *m);
 #define WIRE_VERSION 2
 #define WIRE_VERSION_MIN 1              /* the oldest request HQ reads */
 #define CHANGESET_TARGET (256u * 1024u) /* bytes of JSON a change set or page is cut at */
-#define WIRE_JSON_MAX (1024u * 1024u)   /* the most JSON either side decompresses */
+/* The most ops a device cuts into one change set (besides CHANGESET_TARGET, which alone holds
+ * at most ~4,200 of the smallest ops); HQ's per-change-set bound is never set below it. */
+#define CHANGESET_OPS_MAX 5000
+#define WIRE_JSON_MAX (1024u * 1024u) /* the most JSON either side decompresses */
 
 /* Parses a body of exactly len bytes of JSON (trailing bytes refused). An escaped NUL
  * (\u0000) is refused too: cJSON would decode it into a string that C then reads cut short.
