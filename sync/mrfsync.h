@@ -568,6 +568,11 @@ void envelope_hash(const struct envelope *h, uint8_t out[32]);
 #define POUCH_BUCKETS 6                 /* 64 KiB, 256 KiB, 1 MiB, 4 MiB, 16 MiB, 64 MiB */
 #define POUCH_MAX (64u * 1024u * 1024u) /* the largest bucket: no pouch is larger */
 #define POUCH_ENVELOPES_MAX 32          /* envelopes in one pouch at most */
+/* What a device puts in one pouch: at most this many change sets, and this many pulls
+ * (requests without ops) so that HQ's reply can carry further pages. With ENV_MAX per
+ * envelope either way, a pouch and its reply stay within POUCH_MAX. */
+#define POUCH_CHANGESETS 16
+#define POUCH_PULLS 8
 
 enum pouch_kind { POUCH_REQUEST = 1, POUCH_REPLY = 2 };
 

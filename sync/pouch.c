@@ -244,7 +244,8 @@ enum mrf_status pouch_read(const uint8_t *data, size_t n, int kind,
                              my_box_sk) != 0) {
         rc = mrf_error_set(err, MRF_E_AUTH,
                            "pouch: it does not open with this key: it is meant for another "
-                           "receiver, or it was changed on the way; nothing was applied");
+                           "receiver (another device, or another HQ), or it was changed on the "
+                           "way; nothing was applied: take the pouch made for this receiver");
         goto fail;
     }
     blen = get_u32(p->plain);
