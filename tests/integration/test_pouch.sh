@@ -308,5 +308,14 @@ check "... naming the reason" has "device_revoked" "$ERR"
 hq_unchanged "... ingesting nothing"
 check "... and writing no reply" test ! -e "$T/rc2.mrfp"
 
+for c in "pouch out" "pouch in"; do
+    # shellcheck disable=SC2086
+    expect_exit "mrf $c --help exits 0" 0 D a $c --help
+    check "mrf $c --help prints usage" grep -q "usage: mrf $c" "$OUT"
+done
+expect_exit "mrf-hq pouch in --help exits 0" 0 hq pouch in --help
+expect_exit "mrf pouch without a subcommand exits 2" 2 D a pouch
+expect_exit "mrf pouch out without a file exits 2" 2 D a pouch out
+
 expect_exit "HQ's audit chain holds after all of it" 0 hq audit verify
 finish
