@@ -234,6 +234,7 @@ struct sync_summary {
     int64_t decided;         /* ... of them closed (HQ's decision, or the rule holds again) */
     char audit_warning[192]; /* why an audit head HQ sent was not kept ("" if all were) */
     int more;                /* the last answer said HQ has more for this device */
+    int64_t pulled_new;      /* pulled ops that were new here (p.ops_pulled counts them all) */
 };
 
 struct sync_opts {

@@ -90,17 +90,22 @@ static int exec_pouch_in(struct cli_ctx *ctx, const struct cli_args *a)
         cJSON_AddNumberToObject(j, "acknowledged", (double)sum.p.ops_sent);
         cJSON_AddNumberToObject(j, "changesets", (double)sum.p.changesets);
         cJSON_AddNumberToObject(j, "received", (double)sum.p.ops_pulled);
+        cJSON_AddNumberToObject(j, "new", (double)sum.pulled_new);
         cJSON_AddNumberToObject(j, "quarantined", (double)sum.quarantined);
         cJSON_AddNumberToObject(j, "conflict_records", (double)sum.records);
         cJSON_AddBoolToObject(j, "more", sum.more);
         out_json(j);
         cJSON_Delete(j);
     } else {
-        printf("HQ's reply applied: %lld %s acknowledged in %lld change %s, %lld received "
-               "(%d %s; an answer already applied changes nothing)\n",
-               (long long)sum.p.ops_sent, sum.p.ops_sent == 1 ? "change" : "changes",
-               (long long)sum.p.changesets, sum.p.changesets == 1 ? "set" : "sets",
-               (long long)sum.p.ops_pulled, answers, answers == 1 ? "answer" : "answers");
+        printf("HQ's reply applied (%d %s): %lld %s acknowledged in %lld change %s, %lld "
+               "received, %lld of them new here\n",
+               answers, answers == 1 ? "answer" : "answers", (long long)sum.p.ops_sent,
+               sum.p.ops_sent == 1 ? "change" : "changes", (long long)sum.p.changesets,
+               sum.p.changesets == 1 ? "set" : "sets", (long long)sum.p.ops_pulled,
+               (long long)sum.pulled_new);
+        if (answers > 0 && sum.p.changesets == 0 && sum.pulled_new == 0)
+            printf("nothing in it was new: it had been applied, or its changes arrived by "
+                   "another pouch or a sync\n");
     }
     out_sync_notes("pouch in", &sum, a->json);
     if (sum.more)

@@ -35,8 +35,9 @@ struct sync_run {
     uint8_t aside[MRF_ID]; /* the change set pending writes a pull beat are set aside into */
     int have_aside;        /* aside is chosen (one per answer) */
     int64_t cs_ops;
-    int more;     /* HQ has more ops for us */
-    int by_pouch; /* the answer came in a reply pouch: it may be old, or applied before */
+    int more;      /* HQ has more ops for us */
+    int by_pouch;  /* the answer came in a reply pouch: it may be old, or applied before */
+    int64_t fresh; /* pulled ops of this answer that were new here (won the merge) */
 };
 
 static enum mrf_status exec_stmt(struct cli_ctx *ctx, enum client_sql which, const char *what)
@@ -327,6 +328,7 @@ static enum mrf_status pull_op(struct sync_run *r, const struct sync_op *op, hlc
         *clock = hlc_max(*clock, op->clock);
     if (out != MERGE_APPLIED)
         return MRF_OK;
+    r->fresh++;
     if (!r->have_aside) {
         mrf_random(r->aside, MRF_ID);
         r->have_aside = 1;
@@ -615,6 +617,7 @@ static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer
     }
     acked = sqlite3_changes(ctx->db);
     merge_forget(r->merge);
+    r->fresh = 0;
     cJSON_ArrayForEach(item, a->ops) {
         struct mrf_error err;
         if (op_from_json(item, 1, NULL, &op, &err) != MRF_OK) {
@@ -671,6 +674,7 @@ out:
     r->more = a->more;
     r->sum->more = a->more;
     r->sum->p.ops_pulled += pulled_n;
+    r->sum->pulled_new += r->fresh;
     sent = r->by_pouch ? acked : r->cs_ops; /* a pouch's answer may find its entries gone */
     if (a->ack.quarantined && sent > 0) {
         r->sum->quarantined++;

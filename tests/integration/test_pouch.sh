@@ -155,7 +155,9 @@ check "... applying nothing twice (oplog unchanged)" test "$(hq_sql "SELECT coun
 expect_exit "mrf-hq pouch in refuses to write over a reply" 3 hq pouch in "$T/p1.mrfp" --reply "$T/r1.mrfp"
 expect_exit "mrf-hq pouch in needs --reply" 2 hq pouch in "$T/p1.mrfp"
 
-expect_exit "mrf pouch in applies HQ's reply" 0 D a pouch in "$T/r1.mrfp"
+expect_exit "mrf pouch in applies HQ's reply" 0 D a pouch in "$T/r1.mrfp" --json
+check "... acknowledging A's changes and bringing B's" json_ok "$OUT" \
+    "d['acknowledged'] >= 3 and d['changesets'] == 1 and d['new'] >= 3 and d['more'] is False"
 check "A's outbox is empty: every change set acknowledged" test "$(dpending a)" = 0
 check "A pulled B's partner" has "$PB" <(D a partner list)
 check "A pulled B's grant" has "$GB" <(D a grant list)
@@ -166,7 +168,9 @@ D a status --json >"$T/status.json"
 check "A's status shows it enrolled" json_ok "$T/status.json" "d['enrolled'] is True and d['pending'] == 0"
 
 dev_mark a
-expect_exit "the same reply applied twice" 0 D a pouch in "$T/r1.mrfp"
+expect_exit "the same reply applied twice" 0 D a pouch in "$T/r1.mrfp" --json
+check "... acknowledges nothing and brings nothing new" json_ok "$OUT" \
+    "d['acknowledged'] == 0 and d['changesets'] == 0 and d['new'] == 0"
 dev_unchanged "... changes nothing on A" a
 expect_exit "the replay's reply applied" 0 D a pouch in "$T/r1b.mrfp"
 dev_unchanged "... changes nothing on A either" a
