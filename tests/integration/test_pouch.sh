@@ -276,11 +276,17 @@ converged "A holds exactly HQ's state after reply 4" a NAI
 # Nothing pending: a pouch of pulls; what it brings back
 # =========================================================================================
 expect_exit "B edits its partner" 0 D b partner edit "$PB" --phone "+254 700 333444"
+# more than one network page of changes (256 KiB of JSON): 60 partners with long sealed notes
+NOTE=$(head -c 2900 /dev/zero | tr '\0' 'n')
+bad=0
+for i in $(seq 1 60); do D b partner add --name "Bulk $i" --note "$NOTE" >/dev/null 2>&1 || bad=$((bad + 1)); done
+check_msg "B records 60 partners with long notes" "$bad failed" test "$bad" = 0
 run D b sync
 expect_exit "pouch out with nothing pending" 0 D a pouch out "$T/p5.mrfp" --json
 check "... holds pulls only" json_ok "$OUT" "d['changesets'] == 0 and d['pulls'] >= 1 and d['changes'] == 0"
 expect_exit "HQ answers it" 0 hq pouch in "$T/p5.mrfp" --reply "$T/r5.mrfp" --json
-check "... with one pull answered and nothing to take" json_ok "$OUT" "d['pulls'] == 1 and d['accepted'] == 0 and d['ops_out'] >= 1"
+check "... with pages that chain over several pulls, taking nothing" json_ok "$OUT" \
+    "d['pulls'] >= 2 and d['accepted'] == 0 and d['ops_out'] > 120 and d['more'] is False"
 expect_exit "A applies the answer to its pulls" 0 D a pouch in "$T/r5.mrfp"
 converged "A holds B's latest edit, pulled by pouch" a NAI
 
