@@ -81,22 +81,7 @@ static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
                (long long)sum.p.ops_pulled, (long long)sum.requests,
                sum.requests == 1 ? "request" : "requests", up, down);
     }
-    if (sum.quarantined > 0)
-        fprintf(stderr,
-                "mrf: sync: HQ refused %lld change set(s) for their content (%s); they are kept "
-                "in quarantine, see mrf status\n",
-                (long long)sum.quarantined, sum.quarantine_reason);
-    if (sum.audit_warning[0] != '\0')
-        fprintf(stderr, "mrf: sync: warning: %s\n", sum.audit_warning);
-    if (sum.records > sum.decided && !a->json)
-        fprintf(stderr,
-                "mrf: sync: HQ sent %lld open conflict record(s); 'mrf conflicts' shows them\n",
-                (long long)(sum.records - sum.decided));
-    if (sum.decided > 0 && !a->json)
-        fprintf(stderr,
-                "mrf: sync: HQ closed %lld conflict record(s); 'mrf conflicts --all' shows its "
-                "decisions\n",
-                (long long)sum.decided);
+    out_sync_notes("sync", &sum, a->json);
     if (ctx->meta.has_skew && (ctx->meta.hq_skew_ms > (int64_t)HLC_AHEAD_MAX_MS ||
                                ctx->meta.hq_skew_ms < -(int64_t)HLC_AHEAD_MAX_MS))
         fprintf(stderr,

@@ -84,6 +84,7 @@ extern const struct cmd_entry hq_cmd_reveal;
 extern const struct cmd_entry hq_cmd_report;
 extern const struct cmd_entry hq_cmd_limits;
 extern const struct cmd_entry hq_cmd_limits_set;
+extern const struct cmd_entry hq_cmd_pouch_in;
 
 /* ---- ingest (hq/ingest.c) --------------------------------------------------------------- */
 
@@ -163,6 +164,32 @@ enum mrf_status hq_volume_admit(struct hqstore *s, const uint8_t device[MRF_ID],
  * row's short code (the first bytes of its id for themes) and the first column missing. */
 enum mrf_status hq_rows_check(struct hqstore *s, const char *post, const struct sync_op *ops,
                               int nops, char *why, size_t n);
+/* ---- sync by pouch (hq/pouch.c) --------------------------------------------------------- */
+
+/* What one `mrf-hq pouch in` did, for its summary line. */
+struct hq_pouch_result {
+    char device[17];     /* first 8 bytes of the device id in hex, "-" before it is known */
+    char post[16];       /* the post the pouch names */
+    int64_t envelopes;   /* in the pouch */
+    int64_t accepted;    /* change sets taken now */
+    int64_t replayed;    /* change sets HQ had taken before: answered again, nothing applied */
+    int64_t quarantined; /* change sets refused for their content (answered, kept aside) */
+    int64_t pulls;       /* requests without ops answered (further pages) */
+    int64_t left_out;    /* change sets not answered: the reply was full */
+    int64_t ops_in, ops_applied, ops_out;
+    int more;            /* HQ has more for the device than the reply holds */
+    const char *refused; /* a refusal's reason code ("device_revoked", ...), or "" */
+};
+/* Opens a device's pouch with HQ's keys, checks that the device it names signed it, reads and
+ * authenticates every envelope with hq_ingest's first step (any refusal: nothing ingested),
+ * then takes each with its second step exactly as POST /v1/sync would, and seals the answers
+ * into reply (cap POUCH_MAX), a reply pouch that only that device opens. Statuses: those of
+ * pouch_read (MRF_E_INVALID, MRF_E_AUTH), MRF_E_AUTH if the pouch is not signed by the device
+ * it names, MRF_E_REFUSED (res->refused) as the server would refuse, MRF_E_OFFLINE if HQ
+ * cannot store now (disk full), MRF_E_IO. err says which rule failed and what to do. */
+enum mrf_status hq_pouch_in(struct hqstore *s, const struct hq_identity *id, const uint8_t *data,
+                            size_t n, struct buf *reply, struct hq_pouch_result *res,
+                            struct mrf_error *err);
 
 /* ---- the audit chain (hq/audit.c) -------------------------------------------------------- */
 

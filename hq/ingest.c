@@ -43,7 +43,10 @@ struct ingest {
     uint64_t now_ms;
     const uint8_t *body; /* the envelope exactly as received, for the audit chain */
     size_t body_len;
-    struct buf json; /* the answer, before it is sealed */
+    struct buf json;      /* the answer, before it is sealed */
+    int64_t page_cursor;  /* where the answer's page of ops ends (the request's terms) */
+    int64_t page_ccursor; /* ... and its page of conflict records */
+    int page_more;        /* HQ has more for the device than the answer holds */
 };
 
 void ingest_result_init(struct ingest_result *r)
@@ -366,7 +369,10 @@ static enum mrf_status build_response(struct ingest *in, struct buf *json)
         if (rc == MRF_OK)
             rc = changeset_answer_conflicts_end(json, rec.ccursor);
     }
-    return rc == MRF_OK ? changeset_answer_end(json, p.more || rec.more) : rc;
+    in->page_cursor = p.cursor;
+    in->page_ccursor = rec.ccursor;
+    in->page_more = p.more || rec.more;
+    return rc == MRF_OK ? changeset_answer_end(json, in->page_more) : rc;
 }
 
 /* ---- one transaction --------------------------------------------------------------------- */
@@ -713,4 +719,26 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
         rc = hq_ingest_write(in);
     hq_ingest_free(in);
     return rc;
+}
+
+void hq_ingest_answer_after(struct ingest *in, int64_t cursor, int64_t ccursor)
+{
+    if (in->req.version < 2)
+        return;
+    if (cursor > in->cursor)
+        in->cursor = cursor;
+    if (ccursor > in->req.ccursor)
+        in->req.ccursor = ccursor;
+}
+
+int hq_ingest_has_ops(const struct ingest *in)
+{
+    return in->req.ops != NULL && cJSON_GetArraySize(in->req.ops) > 0;
+}
+
+void hq_ingest_page_end(const struct ingest *in, int64_t *cursor, int64_t *ccursor, int *more)
+{
+    *cursor = in->page_cursor;
+    *ccursor = in->page_ccursor;
+    *more = in->page_more;
 }
