@@ -166,6 +166,12 @@ static void describe(const struct hq_audit_entry *e, cJSON *o, char *line, size_
         if (code != NULL)
             cJSON_AddStringToObject(o, "code", code);
         cJSON_AddStringToObject(o, "purpose", purpose ? purpose : "");
+        for (int i = 0; i < 2; i++) { /* the names of the fields opened, and of damaged ones */
+            const char *key = i == 0 ? "fields" : "damaged";
+            const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, key);
+            if (cJSON_IsArray(list))
+                cJSON_AddItemToObject(o, key, cJSON_Duplicate(list, 1));
+        }
         snprintf(line, n, "%s%s%s, purpose: %s", what ? what : "?", code ? " " : "",
                  code ? code : "", purpose ? purpose : "");
     } else if (strcmp(e->kind, "allocate") == 0) {

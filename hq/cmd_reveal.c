@@ -3,7 +3,9 @@
  * The escrow key never lives on the server: an officer brings the file and its passphrase to
  * this command alone. Order, so nothing is shown that the audit does not record: unlock the
  * key, open every field in guarded memory, append a "reveal" entry (what, post, code, purpose,
- * time: never an identity) to the audit chain and commit, and only then print. Nothing
+ * time: never an identity) to the audit chain and commit, and only then print. A field that
+ * does not open (damaged) shows as "damaged", with a warning on stderr, and the others are
+ * revealed; if none opens, nothing is.  Nothing
  * revealed is written to a file, the store or a log; every buffer that held it is wiped. */
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +28,8 @@ struct reveal {
     const uint8_t *id; /* the partner's row id, for the fields' associated data */
     const char *code;
     char *plain[NFIELDS];
-    int nopened;
+    int damaged[NFIELDS]; /* the field is there but does not open: shown as "damaged" */
+    int nopened, ndamaged;
 };
 
 static enum mrf_status open_field(void *arg, int col, const uint8_t *blob, size_t n)
@@ -38,11 +41,20 @@ static enum mrf_status open_field(void *arg, int col, const uint8_t *blob, size_
 
     sync_field_aad(ST_PARTNERS, r->id, col, aad);
     rc = sealed_open(&r->plain[col], &len, blob, n, aad, r->escrow_pk, r->escrow_sk);
+    if (rc == MRF_E_AUTH || rc == MRF_E_INVALID) {
+        /* one damaged field does not hide the others (as on a device); if none opens, the
+         * caller refuses the whole reveal */
+        r->damaged[col] = 1;
+        r->ndamaged++;
+        if (r->ndamaged == 1)
+            mrf_error_set(&r->ctx->err, rc,
+                          "partner %s: its %s does not open with this escrow key (damaged, or "
+                          "sealed before this key); nothing was revealed",
+                          r->code, sync_column_get(ST_PARTNERS, col)->name);
+        return MRF_OK;
+    }
     if (rc != MRF_OK)
-        return mrf_error_set(&r->ctx->err, rc,
-                             "partner %s: its %s does not open with this escrow key (damaged, "
-                             "or sealed before this key); nothing was revealed",
-                             r->code, sync_column_get(ST_PARTNERS, col)->name);
+        return rc;
     r->nopened++;
     return MRF_OK;
 }
@@ -74,6 +86,13 @@ static char *audit_body(const char *what, const char *post, const char *code,
             cJSON_AddItemToArray(fields,
                                  cJSON_CreateString(sync_column_get(ST_PARTNERS, col)->name));
     cJSON_AddItemToObject(o, "fields", fields);
+    if (r->ndamaged > 0) {
+        cJSON *bad = cJSON_AddArrayToObject(o, "damaged");
+        for (int col = 0; col < NFIELDS; col++)
+            if (r->damaged[col])
+                cJSON_AddItemToArray(bad,
+                                     cJSON_CreateString(sync_column_get(ST_PARTNERS, col)->name));
+    }
     cJSON_AddStringToObject(o, "purpose", purpose);
     cJSON_AddNumberToObject(o, "at", (double)now);
     text = cJSON_PrintUnformatted(o);
@@ -102,9 +121,9 @@ static enum mrf_status show(struct cli_ctx *ctx, const char *what, const char *p
         } else {
             f = cJSON_AddObjectToObject(o, "fields");
             for (int col = 0; col < NFIELDS; col++)
-                if (r->plain[col] != NULL)
+                if (r->plain[col] != NULL || r->damaged[col])
                     cJSON_AddStringToObject(f, sync_column_get(ST_PARTNERS, col)->name,
-                                            r->plain[col]);
+                                            r->damaged[col] ? "damaged" : r->plain[col]);
         }
         text = cJSON_Print(o);
         if (text == NULL)
@@ -116,8 +135,9 @@ static enum mrf_status show(struct cli_ctx *ctx, const char *what, const char *p
     } else {
         printf("partner %s of post %s (audit entry %lld)\n", code, post, (long long)seq);
         for (int col = 0; col < NFIELDS; col++)
-            if (r->plain[col] != NULL)
-                printf("  %-8s %s\n", sync_column_get(ST_PARTNERS, col)->name, r->plain[col]);
+            if (r->plain[col] != NULL || r->damaged[col])
+                printf("  %-8s %s\n", sync_column_get(ST_PARTNERS, col)->name,
+                       r->damaged[col] ? "damaged" : r->plain[col]);
         if (r->nopened == 0)
             printf("  (no identity fields recorded)\n");
     }
@@ -222,6 +242,10 @@ static int reveal_exec(struct cli_ctx *ctx, const struct cli_args *a)
         rc = hqstore_partner_sealed(st, post, code, id, open_field, &r);
         if (rc != MRF_OK && ctx->err.msg[0] == '\0')
             rc = hq_store_fail(ctx, st, rc);
+        if (rc == MRF_OK && r.ndamaged > 0 && r.nopened == 0)
+            rc = ctx->err.status != MRF_OK ? ctx->err.status : MRF_E_AUTH;
+        if (rc == MRF_OK)
+            mrf_error_clear(&ctx->err);
     } else {
         rc = hqstore_post_country(st, post, &blob, &bloblen);
         if (rc != MRF_OK)
@@ -257,6 +281,12 @@ static int reveal_exec(struct cli_ctx *ctx, const struct cli_args *a)
         goto out;
     }
     rc = show(ctx, what, post, partner ? code : NULL, &r, country, head.seq);
+    for (int col = 0; rc == MRF_OK && col < NFIELDS; col++)
+        if (r.damaged[col])
+            fprintf(stderr,
+                    "mrf-hq reveal: warning: partner %s: its %s does not open with this escrow "
+                    "key (damaged, or sealed before this key); the other fields are shown\n",
+                    code, sync_column_get(ST_PARTNERS, col)->name);
 out:
     if (st != NULL)
         hqstore_rollback(st);

@@ -1,7 +1,8 @@
 /* The SQLite HQ store's inside, shared by its files and by nothing else: hqstore_sqlite.c
  * (open, configuration, posts, devices, change sets, oplog), hqstore_conflict.c (the conflict
  * queue, row history), hqstore_audit.c (the audit chain and its entries) and
- * hqstore_report.c (the consolidated figures). Each file keeps its statements in an array of
+ * hqstore_report.c (the consolidated figures) and hqstore_volume.c (the volume bounds per
+ * device). Each file keeps its statements in an array of
  * its own beside their enum, prepared on first use through hqs_stmt into a slot of the
  * handle's, and finalized on close. Only these files hold SQL. */
 #ifndef MRF_HQSTORE_DB_H
@@ -13,7 +14,13 @@
 
 #define HQS_AREA_SLOTS 32 /* statements an area file may have */
 
-enum hqs_area { HQS_AREA_CONFLICT, HQS_AREA_AUDIT, HQS_AREA_REPORT, HQS_AREA_COUNT };
+enum hqs_area {
+    HQS_AREA_CONFLICT,
+    HQS_AREA_AUDIT,
+    HQS_AREA_REPORT,
+    HQS_AREA_VOLUME,
+    HQS_AREA_COUNT
+};
 
 struct hqstore {
     sqlite3 *db;
@@ -24,6 +31,7 @@ struct hqstore {
     /* The last oplog sequence number given to seq_post in this transaction (0: not known). */
     char seq_post[16];
     int64_t seq_last;
+    int full; /* the current (or last) transaction failed on a full disk */
     struct mrf_error err;
 };
 
@@ -31,8 +39,11 @@ struct hqstore {
  * use, else reset with bindings cleared. NULL on failure (message on s). */
 sqlite3_stmt *hqs_stmt(struct hqstore *s, enum hqs_area area, int i, const char *sql);
 
-/* Sets the handle's error from SQLite's last message; returns MRF_E_IO. */
+/* Sets the handle's error from SQLite's last message (saying so when the disk is full);
+ * returns MRF_E_IO. */
 enum mrf_status hqs_fail(struct hqstore *s, const char *what);
+/* Sets s->full if SQLite's last error on the handle was SQLITE_FULL. */
+void hqs_note_full(struct hqstore *s);
 /* Copies a blob column of exactly n bytes; 0 if its size differs. */
 int hqs_column_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t n);
 /* Copies a text column into out (n bytes, NUL-terminated; "" for NULL). */

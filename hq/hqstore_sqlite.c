@@ -109,7 +109,24 @@ _Static_assert(HQS_COUNT <= 64, "struct hqstore holds 64 statements");
 /* Sets the handle's error from SQLite's last message. */
 enum mrf_status hqs_fail(struct hqstore *s, const char *what)
 {
+    hqs_note_full(s);
+    if (s->full)
+        return mrf_error_set(&s->err, MRF_E_IO,
+                             "HQ store: %s: the disk is full (%s); free space on the disk "
+                             "that holds the HQ store",
+                             what, sqlite3_errmsg(s->db));
     return mrf_error_set(&s->err, MRF_E_IO, "HQ store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+void hqs_note_full(struct hqstore *s)
+{
+    if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_FULL)
+        s->full = 1;
+}
+
+int hqstore_disk_full(const struct hqstore *s)
+{
+    return s->full;
 }
 
 /* The statement i, prepared if needed, reset and with bindings cleared. NULL on failure
@@ -257,8 +274,10 @@ static enum mrf_status exec_simple(struct hqstore *s, enum hq_stmt i, const char
 
 enum mrf_status hqstore_begin(struct hqstore *s)
 {
-    enum mrf_status rc = exec_simple(s, HQS_BEGIN, "begin");
+    enum mrf_status rc;
 
+    s->full = 0;
+    rc = exec_simple(s, HQS_BEGIN, "begin");
     s->seq_post[0] = '\0';
     if (rc == MRF_OK)
         s->in_tx = 1;
@@ -279,7 +298,14 @@ void hqstore_rollback(struct hqstore *s)
 {
     if (!s->in_tx && sqlite3_get_autocommit(s->db))
         return;
-    (void)exec_simple(s, HQS_ROLLBACK, "rollback");
+    hqs_note_full(s);
+    /* SQLite rolls back by itself on some errors (a full disk, I/O errors): a ROLLBACK then
+     * fails with "no transaction is active", and must not replace the message that says why. */
+    if (!sqlite3_get_autocommit(s->db)) {
+        struct mrf_error keep = s->err;
+        (void)exec_simple(s, HQS_ROLLBACK, "rollback");
+        s->err = keep;
+    }
     s->in_tx = 0;
     s->seq_post[0] = '\0';
     if (s->merge != NULL)
@@ -707,6 +733,8 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
     if (hqs_merge(s) == NULL)
         return MRF_E_IO;
     rc = merge_apply_prior(s->merge, post, op, &outcome, prior, &s->err);
+    if (rc == MRF_E_IO)
+        hqs_note_full(s);
     if (rc != MRF_OK || outcome != MERGE_APPLIED)
         return rc;
     if (!s->in_tx || strcmp(s->seq_post, post) != 0) {

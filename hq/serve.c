@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include "hq.h"
 #include "hqstore.h"
 #include "mrfsync.h"
+#include "serve_log.h"
 
 #define SERVE_THREADS_MIN 2
 #define SERVE_THREADS_MAX 32
@@ -54,7 +56,9 @@
 #define SERVE_BODY_BUDGET (24u * 1024u * 1024u) /* body bytes held at once, in all */
 #define SERVE_ADDR_BUDGET (2u * ENV_MAX)        /* body bytes held at once, per address */
 #define SERVE_ADDR_SLOTS SERVE_CONN_LIMIT       /* addresses holding body bytes at once */
-#define SERVE_MHD_LOG_PER_MIN 60u /* libmicrohttpd's own lines per minute, then a summary */
+#define SERVE_MHD_LOG_PER_MIN 60u     /* libmicrohttpd's own lines per minute, then a summary */
+#define SERVE_SUMMARY_S 60            /* refusal lines are summarised per this window */
+#define SERVE_DISK_LOW (4u * ENV_MAX) /* health says disk_full below this much free space */
 #define SERVE_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define SERVE_TLS_FILE_MAX (64u * 1024u)
 #define LOG_METHOD_MAX 16 /* bytes of the method and path that reach the log */
@@ -113,8 +117,10 @@ struct server {
     struct hq_identity id;
     struct hq_pool pool;
     pthread_mutex_t log_mu; /* one log line at a time, from any thread */
+    struct logsum logsum;   /* refusal lines: rate-limited, summarised (under log_mu) */
     atomic_int in_flight;   /* requests between their first handler call and completion */
     atomic_int draining;    /* set at the first signal: answers close their connection */
+    atomic_int disk_full;   /* a change set failed on a full disk, none was stored since */
     struct guard guard;
 };
 
@@ -141,6 +147,7 @@ struct request {
     char device[LOG_TEXT(16)];
     char post[LOG_TEXT(15)];
     int64_t ops_in, ops_applied, ops_out;
+    int64_t retry_after; /* a 429 from ingest: seconds for its Retry-After header */
 };
 
 static uint64_t mono_ms(void)
@@ -287,7 +294,8 @@ static const char *overdue(const struct guard *g, const struct conn *cn, uint64_
 
 static void *guard_run(void *arg)
 {
-    struct guard *g = arg;
+    struct server *sv = arg;
+    struct guard *g = &sv->guard;
 
     while (!atomic_load(&g->stop)) {
         struct timespec tick = {0, SERVE_SWEEP_MS * 1000L * 1000L};
@@ -305,6 +313,9 @@ static void *guard_run(void *arg)
             }
         }
         pthread_mutex_unlock(&g->mu);
+        pthread_mutex_lock(&sv->log_mu); /* a window's summary, even once the flood is over */
+        (void)logsum_flush(&sv->logsum, now, 0, stderr);
+        pthread_mutex_unlock(&sv->log_mu);
     }
     return NULL;
 }
@@ -384,9 +395,30 @@ static void request_free(struct server *sv, struct request *rq)
     x_free(rq);
 }
 
-/* The request's one log line, written whole under the lock. */
+/* 1 if rq's line is written whatever the rate: an authenticated device's change set (taken,
+ * replayed or quarantined) or a server fault. Anything a stranger can cause is a refusal,
+ * rate-limited and summarised per address and reason (hq/serve_log.h). */
+static int always_logged(const struct request *rq)
+{
+    if (rq->route != ROUTE_SYNC)
+        return 0;
+    if (rq->status == MHD_HTTP_OK || rq->status == 422)
+        return 1;
+    return rq->status >= 500 && strcmp(rq->verdict, "busy") != 0;
+}
+
+/* The client address as text, for summaries ("-" if unknown). */
+static const char *addr_text(const struct addr_key *k, char *out, size_t n)
+{
+    if (k->family == 0 || inet_ntop(k->family, k->ip, out, (socklen_t)n) == NULL)
+        str_copy(out, "-", n);
+    return out;
+}
+
+/* The request's line, written whole under the lock, unless it is a refusal over the rate. */
 static void request_log(struct server *sv, const struct request *rq)
 {
+    char addr[LOGSUM_ADDR_MAX];
     struct timespec now;
     time_t secs = (time_t)(rq->start_wall / 1000);
     struct tm tm;
@@ -406,8 +438,11 @@ static void request_log(struct server *sv, const struct request *rq)
              rq->post, (long long)rq->ops_in, (long long)rq->ops_applied, (long long)rq->ops_out,
              rq->verdict, ms);
     pthread_mutex_lock(&sv->log_mu);
-    fputs(line, stderr);
-    fflush(stderr);
+    if (always_logged(rq) || logsum_admit(&sv->logsum, addr_text(&rq->addr, addr, sizeof addr),
+                                          rq->verdict, mono_ms(), stderr)) {
+        fputs(line, stderr);
+        fflush(stderr);
+    }
     pthread_mutex_unlock(&sv->log_mu);
 }
 
@@ -476,6 +511,11 @@ static enum MHD_Result answer(struct server *sv, struct MHD_Connection *c, struc
         r = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (r == MHD_YES && status == MHD_HTTP_SERVICE_UNAVAILABLE)
         r = MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "30");
+    if (r == MHD_YES && status == MHD_HTTP_TOO_MANY_REQUESTS && rq->retry_after > 0) {
+        char after[24];
+        snprintf(after, sizeof after, "%lld", (long long)rq->retry_after);
+        r = MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, after);
+    }
     if (r == MHD_YES)
         r = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
@@ -504,6 +544,8 @@ static enum MHD_Result answer_text(struct server *sv, struct MHD_Connection *c, 
         {"store_error", "store_error\n"},
         {"duplicate_length", "duplicate_length: more than one Content-Length header\n"},
         {"busy", "busy: too many request bodies in flight; retry later\n"},
+        {"disk_full", "disk_full: the last change set could not be stored: the disk is full\n"},
+        {"disk_low", "disk_full: less than 8 MiB free on the disk that holds the HQ store\n"},
     };
     size_t i;
 
@@ -568,8 +610,14 @@ static enum MHD_Result answer_route(struct server *sv, struct MHD_Connection *c,
     if (rq->route == ROUTE_NONE)
         return answer_text(sv, c, rq, MHD_HTTP_NOT_FOUND, "not_found");
     if (rq->route == ROUTE_HEALTH &&
-        (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
+        (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)) {
+        struct statvfs fs;
+        if (atomic_load(&sv->disk_full))
+            return answer_text(sv, c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, "disk_full");
+        if (statvfs(sv->home, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < SERVE_DISK_LOW)
+            return answer_text(sv, c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, "disk_low");
         return answer_text(sv, c, rq, MHD_HTTP_OK, "ok");
+    }
     return answer_text(sv, c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed");
 }
 
@@ -679,6 +727,11 @@ static enum MHD_Result on_sync(struct server *sv, struct MHD_Connection *c, stru
         rq->ops_in = res.ops_in;
         rq->ops_applied = res.ops_applied;
         rq->ops_out = res.ops_out;
+        if (res.http_status == MHD_HTTP_OK)
+            atomic_store(&sv->disk_full, 0);
+        else if (res.http_status == MHD_HTTP_SERVICE_UNAVAILABLE)
+            atomic_store(&sv->disk_full, 1); /* hq_ingest's one 503 */
+        rq->retry_after = res.retry_after;
         r = answer(sv, c, rq, res.http_status, res.reason != NULL ? res.reason : "-",
                    res.http_status == 200 || res.http_status == 422 ? "application/octet-stream"
                                                                     : "text/plain",
@@ -799,8 +852,9 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
     const char *per_addr_s = cli_get(a, "per-address");
     const char *hdl_s = cli_get(a, "header-deadline");
     const char *rql_s = cli_get(a, "request-deadline");
+    const char *sum_s = cli_get(a, "summary-every");
     int64_t per_addr = SERVE_PER_ADDRESS_DEFAULT, hdl = SERVE_HEADER_DEADLINE_S,
-            rql = SERVE_REQUEST_DEADLINE_S;
+            rql = SERVE_REQUEST_DEADLINE_S, sum = SERVE_SUMMARY_S;
     int guard_ready = 0;
     struct server sv;
     struct hq_listen la;
@@ -820,6 +874,7 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
     pthread_mutex_init(&sv.log_mu, NULL);
     atomic_init(&sv.in_flight, 0);
     atomic_init(&sv.draining, 0);
+    atomic_init(&sv.disk_full, 0);
     pthread_mutex_init(&sv.guard.mu, NULL);
     atomic_init(&sv.guard.stop, 0);
 
@@ -839,6 +894,12 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
                            "--request-deadline must be a whole number of seconds from 1 to 3600");
         goto out;
     }
+    if (sum_s != NULL && parse_int64(sum_s, 1, 3600, &sum) != MRF_OK) {
+        rc = mrf_error_set(&ctx->err, MRF_E_USAGE,
+                           "--summary-every must be a whole number of seconds from 1 to 3600");
+        goto out;
+    }
+    logsum_init(&sv.logsum, (uint64_t)sum * 1000u, mono_ms());
     sv.guard.header_deadline_ms = (uint64_t)hdl * 1000u;
     sv.guard.request_deadline_ms = (uint64_t)rql * 1000u;
 
@@ -917,7 +978,7 @@ static int serve_exec(struct cli_ctx *ctx, const struct cli_args *a)
         goto out;
     }
 
-    if (pthread_create(&sv.guard.thread, NULL, guard_run, &sv.guard) != 0) {
+    if (pthread_create(&sv.guard.thread, NULL, guard_run, &sv) != 0) {
         rc = mrf_error_set(&ctx->err, MRF_E_IO, "cannot start the connection guard thread");
         MHD_stop_daemon(d);
         d = NULL;
@@ -966,6 +1027,7 @@ out:
     if (pool_ready)
         hq_pool_release(&sv.pool);
     if (rc == MRF_OK) {
+        (void)logsum_flush(&sv.logsum, mono_ms(), 1, stderr);
         fprintf(stderr, "mrf-hq: stopped\n");
         fflush(stderr);
     }
@@ -985,7 +1047,8 @@ out:
 
 const struct cmd_entry hq_cmd_serve = {
     "serve",
-    "[--listen ADDR:PORT] [--per-address N] [--header-deadline SECS] [--request-deadline SECS]",
+    "[--listen ADDR:PORT] [--per-address N] [--header-deadline SECS] [--request-deadline SECS] "
+    "[--summary-every SECS]",
     "run the HTTPS server for devices until SIGTERM or SIGINT, then drain and stop",
     0,
     0,
@@ -996,6 +1059,9 @@ const struct cmd_entry hq_cmd_serve = {
       "seconds from connect, or the previous answer, to a request's headers (default 15)"},
      {"request-deadline", 1,
       "seconds from connect, or the previous answer, to a whole request answered (default 120)"},
+     {"summary-every", 1,
+      "seconds per window of refused requests: a few logged in full per address, the rest "
+      "summarised per address and reason at its end (default 60)"},
      {NULL, 0, NULL}},
     serve_exec,
     CMD_WRITES,

@@ -384,6 +384,21 @@ static int retryable(CURLcode rc)
     }
 }
 
+/* "HQ answered HTTP 503 (disk_full)": the status and, when the answer is HQ's text, its
+ * reason code (letters and underscores before the first ':' or newline, at most 32). */
+static void answer_cause(const struct transport *t, long code, char *cause, size_t size)
+{
+    const char *d = t->resp->data;
+    size_t n = 0;
+
+    while (d != NULL && n < t->resp->len && n < 32 && ((d[n] >= 'a' && d[n] <= 'z') || d[n] == '_'))
+        n++;
+    if (n > 0 && n < t->resp->len && (d[n] == ':' || d[n] == '\n'))
+        snprintf(cause, size, "HQ answered HTTP %ld (%.*s)", code, (int)n, d);
+    else
+        snprintf(cause, size, "HQ answered HTTP %ld", code);
+}
+
 /* Runs the transfer once; OUT: *code (0 if no answer) and, for anything but AR_DONE, the
  * cause in cause[0..size). */
 static enum attempt_result attempt_once(struct transport *t, long *code, char *cause, size_t size)
@@ -398,7 +413,7 @@ static enum attempt_result attempt_once(struct transport *t, long *code, char *c
     lc.easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, code);
     count_attempt(t, *code);
     if (rc == CURLE_OK) {
-        snprintf(cause, size, "HQ answered HTTP %ld", *code);
+        answer_cause(t, *code, cause, size);
         return *code == 502 || *code == 503 || *code == 504 ? AR_RETRY : AR_DONE;
     }
     if (rc == CURLE_WRITE_ERROR && t->resp_too_big)

@@ -7,7 +7,8 @@ writes JSON to OUT: connections made, the longest any lasted (s), and the status
 MODE: slowloris (TLS, one header byte every 2 s), idle (TLS handshake, then nothing),
 tcp (raw TCP, nothing), body (TLS, POST /v1/sync announcing 2 MiB - 1 bytes, sends all but
 the last byte, then holds), reader (TLS, asks for /v1/health 2,000 times pipelined and
-reads nothing)."""
+reads nothing), requests (TLS, keep-alive, POST /v1/sync with 64 bytes of garbage as fast as
+HQ answers: one refusal each, bad_envelope)."""
 import json, socket, ssl, sys, threading, time
 
 mode, port, count, secs, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
@@ -62,6 +63,30 @@ def one():
                 n = min(left, len(chunk))
                 s.sendall(chunk[:n])
                 left -= n
+        elif mode == "requests":
+            req = HEAD + b"Content-Length: 64\r\n\r\n" + b"x" * 64
+            f = s.makefile("rb")
+            while time.monotonic() < end:
+                s.sendall(req)
+                line = f.readline().split()
+                if len(line) < 2:
+                    break
+                code = line[1].decode()
+                with lock:
+                    stats["statuses"][code] = stats["statuses"].get(code, 0) + 1
+                length, closing = 0, False
+                while True:
+                    h = f.readline()
+                    if h in (b"\r\n", b""):
+                        break
+                    k, _, v = h.decode().partition(":")
+                    if k.lower() == "content-length":
+                        length = int(v)
+                    if k.lower() == "connection" and "close" in v.lower():
+                        closing = True
+                f.read(length)
+                if closing:
+                    break
         elif mode == "reader":
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 2000)

@@ -134,4 +134,27 @@ check "one amount changed in hq.db" sqlite3 "$HQ_HOME/hq.db" \
     "UPDATE grants SET amount_cents = 1 WHERE code = '$G2'"
 expect_exit "audit verify fails (exit 1)" 1 hq audit verify
 check "and names the table and row" grep -q "grants: post NAI, grants $G2 differs from the replay in column amount_cents" "$OUT"
+restore
+
+# ---- a damaged sealed field at HQ: the others are still revealed --------------------------
+check "partner $P1's phone cut short in hq.db" sqlite3 "$HQ_HOME/hq.db" \
+    "UPDATE partners SET phone = substr(phone, 1, length(phone) - 1) WHERE post = 'NAI' AND code = '$P1'"
+expect_exit "reveal partner with one damaged field exits 0" 0 \
+    hq reveal --escrow-key "$ESCROW" --purpose "damaged field test" partner "$P1" --post NAI
+check "the name is revealed" has "$NAME" "$OUT"
+check "the phone shows as damaged" grep -q '^  phone *damaged$' "$OUT"
+check "one warning names the partner and the field" \
+    test "$(grep -c "warning: partner $P1: its phone does not open" "$ERR")" = 1
+expect_exit "reveal --json too" 0 \
+    hq reveal --escrow-key "$ESCROW" --purpose "damaged field test" partner "$P1" --post NAI --json
+check "shows phone: damaged and the name" json_ok "$OUT" \
+    "d['fields']['phone'] == 'damaged' and d['fields']['name'] == '$NAME'"
+run hq audit list --kind reveal --json
+check "the audit entry lists the damaged field" json_ok "$OUT" "d[-1].get('damaged') == ['phone']"
+check "every field damaged: the name cut short as well" sqlite3 "$HQ_HOME/hq.db" \
+    "UPDATE partners SET name = substr(name, 1, 20), note = substr(note, 1, 20) WHERE post = 'NAI' AND code = '$P1'"
+expect_exit "nothing opens: the reveal is refused (exit 3)" 3 \
+    hq reveal --escrow-key "$ESCROW" --purpose "damaged field test" partner "$P1" --post NAI
+check "saying so" grep -q "does not open with this escrow key (damaged, or sealed before this key); nothing was revealed" "$ERR"
+check "and nothing is printed" test ! -s "$OUT"
 finish

@@ -8,6 +8,7 @@
 #     their bytes; bodies past the per-address budget are refused with 503 busy, and HQ's
 #     peak RSS stays under 64 MiB;
 #   - a client that asks and never reads is cut at the minimum rate;
+#   - a request flood's refusals are summarised per address and reason, the log stays small;
 #   - libmicrohttpd's own lines stay few.
 # Generous bounds only; bench/attack.sh measures.
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +21,7 @@ command -v curl >/dev/null || {
     exit 1
 }
 
-HQ_SERVE_ARGS=${FLOOD_SERVE_ARGS-"--header-deadline 5 --request-deadline 30"}
+HQ_SERVE_ARGS=${FLOOD_SERVE_ARGS-"--header-deadline 5 --request-deadline 30 --summary-every 5"}
 start_sync_hq || {
     fail "HQ starts" "$(tail -n 5 "$T/serve.log" "$T/proxy.log" 2>/dev/null | tr '\n' ' ')"
     finish
@@ -61,7 +62,7 @@ under() {
 flood slowloris slowloris 400 14
 under "slowloris x400"
 wait "$FLOOD_PID"
-check "slowloris: connections are cut at the header deadline, not kept by their bytes" \
+check "slowloris: connections are cut at the header deadline, not kept by their bytes (longest $(stat_of slowloris longest_s) s)" \
     test "$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["longest_s"] < 9))' "$T/slowloris.json")" = 1
 
 flood idle idle 300 10
@@ -90,8 +91,28 @@ wait "$FLOOD_PID"
 check "a client that never reads is cut (longest $(stat_of reader longest_s) s)" \
     test "$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["longest_s"] < 15.5))' "$T/reader.json")" = 1
 
-check "libmicrohttpd's own lines stay few ($(grep -c 'mrf-hq: serve: ' "$T/serve.log"))" \
-    test "$(grep -c 'mrf-hq: serve: ' "$T/serve.log")" -le 200
+# A request flood: refusals are rate-limited and summarised per address and reason, the
+# device's accepted syncs are logged whatever the rate, and the log grows by far less than
+# 1 MB a minute (windows of 5 s here: the most summary lines a minute).
+log0=$(stat -c %s "$T/serve.log")
+accepted0=$(grep -c 'verdict=accepted' "$T/serve.log")
+flood requests requests 16 12
+under "requests x16 (bad envelopes, keep-alive)"
+wait "$FLOOD_PID"
+sleep 6 # the window's summary
+log1=$(stat -c %s "$T/serve.log")
+refused=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["statuses"].get("400", 0))' "$T/requests.json")
+check "the request flood was refused ($refused x 400)" test "$refused" -gt 1000
+check "its refusals are summarised per address and reason" \
+    grep -Eq 'mrf-hq: serve: [0-9]+ requests refused from 127\.0\.0\.2 in the last 5 s: bad_envelope' "$T/serve.log"
+check "few of them are logged one by one ($(tail -c +$((log0 + 1)) "$T/serve.log" | grep -c 'POST /v1/sync 400'))" \
+    test "$(tail -c +$((log0 + 1)) "$T/serve.log" | grep -c 'POST /v1/sync 400')" -le 60
+check "the device's accepted sync is logged" test "$(grep -c 'verdict=accepted' "$T/serve.log")" -gt "$accepted0"
+check "the log grew by $((log1 - log0)) bytes in ~20 s (under 1 MB a minute: < 340 kB)" \
+    test $((log1 - log0)) -lt 340000
+
+mhd_lines=$(grep 'mrf-hq: serve: ' "$T/serve.log" | grep -Evc ' (refused|health checks) from ')
+check "libmicrohttpd's own lines stay few ($mhd_lines)" test "$mhd_lines" -le 200
 check "HQ is still running" kill -0 "$HQ_PID"
 expect_exit "HQ stops cleanly" 0 hq_stop
 finish

@@ -2,7 +2,8 @@
 # Homes other users can touch, and homes on a read-only medium, for both programs: a home (or
 # one of its files) that group or others can write, or that another user owns, is refused with
 # exit 3 and the chmod/chown to run, by every command and by init on an existing directory; a
-# 0700 home works; on a read-only home the commands that only read work and one that writes
+# 0700 home works; a directory above the home that others can write (and is not sticky, as
+# /tmp is) is refused the same way; on a read-only home the commands that only read work and one that writes
 # is refused with exit 3 and changes nothing.
 . "$(dirname "$0")/lib.sh"
 
@@ -31,6 +32,19 @@ check "a 0700 home takes writes" [ "$LAST_RC" -eq 0 ]
 chmod 755 "$DEV"
 expect_exit "a 0755 home (read by others, written by none) works" 0 dev status
 chmod 700 "$DEV"
+
+# ---- a directory above the home that others can write ---------------------------------------
+# whoever can write it can rename the home away and put another in its place
+mkdir -p "$T/shared"
+chmod 777 "$T/shared"
+mv "$DEV" "$T/shared/dev"
+refused "mrf status under a 0777 directory" "chmod go-w $T/shared" "$MRF" --home "$T/shared/dev" status
+refused "mrf init under a 0777 directory" "chmod go-w $T/shared" "$MRF" --home "$T/shared/new" init --token x
+check "init created nothing there" test ! -e "$T/shared/new"
+chmod 1777 "$T/shared"
+expect_exit "a sticky shared directory above the home (like /tmp) is fine" 0 "$MRF" --home "$T/shared/dev" status
+chmod 755 "$T/shared"
+mv "$T/shared/dev" "$DEV"
 
 # ---- writable by others --------------------------------------------------------------------
 chmod 777 "$DEV"

@@ -24,6 +24,7 @@
 #include "hqstore.h"
 #include "mrfcrypto.h"
 #include "mrfsync.h"
+#include "serve_log.h"
 
 static char tmpdir[64];
 
@@ -877,6 +878,70 @@ START_TEST(hqstore_enrollment_keeps_hash_only)
 }
 END_TEST
 
+/* The refusal log (hq/serve_log.c) under a flood: one address gets its few full lines and
+ * one summary per reason; a thousand addresses together never pass the window's cap; the
+ * bytes of a minute stay far under 1 MB even with 1-second windows. */
+START_TEST(logsum_one_address_is_summarised)
+{
+    struct logsum ls;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    unsigned full = 0;
+
+    ck_assert_ptr_nonnull(out);
+    logsum_init(&ls, 60000, 1000);
+    for (int i = 0; i < 10000; i++)
+        full += (unsigned)logsum_admit(&ls, "192.0.2.7", i % 2 ? "bad_envelope" : "not_found",
+                                       1000 + (uint64_t)i, out);
+    full += (unsigned)logsum_admit(&ls, "198.51.100.1", "bad_envelope", 20000, out);
+    ck_assert_uint_eq(full, LOGSUM_PER_ADDRESS + 1); /* another address still gets its lines */
+    ck_assert_uint_eq(logsum_flush(&ls, 30000, 0, out), 0); /* the window is not over */
+    ck_assert_uint_eq(logsum_flush(&ls, 61000, 0, out), 2);
+    fclose(out);
+    ck_assert_msg(strstr(text, "4998 requests refused from 192.0.2.7 in the last 60 s: "
+                               "bad_envelope\n") != NULL &&
+                      strstr(text, "4997 requests refused from 192.0.2.7 in the last 60 s: "
+                                   "not_found\n") != NULL,
+                  "%s", text);
+    /* a new window: the address has its lines again */
+    ck_assert_int_eq(logsum_admit(&ls, "192.0.2.7", "bad_envelope", 61001, NULL), 1);
+    free(text);
+}
+END_TEST
+
+START_TEST(logsum_many_addresses_stay_bounded)
+{
+    struct logsum ls;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    unsigned full = 0;
+    char addr[LOGSUM_ADDR_MAX];
+    uint64_t now = 0;
+
+    ck_assert_ptr_nonnull(out);
+    logsum_init(&ls, 1000, 0); /* the shortest window: the most lines a minute */
+    for (int sec = 0; sec < 60; sec++) {
+        for (int i = 0; i < 5000; i++) {
+            snprintf(addr, sizeof addr, "2001:db8::%x", (unsigned)(sec * 5000 + i));
+            full +=
+                (unsigned)logsum_admit(&ls, addr, "too_slow_and_a_long_reason_code_here", now, out);
+            now += 1000 / 5000 + (i % 5 == 0);
+        }
+        now = (uint64_t)(sec + 1) * 1000;
+    }
+    (void)logsum_flush(&ls, now, 1, out);
+    fclose(out);
+    ck_assert_uint_le(full, 60 * LOGSUM_LINES_MIN + LOGSUM_LINES_MIN);
+    /* full lines are about 200 bytes each; the summaries are all in text */
+    ck_assert_msg(len + (size_t)full * 300 < 1024 * 1024, "%zu bytes of summary, %u lines", len,
+                  full);
+    ck_assert_ptr_nonnull(strstr(text, "more requests refused from other addresses"));
+    free(text);
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t, int files)
 {
     TCase *tc = tcase_create(name);
@@ -914,6 +979,8 @@ static Suite *hq_suite(void)
     add(s, "hqstore_config_round_trip", hqstore_config_round_trip, 1);
     add(s, "hqstore_posts", hqstore_posts, 1);
     add(s, "hqstore_enrollment_keeps_hash_only", hqstore_enrollment_keeps_hash_only, 1);
+    add(s, "logsum_one_address_is_summarised", logsum_one_address_is_summarised, 0);
+    add(s, "logsum_many_addresses_stay_bounded", logsum_many_addresses_stay_bounded, 0);
     return s;
 }
 
