@@ -373,9 +373,11 @@ static void seeds_ingest(const struct hq_identity *hq, const struct fuzz_device 
             2, 0, GRANT_CURRENCY, 0, 5, 0,       /* EUR */
             2, 0, GRANT_STATUS,   1, 6, 0,       /* committed */
             1, 0, PARTNER_NAME,   0, 7, 0,       /* a sealed name */
+            1, 0, PARTNER_RISK,   1, 7, 0,       /* medium: a new partner needs it */
             0, 1, THEME_YEAR,     0, 8, 0,       /* themes of 2026 */
             0, 1, THEME_THEME,    4, 9, 0,       /* HRD */
         };
+        /* after compact-grant (the fuzzer runs them in one store): over A's writes */
         static const uint8_t parallel[] = {
             0, 0,
             2, 0, GRANT_AMOUNT,   2, 7, 0x20 | 3, /* over A's write, 3 steps back */
@@ -384,6 +386,9 @@ static void seeds_ingest(const struct hq_identity *hq, const struct fuzz_device 
         };
         static const uint8_t ahead[] = {
             3, 1,
+            2, 1, GRANT_PARTNER,  1, 0x01, 0,     /* a new grant at GVA */
+            2, 1, GRANT_THEME,    4, 0x01, 0,
+            2, 1, GRANT_CURRENCY, 1, 0x01, 0,
             2, 1, GRANT_AMOUNT,   4, 0x81, 0,     /* a clock two days ahead */
             2, 1, GRANT_YEAR,     1, 0x82, 0,
             2, 1, GRANT_STATUS,   3, 0x03, 0,     /* closed */
