@@ -119,6 +119,12 @@ enum mrf_status client_unlock_with(struct cli_ctx *ctx, const char *passphrase)
 
     if (ctx->secrets == NULL)
         st = keystore_open(ctx->keystore_path, passphrase, &ctx->secrets, &ctx->err);
+    if (st == MRF_E_NOTFOUND)
+        st = mrf_error_set(&ctx->err, MRF_E_STATE,
+                           "this device's keystore is gone (destroyed by 'mrf wipe', after too "
+                           "many wrong passphrases, or by HQ's wipe order): nothing sealed on "
+                           "it opens any more; run 'mrf wipe --yes', then 'mrf init --token' "
+                           "with a new token from HQ");
     if (st == MRF_OK &&
         sodium_memcmp(ctx->secrets->pub.box_pk, ctx->meta.pub.box_pk, MRF_BOX_PK) != 0) {
         mrf_secrets_free(ctx->secrets);
