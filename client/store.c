@@ -59,6 +59,9 @@ static enum mrf_status load_meta(struct cli_ctx *ctx)
     m->has_skew = sqlite3_column_int(s, 15);
     m->hq_skew_ms = sqlite3_column_int64(s, 16);
     m->conflict_cursor = sqlite3_column_int64(s, 17);
+    m->has_officer = sqlite3_column_bytes(s, 18) == MRF_SIGN_PK;
+    if (m->has_officer)
+        memcpy(m->officer_pk, sqlite3_column_blob(s, 18), MRF_SIGN_PK);
     sqlite3_reset(s);
     return MRF_OK;
 }
@@ -156,6 +159,8 @@ static enum mrf_status insert_meta(struct cli_ctx *ctx, const struct enroll_toke
     sqlite3_bind_blob(s, 10, tok->token_id, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int64(s, 11, tok->expires);
     sqlite3_bind_int64(s, 12, now);
+    if (tok->has_officer)
+        sqlite3_bind_blob(s, 13, tok->officer_pk, MRF_SIGN_PK, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
         return client_db_fail(ctx, "cannot record this device");
     return MRF_OK;
