@@ -424,6 +424,13 @@ static void seeds_token(const struct hq_identity *hq)
         fuzz_die(err.msg);
     put_str("token", "token", 0, tok);
     x_free(tok);
+    t.version = 2; /* with HQ's officer key */
+    t.has_officer = 1;
+    memset(t.officer_pk, 0x0f, sizeof t.officer_pk);
+    if (token_encode(&t, hq->keys->sign_sk, &tok, &err) != MRF_OK)
+        fuzz_die(err.msg);
+    put_str("token", "token-v2", 0, tok);
+    x_free(tok);
     put_str("token", "payload", 1,
             "{\"v\":1,\"url\":\"https://hq.example.org:8443\",\"pin\":\"sha256//"
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"hq_sign\":\"@K@\",\"hq_box\":"
@@ -431,6 +438,14 @@ static void seeds_token(const struct hq_identity *hq)
             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"post\":\"GVA-MUN\",\"tid\":"
             "\"cXFxcXFxcXFxcXFxcXFxcQ\",\"secret\":"
             "\"cnJycnJycnJycnJycnJycnJycnJycnJycnJycnJycnI\",\"exp\":\"1796000000\"}");
+    put_str("token", "payload-v2", 1,
+            "{\"v\":2,\"url\":\"https://[::1]:8443\",\"pin\":\"sha256//"
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"hq_sign\":\"@K@\",\"hq_box\":"
+            "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"escrow\":"
+            "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"post\":\"NAI\",\"tid\":"
+            "\"cXFxcXFxcXFxcXFxcXFxcQ\",\"secret\":"
+            "\"cnJycnJycnJycnJycnJycnJycnJycnJycnJycnJycnI\",\"exp\":\"1796000000\","
+            "\"officer\":\"@K@\"}");
 }
 
 static void seeds_domain(void)
