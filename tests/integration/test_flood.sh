@@ -4,7 +4,9 @@
 #   - slowloris (400 TLS connections, one header byte every 2 s), idle TLS and raw TCP
 #     connections, 2 MiB bodies held one byte short: each time GET /v1/health answers ok and
 #     the device's sync completes (exit 0, within 20 s);
-#   - slowloris connections are cut at the header deadline (5 s here), not kept alive by
+#   - slowloris connections are cut at the header deadline (5 s here; the check allows 12 s,
+#     since the flooding client itself notices late on a loaded machine, and without the guard
+#     they would last the flood's whole 14 s), not kept alive by
 #     their bytes; bodies past the per-address budget are refused with 503 busy, and HQ's
 #     peak RSS stays under 64 MiB;
 #   - a client that asks and never reads is cut at the minimum rate;
@@ -63,15 +65,15 @@ flood slowloris slowloris 400 14
 under "slowloris x400"
 wait "$FLOOD_PID"
 check "slowloris: connections are cut at the header deadline, not kept by their bytes (longest $(stat_of slowloris longest_s) s)" \
-    test "$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["longest_s"] < 9))' "$T/slowloris.json")" = 1
+    test "$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["longest_s"] < 12))' "$T/slowloris.json")" = 1
 
-flood idle idle 300 10
+flood idle idle 300 14
 flood2_pid=$FLOOD_PID
-flood tcp tcp 300 10
+flood tcp tcp 300 14
 under "idle TLS x300 + raw TCP x300"
 wait "$FLOOD_PID" "$flood2_pid"
 check "idle: connections are cut at the header deadline" \
-    test "$(python3 -c 'import json,sys; print(int(max(json.load(open(f))["longest_s"] for f in sys.argv[1:]) < 9))' "$T/idle.json" "$T/tcp.json")" = 1
+    test "$(python3 -c 'import json,sys; print(int(max(json.load(open(f))["longest_s"] for f in sys.argv[1:]) < 12))' "$T/idle.json" "$T/tcp.json")" = 1
 
 flood body body 200 12
 under "2 MiB bodies x200"
