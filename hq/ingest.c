@@ -340,6 +340,8 @@ static enum mrf_status build_response(struct ingest *in, struct buf *json)
             rc = MRF_OK;
         if (rc == MRF_OK)
             rc = changeset_answer_conflicts_end(json, rec.ccursor);
+        if (rc == MRF_OK)
+            rc = hq_keyring_answer(in->s, in->id->keys, &in->dev, json);
     }
     return rc == MRF_OK ? changeset_answer_end(json, p.more || rec.more) : rc;
 }
@@ -483,6 +485,8 @@ static enum mrf_status write_once(struct ingest *in, const char **reason, unsign
         rc = replay(in, &rec, reason, status);
     else if (rc == MRF_E_NOTFOUND)
         rc = take(in);
+    if (rc == MRF_OK) /* the post's key ring: HQ relays what the device signed */
+        rc = hq_keyring_take(in->s, &in->dev, in->req.doc, in->now);
     if (rc == MRF_OK)
         rc = hqstore_device_seen(in->s, in->dev.id, in->now);
     if (rc == MRF_OK)
