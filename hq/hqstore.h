@@ -463,7 +463,8 @@ typedef enum mrf_status (*hqstore_postkey_fn)(void *arg, const struct postkey_an
 /* Every announcement of post, by epoch. */
 enum mrf_status hqstore_postkey_scan(struct hqstore *s, const char *post, hqstore_postkey_fn fn,
                                      void *arg);
-/* Keeps g unless a grant of its epoch for its target is kept already. OUT: *stored. */
+/* Keeps g unless its approver's grant of its epoch for its target is kept already.
+ * OUT: *stored. */
 enum mrf_status hqstore_postgrant_put(struct hqstore *s, const struct postkey_grant *g, int64_t now,
                                       int *stored);
 /* Whether device holds the post key of epoch as far as HQ knows: it made it, or HQ keeps a

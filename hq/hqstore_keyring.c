@@ -1,8 +1,8 @@
 /* The HQ store's key ring area: per post, the first announcement of each epoch's post public
  * key and the grants of post keys to devices (schema/hq/004_keyring.sql). HQ keeps and relays
  * them and never holds a post's secret key: a grant is the key sealed to its target device.
- * The first of each (post, epoch) announcement and (post, epoch, target) grant stays (INSERT
- * OR IGNORE): a later one is a race lost or a replay. The statements live in stmt_sql[] beside
+ * The first of each (post, epoch) announcement and (post, epoch, target, approver) grant stays
+ * (INSERT OR IGNORE): a later one is a race lost or a replay. The statements live in stmt_sql[] beside
  * their enum, prepared through hqs_stmt into this area's slots (hqstore_db.h). */
 #include <string.h>
 
@@ -34,7 +34,8 @@ static const char *const stmt_sql[KS_COUNT] = {
                        " post = ?1 AND epoch = ?2 AND creator = ?3)",
     [KS_GRANT_SCAN] = "SELECT g.epoch, k.pk, g.target, g.tbox, g.approver, g.wrapped, g.sig"
                       " FROM postkey_grants g JOIN postkeys k ON k.post = g.post AND"
-                      " k.epoch = g.epoch WHERE g.post = ?1 AND g.target = ?2 ORDER BY g.epoch",
+                      " k.epoch = g.epoch WHERE g.post = ?1 AND g.target = ?2"
+                      " ORDER BY g.epoch, g.received_at",
 };
 
 _Static_assert(KS_COUNT <= HQS_AREA_SLOTS, "the keyring area has HQS_AREA_SLOTS statements");

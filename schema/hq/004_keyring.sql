@@ -2,7 +2,8 @@
 -- key ring"). HQ never holds a post's secret key: it keeps, per post and epoch, the first
 -- announcement of the post's public key it got (signed by the device that made it), and the
 -- grants (the epoch's secret key sealed to one device, signed by a device that held it), the
--- first per target device. A grant is sent only to its target.
+-- first per target device and approver (a row one approver wrote never blocks another's). A
+-- grant is sent only to its target, which keeps the first that verifies and opens.
 CREATE TABLE postkeys (
     post TEXT NOT NULL,
     epoch INTEGER NOT NULL,
@@ -21,5 +22,5 @@ CREATE TABLE postkey_grants (
     wrapped BLOB NOT NULL,
     sig BLOB NOT NULL,
     received_at INTEGER NOT NULL,
-    PRIMARY KEY (post, epoch, target)
+    PRIMARY KEY (post, epoch, target, approver)
 );
