@@ -678,9 +678,10 @@ enum mrf_status client_ring_maintain(struct cli_ctx *ctx, int may_create, int *c
     *changed = 0;
     if (ctx->secrets == NULL || ctx->readonly)
         return MRF_OK;
-    st = devices_read(ctx, &l, &received);
-    if (st == MRF_OK)
-        st = hq_epoch(ctx, &latest);
+    /* a list that no longer verifies is no list: the sync goes on and brings a fresh one */
+    if (devices_read(ctx, &l, &received) != MRF_OK)
+        mrf_error_clear(&ctx->err);
+    st = hq_epoch(ctx, &latest);
     if (st == MRF_OK)
         st = seal_key(ctx, &have, &epoch, pk, &accepted);
     if (st != MRF_OK)
