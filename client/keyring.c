@@ -43,6 +43,7 @@ enum ring_sql {
     RQ_OUT_DONE,  /* grants HQ has answered for */
     RQ_DEVICES,   /* HQ's signed device list */
     RQ_DEVICES_PUT,
+    RQ_APPROVER, /* who granted this device a key */
     RQ_COUNT
 };
 
@@ -70,6 +71,7 @@ static const char *const ring_sql[RQ_COUNT] = {
                        " VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET"
                        " payload = excluded.payload, sig = excluded.sig,"
                        " received_at = excluded.received_at",
+    [RQ_APPROVER] = "SELECT approver FROM postkeys WHERE epoch = ?1 AND pk = ?2",
 };
 
 /* Statement which, prepared (caller sqlite3_finalizes); NULL with ctx->err set. */
@@ -822,6 +824,44 @@ enum mrf_status client_devices_json(struct cli_ctx *ctx, cJSON **out)
     return MRF_OK;
 }
 
+/* "post_key_from": the fingerprint of the device that granted this device its key (as HQ's
+ * list has it), which its operator checks against that laptop's own `mrf status`; absent if
+ * this device made the key. */
+static enum mrf_status add_granted_by(struct cli_ctx *ctx, cJSON *o, uint32_t epoch,
+                                      const uint8_t pk[MRF_BOX_PK])
+{
+    struct keyring_devices *l = NULL;
+    const struct keyring_device *d;
+    sqlite3_stmt *s = ring_stmt(ctx, RQ_APPROVER);
+    uint8_t approver[MRF_ID];
+    int64_t received;
+    int found = 0;
+    char fp[48];
+
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int64(s, 1, epoch);
+    sqlite3_bind_blob(s, 2, pk, MRF_BOX_PK, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == MRF_ID) {
+        memcpy(approver, sqlite3_column_blob(s, 0), MRF_ID);
+        found = 1;
+    }
+    sqlite3_finalize(s);
+    if (!found)
+        return MRF_OK;
+    if (devices_read(ctx, &l, &received) != MRF_OK) {
+        mrf_error_clear(&ctx->err);
+        return MRF_OK;
+    }
+    d = l != NULL ? keyring_devices_find(l, approver) : NULL;
+    if (d != NULL) {
+        mrf_device_fingerprint(&d->keys, fp);
+        cJSON_AddStringToObject(o, "post_key_from", fp);
+    }
+    x_free(l);
+    return MRF_OK;
+}
+
 enum mrf_status client_ring_status(struct cli_ctx *ctx, cJSON *o)
 {
     uint8_t pk[MRF_BOX_PK];
@@ -836,14 +876,15 @@ enum mrf_status client_ring_status(struct cli_ctx *ctx, cJSON *o)
         st = seal_key(ctx, &have, &epoch, pk, &accepted);
     if (st != MRF_OK)
         return st;
-    if (have && accepted)
+    if (have && accepted) {
         cJSON_AddStringToObject(o, "post_key", "held");
-    else if (have)
+        st = add_granted_by(ctx, o, epoch, pk);
+    } else if (have)
         cJSON_AddStringToObject(o, "post_key", "made here, HQ has not relayed it yet");
     else if (latest > 0)
         cJSON_AddStringToObject(o, "post_key", "waiting for approval");
     else
         cJSON_AddStringToObject(o, "post_key", "none yet");
     cJSON_AddNumberToObject(o, "post_key_epoch", have ? epoch : latest);
-    return MRF_OK;
+    return st;
 }

@@ -119,6 +119,8 @@ check "B's list reveals the note too" json_ok "$OUT" \
     '[p for p in d if p["code"] == "'"$PA"'"][0]["note"] == "'"$NOTE_A"'"'
 run D b status --json
 check "B's status: holds the post key" json_ok "$OUT" 'd["post_key"] == "held"'
+check "B's status names who granted it: A's fingerprint" json_ok "$OUT" \
+    'd["post_key_from"] == "'"$(fp_of a)"'"'
 check "B's waiting field is sealed again at HQ (three recipients)" \
     test "$(hq_sql "SELECT hex(substr(name, 2, 1)) FROM partners WHERE code = '$PB'")" = 03
 expect_exit "A pulls" 0 D a sync --timeout 20
