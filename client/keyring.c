@@ -218,6 +218,16 @@ static void ring_reload(struct cli_ctx *ctx)
     ctx->ring = NULL;
 }
 
+/* The secret of the loaded ring's key of epoch (a key that lost a race is not in the ring),
+ * or NULL. */
+static const uint8_t *ring_secret(const struct cli_ctx *ctx, uint32_t epoch)
+{
+    for (int i = 0; ctx->ring != NULL && i < ctx->ring->n; i++)
+        if (ctx->ring->k[i].epoch == epoch)
+            return ctx->ring->k[i].sk;
+    return NULL;
+}
+
 enum mrf_status client_ring_open(struct cli_ctx *ctx, const uint8_t *blob, size_t n,
                                  const char *aad, char **plain, size_t *len)
 {
@@ -429,9 +439,11 @@ static enum mrf_status hq_key(struct cli_ctx *ctx, uint32_t epoch, int *found,
 }
 
 /* Keeps the grants for this device that a device of HQ's list signed, of the key HQ relays for
- * their epoch, and that open with this device's key into that very key's secret. A forged one
- * (another signer, another key, not for this device) is ignored: HQ alone cannot add a
- * reader. Needs the unlocked keystore; without it the grants wait for the next sync. */
+ * their epoch, that open with this device's key into that very key's secret and, when this
+ * device holds the epoch before (from its ring or from this answer), whose chain proof that
+ * key confirms. A forged one (another signer, another key, not for this device, a rotation
+ * nobody holding the previous key made) is ignored: HQ alone cannot add a reader nor a key.
+ * Needs the unlocked keystore; without it the grants wait for the next sync. */
 static enum mrf_status take_grants(struct cli_ctx *ctx, const cJSON *doc,
                                    const struct keyring_devices *l, int64_t now)
 {
@@ -439,13 +451,17 @@ static enum mrf_status take_grants(struct cli_ctx *ctx, const cJSON *doc,
     struct postkey_grant g;
     const struct keyring_device *d;
     uint8_t pk[MRF_BOX_PK];
+    struct ring_key got[KEYRING_MAX_ITEMS]; /* secrets opened from this answer */
+    int ngot = 0, found;
     uint8_t *sk = NULL;
+    const uint8_t *prev;
     sqlite3_stmt *s;
-    int found;
     enum mrf_status st = MRF_OK;
 
     if (ctx->secrets == NULL)
         return MRF_OK;
+    if (ctx->ring == NULL && (st = client_ring_load(ctx)) != MRF_OK)
+        return st;
     cJSON_ArrayForEach(item, keyring_member(doc, "grants")) {
         if (keyring_grant_from_json(item, ctx->meta.post, &g) != MRF_OK ||
             memcmp(g.target, ctx->meta.device_id, MRF_ID) != 0 ||
@@ -460,7 +476,21 @@ static enum mrf_status take_grants(struct cli_ctx *ctx, const cJSON *doc,
             postkey_unwrap(&sk, g.wrapped, ctx->secrets->pub.box_pk, ctx->secrets->box_sk, g.pk) !=
                 MRF_OK)
             continue;
-        sodium_free(sk);
+        prev = g.epoch > 1 ? ring_secret(ctx, g.epoch - 1) : NULL;
+        for (int i = 0; prev == NULL && g.epoch > 1 && i < ngot; i++)
+            if (got[i].epoch == g.epoch - 1)
+                prev = got[i].sk;
+        if (prev != NULL && postkey_chain_verify(g.proof, g.post, g.epoch, g.pk, prev) != MRF_OK) {
+            sodium_free(sk);
+            sk = NULL;
+            continue;
+        }
+        if (ngot < KEYRING_MAX_ITEMS) {
+            got[ngot].epoch = g.epoch;
+            got[ngot++].sk = sk;
+        } else {
+            sodium_free(sk);
+        }
         sk = NULL;
         s = ring_stmt(ctx, RQ_KEY_PUT);
         if (s == NULL) {
@@ -477,6 +507,8 @@ static enum mrf_status take_grants(struct cli_ctx *ctx, const cJSON *doc,
         if (st != MRF_OK)
             break;
     }
+    for (int i = 0; i < ngot; i++)
+        sodium_free(got[i].sk);
     sodium_memzero(&g, sizeof g);
     return st;
 }
@@ -529,10 +561,11 @@ static enum mrf_status key_put(struct cli_ctx *ctx, uint32_t epoch, const uint8_
     return ring_exec(ctx, s, "cannot keep a post key");
 }
 
-/* Queues a grant of key (epoch, pk, sk) to device d, signed by this device. */
+/* Queues a grant of key (epoch, pk, sk) to device d, signed by this device, with the chain
+ * proof made with prev_sk, epoch - 1's secret (NULL: none, zeros). */
 static enum mrf_status grant_queue(struct cli_ctx *ctx, uint32_t epoch,
                                    const uint8_t pk[MRF_BOX_PK], const uint8_t *sk,
-                                   const struct keyring_device *d)
+                                   const uint8_t *prev_sk, const struct keyring_device *d)
 {
     struct postkey_grant g;
     struct buf item;
@@ -549,6 +582,8 @@ static enum mrf_status grant_queue(struct cli_ctx *ctx, uint32_t epoch,
     if (postkey_wrap(g.wrapped, sk, d->keys.box_pk) != MRF_OK)
         return mrf_error_set(&ctx->err, MRF_E_INVALID,
                              "device approve: that device's key is unusable; ask HQ");
+    if (prev_sk != NULL)
+        postkey_chain_proof(g.proof, g.post, epoch, pk, prev_sk);
     postkey_grant_sign(&g, ctx->secrets->sign_sk);
     buf_init(&item, 4096);
     st = keyring_grant_to_json(&g, &item);
@@ -576,12 +611,14 @@ static const struct ring_key *ring_find(const struct cli_ctx *ctx, uint32_t epoc
 }
 
 /* Makes a post key of epoch here and, for a rotation, grants it to the list's active holders
- * of the epoch before (not to this device, which holds it). */
+ * of the epoch before (not to this device, which holds it), with the chain proof of the
+ * epoch before's secret (in the loaded ring). */
 static enum mrf_status make_key(struct cli_ctx *ctx, uint32_t epoch,
                                 const struct keyring_devices *l)
 {
     uint8_t pk[MRF_BOX_PK];
     uint8_t *sk = xsecure_malloc(MRF_BOX_SK);
+    const uint8_t *prev = epoch > 1 ? ring_secret(ctx, epoch - 1) : NULL;
     enum mrf_status st;
 
     mrf_box_keypair(pk, sk);
@@ -589,7 +626,7 @@ static enum mrf_status make_key(struct cli_ctx *ctx, uint32_t epoch,
     for (int i = 0; st == MRF_OK && l != NULL && i < l->n; i++)
         if (!l->d[i].revoked && l->d[i].holds &&
             memcmp(l->d[i].id, ctx->meta.device_id, MRF_ID) != 0)
-            st = grant_queue(ctx, epoch, pk, sk, &l->d[i]);
+            st = grant_queue(ctx, epoch, pk, sk, prev, &l->d[i]);
     sodium_free(sk);
     return st;
 }
@@ -693,7 +730,9 @@ enum mrf_status client_ring_maintain(struct cli_ctx *ctx, int may_create, int *c
          l != NULL && have && accepted && epoch == latest && l->epoch == latest && i < l->n; i++)
         rotate |= l->d[i].revoked && l->d[i].holds;
     if (rotate || (may_create && latest == 0 && !have && l != NULL)) {
-        st = make_key(ctx, rotate ? latest + 1 : 1, rotate ? l : NULL);
+        st = client_ring_load(ctx); /* the proof of a rotation needs the current secret */
+        if (st == MRF_OK)
+            st = make_key(ctx, rotate ? latest + 1 : 1, rotate ? l : NULL);
         *changed += st == MRF_OK;
     }
     ring_reload(ctx);
@@ -777,7 +816,8 @@ enum mrf_status client_ring_approve(struct cli_ctx *ctx, const char *fp, char sh
         st = capture_begin(ctx->cap);
     /* every post key this device holds: the new reader opens what was sealed before too */
     for (int i = 0; st == MRF_OK && ctx->ring != NULL && i < ctx->ring->n; i++) {
-        st = grant_queue(ctx, ctx->ring->k[i].epoch, ctx->ring->k[i].pk, ctx->ring->k[i].sk, d);
+        st = grant_queue(ctx, ctx->ring->k[i].epoch, ctx->ring->k[i].pk, ctx->ring->k[i].sk,
+                         ring_secret(ctx, ctx->ring->k[i].epoch - 1), d);
         granted += st == MRF_OK;
     }
     if (st == MRF_OK && ring_find(ctx, epoch, pk) == NULL)

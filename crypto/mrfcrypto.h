@@ -142,6 +142,7 @@ enum mrf_status sealed_for_key(const uint8_t *blob, size_t bloblen, const uint8_
  * layout; see postkey.c): an announcement of the post's key of one epoch by its creator, and a
  * grant of that key to one device by a device that holds it (approval or rotation). */
 #define MRF_WRAP (48 + MRF_BOX_SK) /* crypto_box_SEALBYTES + the secret key */
+#define MRF_PROOF 32               /* a chain proof: keyed BLAKE2b-256 */
 
 struct postkey_ann {
     char post[16];           /* NUL-padded post code */
@@ -159,6 +160,7 @@ struct postkey_grant {
     uint8_t target_box_pk[MRF_BOX_PK]; /* ... and that device's box key it is wrapped to */
     uint8_t approver[MRF_ID];          /* the device that wraps it */
     uint8_t wrapped[MRF_WRAP];         /* crypto_box_seal(secret key, target_box_pk) */
+    uint8_t proof[MRF_PROOF];          /* postkey_chain_proof by epoch - 1's secret; 0 for 1 */
     uint8_t sig[MRF_SIG];              /* by the approver's signing key */
 };
 
@@ -179,6 +181,17 @@ void postkey_grant_sign(struct postkey_grant *g, const uint8_t sign_sk[MRF_SIGN_
 enum mrf_status postkey_grant_verify(const struct postkey_grant *g,
                                      const uint8_t sign_pk[MRF_SIGN_PK])
     __attribute__((warn_unused_result));
+/* The chain proof of a rotated key: BLAKE2b-256 keyed with the previous epoch's secret key over
+ * "mrf-postkey-chain-v1" | post[16] | u32 epoch | pk. Only a holder of epoch - 1 can make it and
+ * every holder of epoch - 1 can check it, so HQ, which holds no post secret, cannot slip a key
+ * of its own into a ring as the next epoch. */
+void postkey_chain_proof(uint8_t out[MRF_PROOF], const char *post, uint32_t epoch,
+                         const uint8_t pk[MRF_BOX_PK], const uint8_t *prev_sk);
+/* MRF_OK if proof is prev_sk's for (post, epoch, pk); MRF_E_AUTH otherwise. post is a post
+ * code (at most 15 bytes). */
+enum mrf_status postkey_chain_verify(const uint8_t proof[MRF_PROOF], const char *post,
+                                     uint32_t epoch, const uint8_t pk[MRF_BOX_PK],
+                                     const uint8_t *prev_sk) __attribute__((warn_unused_result));
 /* The fingerprint operators compare before an approval: mrf_fingerprint over the device's
  * signing and box public keys together, so neither can be swapped unseen. */
 void mrf_device_fingerprint(const struct mrf_pubkeys *k, char out[48]);

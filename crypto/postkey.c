@@ -5,7 +5,9 @@
  * Signed layouts (integers big-endian, the post code NUL-padded to 16 bytes):
  *   announcement: "mrf-postkey-ann-v1" | post[16] | u32 epoch | pk[32] | creator[16]
  *   grant:        "mrf-postkey-grant-v1" | post[16] | u32 epoch | pk[32] | target[16]
- *                 | target_box_pk[32] | approver[16] | wrapped[80]
+ *                 | target_box_pk[32] | approver[16] | wrapped[80] | proof[32]
+ *   chain proof:  BLAKE2b-256, keyed with epoch - 1's secret key, of
+ *                 "mrf-postkey-chain-v1" | post[16] | u32 epoch | pk[32]
  * The domain strings keep one kind of statement from being read as another, and a grant names
  * the key it wraps, the device and the box key it is for, so a grant copied to another device,
  * another post or another epoch does not verify. Unwrapped secrets live in sodium_malloc
@@ -20,8 +22,11 @@
 #define GRANT_DOMAIN "mrf-postkey-grant-v1"
 _Static_assert(MRF_WRAP == crypto_box_SEALBYTES + MRF_BOX_SK, "MRF_WRAP is a sealed box of a key");
 #define ANN_LEN (sizeof ANN_DOMAIN - 1 + 16 + 4 + MRF_BOX_PK + MRF_ID)
+#define CHAIN_DOMAIN "mrf-postkey-chain-v1"
 #define GRANT_LEN                                                                                  \
-    (sizeof GRANT_DOMAIN - 1 + 16 + 4 + MRF_BOX_PK + MRF_ID + MRF_BOX_PK + MRF_ID + MRF_WRAP)
+    (sizeof GRANT_DOMAIN - 1 + 16 + 4 + MRF_BOX_PK + MRF_ID + MRF_BOX_PK + MRF_ID + MRF_WRAP +     \
+     MRF_PROOF)
+#define CHAIN_LEN (sizeof CHAIN_DOMAIN - 1 + 16 + 4 + MRF_BOX_PK)
 
 static uint8_t *put(uint8_t *p, const void *v, size_t n)
 {
@@ -29,7 +34,7 @@ static uint8_t *put(uint8_t *p, const void *v, size_t n)
     return p + n;
 }
 
-static uint8_t *put_head(uint8_t *p, const char *domain, const char post[16], uint32_t epoch)
+static uint8_t *put_head(uint8_t *p, const char *domain, const char *post, uint32_t epoch)
 {
     char padded[16] = {0};
     uint8_t e[4] = {(uint8_t)(epoch >> 24), (uint8_t)(epoch >> 16), (uint8_t)(epoch >> 8),
@@ -59,7 +64,32 @@ static void grant_message(uint8_t m[GRANT_LEN], const struct postkey_grant *g)
     p = put(p, g->target_box_pk, MRF_BOX_PK);
     p = put(p, g->approver, MRF_ID);
     p = put(p, g->wrapped, MRF_WRAP);
+    p = put(p, g->proof, MRF_PROOF);
     assert((size_t)(p - m) == GRANT_LEN);
+}
+
+void postkey_chain_proof(uint8_t out[MRF_PROOF], const char *post, uint32_t epoch,
+                         const uint8_t pk[MRF_BOX_PK], const uint8_t *prev_sk)
+{
+    uint8_t m[CHAIN_LEN];
+    uint8_t *p = put_head(m, CHAIN_DOMAIN, post, epoch);
+
+    p = put(p, pk, MRF_BOX_PK);
+    assert((size_t)(p - m) == CHAIN_LEN);
+    mrf_hash(out, MRF_PROOF, m, sizeof m, prev_sk, MRF_BOX_SK);
+}
+
+enum mrf_status postkey_chain_verify(const uint8_t proof[MRF_PROOF], const char *post,
+                                     uint32_t epoch, const uint8_t pk[MRF_BOX_PK],
+                                     const uint8_t *prev_sk)
+{
+    uint8_t want[MRF_PROOF];
+    int ok;
+
+    postkey_chain_proof(want, post, epoch, pk, prev_sk);
+    ok = sodium_memcmp(want, proof, MRF_PROOF) == 0;
+    sodium_memzero(want, sizeof want);
+    return ok ? MRF_OK : MRF_E_AUTH;
 }
 
 enum mrf_status postkey_wrap(uint8_t wrapped[MRF_WRAP], const uint8_t *sk,

@@ -2,8 +2,8 @@
  * key and the grants of post keys to devices (schema/hq/004_keyring.sql). HQ keeps and relays
  * them and never holds a post's secret key: a grant is the key sealed to its target device.
  * The first of each (post, epoch) announcement and (post, epoch, target, approver) grant stays
- * (INSERT OR IGNORE): a later one is a race lost or a replay. The statements live in stmt_sql[] beside
- * their enum, prepared through hqs_stmt into this area's slots (hqstore_db.h). */
+ * (INSERT OR IGNORE): a later one is a race lost or a replay. The statements live in stmt_sql[]
+ * beside their enum, prepared through hqs_stmt into this area's slots (hqstore_db.h). */
 #include <string.h>
 
 #include <sqlite3.h>
@@ -28,11 +28,13 @@ static const char *const stmt_sql[KS_COUNT] = {
     [KS_KEY_LATEST] = "SELECT coalesce(max(epoch), 0) FROM postkeys WHERE post = ?1",
     [KS_KEY_SCAN] = "SELECT epoch, pk, creator, sig FROM postkeys WHERE post = ?1 ORDER BY epoch",
     [KS_GRANT_PUT] = "INSERT OR IGNORE INTO postkey_grants (post, epoch, target, approver, tbox,"
-                     " wrapped, sig, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     " wrapped, proof, sig, received_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [KS_GRANT_HOLDS] = "SELECT EXISTS (SELECT 1 FROM postkey_grants WHERE post = ?1 AND"
                        " epoch = ?2 AND target = ?3) OR EXISTS (SELECT 1 FROM postkeys WHERE"
                        " post = ?1 AND epoch = ?2 AND creator = ?3)",
-    [KS_GRANT_SCAN] = "SELECT g.epoch, k.pk, g.target, g.tbox, g.approver, g.wrapped, g.sig"
+    [KS_GRANT_SCAN] = "SELECT g.epoch, k.pk, g.target, g.tbox, g.approver, g.wrapped, g.sig,"
+                      " g.proof"
                       " FROM postkey_grants g JOIN postkeys k ON k.post = g.post AND"
                       " k.epoch = g.epoch WHERE g.post = ?1 AND g.target = ?2"
                       " ORDER BY g.epoch, g.received_at",
@@ -150,8 +152,9 @@ enum mrf_status hqstore_postgrant_put(struct hqstore *s, const struct postkey_gr
     sqlite3_bind_blob(st, 4, g->approver, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_blob(st, 5, g->target_box_pk, MRF_BOX_PK, SQLITE_STATIC);
     sqlite3_bind_blob(st, 6, g->wrapped, MRF_WRAP, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 7, g->sig, MRF_SIG, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, now);
+    sqlite3_bind_blob(st, 7, g->proof, MRF_PROOF, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 8, g->sig, MRF_SIG, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, now);
     if (hqs_step_once(st) != SQLITE_DONE)
         return hqs_fail(s, "keeping a post key grant");
     *stored = sqlite3_changes(s->db) > 0;
@@ -198,7 +201,8 @@ enum mrf_status hqstore_postgrant_scan(struct hqstore *s, const char *post,
         if (hqs_column_blob(st, 1, g.pk, MRF_BOX_PK) && hqs_column_blob(st, 2, g.target, MRF_ID) &&
             hqs_column_blob(st, 3, g.target_box_pk, MRF_BOX_PK) &&
             hqs_column_blob(st, 4, g.approver, MRF_ID) &&
-            hqs_column_blob(st, 5, g.wrapped, MRF_WRAP) && hqs_column_blob(st, 6, g.sig, MRF_SIG))
+            hqs_column_blob(st, 5, g.wrapped, MRF_WRAP) && hqs_column_blob(st, 6, g.sig, MRF_SIG) &&
+            hqs_column_blob(st, 7, g.proof, MRF_PROOF))
             rc = fn(arg, &g);
         else
             rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: a post key grant is damaged");

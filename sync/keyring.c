@@ -4,7 +4,7 @@
  *
  *   ANN   {"epoch":N,"pk":"<b64url>","creator":"<hex>","sig":"<b64url>"}
  *   GRANT {"epoch":N,"pk":"<b64url>","target":"<hex>","tbox":"<b64url>","approver":"<hex>",
- *          "wrapped":"<b64url>","sig":"<b64url>"}
+ *          "wrapped":"<b64url>","proof":"<b64url>","sig":"<b64url>"}
  * The post of both is the envelope's (it is part of what is signed, not of the JSON).
  *
  * The device list is a fixed binary layout, so what HQ signs is exactly what a device keeps
@@ -67,6 +67,8 @@ enum mrf_status keyring_grant_to_json(const struct postkey_grant *g, struct buf 
     if (st == MRF_OK)
         st = put_b64(b, "wrapped", g->wrapped, MRF_WRAP, 1);
     if (st == MRF_OK)
+        st = put_b64(b, "proof", g->proof, MRF_PROOF, 1);
+    if (st == MRF_OK)
         st = put_b64(b, "sig", g->sig, MRF_SIG, 1);
     return st == MRF_OK ? buf_puts(b, "}") : st;
 }
@@ -128,7 +130,8 @@ enum mrf_status keyring_grant_from_json(const cJSON *j, const char *post, struct
         !get_hex(j, "target", g->target, MRF_ID) ||
         !get_b64(j, "tbox", g->target_box_pk, MRF_BOX_PK) ||
         !get_hex(j, "approver", g->approver, MRF_ID) ||
-        !get_b64(j, "wrapped", g->wrapped, MRF_WRAP) || !get_b64(j, "sig", g->sig, MRF_SIG)) {
+        !get_b64(j, "wrapped", g->wrapped, MRF_WRAP) || !get_b64(j, "proof", g->proof, MRF_PROOF) ||
+        !get_b64(j, "sig", g->sig, MRF_SIG)) {
         memset(g, 0, sizeof *g);
         return MRF_E_INVALID;
     }

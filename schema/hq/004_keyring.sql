@@ -20,6 +20,7 @@ CREATE TABLE postkey_grants (
     approver BLOB NOT NULL,
     tbox BLOB NOT NULL,
     wrapped BLOB NOT NULL,
+    proof BLOB NOT NULL,      -- keyed by the previous epoch's secret (zeros for epoch 1)
     sig BLOB NOT NULL,
     received_at INTEGER NOT NULL,
     PRIMARY KEY (post, epoch, target, approver)

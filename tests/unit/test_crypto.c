@@ -1158,6 +1158,28 @@ START_TEST(postkey_rotation)
 }
 END_TEST
 
+/* The chain proof of a rotated key: made with epoch 1's secret, it verifies with that secret
+ * only, and only for the post, epoch and key it names. */
+START_TEST(postkey_chain_proof_binds_the_previous_key)
+{
+    struct recip k1, k2, other;
+    uint8_t proof[MRF_PROOF];
+
+    recip_init(&k1);
+    recip_init(&k2);
+    recip_init(&other);
+    postkey_chain_proof(proof, "NAI", 2, k2.pk, k1.sk);
+    ck_assert_int_eq(postkey_chain_verify(proof, "NAI", 2, k2.pk, k1.sk), MRF_OK);
+    ck_assert_int_eq(postkey_chain_verify(proof, "NAI", 2, k2.pk, other.sk), MRF_E_AUTH);
+    ck_assert_int_eq(postkey_chain_verify(proof, "NAI", 3, k2.pk, k1.sk), MRF_E_AUTH);
+    ck_assert_int_eq(postkey_chain_verify(proof, "GVA", 2, k2.pk, k1.sk), MRF_E_AUTH);
+    ck_assert_int_eq(postkey_chain_verify(proof, "NAI", 2, other.pk, k1.sk), MRF_E_AUTH);
+    recip_release(&other);
+    recip_release(&k2);
+    recip_release(&k1);
+}
+END_TEST
+
 START_TEST(device_fingerprint_covers_both_keys)
 {
     struct mrf_secrets *a = NULL;
@@ -1233,6 +1255,8 @@ static Suite *crypto_suite(void)
     add(s, "postkey_wrap_unwrap", postkey_wrap_unwrap, 0);
     add(s, "postkey_statements_signed", postkey_statements_signed, 0);
     add(s, "postkey_rotation", postkey_rotation, 0);
+    add(s, "postkey_chain_proof_binds_the_previous_key", postkey_chain_proof_binds_the_previous_key,
+        0);
     add(s, "device_fingerprint_covers_both_keys", device_fingerprint_covers_both_keys, 0);
     return s;
 }
