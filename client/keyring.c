@@ -99,6 +99,24 @@ static enum mrf_status ring_exec(struct cli_ctx *ctx, sqlite3_stmt *s, const cha
     return rc == SQLITE_DONE ? MRF_OK : client_db_fail(ctx, what);
 }
 
+/* A transaction of the ring through capture (so the device clock and the store's writes stay
+ * as capture keeps them): its failure's message moves to ctx->err. */
+static enum mrf_status ring_begin(struct cli_ctx *ctx)
+{
+    enum mrf_status st = capture_begin(ctx->cap);
+
+    return st == MRF_OK ? MRF_OK : mrf_error_set(&ctx->err, st, "%s", capture_errmsg(ctx->cap));
+}
+
+static enum mrf_status ring_commit(struct cli_ctx *ctx, enum mrf_status st)
+{
+    if (st == MRF_OK && (st = capture_commit(ctx->cap)) != MRF_OK)
+        mrf_error_set(&ctx->err, st, "%s", capture_errmsg(ctx->cap));
+    if (st != MRF_OK)
+        capture_rollback(ctx->cap);
+    return st;
+}
+
 void client_ring_free(struct client_ring *r)
 {
     if (r == NULL)
@@ -651,7 +669,7 @@ static enum mrf_status rewrap(struct cli_ctx *ctx, int *changed)
 
     if (st != MRF_OK || nkeys < 3)
         return st;
-    st = capture_begin(ctx->cap);
+    st = ring_begin(ctx);
     for (size_t t = 0; st == MRF_OK && t < sizeof tables / sizeof tables[0]; t++) {
         const struct sync_table_desc *d = sync_table_get(tables[t]);
         for (int c = 0; st == MRF_OK && c < d->ncols; c++) {
@@ -698,11 +716,7 @@ static enum mrf_status rewrap(struct cli_ctx *ctx, int *changed)
             sqlite3_finalize(s);
         }
     }
-    if (st == MRF_OK)
-        st = capture_commit(ctx->cap);
-    if (st != MRF_OK)
-        capture_rollback(ctx->cap);
-    return st;
+    return ring_commit(ctx, st);
 }
 
 enum mrf_status client_ring_maintain(struct cli_ctx *ctx, int may_create, int *changed)
@@ -731,8 +745,14 @@ enum mrf_status client_ring_maintain(struct cli_ctx *ctx, int may_create, int *c
         rotate |= l->d[i].revoked && l->d[i].holds;
     if (rotate || (may_create && latest == 0 && !have && l != NULL)) {
         st = client_ring_load(ctx); /* the proof of a rotation needs the current secret */
+        if (st == MRF_OK)           /* the key and its grants together, or neither */
+            st = capture_begin(ctx->cap);
         if (st == MRF_OK)
             st = make_key(ctx, rotate ? latest + 1 : 1, rotate ? l : NULL);
+        if (st == MRF_OK)
+            st = capture_commit(ctx->cap);
+        else
+            capture_rollback(ctx->cap);
         *changed += st == MRF_OK;
     }
     ring_reload(ctx);
@@ -771,7 +791,7 @@ enum mrf_status client_ring_approve(struct cli_ctx *ctx, const char *fp, char sh
     uint8_t pk[MRF_BOX_PK];
     uint32_t epoch;
     int64_t received;
-    int have, accepted, granted = 0;
+    int have, accepted, begun = 0;
     enum mrf_status st;
 
     shown[0] = '\0';
@@ -812,22 +832,19 @@ enum mrf_status client_ring_approve(struct cli_ctx *ctx, const char *fp, char sh
                            "or sync this one first");
     if (st == MRF_OK)
         st = client_ring_load(ctx);
-    if (st == MRF_OK)
-        st = capture_begin(ctx->cap);
+    if (st == MRF_OK && (st = ring_begin(ctx)) == MRF_OK)
+        begun = 1;
     /* every post key this device holds: the new reader opens what was sealed before too */
     for (int i = 0; st == MRF_OK && ctx->ring != NULL && i < ctx->ring->n; i++) {
         st = grant_queue(ctx, ctx->ring->k[i].epoch, ctx->ring->k[i].pk, ctx->ring->k[i].sk,
                          ring_secret(ctx, ctx->ring->k[i].epoch - 1), d);
-        granted += st == MRF_OK;
     }
     if (st == MRF_OK && ring_find(ctx, epoch, pk) == NULL)
         st = mrf_error_set(&ctx->err, MRF_E_STATE,
                            "device approve: this device's post key does not open with its "
                            "keystore; restore the matching keystore");
-    if (st == MRF_OK)
-        st = capture_commit(ctx->cap);
-    else
-        capture_rollback(ctx->cap);
+    if (begun)
+        st = ring_commit(ctx, st);
     x_free(l);
     return st;
 }
