@@ -43,7 +43,9 @@ enum ring_sql {
     RQ_OUT_DONE,  /* grants HQ has answered for */
     RQ_DEVICES,   /* HQ's signed device list */
     RQ_DEVICES_PUT,
-    RQ_APPROVER, /* who granted this device a key */
+    RQ_APPROVER,  /* who granted this device a key */
+    RQ_REWRAPPED, /* the key the last re-wrap pass went to */
+    RQ_REWRAPPED_PUT,
     RQ_COUNT
 };
 
@@ -72,6 +74,9 @@ static const char *const ring_sql[RQ_COUNT] = {
                        " payload = excluded.payload, sig = excluded.sig,"
                        " received_at = excluded.received_at",
     [RQ_APPROVER] = "SELECT approver FROM postkeys WHERE epoch = ?1 AND pk = ?2",
+    [RQ_REWRAPPED] = "SELECT pk = ?1 FROM keyring_rewrapped WHERE id = 1",
+    [RQ_REWRAPPED_PUT] = "INSERT INTO keyring_rewrapped (id, pk) VALUES (1, ?1)"
+                         " ON CONFLICT (id) DO UPDATE SET pk = excluded.pk",
 };
 
 /* Statement which, prepared (caller sqlite3_finalizes); NULL with ctx->err set. */
@@ -656,18 +661,40 @@ enum mrf_status client_ring_first_key(struct cli_ctx *ctx)
 
 /* ---- keeping the ring in order ------------------------------------------------------------- */
 
+/* Whether the last re-wrap pass went to pk already. OUT: *done. */
+static enum mrf_status rewrapped(struct cli_ctx *ctx, const uint8_t pk[MRF_BOX_PK], int *done)
+{
+    sqlite3_stmt *s = ring_stmt(ctx, RQ_REWRAPPED);
+    int rc;
+
+    *done = 0;
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(s, 1, pk, MRF_BOX_PK, SQLITE_TRANSIENT);
+    rc = sqlite3_step(s);
+    *done = rc == SQLITE_ROW && sqlite3_column_int(s, 0) == 1;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? MRF_OK
+                                                 : client_db_fail(ctx, "cannot read the key ring");
+}
+
 /* Seals again, to this device, the escrow key and the current post key, every field this
  * device sealed that no post key of its ring opens (fields from before the ring, fields sealed
  * while it waited for approval, fields sealed to a key that lost a race). The write is an
- * ordinary capture: it travels as ops. */
+ * ordinary capture: it travels as ops. The pass opens every sealed field of the store, so it
+ * runs once per key new fields go to: every field recorded after it goes to that key. */
 static enum mrf_status rewrap(struct cli_ctx *ctx, int *changed)
 {
     static const enum sync_table tables[] = {ST_PARTNERS, ST_GRANTS};
     uint8_t keys[3][MRF_BOX_PK];
-    int nkeys;
+    sqlite3_stmt *done_put;
+    int nkeys, done = 0;
     enum mrf_status st = client_ring_recipients(ctx, keys, &nkeys);
 
     if (st != MRF_OK || nkeys < 3)
+        return st;
+    st = rewrapped(ctx, keys[2], &done);
+    if (st != MRF_OK || done)
         return st;
     st = ring_begin(ctx);
     for (size_t t = 0; st == MRF_OK && t < sizeof tables / sizeof tables[0]; t++) {
@@ -715,6 +742,12 @@ static enum mrf_status rewrap(struct cli_ctx *ctx, int *changed)
             }
             sqlite3_finalize(s);
         }
+    }
+    if (st == MRF_OK && (done_put = ring_stmt(ctx, RQ_REWRAPPED_PUT)) != NULL) {
+        sqlite3_bind_blob(done_put, 1, keys[2], MRF_BOX_PK, SQLITE_TRANSIENT);
+        st = ring_exec(ctx, done_put, "cannot update the key ring");
+    } else if (st == MRF_OK) {
+        st = MRF_E_IO;
     }
     return ring_commit(ctx, st);
 }

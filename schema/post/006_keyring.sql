@@ -27,6 +27,12 @@ CREATE TABLE keyring_out (
     pk BLOB NOT NULL,
     item TEXT NOT NULL        -- a signed GRANT as JSON (sync/keyring.c)
 );
+-- The post key the last pass of sealing this device's fields again went to: the pass (which
+-- opens every sealed field) runs again only when the key new fields go to has changed.
+CREATE TABLE keyring_rewrapped (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pk BLOB NOT NULL
+);
 CREATE TABLE device_list (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     payload BLOB NOT NULL,

@@ -65,8 +65,9 @@ static void check_empty_to_latest(enum schema_kind kind, const char *const *tabl
 START_TEST(post_empty_to_latest)
 {
     static const char *const tables[] = {
-        "meta",      "themes",   "partners",   "grants",      "allocations", "clocks", "outbox",
-        "conflicts", "postkeys", "postkey_hq", "keyring_out", "device_list", NULL};
+        "meta",        "themes",      "partners",          "grants",   "allocations",
+        "clocks",      "outbox",      "conflicts",         "postkeys", "postkey_hq",
+        "keyring_out", "device_list", "keyring_rewrapped", NULL};
     check_empty_to_latest(SCHEMA_POST, tables);
 }
 END_TEST

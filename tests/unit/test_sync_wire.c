@@ -2055,7 +2055,6 @@ START_TEST(keyring_items_round_trip)
         }
         buf_reset(&b);
         ck_assert_int_eq(keyring_ann_to_json(&a, &b), MRF_OK);
-        b.data[b.len - 3] = b.data[b.len - 3] == 'A' ? 'B' : 'A'; /* still base64, ok */
         doc = cJSON_Parse(b.data);
         ck_assert_int_eq(keyring_ann_from_json(doc, "NAI", &an2), MRF_OK);
         cJSON_Delete(doc);
