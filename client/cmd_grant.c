@@ -17,18 +17,10 @@ static void read_input(const struct cli_args *a, struct grant_input *in)
 /* Warns (never refuses) when committed grants pass a known allocation: HQ decides. */
 static void warn_allocation(struct cli_ctx *ctx, int year)
 {
-    cJSON *o = NULL;
-    const char *rem;
+    char msg[256];
 
-    if (client_allocation_json(ctx, year, &o) != MRF_OK)
-        return;
-    rem = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "remaining"));
-    if (rem && rem[0] == '-')
-        fprintf(stderr,
-                "mrf: warning: committed grants for %d exceed HQ's allocation by %s; HQ will "
-                "open a conflict unless the allocation grows\n",
-                year, rem + 1);
-    cJSON_Delete(o);
+    if (client_allocation_warning(ctx, year, msg, sizeof msg))
+        fprintf(stderr, "mrf: warning: %s\n", msg);
 }
 
 static int exec_grant_add(struct cli_ctx *ctx, const struct cli_args *a)

@@ -96,7 +96,7 @@ static int exec_partner_show(struct cli_ctx *ctx, const struct cli_args *a)
     int reveal = cli_has(a, "reveal");
     uint8_t id[MRF_ID];
     int removed;
-    cJSON *rows = NULL, *grants = NULL;
+    cJSON *p = NULL, *g;
     enum mrf_status st = client_open(ctx);
 
     if (st == MRF_OK)
@@ -104,52 +104,34 @@ static int exec_partner_show(struct cli_ctx *ctx, const struct cli_args *a)
     if (st == MRF_OK && reveal)
         st = client_unlock(ctx);
     if (st == MRF_OK)
-        st = client_partners_json(ctx, id, 0, reveal, &rows);
-    if (st == MRF_OK)
-        st = client_grants_json(ctx, 0, NULL, 0, &grants);
-    if (st != MRF_OK) {
-        cJSON_Delete(rows);
-        cJSON_Delete(grants);
+        st = client_partner_json(ctx, id, reveal, &p);
+    if (st != MRF_OK)
         return out_fail("partner show", ctx, st);
-    }
-    {
-        cJSON *p = cJSON_GetArrayItem(rows, 0);
-        cJSON *mine = cJSON_CreateArray();
-        cJSON *g;
-        const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code"));
-        cJSON_ArrayForEach(g, grants) {
-            const char *pc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "partner"));
-            if (pc && code && strcmp(pc, code) == 0)
-                cJSON_AddItemToArray(
-                    mine, cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(g, "code"), 0));
+    if (a->json) {
+        out_json(p);
+    } else {
+        const cJSON *mine = cJSON_GetObjectItemCaseSensitive(p, "grant_codes");
+        for (int c = 0; c < PARTNER_NCOLS; c++)
+            if (sync_column_sealed(ST_PARTNERS, c))
+                keys[nkeys++] = sync_table_get(ST_PARTNERS)->cols[c].name;
+        for (int k = 0; k < nkeys; k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, keys[k]);
+            if (cJSON_IsString(v))
+                printf("%-8s %s\n", keys[k], v->valuestring);
+            else if (cJSON_IsNumber(v))
+                printf("%-8s %.0f\n", keys[k], v->valuedouble);
+            else if (cJSON_IsBool(v))
+                printf("%-8s %s\n", keys[k], cJSON_IsTrue(v) ? "yes" : "no");
+            else
+                printf("%-8s -\n", keys[k]);
         }
-        cJSON_AddItemToObject(p, "grant_codes", mine);
-        if (a->json) {
-            out_json(p);
-        } else {
-            for (int c = 0; c < PARTNER_NCOLS; c++)
-                if (sync_column_sealed(ST_PARTNERS, c))
-                    keys[nkeys++] = sync_table_get(ST_PARTNERS)->cols[c].name;
-            for (int k = 0; k < nkeys; k++) {
-                const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, keys[k]);
-                if (cJSON_IsString(v))
-                    printf("%-8s %s\n", keys[k], v->valuestring);
-                else if (cJSON_IsNumber(v))
-                    printf("%-8s %.0f\n", keys[k], v->valuedouble);
-                else if (cJSON_IsBool(v))
-                    printf("%-8s %s\n", keys[k], cJSON_IsTrue(v) ? "yes" : "no");
-                else
-                    printf("%-8s -\n", keys[k]);
-            }
-            printf("%-8s", "grants");
-            cJSON_ArrayForEach(g, mine) {
-                printf(" %s", g->valuestring);
-            }
-            printf("%s\n", cJSON_GetArraySize(mine) ? "" : " -");
+        printf("%-8s", "grants");
+        cJSON_ArrayForEach(g, mine) {
+            printf(" %s", g->valuestring);
         }
+        printf("%s\n", cJSON_GetArraySize(mine) ? "" : " -");
     }
-    cJSON_Delete(rows);
-    cJSON_Delete(grants);
+    cJSON_Delete(p);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /* mrf sync: pushes the outbox to HQ and pulls what HQ and the post's other devices wrote
  * (client/sync.c). Needs the passphrase: change sets are signed with the device's key. On a
  * terminal a progress bar on stderr shows changes acknowledged, change sets and bytes; without
- * one, a single summary line. Exit 0 synced, 4 HQ unreachable (nothing lost), 5 HQ refused. */
+ * one, a single summary line. Exit 0 synced, 4 HQ unreachable or this device over HQ's hourly
+ * bound (nothing lost, try later), 5 HQ refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -38,22 +39,6 @@ static void progress_bar(void *arg, const struct sync_progress *p)
     fprintf(stderr, "\rsync [%s] %lld/%lld changes, %lld change sets, %s up, %s down ", bar,
             (long long)done, (long long)p->ops_total, (long long)p->changesets, up, down);
     fflush(stderr);
-}
-
-static cJSON *summary_json(const struct sync_summary *s)
-{
-    cJSON *o = cJSON_CreateObject();
-
-    cJSON_AddNumberToObject(o, "sent", (double)s->p.ops_sent);
-    cJSON_AddNumberToObject(o, "changesets", (double)s->p.changesets);
-    cJSON_AddNumberToObject(o, "received", (double)s->p.ops_pulled);
-    cJSON_AddNumberToObject(o, "quarantined", (double)s->quarantined);
-    cJSON_AddNumberToObject(o, "conflict_records", (double)s->records);
-    cJSON_AddNumberToObject(o, "requests", (double)s->requests);
-    cJSON_AddNumberToObject(o, "connections", (double)s->connects);
-    cJSON_AddNumberToObject(o, "bytes_up", (double)s->p.bytes_up);
-    cJSON_AddNumberToObject(o, "bytes_down", (double)s->p.bytes_down);
-    return o;
 }
 
 /* Adds what a second round moved to the first round's summary. */
@@ -125,7 +110,7 @@ static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
     if (st != MRF_OK)
         return out_fail("sync", ctx, st);
     if (a->json) {
-        cJSON *j = summary_json(&sum);
+        cJSON *j = client_sync_summary_json(&sum);
         out_json(j);
         cJSON_Delete(j);
     } else {
@@ -138,22 +123,7 @@ static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
                (long long)sum.p.ops_pulled, (long long)sum.requests,
                sum.requests == 1 ? "request" : "requests", up, down);
     }
-    if (sum.quarantined > 0)
-        fprintf(stderr,
-                "mrf: sync: HQ refused %lld change set(s) for their content (%s); they are kept "
-                "in quarantine, see mrf status\n",
-                (long long)sum.quarantined, sum.quarantine_reason);
-    if (sum.audit_warning[0] != '\0')
-        fprintf(stderr, "mrf: sync: warning: %s\n", sum.audit_warning);
-    if (sum.records > sum.decided && !a->json)
-        fprintf(stderr,
-                "mrf: sync: HQ sent %lld open conflict record(s); 'mrf conflicts' shows them\n",
-                (long long)(sum.records - sum.decided));
-    if (sum.decided > 0 && !a->json)
-        fprintf(stderr,
-                "mrf: sync: HQ closed %lld conflict record(s); 'mrf conflicts --all' shows its "
-                "decisions\n",
-                (long long)sum.decided);
+    out_sync_notes("sync", &sum, a->json);
     if (ctx->meta.has_skew && (ctx->meta.hq_skew_ms > (int64_t)HLC_AHEAD_MAX_MS ||
                                ctx->meta.hq_skew_ms < -(int64_t)HLC_AHEAD_MAX_MS))
         fprintf(stderr,

@@ -162,6 +162,38 @@ out:
     return st;
 }
 
+enum mrf_status client_partner_json(struct cli_ctx *ctx, const uint8_t id[MRF_ID], int reveal,
+                                    cJSON **out)
+{
+    cJSON *rows = NULL, *grants = NULL, *p, *mine, *g;
+    const char *code;
+    enum mrf_status st;
+
+    *out = NULL;
+    st = client_partners_json(ctx, id, 1, reveal, &rows);
+    if (st == MRF_OK)
+        st = client_grants_json(ctx, 0, NULL, 0, &grants);
+    if (st == MRF_OK && cJSON_GetArraySize(rows) == 0)
+        st = mrf_error_set(&ctx->err, MRF_E_NOTFOUND, "no such partner on this device");
+    if (st != MRF_OK)
+        goto out;
+    p = cJSON_DetachItemFromArray(rows, 0);
+    mine = cJSON_CreateArray();
+    code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code"));
+    cJSON_ArrayForEach(g, grants) {
+        const char *pc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "partner"));
+        if (pc && code && strcmp(pc, code) == 0)
+            cJSON_AddItemToArray(mine,
+                                 cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(g, "code"), 0));
+    }
+    cJSON_AddItemToObject(p, "grant_codes", mine);
+    *out = p;
+out:
+    cJSON_Delete(rows);
+    cJSON_Delete(grants);
+    return st;
+}
+
 enum mrf_status client_grants_json(struct cli_ctx *ctx, int year, const uint8_t *only_id,
                                    int reveal, cJSON **out)
 {
@@ -317,6 +349,43 @@ fail:
     cJSON_Delete(others);
     cJSON_Delete(o);
     return MRF_E_IO;
+}
+
+int client_allocation_warning(struct cli_ctx *ctx, int year, char *msg, size_t size)
+{
+    cJSON *o = NULL;
+    const char *rem;
+    int over = 0;
+
+    msg[0] = '\0';
+    if (client_allocation_json(ctx, year, &o) != MRF_OK)
+        return 0;
+    rem = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "remaining"));
+    if (rem && rem[0] == '-') {
+        snprintf(msg, size,
+                 "committed grants for %d exceed HQ's allocation by %s; HQ will open a conflict "
+                 "unless the allocation grows",
+                 year, rem + 1);
+        over = 1;
+    }
+    cJSON_Delete(o);
+    return over;
+}
+
+cJSON *client_sync_summary_json(const struct sync_summary *s)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(o, "sent", (double)s->p.ops_sent);
+    cJSON_AddNumberToObject(o, "changesets", (double)s->p.changesets);
+    cJSON_AddNumberToObject(o, "received", (double)s->p.ops_pulled);
+    cJSON_AddNumberToObject(o, "quarantined", (double)s->quarantined);
+    cJSON_AddNumberToObject(o, "conflict_records", (double)s->records);
+    cJSON_AddNumberToObject(o, "requests", (double)s->requests);
+    cJSON_AddNumberToObject(o, "connections", (double)s->connects);
+    cJSON_AddNumberToObject(o, "bytes_up", (double)s->p.bytes_up);
+    cJSON_AddNumberToObject(o, "bytes_down", (double)s->p.bytes_down);
+    return o;
 }
 
 static void add_time(cJSON *o, const char *key, int64_t t)

@@ -1,10 +1,10 @@
 /* The SQLite HQ store's inside, shared by its files and by nothing else: hqstore_sqlite.c
  * (open, configuration, posts, devices, change sets, oplog), hqstore_conflict.c (the conflict
  * queue, row history), hqstore_audit.c (the audit chain and its entries),
- * hqstore_report.c (the consolidated figures) and hqstore_keyring.c (the posts' key rings).
- * Each file keeps its statements in an array of its own beside their enum, prepared on first
- * use through hqs_stmt into a slot of the handle's, and finalized on close. Only these files
- * hold SQL. */
+ * hqstore_report.c (the consolidated figures), hqstore_volume.c (the volume bounds per device)
+ * and hqstore_keyring.c (the posts' key rings). Each file keeps its statements in an array of
+ * its own beside their enum, prepared on first use through hqs_stmt into a slot of the
+ * handle's, and finalized on close. Only these files hold SQL. */
 #ifndef MRF_HQSTORE_DB_H
 #define MRF_HQSTORE_DB_H
 
@@ -18,6 +18,7 @@ enum hqs_area {
     HQS_AREA_CONFLICT,
     HQS_AREA_AUDIT,
     HQS_AREA_REPORT,
+    HQS_AREA_VOLUME,
     HQS_AREA_KEYRING,
     HQS_AREA_COUNT
 };

@@ -5,9 +5,11 @@
 # a laptop with a wrong date cannot take a grant over, then HQ's half: two laptops edit one
 # grant's amount offline, HQ lists the conflict, shows it and resolves it with a reason, both
 # laptops show the decision after their next sync, a second laptop of the post reading its
-# colleague's partner once approved (the post's key ring), HQ's consolidated report, an audited
-# escrow reveal of one partner, and `mrf-hq audit verify`. Everything lives in a temporary folder that
-# is removed at the end (keep it with MRF_DEMO_KEEP=1); the server is stopped by its pid.
+# colleague's partner once approved (the post's key ring), one change set travelling by pouch
+# (USB stick, diplomatic bag) and HQ's reply applied twice, HQ's consolidated report, an
+# audited escrow reveal of one partner, and `mrf-hq audit verify`. Everything lives in a
+# temporary folder that is removed at the end (keep it with MRF_DEMO_KEEP=1); the server is
+# stopped by its pid.
 # Passphrases come from the environment, as automation does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -165,6 +167,18 @@ run mrf --home "$laptop2" partner show "$p1" --reveal
 run mrf device list
 printf '# HQ relayed the post key sealed to that laptop; it never held it and still reads nothing\n'
 
+step "The Geneva link is down for weeks: a change set travels by diplomatic pouch instead"
+mkdir -p "$demo/bag"
+run mrf --home "$geneva" grant add --partner "$pg" --theme ACC --year 2026 --amount 8000
+run mrf --home "$geneva" pouch out "$demo/bag/gva.mrfp"
+printf '# sealed to HQ, signed by the laptop, padded to a size bucket: nothing in it is readable\n'
+run stat -c '%n: %s bytes' "$demo/bag/gva.mrfp"
+run mrf_hq pouch in "$demo/bag/gva.mrfp" --reply "$demo/bag/gva-reply.mrfp"
+run mrf --home "$geneva" pouch in "$demo/bag/gva-reply.mrfp"
+printf '# the same reply again changes nothing (exactly once, whatever the bag does):\n'
+run mrf --home "$geneva" pouch in "$demo/bag/gva-reply.mrfp"
+run mrf --home "$geneva" status
+
 step "HQ: the consolidated report, each post with the date its data is from, and exceptions"
 run mrf_hq report --year 2026
 
@@ -187,3 +201,13 @@ kill -TERM "$hq_pid"
 wait "$hq_pid"
 hq_pid=""
 tail -n 1 "$demo/serve.log"
+
+step "The post's web pages (mrf ui)"
+cat <<EOF
+The same laptop's records as web pages, on 127.0.0.1 only and offline. This demo's folder is
+removed when it ends; keep it with MRF_DEMO_KEEP=1 ./scripts/demo.sh, then run
+  ./build/mrf --home $MRF_HOME ui
+It prints the address with its secret token and opens it in the browser (--no-browser: print
+only); Ctrl-C or the page's Quit button stops it. Unlock with the demo passphrase
+"$MRF_PASSPHRASE" to see the names. HQ's dashboard (mrf-hq ui) is not built yet.
+EOF

@@ -7,7 +7,8 @@ pkgs=(build-essential cmake pkg-config
       libsqlite3-dev sqlite3 libsodium-dev libcjson-dev check libsubunit-dev
       libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libzstd-dev
       clang-format cppcheck curl python3 faketime
-      nginx-light) # tests/integration/test_proxy.sh: HQ behind the documented nginx
+      nginx-light # tests/integration/test_proxy.sh: HQ behind the documented nginx
+      chromium)   # the browser tests of the web pages (tests/integration/uidriver.py)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -17,9 +17,9 @@ clang-format --dry-run --Werror "${sources[@]}"
 
 echo "== static analysis (cppcheck)"
 cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-    -I common -I crypto -I sync -I schema -I client -I hq \
+    -I common -I crypto -I sync -I schema -I web -I client -I hq \
     --include=/usr/include/cjson/cJSON.h \
-    common crypto sync schema client hq bench
+    common crypto sync schema web client hq bench
 
 for variant in plain asan; do
     dir=build

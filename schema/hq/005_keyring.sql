@@ -1,4 +1,4 @@
--- HQ store, version 4: the posts' key rings as HQ relays them (docs/DECISIONS.md, "A post's
+-- HQ store, version 5: the posts' key rings as HQ relays them (docs/DECISIONS.md, "A post's
 -- key ring"). HQ never holds a post's secret key: it keeps, per post and epoch, the first
 -- announcement of the post's public key it got (signed by the device that made it), and the
 -- grants (the epoch's secret key sealed to one device, signed by a device that held it), the

@@ -1,0 +1,209 @@
+/* The frame of every `mrf ui` page (header with the post and the lock state, navigation,
+ * notices, the Quit button) and the pieces pages share: sealed values as pills, amounts,
+ * status tags, "how long ago", and filing a rule's message under the field it names. */
+#include <string.h>
+#include <time.h>
+
+#include "ui.h"
+
+static const struct {
+    const char *path, *label;
+} nav[] = {
+    {"/", "Home"},         {"/themes", "Themes"},         {"/partners", "Partners"},
+    {"/grants", "Grants"}, {"/allocation", "Allocation"}, {"/conflicts", "Conflicts"},
+};
+
+const char *ui_str(const cJSON *o, const char *key)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+
+    return s ? s : "";
+}
+
+const char *ui_safe_back(const char *back)
+{
+    if (back == NULL || back[0] != '/' || back[1] == '/' || back[1] == '\\' ||
+        strpbrk(back, "\r\n\"<>") != NULL || strlen(back) > 200)
+        return "/";
+    return back;
+}
+
+static void header(struct ui_page *pg)
+{
+    struct buf *b = pg->b;
+    int left = ui_unlock_left(pg->ui);
+
+    web_raw(b, "<a class=\"skip\" href=\"#main\">Skip to the page</a>\n<header class=\"top\">\n"
+               "<span class=\"brand\">mrf</span>\n<span>Post <span class=\"post\">");
+    web_esc(b, pg->ctx->meta.post);
+    web_raw(b, "</span></span>\n<div class=\"lock\">\n");
+    if (left > 0) {
+        web_rawf(b,
+                 "<span id=\"lock-state\">Unlocked: names are shown; locks in "
+                 "<span id=\"lock-countdown\" data-seconds=\"%d\">%d:%02d</span> without use"
+                 "</span>\n",
+                 left, left / 60, left % 60);
+        web_form_open(b, pg->ui->srv, "/lock", NULL);
+        web_raw(b, "<input type=\"hidden\" name=\"back\" value=\"");
+        web_esc(b, ui_safe_back(pg->rq->path));
+        web_raw(b, "\">\n<button type=\"submit\">Lock now</button>\n</form>\n");
+    } else {
+        web_raw(b, "<span id=\"lock-state\">Locked: names are sealed</span>\n"
+                   "<a class=\"button secondary\" href=\"/unlock?back=");
+        web_urlenc(b, ui_safe_back(pg->rq->path));
+        web_raw(b, "\">Unlock</a>\n");
+    }
+    web_raw(b, "</div>\n</header>\n<nav class=\"main\" aria-label=\"Pages\">\n<ul>\n");
+}
+
+void ui_begin(struct ui_page *pg, const char *title, const char *current)
+{
+    struct buf *b = pg->b;
+    char full[160];
+
+    snprintf(full, sizeof full, "%s · mrf %s", title, pg->ctx->meta.post);
+    web_page_begin(b, full, NULL);
+    header(pg);
+    for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++) {
+        web_rawf(b, "<li><a href=\"%s\"%s>%s</a></li>\n", nav[i].path,
+                 current && strcmp(current, nav[i].path) == 0 ? " aria-current=\"page\"" : "",
+                 nav[i].label);
+    }
+    web_raw(b, "</ul>\n</nav>\n<main id=\"main\">\n");
+    if (pg->ui->flash_kind != UI_FLASH_NONE && !pg->rq->post) {
+        web_raw(b, pg->ui->flash_kind == UI_FLASH_OK
+                       ? "<div class=\"notice ok\" role=\"status\">"
+                       : "<div class=\"notice warn\" role=\"status\">");
+        web_esc(b, pg->ui->flash);
+        web_raw(b, "</div>\n");
+        pg->ui->flash_kind = UI_FLASH_NONE;
+        pg->ui->flash[0] = '\0';
+    }
+}
+
+void ui_end(struct ui_page *pg)
+{
+    struct buf *b = pg->b;
+
+    web_raw(b, "</main>\n<footer>\n<div class=\"actions\">\n<span>This page runs on this "
+               "laptop only and works offline. Nothing here is sent anywhere but by Sync."
+               "</span>\n");
+    web_form_open(b, pg->ui->srv, "/quit", NULL);
+    web_raw(b, "<button type=\"submit\" class=\"secondary\">Quit mrf ui</button>\n</form>\n"
+               "</div>\n</footer>\n");
+    web_page_end(b);
+}
+
+void ui_fail_page(struct ui_page *pg, int status, const char *title, const char *msg)
+{
+    struct buf *b = pg->b;
+
+    pg->resp->status = status;
+    buf_reset(b);
+    if (pg->ctx->db != NULL) {
+        ui_begin(pg, title, NULL);
+    } else {
+        web_page_begin(b, title, NULL);
+        web_raw(b, "<main id=\"main\">\n");
+    }
+    web_raw(b, "<h1>");
+    web_esc(b, title);
+    web_raw(b, "</h1>\n<div class=\"notice bad\">");
+    web_esc(b, msg);
+    web_raw(b, "</div>\n");
+    if (pg->ctx->db != NULL)
+        ui_end(pg);
+    else
+        web_raw(b, "</main>\n</body>\n</html>\n");
+}
+
+void ui_sealed(struct buf *b, const cJSON *v)
+{
+    const char *s = cJSON_GetStringValue(v);
+
+    if (s == NULL) {
+        web_raw(b, "<span class=\"muted\">-</span>");
+    } else if (strcmp(s, "sealed") == 0) {
+        web_raw(b, "<span class=\"pill sealed\">sealed</span>");
+    } else if (strcmp(s, "sealed (another device)") == 0) {
+        web_raw(b, "<span class=\"pill sealed\" title=\"recorded on another laptop of this "
+                   "post; only that laptop and HQ's escrow key open it\">sealed (another "
+                   "device)</span>");
+    } else if (strcmp(s, "damaged") == 0) {
+        web_raw(b, "<span class=\"pill\" title=\"this field no longer opens; record it again "
+                   "and tell HQ\">damaged</span>");
+    } else {
+        web_raw(b, "<span class=\"revealed\">");
+        web_esc(b, s);
+        web_raw(b, "</span>");
+    }
+}
+
+void ui_money(struct buf *b, const char *amount, const char *currency)
+{
+    web_esc(b, amount && amount[0] ? amount : "-");
+    web_raw(b, "&nbsp;<span class=\"code\">");
+    web_esc(b, currency);
+    web_raw(b, "</span>");
+}
+
+void ui_status_tag(struct buf *b, const char *status)
+{
+    static const char *const known[] = {"draft",  "committed", "disbursed",
+                                        "closed", "cancelled", "open"};
+    const char *cls = "";
+
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(status, known[i]) == 0)
+            cls = known[i];
+    web_rawf(b, "<span class=\"tag %s\">", cls);
+    web_esc(b, status);
+    web_raw(b, "</span>");
+}
+
+void ui_ago(char *out, size_t size, int64_t then, int64_t now)
+{
+    int64_t d = now - then;
+
+    if (d < 60)
+        snprintf(out, size, "just now");
+    else if (d < 3600)
+        snprintf(out, size, "%lld minute%s ago", (long long)(d / 60), d / 60 == 1 ? "" : "s");
+    else if (d < 86400 * 2)
+        snprintf(out, size, "%lld hour%s ago", (long long)(d / 3600), d / 3600 == 1 ? "" : "s");
+    else
+        snprintf(out, size, "%lld days ago", (long long)(d / 86400));
+}
+
+void ui_form_error(struct web_errors *e, const char *msg, const char *const *fields, int nfields,
+                   const char *fallback)
+{
+    const char *colon = strstr(msg, ": ");
+    const char *text = msg, *field = fallback;
+
+    /* "grant add: ..." / "partner edit: ...": the command's name is the CLI's frame */
+    if (colon && colon - msg < 16 && strchr(msg, ' ') != NULL && strchr(msg, ' ') < colon)
+        text = colon + 2;
+    for (const char *p = strstr(text, "--"); p && field == fallback; p = strstr(p + 2, "--"))
+        for (int i = 0; i < nfields; i++) {
+            size_t n = strlen(fields[i]);
+            if (strncmp(p + 2, fields[i], n) == 0 &&
+                !((p[2 + n] >= 'a' && p[2 + n] <= 'z') || p[2 + n] == '-'))
+                field = fields[i];
+        }
+    /* no option named: the first field the message names as a word ("theme", "partner") */
+    if (field == fallback) {
+        const char *best = NULL;
+        for (int k = 0; k < nfields; k++) {
+            const char *p = text;
+            while ((p = strstr(p, fields[k])) != NULL && p > text &&
+                   ((p[-1] >= 'a' && p[-1] <= 'z') || p[-1] == '-'))
+                p++;
+            if (p && (best == NULL || p < best)) {
+                best = p;
+                field = fields[k];
+            }
+        }
+    }
+    web_errors_add(e, field, text);
+}
