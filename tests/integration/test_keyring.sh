@@ -13,7 +13,8 @@
 #     sync and its fields sealed again to it (three recipients at HQ);
 #   - HQ revokes B: A rotates on its next sync; a partner recorded afterwards opens on A, on C
 #     (approved before) and on D (approved after), never on B, even with the field copied into
-#     B's store; B still opens what it held before.
+#     B's store; B still opens what it held before;
+#   - a laptop with no link is approved, and reads its colleague's partner, all by pouch.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || {
     echo "sqlite3 is needed to look into the stores" >&2
@@ -202,6 +203,25 @@ expect_exit "C syncs" 0 D c sync --timeout 20
 expect_exit "D syncs" 0 D d sync --timeout 20
 check "D reveals the partner recorded after the rotation" test "$(name_on d "$PR")" = "$NAME_R"
 check "D reveals the partner recorded before it" test "$(name_on d "$PA")" = "$NAME_A"
+# ---- the key ring by pouch ---------------------------------------------------------------------
+# Z of GVA has no link: X records and approves Z; both carry it all by pouch.
+NAME_Z="Keyring Pouch Zulu Canary"
+expect_exit "laptop z of GVA set up" 0 D z init --token "$(token GVA)"
+expect_exit "Z syncs once (enrolls)" 0 D z sync --timeout 20
+expect_exit "X syncs (Z in the list)" 0 D x sync --timeout 20
+PZ=$(D x partner add --name "$NAME_Z")
+expect_exit "X approves Z" 0 D x device approve "$(fp_of z)"
+mkdir -p "$T/bag"
+expect_exit "X: pouch out" 0 D x pouch out "$T/bag/x.mrfp"
+expect_exit "HQ: pouch in X's pouch" 0 hq pouch in "$T/bag/x.mrfp" --reply "$T/bag/x-reply.mrfp"
+expect_exit "X: pouch in the reply" 0 D x pouch in "$T/bag/x-reply.mrfp"
+check "HQ keeps X's grant for Z, taken from the pouch" test "$(hq_sql "SELECT count(*) FROM
+    postkey_grants WHERE target = X'$(id_of z)' AND approver = X'$(id_of x)'")" = 1
+expect_exit "Z: pouch out" 0 D z pouch out "$T/bag/z.mrfp"
+expect_exit "HQ: pouch in Z's pouch" 0 hq pouch in "$T/bag/z.mrfp" --reply "$T/bag/z-reply.mrfp"
+expect_exit "Z: pouch in the reply" 0 D z pouch in "$T/bag/z-reply.mrfp"
+check "Z reveals X's partner, all by pouch" test "$(name_on z "$PZ")" = "$NAME_Z"
+check "the pouches hold no name" lacks_all "$T/bag" "$NAME_Z"
 check "no reveal warned of damage" lacks damaged "$T/reveal-err"
-check "HQ's store still holds no name" lacks_all "$HQ_HOME" "$NAME_A" "$NAME_R" "$NAME_X"
+check "HQ's store still holds no name" lacks_all "$HQ_HOME" "$NAME_A" "$NAME_R" "$NAME_X" "$NAME_Z"
 finish
