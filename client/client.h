@@ -106,6 +106,7 @@ struct cli_ctx {
     struct capture *cap;
     struct post_meta meta;
     struct mrf_secrets *secrets; /* unlocked keystore, only while revealing */
+    struct client_ring *ring;    /* the post keys this device holds, opened with secrets */
     sqlite3_stmt *stmts[CQ_COUNT];
     struct mrf_error err;
 };
@@ -287,6 +288,48 @@ enum mrf_status client_sync(struct cli_ctx *ctx, const struct sync_opts *o,
 enum mrf_status client_sync_answer(struct cli_ctx *ctx, const uint8_t cs[MRF_ID], const char *json,
                                    size_t len, struct sync_summary *sum);
 
+/* ---- the post's key ring (client/keyring.c) ---------------------------------------------- */
+
+struct client_ring;
+void client_ring_free(struct client_ring *r);
+/* Opens the post keys this device holds into ctx->ring (needs ctx->secrets; a no-op without). */
+enum mrf_status client_ring_load(struct cli_ctx *ctx);
+/* Makes this device's candidate for the post's first key (epoch 1), at set-up: the first one HQ
+ * gets becomes the post's; another device's candidate loses and is dropped. */
+enum mrf_status client_ring_first_key(struct cli_ctx *ctx);
+/* The recipients of a new sealed field: this device, HQ's escrow key and, if this device holds
+ * it, the post key new fields go to. OUT: keys[0..*n), *n 2 or 3. No passphrase needed. */
+enum mrf_status client_ring_recipients(struct cli_ctx *ctx, uint8_t keys[3][MRF_BOX_PK], int *n);
+/* Opens a sealed field with a post key of ctx->ring. MRF_E_AUTH if none of its slots is for
+ * one; MRF_E_INVALID if one is but the field does not open (damaged). */
+enum mrf_status client_ring_open(struct cli_ctx *ctx, const uint8_t *blob, size_t n,
+                                 const char *aad, char **plain, size_t *len);
+/* After an unlock that may write: drops keys that lost a race, rotates the post key if a
+ * revoked device held it, makes the post's first key if may_create and HQ relays none, and
+ * seals again this device's fields no post key opens. OUT: *changed > 0 if something now
+ * waits to be sent. */
+enum mrf_status client_ring_maintain(struct cli_ctx *ctx, int may_create, int *changed);
+/* The ',"keyring":{...}' members of the next request (announcements of keys made here that HQ
+ * does not relay yet, queued grants) into members (reset first); *upto: the last queued grant
+ * written. Empty without the unlocked keystore. */
+enum mrf_status client_ring_request(struct cli_ctx *ctx, struct buf *members, int64_t *upto);
+/* Takes the key ring of HQ's answer doc inside the answer's transaction: HQ's device list
+ * (verified with HQ's key), the announcements its listed creators signed, the grants for this
+ * device that verify and open into the announced key; forgets the queued grants up to upto.
+ * MRF_E_REFUSED if the device list does not verify. */
+enum mrf_status client_ring_answer(struct cli_ctx *ctx, const cJSON *doc, int64_t upto);
+/* Grants every post key this device holds to the device of HQ's list with fingerprint fp (as
+ * 'mrf device list' shows it; spaces optional), signed by this device, queued for the next
+ * sync. Asks for the passphrase. MRF_E_NOTFOUND for a fingerprint not in the list, MRF_E_RULE
+ * for a revoked device, this device, or a device that does not hold the current key. OUT:
+ * shown, the fingerprint as listed. */
+enum mrf_status client_ring_approve(struct cli_ctx *ctx, const char *fp, char shown[48]);
+/* HQ's list of the post's devices as this device keeps it, verified again: device, fingerprint,
+ * status, post_key (HQ says it holds the current key), this_device. */
+enum mrf_status client_devices_json(struct cli_ctx *ctx, cJSON **out);
+/* Adds "fingerprint", "post_key" and "post_key_epoch" to a status object. */
+enum mrf_status client_ring_status(struct cli_ctx *ctx, cJSON *o);
+
 /* The summary of a finished sync as `mrf sync --json` prints it (caller frees). */
 cJSON *client_sync_summary_json(const struct sync_summary *s);
 
@@ -354,6 +397,6 @@ int client_this_year(void);
 extern const struct cmd_entry cmd_init, cmd_theme_set, cmd_theme_list, cmd_partner_add,
     cmd_partner_list, cmd_partner_show, cmd_partner_edit, cmd_partner_remove, cmd_grant_add,
     cmd_grant_set, cmd_grant_list, cmd_allocation, cmd_status, cmd_sync, cmd_conflicts, cmd_export,
-    cmd_passwd, cmd_wipe, cmd_ui, cmd_pouch_out, cmd_pouch_in;
+    cmd_passwd, cmd_wipe, cmd_ui, cmd_pouch_out, cmd_pouch_in, cmd_device_list, cmd_device_approve;
 
 #endif

@@ -16,6 +16,7 @@ static int exec_pouch_out(struct cli_ctx *ctx, const struct cli_args *a)
     const char *file = a->args[0];
     struct pouch_out_summary s;
     struct stat sb;
+    int changed = 0;
     struct buf out;
     enum mrf_status st = MRF_OK;
 
@@ -29,6 +30,8 @@ static int exec_pouch_out(struct cli_ctx *ctx, const struct cli_args *a)
         st = client_open(ctx);
     if (st == MRF_OK)
         st = client_unlock(ctx);
+    if (st == MRF_OK) /* the key ring's upkeep, as a sync does it (client/keyring.c) */
+        st = client_ring_maintain(ctx, 1, &changed);
     if (st == MRF_OK)
         st = client_pouch_out(ctx, &out, &s);
     if (st == MRF_OK)
@@ -67,7 +70,7 @@ static int exec_pouch_in(struct cli_ctx *ctx, const struct cli_args *a)
     struct sync_summary sum;
     uint8_t *data = NULL;
     size_t n = 0;
-    int answers = 0;
+    int answers = 0, changed = 0;
     enum mrf_status st = file_read_all(file, POUCH_MAX, &data, &n, &ctx->err);
 
     if (st == MRF_E_TOOBIG)
@@ -81,6 +84,8 @@ static int exec_pouch_in(struct cli_ctx *ctx, const struct cli_args *a)
         st = client_unlock(ctx);
     if (st == MRF_OK)
         st = client_pouch_in(ctx, data, n, &sum, &answers);
+    if (st == MRF_OK) /* keys granted, a rotation due: ready for the next pouch or sync */
+        st = client_ring_maintain(ctx, 1, &changed);
     x_free(data);
     if (st != MRF_OK)
         return out_fail("pouch in", ctx, st);

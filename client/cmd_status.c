@@ -1,5 +1,6 @@
-/* mrf status: where this device stands: post, enrollment, pending changes, last sync, open
- * conflicts, and the latest audit head of HQ's chain this device verified. */
+/* mrf status: where this device stands: post, this device's fingerprint (compared before an
+ * approval) and its post key, enrollment, pending changes, last sync, open conflicts, and the
+ * latest audit head of HQ's chain this device verified. */
 #include <string.h>
 
 #include "client.h"
@@ -45,14 +46,15 @@ static int exec_status(struct cli_ctx *ctx, const struct cli_args *a)
     if (a->json) {
         out_json(o);
     } else {
-        const char *keys[] = {"post",          "device",         "hq",          "hq_fingerprint",
-                              "enrolled",      "token_expires",  "pending",     "last_sync",
-                              "clock_ahead_s", "open_conflicts", "quarantined", "quarantine_reason",
-                              "audit_head"};
+        const char *keys[] = {"post",           "device",      "fingerprint",       "post_key",
+                              "post_key_from",  "hq",          "hq_fingerprint",    "enrolled",
+                              "token_expires",  "pending",     "last_sync",         "clock_ahead_s",
+                              "open_conflicts", "quarantined", "quarantine_reason", "audit_head"};
         const char *labels[] = {
-            "post",          "device",          "HQ",        "HQ fingerprint", "enrolled",
-            "token expires", "pending changes", "last sync", "clock",          "open conflicts",
-            "quarantined",   "HQ refused them", "audit head"};
+            "post",      "device",         "fingerprint",    "post key",      "key granted by",
+            "HQ",        "HQ fingerprint", "enrolled",       "token expires", "pending changes",
+            "last sync", "clock",          "open conflicts", "quarantined",   "HQ refused them",
+            "audit head"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
             if (v == NULL)

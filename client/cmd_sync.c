@@ -43,6 +43,48 @@ static void progress_bar(void *arg, const struct sync_progress *p)
     fflush(stderr);
 }
 
+/* Adds what a second round moved to the first round's summary. */
+static void summary_add(struct sync_summary *s, const struct sync_summary *more)
+{
+    s->p.ops_total += more->p.ops_total;
+    s->p.ops_sent += more->p.ops_sent;
+    s->p.changesets += more->p.changesets;
+    s->p.ops_pulled += more->p.ops_pulled;
+    s->p.bytes_up += more->p.bytes_up;
+    s->p.bytes_down += more->p.bytes_down;
+    s->requests += more->requests;
+    s->connects += more->connects;
+    s->quarantined += more->quarantined;
+    if (more->quarantined > 0)
+        str_copy(s->quarantine_reason, more->quarantine_reason, sizeof s->quarantine_reason);
+    s->records += more->records;
+    s->decided += more->decided;
+    if (s->audit_warning[0] == '\0')
+        str_copy(s->audit_warning, more->audit_warning, sizeof s->audit_warning);
+}
+
+/* The sync, with the post's key ring kept in order around it (client/keyring.c): before, with
+ * what this device knew; after, with HQ's fresh answer (a first post key, a rotation after a
+ * revocation, grants just received, fields to seal again). What that produced goes in a
+ * second round at once, so one 'mrf sync' leaves nothing of the ring waiting. */
+static enum mrf_status sync_with_ring(struct cli_ctx *ctx, const struct sync_opts *o,
+                                      struct sync_summary *sum)
+{
+    struct sync_summary more;
+    int changed = 0;
+    enum mrf_status st = client_ring_maintain(ctx, 0, &changed);
+
+    if (st == MRF_OK)
+        st = client_sync(ctx, o, sum);
+    if (st == MRF_OK)
+        st = client_ring_maintain(ctx, 1, &changed);
+    if (st == MRF_OK && changed > 0) {
+        st = client_sync(ctx, o, &more);
+        summary_add(sum, &more);
+    }
+    return st;
+}
+
 static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
 {
     const char *timeout = cli_get(a, "timeout");
@@ -66,7 +108,7 @@ static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
     if (st == MRF_OK)
         st = client_unlock(ctx);
     if (st == MRF_OK)
-        st = client_sync(ctx, &o, &sum);
+        st = sync_with_ring(ctx, &o, &sum);
     if (o.progress && st != MRF_E_USAGE && st != MRF_E_PASSPHRASE)
         fputc('\n', stderr);
     if (st != MRF_OK)

@@ -9,7 +9,7 @@ static const struct cmd_entry *const commands[] = {
     &cmd_partner_show, &cmd_partner_edit, &cmd_partner_remove, &cmd_grant_add,   &cmd_grant_set,
     &cmd_grant_list,   &cmd_allocation,   &cmd_status,         &cmd_sync,        &cmd_conflicts,
     &cmd_export,       &cmd_passwd,       &cmd_wipe,           &cmd_ui,          &cmd_pouch_out,
-    &cmd_pouch_in,
+    &cmd_pouch_in,     &cmd_device_list,  &cmd_device_approve,
 };
 
 int main(int argc, char **argv)

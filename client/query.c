@@ -486,6 +486,8 @@ enum mrf_status client_status_json(struct cli_ctx *ctx, cJSON **out)
     sqlite3_reset(s);
     x_free(dev);
     st = add_audit_head(ctx, o);
+    if (st == MRF_OK)
+        st = client_ring_status(ctx, o);
     if (st != MRF_OK) {
         cJSON_Delete(o);
         return st;

@@ -265,13 +265,15 @@ static enum mrf_status check_partner(struct cli_ctx *ctx, const char *what,
     return MRF_OK;
 }
 
-/* Seals v for sealed column col of row id to this device and to HQ's escrow key, and writes
- * it; an empty v empties the column. */
+/* Seals v for sealed column col of row id to this device, to HQ's escrow key and to the post
+ * key this device holds (client_ring_recipients), and writes it; an empty v empties the
+ * column. */
 static enum mrf_status write_sealed(struct cli_ctx *ctx, enum sync_table t,
                                     const uint8_t id[MRF_ID], int col, const char *v)
 {
     const uint8_t(*recip)[MRF_BOX_PK];
-    uint8_t keys[2][MRF_BOX_PK];
+    uint8_t keys[3][MRF_BOX_PK];
+    int nkeys = 0;
     uint8_t *blob = NULL;
     size_t bloblen = 0;
     char aad[SYNC_AAD_MAX];
@@ -282,11 +284,12 @@ static enum mrf_status write_sealed(struct cli_ctx *ctx, enum sync_table t,
         st = capture_set_null(ctx->cap, t, id, col);
         return st == MRF_OK ? MRF_OK : cap_fail(ctx, st);
     }
-    memcpy(keys[0], ctx->meta.pub.box_pk, MRF_BOX_PK);
-    memcpy(keys[1], ctx->meta.escrow_pk, MRF_BOX_PK);
+    st = client_ring_recipients(ctx, keys, &nkeys);
+    if (st != MRF_OK)
+        return st;
     recip = (const uint8_t(*)[MRF_BOX_PK])keys;
     sync_field_aad(t, id, col, aad);
-    st = sealed_seal(&blob, &bloblen, v, strlen(v), aad, recip, 2);
+    st = sealed_seal(&blob, &bloblen, v, strlen(v), aad, recip, nkeys);
     if (st != MRF_OK)
         return mrf_error_set(&ctx->err, st, "cannot seal a field");
     st = capture_set_blob(ctx->cap, t, id, col, blob, bloblen);

@@ -98,6 +98,8 @@ void client_close(struct cli_ctx *ctx)
     }
     sqlite3_close_v2(ctx->db);
     ctx->db = NULL;
+    client_ring_free(ctx->ring);
+    ctx->ring = NULL;
     mrf_secrets_free(ctx->secrets);
     ctx->secrets = NULL;
 }
@@ -136,6 +138,8 @@ enum mrf_status client_unlock_with(struct cli_ctx *ctx, const char *passphrase)
                            "the keystore does not belong to this store; restore the matching "
                            "keystore file");
     }
+    if (st == MRF_OK)
+        st = client_ring_load(ctx);
     return st;
 }
 
@@ -225,6 +229,8 @@ enum mrf_status client_setup(struct cli_ctx *ctx, const char *token, const char 
         goto out;
     st = load_meta(ctx);
     if (st == MRF_OK)
+        st = client_ring_first_key(ctx);
+    if (st == MRF_OK)
         st = capture_new(ctx->db, &ctx->cap, &ctx->err);
 out:
     if (st != MRF_OK) {
@@ -311,6 +317,8 @@ enum mrf_status client_reveal(struct cli_ctx *ctx, enum sync_table t, const uint
     if (st == MRF_E_AUTH &&
         sealed_for_key(blob, n, ctx->secrets->pub.box_pk, ctx->secrets->box_sk) == MRF_OK)
         st = MRF_E_INVALID;
+    if (st == MRF_E_AUTH) /* a colleague's field: the post's key ring may open it */
+        st = client_ring_open(ctx, blob, n, aad, plain, &len);
     sqlite3_reset(s);
     if (st == MRF_E_AUTH)
         return mrf_error_set(&ctx->err, st, "reveal: this field was sealed on another device");

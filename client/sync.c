@@ -35,9 +35,10 @@ struct sync_run {
     uint8_t aside[MRF_ID]; /* the change set pending writes a pull beat are set aside into */
     int have_aside;        /* aside is chosen (one per answer) */
     int64_t cs_ops;
-    int more;      /* HQ has more ops for us */
-    int by_pouch;  /* the answer came in a reply pouch: it may be old, or applied before */
-    int64_t fresh; /* pulled ops of this answer that were new here (won the merge) */
+    int more;             /* HQ has more ops for us */
+    int by_pouch;         /* the answer came in a reply pouch: it may be old, or applied before */
+    int64_t fresh;        /* pulled ops of this answer that were new here (won the merge) */
+    int64_t keyring_upto; /* the last queued key ring grant the request in flight carries */
 };
 
 static enum mrf_status exec_stmt(struct cli_ctx *ctx, enum client_sql which, const char *what)
@@ -228,8 +229,14 @@ static enum mrf_status build_request(struct sync_run *r, int with_ops)
         }
         sqlite3_reset(s);
     }
-    if (st == MRF_OK)
-        st = changeset_request_end(&r->json);
+    if (st == MRF_OK) { /* the post's key ring: what this device signed for it */
+        struct buf members;
+        buf_init(&members, CHANGESET_TARGET);
+        st = client_ring_request(ctx, &members, &r->keyring_upto);
+        if (st == MRF_OK)
+            st = changeset_request_end_with(&r->json, members.len ? members.data : "");
+        buf_release(&members);
+    }
     if (st == MRF_E_TOOBIG)
         return mrf_error_set(&ctx->err, st, "a change set is over %u bytes", WIRE_JSON_MAX);
     return st;
@@ -702,6 +709,8 @@ static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer
     st = take_records(r, a, now, &records);
     if (st == MRF_OK)
         st = take_audit_head(r, a, now);
+    if (st == MRF_OK)
+        st = client_ring_answer(ctx, a->doc, r->keyring_upto);
     if (st == MRF_OK)
         st = next_clock(r, a, acked > 0, pulled, &clock);
     if (st != MRF_OK)

@@ -173,4 +173,66 @@ enum mrf_status sealed_frame_check(const uint8_t *blob, size_t bloblen)
 enum mrf_status sealed_for_key(const uint8_t *blob, size_t bloblen, const uint8_t pk[MRF_BOX_PK],
                                const uint8_t sk[MRF_BOX_SK]) __attribute__((warn_unused_result));
 
+/* ---- a post's key ring (crypto/postkey.c) ------------------------------------------------- */
+
+/* A post key is an X25519 box pair (mrf_box_keypair) made by a device of the post, never by
+ * HQ. Its secret travels only wrapped: crypto_box_seal to one device's box key. Statements
+ * about it are signed by the device that makes them (Ed25519 over a domain-separated, fixed
+ * layout; see postkey.c): an announcement of the post's key of one epoch by its creator, and a
+ * grant of that key to one device by a device that holds it (approval or rotation). */
+#define MRF_WRAP (48 + MRF_BOX_SK) /* crypto_box_SEALBYTES + the secret key */
+#define MRF_PROOF 32               /* a chain proof: keyed BLAKE2b-256 */
+
+struct postkey_ann {
+    char post[16];           /* NUL-padded post code */
+    uint32_t epoch;          /* 1, then one more per rotation */
+    uint8_t pk[MRF_BOX_PK];  /* the post's public key of that epoch */
+    uint8_t creator[MRF_ID]; /* the device that made it */
+    uint8_t sig[MRF_SIG];    /* by the creator's signing key */
+};
+
+struct postkey_grant {
+    char post[16];
+    uint32_t epoch;
+    uint8_t pk[MRF_BOX_PK];            /* the post key of that epoch (its announcement's) */
+    uint8_t target[MRF_ID];            /* the device it is for */
+    uint8_t target_box_pk[MRF_BOX_PK]; /* ... and that device's box key it is wrapped to */
+    uint8_t approver[MRF_ID];          /* the device that wraps it */
+    uint8_t wrapped[MRF_WRAP];         /* crypto_box_seal(secret key, target_box_pk) */
+    uint8_t proof[MRF_PROOF];          /* postkey_chain_proof by epoch - 1's secret; 0 for 1 */
+    uint8_t sig[MRF_SIG];              /* by the approver's signing key */
+};
+
+/* wrapped = crypto_box_seal(sk, to_box_pk). MRF_E_INVALID if to_box_pk is unusable. */
+enum mrf_status postkey_wrap(uint8_t wrapped[MRF_WRAP], const uint8_t *sk,
+                             const uint8_t to_box_pk[MRF_BOX_PK]);
+/* Opens wrapped with the box pair (my_pk, my_sk); the secret must be expect_pk's. *sk_out is
+ * sodium_malloc'd (MRF_BOX_SK bytes, caller sodium_frees), NULL on failure. MRF_E_AUTH if it
+ * does not open or is the secret of another key. */
+enum mrf_status postkey_unwrap(uint8_t **sk_out, const uint8_t wrapped[MRF_WRAP],
+                               const uint8_t my_pk[MRF_BOX_PK], const uint8_t my_sk[MRF_BOX_SK],
+                               const uint8_t expect_pk[MRF_BOX_PK])
+    __attribute__((warn_unused_result));
+void postkey_ann_sign(struct postkey_ann *a, const uint8_t sign_sk[MRF_SIGN_SK]);
+enum mrf_status postkey_ann_verify(const struct postkey_ann *a, const uint8_t sign_pk[MRF_SIGN_PK])
+    __attribute__((warn_unused_result));
+void postkey_grant_sign(struct postkey_grant *g, const uint8_t sign_sk[MRF_SIGN_SK]);
+enum mrf_status postkey_grant_verify(const struct postkey_grant *g,
+                                     const uint8_t sign_pk[MRF_SIGN_PK])
+    __attribute__((warn_unused_result));
+/* The chain proof of a rotated key: BLAKE2b-256 keyed with the previous epoch's secret key over
+ * "mrf-postkey-chain-v1" | post[16] | u32 epoch | pk. Only a holder of epoch - 1 can make it and
+ * every holder of epoch - 1 can check it, so HQ, which holds no post secret, cannot slip a key
+ * of its own into a ring as the next epoch. */
+void postkey_chain_proof(uint8_t out[MRF_PROOF], const char *post, uint32_t epoch,
+                         const uint8_t pk[MRF_BOX_PK], const uint8_t *prev_sk);
+/* MRF_OK if proof is prev_sk's for (post, epoch, pk); MRF_E_AUTH otherwise. post is a post
+ * code (at most 15 bytes). */
+enum mrf_status postkey_chain_verify(const uint8_t proof[MRF_PROOF], const char *post,
+                                     uint32_t epoch, const uint8_t pk[MRF_BOX_PK],
+                                     const uint8_t *prev_sk) __attribute__((warn_unused_result));
+/* The fingerprint operators compare before an approval: mrf_fingerprint over the device's
+ * signing and box public keys together, so neither can be swapped unseen. */
+void mrf_device_fingerprint(const struct mrf_pubkeys *k, char out[48]);
+
 #endif

@@ -439,4 +439,17 @@ enum mrf_status tlscert_create(const struct hq_url *u, const char *cert_path, co
 enum mrf_status tlscert_pin(const char *pem, size_t len, char pin[TLSCERT_PIN_MAX],
                             struct mrf_error *err);
 
+/* ---- a post's key ring (hq/keyring.c) ------------------------------------------------------ */
+
+/* Keeps the post key announcements and grants of the request doc that device dev (active, of
+ * its post) signed and may make; ignores the others. Inside the ingest's transaction. */
+enum mrf_status hq_keyring_take(struct hqstore *s, const struct hq_device *dev, const cJSON *doc,
+                                int64_t now);
+/* The post's devices as HQ lists them to the post, with the current epoch and who holds it. */
+enum mrf_status hq_keyring_devices(struct hqstore *s, const char *post, struct keyring_devices *l);
+/* Appends ',"keyring":{...}' for device dev to a version-2 answer: the post's announcements,
+ * the grants for dev, and the device list signed with keys->sign_sk. */
+enum mrf_status hq_keyring_answer(struct hqstore *s, const struct mrf_secrets *keys,
+                                  const struct hq_device *dev, struct buf *json);
+
 #endif

@@ -494,5 +494,33 @@ enum mrf_status hqstore_wipe_order_put(struct hqstore *s, const uint8_t device[M
 /* OUT: order and *found. With now > 0, notes the first time it is handed out (relayed). */
 enum mrf_status hqstore_wipe_order_get(struct hqstore *s, const uint8_t device[MRF_ID],
                                        uint8_t order[WIPE_ORDER_LEN], int *found, int64_t now);
+/* ---- the posts' key rings (hqstore_keyring.c) ---------------------------------------------- */
+
+/* The post key announcement HQ kept for (post, epoch). OUT: *a. MRF_E_NOTFOUND if none. */
+enum mrf_status hqstore_postkey_get(struct hqstore *s, const char *post, uint32_t epoch,
+                                    struct postkey_ann *a);
+/* Keeps a unless the post has an announcement for its epoch already (the first one stays).
+ * OUT: *stored. */
+enum mrf_status hqstore_postkey_put(struct hqstore *s, const struct postkey_ann *a, int64_t now,
+                                    int *stored);
+/* The post's latest epoch, 0 if it has no post key yet. */
+enum mrf_status hqstore_postkey_latest(struct hqstore *s, const char *post, uint32_t *epoch);
+typedef enum mrf_status (*hqstore_postkey_fn)(void *arg, const struct postkey_ann *a);
+/* Every announcement of post, by epoch. */
+enum mrf_status hqstore_postkey_scan(struct hqstore *s, const char *post, hqstore_postkey_fn fn,
+                                     void *arg);
+/* Keeps g unless its approver's grant of its epoch for its target is kept already.
+ * OUT: *stored. */
+enum mrf_status hqstore_postgrant_put(struct hqstore *s, const struct postkey_grant *g, int64_t now,
+                                      int *stored);
+/* Whether device holds the post key of epoch as far as HQ knows: it made it, or HQ keeps a
+ * grant of it for the device. OUT: *holds. */
+enum mrf_status hqstore_postgrant_holds(struct hqstore *s, const char *post, uint32_t epoch,
+                                        const uint8_t device[MRF_ID], int *holds);
+typedef enum mrf_status (*hqstore_postgrant_fn)(void *arg, const struct postkey_grant *g);
+/* The grants of post for target, by epoch. */
+enum mrf_status hqstore_postgrant_scan(struct hqstore *s, const char *post,
+                                       const uint8_t target[MRF_ID], hqstore_postgrant_fn fn,
+                                       void *arg);
 
 #endif

@@ -368,6 +368,8 @@ static enum mrf_status build_response(struct ingest *in, struct buf *json)
             rc = MRF_OK;
         if (rc == MRF_OK)
             rc = changeset_answer_conflicts_end(json, rec.ccursor);
+        if (rc == MRF_OK)
+            rc = hq_keyring_answer(in->s, in->id->keys, &in->dev, json);
     }
     in->page_cursor = p.cursor;
     in->page_ccursor = rec.ccursor;
@@ -518,6 +520,8 @@ static enum mrf_status write_once(struct ingest *in, const char **reason, unsign
         rc = replay(in, &rec, reason, status);
     else if (rc == MRF_E_NOTFOUND && (rc = admit(in, reason, status)) == MRF_OK)
         rc = take(in);
+    if (rc == MRF_OK) /* the post's key ring: HQ relays what the device signed */
+        rc = hq_keyring_take(in->s, &in->dev, in->req.doc, in->now);
     if (rc == MRF_OK)
         rc = hqstore_device_seen(in->s, in->dev.id, in->now);
     if (rc == MRF_OK)

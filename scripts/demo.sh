@@ -4,10 +4,12 @@
 # offline on their devices, syncs, pulls an HQ allocation and another device's grants, shows that
 # a laptop with a wrong date cannot take a grant over, then HQ's half: two laptops edit one
 # grant's amount offline, HQ lists the conflict, shows it and resolves it with a reason, both
-# laptops show the decision after their next sync, one change set travelling by pouch (USB stick,
-# diplomatic bag) and HQ's reply applied twice, HQ's consolidated report, an audited escrow
-# reveal of one partner, and `mrf-hq audit verify`. Everything lives in a temporary folder that
-# is removed at the end (keep it with MRF_DEMO_KEEP=1); the server is stopped by its pid.
+# laptops show the decision after their next sync, a second laptop of the post reading its
+# colleague's partner once approved (the post's key ring), one change set travelling by pouch
+# (USB stick, diplomatic bag) and HQ's reply applied twice, HQ's consolidated report, an
+# audited escrow reveal of one partner, and `mrf-hq audit verify`. Everything lives in a
+# temporary folder that is removed at the end (keep it with MRF_DEMO_KEEP=1); the server is
+# stopped by its pid.
 # Passphrases come from the environment, as automation does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -150,6 +152,20 @@ run mrf conflicts --all
 run mrf grant list
 run mrf --home "$laptop2" sync
 run mrf --home "$laptop2" conflicts --all
+
+step "The post's key ring: the second Nairobi laptop reads its colleague's partner after approval"
+printf '# on the second laptop: its fingerprint (its operator reads it out, in person or by phone)\n'
+run mrf --home "$laptop2" status
+fp2=$(mrf --home "$laptop2" status --json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["fingerprint"])')
+printf '# on the first laptop: the post'"'"'s devices as HQ relays them (HQ-signed), with the same fingerprint\n'
+run mrf device list
+run mrf device approve "$fp2"
+run mrf sync
+run mrf --home "$laptop2" sync
+run mrf --home "$laptop2" partner show "$p1" --reveal
+run mrf device list
+printf '# HQ relayed the post key sealed to that laptop; it never held it and still reads nothing\n'
 
 step "The Geneva link is down for weeks: a change set travels by diplomatic pouch instead"
 mkdir -p "$demo/bag"

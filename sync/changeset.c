@@ -338,6 +338,15 @@ enum mrf_status changeset_request_end(struct buf *b)
     return buf_puts(b, "]}");
 }
 
+enum mrf_status changeset_request_end_with(struct buf *b, const char *members)
+{
+    enum mrf_status st = buf_puts(b, "]");
+
+    if (st == MRF_OK)
+        st = buf_puts(b, members);
+    return st == MRF_OK ? buf_puts(b, "}") : st;
+}
+
 /* A non-negative integer below 2^53 (what a JSON number holds exactly). */
 static int get_count(const cJSON *j, int64_t *out)
 {

@@ -732,5 +732,51 @@ enum mrf_status wipe_order_check(const uint8_t *order, size_t len,
                                  const uint8_t device[MRF_ID], const char *post,
                                  struct wipe_order *out, struct mrf_error *err)
     __attribute__((warn_unused_result));
+/* ---- a post's key ring on the wire (sync/keyring.c) ---------------------------------------- */
+
+/* A request may carry, after its ops, "keyring":{"keys":[ANN,...],"grants":[GRANT,...]}: the
+ * post key announcements and grants its device signed (HQ keeps the first announcement of an
+ * epoch and the grants of holders). An answer (version 2) may carry "keyring":{"keys":[ANN,...],
+ * "grants":[GRANT,...],"devices":"<b64url>","dsig":"<b64url>"}: the post's announcements as
+ * HQ kept them, the grants for the device asking, and HQ's signed list of the post's devices.
+ * Readers that do not know "keyring" ignore it. */
+#define KEYRING_MAX_ITEMS 64     /* announcements or grants in one message */
+#define KEYRING_MAX_DEVICES 256  /* devices of one post in HQ's list */
+#define KEYRING_EPOCH_MAX 100000 /* rotations of one post: far more than a post ever needs */
+
+enum mrf_status keyring_ann_to_json(const struct postkey_ann *a, struct buf *b);
+enum mrf_status keyring_grant_to_json(const struct postkey_grant *g, struct buf *b);
+/* Reads one item of post (the envelope's); form and sizes only, not the signature.
+ * MRF_E_INVALID (item zeroed) if it is not one. */
+enum mrf_status keyring_ann_from_json(const cJSON *j, const char *post, struct postkey_ann *a);
+enum mrf_status keyring_grant_from_json(const cJSON *j, const char *post, struct postkey_grant *g);
+/* doc's "keyring" member's list ("keys" or "grants"), or NULL if absent, not a list or over
+ * KEYRING_MAX_ITEMS. A view into doc. */
+const cJSON *keyring_member(const cJSON *doc, const char *list);
+
+struct keyring_device {
+    uint8_t id[MRF_ID];
+    struct mrf_pubkeys keys;
+    int revoked;
+    int holds; /* HQ holds a grant of the list's epoch for it, or it made that epoch's key */
+};
+/* HQ's list of a post's devices, in enrollment order, with the post key's current epoch (0:
+ * none yet). Large (KEYRING_MAX_DEVICES entries): keep it on the heap. */
+struct keyring_devices {
+    char post[16];
+    uint32_t epoch;
+    int n;
+    struct keyring_device d[KEYRING_MAX_DEVICES];
+};
+/* The signed layout of l into out (reset first). MRF_E_TOOBIG past KEYRING_MAX_DEVICES. */
+enum mrf_status keyring_devices_encode(const struct keyring_devices *l, struct buf *out);
+/* MRF_E_INVALID (l zeroed) unless p[0..n) is exactly one such layout. */
+enum mrf_status keyring_devices_decode(const uint8_t *p, size_t n, struct keyring_devices *l);
+/* The entry of device id, or NULL. */
+const struct keyring_device *keyring_devices_find(const struct keyring_devices *l,
+                                                  const uint8_t id[MRF_ID]);
+
+/* Ends a request (after its ops) with more members: members is "" or ',"name":value...'. */
+enum mrf_status changeset_request_end_with(struct buf *b, const char *members);
 
 #endif

@@ -4,7 +4,9 @@
 # Afterwards none of those strings, nor a distinctive part of one, nor their hex or base64 form,
 # may occur in any file under the device home (post.db, its WAL, the keystore, anything), under
 # the HQ home, in the temporary directory the programs were given, or in anything a command
-# printed without --reveal. With --reveal the name must show (so this test can fail).
+# printed without --reveal. With --reveal the name must show (so this test can fail). The post's
+# key ring (issue 12): a colleague's laptop reveals a partner after approval; HQ, its log and a
+# laptop HQ revoked (after the rotation that follows) never hold or open what came after.
 # Prints "ok - NAME" / "not ok - NAME" per check and "N passed, M failed" last.
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -275,6 +277,63 @@ search() {
         fi
     done
 }
+# ---- the post's key ring: a colleague reveals, HQ and a revoked laptop do not -----------------
+# A second HQ, serving, with laptops k1 (records), k2 (a colleague, approved) and k3 (approved,
+# then revoked by HQ). After the rotation k1 records again: k2 reveals both partners, k3 only
+# the one it held before, even with the new row copied into its store; HQ's home and log hold
+# nothing (the search below covers them too).
+K_NAME=$(secret "key ring partner name" "Keyring-Halcyon-Weavers-5182" "Halcyon-Weavers")
+K_NOTE=$(secret "key ring partner note" "Keyring-note-Marrowby-3390" "Marrowby")
+K_AFTER=$(secret "name recorded after the rotation" "Keyring-Rotated-Quillfeather-7720" "Quillfeather")
+kdev() { "$MRF" --home "$T/$1" "${@:2}"; }
+kfp() { kdev "$1" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
+HQ_MAIN=$HQ_HOME
+HQ_HOME=$T/hq-ring
+if start_sync_hq; then
+    run hq post add NAI --kind bilateral
+    for k in k1 k2 k3; do
+        expect_exit "key ring: laptop $k set up" 0 kdev $k init --token "$(hq enroll NAI 2>/dev/null)"
+    done
+    expect_exit "key ring: k1 records a partner" 0 kdev k1 partner add --name "$K_NAME" --note "$K_NOTE"
+    KX1=$(cat "$OUT")
+    for k in k1 k2 k3 k1; do expect_exit "key ring: $k syncs" 0 kdev $k sync --timeout 20; done
+    expect_exit "key ring: k2 shows k1's partner sealed" 0 kdev k2 partner show "$KX1" --reveal
+    check "key ring: unapproved, k2 does not reveal the name" lacks "$K_NAME" "$OUT"
+    expect_exit "key ring: k1 approves k2" 0 kdev k1 device approve "$(kfp k2)"
+    expect_exit "key ring: k1 approves k3" 0 kdev k1 device approve "$(kfp k3)"
+    for k in k1 k2 k3; do expect_exit "key ring: $k syncs" 0 kdev $k sync --timeout 20; done
+    expect_exit "key ring: k2 partner show --reveal" 0 kdev k2 partner show "$KX1" --reveal
+    check "key ring: the colleague's laptop reveals the name" has "$K_NAME" "$OUT"
+    check "key ring: ... and the note" has "$K_NOTE" "$OUT"
+    expect_exit "key ring: HQ revokes k3" 0 hq device revoke "$(sqlite3 "$T/k3/post.db" \
+        "SELECT lower(hex(device_id)) FROM meta")"
+    expect_exit "key ring: k1 syncs (rotates)" 0 kdev k1 sync --timeout 20
+    expect_exit "key ring: k1 records after the rotation" 0 kdev k1 partner add --name "$K_AFTER"
+    KX2=$(cat "$OUT")
+    expect_exit "key ring: k1 syncs" 0 kdev k1 sync --timeout 20
+    expect_exit "key ring: k2 syncs" 0 kdev k2 sync --timeout 20
+    expect_exit "key ring: k2 reveals the newer partner" 0 kdev k2 partner show "$KX2" --reveal
+    check "key ring: the colleague's laptop reveals the name recorded after the rotation" \
+        has "$K_AFTER" "$OUT"
+    sqlite3 "$T/k3/post.db" "ATTACH '$T/k1/post.db' AS a;
+        INSERT INTO partners SELECT * FROM a.partners WHERE code = '$KX2'"
+    expect_exit "key ring: the revoked laptop's partner show --reveal" 0 \
+        kdev k3 partner show "$KX2" --reveal
+    check "key ring: the revoked laptop cannot open what was recorded after the rotation" \
+        lacks "$K_AFTER" "$OUT"
+    expect_exit "key ring: the revoked laptop still opens what it held" 0 \
+        kdev k3 partner show "$KX1" --reveal
+    check "key ring: ... the name it held before" has "$K_NAME" "$OUT"
+    hq_stop
+    search "the key ring's HQ home" "$HQ_HOME"
+    search "the key ring's HQ log" "$T/serve.log"
+    search "the revoked laptop's home" "$T/k3"
+    search "the colleague's home" "$T/k2"
+else
+    fail "key ring: a serving HQ starts" "$(tail -n 3 "$T/serve.log" 2>/dev/null | tr '\n' ' ')"
+fi
+HQ_HOME=$HQ_MAIN
+
 search "the device home" "$DEV"
 search "the HQ home" "$HQ_HOME"
 search "the programs' TMPDIR" "$TMPD"

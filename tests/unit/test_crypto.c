@@ -1292,6 +1292,257 @@ START_TEST(sealed_for_key_tells_damaged_from_foreign)
 }
 END_TEST
 
+/* ---- a post's key ring ------------------------------------------------------------------- */
+
+/* Seals s to n recipients; caller x_frees *blob. */
+static void seal_to(uint8_t **blob, size_t *len, const char *s, const struct recip *r, int n)
+{
+    uint8_t pks[SEALED_MAX_RECIP][MRF_BOX_PK];
+
+    for (int i = 0; i < n; i++)
+        memcpy(pks[i], r[i].pk, MRF_BOX_PK);
+    ck_assert_int_eq(
+        sealed_seal(blob, len, s, strlen(s), AAD, (const uint8_t(*)[MRF_BOX_PK])pks, n), MRF_OK);
+}
+
+static void assert_cannot_open(const uint8_t *blob, size_t len, const struct recip *r)
+{
+    char *plain = NULL;
+
+    ck_assert_int_eq(sealed_open(&plain, NULL, blob, len, AAD, r->pk, r->sk), MRF_E_AUTH);
+    ck_assert_ptr_null(plain);
+    ck_assert_int_eq(sealed_for_key(blob, len, r->pk, r->sk), MRF_E_AUTH);
+}
+
+START_TEST(postkey_third_recipient)
+{
+    struct recip r[3], other; /* device, escrow, post key */
+    uint8_t *blob = NULL;
+    size_t len = 0;
+
+    for (int i = 0; i < 3; i++)
+        recip_init(&r[i]);
+    recip_init(&other);
+    seal_to(&blob, &len, "Amina Yusuf", r, 3);
+    ck_assert_uint_eq(blob[1], 3);
+    /* the frame HQ checks without a key accepts three recipients */
+    ck_assert_int_eq(sealed_frame_check(blob, len), MRF_OK);
+    for (int i = 0; i < 3; i++)
+        assert_opens_to(blob, len, &r[i], "Amina Yusuf");
+    assert_cannot_open(blob, len, &other);
+    /* one slot more than the frame says, or a count past the cap, is still refused */
+    blob[1] = 4;
+    ck_assert_int_eq(sealed_frame_check(blob, len), MRF_E_INVALID);
+    blob[1] = SEALED_MAX_RECIP + 1;
+    ck_assert_int_eq(sealed_frame_check(blob, len), MRF_E_INVALID);
+    blob[1] = 3;
+    ck_assert_int_eq(sealed_frame_check(blob, len - 1), MRF_E_INVALID);
+    x_free(blob);
+    recip_release(&other);
+    for (int i = 0; i < 3; i++)
+        recip_release(&r[i]);
+}
+END_TEST
+
+START_TEST(postkey_wrap_unwrap)
+{
+    struct recip post, dev, other;
+    uint8_t wrapped[MRF_WRAP];
+    uint8_t *sk = NULL;
+
+    recip_init(&post);
+    recip_init(&dev);
+    recip_init(&other);
+    ck_assert_int_eq(postkey_wrap(wrapped, post.sk, dev.pk), MRF_OK);
+    ck_assert_int_eq(postkey_unwrap(&sk, wrapped, dev.pk, dev.sk, post.pk), MRF_OK);
+    ck_assert_ptr_nonnull(sk);
+    ck_assert_mem_eq(sk, post.sk, MRF_BOX_SK);
+    sodium_free(sk);
+    /* another device's key does not open it */
+    ck_assert_int_eq(postkey_unwrap(&sk, wrapped, other.pk, other.sk, post.pk), MRF_E_AUTH);
+    ck_assert_ptr_null(sk);
+    /* it opens, but into the secret of another key than announced: refused */
+    ck_assert_int_eq(postkey_unwrap(&sk, wrapped, dev.pk, dev.sk, other.pk), MRF_E_AUTH);
+    ck_assert_ptr_null(sk);
+    /* a changed byte anywhere */
+    for (size_t i = 0; i < MRF_WRAP; i += 7) {
+        wrapped[i] ^= 0x01;
+        ck_assert_int_eq(postkey_unwrap(&sk, wrapped, dev.pk, dev.sk, post.pk), MRF_E_AUTH);
+        wrapped[i] ^= 0x01;
+    }
+    recip_release(&other);
+    recip_release(&dev);
+    recip_release(&post);
+}
+END_TEST
+
+/* A grant and an announcement verify with their signer's key only, and every field counts. */
+START_TEST(postkey_statements_signed)
+{
+    struct mrf_secrets *a = NULL, *b = NULL;
+    struct postkey_ann ann;
+    struct postkey_grant g, g2;
+    struct recip post;
+
+    mrf_secrets_new(&a);
+    mrf_secrets_new(&b);
+    recip_init(&post);
+    memset(&ann, 0, sizeof ann);
+    memcpy(ann.post, "NAI", 4);
+    ann.epoch = 1;
+    memcpy(ann.pk, post.pk, MRF_BOX_PK);
+    memset(ann.creator, 0xa1, MRF_ID);
+    postkey_ann_sign(&ann, a->sign_sk);
+    ck_assert_int_eq(postkey_ann_verify(&ann, a->pub.sign_pk), MRF_OK);
+    ck_assert_int_eq(postkey_ann_verify(&ann, b->pub.sign_pk), MRF_E_AUTH);
+    ann.epoch = 2;
+    ck_assert_int_eq(postkey_ann_verify(&ann, a->pub.sign_pk), MRF_E_AUTH);
+    ann.epoch = 1;
+    memcpy(ann.post, "GVA", 4);
+    ck_assert_int_eq(postkey_ann_verify(&ann, a->pub.sign_pk), MRF_E_AUTH);
+
+    memset(&g, 0, sizeof g);
+    memcpy(g.post, "NAI", 4);
+    g.epoch = 1;
+    memcpy(g.pk, post.pk, MRF_BOX_PK);
+    memset(g.target, 0xb2, MRF_ID);
+    memcpy(g.target_box_pk, b->pub.box_pk, MRF_BOX_PK);
+    memset(g.approver, 0xa1, MRF_ID);
+    ck_assert_int_eq(postkey_wrap(g.wrapped, post.sk, b->pub.box_pk), MRF_OK);
+    postkey_grant_sign(&g, a->sign_sk);
+    ck_assert_int_eq(postkey_grant_verify(&g, a->pub.sign_pk), MRF_OK);
+    ck_assert_int_eq(postkey_grant_verify(&g, b->pub.sign_pk), MRF_E_AUTH);
+    /* a grant moved to another target, box key or wrap no longer verifies */
+    g2 = g;
+    g2.target[0] ^= 1;
+    ck_assert_int_eq(postkey_grant_verify(&g2, a->pub.sign_pk), MRF_E_AUTH);
+    g2 = g;
+    g2.target_box_pk[0] ^= 1;
+    ck_assert_int_eq(postkey_grant_verify(&g2, a->pub.sign_pk), MRF_E_AUTH);
+    g2 = g;
+    g2.wrapped[MRF_WRAP - 1] ^= 1;
+    ck_assert_int_eq(postkey_grant_verify(&g2, a->pub.sign_pk), MRF_E_AUTH);
+    /* an announcement's signature is no grant's */
+    memcpy(g2.sig, ann.sig, MRF_SIG);
+    ck_assert_int_eq(postkey_grant_verify(&g2, a->pub.sign_pk), MRF_E_AUTH);
+    recip_release(&post);
+    mrf_secrets_free(b);
+    mrf_secrets_free(a);
+}
+END_TEST
+
+/* Rotation: epoch 2's key, wrapped to the devices that remain, seals new fields; the revoked
+ * device, which held epoch 1, opens the old field and not the new one; the remaining devices
+ * open both. */
+START_TEST(postkey_rotation)
+{
+    struct recip dev_a, dev_b, dev_c, escrow, k1, k2;
+    uint8_t w_b1[MRF_WRAP], w_c1[MRF_WRAP], w_c2[MRF_WRAP];
+    uint8_t *sk = NULL, *old = NULL, *young = NULL;
+    size_t old_len = 0, young_len = 0;
+    struct recip r[3];
+
+    recip_init(&dev_a);
+    recip_init(&dev_b);
+    recip_init(&dev_c);
+    recip_init(&escrow);
+    recip_init(&k1);
+    recip_init(&k2);
+    r[0] = dev_a;
+    r[1] = escrow;
+    r[2] = k1;
+    seal_to(&old, &old_len, "Recorded at epoch 1", r, 3);
+    ck_assert_int_eq(postkey_wrap(w_b1, k1.sk, dev_b.pk), MRF_OK);
+    ck_assert_int_eq(postkey_wrap(w_c1, k1.sk, dev_c.pk), MRF_OK);
+    /* B is revoked; A rotates: epoch 2 goes to C only */
+    ck_assert_int_eq(postkey_wrap(w_c2, k2.sk, dev_c.pk), MRF_OK);
+    r[2] = k2;
+    seal_to(&young, &young_len, "Recorded at epoch 2", r, 3);
+
+    /* B: epoch 1 only */
+    ck_assert_int_eq(postkey_unwrap(&sk, w_b1, dev_b.pk, dev_b.sk, k1.pk), MRF_OK);
+    {
+        struct recip b1 = {{0}, sk};
+        memcpy(b1.pk, k1.pk, MRF_BOX_PK);
+        assert_opens_to(old, old_len, &b1, "Recorded at epoch 1");
+        assert_cannot_open(young, young_len, &b1);
+    }
+    sodium_free(sk);
+    assert_cannot_open(young, young_len, &dev_b);
+    ck_assert_int_eq(postkey_unwrap(&sk, w_c2, dev_b.pk, dev_b.sk, k2.pk), MRF_E_AUTH);
+    /* C: both */
+    ck_assert_int_eq(postkey_unwrap(&sk, w_c1, dev_c.pk, dev_c.sk, k1.pk), MRF_OK);
+    {
+        struct recip c1 = {{0}, sk};
+        memcpy(c1.pk, k1.pk, MRF_BOX_PK);
+        assert_opens_to(old, old_len, &c1, "Recorded at epoch 1");
+    }
+    sodium_free(sk);
+    ck_assert_int_eq(postkey_unwrap(&sk, w_c2, dev_c.pk, dev_c.sk, k2.pk), MRF_OK);
+    {
+        struct recip c2 = {{0}, sk};
+        memcpy(c2.pk, k2.pk, MRF_BOX_PK);
+        assert_opens_to(young, young_len, &c2, "Recorded at epoch 2");
+        assert_cannot_open(old, old_len, &c2);
+    }
+    sodium_free(sk);
+    /* escrow opens both, as before */
+    assert_opens_to(old, old_len, &escrow, "Recorded at epoch 1");
+    assert_opens_to(young, young_len, &escrow, "Recorded at epoch 2");
+    x_free(old);
+    x_free(young);
+    recip_release(&k2);
+    recip_release(&k1);
+    recip_release(&escrow);
+    recip_release(&dev_c);
+    recip_release(&dev_b);
+    recip_release(&dev_a);
+}
+END_TEST
+
+/* The chain proof of a rotated key: made with epoch 1's secret, it verifies with that secret
+ * only, and only for the post, epoch and key it names. */
+START_TEST(postkey_chain_proof_binds_the_previous_key)
+{
+    struct recip k1, k2, other;
+    uint8_t proof[MRF_PROOF];
+
+    recip_init(&k1);
+    recip_init(&k2);
+    recip_init(&other);
+    postkey_chain_proof(proof, "NAI", 2, k2.pk, k1.sk);
+    ck_assert_int_eq(postkey_chain_verify(proof, "NAI", 2, k2.pk, k1.sk), MRF_OK);
+    ck_assert_int_eq(postkey_chain_verify(proof, "NAI", 2, k2.pk, other.sk), MRF_E_AUTH);
+    ck_assert_int_eq(postkey_chain_verify(proof, "NAI", 3, k2.pk, k1.sk), MRF_E_AUTH);
+    ck_assert_int_eq(postkey_chain_verify(proof, "GVA", 2, k2.pk, k1.sk), MRF_E_AUTH);
+    ck_assert_int_eq(postkey_chain_verify(proof, "NAI", 2, other.pk, k1.sk), MRF_E_AUTH);
+    recip_release(&other);
+    recip_release(&k2);
+    recip_release(&k1);
+}
+END_TEST
+
+START_TEST(device_fingerprint_covers_both_keys)
+{
+    struct mrf_secrets *a = NULL;
+    struct mrf_pubkeys k;
+    char fp1[48], fp2[48];
+
+    mrf_secrets_new(&a);
+    k = a->pub;
+    mrf_device_fingerprint(&k, fp1);
+    ck_assert_uint_eq(strlen(fp1), 39);
+    k.box_pk[0] ^= 1;
+    mrf_device_fingerprint(&k, fp2);
+    ck_assert_str_ne(fp1, fp2);
+    k = a->pub;
+    k.sign_pk[31] ^= 1;
+    mrf_device_fingerprint(&k, fp2);
+    ck_assert_str_ne(fp1, fp2);
+    mrf_secrets_free(a);
+}
+END_TEST
+
 /* ---- suite ------------------------------------------------------------------------------- */
 
 static void add(Suite *s, const char *name, const TTest *t, int files)
@@ -1353,6 +1604,13 @@ static Suite *crypto_suite(void)
     add(s, "secrets_are_fresh_pairs", secrets_are_fresh_pairs, 0);
     add(s, "hash_keyed_and_unkeyed", hash_keyed_and_unkeyed, 0);
     add(s, "fingerprint_format", fingerprint_format, 0);
+    add(s, "postkey_third_recipient", postkey_third_recipient, 0);
+    add(s, "postkey_wrap_unwrap", postkey_wrap_unwrap, 0);
+    add(s, "postkey_statements_signed", postkey_statements_signed, 0);
+    add(s, "postkey_rotation", postkey_rotation, 0);
+    add(s, "postkey_chain_proof_binds_the_previous_key", postkey_chain_proof_binds_the_previous_key,
+        0);
+    add(s, "device_fingerprint_covers_both_keys", device_fingerprint_covers_both_keys, 0);
     return s;
 }
 

@@ -64,18 +64,20 @@ static void check_empty_to_latest(enum schema_kind kind, const char *const *tabl
 
 START_TEST(post_empty_to_latest)
 {
-    static const char *const tables[] = {"meta",   "themes", "partners",  "grants", "allocations",
-                                         "clocks", "outbox", "conflicts", NULL};
+    static const char *const tables[] = {
+        "meta",        "themes",      "partners",          "grants",   "allocations",
+        "clocks",      "outbox",      "conflicts",         "postkeys", "postkey_hq",
+        "keyring_out", "device_list", "keyring_rewrapped", NULL};
     check_empty_to_latest(SCHEMA_POST, tables);
 }
 END_TEST
 
 START_TEST(hq_empty_to_latest)
 {
-    static const char *const tables[] = {"posts",      "devices",       "enrollments", "received",
-                                         "oplog",      "conflicts",     "audit",       "themes",
-                                         "partners",   "grants",        "allocations", "clocks",
-                                         "clock_skew", "audit_entries", NULL};
+    static const char *const tables[] = {
+        "posts",      "devices",       "enrollments", "received",       "oplog",       "conflicts",
+        "audit",      "themes",        "partners",    "grants",         "allocations", "clocks",
+        "clock_skew", "audit_entries", "postkeys",    "postkey_grants", NULL};
     check_empty_to_latest(SCHEMA_HQ, tables);
 }
 END_TEST
@@ -306,6 +308,42 @@ START_TEST(post_v4_conflict_records_and_audit_head)
 }
 END_TEST
 
+/* Post store version 7 (the key ring): a store from before keeps its device and rows and starts
+ * with an empty ring (its first sync makes or waits for the post key); HQ's list is one row. */
+START_TEST(post_v7_keyring_starts_empty)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(schema_migrate(db, SCHEMA_POST, 5, &err), MRF_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(db,
+                     "INSERT INTO meta(id, post, device_id, sign_pk, box_pk, hq_url, hq_tls_pin, "
+                     "hq_sign_pk, hq_box_pk, escrow_pk, token_id, token_expires, created_at, "
+                     "hq_cursor) VALUES (1, 'NAI', zeroblob(16), zeroblob(32), zeroblob(32), 'u', "
+                     "'p', zeroblob(32), zeroblob(32), zeroblob(32), zeroblob(16), 0, 0, 7);"
+                     "INSERT INTO partners(id, post, code, name) VALUES (zeroblob(16), 'NAI', "
+                     "'PX-000000', x'01');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_OK);
+    ck_assert_int_eq(one(db, "SELECT hq_cursor FROM meta"), 7);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM partners"), 1);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM postkeys"), 0);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM postkey_hq"), 0);
+    ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO device_list VALUES (1, x'00', zeroblob(64), 0)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_ne(sqlite3_exec(db, "INSERT INTO device_list VALUES (2, x'00', zeroblob(64), 0)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close_v2(db);
+}
+END_TEST
+
 START_TEST(post_every_earlier_version)
 {
     check_every_version(SCHEMA_POST);
@@ -461,6 +499,7 @@ int main(void)
     tcase_add_test(tc, post_empty_to_latest);
     tcase_add_test(tc, hq_empty_to_latest);
     tcase_add_test(tc, post_every_earlier_version);
+    tcase_add_test(tc, post_v7_keyring_starts_empty);
     tcase_add_test(tc, hq_every_earlier_version);
     tcase_add_test(tc, hq_v2_keeps_rows_and_numbers_each_post);
     tcase_add_test(tc, hq_v4_bounds_unset_and_hours_empty);

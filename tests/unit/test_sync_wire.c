@@ -2086,6 +2086,123 @@ START_TEST(wipe_order_refused)
     ck_assert_int_eq(wipe_order_check(bad, WIPE_ORDER_LEN, pk, dev, "NAI", &o, &err), MRF_E_AUTH);
     sodium_memzero(sk, sizeof sk);
     sodium_memzero(other_sk, sizeof other_sk);
+/* ---- a post's key ring on the wire -------------------------------------------------------- */
+
+/* Announcements and grants survive their JSON whole; a request that carries them is still a
+ * request (changeset_request_parse), and a member missing, mistyped or of a wrong size is
+ * refused item by item. */
+START_TEST(keyring_items_round_trip)
+{
+    struct postkey_ann a, an2;
+    struct postkey_grant g, gr2;
+    struct buf b, members;
+    struct cs_request req;
+    struct mrf_error err;
+    cJSON *doc;
+
+    memset(&a, 0, sizeof a);
+    str_copy(a.post, "NAI", sizeof a.post);
+    a.epoch = 7;
+    mrf_random(a.pk, sizeof a.pk);
+    mrf_random(a.creator, sizeof a.creator);
+    mrf_random(a.sig, sizeof a.sig);
+    memset(&g, 0, sizeof g);
+    str_copy(g.post, "NAI", sizeof g.post);
+    g.epoch = 7;
+    mrf_random(g.pk, sizeof g.pk);
+    mrf_random(g.target, sizeof g.target);
+    mrf_random(g.target_box_pk, sizeof g.target_box_pk);
+    mrf_random(g.approver, sizeof g.approver);
+    mrf_random(g.wrapped, sizeof g.wrapped);
+    mrf_random(g.sig, sizeof g.sig);
+    buf_init(&members, WIRE_JSON_MAX);
+    ck_assert_int_eq(buf_puts(&members, ",\"keyring\":{\"keys\":["), MRF_OK);
+    ck_assert_int_eq(keyring_ann_to_json(&a, &members), MRF_OK);
+    ck_assert_int_eq(buf_puts(&members, "],\"grants\":["), MRF_OK);
+    ck_assert_int_eq(keyring_grant_to_json(&g, &members), MRF_OK);
+    ck_assert_int_eq(buf_puts(&members, "]}"), MRF_OK);
+    buf_init(&b, WIRE_JSON_MAX);
+    ck_assert_int_eq(changeset_request_begin(&b, 3, 0, 3, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_end_with(&b, members.data), MRF_OK);
+    ck_assert_int_eq(changeset_request_parse(b.data, b.len, &req, &err), MRF_OK);
+    ck_assert_int_eq(cJSON_GetArraySize(req.ops), 0);
+    ck_assert_int_eq(
+        keyring_ann_from_json(cJSON_GetArrayItem(keyring_member(req.doc, "keys"), 0), "NAI", &an2),
+        MRF_OK);
+    ck_assert_mem_eq(&a, &an2, sizeof a);
+    ck_assert_int_eq(keyring_grant_from_json(
+                         cJSON_GetArrayItem(keyring_member(req.doc, "grants"), 0), "NAI", &gr2),
+                     MRF_OK);
+    ck_assert_mem_eq(&g, &gr2, sizeof g);
+    changeset_request_release(&req);
+    /* an empty members text leaves the request as changeset_request_end writes it */
+    ck_assert_int_eq(changeset_request_begin(&b, 3, 0, 3, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_end_with(&b, ""), MRF_OK);
+    ck_assert_str_eq(b.data, "{\"v\":2,\"cursor\":3,\"ops\":[]}");
+    /* refused items */
+    {
+        static const char *const bad[] = {
+            "{}",
+            "{\"epoch\":0,\"pk\":\"AA\",\"creator\":\"00\",\"sig\":\"AA\"}",
+            "[]",
+            "{\"epoch\":1.5}",
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            doc = cJSON_Parse(bad[i]);
+            ck_assert_int_eq(keyring_ann_from_json(doc, "NAI", &an2), MRF_E_INVALID);
+            ck_assert_int_eq(keyring_grant_from_json(doc, "NAI", &gr2), MRF_E_INVALID);
+            cJSON_Delete(doc);
+        }
+        buf_reset(&b);
+        ck_assert_int_eq(keyring_ann_to_json(&a, &b), MRF_OK);
+        doc = cJSON_Parse(b.data);
+        ck_assert_int_eq(keyring_ann_from_json(doc, "NAI", &an2), MRF_OK);
+        cJSON_Delete(doc);
+        ck_assert_ptr_nonnull(strstr(b.data, "\"creator\":\""));
+        memcpy(strstr(b.data, "\"creator\":\"") + 11, "zz", 2); /* not hex */
+        doc = cJSON_Parse(b.data);
+        ck_assert_int_eq(keyring_ann_from_json(doc, "NAI", &an2), MRF_E_INVALID);
+        cJSON_Delete(doc);
+    }
+    buf_release(&b);
+    buf_release(&members);
+}
+END_TEST
+
+/* HQ's device list: the layout decodes to what was encoded, and any other length, an unknown
+ * flag or an unterminated post is refused. */
+START_TEST(keyring_device_list_layout)
+{
+    struct keyring_devices *l = xcalloc(1, sizeof *l), *m = xcalloc(1, sizeof *m);
+    struct buf b;
+
+    str_copy(l->post, "GVA-MUN", sizeof l->post);
+    l->epoch = 3;
+    l->n = 3;
+    for (int i = 0; i < 3; i++) {
+        mrf_random(l->d[i].id, MRF_ID);
+        mrf_random(l->d[i].keys.sign_pk, MRF_SIGN_PK);
+        mrf_random(l->d[i].keys.box_pk, MRF_BOX_PK);
+        l->d[i].revoked = i == 1;
+        l->d[i].holds = i != 2;
+    }
+    buf_init(&b, 1 << 16);
+    ck_assert_int_eq(keyring_devices_encode(l, &b), MRF_OK);
+    ck_assert_uint_eq(b.len, 14 + 16 + 4 + 4 + 3 * 81);
+    ck_assert_int_eq(keyring_devices_decode((const uint8_t *)b.data, b.len, m), MRF_OK);
+    ck_assert_mem_eq(l, m, sizeof *l);
+    ck_assert_ptr_eq(keyring_devices_find(m, l->d[2].id), &m->d[2]);
+    ck_assert_int_eq(keyring_devices_decode((const uint8_t *)b.data, b.len - 1, m), MRF_E_INVALID);
+    b.data[b.len - 1] = 4; /* an unknown flag */
+    ck_assert_int_eq(keyring_devices_decode((const uint8_t *)b.data, b.len, m), MRF_E_INVALID);
+    b.data[b.len - 1] = 0;
+    b.data[14 + 15] = 'X'; /* post not NUL-terminated */
+    ck_assert_int_eq(keyring_devices_decode((const uint8_t *)b.data, b.len, m), MRF_E_INVALID);
+    l->n = KEYRING_MAX_DEVICES + 1;
+    ck_assert_int_eq(keyring_devices_encode(l, &b), MRF_E_TOOBIG);
+    buf_release(&b);
+    x_free(m);
+    x_free(l);
 }
 END_TEST
 
@@ -2136,6 +2253,8 @@ int main(void)
     tcase_add_test(ops, changeset_v2_records_optional);
     tcase_add_test(ops, changeset_v1_answer_unchanged);
     tcase_add_test(ops, changeset_conflicts_page_cut);
+    tcase_add_test(ops, keyring_items_round_trip);
+    tcase_add_test(ops, keyring_device_list_layout);
     tcase_add_test(ops, changeset_conflict_parse_refuses_malformed);
     tcase_add_test(ops, changeset_records_members_refused);
     tcase_add_test(ops, op_to_json_too_small_leaves_buf);
