@@ -2086,6 +2086,9 @@ START_TEST(wipe_order_refused)
     ck_assert_int_eq(wipe_order_check(bad, WIPE_ORDER_LEN, pk, dev, "NAI", &o, &err), MRF_E_AUTH);
     sodium_memzero(sk, sizeof sk);
     sodium_memzero(other_sk, sizeof other_sk);
+}
+END_TEST
+
 /* ---- a post's key ring on the wire -------------------------------------------------------- */
 
 /* Announcements and grants survive their JSON whole; a request that carries them is still a
