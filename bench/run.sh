@@ -465,3 +465,10 @@ say "appended the convergence figures to docs/BENCHMARKS.md"
     bench/duress.sh "$B" 20
 } >>docs/BENCHMARKS.md
 say "appended the duress timing to docs/BENCHMARKS.md"
+
+# ---- a legitimate sync under each flood (bench/attack.sh) -----------------------------------
+{
+    echo
+    bench/attack.sh "$B" --markdown
+} >>docs/BENCHMARKS.md
+say "appended the figures under attack to docs/BENCHMARKS.md"

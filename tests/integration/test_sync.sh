@@ -440,18 +440,20 @@ check "... and the server is still up" grep -qx ok "$OUT"
 # 1 MiB uploaded at 256 KiB/s: still in flight when SIGTERM comes a second in. The server
 # must read it to the end and answer (400: it is no envelope) before it stops.
 head -c $((1024 * 1024)) /dev/urandom >"$T/slow.bin"
-curl -sk -o /dev/null -w '%{http_code}' --limit-rate 256k --data-binary "@$T/slow.bin" \
-    "https://127.0.0.1:$HQ_PORT/v1/sync" >"$T/slow.code" 2>/dev/null &
+curl -sk -o /dev/null -w '%{http_code} %{time_total}' --limit-rate 256k --data-binary "@$T/slow.bin" \
+    "https://127.0.0.1:$HQ_PORT/v1/sync" >"$T/slow.out" 2>/dev/null &
 slow_pid=$!
 LIB_PIDS="$LIB_PIDS $slow_pid"
 sleep 1
 check "SIGTERM with a request in flight: the server stops with exit 0" hq_stop
 wait "$slow_pid"
-check "... after answering it (got $(cat "$T/slow.code"))" test "$(cat "$T/slow.code")" = 400
+read -r slow_code slow_s <"$T/slow.out"
+check "... after answering it (got ${slow_code:-nothing})" test "${slow_code:-}" = 400
 check "... and it did not stop with requests unfinished" lacks "unfinished" "$T/serve.log"
-slow_ms=$(grep 'POST /v1/sync 400' "$T/serve.log" | tail -n 1 | sed -n 's/.* ms=\([0-9]*\).*/\1/p')
-check "... which was in flight for seconds (${slow_ms:-?} ms), across the signal" \
-    test "${slow_ms:-0}" -ge 2000
+# measured by the client: the server's line for this refusal may be in a summary (refusal
+# lines from one address are rate-limited, and this test's earlier refusals came first)
+check "... which was in flight for seconds (${slow_s:-?} s), across the signal" \
+    python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 2 else 1)' "${slow_s:-0}"
 if hq_start; then
     kill -INT "$HQ_PID"
     wait "$HQ_PID"
