@@ -448,4 +448,21 @@ typedef enum mrf_status (*hqstore_report_fn)(void *arg, const struct hq_report_r
 enum mrf_status hqstore_report_scan(struct hqstore *s, enum hqstore_report_query q,
                                     const char *post, int year, hqstore_report_fn fn, void *arg);
 
+/* ---- what the dashboard reads (hqstore_view.c) -------------------------------------------- */
+
+/* Begins a read transaction: the queries until hqstore_rollback see one state of the store,
+ * and writers are not blocked. */
+enum mrf_status hqstore_begin_read(struct hqstore *s);
+/* A change set HQ quarantined for its content, and HQ's reason. */
+struct hq_quarantined {
+    uint8_t changeset[MRF_ID];
+    uint8_t device[MRF_ID];
+    int64_t at; /* received, Unix seconds */
+    char reason[128];
+};
+typedef enum mrf_status (*hqstore_quarantined_fn)(void *arg, const struct hq_quarantined *q);
+/* The newest `limit` quarantined change sets of post (all posts if NULL), newest first. */
+enum mrf_status hqstore_quarantined_list(struct hqstore *s, const char *post, int limit,
+                                         hqstore_quarantined_fn fn, void *arg);
+
 #endif
