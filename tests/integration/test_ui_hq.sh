@@ -171,23 +171,92 @@ hq report --year $YEAR --format csv >"$T/rep-post.csv"
 hq report --year $YEAR --by theme --format csv >"$T/rep-theme.csv"
 driver hq-overview $YEAR "$T/rep-post.json" "$T/rep-theme.json" "$T/rep-post.csv" "$T/rep-theme.csv"
 
+# ---- a conflict resolved in the page reaches the post -------------------------------------------
+amount_on() {
+    D "$1" grant list --json >"$T/gl.json" 2>/dev/null &&
+        json "$T/gl.json" "[g['amount'] for g in d if g['code'] == '$2'][0]"
+}
+hq conflicts --json >"$T/c1.json" 2>/dev/null
+B_VAL=$(json "$T/c1.json" "[c['b']['value'] for c in d if c['id'] == '$C1'][0]")
+driver hq-conflicts "$C1"
+run hq conflicts --all --json
+check "HQ's store holds the decision and the reason" json_ok "$OUT" \
+    "[(c['decision'], c['reason']) for c in d if c['id'] == '$C1'] == [('take_b', 'the later figure, agreed by phone')]"
+check "and the HQ-only note" json_ok "$OUT" "[c.get('note') for c in d if c['id'] == '$C1'] == ['desk checked the budget line']"
+check "HQ's grant holds side B ($B_VAL)" test "$(hq_sql "SELECT amount_cents FROM grants WHERE post = 'NAI' AND code = '$G1'")" = "$(echo "$B_VAL" | tr -d '.')"
+run hq audit list --json
+check "the decision is in the audit chain" json_ok "$OUT" "any(e['kind'] == 'resolve' for e in d)"
+check "n and m sync after the decision" sync_all n m
+for h in n m; do
+    run D "$h" conflicts --all --json
+    check "$h shows $C1 decided take_b with the reason" json_ok "$OUT" \
+        "[(c['decision'], c['reason']) for c in d if c['id'] == '$C1'] == [('take_b', 'the later figure, agreed by phone')]"
+    check "$h never sees the officer's note" lacks "desk checked" "$OUT"
+    check "$h holds side B" test "$(amount_on "$h" "$G1")" = "$B_VAL"
+done
+# ... and on the post's own page (mrf ui on n)
+"$MRF" --home "$T/n" ui --no-browser >"$T/pui.out" 2>>"$T/pui.log" &
+PUI_PID=$!
+LIB_PIDS="$LIB_PIDS $PUI_PID"
+if wait_for 10 grep -q '^http://127.0.0.1:' "$T/pui.out"; then
+    PUI_URL=$(head -n 1 "$T/pui.out")
+    curl -s -c "$T/pjar" -o /dev/null --max-time 10 "$PUI_URL"
+    curl -s -b "$T/pjar" --max-time 10 "${PUI_URL%%/\?*}/conflicts" >"$T/pui.html"
+    check "the post's conflicts page (mrf ui) shows HQ's decision and reason" \
+        grep -q 'the later figure, agreed by phone' "$T/pui.html"
+else
+    fail "mrf ui starts on n" "$(tail -n 3 "$T/pui.log")"
+fi
+kill -TERM "$PUI_PID" 2>/dev/null
+wait "$PUI_PID" 2>/dev/null
+LIB_PIDS=${LIB_PIDS/ $PUI_PID/}
+
+# ---- a device revoked in the page gets exit 5 ------------------------------------------------------
+run D m status --json
+M_ID=$(json "$OUT" 'd["device"]')
+check "m's device id is known" test ${#M_ID} -eq 32
+check_msg "the revoke button alone answers the confirmation page" "wrong" \
+    [ "$(post --data "csrf=$CSRF" "$UI_ORIGIN/devices/$M_ID/revoke")" = 200 ]
+check "which revokes nothing" grep -q 'id="confirm"' "$T/body"
+run hq device list --json
+check "m is still active before the confirmation" json_ok "$OUT" "[x['status'] for x in d if x['id'] == '$M_ID'] == ['active']"
+driver hq-revoke "$M_ID"
+run hq device list --json
+check "HQ's store holds m revoked" json_ok "$OUT" "[x['status'] for x in d if x['id'] == '$M_ID'] == ['revoked']"
+expect_exit "m's next sync is refused (exit 5)" 5 D m sync --timeout 20
+expect_exit "n still syncs (exit 0)" 0 D n sync --timeout 20
+
+# ---- an allocation set in the page -------------------------------------------------------------------
+driver hq-allocate $YEAR
+run hq report --year $YEAR --format json
+check "the report holds GVA's allocation of 30000.00 USD" json_ok "$OUT" \
+    '[r["allocation"] for r in d["rows"] if r["section"] == "post_year" and r["post"] == "GVA" and r["currency"] == "USD"] == ["30000.00"]'
+run hq audit list --json --kind allocate --post GVA
+check "with its audit entry" json_ok "$OUT" 'len(d) == 1'
+check "g syncs" sync_all g
+run D g allocation $YEAR --json
+check "g's laptop shows the allocation" json_ok "$OUT" 'd["allocation"] == "30000.00" and d["currency"] == "USD"'
+
 # ---- no identity or country in any answer --------------------------------------------------------
 : >"$T/crawl"
 for p in / "/?year=$YEAR" "/report.csv?year=$YEAR" "/report.csv?year=$YEAR&by=theme" \
-    "/report.csv?year=$YEAR&by=status"; do
+    "/report.csv?year=$YEAR&by=status" /conflicts "/conflicts?state=all" "/conflicts/$C1" /posts \
+    "/allocations?year=$YEAR" "/devices/$M_ID/revoke"; do
     curl -s -b "$T/jar" --max-time 10 -D - "$UI_ORIGIN$p" >>"$T/crawl"
 done
-check "every page answered" test "$(grep -c '^HTTP/1.1 200' "$T/crawl")" -eq 5
+check "every page answered" test "$(grep -c '^HTTP/1.1 200' "$T/crawl")" -eq 11
 check "no partner name, contact, phone or country in any answer" lacks_all "$T/crawl" \
     "Nairobi Legal" "Wanjiru" "555 0101" "Geneva Forum" "Kenya" "Switzerland"
-check "nothing identifying in mrf-hq ui's log" lacks_all "$T/ui.log" "Nairobi Legal" "Kenya" "Switzerland"
+check "nothing identifying in mrf-hq ui's log" lacks_all "$T/ui.log" "Nairobi Legal" "Kenya" "Switzerland" "desk checked"
 
-kill -TERM "$UI_PID" 2>/dev/null
-wait_for 10 eval '! kill -0 "$UI_PID" 2>/dev/null' && pass "mrf-hq ui stops on SIGTERM" ||
-    fail "mrf-hq ui stops on SIGTERM" "pid $UI_PID still running"
+# ---- every page, keyboard, Quit --------------------------------------------------------------------
+driver hq-pages "$C1"
+wait_for 10 eval '! kill -0 "$UI_PID" 2>/dev/null' && pass "mrf-hq ui has exited after Quit" ||
+    fail "mrf-hq ui has exited after Quit" "pid $UI_PID still running"
 wait "$UI_PID" 2>/dev/null
 rc=$?
 check_msg "mrf-hq ui exited 0" "exit $rc" [ "$rc" -eq 0 ]
 LIB_PIDS=${LIB_PIDS/ $UI_PID/}
+check "screenshots of every page were saved" test "$(ls "$SHOTS"/hq-*.png 2>/dev/null | wc -l)" -ge 9
 echo "# screenshots in $SHOTS"
 finish

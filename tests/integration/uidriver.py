@@ -455,6 +455,131 @@ def phase_hq_overview(b, url, shots, year, rep_post, rep_theme, csv_post, csv_th
     b.shot(os.path.join(shots, "hq-overview.png"))
 
 
+def phase_hq_conflicts(b, url, shots, cid):
+    """The queue, one record with both sides and its history, refusals next to their field,
+    then take B with a reason and a note."""
+    o = origin(url)
+    b.goto(url)
+    b.goto(o + "/conflicts")
+    ids = b.js("Array.from(document.querySelectorAll('#conflicts-table tr[data-id]'))"
+               ".map(function(r){return r.dataset.id;})") or []
+    report(cid in ids, "the queue lists the open record", "%r" % ids)
+    b.shot(os.path.join(shots, "hq-conflicts.png"))
+    b.goto(o + "/conflicts?state=all&kind=rule")
+    report(cid not in (b.text("body") or ""), "the kind filter leaves the value record out", "")
+    b.goto(o + "/conflicts/" + cid)
+    a, bside = b.text("#side-a") or "", b.text("#side-b") or ""
+    report("written by" in a and "written by" in bside, "the record shows both sides", a + " | " + bside)
+    report(b.js("document.querySelectorAll('#history tbody tr').length") >= 3,
+           "and the column's history", "")
+    b.shot(os.path.join(shots, "hq-conflict.png"))
+    b.js("document.getElementById('decision-take_b').checked = true")
+    b.submit("#resolve-button")
+    err = b.text("#reason-error") or ""
+    report("--reason TEXT is required" in err, "no reason: the command's refusal next to the reason", err)
+    report(b.js("document.getElementById('decision-take_b').checked"), "the form keeps the choice", "")
+    b.js("document.getElementById('decision-set').checked = true")
+    b.js("document.getElementById('column').value = 'amount'")
+    b.fill({"#value": "12,5", "#reason": "HQ's own figure"})
+    b.submit("#resolve-button")
+    err = b.text("#value-error") or ""
+    report("thousands separators" in err, "a bad amount: the rule's words next to the value", err)
+    report(b.js("document.getElementById('reason').value") == "HQ's own figure",
+           "the reason is kept as typed", "")
+    b.shot(os.path.join(shots, "hq-conflict-refused.png"))
+    b.js("document.getElementById('decision-take_b').checked = true")
+    b.fill({"#value": "", "#reason": "the later figure, agreed by phone",
+            "#note": "desk checked the budget line"})
+    b.submit("#resolve-button")
+    flash = b.text("#flash") or ""
+    report("resolved (take_b, 1 value written)" in flash, "take B resolves it, in the command's words", flash)
+    report(b.path() == "/conflicts/" + cid, "the page shows the record again", b.path())
+    report((b.text("#c-decision") or "") == "take_b" and
+           (b.text("#c-reason") or "") == "the later figure, agreed by phone",
+           "closed with the decision and the reason", "%s %s" % (b.text("#c-decision"), b.text("#c-reason")))
+    report(not b.js("!!document.getElementById('resolve-form')"), "a closed record offers no form", "")
+
+
+def phase_hq_revoke(b, url, shots, device):
+    """Revoke a device: the button leads to a confirmation page; only its button revokes."""
+    o = origin(url)
+    b.goto(url)
+    b.goto(o + "/posts")
+    report(b.js("!!document.querySelector('tr[data-device=\"%s\"]')" % device),
+           "the device is listed under its post", "")
+    b.shot(os.path.join(shots, "hq-posts.png"))
+    b.submit("tr[data-device='%s'] button[type=submit]" % device)
+    report(b.js("!!document.getElementById('confirm')"), "revoking asks for confirmation first",
+           b.text("h1"))
+    report("exits 5" in (b.text("#confirm") or ""), "and says what it does", b.text("#confirm"))
+    b.shot(os.path.join(shots, "hq-revoke-confirm.png"))
+    b.submit("#revoke-confirm")
+    flash = b.text("#flash") or ""
+    report("revoked device %s" % device[:16] in flash, "the device is revoked, in the command's words", flash)
+    st = b.text("tr[data-device='%s'] [data-k=status]" % device) or ""
+    report(st.strip() == "revoked", "the list shows it revoked", st)
+
+
+def phase_hq_allocate(b, url, shots, year):
+    """Set an allocation: a refusal next to its field, then the allocation listed."""
+    o = origin(url)
+    b.goto(url)
+    b.goto(o + "/allocations?year=" + year)
+    b.js("document.getElementById('post').value = 'GVA'")
+    b.fill({"#year": year, "#amount": "30,000", "#currency": "USD"})
+    b.submit("#allocate-button")
+    err = b.text("#amount-error") or ""
+    report("thousands separators" in err, "a bad amount is refused next to the amount", err)
+    report(b.js("document.getElementById('currency').value") == "USD" and
+           b.js("document.getElementById('post').value") == "GVA", "the form keeps what was typed", "")
+    b.fill({"#amount": "30000.00"})
+    b.submit("#allocate-button")
+    flash = b.text("#flash") or ""
+    report("allocated 30000.00 USD to %s for GVA" % year in flash, "the allocation is set, in the "
+           "command's words", flash)
+    rows = {(r["@post"], r["@currency"]): r for r in (table_rows(b, "#allocations-table") or [])}
+    got = amount_of(rows.get(("GVA", "USD"), {}).get("allocation"))
+    report(got == "30000.00", "the table lists it", "%r" % rows)
+    b.shot(os.path.join(shots, "hq-allocations.png"))
+
+
+def phase_hq_pages(b, url, shots, cid):
+    """Every page at 1366x768, labels on every field, nothing external, keyboard focus, Quit."""
+    o = origin(url)
+    b.goto(url)
+    pages = [("hq-overview", "/"), ("hq-conflicts-all", "/conflicts?state=all"),
+             ("hq-conflict-closed", "/conflicts/" + cid), ("hq-posts", "/posts"),
+             ("hq-allocations", "/allocations")]
+    for name, path in pages:
+        b.goto(o + path)
+        b.shot(os.path.join(shots, name + ".png"))
+        unlabelled = b.js(
+            "Array.from(document.querySelectorAll('input:not([type=hidden]),select,textarea'))"
+            ".filter(function(e){return !(e.id && document.querySelector("
+            "'label[for=\"'+e.id+'\"]')) && !e.closest('label');}).map(function(e){"
+            "return e.name;}).join(',')")
+        report(unlabelled == "", "%s: every field has a label" % name, unlabelled)
+        ext = b.js("performance.getEntriesByType('resource').map(function(r){return r.name;})"
+                   ".filter(function(n){return n.indexOf(location.origin) !== 0;}).join(',')")
+        report(ext == "", "%s: loads nothing from outside" % name, ext)
+        report(b.js("document.documentElement.lang") == "en", "%s: lang is set" % name, "")
+        dup = b.js("(function(){var s={},d=[];document.querySelectorAll('[id]').forEach(function(e){"
+                   "if(s[e.id])d.push(e.id);s[e.id]=1;});return d.join(',');})()")
+        report(dup == "", "%s: ids are unique" % name, dup)
+    b.goto(o + "/allocations")
+    focus = []
+    for _ in range(16):
+        b.press_tab()
+        focus.append(b.js("(function(){var e=document.activeElement, s=getComputedStyle(e);"
+                          "return [e.tagName, e.id || e.name || '', s.outlineStyle, s.outlineWidth].join(' ');})()"))
+    bad = [f for f in focus if f.split()[0] != "BODY" and (" none " in f or f.endswith(" 0px"))]
+    report(bad == [] and len(focus) == 16, "keyboard focus is always visible (16 tabs)", "; ".join(bad))
+    report(any(" amount " in f for f in focus) and any(f.startswith("SELECT") for f in focus),
+           "the allocation form is reachable by keyboard", "; ".join(focus))
+    b.submit("footer form[action='/quit'] button[type=submit]")
+    report("has stopped" in (b.text("h1") or ""), "Quit stops mrf-hq ui", b.text("h1"))
+
+
 def main():
     phase, url, shots = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(shots, exist_ok=True)
@@ -473,6 +598,14 @@ def main():
             phase_pages(b, url, shots)
         elif phase == "hq-overview":
             phase_hq_overview(b, url, shots, *sys.argv[4:9])
+        elif phase == "hq-conflicts":
+            phase_hq_conflicts(b, url, shots, sys.argv[4])
+        elif phase == "hq-revoke":
+            phase_hq_revoke(b, url, shots, sys.argv[4])
+        elif phase == "hq-allocate":
+            phase_hq_allocate(b, url, shots, sys.argv[4])
+        elif phase == "hq-pages":
+            phase_hq_pages(b, url, shots, sys.argv[4])
         else:
             report(False, "phase " + phase, "unknown")
     except Exception as e:  # any failure of the driver itself is a failed check, loudly
