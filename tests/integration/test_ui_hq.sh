@@ -14,6 +14,10 @@
 #     focus ring; Quit.
 # Every process is stopped by its pid on exit; every wait has a deadline.
 . "$(dirname "$0")/lib.sh"
+command -v sqlite3 >/dev/null || {
+    echo "sqlite3 (the CLI) is needed; scripts/install-deps.sh installs it" >&2
+    exit 1
+}
 
 SHOTS=${MRF_UI_SHOTS:-$(dirname "$MRF")/ui-screenshots}
 DRIVER=$MRF_SRC/tests/integration/uidriver.py
@@ -69,6 +73,12 @@ D m grant set "$G1" --amount 13000.00 >/dev/null
 check "n and m sync concurrent amounts" sync_all n m
 C1=$(open_id concurrent_edit "$G1")
 check "a value record is open for $G1's amount" test -n "$C1"
+# a change set HQ quarantines for its content (as test_sync.sh makes one): g's next sync
+gid=$(sqlite3 "$T/g/post.db" "SELECT hex(id) FROM grants WHERE code = '$G3'")
+sqlite3 "$T/g/post.db" "INSERT INTO outbox(tbl, id, col, value, clock, changeset) VALUES (2, X'$gid', 5, 'approved', (SELECT clock + 1 FROM meta), randomblob(16))"
+run D g sync --timeout 20
+run D g status --json
+check "g has a quarantined change set" json_ok "$OUT" 'd["quarantined"] == 1'
 
 # ---- mrf-hq ui ------------------------------------------------------------------------------
 expect_exit "a network --listen is refused (3)" 3 hq ui --no-browser --listen 0.0.0.0:8080
@@ -247,6 +257,9 @@ done
 check "every page answered" test "$(grep -c '^HTTP/1.1 200' "$T/crawl")" -eq 11
 check "no partner name, contact, phone or country in any answer" lacks_all "$T/crawl" \
     "Nairobi Legal" "Wanjiru" "555 0101" "Geneva Forum" "Kenya" "Switzerland"
+curl -s -b "$T/jar" --max-time 10 "$UI_ORIGIN/posts" >"$T/posts.html"
+check "the posts page shows GVA's quarantined change set with HQ's reason" \
+    python3 -c 'import re,sys; s=open(sys.argv[1]).read(); g=s[s.index("id=\"post-GVA\""):]; sys.exit(0 if re.search(r"data-k=\"reason\">[^<]*unknown grant status", g[:g.find("</section>")]) else 1)' "$T/posts.html"
 check "nothing identifying in mrf-hq ui's log" lacks_all "$T/ui.log" "Nairobi Legal" "Kenya" "Switzerland" "desk checked"
 
 # ---- every page, keyboard, Quit --------------------------------------------------------------------
