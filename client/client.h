@@ -76,6 +76,7 @@ enum client_sql {
     CQ_AUDIT_HEAD_GET,
     CQ_AUDIT_HEAD_PUT,
     CQ_OUTBOX_FROZEN_NEXT,
+    CQ_OUTBOX_FROZEN_LIST,
     CQ_OUTBOX_OF,
     CQ_OUTBOX_PENDING,
     CQ_OUTBOX_FREEZE,
@@ -239,6 +240,8 @@ struct sync_summary {
     int64_t records;         /* conflict records received (new or changed) */
     int64_t decided;         /* ... of them closed (HQ's decision, or the rule holds again) */
     char audit_warning[192]; /* why an audit head HQ sent was not kept ("" if all were) */
+    int more;                /* the last answer said HQ has more for this device */
+    int64_t pulled_new;      /* pulled ops that were new here (p.ops_pulled counts them all) */
 };
 
 struct sync_opts {
@@ -268,6 +271,47 @@ enum mrf_status client_sync_answer(struct cli_ctx *ctx, const uint8_t cs[MRF_ID]
 /* The summary of a finished sync as `mrf sync --json` prints it (caller frees). */
 cJSON *client_sync_summary_json(const struct sync_summary *s);
 
+/* ---- sync by pouch (client/pouch.c, on client/sync.c's machinery) ----------------------- */
+
+/* What a device's pouch holds. */
+struct pouch_out_summary {
+    int64_t changesets; /* frozen change sets in the pouch */
+    int64_t ops;        /* their outbox entries */
+    int64_t pulls;      /* requests without ops, for further pages of HQ's answer */
+    int64_t left;       /* outbox entries that did not fit: they go with the next pouch or sync */
+    size_t bytes;       /* the pouch's size (its bucket) */
+};
+
+/* Receives one sealed request envelope (len bytes, valid during the call only). */
+typedef enum mrf_status (*client_envelope_fn)(void *arg, const uint8_t *env, size_t len);
+
+/* Cuts pending entries into frozen change sets, as client_sync does, until max are frozen or
+ * nothing is pending; then calls put with the request envelope of each frozen change set,
+ * oldest first (at most max), and of pulls pull requests, each sealed and signed exactly as
+ * client_sync would send it (the cursors this device holds now). Frozen change sets stay in
+ * the outbox until an acknowledgement arrives by either road. Needs the unlocked keystore.
+ * OUT: s->changesets, s->ops, s->pulls, s->left. */
+enum mrf_status client_sync_requests(struct cli_ctx *ctx, int max, int pulls,
+                                     client_envelope_fn put, void *arg,
+                                     struct pouch_out_summary *s);
+/* client_sync_answer for an answer that came in a reply pouch: it may be older than what this
+ * device pulled since, or applied before. Then nothing moves back (cursors, records, audit
+ * head) and nothing is applied twice (an acknowledgement of entries already gone changes
+ * nothing); HQ's time in it is not taken as the skew of this laptop's clock. */
+enum mrf_status client_sync_answer_pouch(struct cli_ctx *ctx, const uint8_t cs[MRF_ID],
+                                         const char *json, size_t len, struct sync_summary *sum);
+
+/* Writes this device's pouch (client_sync_requests: at most POUCH_CHANGESETS change sets and
+ * POUCH_PULLS pulls) sealed to HQ and signed by this device into out (cap POUCH_MAX). Needs
+ * the unlocked keystore. */
+enum mrf_status client_pouch_out(struct cli_ctx *ctx, struct buf *out, struct pouch_out_summary *s);
+/* Reads HQ's reply pouch for this device: it must open with this device's key, carry HQ's
+ * signature (the key from the token) and name this device; every answer in it must open and
+ * read before the first is applied (else MRF_E_INVALID / MRF_E_AUTH, nothing applied). Then
+ * applies each answer in order with client_sync_answer_pouch. OUT: *answers, how many. */
+enum mrf_status client_pouch_in(struct cli_ctx *ctx, const uint8_t *data, size_t n,
+                                struct sync_summary *sum, int *answers);
+
 /* ---- output ------------------------------------------------------------------------------ */
 
 /* Prints a cJSON value to stdout, formatted, with a newline. */
@@ -276,6 +320,10 @@ void out_json(const cJSON *v);
  * "(none)"-style line when empty. */
 void out_table(const cJSON *rows, const char *const *keys, const char *const *heads, int ncols,
                const char *empty);
+/* Prints on stderr what a sync or an applied reply pouch brought that someone should act on:
+ * change sets HQ quarantined, an audit head not kept, conflict records (those two only
+ * without json). cmd names the command ("sync", "pouch in"). */
+void out_sync_notes(const char *cmd, const struct sync_summary *sum, int json);
 /* Reports a failed command on stderr and returns its exit code. */
 int out_fail(const char *cmd, const struct cli_ctx *ctx, enum mrf_status st);
 
@@ -287,6 +335,6 @@ int client_this_year(void);
 extern const struct cmd_entry cmd_init, cmd_theme_set, cmd_theme_list, cmd_partner_add,
     cmd_partner_list, cmd_partner_show, cmd_partner_edit, cmd_partner_remove, cmd_grant_add,
     cmd_grant_set, cmd_grant_list, cmd_allocation, cmd_status, cmd_sync, cmd_conflicts, cmd_export,
-    cmd_passwd, cmd_wipe, cmd_ui;
+    cmd_passwd, cmd_wipe, cmd_ui, cmd_pouch_out, cmd_pouch_in;
 
 #endif

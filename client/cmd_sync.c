@@ -1,7 +1,8 @@
 /* mrf sync: pushes the outbox to HQ and pulls what HQ and the post's other devices wrote
  * (client/sync.c). Needs the passphrase: change sets are signed with the device's key. On a
  * terminal a progress bar on stderr shows changes acknowledged, change sets and bytes; without
- * one, a single summary line. Exit 0 synced, 4 HQ unreachable (nothing lost), 5 HQ refused. */
+ * one, a single summary line. Exit 0 synced, 4 HQ unreachable or this device over HQ's hourly
+ * bound (nothing lost, try later), 5 HQ refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -80,22 +81,7 @@ static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
                (long long)sum.p.ops_pulled, (long long)sum.requests,
                sum.requests == 1 ? "request" : "requests", up, down);
     }
-    if (sum.quarantined > 0)
-        fprintf(stderr,
-                "mrf: sync: HQ refused %lld change set(s) for their content (%s); they are kept "
-                "in quarantine, see mrf status\n",
-                (long long)sum.quarantined, sum.quarantine_reason);
-    if (sum.audit_warning[0] != '\0')
-        fprintf(stderr, "mrf: sync: warning: %s\n", sum.audit_warning);
-    if (sum.records > sum.decided && !a->json)
-        fprintf(stderr,
-                "mrf: sync: HQ sent %lld open conflict record(s); 'mrf conflicts' shows them\n",
-                (long long)(sum.records - sum.decided));
-    if (sum.decided > 0 && !a->json)
-        fprintf(stderr,
-                "mrf: sync: HQ closed %lld conflict record(s); 'mrf conflicts --all' shows its "
-                "decisions\n",
-                (long long)sum.decided);
+    out_sync_notes("sync", &sum, a->json);
     if (ctx->meta.has_skew && (ctx->meta.hq_skew_ms > (int64_t)HLC_AHEAD_MAX_MS ||
                                ctx->meta.hq_skew_ms < -(int64_t)HLC_AHEAD_MAX_MS))
         fprintf(stderr,

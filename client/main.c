@@ -8,7 +8,8 @@ static const struct cmd_entry *const commands[] = {
     &cmd_init,         &cmd_theme_set,    &cmd_theme_list,     &cmd_partner_add, &cmd_partner_list,
     &cmd_partner_show, &cmd_partner_edit, &cmd_partner_remove, &cmd_grant_add,   &cmd_grant_set,
     &cmd_grant_list,   &cmd_allocation,   &cmd_status,         &cmd_sync,        &cmd_conflicts,
-    &cmd_export,       &cmd_passwd,       &cmd_wipe,           &cmd_ui,
+    &cmd_export,       &cmd_passwd,       &cmd_wipe,           &cmd_ui,          &cmd_pouch_out,
+    &cmd_pouch_in,
 };
 
 int main(int argc, char **argv)

@@ -74,3 +74,23 @@ int out_fail(const char *cmd, const struct cli_ctx *ctx, enum mrf_status st)
         fprintf(stderr, "mrf %s: %s\n", cmd, msg);
     return mrf_status_exit(st);
 }
+
+void out_sync_notes(const char *cmd, const struct sync_summary *sum, int json)
+{
+    if (sum->quarantined > 0)
+        fprintf(stderr,
+                "mrf: %s: HQ refused %lld change set(s) for their content (%s); they are kept "
+                "in quarantine, see mrf status\n",
+                cmd, (long long)sum->quarantined, sum->quarantine_reason);
+    if (sum->audit_warning[0] != '\0')
+        fprintf(stderr, "mrf: %s: warning: %s\n", cmd, sum->audit_warning);
+    if (sum->records > sum->decided && !json)
+        fprintf(stderr,
+                "mrf: %s: HQ sent %lld open conflict record(s); 'mrf conflicts' shows them\n", cmd,
+                (long long)(sum->records - sum->decided));
+    if (sum->decided > 0 && !json)
+        fprintf(stderr,
+                "mrf: %s: HQ closed %lld conflict record(s); 'mrf conflicts --all' shows its "
+                "decisions\n",
+                cmd, (long long)sum->decided);
+}

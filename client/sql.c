@@ -70,6 +70,8 @@ static const char *const sql[CQ_COUNT] = {
                           "audit_at = ?4 WHERE id = 1",
     [CQ_OUTBOX_FROZEN_NEXT] = "SELECT changeset FROM outbox WHERE changeset IS NOT NULL "
                               "ORDER BY seq LIMIT 1",
+    [CQ_OUTBOX_FROZEN_LIST] = "SELECT changeset FROM outbox WHERE changeset IS NOT NULL "
+                              "GROUP BY changeset ORDER BY min(seq) LIMIT ?1",
     [CQ_OUTBOX_OF] = "SELECT tbl, id, col, value, clock, prev_clock, prev_device, seq "
                      "FROM outbox WHERE changeset = ?1 ORDER BY seq",
     [CQ_OUTBOX_PENDING] = "SELECT tbl, id, col, value, clock, prev_clock, prev_device, seq, seen "
@@ -88,7 +90,8 @@ static const char *const sql[CQ_COUNT] = {
                        "FROM quarantine",
     /* the clock is computed in C: clocks are unsigned, SQL's max() is not */
     [CQ_SYNC_DONE] = "UPDATE meta SET hq_cursor = max(hq_cursor, ?1), clock = ?2, "
-                     "enrolled_at = coalesce(enrolled_at, ?3), last_sync = ?3, hq_skew_ms = ?4 "
+                     "enrolled_at = coalesce(enrolled_at, ?3), last_sync = ?3, "
+                     "hq_skew_ms = coalesce(?4, hq_skew_ms) "
                      "WHERE id = 1",
     [CQ_CLOCK_GET] = "SELECT clock FROM meta WHERE id = 1",
     [CQ_OUTBOX_RESTAMP_PREV] = "UPDATE outbox SET prev_clock = ?5 WHERE changeset IS NULL AND "

@@ -35,7 +35,9 @@ struct sync_run {
     uint8_t aside[MRF_ID]; /* the change set pending writes a pull beat are set aside into */
     int have_aside;        /* aside is chosen (one per answer) */
     int64_t cs_ops;
-    int more; /* HQ has more ops for us */
+    int more;      /* HQ has more ops for us */
+    int by_pouch;  /* the answer came in a reply pouch: it may be old, or applied before */
+    int64_t fresh; /* pulled ops of this answer that were new here (won the merge) */
 };
 
 static enum mrf_status exec_stmt(struct cli_ctx *ctx, enum client_sql which, const char *what)
@@ -102,16 +104,20 @@ static enum mrf_status next_frozen(struct sync_run *r, int *found)
     return MRF_OK;
 }
 
-/* Freezes the oldest pending entries, up to the target size of JSON, into a new change set.
- * *found 0 if nothing is pending. */
+/* Freezes the oldest pending entries, up to the target size of JSON and CHANGESET_OPS_MAX ops,
+ * into a new change set. A run of consecutive entries of one row is never split: a new row's
+ * creating writes are one transaction's, so they are consecutive, and HQ takes a row it does
+ * not have only with its required columns in the same change set. A run alone over the target
+ * still goes whole (a row has at most ten columns). *found 0 if nothing is pending. */
 static enum mrf_status cut(struct sync_run *r, int *found)
 {
     struct cli_ctx *ctx = r->ctx;
     sqlite3_stmt *s;
     struct sync_op op;
-    size_t mark;
-    int64_t last = -1, n = 0, seen = -1;
-    int rc;
+    size_t run_mark = 0;
+    int64_t last = -1, n = 0, seen = -1, run_n = 0, run_last = -1;
+    int rc, run_tbl = -1;
+    uint8_t run_id[MRF_ID];
     enum mrf_status st = exec_stmt(ctx, CQ_BEGIN, "cannot begin a transaction");
 
     *found = 0;
@@ -132,13 +138,21 @@ static enum mrf_status cut(struct sync_run *r, int *found)
         if (seen >= 0 && sqlite3_column_int64(s, 8) != seen)
             break;
         seen = sqlite3_column_int64(s, 8);
-        mark = r->json.len;
-        if (changeset_put_op(&r->json, &n, &op, 0) != MRF_OK)
-            break;
-        if (n > 1 && r->json.len > r->target) {
-            r->json.len = mark;
-            r->json.data[mark] = '\0';
-            n--;
+        if ((int)op.tbl != run_tbl || memcmp(op.id, run_id, MRF_ID) != 0) {
+            run_tbl = (int)op.tbl; /* a new run: where the change set ends without it */
+            memcpy(run_id, op.id, MRF_ID);
+            run_mark = r->json.len;
+            run_n = n;
+            run_last = last;
+        }
+        if (changeset_put_op(&r->json, &n, &op, 0) != MRF_OK ||
+            (run_n > 0 && (r->json.len > r->target || n > CHANGESET_OPS_MAX))) {
+            if (run_n > 0) { /* the run goes whole into the next change set */
+                r->json.len = run_mark;
+                r->json.data[run_mark] = '\0';
+                n = run_n;
+                last = run_last;
+            }
             break;
         }
         last = sqlite3_column_int64(s, 7);
@@ -278,6 +292,61 @@ static enum mrf_status refused(struct sync_run *r, long http, const char *reason
                          text, http, reason);
 }
 
+/* The count on line "KEY=N" of a refusal's body (lines after the reason code); -1 if absent. */
+static int64_t refusal_field(const struct buf *body, const char *key)
+{
+    char want[32], num[24];
+    const char *p;
+    size_t i = 0;
+    int64_t v;
+
+    snprintf(want, sizeof want, "\n%s=", key);
+    p = body->data != NULL ? strstr(body->data, want) : NULL;
+    if (p == NULL)
+        return -1;
+    for (p += strlen(want); i < sizeof num - 1 && p[i] >= '0' && p[i] <= '9'; i++)
+        num[i] = p[i];
+    num[i] = '\0';
+    return parse_int64(num, 0, INT64_MAX, &v) == MRF_OK ? v : -1;
+}
+
+/* HQ's volume bounds per device (docs/DECISIONS.md, "Volume bounds per device"): HQ took
+ * nothing of the change set, which stays frozen in the outbox as it is. Over the hourly bound
+ * is "later" (exit 4): the same change set goes through once the device's hour is over. Over
+ * the per-change-set bound only HQ's operator can help (exit 5): this program never cuts more
+ * than CHANGESET_OPS_MAX ops, which HQ's bound is never below. */
+static enum mrf_status over_bound(struct sync_run *r, long http, const char *reason)
+{
+    struct mrf_error *err = &r->ctx->err;
+    int64_t bound = refusal_field(&r->resp, "bound"), used = refusal_field(&r->resp, "used");
+    int64_t ops = refusal_field(&r->resp, "ops"), after = refusal_field(&r->resp, "retry_after");
+    char at[24] = "its hour is over";
+    time_t t;
+    struct tm tm;
+
+    if (strcmp(reason, "over_changeset_bound") == 0)
+        return mrf_error_set(err, MRF_E_REFUSED,
+                             "HQ takes at most %lld changes in one change set from a device and "
+                             "this one holds %lld (HTTP %ld, %s); nothing was lost: your changes "
+                             "stay in the outbox. HQ's operator can raise the bound with "
+                             "'mrf-hq limits set --per-changeset N'",
+                             (long long)bound, (long long)ops, http, reason);
+    if (after >= 0 && after <= 7 * 86400) {
+        t = time(NULL) + (time_t)after;
+        if (gmtime_r(&t, &tm) != NULL)
+            strftime(at, sizeof at, "%H:%M UTC", &tm);
+    }
+    return mrf_error_set(err, MRF_E_OFFLINE,
+                         "HQ takes at most %lld changes an hour from one device and this device "
+                         "has sent %lld this hour, so HQ took none of the next %lld (HTTP %ld, "
+                         "%s); it takes them after %s (in about %lld min): nothing was lost, "
+                         "your changes stay in the outbox, run 'mrf sync' again then. If the "
+                         "post needs more, HQ's operator can raise the bound with "
+                         "'mrf-hq limits set --per-hour N'",
+                         (long long)bound, (long long)used, (long long)ops, http, reason, at,
+                         (long long)((after + 59) / 60));
+}
+
 /* Opens and checks HQ's sealed answer into r->json. */
 static enum mrf_status open_response(struct sync_run *r)
 {
@@ -326,6 +395,7 @@ static enum mrf_status pull_op(struct sync_run *r, const struct sync_op *op, hlc
         *clock = hlc_max(*clock, op->clock);
     if (out != MERGE_APPLIED)
         return MRF_OK;
+    r->fresh++;
     if (!r->have_aside) {
         mrf_random(r->aside, MRF_ID);
         r->have_aside = 1;
@@ -414,8 +484,8 @@ static enum mrf_status take_restamp(struct sync_run *r, const struct cs_ack *ack
  * bound is this device's own wrong date at work: once HQ has given its writes a clock of its
  * own, the device starts again from that one (it keeps running ahead only while the date
  * stays wrong). */
-static enum mrf_status next_clock(struct sync_run *r, const struct cs_answer *a, hlc_t pulled,
-                                  hlc_t *out)
+static enum mrf_status next_clock(struct sync_run *r, const struct cs_answer *a, int acked,
+                                  hlc_t pulled, hlc_t *out)
 {
     sqlite3_stmt *s = client_stmt(r->ctx, CQ_CLOCK_GET);
     hlc_t mine;
@@ -428,7 +498,7 @@ static enum mrf_status next_clock(struct sync_run *r, const struct cs_answer *a,
     }
     mine = (hlc_t)sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
-    if (a->ack.restamped && mine > a->ack.restamp_above)
+    if (a->ack.restamped && acked && mine > a->ack.restamp_above)
         mine = a->ack.restamp_to;
     *out = hlc_max(mine, pulled);
     return MRF_OK;
@@ -536,6 +606,8 @@ static enum mrf_status take_audit_head(struct sync_run *r, const struct cs_answe
         return client_db_fail(ctx, "cannot read the audit head");
     }
     sqlite3_reset(s);
+    if (h->seq < kept && r->by_pouch) /* an older reply pouch: nothing to tell */
+        return MRF_OK;
     if (h->seq < kept) {
         head_warning(r,
                      "HQ's audit head #%lld is behind the one this device holds (#%lld); kept "
@@ -571,7 +643,7 @@ static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer
     hlc_t pulled = 0, clock = 0;
     hlc_t bound = hlc_bound(a->hq_time_ms);
     uint64_t now_ms = time_now_ms();
-    int64_t now = (int64_t)(now_ms / 1000u), pulled_n = 0, records = 0;
+    int64_t now = (int64_t)(now_ms / 1000u), pulled_n = 0, records = 0, acked = 0, sent;
     sqlite3_stmt *s;
     struct sync_op op;
     enum mrf_status st;
@@ -610,7 +682,9 @@ static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer
         st = client_db_fail(ctx, "cannot clear acknowledged changes");
         goto out;
     }
+    acked = sqlite3_changes(ctx->db);
     merge_forget(r->merge);
+    r->fresh = 0;
     cJSON_ArrayForEach(item, a->ops) {
         struct mrf_error err;
         if (op_from_json(item, 1, NULL, &op, &err) != MRF_OK) {
@@ -629,7 +703,7 @@ static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer
     if (st == MRF_OK)
         st = take_audit_head(r, a, now);
     if (st == MRF_OK)
-        st = next_clock(r, a, pulled, &clock);
+        st = next_clock(r, a, acked > 0, pulled, &clock);
     if (st != MRF_OK)
         goto out;
     s = client_stmt(ctx, CQ_SYNC_DONE);
@@ -640,7 +714,8 @@ static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer
     sqlite3_bind_int64(s, 1, a->cursor);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)clock);
     sqlite3_bind_int64(s, 3, now);
-    sqlite3_bind_int64(s, 4, (int64_t)(now_ms - a->hq_time_ms));
+    if (!r->by_pouch) /* a reply pouch's time is as old as its journey */
+        sqlite3_bind_int64(s, 4, (int64_t)(now_ms - a->hq_time_ms));
     if (sqlite3_step(s) != SQLITE_DONE) {
         st = client_db_fail(ctx, "cannot save the sync state");
         goto out;
@@ -659,17 +734,22 @@ out:
     r->sum->records += records;
     if (ctx->meta.enrolled_at == 0)
         ctx->meta.enrolled_at = now;
-    ctx->meta.has_skew = 1;
-    ctx->meta.hq_skew_ms = (int64_t)(now_ms - a->hq_time_ms);
+    if (!r->by_pouch) {
+        ctx->meta.has_skew = 1;
+        ctx->meta.hq_skew_ms = (int64_t)(now_ms - a->hq_time_ms);
+    }
     r->more = a->more;
+    r->sum->more = a->more;
     r->sum->p.ops_pulled += pulled_n;
-    if (a->ack.quarantined) {
+    r->sum->pulled_new += r->fresh;
+    sent = r->by_pouch ? acked : r->cs_ops; /* a pouch's answer may find its entries gone */
+    if (a->ack.quarantined && sent > 0) {
         r->sum->quarantined++;
         str_copy(r->sum->quarantine_reason, a->ack.reason, sizeof r->sum->quarantine_reason);
     } else {
-        r->sum->p.ops_sent += r->cs_ops;
+        r->sum->p.ops_sent += sent;
     }
-    if (r->cs_ops > 0)
+    if (sent > 0)
         r->sum->p.changesets++;
     return MRF_OK;
 }
@@ -725,6 +805,8 @@ static enum mrf_status exchange(struct sync_run *r, int with_ops)
         reason[strcspn(reason, "\r\n")] = '\0';
         if (!text_valid(reason, strlen(reason), 0))
             str_copy(reason, "unreadable", sizeof reason);
+        if (strcmp(reason, "over_hourly_bound") == 0 || strcmp(reason, "over_changeset_bound") == 0)
+            return over_bound(r, http, reason);
         return refused(r, http, reason);
     }
     st = open_response(r);
@@ -758,8 +840,9 @@ static enum mrf_status run(struct sync_run *r)
     }
 }
 
-enum mrf_status client_sync_answer(struct cli_ctx *ctx, const uint8_t cs[MRF_ID], const char *json,
-                                   size_t len, struct sync_summary *sum)
+/* client_sync_answer and client_sync_answer_pouch. */
+static enum mrf_status answer(struct cli_ctx *ctx, const uint8_t cs[MRF_ID], const char *json,
+                              size_t len, struct sync_summary *sum, int by_pouch)
 {
     static const struct sync_opts none;
     struct sync_run r;
@@ -769,6 +852,7 @@ enum mrf_status client_sync_answer(struct cli_ctx *ctx, const uint8_t cs[MRF_ID]
     r.ctx = ctx;
     r.o = &none;
     r.sum = sum;
+    r.by_pouch = by_pouch;
     memcpy(r.cs, cs, MRF_ID);
     buf_init(&r.json, WIRE_JSON_MAX);
     st = buf_append(&r.json, json, len);
@@ -780,6 +864,90 @@ enum mrf_status client_sync_answer(struct cli_ctx *ctx, const uint8_t cs[MRF_ID]
         st = take_answer(&r);
     merge_free(r.merge);
     buf_release(&r.json);
+    return st;
+}
+
+enum mrf_status client_sync_answer(struct cli_ctx *ctx, const uint8_t cs[MRF_ID], const char *json,
+                                   size_t len, struct sync_summary *sum)
+{
+    return answer(ctx, cs, json, len, sum, 0);
+}
+
+enum mrf_status client_sync_answer_pouch(struct cli_ctx *ctx, const uint8_t cs[MRF_ID],
+                                         const char *json, size_t len, struct sync_summary *sum)
+{
+    return answer(ctx, cs, json, len, sum, 1);
+}
+
+/* The ids of up to max frozen change sets, oldest first. OUT: *n. */
+static enum mrf_status frozen_list(struct sync_run *r, int max, uint8_t ids[][MRF_ID], int *n)
+{
+    sqlite3_stmt *s = client_stmt(r->ctx, CQ_OUTBOX_FROZEN_LIST);
+    int rc;
+
+    *n = 0;
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int(s, 1, max);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max)
+        if (sqlite3_column_bytes(s, 0) == MRF_ID)
+            memcpy(ids[(*n)++], sqlite3_column_blob(s, 0), MRF_ID);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return client_db_fail(r->ctx, "cannot read the outbox");
+    return MRF_OK;
+}
+
+enum mrf_status client_sync_requests(struct cli_ctx *ctx, int max, int pulls,
+                                     client_envelope_fn put, void *arg,
+                                     struct pouch_out_summary *out)
+{
+    static const struct sync_opts none;
+    struct sync_summary sum;
+    struct sync_run r;
+    uint8_t(*ids)[MRF_ID] = xcalloc((size_t)max + 1, MRF_ID);
+    int n = 0, found = 1;
+    int64_t total = 0;
+    enum mrf_status st;
+
+    memset(&r, 0, sizeof r);
+    memset(&sum, 0, sizeof sum);
+    r.ctx = ctx;
+    r.o = &none;
+    r.sum = &sum;
+    r.target = CHANGESET_TARGET;
+    buf_init(&r.json, WIRE_JSON_MAX);
+    buf_init(&r.env, ENV_MAX);
+    st = frozen_list(&r, max, ids, &n);
+    for (; st == MRF_OK && found && n < max; n++)
+        st = cut(&r, &found);
+    if (st == MRF_OK)
+        st = frozen_list(&r, max, ids, &n);
+    for (int i = 0; st == MRF_OK && i < n + pulls; i++) {
+        if (i < n)
+            memcpy(r.cs, ids[i], MRF_ID);
+        else
+            mrf_random(r.cs, MRF_ID); /* a pull, as client_sync sends one */
+        st = build_request(&r, i < n);
+        if (st == MRF_OK)
+            st = seal_request(&r);
+        if (st == MRF_OK)
+            st = put(arg, (const uint8_t *)r.env.data, r.env.len);
+        if (st == MRF_OK && i < n) {
+            out->changesets++;
+            out->ops += r.cs_ops;
+        } else if (st == MRF_OK) {
+            out->pulls++;
+        }
+    }
+    if (st == MRF_OK)
+        st = capture_pending(ctx->db, &total, &ctx->err);
+    if (st == MRF_OK)
+        out->left = total - out->ops;
+    sodium_memzero(r.json.data, r.json.len);
+    buf_release(&r.json);
+    buf_release(&r.env);
+    x_free(ids);
     return st;
 }
 

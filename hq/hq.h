@@ -82,6 +82,9 @@ extern const struct cmd_entry hq_cmd_audit_verify;
 extern const struct cmd_entry hq_cmd_audit_list;
 extern const struct cmd_entry hq_cmd_reveal;
 extern const struct cmd_entry hq_cmd_report;
+extern const struct cmd_entry hq_cmd_limits;
+extern const struct cmd_entry hq_cmd_limits_set;
+extern const struct cmd_entry hq_cmd_pouch_in;
 extern const struct cmd_entry hq_cmd_ui;
 
 /* ---- ingest (hq/ingest.c) --------------------------------------------------------------- */
@@ -99,7 +102,8 @@ struct ingest_result {
     const char *reason;   /* short code: "accepted", "replay", "bad_envelope", "bad_signature",
                              "unknown_device", "device_revoked", "wrong_post", "token_used",
                              "token_expired", "bad_token", "too_large", "store_error",
-                             "disk_full", or the
+                             "disk_full" (503), "over_changeset_bound" (413),
+                             "over_hourly_bound" (429), or the
                              quarantine reason */
     char device[17];      /* first 8 bytes of the device id in hex, or "-" */
     char post[16];        /* the post the envelope claims, or "-" */
@@ -107,7 +111,9 @@ struct ingest_result {
     int64_t ops_applied;  /* ops that won the merge (0 on a replay) */
     int64_t ops_out;      /* ops sent back */
     struct buf response;  /* the body to send: a sealed response envelope for 200 and 422,
-                             else the reason code as text */
+                             else the reason code as text (a volume refusal adds lines
+                             "bound=N", "used=N", "ops=N", "retry_after=SECONDS") */
+    int64_t retry_after;  /* 429: seconds until the device may send again (Retry-After) */
 };
 
 void ingest_result_init(struct ingest_result *r);
@@ -118,6 +124,73 @@ void ingest_result_release(struct ingest_result *r);
  * to send (also for 4xx); another status only if even that failed (then answer 500). */
 enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const uint8_t *body,
                           size_t len, struct ingest_result *r);
+
+/* ---- volume bounds per device (hq/volume.c) ---------------------------------------------- */
+
+/* This build's defaults, in force where HQ's operator set none (docs/DECISIONS.md, "Volume
+ * bounds per device"). A real post records tens of grants a month; a device's first sync
+ * after months offline, or an import, is a few thousand ops; a big post's 1,000 grants are
+ * ~7,000. Per change set: the most a device's own client ever cuts, and the least the
+ * operator may set. Per hour: about three times a big post's whole year at once. */
+#define HQ_OPS_PER_CHANGESET_DEFAULT CHANGESET_OPS_MAX
+#define HQ_OPS_PER_HOUR_DEFAULT 20000
+#define HQ_OPS_BOUND_MAX 100000000 /* the largest bound the operator may set */
+#define HQ_WINDOW_S 3600           /* a device's hour */
+
+/* The bounds in force: the operator's (hqstore_limits_get), else the defaults above. */
+enum mrf_status hq_limits_effective(struct hqstore *s, struct hq_limits *l);
+
+/* What the bounds say about one change set. */
+struct hq_volume {
+    const char *over;    /* NULL: admitted; else "over_changeset_bound" or "over_hourly_bound" */
+    int64_t bound;       /* the bound it is over */
+    int64_t used;        /* ops the device's hour already holds */
+    int64_t ops;         /* ops of this change set */
+    int64_t retry_after; /* over the hourly bound: seconds until the device's hour is over */
+};
+/* Inside the ingest transaction: admits a change set of nops ops from device at now (Unix
+ * seconds), counting them into the device's hour (which starts with the first ops after the
+ * last hour ended, and lasts HQ_WINDOW_S), or says in v why not (nothing counted). A change
+ * set of no ops (a pull) is always admitted; so is one within the per-change-set bound that
+ * finds the device's hour empty, even if it alone is over the hourly bound: a change set a
+ * device may send is never refused for ever. */
+enum mrf_status hq_volume_admit(struct hqstore *s, const uint8_t device[MRF_ID], int64_t nops,
+                                int64_t now, struct hq_volume *v);
+
+/* ---- new rows must be whole (hq/rowcheck.c) ---------------------------------------------- */
+
+/* A device creates a row with every column a row cannot be without (sync_column_needed) in
+ * one change set. Checks that every row ops name and post does not hold at HQ gets all of
+ * them in ops. OUT: why (n bytes), "" if so, else the quarantine reason naming the table, the
+ * row's short code (the first bytes of its id for themes) and the first column missing. */
+enum mrf_status hq_rows_check(struct hqstore *s, const char *post, const struct sync_op *ops,
+                              int nops, char *why, size_t n);
+/* ---- sync by pouch (hq/pouch.c) --------------------------------------------------------- */
+
+/* What one `mrf-hq pouch in` did, for its summary line. */
+struct hq_pouch_result {
+    char device[17];     /* first 8 bytes of the device id in hex, "-" before it is known */
+    char post[16];       /* the post the pouch names */
+    int64_t envelopes;   /* in the pouch */
+    int64_t accepted;    /* change sets taken now */
+    int64_t replayed;    /* change sets HQ had taken before: answered again, nothing applied */
+    int64_t quarantined; /* change sets refused for their content (answered, kept aside) */
+    int64_t pulls;       /* requests without ops answered (further pages) */
+    int64_t left_out;    /* change sets not answered: the reply was full */
+    int64_t ops_in, ops_applied, ops_out;
+    int more;            /* HQ has more for the device than the reply holds */
+    const char *refused; /* a refusal's reason code ("device_revoked", ...), or "" */
+};
+/* Opens a device's pouch with HQ's keys, checks that the device it names signed it, reads and
+ * authenticates every envelope with hq_ingest's first step (any refusal: nothing ingested),
+ * then takes each with its second step exactly as POST /v1/sync would, and seals the answers
+ * into reply (cap POUCH_MAX), a reply pouch that only that device opens. Statuses: those of
+ * pouch_read (MRF_E_INVALID, MRF_E_AUTH), MRF_E_AUTH if the pouch is not signed by the device
+ * it names, MRF_E_REFUSED (res->refused) as the server would refuse, MRF_E_OFFLINE if HQ
+ * cannot store now (disk full), MRF_E_IO. err says which rule failed and what to do. */
+enum mrf_status hq_pouch_in(struct hqstore *s, const struct hq_identity *id, const uint8_t *data,
+                            size_t n, struct buf *reply, struct hq_pouch_result *res,
+                            struct mrf_error *err);
 
 /* ---- the audit chain (hq/audit.c) -------------------------------------------------------- */
 

@@ -184,6 +184,33 @@ enum mrf_status hqstore_skew_put(struct hqstore *s, const struct hq_skew *k);
 enum mrf_status hqstore_skew_get(struct hqstore *s, const uint8_t changeset[MRF_ID],
                                  struct hq_skew *k);
 
+/* ---- volume bounds per device (hqstore_volume.c) ------------------------------------------ */
+
+/* The bounds HQ's operator set on what one device may send (`mrf-hq limits set`); 0 where
+ * none is set, which means this build's default (hq.h, hq_limits_effective). */
+struct hq_limits {
+    int64_t per_changeset; /* ops in one change set */
+    int64_t per_hour;      /* ops in one device's hour */
+};
+/* OUT: *l as stored. MRF_E_STATE if HQ has no configuration (not initialised). */
+enum mrf_status hqstore_limits_get(struct hqstore *s, struct hq_limits *l);
+/* Stores *l as given (0: back to the default; negative values are the caller's bug).
+ * MRF_E_STATE if HQ has no configuration. */
+enum mrf_status hqstore_limits_set(struct hqstore *s, const struct hq_limits *l);
+
+/* One device's current hour as ingest counts it: the ops of the change sets HQ took from the
+ * device since start. */
+struct hq_window {
+    int64_t start; /* Unix seconds; 0 if the device never sent an op */
+    int64_t ops;
+};
+/* OUT: *w. MRF_E_NOTFOUND if there is no such device. */
+enum mrf_status hqstore_window_get(struct hqstore *s, const uint8_t device[MRF_ID],
+                                   struct hq_window *w);
+/* MRF_E_NOTFOUND if there is no such device. */
+enum mrf_status hqstore_window_put(struct hqstore *s, const uint8_t device[MRF_ID],
+                                   const struct hq_window *w);
+
 /* ---- the audit chain (hqstore_audit.c) ----------------------------------------------------- */
 
 /* One link of the audit chain. envelope_hash is BLAKE2b-256 of body; chain_hash is

@@ -1,10 +1,10 @@
 /* The SQLite HQ store's inside, shared by its files and by nothing else: hqstore_sqlite.c
  * (open, configuration, posts, devices, change sets, oplog), hqstore_conflict.c (the conflict
- * queue, row history), hqstore_audit.c (the audit chain and its entries) and
- * hqstore_report.c (the consolidated figures), hqstore_view.c (what only the dashboard reads).
- * Each file keeps its statements in an array of
- * its own beside their enum, prepared on first use through hqs_stmt into a slot of the
- * handle's, and finalized on close. Only these files hold SQL. */
+ * queue, row history), hqstore_audit.c (the audit chain and its entries),
+ * hqstore_report.c (the consolidated figures), hqstore_volume.c (the volume bounds per
+ * device) and hqstore_view.c (what only the dashboard reads). Each file keeps its statements
+ * in an array of its own beside their enum, prepared on first use through hqs_stmt into a slot of
+ * the handle's, and finalized on close. Only these files hold SQL. */
 #ifndef MRF_HQSTORE_DB_H
 #define MRF_HQSTORE_DB_H
 
@@ -14,7 +14,14 @@
 
 #define HQS_AREA_SLOTS 32 /* statements an area file may have */
 
-enum hqs_area { HQS_AREA_CONFLICT, HQS_AREA_AUDIT, HQS_AREA_REPORT, HQS_AREA_VIEW, HQS_AREA_COUNT };
+enum hqs_area {
+    HQS_AREA_CONFLICT,
+    HQS_AREA_AUDIT,
+    HQS_AREA_REPORT,
+    HQS_AREA_VOLUME,
+    HQS_AREA_VIEW,
+    HQS_AREA_COUNT
+};
 
 struct hqstore {
     sqlite3 *db;

@@ -5,7 +5,9 @@
  * chain — all in one transaction — and answer with a sealed, signed acknowledgement and the
  * next page of the post's ops the device has not seen. A refusal applies nothing; a change set
  * whose content HQ will not take is recorded as quarantined (so a retry gets the same answer)
- * and applies nothing either.
+ * and applies nothing either. Before a new change set is read, the device's volume bounds
+ * (hq/volume.c) may refuse it for now, unrecorded, so the same change set is taken later;
+ * content includes new rows that lack a column no row can be without (hq/rowcheck.c).
  *
  * Clocks: an op whose clock is more than a day ahead of HQ's wall clock (hlc_bound) is applied
  * at a clock HQ gives it (its next own clock), so a device with a wrong date or a forged clock
@@ -33,6 +35,7 @@ struct ingest {
     struct cs_request req; /* the opened change set */
     int64_t cursor;        /* the device's cursor, in the post's own sequence */
     char quarantine[128];  /* why the content is refused, "" if it is not */
+    char detail[160];      /* lines a refusal's body adds after its reason code, or "" */
     hlc_t max_clock;       /* newest clock taken as it is, so HQ's own clock moves past it */
     struct cs_ack ack;     /* the acknowledgement, restamp included */
     struct hq_skew skew;   /* the change set's clock_skew record, if ack.restamped */
@@ -40,7 +43,10 @@ struct ingest {
     uint64_t now_ms;
     const uint8_t *body; /* the envelope exactly as received, for the audit chain */
     size_t body_len;
-    struct buf json; /* the answer, before it is sealed */
+    struct buf json;      /* the answer, before it is sealed */
+    int64_t page_cursor;  /* where the answer's page of ops ends (the request's terms) */
+    int64_t page_ccursor; /* ... and its page of conflict records */
+    int page_more;        /* HQ has more for the device than the answer holds */
 };
 
 void ingest_result_init(struct ingest_result *r)
@@ -57,13 +63,14 @@ void ingest_result_release(struct ingest_result *r)
     buf_release(&r->response);
 }
 
-/* Answers with a refusal: status and reason code, as text. Always MRF_OK (there is an answer). */
+/* Answers with a refusal: status and reason code, as text, and the refusal's detail lines if
+ * it has any. Always MRF_OK (there is an answer). */
 static enum mrf_status refuse(struct ingest *in, unsigned status, const char *reason)
 {
     in->r->http_status = status;
     in->r->reason = reason;
     buf_reset(&in->r->response);
-    (void)buf_printf(&in->r->response, "%s\n", reason);
+    (void)buf_printf(&in->r->response, "%s\n%s", reason, in->detail);
     return MRF_OK;
 }
 
@@ -178,6 +185,27 @@ static void parse_ops(struct ingest *in, struct sync_op **ops, int *nops)
         i++;
     }
     in->r->ops_in = n;
+}
+
+/* HQ's volume bounds per device (hq/volume.c), before anything of a new change set is read:
+ * MRF_E_REFUSED, 413 over the per-change-set bound or 429 over the hourly one, with the bound,
+ * the device's hour so far, the change set's ops and when the hour ends in the refusal's
+ * detail lines. Otherwise the change set's ops count into the device's hour. */
+static enum mrf_status admit(struct ingest *in, const char **reason, unsigned *status)
+{
+    struct hq_volume v;
+    int64_t nops = in->req.ops != NULL ? cJSON_GetArraySize(in->req.ops) : 0;
+    enum mrf_status rc = hq_volume_admit(in->s, in->dev.id, nops, in->now, &v);
+
+    if (rc != MRF_OK || v.over == NULL)
+        return rc;
+    in->r->ops_in = nops;
+    in->r->retry_after = v.retry_after;
+    *reason = v.over;
+    *status = strcmp(v.over, "over_hourly_bound") == 0 ? 429 : 413;
+    snprintf(in->detail, sizeof in->detail, "bound=%lld\nused=%lld\nops=%lld\nretry_after=%lld\n",
+             (long long)v.bound, (long long)v.used, (long long)v.ops, (long long)v.retry_after);
+    return MRF_E_REFUSED;
 }
 
 /* Applies every op past the bound (more than a day ahead of HQ's wall clock) at HQ's next
@@ -341,7 +369,10 @@ static enum mrf_status build_response(struct ingest *in, struct buf *json)
         if (rc == MRF_OK)
             rc = changeset_answer_conflicts_end(json, rec.ccursor);
     }
-    return rc == MRF_OK ? changeset_answer_end(json, p.more || rec.more) : rc;
+    in->page_cursor = p.cursor;
+    in->page_ccursor = rec.ccursor;
+    in->page_more = p.more || rec.more;
+    return rc == MRF_OK ? changeset_answer_end(json, in->page_more) : rc;
 }
 
 /* ---- one transaction --------------------------------------------------------------------- */
@@ -382,6 +413,10 @@ static enum mrf_status take(struct ingest *in)
     enum mrf_status rc = MRF_OK;
 
     parse_ops(in, &ops, &nops);
+    if (in->quarantine[0] == '\0')
+        rc = hq_rows_check(in->s, in->dev.post, ops, nops, in->quarantine, sizeof in->quarantine);
+    if (rc != MRF_OK)
+        goto out;
     if (in->quarantine[0] == '\0') {
         rc = bound_clocks(in, ops, nops);
         if (rc == MRF_OK)
@@ -481,7 +516,7 @@ static enum mrf_status write_once(struct ingest *in, const char **reason, unsign
     rc = hqstore_received_get(in->s, in->env.changeset, &rec);
     if (rc == MRF_OK)
         rc = replay(in, &rec, reason, status);
-    else if (rc == MRF_E_NOTFOUND)
+    else if (rc == MRF_E_NOTFOUND && (rc = admit(in, reason, status)) == MRF_OK)
         rc = take(in);
     if (rc == MRF_OK)
         rc = hqstore_device_seen(in->s, in->dev.id, in->now);
@@ -505,6 +540,7 @@ static enum mrf_status write_tx(struct ingest *in, const char **reason, unsigned
 
     if (rc == MRF_E_STATE) {
         in->quarantine[0] = '\0';
+        in->detail[0] = '\0';
         in->max_clock = 0;
         memset(&in->ack, 0, sizeof in->ack);
         memset(&in->skew, 0, sizeof in->skew);
@@ -683,4 +719,26 @@ enum mrf_status hq_ingest(struct hqstore *s, const struct hq_identity *id, const
         rc = hq_ingest_write(in);
     hq_ingest_free(in);
     return rc;
+}
+
+void hq_ingest_answer_after(struct ingest *in, int64_t cursor, int64_t ccursor)
+{
+    if (in->req.version < 2)
+        return;
+    if (cursor > in->cursor)
+        in->cursor = cursor;
+    if (ccursor > in->req.ccursor)
+        in->req.ccursor = ccursor;
+}
+
+int hq_ingest_has_ops(const struct ingest *in)
+{
+    return in->req.ops != NULL && cJSON_GetArraySize(in->req.ops) > 0;
+}
+
+void hq_ingest_page_end(const struct ingest *in, int64_t *cursor, int64_t *ccursor, int *more)
+{
+    *cursor = in->page_cursor;
+    *ccursor = in->page_ccursor;
+    *more = in->page_more;
 }

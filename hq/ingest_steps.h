@@ -22,6 +22,17 @@ enum mrf_status hq_ingest_read(struct hqstore *s, const struct hq_identity *id, 
 /* The second step: the write transaction and the answer, into the r given to hq_ingest_read.
  * Returns what hq_ingest would. */
 enum mrf_status hq_ingest_write(struct ingest *in);
+/* For the envelopes of one pouch (hq/pouch.c), which were all sealed at the cursors the
+ * device held when it wrote the pouch: between hq_ingest_read and hq_ingest_write, makes the
+ * answer's pages start after cursor and ccursor (where the previous answer's pages ended)
+ * when those are past the request's, as the device's next request would have asked over the
+ * network. Only the answer changes; the ops, their checks and conflicts are the request's.
+ * A version-1 request is left as it is. */
+void hq_ingest_answer_after(struct ingest *in, int64_t cursor, int64_t ccursor);
+/* 1 if the opened request carries ops (0: a pull). */
+int hq_ingest_has_ops(const struct ingest *in);
+/* After hq_ingest_write: where the answer's pages ended, and whether HQ has more. */
+void hq_ingest_page_end(const struct ingest *in, int64_t *cursor, int64_t *ccursor, int *more);
 /* Wipes and frees in (the enrollment secret it may hold included); NULL is a no-op. */
 void hq_ingest_free(struct ingest *in);
 

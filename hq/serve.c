@@ -147,6 +147,7 @@ struct request {
     char device[LOG_TEXT(16)];
     char post[LOG_TEXT(15)];
     int64_t ops_in, ops_applied, ops_out;
+    int64_t retry_after; /* a 429 from ingest: seconds for its Retry-After header */
 };
 
 static uint64_t mono_ms(void)
@@ -510,6 +511,11 @@ static enum MHD_Result answer(struct server *sv, struct MHD_Connection *c, struc
         r = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (r == MHD_YES && status == MHD_HTTP_SERVICE_UNAVAILABLE)
         r = MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "30");
+    if (r == MHD_YES && status == MHD_HTTP_TOO_MANY_REQUESTS && rq->retry_after > 0) {
+        char after[24];
+        snprintf(after, sizeof after, "%lld", (long long)rq->retry_after);
+        r = MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, after);
+    }
     if (r == MHD_YES)
         r = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
@@ -725,6 +731,7 @@ static enum MHD_Result on_sync(struct server *sv, struct MHD_Connection *c, stru
             atomic_store(&sv->disk_full, 0);
         else if (res.http_status == MHD_HTTP_SERVICE_UNAVAILABLE)
             atomic_store(&sv->disk_full, 1); /* hq_ingest's one 503 */
+        rq->retry_after = res.retry_after;
         r = answer(sv, c, rq, res.http_status, res.reason != NULL ? res.reason : "-",
                    res.http_status == 200 || res.http_status == 422 ? "application/octet-stream"
                                                                     : "text/plain",

@@ -4,7 +4,8 @@
 # offline on their devices, syncs, pulls an HQ allocation and another device's grants, shows that
 # a laptop with a wrong date cannot take a grant over, then HQ's half: two laptops edit one
 # grant's amount offline, HQ lists the conflict, shows it and resolves it with a reason, both
-# laptops show the decision after their next sync, HQ's consolidated report, an audited escrow
+# laptops show the decision after their next sync, one change set travelling by pouch (USB stick,
+# diplomatic bag) and HQ's reply applied twice, HQ's consolidated report, an audited escrow
 # reveal of one partner, and `mrf-hq audit verify`. Everything lives in a temporary folder that
 # is removed at the end (keep it with MRF_DEMO_KEEP=1); the server is stopped by its pid.
 # Passphrases come from the environment, as automation does.
@@ -149,6 +150,18 @@ run mrf conflicts --all
 run mrf grant list
 run mrf --home "$laptop2" sync
 run mrf --home "$laptop2" conflicts --all
+
+step "The Geneva link is down for weeks: a change set travels by diplomatic pouch instead"
+mkdir -p "$demo/bag"
+run mrf --home "$geneva" grant add --partner "$pg" --theme ACC --year 2026 --amount 8000
+run mrf --home "$geneva" pouch out "$demo/bag/gva.mrfp"
+printf '# sealed to HQ, signed by the laptop, padded to a size bucket: nothing in it is readable\n'
+run stat -c '%n: %s bytes' "$demo/bag/gva.mrfp"
+run mrf_hq pouch in "$demo/bag/gva.mrfp" --reply "$demo/bag/gva-reply.mrfp"
+run mrf --home "$geneva" pouch in "$demo/bag/gva-reply.mrfp"
+printf '# the same reply again changes nothing (exactly once, whatever the bag does):\n'
+run mrf --home "$geneva" pouch in "$demo/bag/gva-reply.mrfp"
+run mrf --home "$geneva" status
 
 step "HQ: the consolidated report, each post with the date its data is from, and exceptions"
 run mrf_hq report --year 2026

@@ -182,6 +182,11 @@ int sync_column_find(enum sync_table t, const char *name);
 const struct sync_column *sync_column_get(enum sync_table t, int col);
 /* 1 if column col of table t holds a sealed field (kind CK_SEALED), else 0. */
 int sync_column_sealed(enum sync_table t, int col);
+/* 1 if a new row of table t cannot be without column col: a required column (not nullable)
+ * with no default in the stores (the removal flag has one, 0). A device writes every such
+ * column when it creates a row, in one transaction; HQ refuses a change set that names a row
+ * it does not have without them (docs/DECISIONS.md, "Volume bounds per device"). */
+int sync_column_needed(enum sync_table t, int col);
 
 struct sync_value; /* below, with the ops */
 
@@ -339,7 +344,10 @@ void merge_forget(struct merge *m);
 #define WIRE_VERSION 2
 #define WIRE_VERSION_MIN 1              /* the oldest request HQ reads */
 #define CHANGESET_TARGET (256u * 1024u) /* bytes of JSON a change set or page is cut at */
-#define WIRE_JSON_MAX (1024u * 1024u)   /* the most JSON either side decompresses */
+/* The most ops a device cuts into one change set (besides CHANGESET_TARGET, which alone holds
+ * at most ~4,200 of the smallest ops); HQ's per-change-set bound is never set below it. */
+#define CHANGESET_OPS_MAX 5000
+#define WIRE_JSON_MAX (1024u * 1024u) /* the most JSON either side decompresses */
 
 /* Parses a body of exactly len bytes of JSON (trailing bytes refused). An escaped NUL
  * (\u0000) is refused too: cJSON would decode it into a string that C then reads cut short.
@@ -543,6 +551,82 @@ enum mrf_status envelope_open(const struct envelope *h, const uint8_t sender_sig
                               struct mrf_error *err);
 /* BLAKE2b-256 of the whole envelope (the audit chain's entry). */
 void envelope_hash(const struct envelope *h, uint8_t out[32]);
+
+/* ---- pouches: change sets carried by hand (sync/pouch.c) --------------------------------- */
+
+/* A pouch carries the envelopes of one device's sync in a file (USB stick, diplomatic bag):
+ * a device's pouch holds the request envelopes it would POST to /v1/sync, HQ's reply pouch
+ * the sealed answers to them. Layout (integers big-endian; docs/DECISIONS.md, "Sync by
+ * pouch"):
+ *   "MRFP" | u8 version=1 | u8 kind | u8 0 | u8 0                                  (8 bytes)
+ *   sealed box (X25519, libsodium crypto_box_seal) to the receiver's box key of:
+ *     u32 body length | body | signature[64] | zeros to the end
+ *   body: id[16] | reply_to[16] | device[16] | post[16] | u64 created (Unix ms) |
+ *         signer_pk[32] | u32 count | count x (u32 length | envelope)
+ *   signature: Ed25519 by signer_pk over "mrf-pouch-v1" | the 8-byte header | body
+ * The whole file is exactly one of the POUCH_BUCKETS sizes (64 KiB times a power of 4), so
+ * its size says only which bucket it fills. Nothing but the first 8 bytes can be read without
+ * the receiver's box key; nothing can be changed, cut or added without the sender's signing
+ * key. A reader checks the size, opens the box, checks lengths and the signature over the
+ * body before it reads a single envelope. */
+#define POUCH_MAGIC "MRFP"
+#define POUCH_VERSION 1
+#define POUCH_HEADER 8
+#define POUCH_BUCKET_MIN (64u * 1024u)
+#define POUCH_BUCKETS 6                 /* 64 KiB, 256 KiB, 1 MiB, 4 MiB, 16 MiB, 64 MiB */
+#define POUCH_MAX (64u * 1024u * 1024u) /* the largest bucket: no pouch is larger */
+#define POUCH_ENVELOPES_MAX 32          /* envelopes in one pouch at most */
+/* What a device puts in one pouch: at most this many change sets, and this many pulls
+ * (requests without ops) so that HQ's reply can carry further pages. With ENV_MAX per
+ * envelope either way, a pouch and its reply stay within POUCH_MAX. */
+#define POUCH_CHANGESETS 16
+#define POUCH_PULLS 8
+
+enum pouch_kind { POUCH_REQUEST = 1, POUCH_REPLY = 2 };
+
+/* A pouch being written (pouch_add) or one read (pouch_read). Envelopes are views: into the
+ * caller's bytes while writing (keep them alive until pouch_write), into p->plain after
+ * pouch_read (valid until pouch_release). */
+struct pouch {
+    int kind;                       /* POUCH_REQUEST (device to HQ) or POUCH_REPLY (HQ to device) */
+    uint8_t id[MRF_ID];             /* random, chosen by the writer */
+    uint8_t reply_to[MRF_ID];       /* a reply: the id of the pouch it answers; zeros otherwise */
+    uint8_t device[MRF_ID];         /* the device the pouch is from (request) or for (reply) */
+    char post[16];                  /* that device's post */
+    uint64_t created_ms;            /* the writer's wall clock */
+    uint8_t signer_pk[MRF_SIGN_PK]; /* pouch_read: who signed; the caller checks it is whom
+                                       it expects (the device's key, HQ's key) */
+    int n;
+    const uint8_t *env[POUCH_ENVELOPES_MAX];
+    size_t env_len[POUCH_ENVELOPES_MAX];
+    uint8_t *plain; /* pouch_read's opened bytes */
+    size_t plain_len;
+};
+
+/* Clears p for writing a pouch of kind (random id, created now). */
+void pouch_init(struct pouch *p, int kind);
+/* Adds a view of one envelope. MRF_E_TOOBIG past POUCH_ENVELOPES_MAX envelopes or when the
+ * pouch would no longer fit POUCH_MAX; p is then as it was. */
+enum mrf_status pouch_add(struct pouch *p, const uint8_t *env, size_t len, struct mrf_error *err);
+/* The file size p would have now (its bucket), and how many bytes of envelopes (length prefix
+ * included) still fit the largest bucket. */
+size_t pouch_size(const struct pouch *p);
+size_t pouch_room(const struct pouch *p);
+/* Signs p with sign_sk (signer_pk is taken from it), pads it to its bucket and seals it to
+ * peer_box_pk into out (reset first; its cap must allow POUCH_MAX). */
+enum mrf_status pouch_write(const struct pouch *p, const uint8_t sign_sk[MRF_SIGN_SK],
+                            const uint8_t peer_box_pk[MRF_BOX_PK], struct buf *out,
+                            struct mrf_error *err);
+/* Reads a pouch of the given kind from data[0..n) with the receiver's box key pair. On
+ * success p holds the opened pouch (pouch_release) whose signature verified against
+ * p->signer_pk: the caller must still check that key. MRF_E_INVALID if it is not such a pouch
+ * (magic, version, kind, a size that is no bucket: cut short or padded; lengths inside);
+ * MRF_E_AUTH if it does not open with this key (for someone else, or changed) or its
+ * signature fails. err says which rule failed; nothing is allocated past n. */
+enum mrf_status pouch_read(const uint8_t *data, size_t n, int kind,
+                           const uint8_t my_box_pk[MRF_BOX_PK], const uint8_t my_box_sk[MRF_BOX_SK],
+                           struct pouch *p, struct mrf_error *err);
+void pouch_release(struct pouch *p);
 
 /* ---- HTTPS transport (client side, libcurl) ---------------------------------------------- */
 

@@ -180,6 +180,13 @@ int sync_column_sealed(enum sync_table t, int col)
     return c != NULL && c->kind == CK_SEALED;
 }
 
+int sync_column_needed(enum sync_table t, int col)
+{
+    const struct sync_column *c = sync_column_get(t, col);
+
+    return c != NULL && !c->nullable && c->kind != CK_FLAG;
+}
+
 const char *sync_column_check(enum sync_table t, int col, const struct sync_value *v)
 {
     const struct sync_column *c = sync_column_get(t, col);

@@ -396,6 +396,28 @@ START_TEST(writes_are_captured_and_coalesced)
 }
 END_TEST
 
+/* A sync cuts the outbox into change sets without splitting one row's writes: HQ takes a
+ * row it does not have only with its required columns in the same change set. With a target
+ * of one byte, the first change set is exactly the first row's writes (HQ is not there, so
+ * the change set stays frozen in the outbox). */
+START_TEST(cut_keeps_a_rows_writes_together)
+{
+    struct sync_opts o = {.timeout_s = 1, .changeset_target = 1};
+    struct sync_summary sum;
+    char p[16], g[16];
+
+    themes(2026, "HRD", NULL);
+    partner(p, "Zeta");
+    ck_assert_int_eq(grant(g, p, "HRD", "1"), MRF_OK);
+    ck_assert_msg(client_unlock_with(&ctx, "correct horse") == MRF_OK, "%s", ctx.err.msg);
+    ck_assert_int_ne(client_sync(&ctx, &o, &sum), MRF_OK); /* no HQ */
+    ck_assert_int_eq(one_int("SELECT count(*) FROM outbox WHERE changeset IS NOT NULL"), 3);
+    ck_assert_int_eq(one_int("SELECT count(*) FROM outbox f JOIN outbox p ON p.tbl = f.tbl AND "
+                             "p.id = f.id WHERE f.changeset IS NOT NULL AND p.changeset IS NULL"),
+                     0);
+}
+END_TEST
+
 /* Fault injection: fails the Nth row write (to grants, clocks or outbox) of an operation, for
  * every N until the operation succeeds, and checks that each failure leaves the store exactly
  * as it was (the same idea as SQLite's own fault tests, with a TEMP trigger as the hook). */
@@ -483,6 +505,7 @@ int main(void)
     tcase_add_test(tc, allocation_sums_committed);
     tcase_add_test(tc, writes_are_captured_and_coalesced);
     tcase_add_test(tc, fault_injection_rolls_back);
+    tcase_add_test(tc, cut_keeps_a_rows_writes_together);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }

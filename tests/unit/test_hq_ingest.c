@@ -991,6 +991,20 @@ START_TEST(disk_full_answers_503_and_stores_nothing)
     device_free(&d);
 }
 END_TEST
+/* ops of d (already enrolled) are accepted, every one applied. */
+static void expect_accepted_ops(struct hqtest_device *d, const char *ops)
+{
+    struct buf env;
+    struct ingest_result r;
+    uint8_t cs[MRF_ID];
+
+    seal_request(d, d->post, ops, cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ck_assert_str_eq(r.reason, "accepted");
+    ck_assert_int_eq(r.ops_applied, r.ops_in);
+    ingest_result_release(&r);
+    buf_release(&env);
+}
 
 START_TEST(quarantine_allocation_from_device)
 {
@@ -1137,6 +1151,18 @@ static void answer_of(struct hqtest_device *d, const char *ops, char *out, size_
     buf_release(&env);
 }
 
+/* The answer to one orphan amount of grant id: a row the sender's post does not hold. */
+static void orphan_answer(const uint8_t id[MRF_ID], char *out, size_t n)
+{
+    char code[16];
+
+    shortcode_make("G", id, code);
+    snprintf(out, n,
+             "422 quarantined a new row must carry its required columns: grants %s has no "
+             "partner ops 1 applied 0",
+             code);
+}
+
 /* A GVA device writing ids NAI uses (a random grant id, a derived theme id) gets its own rows
  * of those ids, the same answer as for ids nobody uses, and NAI's rows do not change. */
 START_TEST(rows_of_another_post_stay_apart)
@@ -1144,7 +1170,7 @@ START_TEST(rows_of_another_post_stay_apart)
     struct hqtest_device n, g;
     struct buf ops;
     uint8_t gid[MRF_ID], fresh[MRF_ID], theme[MRF_ID];
-    char sql[256], known[160], unknown[160];
+    char sql[256], known[160], unknown[160], want[160];
     char *hx;
 
     device_new(&n, "NAI");
@@ -1152,16 +1178,28 @@ START_TEST(rows_of_another_post_stay_apart)
     hx = hex_encode(gid, MRF_ID);
     device_new(&g, "GVA");
     enroll_with_grant(&g, NULL);
-    /* g writes a newer amount to NAI's grant id, then to an id nobody uses */
+    /* g writes an amount alone to NAI's grant id, then to an id nobody uses: neither is a row
+     * of GVA's, both answers say so alike */
+    mrf_random(fresh, sizeof fresh);
     buf_init(&ops, WIRE_JSON_MAX);
     add_int(&g, &ops, ST_GRANTS, gid, 3, 1);
     answer_of(&g, ops.data, known, sizeof known);
-    mrf_random(fresh, sizeof fresh);
+    orphan_answer(gid, want, sizeof want);
+    ck_assert_str_eq(known, want);
     buf_reset(&ops);
     add_int(&g, &ops, ST_GRANTS, fresh, 3, 1);
     answer_of(&g, ops.data, unknown, sizeof unknown);
+    orphan_answer(fresh, want, sizeof want);
+    ck_assert_str_eq(unknown, want);
+    /* ... and a whole grant of either id is taken alike */
+    buf_reset(&ops);
+    grant_ops(&g, &ops, gid, "FOE", "draft", 1);
+    answer_of(&g, ops.data, known, sizeof known);
+    buf_reset(&ops);
+    grant_ops(&g, &ops, fresh, "FOE", "draft", 1);
+    answer_of(&g, ops.data, unknown, sizeof unknown);
     ck_assert_str_eq(known, unknown);
-    ck_assert_str_eq(known, "200 accepted  ops 1 applied 1");
+    ck_assert_str_eq(known, "200 accepted  ops 6 applied 6");
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM grants WHERE id = x'%s' AND post = 'NAI' AND "
              "amount_cents = 1250000",
@@ -1600,6 +1638,300 @@ START_TEST(enrollment_race_token_used_by_another_device)
 }
 END_TEST
 
+/* ---- volume bounds per device, and rows that can never be valid -------------------------- */
+
+/* HQ's operator's bounds, straight into the store (0: the default). `mrf-hq limits set`
+ * never puts the per-change-set bound below CHANGESET_OPS_MAX; the store takes any, so these
+ * tests stay small. */
+static void set_limits(int64_t per_changeset, int64_t per_hour)
+{
+    struct hq_limits l = {per_changeset, per_hour};
+    ck_assert_int_eq(hqstore_limits_set(store, &l), MRF_OK);
+}
+
+/* d's hour, as HQ counts it, began an hour earlier than it did: it is over. */
+static void hour_passes(const struct hqtest_device *d)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "UPDATE devices SET window_start = window_start - 3600"
+                                        " WHERE id = ?1",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_blob(s, 1, d->id, MRF_ID, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+    ck_assert_int_eq(sqlite3_changes(db), 1);
+    sqlite3_finalize(s);
+    sqlite3_close_v2(db);
+}
+
+/* The ops d's hour holds, as HQ counts them. */
+static int64_t window_ops(const struct hqtest_device *d)
+{
+    char sql[128], *hx = hex_encode(d->id, MRF_ID);
+
+    snprintf(sql, sizeof sql, "SELECT window_ops FROM devices WHERE id = x'%s'", hx);
+    x_free(hx);
+    return count(sql);
+}
+
+/* A new grant of d, sealed: OUT env (the caller releases it). */
+static void grant_env(struct hqtest_device *d, struct buf *env)
+{
+    struct buf ops;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+
+    mrf_random(gid, sizeof gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(d, &ops, gid, "FOE", "draft", 500);
+    seal_request(d, d->post, ops.data, cs, env);
+    buf_release(&ops);
+}
+
+/* env is refused for d's volume with status and reason, the refusal's body starts with
+ * body, and nothing changed. OUT: *retry_after (if not NULL), the 429's Retry-After. */
+static void expect_over(const struct buf *env, unsigned status, const char *reason,
+                        const char *body, int64_t *retry_after)
+{
+    struct counts before = snap();
+    struct ingest_result r;
+
+    ck_assert_uint_eq(ingest(env, &r), status);
+    ck_assert_str_eq(r.reason, reason);
+    ck_assert_msg(strncmp(r.response.data, body, strlen(body)) == 0, "body %s", r.response.data);
+    ck_assert_int_eq(r.ops_applied, 0);
+    ck_assert_counts_eq(snap(), before);
+    if (retry_after != NULL)
+        *retry_after = r.retry_after;
+    ingest_result_release(&r);
+}
+
+static void expect_status(const struct buf *env, unsigned status, const char *reason)
+{
+    struct ingest_result r;
+
+    ck_assert_uint_eq(ingest(env, &r), status);
+    ck_assert_str_eq(r.reason, reason);
+    ingest_result_release(&r);
+}
+
+/* A change set over the per-change-set bound is refused as a whole (413), nothing applied and
+ * nothing recorded, so the same change set is taken once the bound is raised. */
+START_TEST(changeset_over_bound_refused_whole)
+{
+    struct hqtest_device d;
+    struct buf env;
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    set_limits(3, 0);
+    grant_env(&d, &env);
+    expect_over(&env, 413, "over_changeset_bound", "over_changeset_bound\nbound=3\nused=6\nops=6\n",
+                NULL);
+    ck_assert_int_eq(window_ops(&d), 6);
+    set_limits(0, 0); /* the default again */
+    expect_status(&env, 200, "accepted");
+    buf_release(&env);
+    device_free(&d);
+}
+END_TEST
+
+/* Over the hourly bound: 429 with the bound, what the hour holds and when it ends; nothing
+ * applied or counted; another device of the post is not held back; pulls still go; the same
+ * change set is taken once the device's hour is over. */
+START_TEST(hourly_bound_refuses_until_the_hour_is_over)
+{
+    struct hqtest_device a, b;
+    struct buf env, pull, ops;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+    int64_t after = 0;
+
+    set_limits(0, 10);
+    device_new(&a, "NAI");
+    enroll_with_grant(&a, NULL);
+    grant_env(&a, &env);
+    expect_over(&env, 429, "over_hourly_bound",
+                "over_hourly_bound\nbound=10\nused=6\nops=6\nretry_after=", &after);
+    ck_assert_msg(after > 0 && after <= HQ_WINDOW_S, "retry after %lld", (long long)after);
+    ck_assert_int_eq(window_ops(&a), 6);
+    seal_request(&a, a.post, "", cs, &pull);
+    expect_status(&pull, 200, "accepted");
+
+    device_new(&b, "NAI");
+    enroll_with_grant(&b, gid);
+    buf_init(&ops, WIRE_JSON_MAX);
+    add_int(&b, &ops, ST_GRANTS, gid, 3, 900); /* 6 + 1: within b's own hour */
+    expect_accepted_ops(&b, ops.data);
+
+    hour_passes(&a);
+    expect_status(&env, 200, "accepted");
+    ck_assert_int_eq(window_ops(&a), 6);
+    buf_release(&ops);
+    buf_release(&pull);
+    buf_release(&env);
+    device_free(&a);
+    device_free(&b);
+}
+END_TEST
+
+/* The device's hour is kept in the store: a restart forgets nothing. The operator's setting
+ * changes the bound from the next change set on. */
+START_TEST(bound_survives_restart_and_setting_raises_it)
+{
+    struct hqtest_device d;
+    struct buf env;
+    struct mrf_error err = {0};
+
+    set_limits(0, 10);
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    grant_env(&d, &env);
+    expect_over(&env, 429, "over_hourly_bound", "over_hourly_bound\nbound=10\n", NULL);
+    hqstore_close(store);
+    ck_assert_msg(hqstore_open(home, HQSTORE_EXISTING, &store, &err) == MRF_OK, "%s", err.msg);
+    expect_over(&env, 429, "over_hourly_bound", "over_hourly_bound\nbound=10\nused=6\n", NULL);
+    set_limits(0, 12);
+    expect_status(&env, 200, "accepted");
+    buf_release(&env);
+    device_free(&d);
+}
+END_TEST
+
+/* A change set within the per-change-set bound that finds the device's hour empty is taken
+ * even when it alone is over the hourly bound: nothing a device may send waits for ever. */
+START_TEST(empty_hour_takes_one_changeset)
+{
+    struct hqtest_device d;
+    struct buf env;
+
+    set_limits(0, 2);
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL); /* 6 ops into an empty hour */
+    grant_env(&d, &env);
+    expect_over(&env, 429, "over_hourly_bound", "over_hourly_bound\nbound=2\nused=6\nops=6\n",
+                NULL);
+    hour_passes(&d);
+    expect_status(&env, 200, "accepted");
+    buf_release(&env);
+    device_free(&d);
+}
+END_TEST
+
+/* Columns of a row HQ does not hold for the post, without the columns such a row cannot be
+ * without, can never form a valid row: the change set is quarantined as a whole, with the
+ * table, the row's code and the first column missing; a version-1 device gets the same. */
+START_TEST(quarantine_columns_of_a_row_nobody_created)
+{
+    struct hqtest_device d, old;
+    struct buf ops;
+    uint8_t gid[MRF_ID], pid[MRF_ID], tid[MRF_ID], name[2 + 8 * 80 + 24 + 32 + 16];
+    struct sync_value blob = {.type = SYNC_BLOB, .blob = name, .n = sizeof name};
+    char code[16], why[128], *hx;
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    buf_init(&ops, WIRE_JSON_MAX);
+    mrf_random(gid, sizeof gid);
+    add_int(&d, &ops, ST_GRANTS, gid, GRANT_AMOUNT, 100);
+    add_text(&d, &ops, ST_GRANTS, gid, GRANT_STATUS, "draft");
+    shortcode_make("G", gid, code);
+    snprintf(why, sizeof why, "a new row must carry its required columns: grants %s has no partner",
+             code);
+    expect_quarantine(&d, ops.data, why);
+
+    /* a whole grant beside it is not taken either */
+    buf_reset(&ops);
+    grant_ops(&d, &ops, gid, "FOE", "draft", 100);
+    add_int(&d, &ops, ST_GRANTS, gid, GRANT_REMOVED, 0);
+    mrf_random(pid, sizeof pid);
+    frame_random(name, sizeof name);
+    add_op(&d, &ops, ST_PARTNERS, pid, PARTNER_NAME, &blob);
+    shortcode_make("PX", pid, code);
+    snprintf(why, sizeof why, "a new row must carry its required columns: partners %s has no risk",
+             code);
+    expect_quarantine(&d, ops.data, why);
+
+    /* a removal alone of a theme nobody chose */
+    buf_reset(&ops);
+    row_id_derive(tid, "themes", "NAI", 2027, "ACC");
+    add_int(&d, &ops, ST_THEMES, tid, THEME_REMOVED, 1);
+    hx = hex_encode(tid, 4);
+    snprintf(why, sizeof why, "a new row must carry its required columns: themes %s has no year",
+             hx);
+    expect_quarantine(&d, ops.data, why);
+
+    device_new(&old, "NAI");
+    old.version = 1;
+    enroll_with_grant(&old, NULL);
+    buf_reset(&ops);
+    add_int(&old, &ops, ST_GRANTS, gid, GRANT_YEAR, 2026);
+    expect_quarantine(&old, ops.data, "a new row must carry its required columns: grants");
+    expect_accepted(&d);
+    x_free(hx);
+    buf_release(&ops);
+    device_free(&d);
+    device_free(&old);
+}
+END_TEST
+
+/* What devices send is taken however they split it: a new row's creating writes in any order
+ * among other rows' writes, later edits and removals in later change sets (also of removed
+ * rows), another device's edits of a row it pulled, and a set-aside write to a theme row that
+ * the post's other device created. */
+START_TEST(rows_split_as_devices_split_them_taken)
+{
+    struct hqtest_device a, b;
+    struct buf ops;
+    uint8_t gid[MRF_ID], pid[MRF_ID], tid[MRF_ID], name[2 + 8 * 80 + 24 + 32 + 16];
+    struct sync_value blob = {.type = SYNC_BLOB, .blob = name, .n = sizeof name};
+    struct sync_value ref = {.type = SYNC_BLOB, .blob = pid, .n = MRF_ID};
+
+    device_new(&a, "NAI");
+    enroll_with_grant(&a, NULL);
+    mrf_random(gid, sizeof gid);
+    mrf_random(pid, sizeof pid);
+    frame_random(name, sizeof name);
+    row_id_derive(tid, "themes", "NAI", 2026, "FOE");
+    buf_init(&ops, WIRE_JSON_MAX);
+    /* the grant's writes in reverse, the partner's and the theme's between them */
+    add_int(&a, &ops, ST_GRANTS, gid, GRANT_REMOVED, 0);
+    add_text(&a, &ops, ST_GRANTS, gid, GRANT_STATUS, "draft");
+    add_text(&a, &ops, ST_PARTNERS, pid, PARTNER_RISK, "high");
+    add_text(&a, &ops, ST_GRANTS, gid, GRANT_CURRENCY, "EUR");
+    add_int(&a, &ops, ST_THEMES, tid, THEME_YEAR, 2026);
+    add_int(&a, &ops, ST_GRANTS, gid, GRANT_AMOUNT, 700);
+    add_op(&a, &ops, ST_PARTNERS, pid, PARTNER_NAME, &blob);
+    add_int(&a, &ops, ST_GRANTS, gid, GRANT_YEAR, 2026);
+    add_text(&a, &ops, ST_THEMES, tid, THEME_THEME, "FOE");
+    add_text(&a, &ops, ST_GRANTS, gid, GRANT_THEME, "FOE");
+    add_int(&a, &ops, ST_THEMES, tid, THEME_REMOVED, 0);
+    add_op(&a, &ops, ST_GRANTS, gid, GRANT_PARTNER, &ref);
+    expect_accepted_ops(&a, ops.data);
+    /* later: an edit, a removal, then an edit of the removed partner */
+    buf_reset(&ops);
+    add_int(&a, &ops, ST_GRANTS, gid, GRANT_AMOUNT, 800);
+    add_int(&a, &ops, ST_PARTNERS, pid, PARTNER_REMOVED, 1);
+    expect_accepted_ops(&a, ops.data);
+    buf_reset(&ops);
+    add_text(&a, &ops, ST_PARTNERS, pid, PARTNER_RISK, "low");
+    expect_accepted_ops(&a, ops.data);
+    /* the post's other device edits the grant and drops the theme it pulled */
+    device_new(&b, "NAI");
+    enroll_with_grant(&b, NULL);
+    buf_reset(&ops);
+    add_text(&b, &ops, ST_GRANTS, gid, GRANT_STATUS, "committed");
+    add_int(&b, &ops, ST_THEMES, tid, THEME_REMOVED, 1);
+    expect_accepted_ops(&b, ops.data);
+    ck_assert_int_eq(count("SELECT count(*) FROM received WHERE verdict = 'quarantined'"), 0);
+    buf_release(&ops);
+    device_free(&a);
+    device_free(&b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ingest");
@@ -1608,7 +1940,8 @@ int main(void)
     TCase *q = tcase_create("quarantine");
     TCase *pool = tcase_create("handles");
     TCase *race = tcase_create("enrollment race");
-    TCase *all[] = {ok, no, q, pool, race};
+    TCase *vol = tcase_create("volume");
+    TCase *all[] = {ok, no, q, pool, race, vol};
 
     if (mrfcrypto_init() != MRF_OK)
         return EXIT_FAILURE;
@@ -1648,5 +1981,11 @@ int main(void)
     tcase_add_test(race, same_first_changeset_twice_at_once_replays);
     tcase_add_test(race, enrollment_race_with_other_keys_refused);
     tcase_add_test(race, enrollment_race_token_used_by_another_device);
+    tcase_add_test(vol, changeset_over_bound_refused_whole);
+    tcase_add_test(vol, hourly_bound_refuses_until_the_hour_is_over);
+    tcase_add_test(vol, bound_survives_restart_and_setting_raises_it);
+    tcase_add_test(vol, empty_hour_takes_one_changeset);
+    tcase_add_test(q, quarantine_columns_of_a_row_nobody_created);
+    tcase_add_test(q, rows_split_as_devices_split_them_taken);
     return testutil_run(s);
 }

@@ -166,6 +166,42 @@ START_TEST(hq_v2_keeps_rows_and_numbers_each_post)
 }
 END_TEST
 
+/* HQ store 3 -> 4: the volume bounds start unset (this build's defaults), every device's hour
+ * empty; a bound is a positive count or nothing. */
+START_TEST(hq_v4_bounds_unset_and_hours_empty)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(schema_migrate(db, SCHEMA_HQ, 3, &err), MRF_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(db,
+                     "INSERT INTO config(id, url, tls_pin, sign_pk, box_pk, escrow_pk, created_at,"
+                     " device_id) VALUES (1, 'https://hq:1', 'sha256//A', zeroblob(32),"
+                     " zeroblob(32), zeroblob(32), 1, zeroblob(16));"
+                     "INSERT INTO posts(code, kind, created_at) VALUES ('NAI', 'bilateral', 1);"
+                     "INSERT INTO devices(id, post, sign_pk, box_pk, enrolled_at) VALUES"
+                     " (zeroblob(16), 'NAI', zeroblob(32), zeroblob(32), 1);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM config WHERE ops_per_changeset IS NULL AND"
+                             " ops_per_hour IS NULL"),
+                     1);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM devices WHERE window_start = 0 AND"
+                             " window_ops = 0"),
+                     1);
+    ck_assert_int_ne(sqlite3_exec(db, "UPDATE config SET ops_per_hour = 0", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "UPDATE config SET ops_per_hour = 5", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close_v2(db);
+}
+END_TEST
+
 /* Post store 2 -> 3: clocks take the device's post, and the cursor starts again (the post's
  * own sequence at HQ replaces HQ's global one). */
 START_TEST(post_v3_clocks_take_the_post_and_cursor_restarts)
@@ -427,6 +463,7 @@ int main(void)
     tcase_add_test(tc, post_every_earlier_version);
     tcase_add_test(tc, hq_every_earlier_version);
     tcase_add_test(tc, hq_v2_keeps_rows_and_numbers_each_post);
+    tcase_add_test(tc, hq_v4_bounds_unset_and_hours_empty);
     tcase_add_test(tc, post_v3_clocks_take_the_post_and_cursor_restarts);
     tcase_add_test(tc, post_v4_conflict_records_and_audit_head);
     tcase_add_test(tc, reopen_is_idempotent);
