@@ -352,6 +352,7 @@ getr() { echo "$rep" | sed -n "s/^$1=//p"; }
 [ "$(getr report_grants)" -eq $((r_posts * r_years * r_grants)) ] || { say "bench_report made $(getr report_grants) grants"; exit 1; }
 echo "$rep"
 if [ -n "$smoke" ]; then
+    bench/duress.sh "$B" 2 >/dev/null
     say "smoke run: every benchmark ran and checked what it measures; docs/BENCHMARKS.md untouched"
     exit 0
 fi
@@ -457,3 +458,10 @@ concurrent differing edit, every decision on every device of its post, \`audit v
 | checks | $(getc converge_checks) |
 MD
 say "appended the convergence figures to docs/BENCHMARKS.md"
+
+# ---- the duress passphrase against a wrong one (bench/duress.sh) ----------------------------
+{
+    echo
+    bench/duress.sh "$B" 20
+} >>docs/BENCHMARKS.md
+say "appended the duress timing to docs/BENCHMARKS.md"

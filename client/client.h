@@ -48,6 +48,8 @@ struct post_meta {
     int has_skew;            /* hq_skew_ms is known (a sync since post store version 3) */
     int64_t hq_skew_ms;      /* this device's wall clock minus HQ's, at the last sync */
     int64_t conflict_cursor; /* last number of the post's conflict record sequence received */
+    int has_officer;         /* the token carried HQ's officer key: wipe orders can be checked */
+    uint8_t officer_pk[MRF_SIGN_PK];
 };
 
 /* Every SQL statement of the client, indexed here, written in client/sql.c. */
@@ -219,6 +221,23 @@ enum mrf_status client_conflicts_json(struct cli_ctx *ctx, int all, cJSON **out)
 /* Gives each grant of rows (from client_grants_json) a member "conflict": the id of the oldest
  * open record whose rows name the grant's code, or null. */
 enum mrf_status client_grants_mark_conflicts(struct cli_ctx *ctx, cJSON *rows);
+
+/* ---- destruction and HQ's wipe order (client/wipe.c, client/order.c) --------------------- */
+
+/* Destroys this device as `mrf wipe` does: the keystore first (random overwrite, fsync,
+ * unlink), then the store's WAL, shared memory and file (zero-filled, synced, unlinked), then
+ * the home if it is empty. Closes the store first. MRF_E_IO (message in ctx->err) if a file
+ * cannot be destroyed; the rest is still tried. */
+enum mrf_status client_destroy(struct cli_ctx *ctx);
+
+/* Asks HQ, over the pinned connection and before any passphrase, whether its officer ordered
+ * this device wiped (GET /v1/order/<id>), and obeys an order that carries the officer's
+ * signature for this device: client_destroy, then MRF_E_REFUSED saying so. An order that does
+ * not verify is never obeyed: MRF_E_AUTH (exit 5), nothing destroyed, nothing sent. MRF_OK
+ * if there is no order (404, also from an HQ too old to know orders) or the device has no
+ * officer key (enrolled with a version-1 token: it does not ask); MRF_E_OFFLINE if HQ cannot
+ * be reached. timeout_s: 0 for the default. Needs client_open. */
+enum mrf_status client_wipe_order(struct cli_ctx *ctx, int timeout_s);
 
 /* ---- sync with HQ (client/sync.c) -------------------------------------------------------- */
 

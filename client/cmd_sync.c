@@ -1,8 +1,10 @@
 /* mrf sync: pushes the outbox to HQ and pulls what HQ and the post's other devices wrote
  * (client/sync.c). Needs the passphrase: change sets are signed with the device's key. On a
  * terminal a progress bar on stderr shows changes acknowledged, change sets and bytes; without
- * one, a single summary line. Exit 0 synced, 4 HQ unreachable or this device over HQ's hourly
- * bound (nothing lost, try later), 5 HQ refused. */
+ * one, a single summary line. Before the passphrase it asks HQ for a wipe order signed by HQ's
+ * officer (client/order.c) and obeys it. Exit 0 synced, 4 HQ unreachable or this device over
+ * HQ's hourly bound (nothing lost, try later), 5 HQ refused, or wiped by an officer's order,
+ * or an order that did not verify was ignored. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -59,6 +61,8 @@ static int exec_sync(struct cli_ctx *ctx, const struct cli_args *a)
         o.progress = progress_bar;
     if (st == MRF_OK)
         st = client_open(ctx);
+    if (st == MRF_OK) /* before the passphrase: a seized laptop is wiped without it */
+        st = client_wipe_order(ctx, o.timeout_s);
     if (st == MRF_OK)
         st = client_unlock(ctx);
     if (st == MRF_OK)

@@ -2,7 +2,8 @@
  * A post may record for weeks before its first link to HQ; if the token expires first, or is
  * used by another device, the device asks HQ for a new one and adopts it here, with nothing it
  * recorded lost. The device keeps its keys and id; only the enrollment secret (keystore) and
- * the token's id, expiry, HQ URL and pin (store) change. */
+ * the token's id, expiry, HQ URL and pin (store) change, and HQ's officer key is taken from a
+ * version-2 token if the device had none. */
 #include <string.h>
 
 #include <sodium.h>
@@ -40,6 +41,16 @@ static enum mrf_status retoken_check(struct cli_ctx *ctx, const struct enroll_to
                              "device was set up for (key %s); ask that HQ for a new token",
                              got, want);
     }
+    /* A device that holds HQ's officer key keeps it: a token without it, or with another,
+     * would let whoever made that token stop (or forge) wipe orders for this device. One
+     * without may take it from a newer token of the same HQ. */
+    if (ctx->meta.has_officer &&
+        (!tok->has_officer ||
+         sodium_memcmp(tok->officer_pk, ctx->meta.officer_pk, MRF_SIGN_PK) != 0))
+        return mrf_error_set(&ctx->err, MRF_E_RULE,
+                             "init: the token does not carry the officer key this device holds; "
+                             "ask HQ for a token from 'mrf-hq enroll %s' on the same HQ",
+                             ctx->meta.post);
     return client_token_fresh(ctx, tok, now);
 }
 
@@ -70,6 +81,8 @@ enum mrf_status client_retoken(struct cli_ctx *ctx, const char *token, const cha
     sqlite3_bind_int64(s, 2, tok.expires);
     sqlite3_bind_text(s, 3, tok.url, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, tok.tls_pin, -1, SQLITE_STATIC);
+    if (tok.has_officer)
+        sqlite3_bind_blob(s, 5, tok.officer_pk, MRF_SIGN_PK, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
         st = client_db_fail(ctx, "cannot record the new token");
     else if (sqlite3_changes(ctx->db) != 1)
@@ -81,6 +94,10 @@ enum mrf_status client_retoken(struct cli_ctx *ctx, const char *token, const cha
         ctx->meta.token_expires = tok.expires;
         str_copy(ctx->meta.hq_url, tok.url, sizeof ctx->meta.hq_url);
         str_copy(ctx->meta.hq_tls_pin, tok.tls_pin, sizeof ctx->meta.hq_tls_pin);
+        if (tok.has_officer) {
+            ctx->meta.has_officer = 1;
+            memcpy(ctx->meta.officer_pk, tok.officer_pk, MRF_SIGN_PK);
+        }
     }
 out:
     token_wipe(&tok);

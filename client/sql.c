@@ -11,13 +11,14 @@ static const char *const sql[CQ_COUNT] = {
     [CQ_META] = "SELECT post, device_id, sign_pk, box_pk, escrow_pk, hq_sign_pk, hq_url, "
                 "token_expires, created_at, coalesce(enrolled_at, 0), coalesce(last_sync, 0), "
                 "hq_tls_pin, hq_box_pk, token_id, hq_cursor, hq_skew_ms IS NOT NULL, "
-                "coalesce(hq_skew_ms, 0), conflict_cursor FROM meta WHERE id = 1",
+                "coalesce(hq_skew_ms, 0), conflict_cursor, officer_pk FROM meta WHERE id = 1",
     [CQ_META_INSERT] =
         "INSERT INTO meta(id, post, device_id, sign_pk, box_pk, hq_url, hq_tls_pin, hq_sign_pk, "
-        "hq_box_pk, escrow_pk, token_id, token_expires, created_at) "
-        "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "hq_box_pk, escrow_pk, token_id, token_expires, created_at, officer_pk) "
+        "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [CQ_META_RETOKEN] = "UPDATE meta SET token_id = ?1, token_expires = ?2, hq_url = ?3, "
-                        "hq_tls_pin = ?4 WHERE id = 1 AND enrolled_at IS NULL",
+                        "hq_tls_pin = ?4, officer_pk = coalesce(?5, officer_pk) "
+                        "WHERE id = 1 AND enrolled_at IS NULL",
     [CQ_THEMES_YEAR] = "SELECT theme FROM themes WHERE year = ?1 AND removed = 0 ORDER BY theme",
     [CQ_THEMES] = "SELECT year, theme FROM themes WHERE removed = 0 AND (?1 = 0 OR year = ?1) "
                   "ORDER BY year, theme",

@@ -59,6 +59,9 @@ static enum mrf_status load_meta(struct cli_ctx *ctx)
     m->has_skew = sqlite3_column_int(s, 15);
     m->hq_skew_ms = sqlite3_column_int64(s, 16);
     m->conflict_cursor = sqlite3_column_int64(s, 17);
+    m->has_officer = sqlite3_column_bytes(s, 18) == MRF_SIGN_PK;
+    if (m->has_officer)
+        memcpy(m->officer_pk, sqlite3_column_blob(s, 18), MRF_SIGN_PK);
     sqlite3_reset(s);
     return MRF_OK;
 }
@@ -119,6 +122,12 @@ enum mrf_status client_unlock_with(struct cli_ctx *ctx, const char *passphrase)
 
     if (ctx->secrets == NULL)
         st = keystore_open(ctx->keystore_path, passphrase, &ctx->secrets, &ctx->err);
+    if (st == MRF_E_NOTFOUND)
+        st = mrf_error_set(&ctx->err, MRF_E_STATE,
+                           "this device's keystore is gone (destroyed by 'mrf wipe', after too "
+                           "many wrong passphrases, or by HQ's wipe order): nothing sealed on "
+                           "it opens any more; run 'mrf wipe --yes', then 'mrf init --token' "
+                           "with a new token from HQ");
     if (st == MRF_OK &&
         sodium_memcmp(ctx->secrets->pub.box_pk, ctx->meta.pub.box_pk, MRF_BOX_PK) != 0) {
         mrf_secrets_free(ctx->secrets);
@@ -150,6 +159,8 @@ static enum mrf_status insert_meta(struct cli_ctx *ctx, const struct enroll_toke
     sqlite3_bind_blob(s, 10, tok->token_id, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int64(s, 11, tok->expires);
     sqlite3_bind_int64(s, 12, now);
+    if (tok->has_officer)
+        sqlite3_bind_blob(s, 13, tok->officer_pk, MRF_SIGN_PK, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
         return client_db_fail(ctx, "cannot record this device");
     return MRF_OK;

@@ -1,6 +1,7 @@
-/* keystore — secret keys at rest under a passphrase. Two kinds of file share one format: the
- * keystore of a device or of HQ ("MRFKS", a serialized struct mrf_secrets) and the box keystore
- * of the escrow key ("MRFBK", pk || sk). The layout, all integers little-endian:
+/* keystore — secret keys at rest under a passphrase. Three kinds of file share one format:
+ * the keystore of a device ("MRFKS", a serialized struct mrf_secrets), the box keystore of the
+ * escrow key ("MRFBK", pk || sk) and the officer key ("MRFOK", sign pk || sign sk). Version 1,
+ * all integers little-endian:
  *
  *   magic[5] | u8 version=1 | u8 alg=1 | u64 opslimit | u64 memlimit | salt[16] | nonce[24]
  *   | ciphertext+tag
@@ -12,6 +13,19 @@
  * before any work is done. Files are written atomically with mode 0600 (file_write_atomic).
  * Derived keys and plaintext secrets sit in wiped stack arrays or sodium_malloc memory.
  *
+ * A device keystore is written in version 2 (a version-1 one is read, and rewritten as 2 the
+ * first time it opens):
+ *
+ *   magic[5] | u8 version=2 | u8 alg=1 | u64 opslimit | u64 memlimit | salt[16]
+ *   | u32 max_failures | u32 failures
+ *   | slot A: nonce[24] | secrets ciphertext+tag      (the passphrase)
+ *   | slot B: nonce[24] | 32-byte ciphertext+tag      (the duress passphrase, or random bytes)
+ *
+ * Both slots are keyed by Argon2id over the same salt and limits, with the header up to the
+ * salt and the slot's letter as additional data. Slot B is always there and looks the same
+ * set or not. A try counts itself in `failures` (durably, before Argon2id runs), then one
+ * derivation is checked against both slots; see ks_unlock for what follows.
+ *
  * keystore_destroy overwrites before unlinking, but on journaling or flash storage the old
  * blocks may survive: crypto-shredding rests on the passphrase, which the overwrite backs up. */
 #include <assert.h>
@@ -20,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -49,6 +64,7 @@
 
 #define SECRETS_LEN (MRF_SIGN_SK + MRF_BOX_SK + MRF_SECRET + MRF_SIGN_PK + MRF_BOX_PK)
 #define BOXKEY_LEN (MRF_BOX_PK + MRF_BOX_SK)
+#define SIGNKEY_LEN (MRF_SIGN_PK + MRF_SIGN_SK)
 #define MAX_PLAIN SECRETS_LEN
 #define KS_FILE_CAP 4096 /* any key file is far smaller; a bigger one is not ours */
 
@@ -61,6 +77,7 @@ struct kind {
 
 static const struct kind KEYSTORE = {"MRFKS", "keystore", SECRETS_LEN};
 static const struct kind BOXKEY = {"MRFBK", "escrow key", BOXKEY_LEN};
+static const struct kind SIGNKEY = {"MRFOK", "officer key", SIGNKEY_LEN};
 
 static void put_u64(uint8_t *p, uint64_t v)
 {
@@ -77,6 +94,8 @@ static uint64_t get_u64(const uint8_t *p)
         v = (v << 8) | p[i];
     return v;
 }
+
+static int overwrite_random(int fd, off_t n);
 
 /* MRF_E_STATE if path exists (a key file is never silently replaced), MRF_E_IO if that cannot
  * be told. */
@@ -254,20 +273,363 @@ static void secrets_deserialize(struct mrf_secrets *s, const uint8_t in[SECRETS_
     memcpy(s->pub.box_pk, p, MRF_BOX_PK);
 }
 
-/* Creates the keystore path holding s under passphrase. MRF_E_STATE if path exists. */
+/* ---- the device keystore, version 2: two slots and a failure counter -------------------- */
+
+/* Version 2 of "MRFKS" (the layout is in the file's opening comment) keeps the header of
+ * version 1 up to the salt, which is the associated data of both slots, then the policy,
+ * which is not authenticated (it changes on every try, before the passphrase is known), then
+ * the two slots. Both slots are encrypted under keys derived with the same salt and limits, so
+ * one Argon2id run per try is checked against both. */
+#define KS2_VERSION 2
+#define KS_AUTH_LEN OFF_NONCE /* magic .. salt: the associated data of both slots */
+#define KS2_OFF_MAX KS_AUTH_LEN
+#define KS2_OFF_FAILS (KS2_OFF_MAX + 4)
+#define KS2_OFF_A (KS2_OFF_FAILS + 4)
+#define KS2_A_LEN (KS_NONCE + SECRETS_LEN + KS_TAG)
+#define KS2_OFF_B (KS2_OFF_A + KS2_A_LEN)
+#define KS2_DURESS_LEN 32
+#define KS2_B_LEN (KS_NONCE + KS2_DURESS_LEN + KS_TAG)
+#define KS2_LEN (KS2_OFF_B + KS2_B_LEN)
+#define SLOT_A 'A'
+#define SLOT_B 'B'
+
+/* The plaintext of slot B when a duress passphrase is set: what it says does not matter, only
+ * that it opens. */
+static const uint8_t duress_mark[KS2_DURESS_LEN] = "mrf duress passphrase slot v2...";
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* An unlocked version-2 keystore, for one command: the file image, the key slot A opened
+ * with, its plaintext, and the lock on the keystore's directory. Wiped by ks_release. */
+struct ks {
+    uint8_t file[KS2_LEN];
+    uint8_t key[KS_KEY];
+    uint8_t plain[SECRETS_LEN];
+    int lockfd;
+};
+
+static void ks_release(struct ks *ks)
+{
+    if (ks->lockfd >= 0)
+        close(ks->lockfd); /* drops the flock */
+    sodium_memzero(ks, sizeof *ks);
+    ks->lockfd = -1;
+}
+
+/* Takes an exclusive flock on the directory holding path, so two processes never count or
+ * rewrite the same keystore at once (parallel tries would otherwise lose counts). -1 if the
+ * directory cannot be opened: reading the file will then say why. */
+static int lock_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash == NULL   ? xstrdup(".")
+                : slash == path ? xstrdup("/")
+                                : xstrndup(path, (size_t)(slash - path));
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    x_free(dir);
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Encrypts plain[0..n) into the slot at off under key with a fresh nonce. */
+static void slot_seal(uint8_t *file, size_t off, const uint8_t *plain, size_t n, uint8_t which,
+                      const uint8_t key[KS_KEY])
+{
+    uint8_t ad[KS_AUTH_LEN + 1];
+    unsigned long long clen = 0;
+
+    memcpy(ad, file, KS_AUTH_LEN);
+    ad[KS_AUTH_LEN] = which;
+    randombytes_buf(file + off, KS_NONCE);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(file + off + KS_NONCE, &clen, plain, n, ad,
+                                               sizeof ad, NULL, file + off, key);
+    assert(clen == n + KS_TAG);
+}
+
+/* 1 if the slot at off opens under key (plaintext of n bytes into plain), else 0. */
+static int slot_open(const uint8_t *file, size_t off, uint8_t *plain, size_t n, uint8_t which,
+                     const uint8_t key[KS_KEY])
+{
+    uint8_t ad[KS_AUTH_LEN + 1];
+
+    memcpy(ad, file, KS_AUTH_LEN);
+    ad[KS_AUTH_LEN] = which;
+    return crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL, file + off + KS_NONCE,
+                                                      n + KS_TAG, ad, sizeof ad, file + off,
+                                                      key) == 0;
+}
+
+/* A fresh version-2 header (new salt, this build's limits, no policy) in file. */
+static void ks2_header(uint8_t *file)
+{
+    memcpy(file, KEYSTORE.magic, KS_MAGIC_LEN);
+    file[OFF_VERSION] = KS2_VERSION;
+    file[OFF_ALG] = KS_ALG_ARGON2ID_XCHACHA;
+    put_u64(file + OFF_OPS, crypto_pwhash_OPSLIMIT_INTERACTIVE);
+    put_u64(file + OFF_MEM, crypto_pwhash_MEMLIMIT_INTERACTIVE);
+    randombytes_buf(file + OFF_SALT, KS_SALT);
+    put_u32(file + KS2_OFF_MAX, 0);
+    put_u32(file + KS2_OFF_FAILS, 0);
+}
+
+/* Writes a new file (nothing at path before). */
+static enum mrf_status ks2_write(const char *path, const uint8_t *file, struct mrf_error *err)
+{
+    return file_write_atomic(path, file, KS2_LEN, 0600, err);
+}
+
+/* Replaces the keystore at path with file atomically, then overwrites the replaced copy (still
+ * open here, no longer named) with random bytes, so an older copy of slot A does not stay
+ * behind in free blocks. */
+static enum mrf_status ks2_replace(const char *path, const uint8_t *file, struct mrf_error *err)
+{
+    int old = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    enum mrf_status rc = ks2_write(path, file, err);
+    struct stat st;
+
+    if (old >= 0) {
+        if (rc == MRF_OK && fstat(old, &st) == 0 && overwrite_random(old, st.st_size) == 0)
+            (void)fsync(old);
+        close(old);
+    }
+    return rc;
+}
+
+/* Writes the count of wrong passphrases into the keystore at path in place and syncs it. In
+ * place, not by a new file: no copy of the slots is made, and the four bytes are not part of
+ * what any key opens, so a torn write cannot cost a key. */
+static enum mrf_status put_count(const char *path, uint32_t fails, struct mrf_error *err)
+{
+    uint8_t b[4];
+    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    int e;
+
+    put_u32(b, fails);
+    if (fd < 0)
+        return mrf_error_set(err, MRF_E_IO, "cannot open %s: %s", path, strerror(errno));
+    if (pwrite(fd, b, sizeof b, KS2_OFF_FAILS) != (ssize_t)sizeof b || fdatasync(fd) != 0) {
+        e = errno;
+        close(fd);
+        return mrf_error_set(err, MRF_E_IO, "cannot write %s: %s", path, strerror(e));
+    }
+    if (close(fd) != 0)
+        return mrf_error_set(err, MRF_E_IO, "cannot write %s: %s", path, strerror(errno));
+    return MRF_OK;
+}
+
+/* Reads the keystore path into data (len bytes; the caller frees), with the messages of
+ * read_keyfile for a missing, unreadable, oversized or foreign file. */
+static enum mrf_status ks_read(const char *path, uint8_t **data, size_t *len, struct mrf_error *err)
+{
+    enum mrf_status rc = file_read_all(path, KS_FILE_CAP, data, len, err);
+
+    if (rc == MRF_E_TOOBIG)
+        rc =
+            mrf_error_set(err, MRF_E_INVALID, "keystore %s: not a keystore file (too large)", path);
+    else if (rc == MRF_E_NOTFOUND)
+        rc = mrf_error_set(err, MRF_E_NOTFOUND, "keystore %s: no such file; check the path", path);
+    else if (rc == MRF_OK && (*len < KS_HEADER || memcmp(*data, KEYSTORE.magic, KS_MAGIC_LEN)))
+        rc = mrf_error_set(err, MRF_E_INVALID,
+                           "keystore %s: not a keystore file; check the path or restore it from "
+                           "a backup",
+                           path);
+    return rc;
+}
+
+/* The Nth wrong passphrase in a row with a limit of N: the keystore goes as `mrf wipe` takes
+ * it. Always MRF_E_PASSPHRASE, saying so. */
+static enum mrf_status destroyed_after(const char *path, uint32_t n, struct mrf_error *err)
+{
+    struct mrf_error ignored;
+
+    (void)keystore_destroy(path, &ignored);
+    return mrf_error_set(err, MRF_E_PASSPHRASE,
+                         "keystore: the passphrase is wrong, %u times in a row: the keystore %s "
+                         "is destroyed, as 'mrf passwd --max-failures %u' set; nothing sealed "
+                         "on this device opens any more. What was synced is safe at HQ; to use "
+                         "this laptop again run 'mrf wipe --yes' and 'mrf init' with a new token",
+                         (unsigned)n, path, (unsigned)n);
+}
+
+/* After a try that did not open slot A: the same file work whether the passphrase was the
+ * duress one or only wrong, so neither the time nor the message tells them apart. duress: the
+ * keystore is destroyed as `mrf wipe` destroys it and replaced by a decoy of the same form
+ * (same header and count, random slots) that no passphrase opens; else a scratch file of the
+ * same size is written and destroyed the same way. Errors are not reported: either answer
+ * would tell the two apart. */
+static void after_wrong(const char *path, uint8_t *file, int duress)
+{
+    struct mrf_error ignored;
+    char *pad;
+
+    if (duress) {
+        (void)keystore_destroy(path, &ignored);
+        randombytes_buf(file + KS2_OFF_A, KS2_LEN - KS2_OFF_A);
+        (void)ks2_write(path, file, &ignored);
+        return;
+    }
+    pad = xasprintf("%s.pad", path);
+    {
+        uint8_t junk[KS2_LEN];
+        randombytes_buf(junk, sizeof junk);
+        (void)ks2_write(pad, junk, &ignored);
+    }
+    (void)keystore_destroy(pad, &ignored);
+    x_free(pad);
+}
+
+/* Unlocks the keystore path with passphrase into ks (the caller ks_releases it, also on
+ * failure). A version-1 file is opened as before and upgraded to version 2 in place (same
+ * salt, so the same key; a failed upgrade is tried again next time). Version 2: the try is
+ * counted durably before the key is derived, both slots are tried, and then
+ *   slot A opens:  the count goes back to 0; MRF_OK;
+ *   slot B opens:  the duress passphrase: the keystore is destroyed (after_wrong);
+ *   neither:       a wrong passphrase;
+ * both of the last two are MRF_E_PASSPHRASE with the same message, unless the count reached
+ * the limit: then the keystore is destroyed before the key is derived, written back only if
+ * slot A opens, and the message says so. MRF_E_IO if a limit is
+ * set and the try cannot be counted (nothing is tried then). */
+static enum mrf_status ks_unlock(const char *path, const char *passphrase, struct ks *ks,
+                                 struct mrf_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    uint8_t duress[KS2_DURESS_LEN];
+    uint64_t ops, mem;
+    uint32_t max, fails;
+    int a, b, last;
+    struct mrf_error werr;
+    enum mrf_status rc;
+
+    memset(ks, 0, sizeof *ks);
+    ks->lockfd = lock_dir_of(path);
+    rc = ks_read(path, &data, &len, err);
+    if (rc != MRF_OK)
+        goto out;
+    if (data[OFF_VERSION] == KS_VERSION) { /* version 1: no counter, no duress slot */
+        rc = read_keyfile(&KEYSTORE, path, passphrase, ks->plain, err);
+        if (rc != MRF_OK)
+            goto out;
+        rc = derive(ks->key, &KEYSTORE, passphrase, data + OFF_SALT, get_u64(data + OFF_OPS),
+                    get_u64(data + OFF_MEM), err);
+        if (rc != MRF_OK)
+            goto out;
+        memcpy(ks->file, data, KS_AUTH_LEN);
+        ks->file[OFF_VERSION] = KS2_VERSION;
+        put_u32(ks->file + KS2_OFF_MAX, 0);
+        put_u32(ks->file + KS2_OFF_FAILS, 0);
+        slot_seal(ks->file, KS2_OFF_A, ks->plain, SECRETS_LEN, SLOT_A, ks->key);
+        randombytes_buf(ks->file + KS2_OFF_B, KS2_B_LEN);
+        (void)ks2_replace(path, ks->file, &werr);
+        goto out;
+    }
+    if (data[OFF_VERSION] != KS2_VERSION || data[OFF_ALG] != KS_ALG_ARGON2ID_XCHACHA) {
+        rc = mrf_error_set(err, MRF_E_INVALID,
+                           "keystore %s: format version %u, algorithm %u is not supported by "
+                           "this mrf; use a newer one",
+                           path, data[OFF_VERSION], data[OFF_ALG]);
+        goto out;
+    }
+    ops = get_u64(data + OFF_OPS);
+    mem = get_u64(data + OFF_MEM);
+    if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > KS_MAX_OPSLIMIT ||
+        mem < crypto_pwhash_MEMLIMIT_MIN || mem > KS_MAX_MEMLIMIT || len != KS2_LEN) {
+        rc = mrf_error_set(err, MRF_E_INVALID,
+                           "keystore %s: the file is damaged (%s); restore it from a backup", path,
+                           len != KS2_LEN ? "wrong size" : "key derivation limits out of range");
+        goto out;
+    }
+    memcpy(ks->file, data, KS2_LEN);
+    max = get_u32(ks->file + KS2_OFF_MAX);
+    fails = get_u32(ks->file + KS2_OFF_FAILS);
+    if (fails < UINT32_MAX)
+        fails++;
+    put_u32(ks->file + KS2_OFF_FAILS, fails);
+    /* Counted before the passphrase is tried: a process killed during the derivation has
+     * used up its try. */
+    rc = put_count(path, fails, &werr);
+    if (rc != MRF_OK && max > 0) {
+        rc = mrf_error_set(err, MRF_E_IO,
+                           "keystore %s: cannot count this try (%s), and a limit of wrong "
+                           "passphrases is set, so nothing was tried; make the home writable",
+                           path, werr.msg);
+        goto out;
+    }
+    /* The last try allowed destroys the keystore before it is made and puts it back only if
+     * the passphrase is right: killing the process once the derivation is done, before it
+     * could act on a wrong answer, saves nothing. */
+    last = max > 0 && fails >= max;
+    if (last && keystore_destroy(path, &werr) != MRF_OK) {
+        rc = mrf_error_set(err, MRF_E_IO, "keystore: %s", werr.msg);
+        goto out;
+    }
+    rc = derive(ks->key, &KEYSTORE, passphrase, ks->file + OFF_SALT, ops, mem, err);
+    if (rc != MRF_OK)
+        goto out;
+    a = slot_open(ks->file, KS2_OFF_A, ks->plain, SECRETS_LEN, SLOT_A, ks->key);
+    b = slot_open(ks->file, KS2_OFF_B, duress, KS2_DURESS_LEN, SLOT_B, ks->key);
+    if (a) {
+        put_u32(ks->file + KS2_OFF_FAILS, 0);
+        rc = last ? ks2_write(path, ks->file, err) : put_count(path, 0, err);
+        if (max == 0)
+            rc = MRF_OK; /* a read-only home: nothing to count against */
+        goto out;
+    }
+    if (last) {
+        rc = destroyed_after(path, max, err);
+        goto out;
+    }
+    after_wrong(path, ks->file, b);
+    rc = mrf_error_set(err, MRF_E_PASSPHRASE,
+                       "keystore: the passphrase is wrong (or %s is damaged); try again", path);
+out:
+    sodium_memzero(duress, sizeof duress);
+    if (data != NULL) {
+        sodium_memzero(data, len);
+        x_free(data);
+    }
+    return rc;
+}
+
+/* Creates the keystore path holding s under passphrase, in version 2 with a random slot B.
+ * MRF_E_STATE if path exists. */
 enum mrf_status keystore_create(const char *path, const char *passphrase,
                                 const struct mrf_secrets *s, struct mrf_error *err)
 {
-    uint8_t plain[SECRETS_LEN];
+    struct ks ks;
     enum mrf_status rc;
 
     assert(path != NULL && passphrase != NULL && s != NULL);
+    memset(&ks, 0, sizeof ks);
+    ks.lockfd = -1;
     rc = refuse_existing(&KEYSTORE, path, err);
     if (rc != MRF_OK)
-        return rc;
-    secrets_serialize(plain, s);
-    rc = write_keyfile(&KEYSTORE, path, passphrase, plain, err);
-    sodium_memzero(plain, sizeof plain);
+        goto out;
+    ks2_header(ks.file);
+    rc = derive(ks.key, &KEYSTORE, passphrase, ks.file + OFF_SALT,
+                crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE, err);
+    if (rc != MRF_OK)
+        goto out;
+    secrets_serialize(ks.plain, s);
+    slot_seal(ks.file, KS2_OFF_A, ks.plain, SECRETS_LEN, SLOT_A, ks.key);
+    randombytes_buf(ks.file + KS2_OFF_B, KS2_B_LEN);
+    rc = ks2_write(path, ks.file, err);
+out:
+    ks_release(&ks);
     return rc;
 }
 
@@ -277,18 +639,18 @@ enum mrf_status keystore_create(const char *path, const char *passphrase,
 enum mrf_status keystore_open(const char *path, const char *passphrase, struct mrf_secrets **out,
                               struct mrf_error *err)
 {
-    uint8_t plain[SECRETS_LEN];
+    struct ks ks;
     uint8_t sign_pk[MRF_SIGN_PK];
     struct mrf_secrets *s = NULL;
     enum mrf_status rc;
 
     assert(path != NULL && passphrase != NULL && out != NULL);
     *out = NULL;
-    rc = read_keyfile(&KEYSTORE, path, passphrase, plain, err);
+    rc = ks_unlock(path, passphrase, &ks, err);
     if (rc != MRF_OK)
         goto out;
     s = xsecure_malloc(sizeof *s);
-    secrets_deserialize(s, plain);
+    secrets_deserialize(s, ks.plain);
     crypto_sign_ed25519_sk_to_pk(sign_pk, s->sign_sk);
     if (sodium_memcmp(sign_pk, s->pub.sign_pk, MRF_SIGN_PK) != 0 ||
         !box_pair_matches(s->pub.box_pk, s->box_sk)) {
@@ -302,41 +664,127 @@ enum mrf_status keystore_open(const char *path, const char *passphrase, struct m
     s = NULL;
 out:
     mrf_secrets_free(s);
-    sodium_memzero(plain, sizeof plain);
+    ks_release(&ks);
     return rc;
 }
 
-/* Re-encrypts path under new_pass with a fresh salt and nonce, replacing it atomically: a
- * crash leaves either the old or the new file. MRF_E_PASSPHRASE if old_pass is wrong. */
+/* Re-encrypts slot A of path under new_pass (same salt, so slot B, the duress passphrase,
+ * still opens under its own), atomically. MRF_E_PASSPHRASE if old_pass is wrong; MRF_E_RULE
+ * if new_pass is the duress passphrase. */
 enum mrf_status keystore_rekey(const char *path, const char *old_pass, const char *new_pass,
                                struct mrf_error *err)
 {
-    uint8_t plain[SECRETS_LEN];
+    struct ks ks;
+    uint8_t key[KS_KEY], mark[KS2_DURESS_LEN];
     enum mrf_status rc;
 
     assert(path != NULL && old_pass != NULL && new_pass != NULL);
-    rc = read_keyfile(&KEYSTORE, path, old_pass, plain, err);
+    rc = ks_unlock(path, old_pass, &ks, err);
     if (rc == MRF_OK)
-        rc = write_keyfile(&KEYSTORE, path, new_pass, plain, err);
-    sodium_memzero(plain, sizeof plain);
+        rc = derive(key, &KEYSTORE, new_pass, ks.file + OFF_SALT, get_u64(ks.file + OFF_OPS),
+                    get_u64(ks.file + OFF_MEM), err);
+    if (rc == MRF_OK && slot_open(ks.file, KS2_OFF_B, mark, sizeof mark, SLOT_B, key))
+        rc = mrf_error_set(err, MRF_E_RULE,
+                           "passwd: the new passphrase is this device's duress passphrase; "
+                           "choose another (or set another duress passphrase first)");
+    if (rc == MRF_OK) {
+        slot_seal(ks.file, KS2_OFF_A, ks.plain, SECRETS_LEN, SLOT_A, key);
+        rc = ks2_replace(path, ks.file, err);
+    }
+    sodium_memzero(key, sizeof key);
+    sodium_memzero(mark, sizeof mark);
+    ks_release(&ks);
     return rc;
 }
 
 /* Replaces the secrets of the keystore path, which passphrase must open, with s under the same
- * passphrase (fresh salt and nonce), atomically. */
+ * passphrase (fresh nonce; slot B and the policy kept), atomically. */
 enum mrf_status keystore_update(const char *path, const char *passphrase,
                                 const struct mrf_secrets *s, struct mrf_error *err)
 {
-    uint8_t plain[SECRETS_LEN];
+    struct ks ks;
     enum mrf_status rc;
 
     assert(path != NULL && passphrase != NULL && s != NULL);
-    rc = read_keyfile(&KEYSTORE, path, passphrase, plain, err);
+    rc = ks_unlock(path, passphrase, &ks, err);
     if (rc == MRF_OK) {
-        secrets_serialize(plain, s);
-        rc = write_keyfile(&KEYSTORE, path, passphrase, plain, err);
+        secrets_serialize(ks.plain, s);
+        slot_seal(ks.file, KS2_OFF_A, ks.plain, SECRETS_LEN, SLOT_A, ks.key);
+        rc = ks2_replace(path, ks.file, err);
     }
-    sodium_memzero(plain, sizeof plain);
+    ks_release(&ks);
+    return rc;
+}
+
+enum mrf_status keystore_set_duress(const char *path, const char *passphrase, const char *duress,
+                                    struct mrf_error *err)
+{
+    struct ks ks;
+    uint8_t key[KS_KEY], probe[SECRETS_LEN];
+    enum mrf_status rc;
+
+    assert(path != NULL && passphrase != NULL);
+    rc = ks_unlock(path, passphrase, &ks, err);
+    if (rc == MRF_OK && duress != NULL && strcmp(duress, passphrase) == 0)
+        rc = mrf_error_set(err, MRF_E_RULE,
+                           "passwd: the duress passphrase must differ from the passphrase; "
+                           "choose another");
+    if (rc == MRF_OK && duress != NULL)
+        rc = derive(key, &KEYSTORE, duress, ks.file + OFF_SALT, get_u64(ks.file + OFF_OPS),
+                    get_u64(ks.file + OFF_MEM), err);
+    if (rc == MRF_OK && duress != NULL &&
+        slot_open(ks.file, KS2_OFF_A, probe, SECRETS_LEN, SLOT_A, key))
+        rc = mrf_error_set(err, MRF_E_RULE,
+                           "passwd: the duress passphrase must differ from the passphrase; "
+                           "choose another");
+    if (rc == MRF_OK) {
+        if (duress != NULL)
+            slot_seal(ks.file, KS2_OFF_B, duress_mark, KS2_DURESS_LEN, SLOT_B, key);
+        else
+            randombytes_buf(ks.file + KS2_OFF_B, KS2_B_LEN);
+        rc = ks2_replace(path, ks.file, err);
+    }
+    sodium_memzero(key, sizeof key);
+    sodium_memzero(probe, sizeof probe);
+    ks_release(&ks);
+    return rc;
+}
+
+enum mrf_status keystore_set_max_failures(const char *path, const char *passphrase, uint32_t n,
+                                          struct mrf_error *err)
+{
+    struct ks ks;
+    enum mrf_status rc;
+
+    assert(path != NULL && passphrase != NULL);
+    if (n > KEYSTORE_MAX_FAILURES)
+        return mrf_error_set(err, MRF_E_INVALID,
+                             "passwd: --max-failures takes 0 (off) to %d; choose a number in "
+                             "that range",
+                             KEYSTORE_MAX_FAILURES);
+    rc = ks_unlock(path, passphrase, &ks, err);
+    if (rc == MRF_OK) {
+        put_u32(ks.file + KS2_OFF_MAX, n);
+        put_u32(ks.file + KS2_OFF_FAILS, 0);
+        rc = ks2_replace(path, ks.file, err);
+    }
+    ks_release(&ks);
+    return rc;
+}
+
+enum mrf_status keystore_policy(const char *path, struct keystore_policy *p, struct mrf_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    enum mrf_status rc;
+
+    memset(p, 0, sizeof *p);
+    rc = ks_read(path, &data, &len, err);
+    if (rc == MRF_OK && data[OFF_VERSION] == KS2_VERSION && len == KS2_LEN) {
+        p->max_failures = get_u32(data + KS2_OFF_MAX);
+        p->failures = get_u32(data + KS2_OFF_FAILS);
+    }
+    x_free(data);
     return rc;
 }
 
@@ -460,6 +908,60 @@ enum mrf_status boxkey_load(const char *path, const char *passphrase, uint8_t pk
     sk = xsecure_malloc(MRF_BOX_SK);
     memcpy(sk, plain + MRF_BOX_PK, MRF_BOX_SK);
     memcpy(pk_out, plain, MRF_BOX_PK);
+    *sk_out = sk;
+out:
+    sodium_memzero(plain, sizeof plain);
+    return rc;
+}
+
+/* Creates the officer key file path holding pk || sk under passphrase. MRF_E_STATE if path
+ * exists. */
+enum mrf_status signkey_store(const char *path, const char *passphrase,
+                              const uint8_t pk[MRF_SIGN_PK], const uint8_t *sk,
+                              struct mrf_error *err)
+{
+    uint8_t plain[SIGNKEY_LEN];
+    enum mrf_status rc;
+
+    assert(path != NULL && passphrase != NULL && pk != NULL && sk != NULL);
+    rc = refuse_existing(&SIGNKEY, path, err);
+    if (rc != MRF_OK)
+        return rc;
+    memcpy(plain, pk, MRF_SIGN_PK);
+    memcpy(plain + MRF_SIGN_PK, sk, MRF_SIGN_SK);
+    rc = write_keyfile(&SIGNKEY, path, passphrase, plain, err);
+    sodium_memzero(plain, sizeof plain);
+    return rc;
+}
+
+/* Opens the officer key file path: pk_out = its public key, *sk_out = its secret key in
+ * sodium_malloc memory (the caller sodium_frees it). On failure pk_out is zero and *sk_out
+ * NULL. */
+enum mrf_status signkey_load(const char *path, const char *passphrase, uint8_t pk_out[MRF_SIGN_PK],
+                             uint8_t **sk_out, struct mrf_error *err)
+{
+    uint8_t plain[SIGNKEY_LEN];
+    uint8_t derived[MRF_SIGN_PK];
+    uint8_t *sk = NULL;
+    enum mrf_status rc;
+
+    assert(path != NULL && passphrase != NULL && pk_out != NULL && sk_out != NULL);
+    *sk_out = NULL;
+    memset(pk_out, 0, MRF_SIGN_PK);
+    rc = read_keyfile(&SIGNKEY, path, passphrase, plain, err);
+    if (rc != MRF_OK)
+        goto out;
+    crypto_sign_ed25519_sk_to_pk(derived, plain + MRF_SIGN_PK);
+    if (sodium_memcmp(derived, plain, MRF_SIGN_PK) != 0) {
+        rc = mrf_error_set(err, MRF_E_INVALID,
+                           "officer key %s: its public key does not match its secret key; "
+                           "restore it from a backup",
+                           path);
+        goto out;
+    }
+    sk = xsecure_malloc(MRF_SIGN_SK);
+    memcpy(sk, plain + MRF_SIGN_PK, MRF_SIGN_SK);
+    memcpy(pk_out, plain, MRF_SIGN_PK);
     *sk_out = sk;
 out:
     sodium_memzero(plain, sizeof plain);

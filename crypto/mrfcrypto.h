@@ -70,23 +70,52 @@ void mrf_hash(uint8_t *out, size_t outlen, const uint8_t *msg, size_t len, const
 
 /* A keystore file holds one struct mrf_secrets encrypted (XChaCha20-Poly1305) under a key
  * derived from a passphrase with Argon2id. The file is versioned and records the algorithm,
- * its parameters and salt; it is written atomically with mode 0600. */
+ * its parameters and salt; it is written atomically with mode 0600.
+ *
+ * Field protection (version 2, docs/DECISIONS.md "Duress, failed unlocks and remote wipe"):
+ * the file always holds a second slot, random unless a duress passphrase is set, and a count
+ * of wrong passphrases in a row with an optional limit. Every function below that takes a
+ * passphrase treats it the same way: the try is counted durably before the key is derived,
+ * then one derivation is checked against both slots. The right passphrase resets the count.
+ * The duress passphrase destroys the keystore (keystore_destroy) and leaves in its place a
+ * decoy of the same size and form that nothing opens, and answers exactly as a wrong one:
+ * MRF_E_PASSPHRASE, the same message, the same file work. When the count reaches the limit,
+ * the keystore is destroyed and the message says so (still MRF_E_PASSPHRASE). A process
+ * holds an flock on the keystore's directory while it tries, so parallel tries all count. */
 
 /* Creates path (refuses to overwrite: MRF_E_STATE if it exists). */
 enum mrf_status keystore_create(const char *path, const char *passphrase,
                                 const struct mrf_secrets *s, struct mrf_error *err);
 /* Opens path; *out owned by the caller (mrf_secrets_free). MRF_E_PASSPHRASE if the passphrase
- * is wrong, MRF_E_INVALID if the file is not a keystore, MRF_E_NOTFOUND if it does not exist,
- * MRF_E_IO if it cannot be read. */
+ * is wrong (or is the duress passphrase, or was the last try allowed), MRF_E_INVALID if the
+ * file is not a keystore, MRF_E_NOTFOUND if it does not exist, MRF_E_IO if it cannot be read
+ * or, with a limit set, the try cannot be counted. */
 enum mrf_status keystore_open(const char *path, const char *passphrase, struct mrf_secrets **out,
                               struct mrf_error *err);
-/* Re-encrypts path under a new passphrase, atomically. MRF_E_PASSPHRASE if old is wrong. */
+/* Re-encrypts path under a new passphrase, atomically; the duress passphrase and the limit
+ * stay. MRF_E_PASSPHRASE if old is wrong; MRF_E_RULE if new is the duress passphrase. */
 enum mrf_status keystore_rekey(const char *path, const char *old_pass, const char *new_pass,
                                struct mrf_error *err);
 /* Replaces the secrets in path with s, under the same passphrase, atomically: a crash leaves
  * the old or the new file. MRF_E_PASSPHRASE if passphrase does not open path. */
 enum mrf_status keystore_update(const char *path, const char *passphrase,
                                 const struct mrf_secrets *s, struct mrf_error *err);
+/* Sets the duress passphrase of path (passphrase must open it), or with duress NULL makes
+ * slot B random again (no duress passphrase). MRF_E_RULE if duress equals the passphrase. */
+enum mrf_status keystore_set_duress(const char *path, const char *passphrase, const char *duress,
+                                    struct mrf_error *err);
+#define KEYSTORE_MAX_FAILURES 1000
+/* Sets the limit of wrong passphrases in a row (0: none, the default; at most
+ * KEYSTORE_MAX_FAILURES, else MRF_E_INVALID) and resets the count. */
+enum mrf_status keystore_set_max_failures(const char *path, const char *passphrase, uint32_t n,
+                                          struct mrf_error *err);
+/* What can be read of path without the passphrase: the limit and the count (0 and 0 for a
+ * version-1 file). Nothing in it tells whether a duress passphrase is set. */
+struct keystore_policy {
+    uint32_t max_failures;
+    uint32_t failures;
+};
+enum mrf_status keystore_policy(const char *path, struct keystore_policy *p, struct mrf_error *err);
 /* Overwrites path with random bytes, fsyncs, unlinks. MRF_OK if it did not exist. */
 enum mrf_status keystore_destroy(const char *path, struct mrf_error *err);
 
@@ -96,6 +125,16 @@ enum mrf_status boxkey_store(const char *path, const char *passphrase, const uin
 /* *sk_out is sodium_malloc'd (MRF_BOX_SK bytes; free with sodium_free). */
 enum mrf_status boxkey_load(const char *path, const char *passphrase, uint8_t pk_out[MRF_BOX_PK],
                             uint8_t **sk_out, struct mrf_error *err);
+
+/* The same for an Ed25519 signing key (HQ's officer key, which signs wipe orders): an "officer
+ * key" file holding pk || sk. MRF_E_STATE if path exists. */
+enum mrf_status signkey_store(const char *path, const char *passphrase,
+                              const uint8_t pk[MRF_SIGN_PK], const uint8_t *sk,
+                              struct mrf_error *err);
+/* *sk_out is sodium_malloc'd (MRF_SIGN_SK bytes; free with sodium_free). MRF_E_INVALID if the
+ * file's public key does not belong to its secret key. */
+enum mrf_status signkey_load(const char *path, const char *passphrase, uint8_t pk_out[MRF_SIGN_PK],
+                             uint8_t **sk_out, struct mrf_error *err);
 
 /* ---- sealed fields ----------------------------------------------------------------------- */
 

@@ -28,6 +28,7 @@ static int enroll_exec(struct cli_ctx *ctx, const struct cli_args *a)
     struct hq_config cfg;
     struct hq_post post;
     struct hq_enrollment e;
+    int officer = 0;
     struct enroll_token t;
     char code[16];
     char fp[48];
@@ -76,7 +77,14 @@ static int enroll_exec(struct cli_ctx *ctx, const struct cli_args *a)
         goto out;
     }
 
-    t.version = 1;
+    rc = hqstore_officer_get(st, t.officer_pk, &officer);
+    if (rc != MRF_OK) {
+        rc = mrf_error_set(&ctx->err, rc, "%s", hqstore_errmsg(st));
+        goto out;
+    }
+    /* With an officer key, version 2 carries it: the device can then check a wipe order. */
+    t.version = officer ? 2 : 1;
+    t.has_officer = officer;
     str_copy(t.url, cfg.url, sizeof t.url);
     str_copy(t.tls_pin, cfg.tls_pin, sizeof t.tls_pin);
     t.hq = cfg.hq;
@@ -94,8 +102,15 @@ static int enroll_exec(struct cli_ctx *ctx, const struct cli_args *a)
     mrf_hash(e.secret_hash, sizeof e.secret_hash, t.secret, sizeof t.secret, NULL, 0);
     e.expires = t.expires;
     e.created_at = (int64_t)now;
-    rc = hqstore_enrollment_add(st, &e);
+    rc = hqstore_begin(st);
+    if (rc == MRF_OK)
+        rc = hqstore_enrollment_add(st, &e);
+    if (rc == MRF_OK && officer)
+        rc = hqstore_officer_token_add(st, e.token_id);
+    if (rc == MRF_OK)
+        rc = hqstore_commit(st);
     if (rc != MRF_OK) {
+        hqstore_rollback(st);
         rc = mrf_error_set(&ctx->err, rc, "%s", hqstore_errmsg(st));
         goto out;
     }

@@ -28,13 +28,17 @@
  *   tls/cert.pem        self-signed certificate (ECDSA P-256); devices pin its public key
  *   tls/key.pem         its private key, PKCS#8 PEM, mode 0600
  *   escrow-OFFLINE.key  the escrow secret key sealed under the escrow passphrase; to be moved
- *                       to offline storage right after init (only `mrf-hq reveal` needs it) */
+ *                       to offline storage right after init (only `mrf-hq reveal` needs it)
+ *   officer-OFFLINE.key the officer signing key sealed under the officer passphrase, made by
+ *                       init (or `mrf-hq officer init` on an older HQ); to be moved offline at
+ *                       once like the escrow key (only `device revoke --wipe` needs it) */
 #define HQ_DB_FILE HQSTORE_FILE
 #define HQ_KEYS_FILE "hq.keys"
 #define HQ_TLS_DIR "tls"
 #define HQ_TLS_CERT_FILE "tls/cert.pem"
 #define HQ_TLS_KEY_FILE "tls/key.pem"
 #define HQ_ESCROW_FILE "escrow-OFFLINE.key"
+#define HQ_OFFICER_FILE "officer-OFFLINE.key"
 
 /* The files of the HQ home that home_check examines (common.h). The escrow key file is not
  * among them: HQ never opens it from the home (reveal takes --escrow-key FILE). */
@@ -86,6 +90,20 @@ extern const struct cmd_entry hq_cmd_limits;
 extern const struct cmd_entry hq_cmd_limits_set;
 extern const struct cmd_entry hq_cmd_pouch_in;
 extern const struct cmd_entry hq_cmd_ui;
+extern const struct cmd_entry hq_cmd_officer_init;
+
+/* ---- the officer key (hq/officer.c) ------------------------------------------------------ */
+
+/* Makes an officer key pair, seals its secret half under passphrase into path (refusing an
+ * existing file: MRF_E_STATE) and returns the public half in pk. */
+enum mrf_status hq_officer_create(const char *path, const char *passphrase, uint8_t pk[MRF_SIGN_PK],
+                                  struct mrf_error *err);
+/* Loads the officer key file path (asking its passphrase: MRF_OFFICER_PASSPHRASE or the
+ * terminal) and checks it is the key st names. OUT: *sk (sodium_malloc'd, MRF_SIGN_SK bytes;
+ * sodium_free). MRF_E_STATE if HQ has no officer key or path holds another one;
+ * MRF_E_PASSPHRASE if the passphrase is wrong. */
+enum mrf_status hq_officer_load(struct hqstore *st, const char *path, uint8_t **sk,
+                                struct mrf_error *err);
 
 /* ---- ingest (hq/ingest.c) --------------------------------------------------------------- */
 

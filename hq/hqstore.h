@@ -475,6 +475,26 @@ typedef enum mrf_status (*hqstore_report_fn)(void *arg, const struct hq_report_r
 enum mrf_status hqstore_report_scan(struct hqstore *s, enum hqstore_report_query q,
                                     const char *post, int year, hqstore_report_fn fn, void *arg);
 
+/* ---- the officer key and wipe orders (hqstore_wipe.c) ------------------------------------- */
+
+/* OUT: pk and *has (0 and zeros if HQ has no officer key yet). */
+enum mrf_status hqstore_officer_get(struct hqstore *s, uint8_t pk[MRF_SIGN_PK], int *has);
+/* Records the officer's public key; MRF_E_STATE if there is one already. */
+enum mrf_status hqstore_officer_set(struct hqstore *s, const uint8_t pk[MRF_SIGN_PK], int64_t now);
+/* Notes that the enrollment token_id (stored already) carried the officer key. */
+enum mrf_status hqstore_officer_token_add(struct hqstore *s, const uint8_t token_id[MRF_ID]);
+/* OUT: *has 1 if device enrolled with a token that carried the officer key (it can check a
+ * wipe order), else 0. */
+enum mrf_status hqstore_device_has_officer(struct hqstore *s, const uint8_t device[MRF_ID],
+                                           int *has);
+/* Stores the officer-signed order for device (one per device: MRF_E_STATE if it has one). */
+enum mrf_status hqstore_wipe_order_put(struct hqstore *s, const uint8_t device[MRF_ID],
+                                       const char *post, const uint8_t order[WIPE_ORDER_LEN],
+                                       int64_t issued, int64_t now);
+/* OUT: order and *found. With now > 0, notes the first time it is handed out (relayed). */
+enum mrf_status hqstore_wipe_order_get(struct hqstore *s, const uint8_t device[MRF_ID],
+                                       uint8_t order[WIPE_ORDER_LEN], int *found, int64_t now);
+
 /* ---- what the dashboard reads (hqstore_view.c) -------------------------------------------- */
 
 /* Begins a read transaction: the queries until hqstore_rollback see one state of the store,

@@ -1,19 +1,19 @@
 /* `mrf-hq serve [--listen ADDR:PORT]`: HQ's HTTPS server (DESIGN §6), until SIGTERM or SIGINT.
  * libmicrohttpd runs a pool of worker threads (one per online CPU, 2 to 32) with GnuTLS,
- * TLS 1.2 and 1.3 only, the certificate and key from <home>/tls. Two routes: GET /v1/health
- * answers "ok"; POST /v1/sync reads one envelope of at most ENV_MAX bytes (413 past it, before
- * reading when Content-Length says so) and hands it to hq_ingest with a store handle checked
- * out of a small pool, since an SQLite connection serves one thread at a time. A request with
- * more than one Content-Length header is refused (400, then the connection closes) before any
- * route sees it: its body's length is ambiguous. Every request
- * leaves exactly one log line on stderr with the method, the path, the status and the few
- * fields of struct ingest_result meant for logs; never a body, a header value or a key.
- * A guard thread cuts connections past their header or request deadline or below the minimum
- * rate; libmicrohttpd caps connections per address; request bodies are reserved against an
- * overall and a per-address budget (503 busy past them). See the SERVE_* bounds below.
- * The main thread blocks the signals before any worker exists and waits for them with
- * sigwait; on the first it stops accepting, lets requests in flight finish (30 s at most, or
- * until a second signal), stops the workers and returns 0. */
+ * TLS 1.2 and 1.3 only, the certificate and key from <home>/tls. Three routes: GET /v1/health
+ * answers "ok"; GET /v1/order/<device id> relays the officer-signed wipe order stored for
+ * that device, if any (answer_order); POST /v1/sync reads one envelope of at most ENV_MAX bytes
+ * (413 past it, before reading when Content-Length says so) and hands it to hq_ingest with a store
+ * handle checked out of a small pool, since an SQLite connection serves one thread at a time. A
+ * request with more than one Content-Length header is refused (400, then the connection closes)
+ * before any route sees it: its body's length is ambiguous. Every request leaves exactly one log
+ * line on stderr with the method, the path, the status and the few fields of struct ingest_result
+ * meant for logs; never a body, a header value or a key. A guard thread cuts connections past their
+ * header or request deadline or below the minimum rate; libmicrohttpd caps connections per address;
+ * request bodies are reserved against an overall and a per-address budget (503 busy past them). See
+ * the SERVE_* bounds below. The main thread blocks the signals before any worker exists and waits
+ * for them with sigwait; on the first it stops accepting, lets requests in flight finish (30 s at
+ * most, or until a second signal), stops the workers and returns 0. */
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
@@ -124,7 +124,8 @@ struct server {
     struct guard guard;
 };
 
-enum route { ROUTE_NONE, ROUTE_HEALTH, ROUTE_SYNC };
+enum route { ROUTE_NONE, ROUTE_HEALTH, ROUTE_SYNC, ROUTE_ORDER };
+#define ORDER_PREFIX "/v1/order/" /* + the device id in hex: its wipe order, if any */
 
 /* One request, from its first access-handler call to its completion callback. */
 struct request {
@@ -376,7 +377,11 @@ static struct request *request_new(struct MHD_Connection *c, const char *url, co
         rq->route = ROUTE_HEALTH;
     else if (strcmp(url, "/v1/sync") == 0)
         rq->route = ROUTE_SYNC;
-    else
+    else if (strncmp(url, ORDER_PREFIX, strlen(ORDER_PREFIX)) == 0) {
+        rq->route = ROUTE_ORDER;
+        log_text(rq->path, sizeof rq->path, ORDER_PREFIX,
+                 LOG_PATH_MAX); /* the id goes in device= */
+    } else
         rq->route = ROUTE_NONE;
     rq->sync_post = rq->route == ROUTE_SYNC && strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     buf_init(&rq->body, ENV_MAX);
@@ -400,6 +405,8 @@ static void request_free(struct server *sv, struct request *rq)
  * rate-limited and summarised per address and reason (hq/serve_log.h). */
 static int always_logged(const struct request *rq)
 {
+    if (rq->route == ROUTE_ORDER) /* a wipe order relayed */
+        return rq->status == MHD_HTTP_OK;
     if (rq->route != ROUTE_SYNC)
         return 0;
     if (rq->status == MHD_HTTP_OK || rq->status == 422)
@@ -539,6 +546,7 @@ static enum MHD_Result answer_text(struct server *sv, struct MHD_Connection *c, 
     static const char *const bodies[][2] = {
         {"ok", "ok\n"},
         {"not_found", "not_found\n"},
+        {"no_order", "no_order\n"},
         {"method_not_allowed", "method_not_allowed\n"},
         {"too_large", "too_large\n"},
         {"store_error", "store_error\n"},
@@ -603,12 +611,51 @@ static int has_body(struct MHD_Connection *c)
                NULL;
 }
 
+/* GET /v1/order/<device id hex>: the wipe order HQ's officer signed for that device, as it
+ * was stored (200), or 404 "no_order" (also for an id that names no device, so the answer
+ * says nothing about which devices exist). The order is not secret and not HQ's to judge: the
+ * device checks the officer's signature. Noted as relayed the first time. */
+static enum MHD_Result answer_order(struct server *sv, struct MHD_Connection *c, struct request *rq,
+                                    const char *url)
+{
+    uint8_t device[MRF_ID], order[WIPE_ORDER_LEN];
+    struct hqstore *st = NULL;
+    struct mrf_error err;
+    int found = 0;
+    enum mrf_status rc;
+
+    url += strlen(ORDER_PREFIX);
+    if (strlen(url) != 2 * MRF_ID || hex_decode(url, device, MRF_ID) != MRF_OK)
+        return answer_text(sv, c, rq, MHD_HTTP_NOT_FOUND, "not_found");
+    log_text(rq->device, sizeof rq->device, url, 16);
+    mrf_error_clear(&err);
+    rc = hq_pool_checkout(&sv->pool, &st, &err);
+    if (rc == MRF_OK) {
+        rc = hqstore_wipe_order_get(st, device, order, &found, (int64_t)(time_now_ms() / 1000));
+        if (rc != MRF_OK)
+            str_copy(err.msg, hqstore_errmsg(st), sizeof err.msg);
+        hq_pool_checkin(&sv->pool, st);
+    }
+    if (rc != MRF_OK) {
+        pthread_mutex_lock(&sv->log_mu);
+        fprintf(stderr, "mrf-hq: serve: cannot read wipe orders: %s\n", err.msg);
+        pthread_mutex_unlock(&sv->log_mu);
+        return answer_text(sv, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error");
+    }
+    if (!found)
+        return answer_text(sv, c, rq, MHD_HTTP_NOT_FOUND, "no_order");
+    return answer(sv, c, rq, MHD_HTTP_OK, "wipe_order", "application/octet-stream", order,
+                  sizeof order, MHD_RESPMEM_MUST_COPY);
+}
+
 /* The answer to everything but POST /v1/sync. */
 static enum MHD_Result answer_route(struct server *sv, struct MHD_Connection *c, struct request *rq,
-                                    const char *method)
+                                    const char *method, const char *url)
 {
     if (rq->route == ROUTE_NONE)
         return answer_text(sv, c, rq, MHD_HTTP_NOT_FOUND, "not_found");
+    if (rq->route == ROUTE_ORDER && strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+        return answer_order(sv, c, rq, url);
     if (rq->route == ROUTE_HEALTH &&
         (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)) {
         struct statvfs fs;
@@ -626,7 +673,7 @@ static enum MHD_Result answer_route(struct server *sv, struct MHD_Connection *c,
  * here, unread (libmicrohttpd then closes the
  * connection); anything else is answered at the last call, so keep-alive survives. */
 static enum MHD_Result on_headers(struct server *sv, struct MHD_Connection *c, struct request *rq,
-                                  const char *method)
+                                  const char *method, const char *url)
 {
     unsigned lengths = 0;
     uint64_t declared = 0;
@@ -658,7 +705,7 @@ static enum MHD_Result on_headers(struct server *sv, struct MHD_Connection *c, s
         return MHD_YES;
     }
     if (has_body(c))
-        return answer_route(sv, c, rq, method); /* a body without POST is ignored */
+        return answer_route(sv, c, rq, method, url); /* a body without POST is ignored */
     return MHD_YES;
 }
 
@@ -754,7 +801,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rq = request_new(c, url, method);
         *con_cls = rq;
         atomic_fetch_add(&sv->in_flight, 1);
-        return on_headers(sv, c, rq, method);
+        return on_headers(sv, c, rq, method, url);
     }
     if (*upload_size != 0) {
         int keep = on_body(sv, rq, upload_data, *upload_size);
@@ -763,7 +810,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (rq->status != 0)
         return MHD_YES; /* answered at the first call */
-    return rq->sync_post ? on_sync(sv, c, rq) : answer_route(sv, c, rq, method);
+    return rq->sync_post ? on_sync(sv, c, rq) : answer_route(sv, c, rq, method, url);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,

@@ -685,7 +685,7 @@ void transport_get_stats(const struct transport *t, struct transport_stats *s);
  * in the HQ key itself comes from comparing its fingerprint by phone. */
 #define TOKEN_MAX_LEN 2048
 struct enroll_token {
-    int version; /* 1 */
+    int version; /* 1, or 2 with the officer key */
     char url[256];
     char tls_pin[128]; /* "sha256//<base64 of SHA-256 of the SubjectPublicKeyInfo>" */
     struct mrf_pubkeys hq;
@@ -694,6 +694,8 @@ struct enroll_token {
     uint8_t token_id[MRF_ID];
     uint8_t secret[MRF_SECRET];
     int64_t expires; /* Unix seconds */
+    int has_officer; /* version 2: HQ's officer public key, which signs wipe orders */
+    uint8_t officer_pk[MRF_SIGN_PK];
 };
 
 /* *out owned by the caller (x_free). */
@@ -704,5 +706,31 @@ enum mrf_status token_encode(const struct enroll_token *t, const uint8_t sign_sk
 enum mrf_status token_decode(const char *s, struct enroll_token *t, struct mrf_error *err);
 /* Wipes the secret. */
 void token_wipe(struct enroll_token *t);
+
+/* ---- wipe orders (sync/order.c) ---------------------------------------------------------- */
+
+/* An order from HQ's officer, signed with the offline officer key, that one device destroy
+ * its keystore and store (docs/DECISIONS.md, "Duress, failed unlocks and remote wipe").
+ * WIPE_ORDER_LEN bytes; the layout is in sync/order.c. HQ's server stores and relays it as
+ * it is (GET /v1/order/<device id hex>: 200 with the order, 404 without one). */
+#define WIPE_ORDER_LEN 128
+struct wipe_order {
+    uint8_t device[MRF_ID];
+    char post[16];
+    int64_t issued; /* Unix seconds, as the officer's machine had it */
+    uint8_t nonce[16];
+};
+/* Writes the order for device of post, signed with the officer's secret key. */
+void wipe_order_make(uint8_t out[WIPE_ORDER_LEN], const uint8_t device[MRF_ID], const char *post,
+                     int64_t issued, const uint8_t nonce[16], const uint8_t sign_sk[MRF_SIGN_SK]);
+/* Checks order (len bytes) for this device of this post against the officer's public key.
+ * OUT: *out on success, zeroed otherwise. MRF_E_INVALID if it is not an order of this
+ * version; MRF_E_AUTH if the signature does not verify or the order names another device or
+ * post. Never obey an order for which this is not MRF_OK. */
+enum mrf_status wipe_order_check(const uint8_t *order, size_t len,
+                                 const uint8_t officer_pk[MRF_SIGN_PK],
+                                 const uint8_t device[MRF_ID], const char *post,
+                                 struct wipe_order *out, struct mrf_error *err)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -5,6 +5,9 @@
  * "post":..,"tid":..,"secret":..,"exp":".."} with binary fields in base64url and exp as a
  * decimal string of Unix seconds (a JSON number is a double in cJSON and would lose bits), and
  * the signature is Ed25519 by HQ's signing key over the payload bytes exactly as carried.
+ * Version 2 is the same with "v":2 and one more field, "officer": HQ's officer public key
+ * (base64url), which signs wipe orders; an HQ with an officer key writes version 2, one
+ * without writes version 1, and both are read. Each version holds exactly its fields.
  *
  * Decoding is strict: a token is typed or pasted by people over bad links, so anything not
  * exactly as written here is refused with a message that names the fault, never the token or
@@ -22,13 +25,15 @@
 
 #define TOKEN_PREFIX "mrf1."
 #define TOKEN_VERSION 1
+#define TOKEN_VERSION_OFFICER 2
 #define EXP_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
-/* The payload's keys, in the order they are written. A decoded payload must hold exactly
- * these, each once. */
-static const char *const token_keys[] = {"v",      "url",  "pin", "hq_sign", "hq_box",
-                                         "escrow", "post", "tid", "secret",  "exp"};
+/* The payload's keys, in the order they are written. A decoded payload of version 1 must hold
+ * exactly the first TOKEN_NKEYS_V1, each once; one of version 2 all of them. */
+static const char *const token_keys[] = {"v",    "url", "pin",    "hq_sign", "hq_box", "escrow",
+                                         "post", "tid", "secret", "exp",     "officer"};
 #define TOKEN_NKEYS (sizeof token_keys / sizeof token_keys[0])
+#define TOKEN_NKEYS_V1 (TOKEN_NKEYS - 1)
 
 /* Wipes and frees a cJSON tree whose string values may hold the secret. */
 static void json_wipe_free(cJSON *node)
@@ -115,8 +120,10 @@ enum mrf_status token_encode(const struct enroll_token *t, const uint8_t sign_sk
 
     *out = NULL;
     buf_init(&b, TOKEN_MAX_LEN);
-    if (t->version != TOKEN_VERSION) {
-        rc = mrf_error_set(err, MRF_E_INVALID, "token: version %d cannot be written", t->version);
+    if ((t->version != TOKEN_VERSION && t->version != TOKEN_VERSION_OFFICER) ||
+        (t->version == TOKEN_VERSION_OFFICER) != (t->has_officer != 0)) {
+        rc = mrf_error_set(err, MRF_E_INVALID, "token: version %d cannot be written%s", t->version,
+                           t->has_officer ? " with an officer key" : "");
         goto out;
     }
     if (!url_valid(t->url)) {
@@ -142,7 +149,7 @@ enum mrf_status token_encode(const struct enroll_token *t, const uint8_t sign_sk
         rc = mrf_error_set(err, MRF_E_INTERNAL, "token: out of memory");
         goto out;
     }
-    cJSON_AddNumberToObject(obj, "v", TOKEN_VERSION);
+    cJSON_AddNumberToObject(obj, "v", t->version);
     cJSON_AddStringToObject(obj, "url", t->url);
     cJSON_AddStringToObject(obj, "pin", t->tls_pin);
     add_b64(obj, "hq_sign", t->hq.sign_pk, sizeof t->hq.sign_pk);
@@ -152,7 +159,9 @@ enum mrf_status token_encode(const struct enroll_token *t, const uint8_t sign_sk
     add_b64(obj, "tid", t->token_id, sizeof t->token_id);
     add_b64(obj, "secret", t->secret, sizeof t->secret);
     cJSON_AddStringToObject(obj, "exp", exp);
-    if (cJSON_GetArraySize(obj) != (int)TOKEN_NKEYS) {
+    if (t->has_officer)
+        add_b64(obj, "officer", t->officer_pk, sizeof t->officer_pk);
+    if (cJSON_GetArraySize(obj) != (int)(t->has_officer ? TOKEN_NKEYS : TOKEN_NKEYS_V1)) {
         rc = mrf_error_set(err, MRF_E_INTERNAL, "token: out of memory");
         goto out;
     }
@@ -232,20 +241,21 @@ out:
     return rc;
 }
 
-/* Refuses keys other than token_keys and any key given twice (cJSON would keep the first
- * silently, so a doctored payload could read differently to different parsers). */
-static enum mrf_status check_keys(const cJSON *obj, struct mrf_error *err)
+/* Refuses keys other than the first nkeys of token_keys and any key given twice (cJSON would
+ * keep the first silently, so a doctored payload could read differently to different
+ * parsers). */
+static enum mrf_status check_keys(const cJSON *obj, size_t nkeys, struct mrf_error *err)
 {
     int seen[TOKEN_NKEYS] = {0};
     const cJSON *c;
     size_t i;
 
     for (c = obj->child; c != NULL; c = c->next) {
-        for (i = 0; i < TOKEN_NKEYS; i++) {
+        for (i = 0; i < nkeys; i++) {
             if (c->string != NULL && strcmp(c->string, token_keys[i]) == 0)
                 break;
         }
-        if (i == TOKEN_NKEYS)
+        if (i == nkeys)
             return mrf_error_set(err, MRF_E_INVALID,
                                  "token: the payload holds an unknown field; it was not made "
                                  "by mrf-hq enroll");
@@ -353,14 +363,14 @@ enum mrf_status token_decode(const char *s, struct enroll_token *t, struct mrf_e
                            "token: the version field is missing or not a number");
         goto out;
     }
-    if (ver->valuedouble != TOKEN_VERSION) {
+    if (ver->valuedouble != TOKEN_VERSION && ver->valuedouble != TOKEN_VERSION_OFFICER) {
         rc = mrf_error_set(err, MRF_E_INVALID,
-                           "token: version %.0f is not supported by this mrf (it reads version "
-                           "%d); update mrf",
-                           ver->valuedouble, TOKEN_VERSION);
+                           "token: version %.0f is not supported by this mrf (it reads versions "
+                           "%d and %d); update mrf",
+                           ver->valuedouble, TOKEN_VERSION, TOKEN_VERSION_OFFICER);
         goto out;
     }
-    t->version = TOKEN_VERSION;
+    t->version = (int)ver->valuedouble;
 
     /* The signature first: a garbled token should say so, not complain about a field. */
     rc = get_bin(obj, "hq_sign", t->hq.sign_pk, sizeof t->hq.sign_pk, err);
@@ -372,9 +382,15 @@ enum mrf_status token_decode(const char *s, struct enroll_token *t, struct mrf_e
         goto out;
     }
 
-    rc = check_keys(obj, err);
+    rc = check_keys(obj, t->version == TOKEN_VERSION ? TOKEN_NKEYS_V1 : TOKEN_NKEYS, err);
     if (rc != MRF_OK)
         goto out;
+    if (t->version == TOKEN_VERSION_OFFICER) {
+        rc = get_bin(obj, "officer", t->officer_pk, sizeof t->officer_pk, err);
+        if (rc != MRF_OK)
+            goto out;
+        t->has_officer = 1;
+    }
 
     v = get_str(obj, "url", err);
     if (v == NULL) {

@@ -120,8 +120,10 @@ The conflict queue (checks 6 to 9)
   because its clock is more than a day ahead, becomes the column's current write). Then:
     6a. every concurrent differing op is covered by exactly one value record: the sync opened
         or updated exactly one `concurrent_edit` record with subject "<grant code> <column>",
-        and that record is the one open for the subject after the sync; an equal-valued
-        concurrent op makes a `same_value` record and no value record;
+        and that record is the one open for the subject after the sync, holding the sides of
+        the sync's last concurrent differing op of the subject (A the value HQ held when it
+        arrived, B its value, by this device: a later op of the sync updates the record); an
+        equal-valued concurrent op makes a `same_value` record and no value record;
     6b. conversely, no sync opens or changes a value record (concurrent_edit or theme_set)
         without such an op, and no decision (`mrf-hq resolve`) or allocation changes any value
         record but the one decided; no sync touches a record of another post.
@@ -154,10 +156,18 @@ The conflict queue (checks 6 to 9)
     7. the driver's own pairs: no side is lost — each is sent as written, replaced by a later
        write of the same device before its sync (coalesced), or was no write at all (the
        device already held that value: exit 0, no outbox entry); a side set aside by a pull
-       is sent. Every pair whose two writes both reached HQ as written has exactly one value
-       record from the sync that brought the later write if that write differed from HQ's
-       value then, none if it did not (the same-value pairs); and the later write was
-       concurrent by its prev clock.
+       is sent. A side is the outbox entry its write made (followed by seq: one sync may
+       carry two writes of the column from one device, an older frozen change set's and a
+       later one's, e.g. set aside by a pull). Every pair whose two writes both reached HQ as
+       written has exactly one value record from the sync that brought the later write if
+       that write differed from HQ's value then, none of its own if it did not (the
+       same-value pairs): a value record that sync touched is another op's when another op of
+       the sync was concurrent and differing on the subject, and 6a holds the record to that
+       op's sides; and the later write was concurrent by its prev clock unless the write HQ
+       held when it arrived was one it had seen (its own device's, or one from before the pair
+       that the earlier side lost to: HQ judges each op against the write it holds, so the
+       two sides met at another op, and 6a checked that), never one of the earlier side's
+       device.
     8. every decision HQ made reached every device of its post: after the final syncs each
        device's `mrf conflicts --all --json` lists every record HQ holds for its post, in the
        same state, closed ones with HQ's decision and reason, and no record of another post.
@@ -331,7 +341,7 @@ class Device:
         self.left = 0      # outbox entries that left, summed over syncs
         self.aside = 0     # ... of which a pull had beaten and the device set aside (then sent)
         self.syncs = 0
-        self.sides = {}    # (tbl, id, col): sides of the driver's concurrent pairs not sent yet
+        self.sides = {}    # outbox seq: sides of the driver's concurrent pairs not sent yet
 
     def label(self):
         return "%s (%s%s)" % (self.name, self.post, ", " + self.offset if self.offset else "")
@@ -612,13 +622,18 @@ def do_grant_set(dev, grants):
                 pair = {"code": code, "col": GRANT_COLS[c], "same": v1 == v2, "sides": []}
                 for d, v in ((dev, v1), (other, v2)):
                     side = {"dev": d.name, "value": conv(v), "fate": None}
-                    # a write of the value the device already held writes nothing (exit 0, no
-                    # outbox entry): that side is no edit at all, it has nothing to send
-                    if not any(not e[0] and e[1:4] == (TBL_GRANTS, gid, c) and e[5] == conv(v)
-                               for e in d.outbox().values()):
+                    # the side is the pending entry of that column (one per column: a later
+                    # write of the same device before a sync coalesces into it, keeping its
+                    # seq); it is followed by seq, not by column, since the device may send an
+                    # earlier frozen write of the same column in the same sync. A write of the
+                    # value the device already held writes nothing (exit 0, no outbox entry):
+                    # that side is no edit at all, it has nothing to send
+                    seqs = [s for s, e in d.outbox().items()
+                            if not e[0] and e[1:4] == (TBL_GRANTS, gid, c) and e[5] == conv(v)]
+                    if not seqs:
                         side["fate"] = "unchanged"
                     else:
-                        d.sides.setdefault((TBL_GRANTS, gid, c), []).append(side)
+                        d.sides.setdefault(seqs[0], []).append(side)
                     pair["sides"].append(side)
                 Q["pairs"].append(pair)
             else:
@@ -677,11 +692,15 @@ def qfail(what):
 
 
 def hq_records_raw():
+    """{id: record} of HQ's conflicts, read-only; a and b: the sides' values (wire JSON, as
+    HQ keeps them; None if the record has none), b_device the writer of side B."""
     with ro(HQDB) as db:
         res = {r[0]: {"post": r[1], "kind": r[2], "rule": r[3], "subject": r[4], "cseq": r[5],
-                      "closed": r[6] is not None, "decision": r[7], "reason": r[8]}
+                      "closed": r[6] is not None, "decision": r[7], "reason": r[8],
+                      "a": r[9], "b": r[10], "b_device": bytes(r[11]) if r[11] else None}
                for r in db.execute("SELECT id, post, kind, rule, subject, cseq, closed_at, "
-                                   "coalesce(decision, ''), coalesce(reason, '') FROM conflicts")}
+                                   "coalesce(decision, ''), coalesce(reason, ''), a_value, "
+                                   "b_value, b_device FROM conflicts")}
     db.close()
     return res
 
@@ -817,8 +836,9 @@ def fmt_set(x):
 
 
 def changesets_of_sync(dev, ob0, ob1, pre, post, beaten, lines):
-    """The change sets HQ ingested in this sync, in HQ's order: [(id, entries, IN, APPLIED)],
-    None if the driver cannot name them (a failure, recorded).
+    """The change sets HQ ingested in this sync, in HQ's order: [(id, entries, seqs, IN,
+    APPLIED)] (seqs: the entries' outbox seqs, in the same order), None if the driver cannot
+    name them (a failure, recorded).
 
     HQ's `received` gives their ids in order, HQ's log the ops each held (IN) and applied. A
     change set frozen before the sync (or left frozen after it) is read from the outbox. The
@@ -843,7 +863,7 @@ def changesets_of_sync(dev, ob0, ob1, pre, post, beaten, lines):
         g = {}
         for seq in sorted(ob):
             if ob[seq][0]:
-                g.setdefault(ob[seq][8], []).append(ob[seq])
+                g.setdefault(ob[seq][8], []).append(seq)
         return g
     frozen0, frozen1 = by_cs(ob0), by_cs(ob1)
     pool = [s for s in sorted(ob0) if not ob0[s][0] and s not in ob1]
@@ -852,9 +872,9 @@ def changesets_of_sync(dev, ob0, ob1, pre, post, beaten, lines):
     res = []
     for k, cs in enumerate(new_ids):
         if cs in frozen0:
-            ents = frozen0[cs]
+            group, ents = frozen0[cs], [ob0[s] for s in frozen0[cs]]
         elif cs in frozen1:
-            ents = frozen1[cs]
+            group, ents = frozen1[cs], [ob1[s] for s in frozen1[cs]]
         else:
             first_cut = k == 0 and first_is_cut
             group = []
@@ -879,7 +899,7 @@ def changesets_of_sync(dev, ob0, ob1, pre, post, beaten, lines):
                   "driver names %d from the outbox" % (Q["syncs"], dev.name, k + 1, cs.hex()[:8],
                                                          acc[k][1], len(ents)))
             return None
-        res.append((cs, ents, acc[k][1], acc[k][2]))
+        res.append((cs, ents, group, acc[k][1], acc[k][2]))
     if pool:
         qfail("sync %d of %s: %d outbox entr(y/ies) left the outbox in no change set HQ received "
               "(lost: seqs %s)" % (Q["syncs"], dev.name, len(pool), pool[:8]))
@@ -901,11 +921,14 @@ def queue_model(dev, ob0, ob1, pre, post, beaten, lines, cursor0, view0, t0):
     cur = dict(pre["cols"])
     bound = hlc_bound(t0)
     want = {}  # (rule, subject) -> "value" | "same"
+    # subject -> (seq, A, B) of the last concurrent differing op of the sync: HQ's one open
+    # value record of the subject holds its sides after the sync (a later op updates it)
+    last_differ = {}
     delivered = []
     p_before = pre["pseq"]
-    for cs, ents, n_in, n_app in sent:
+    for cs, ents, seqs, n_in, n_app in sent:
         p_after = p_before + n_app
-        for e in ents:
+        for e, seq in zip(ents, seqs):
             if e[1] != TBL_GRANTS or e[3] not in WATCHED_GRANT:
                 continue
             key = (e[1], e[2], e[3])
@@ -918,16 +941,22 @@ def queue_model(dev, ob0, ob1, pre, post, beaten, lines, cursor0, view0, t0):
                 if conc:
                     if differ:
                         want[("concurrent_edit", subject)] = "value"
+                        last_differ[subject] = (seq, c[2], e[5])
                         Q["edits"] += 1
                     else:
                         want.setdefault(("same_value", subject), "same")
                         Q["same"] += 1
-            for side in dev.sides.pop(key, []):
-                side.update(fate="sent" if side["value"] == e[5] else "replaced",
-                            sync=Q["syncs"], concurrent=conc, differ=differ, subject=subject)
-                delivered.append(side)
             # a restamped write holds HQ's clock, within the bound (None: not known here)
-            if c is None or e[4] > bound or (e[4], D) > (bound if c[0] is None else c[0], c[1]):
+            won = c is None or e[4] > bound or (e[4], D) > (bound if c[0] is None else c[0],
+                                                            c[1])
+            # the pair sides this very entry carries (by seq: the same column may travel twice
+            # in one sync, an older frozen write and a later one, e.g. set aside by a pull)
+            for side in dev.sides.pop(seq, []):
+                side.update(fate="sent" if side["value"] == e[5] else "replaced",
+                            sync=Q["syncs"], concurrent=conc, differ=differ, subject=subject,
+                            seq=seq, held_by=c[1] if c is not None else None)
+                delivered.append(side)
+            if won:
                 cur[key] = (None if e[4] > bound else e[4], D, e[5])
         # theme sets: HQ reads concurrency against what the change set's writes had seen
         # (the least `seen` of its entries; cut() keeps one value per change set)
@@ -971,7 +1000,11 @@ def queue_model(dev, ob0, ob1, pre, post, beaten, lines, cursor0, view0, t0):
               "%d" % (Q["syncs"], dev.name, p_before - pre["pseq"], post["pseq"] - pre["pseq"]))
     ev = record_events(pre["rec"], post["rec"])
     for side in delivered:
+        # the value records the sync touched for the side's subject, and whether another op
+        # of the sync (not the side's own entry) was concurrent and differing there: one
+        # record per subject says nothing about which op made it, its sides do (checked below)
         side["records"] = sorted(ev.get((dev.post, "concurrent_edit", side["subject"]), ()))
+        side["others"] = not side["differ"] and side["subject"] in last_differ
     for (p, rule, subject), ids in sorted(ev.items()):
         if p != dev.post:
             qfail("sync %d of %s changed record(s) %s of another post %s" % (
@@ -988,6 +1021,18 @@ def queue_model(dev, ob0, ob1, pre, post, beaten, lines, cursor0, view0, t0):
             if len(ids) != 1 or opened != sorted(ids):
                 qfail("sync %d of %s: %s %s: touched %s, open after it %s (want exactly one, "
                       "that one)" % (Q["syncs"], dev.name, rule, subject, sorted(ids), opened))
+            elif rule == "concurrent_edit" and subject in last_differ:
+                # the record is about the sync's last concurrent differing op of the subject:
+                # A the value HQ held when it arrived, B its value, written by this device
+                r = post["rec"][sorted(ids)[0]]
+                _, a, b = last_differ[subject]
+                got = (json.loads(r["a"]) if r["a"] else None,
+                       json.loads(r["b"]) if r["b"] else None, r["b_device"])
+                if got != (a, b, D):
+                    qfail("sync %d of %s: %s %s: the record holds A %r, B %r by %s, the sync's "
+                          "last concurrent differing op was A %r, B %r by %s" % (
+                              Q["syncs"], dev.name, rule, subject, got[0], got[1],
+                              got[2].hex()[:16] if got[2] else None, a, b, D.hex()[:16]))
     for (rule, subject), w in sorted(want.items()):
         if (dev.post, rule, subject) not in ev:
             qfail("sync %d of %s: no %s record for %s, though its op was concurrent (%s) and %s"
@@ -1433,24 +1478,39 @@ def queue_checks():
              Q["same"]), not Q["fail"],
           "%d failures, e.g. %s" % (len(Q["fail"]), "; ".join(Q["fail"][:4])))
     fates, bad = {}, []
+    ids = {d.name: d.id_bytes for d in DEVICES}
     for p in Q["pairs"]:
         f = tuple(sorted(str(sd["fate"]) for sd in p["sides"]))
         if f == ("sent", "sent"):
             a, b = p["sides"]
-            late = a if a["sync"] >= b["sync"] else b
+            late, early = (a, b) if a["sync"] >= b["sync"] else (b, a)
             if not late["concurrent"]:
-                bad.append("%s %s: the later side (%s, sync %d) was not concurrent by its prev "
-                           "clock" % (p["code"], p["col"], late["dev"], late["sync"]))
+                # HQ judges an op against the write it holds when it arrives: the later side
+                # never saw a write of the earlier side's device made after the pair, so HQ
+                # must not hold one then; it may hold a write the later side had seen (its own
+                # device's, e.g. an older frozen change set sent first in the same sync, or one
+                # from before the pair that the earlier side lost to), and then the two sides
+                # met at that write's op, recorded there (6a)
+                if late["held_by"] == ids[early["dev"]]:
+                    bad.append("%s %s: the later side (%s, sync %d) was not concurrent by its "
+                               "prev clock, yet HQ held a write of %s then" % (
+                                   p["code"], p["col"], late["dev"], late["sync"],
+                                   early["dev"]))
             elif late["differ"] and len(late["records"]) != 1:
                 bad.append("%s %s: sync %d touched value records %s" % (
                     p["code"], p["col"], late["sync"], late["records"]))
-            elif not late["differ"] and late["records"]:
+            elif not late["differ"] and late["records"] and not late["others"]:
+                # a value record the sync touched is the late side's only if no other op of
+                # that sync was concurrent and differing on the subject (the queue model checks
+                # that the record then holds that other op's sides)
                 bad.append("%s %s: equal values, yet value records %s" % (
                     p["code"], p["col"], late["records"]))
             # differ: the later side against HQ's value when it arrived (the earlier side's,
             # unless a decision or another device wrote the column in between)
-            k = "%s values, both sent: %s" % ("same" if p["same"] else "different",
-                                              "one value record" if late["differ"] else "none")
+            k = "%s values, both sent: %s" % (
+                "same" if p["same"] else "different",
+                ("one value record" if late["differ"] else "none") if late["concurrent"] else
+                "the later met a write it had seen")
         else:
             k = "/".join(f)
             # a side is sent as written, replaced by its own device's later write (coalesced

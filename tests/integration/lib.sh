@@ -134,6 +134,12 @@ lacks_all() {
 }
 # same_file A B : the two files have the same content.
 same_file() { cmp -s -- "$1" "$2"; }
+# same_keys A B : two device keystores hold the same keys: every byte the same but the count
+# of wrong passphrases in a row (bytes 43..46 of a version-2 keystore), which every try moves.
+same_keys() {
+    [ "$(stat -c %s -- "$1")" = "$(stat -c %s -- "$2")" ] &&
+        cmp -s -n 43 -- "$1" "$2" && cmp -s -i 47 -- "$1" "$2"
+}
 # empty_or_absent DIR : DIR does not exist or holds nothing.
 empty_or_absent() { [ ! -e "$1" ] || [ -z "$(ls -A -- "$1")" ]; }
 

@@ -74,6 +74,47 @@ static void assert_file_is(const char *path, const uint8_t *before, size_t n)
     x_free(now);
 }
 
+/* The version-2 keystore layout (crypto/keystore.c). */
+#define KS_OFF_MAX 39
+#define KS_OFF_FAILS 43
+#define KS_OFF_A 47
+#define KS_OFF_B (KS_OFF_A + 24 + 192 + 16)
+#define KS_LEN (KS_OFF_B + 24 + 32 + 16)
+
+static uint32_t u32_at(const uint8_t *p, size_t off)
+{
+    return (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 | (uint32_t)p[off + 2] << 16 |
+           (uint32_t)p[off + 3] << 24;
+}
+
+/* The count of wrong passphrases in a row recorded in the keystore at path. */
+static uint32_t failures_of(const char *path)
+{
+    size_t len;
+    uint8_t *data = read_file(path, &len);
+    uint32_t n;
+
+    ck_assert_uint_eq(len, KS_LEN);
+    n = u32_at(data, KS_OFF_FAILS);
+    x_free(data);
+    return n;
+}
+
+/* Fails unless the keystore at path holds the n bytes of before, but for its count of wrong
+ * passphrases, which must be want_failures. */
+static void assert_keys_are(const char *path, const uint8_t *before, size_t n,
+                            uint32_t want_failures)
+{
+    size_t len;
+    uint8_t *now = read_file(path, &len);
+
+    ck_assert_uint_eq(len, n);
+    ck_assert_mem_eq(before, now, KS_OFF_FAILS);
+    ck_assert_mem_eq(before + KS_OFF_A, now + KS_OFF_A, n - KS_OFF_A);
+    ck_assert_uint_eq(u32_at(now, KS_OFF_FAILS), want_failures);
+    x_free(now);
+}
+
 /* A keystore at path with fresh secrets under passphrase; *out owned by the caller. */
 static void make_keystore(const char *path, const char *passphrase, struct mrf_secrets **out)
 {
@@ -117,10 +158,11 @@ START_TEST(keystore_file_layout)
 
     make_keystore(path, "pw", &s);
     data = read_file(path, &len);
-    /* magic | version | alg | opslimit | memlimit | salt | nonce | 192 bytes + tag */
-    ck_assert_uint_eq(len, 5 + 1 + 1 + 8 + 8 + 16 + 24 + 192 + 16);
+    /* magic | version 2 | alg | opslimit | memlimit | salt | max_failures | failures
+     * | slot A: nonce | 192 bytes + tag | slot B: nonce | 32 bytes + tag */
+    ck_assert_uint_eq(len, KS_LEN);
     ck_assert_mem_eq(data, "MRFKS", 5);
-    ck_assert_uint_eq(data[5], 1);
+    ck_assert_uint_eq(data[5], 2);
     ck_assert_uint_eq(data[6], 1);
     for (i = 0; i < 8; i++) {
         ops |= (uint64_t)data[7 + i] << (8 * i);
@@ -128,6 +170,8 @@ START_TEST(keystore_file_layout)
     }
     ck_assert_uint_eq(ops, crypto_pwhash_OPSLIMIT_INTERACTIVE);
     ck_assert_uint_eq(mem, crypto_pwhash_MEMLIMIT_INTERACTIVE);
+    ck_assert_uint_eq(u32_at(data, KS_OFF_MAX), 0);
+    ck_assert_uint_eq(u32_at(data, KS_OFF_FAILS), 0);
     x_free(data);
     mrf_secrets_free(s);
     x_free(path);
@@ -243,13 +287,12 @@ START_TEST(keystore_flipped_byte)
     char *bad = tmp_path("bad");
     uint8_t *data;
     size_t len, i;
-    /* salt, nonce, first ciphertext byte, a middle one, last tag byte */
-    size_t at[] = {23, 39, 63, 150, 0};
+    /* salt, slot A's nonce, its first ciphertext byte, a middle one, its last tag byte */
+    size_t at[] = {23, KS_OFF_A, KS_OFF_A + 24, 150, KS_OFF_B - 1};
 
     mrf_error_clear(&err);
     make_keystore(path, "pw", &s);
     data = read_file(path, &len);
-    at[sizeof at / sizeof at[0] - 1] = len - 1;
     for (i = 0; i < sizeof at / sizeof at[0]; i++) {
         data[at[i]] ^= 0x01;
         write_file(bad, data, len);
@@ -317,7 +360,7 @@ START_TEST(keystore_rekey_wrong_old_passphrase)
     make_keystore(path, "old", &s);
     before = read_file(path, &blen);
     ck_assert_int_eq(keystore_rekey(path, "not old", "new", &err), MRF_E_PASSPHRASE);
-    assert_file_is(path, before, blen);
+    assert_keys_are(path, before, blen, 1); /* only the count of wrong tries moved */
     ck_assert_msg(keystore_open(path, "old", &back, &err) == MRF_OK, "%s", err.msg);
     x_free(before);
     mrf_secrets_free(back);
@@ -340,7 +383,7 @@ START_TEST(keystore_update_replaces_secrets)
     mrf_random(s->enroll_secret, sizeof s->enroll_secret);
     /* a wrong passphrase changes nothing */
     ck_assert_int_eq(keystore_update(path, "not pw", s, &err), MRF_E_PASSPHRASE);
-    assert_file_is(path, before, blen);
+    assert_keys_are(path, before, blen, 1);
     /* the right one writes the new secrets under the same passphrase */
     ck_assert_msg(keystore_update(path, "pw", s, &err) == MRF_OK, "%s", err.msg);
     ck_assert_msg(keystore_open(path, "pw", &back, &err) == MRF_OK, "%s", err.msg);
@@ -382,6 +425,305 @@ START_TEST(keystore_destroy_removes_file)
     x_free(before);
     mrf_secrets_free(s);
     x_free(witness);
+    x_free(path);
+}
+END_TEST
+
+/* ---- duress passphrase and the limit of wrong passphrases -------------------------------- */
+
+/* A version-1 keystore (as mrf wrote it before version 2) of s under passphrase. */
+static void write_v1_keystore(const char *path, const char *passphrase, const struct mrf_secrets *s)
+{
+    uint8_t file[63 + 192 + 16], key[32], plain[192];
+    size_t i;
+
+    memcpy(file, "MRFKS", 5);
+    file[5] = 1;
+    file[6] = 1;
+    for (i = 0; i < 8; i++) {
+        file[7 + i] = (uint8_t)((uint64_t)crypto_pwhash_OPSLIMIT_INTERACTIVE >> (8 * i));
+        file[15 + i] = (uint8_t)((uint64_t)crypto_pwhash_MEMLIMIT_INTERACTIVE >> (8 * i));
+    }
+    randombytes_buf(file + 23, 16 + 24);
+    ck_assert_int_eq(crypto_pwhash(key, sizeof key, passphrase, strlen(passphrase), file + 23,
+                                   crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                   crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                                   crypto_pwhash_ALG_ARGON2ID13),
+                     0);
+    memcpy(plain, s->sign_sk, 64);
+    memcpy(plain + 64, s->box_sk, 32);
+    memcpy(plain + 96, s->enroll_secret, 32);
+    memcpy(plain + 128, s->pub.sign_pk, 32);
+    memcpy(plain + 160, s->pub.box_pk, 32);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(file + 63, NULL, plain, sizeof plain, file, 63, NULL,
+                                               file + 39, key);
+    write_file(path, file, sizeof file);
+    sodium_memzero(key, sizeof key);
+    sodium_memzero(plain, sizeof plain);
+}
+
+START_TEST(keystore_v1_opens_and_becomes_v2)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+    uint8_t *data;
+    size_t len;
+
+    mrf_error_clear(&err);
+    mrf_secrets_new(&s);
+    write_v1_keystore(path, "old format pw", s);
+    ck_assert_int_eq(keystore_open(path, "wrong pw", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_msg(keystore_open(path, "old format pw", &back, &err) == MRF_OK, "%s", err.msg);
+    ck_assert(secrets_equal(s, back));
+    mrf_secrets_free(back);
+    back = NULL;
+    data = read_file(path, &len);
+    ck_assert_uint_eq(len, KS_LEN);
+    ck_assert_uint_eq(data[5], 2);
+    x_free(data);
+    ck_assert_msg(keystore_open(path, "old format pw", &back, &err) == MRF_OK, "%s", err.msg);
+    ck_assert(secrets_equal(s, back));
+    mrf_secrets_free(back);
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
+/* Slot B is there whether a duress passphrase is set or not: same size, same header, the same
+ * policy, and no byte position that differs in kind. */
+START_TEST(keystore_duress_slot_always_there)
+{
+    struct mrf_secrets *s = NULL, *t = NULL;
+    struct keystore_policy pa, pb;
+    struct mrf_error err;
+    char *plain = tmp_path("plain"), *armed = tmp_path("armed");
+    uint8_t *a, *b;
+    size_t alen, blen;
+
+    mrf_error_clear(&err);
+    make_keystore(plain, "pw 1", &s);
+    make_keystore(armed, "pw 1", &t);
+    ck_assert_msg(keystore_set_duress(armed, "pw 1", "duress pw", &err) == MRF_OK, "%s", err.msg);
+    a = read_file(plain, &alen);
+    b = read_file(armed, &blen);
+    ck_assert_uint_eq(alen, blen);
+    ck_assert_mem_eq(a, b, 23);                          /* magic, version, algorithm, limits */
+    ck_assert_mem_eq(a + KS_OFF_MAX, b + KS_OFF_MAX, 8); /* the policy */
+    ck_assert_int_eq(keystore_policy(plain, &pa, &err), MRF_OK);
+    ck_assert_int_eq(keystore_policy(armed, &pb, &err), MRF_OK);
+    ck_assert_mem_eq(&pa, &pb, sizeof pa);
+    x_free(a);
+    x_free(b);
+    mrf_secrets_free(s);
+    mrf_secrets_free(t);
+    x_free(plain);
+    x_free(armed);
+}
+END_TEST
+
+/* The duress passphrase destroys the keys and answers exactly as a wrong passphrase. */
+START_TEST(keystore_duress_destroys_and_answers_as_wrong)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error wrong, duress, err;
+    char *path = tmp_path("keystore"), *witness = tmp_path("witness");
+    uint8_t *before, *after;
+    size_t blen, alen;
+
+    mrf_error_clear(&err);
+    make_keystore(path, "right pw", &s);
+    ck_assert_msg(keystore_set_duress(path, "right pw", "duress pw", &err) == MRF_OK, "%s",
+                  err.msg);
+    mrf_error_clear(&wrong);
+    ck_assert_int_eq(keystore_open(path, "wrong pw", &back, &wrong), MRF_E_PASSPHRASE);
+    ck_assert_uint_eq(failures_of(path), 1);
+    before = read_file(path, &blen);
+    ck_assert_int_eq(link(path, witness), 0); /* the old inode, to see it overwritten */
+    mrf_error_clear(&duress);
+    ck_assert_int_eq(keystore_open(path, "duress pw", &back, &duress), MRF_E_PASSPHRASE);
+    ck_assert_ptr_null(back);
+    ck_assert_str_eq(duress.msg, wrong.msg);
+    ck_assert_int_eq(duress.status, wrong.status);
+    /* A decoy of the same form and header stands in its place, counting on... */
+    after = read_file(path, &alen);
+    ck_assert_uint_eq(alen, blen);
+    ck_assert_mem_eq(after, before, KS_OFF_FAILS);
+    ck_assert_uint_eq(u32_at(after, KS_OFF_FAILS), 2);
+    ck_assert(memcmp(after + KS_OFF_A, before + KS_OFF_A, blen - KS_OFF_A) != 0);
+    x_free(after);
+    /* ... the old file was overwritten as keystore_destroy does ... */
+    after = read_file(witness, &alen);
+    ck_assert(memcmp(after + KS_OFF_A, before + KS_OFF_A, 32) != 0);
+    x_free(after);
+    /* ... and nothing opens the decoy, the right passphrase included. */
+    ck_assert_int_eq(keystore_open(path, "right pw", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_str_eq(err.msg, wrong.msg);
+    ck_assert_int_eq(keystore_open(path, "duress pw", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_ptr_null(back);
+    ck_assert_uint_eq(failures_of(path), 4);
+    x_free(witness);
+    witness = tmp_path("keystore.pad");
+    ck_assert(!file_exists(witness)); /* the scratch file of a wrong try is gone */
+    x_free(before);
+    mrf_secrets_free(s);
+    x_free(witness);
+    x_free(path);
+}
+END_TEST
+
+START_TEST(keystore_duress_refusals_and_rekey)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+
+    mrf_error_clear(&err);
+    make_keystore(path, "right pw", &s);
+    ck_assert_int_eq(keystore_set_duress(path, "right pw", "right pw", &err), MRF_E_RULE);
+    ck_assert_int_eq(keystore_set_duress(path, "not right", "duress pw", &err), MRF_E_PASSPHRASE);
+    ck_assert_msg(keystore_set_duress(path, "right pw", "duress pw", &err) == MRF_OK, "%s",
+                  err.msg);
+    /* the passphrase may not become the duress one; a change keeps the duress one */
+    ck_assert_int_eq(keystore_rekey(path, "right pw", "duress pw", &err), MRF_E_RULE);
+    ck_assert_msg(keystore_rekey(path, "right pw", "new pw", &err) == MRF_OK, "%s", err.msg);
+    ck_assert_msg(keystore_open(path, "new pw", &back, &err) == MRF_OK, "%s", err.msg);
+    ck_assert(secrets_equal(s, back));
+    mrf_secrets_free(back);
+    back = NULL;
+    /* removed, it is only a wrong passphrase */
+    ck_assert_msg(keystore_set_duress(path, "new pw", NULL, &err) == MRF_OK, "%s", err.msg);
+    ck_assert_int_eq(keystore_open(path, "duress pw", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_msg(keystore_open(path, "new pw", &back, &err) == MRF_OK, "%s", err.msg);
+    mrf_secrets_free(back);
+    back = NULL;
+    /* set again, keystore_update (a new token) keeps it */
+    ck_assert_int_eq(keystore_set_duress(path, "new pw", "duress 2", &err), MRF_OK);
+    ck_assert_int_eq(keystore_update(path, "new pw", s, &err), MRF_OK);
+    ck_assert_int_eq(keystore_open(path, "duress 2", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_int_eq(keystore_open(path, "new pw", &back, &err), MRF_E_PASSPHRASE);
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
+/* After N wrong passphrases in a row the keystore is destroyed; a right one resets the count. */
+START_TEST(keystore_max_failures_counts_and_destroys)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct keystore_policy p;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+
+    mrf_error_clear(&err);
+    make_keystore(path, "right pw", &s);
+    ck_assert_int_eq(keystore_set_max_failures(path, "right pw", KEYSTORE_MAX_FAILURES + 1, &err),
+                     MRF_E_INVALID);
+    ck_assert_msg(keystore_set_max_failures(path, "right pw", 3, &err) == MRF_OK, "%s", err.msg);
+    ck_assert_int_eq(keystore_open(path, "wrong 1", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_int_eq(keystore_open(path, "wrong 2", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_int_eq(keystore_policy(path, &p, &err), MRF_OK);
+    ck_assert_uint_eq(p.max_failures, 3);
+    ck_assert_uint_eq(p.failures, 2);
+    /* the right one resets the count */
+    ck_assert_msg(keystore_open(path, "right pw", &back, &err) == MRF_OK, "%s", err.msg);
+    mrf_secrets_free(back);
+    back = NULL;
+    ck_assert_uint_eq(failures_of(path), 0);
+    ck_assert_int_eq(keystore_open(path, "wrong 1", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_int_eq(keystore_open(path, "wrong 2", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert(file_exists(path));
+    ck_assert_int_eq(keystore_open(path, "wrong 3", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "destroyed"));
+    ck_assert_ptr_null(strstr(err.msg, "wrong 3"));
+    ck_assert(!file_exists(path));
+    ck_assert_int_eq(keystore_open(path, "right pw", &back, &err), MRF_E_NOTFOUND);
+    ck_assert_ptr_null(back);
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
+/* The last try allowed takes the keystore away before deriving and puts it back when the
+ * passphrase is right. */
+START_TEST(keystore_max_failures_last_try_right)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("keystore");
+
+    mrf_error_clear(&err);
+    make_keystore(path, "right pw", &s);
+    ck_assert_int_eq(keystore_set_max_failures(path, "right pw", 2, &err), MRF_OK);
+    ck_assert_int_eq(keystore_open(path, "wrong 1", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_msg(keystore_open(path, "right pw", &back, &err) == MRF_OK, "%s", err.msg);
+    ck_assert(secrets_equal(s, back));
+    mrf_secrets_free(back);
+    back = NULL;
+    ck_assert_uint_eq(failures_of(path), 0);
+    ck_assert_int_eq(keystore_open(path, "wrong 1", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert_int_eq(keystore_open(path, "wrong 2", &back, &err), MRF_E_PASSPHRASE);
+    ck_assert(!file_exists(path));
+    mrf_secrets_free(s);
+    x_free(path);
+}
+END_TEST
+
+/* With a limit set, a try that cannot be counted is not made. */
+START_TEST(keystore_max_failures_uncountable_try_refused)
+{
+    struct mrf_secrets *s = NULL, *back = NULL;
+    struct mrf_error err;
+    char *dir, *path;
+
+    if (geteuid() == 0)
+        return; /* root writes into a read-only directory */
+    dir = tmp_path("ro");
+    mrf_error_clear(&err);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    path = xasprintf("%s/keystore", dir);
+    make_keystore(path, "right pw", &s);
+    ck_assert_int_eq(keystore_set_max_failures(path, "right pw", 2, &err), MRF_OK);
+    ck_assert_int_eq(chmod(dir, 0500), 0);
+    ck_assert_int_eq(keystore_open(path, "right pw", &back, &err), MRF_E_IO);
+    ck_assert_ptr_null(back);
+    ck_assert_ptr_nonnull(strstr(err.msg, "cannot count"));
+    ck_assert_int_eq(chmod(dir, 0700), 0);
+    ck_assert_uint_eq(failures_of(path), 0);
+    mrf_secrets_free(s);
+    x_free(path);
+    x_free(dir);
+}
+END_TEST
+
+/* ---- officer key ------------------------------------------------------------------------- */
+
+START_TEST(signkey_round_trip)
+{
+    uint8_t pk[MRF_SIGN_PK], pk_back[MRF_SIGN_PK], sig[MRF_SIG];
+    uint8_t *sk = sodium_malloc(MRF_SIGN_SK), *sk_back = NULL;
+    struct mrf_error err;
+    char *path = tmp_path("officer.key");
+    uint8_t *data;
+    size_t len;
+
+    mrf_error_clear(&err);
+    ck_assert_ptr_nonnull(sk);
+    crypto_sign_ed25519_keypair(pk, sk);
+    ck_assert_msg(signkey_store(path, "officer pw", pk, sk, &err) == MRF_OK, "%s", err.msg);
+    data = read_file(path, &len);
+    ck_assert_mem_eq(data, "MRFOK", 5);
+    ck_assert_int_eq(signkey_load(path, "wrong", pk_back, &sk_back, &err), MRF_E_PASSPHRASE);
+    ck_assert_ptr_null(sk_back);
+    ck_assert_msg(signkey_load(path, "officer pw", pk_back, &sk_back, &err) == MRF_OK, "%s",
+                  err.msg);
+    ck_assert_mem_eq(pk, pk_back, MRF_SIGN_PK);
+    mrf_sign(sig, (const uint8_t *)"x", 1, sk_back);
+    ck_assert_int_eq(mrf_verify(sig, (const uint8_t *)"x", 1, pk), MRF_OK);
+    ck_assert_int_eq(signkey_store(path, "officer pw", pk, sk, &err), MRF_E_STATE);
+    x_free(data);
+    sodium_free(sk_back);
+    sodium_free(sk);
     x_free(path);
 }
 END_TEST
@@ -979,6 +1321,17 @@ static Suite *crypto_suite(void)
     add(s, "keystore_rekey_wrong_old_passphrase", keystore_rekey_wrong_old_passphrase, 1);
     add(s, "keystore_update_replaces_secrets", keystore_update_replaces_secrets, 1);
     add(s, "keystore_destroy_removes_file", keystore_destroy_removes_file, 1);
+    add(s, "keystore_v1_opens_and_becomes_v2", keystore_v1_opens_and_becomes_v2, 1);
+    add(s, "keystore_duress_slot_always_there", keystore_duress_slot_always_there, 1);
+    add(s, "keystore_duress_destroys_and_answers_as_wrong",
+        keystore_duress_destroys_and_answers_as_wrong, 1);
+    add(s, "keystore_duress_refusals_and_rekey", keystore_duress_refusals_and_rekey, 1);
+    add(s, "keystore_max_failures_counts_and_destroys", keystore_max_failures_counts_and_destroys,
+        1);
+    add(s, "keystore_max_failures_last_try_right", keystore_max_failures_last_try_right, 1);
+    add(s, "keystore_max_failures_uncountable_try_refused",
+        keystore_max_failures_uncountable_try_refused, 1);
+    add(s, "signkey_round_trip", signkey_round_trip, 1);
     add(s, "boxkey_round_trip", boxkey_round_trip, 1);
     add(s, "boxkey_and_keystore_not_interchangeable", boxkey_and_keystore_not_interchangeable, 1);
     add(s, "sealed_round_trip_two_recipients", sealed_round_trip_two_recipients, 0);

@@ -663,7 +663,8 @@ START_TEST(token_refuses_missing_or_bad_fields)
     static const struct {
         const char *key, *val, *msg;
     } bad[] = {
-        {"v", "2", "version 2"},
+        {"v", "3", "version 3"},
+        {"v", "2", "officer"}, /* version 2 must carry the officer key */
         {"v", "\"1\"", "version"},
         {"exp", "1893456000", "exp"},
         {"exp", "\"-5\"", "expiry"},
@@ -754,6 +755,164 @@ START_TEST(token_refuses_other_key)
     x_free(s64);
     x_free(p);
     mrf_secrets_free(other);
+}
+END_TEST
+
+/* ---- tokens of version 2: HQ's officer key ------------------------------------------------ */
+
+START_TEST(token_v2_round_trip_officer)
+{
+    struct enroll_token t, back;
+    struct mrf_error err;
+    char *s = NULL;
+
+    token_fill(&t);
+    t.version = 2;
+    t.has_officer = 1;
+    mrf_random(t.officer_pk, sizeof t.officer_pk);
+    mrf_error_clear(&err);
+    ck_assert_msg(token_encode(&t, hqkeys->sign_sk, &s, &err) == MRF_OK, "%s", err.msg);
+    ck_assert_int_eq(strncmp(s, "mrf1.", 5), 0);
+    ck_assert_msg(token_decode(s, &back, &err) == MRF_OK, "%s", err.msg);
+    ck_assert_int_eq(back.version, 2);
+    ck_assert_int_eq(back.has_officer, 1);
+    ck_assert_mem_eq(back.officer_pk, t.officer_pk, sizeof t.officer_pk);
+    ck_assert_mem_eq(back.secret, t.secret, sizeof t.secret);
+    ck_assert_str_eq(back.url, t.url);
+    x_free(s);
+    /* version 1 still written and read, without the officer key */
+    token_fill(&t);
+    ck_assert_int_eq(token_encode(&t, hqkeys->sign_sk, &s, &err), MRF_OK);
+    ck_assert_int_eq(token_decode(s, &back, &err), MRF_OK);
+    ck_assert_int_eq(back.version, 1);
+    ck_assert_int_eq(back.has_officer, 0);
+    x_free(s);
+}
+END_TEST
+
+START_TEST(token_v2_refusals)
+{
+    struct enroll_token t;
+    struct mrf_error err;
+    char *s = NULL, *p, *k;
+    char *off;
+
+    /* each version holds exactly its fields */
+    token_fill(&t);
+    t.version = 2; /* without the key */
+    ck_assert_int_eq(token_encode(&t, hqkeys->sign_sk, &s, &err), MRF_E_INVALID);
+    ck_assert_ptr_null(s);
+    token_fill(&t);
+    t.has_officer = 1; /* version 1 with it */
+    ck_assert_int_eq(token_encode(&t, hqkeys->sign_sk, &s, &err), MRF_E_INVALID);
+    k = b64url_encode(hqkeys->pub.sign_pk, MRF_SIGN_PK);
+    off = xasprintf("1,\"officer\":\"%s\"", k);
+    p = payload_with("v", off); /* v 1 with an officer field */
+    s = token_wrap(p);
+    expect_refused(s, MRF_E_INVALID, "unknown field");
+    x_free(s);
+    x_free(p);
+    x_free(off);
+    off = xasprintf("2,\"officer\":\"%s\"", k);
+    p = payload_with("v", off); /* v 2 with it: accepted */
+    s = token_wrap(p);
+    mrf_error_clear(&err);
+    ck_assert_msg(token_decode(s, &t, &err) == MRF_OK, "%s", err.msg);
+    ck_assert_int_eq(t.has_officer, 1);
+    x_free(s);
+    x_free(p);
+    x_free(off);
+    p = payload_with("v", "2,\"officer\":\"AAAA\""); /* a key of the wrong size */
+    s = token_wrap(p);
+    expect_refused(s, MRF_E_INVALID, "officer");
+    x_free(s);
+    x_free(p);
+    off = xasprintf("2,\"officer\":\"%s\",\"officer\":\"%s\"", k, k);
+    p = payload_with("v", off);
+    s = token_wrap(p);
+    expect_refused(s, MRF_E_INVALID, "twice");
+    x_free(s);
+    x_free(p);
+    x_free(off);
+    x_free(k);
+}
+END_TEST
+
+/* ---- golden tokens: versions 1 and 2 as this build writes them ----------------------------- */
+
+/* The token of tests/unit/golden/token-v<version>.txt: fixed fields, signed by HQ's seeded key
+ * (Ed25519 signatures are deterministic). OUT: *out (x_free). */
+static void golden_token(int version, char **out, struct enroll_token *t)
+{
+    uint8_t seed[32], pk[MRF_SIGN_PK], sk[MRF_SIGN_SK];
+    struct mrf_error err;
+
+    memset(seed, 0x07, sizeof seed);
+    crypto_sign_ed25519_seed_keypair(pk, sk, seed);
+    memset(t, 0, sizeof *t);
+    t->version = version;
+    str_copy(t->url, "https://hq.example.org:8443", sizeof t->url);
+    str_copy(t->tls_pin, "sha256//BAVcpAQIMKhHdXAzkboH6lSJhb5T6qdoptGKs0IH9kQ=", sizeof t->tls_pin);
+    memcpy(t->hq.sign_pk, pk, sizeof pk);
+    memset(t->hq.box_pk, 0x11, sizeof t->hq.box_pk);
+    memset(t->escrow_pk, 0x22, sizeof t->escrow_pk);
+    str_copy(t->post, "NAI", sizeof t->post);
+    memset(t->token_id, 0x33, sizeof t->token_id);
+    memset(t->secret, 0x44, sizeof t->secret);
+    t->expires = 1893456000;
+    if (version == 2) {
+        t->has_officer = 1;
+        memset(t->officer_pk, 0x55, sizeof t->officer_pk);
+    }
+    mrf_error_clear(&err);
+    ck_assert_msg(token_encode(t, sk, out, &err) == MRF_OK, "%s", err.msg);
+    sodium_memzero(sk, sizeof sk);
+}
+
+static void golden_token_check(int version)
+{
+    struct enroll_token want, back;
+    struct mrf_error err;
+    char path[512];
+    char *tok = NULL;
+    uint8_t *file = NULL;
+    size_t n = 0;
+
+    golden_token(version, &tok, &want);
+    snprintf(path, sizeof path, MRF_TEST_SRC "/tests/unit/golden/token-v%d.txt", version);
+    mrf_error_clear(&err);
+    if (file_read_all(path, 1 << 14, &file, &n, &err) == MRF_E_NOTFOUND) {
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "%s\n", tok);
+        fclose(f);
+        ck_abort_msg("%s was missing and has been written; check it in", path);
+    }
+    ck_assert_uint_gt(n, 1);
+    file[n - 1] = '\0'; /* the newline */
+    /* this build writes the version exactly as the golden file holds it ... */
+    ck_assert_str_eq((char *)file, tok);
+    /* ... and reads it back, field by field */
+    ck_assert_msg(token_decode((char *)file, &back, &err) == MRF_OK, "%s", err.msg);
+    ck_assert_int_eq(back.version, version);
+    ck_assert_int_eq(back.has_officer, version == 2);
+    ck_assert_mem_eq(back.officer_pk, want.officer_pk, sizeof want.officer_pk);
+    ck_assert_mem_eq(&back.hq, &want.hq, sizeof want.hq);
+    ck_assert_mem_eq(back.secret, want.secret, sizeof want.secret);
+    ck_assert_int_eq(back.expires, want.expires);
+    x_free(file);
+    x_free(tok);
+}
+
+START_TEST(golden_token_v1)
+{
+    golden_token_check(1);
+}
+END_TEST
+
+START_TEST(golden_token_v2)
+{
+    golden_token_check(2);
 }
 END_TEST
 
@@ -975,6 +1134,10 @@ static Suite *hq_suite(void)
     add(s, "token_refuses_http_url", token_refuses_http_url, 0);
     add(s, "token_refuses_oversized", token_refuses_oversized, 0);
     add(s, "token_refuses_other_key", token_refuses_other_key, 0);
+    add(s, "token_v2_round_trip_officer", token_v2_round_trip_officer, 0);
+    add(s, "token_v2_refusals", token_v2_refusals, 0);
+    add(s, "golden_token_v1", golden_token_v1, 0);
+    add(s, "golden_token_v2", golden_token_v2, 0);
     add(s, "hqstore_requires_init", hqstore_requires_init, 1);
     add(s, "hqstore_config_round_trip", hqstore_config_round_trip, 1);
     add(s, "hqstore_posts", hqstore_posts, 1);

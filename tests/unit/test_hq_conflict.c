@@ -668,6 +668,134 @@ START_TEST(value_same_value_is_parallel_and_closed)
 }
 END_TEST
 
+/* The converge seed 446966289, in small: two pairs on one amount, n3/n1 both writing 51819.91
+ * and n2/n1 both writing 36486.19. C (far ahead: HQ restamps it) writes X first; B (a real
+ * clock, so it loses to C's restamped write) had written X too, in a change set frozen by an
+ * interrupted sync, and then Y, after it. B's next sync sends the frozen X first: concurrent
+ * and equal, a same_value record only. Its answer brings C's X, which beats B's pending Y, so
+ * B sets Y aside and sends it in the same sync: it had not seen C's X and differs from it, so
+ * HQ opens the value record, about B's Y and not about B's X. A (far ahead too) then writes Y,
+ * having seen neither: the same record, updated. The sync that brought B's X touched a value
+ * record, but that record is another write's, which its sides say. */
+START_TEST(value_record_names_the_write_that_differs)
+{
+    uint8_t gid[MRF_ID];
+    char code[16], subject[64];
+    struct buf ops;
+    struct prev base, b_x;
+    struct hq_conflict same, rec, again;
+    struct sync_value x = {.type = SYNC_INT, .i = 5181991}, y = {.type = SYNC_INT, .i = 3648619};
+    hlc_t ahead = hlc_bound(time_now_ms()) + hlc_make(3600000, 0), c_clock, b_y;
+
+    scene(gid, code);
+    snprintf(subject, sizeof subject, "%s amount_cents", code);
+    buf_init(&ops, WIRE_JSON_MAX);
+    base = prev_now(gid, GRANT_AMOUNT);
+    /* B's two writes, both before it pulls anything: X, frozen; then Y, naming its own X */
+    B.clock = base.clock;
+    b_x.clock = ++B.clock;
+    memcpy(b_x.device, B.id, MRF_ID);
+    b_y = ++B.clock;
+    /* C's X, sequential to the base, restamped to HQ's clock: past both of B's */
+    put_at(&C, &ops, ST_GRANTS, gid, GRANT_AMOUNT, &x, ahead, &base);
+    ck_assert_int_eq(send_cs(&C, &ops), 1);
+    c_clock = col_clock(gid, GRANT_AMOUNT, NULL);
+    ck_assert_uint_gt(c_clock, b_y);
+    ck_assert_int_eq(recs_of("NAI", "concurrent_edit", NULL, 1, NULL), 0);
+    ck_assert_int_eq(recs_of("NAI", "same_value", NULL, 0, NULL), 0);
+
+    /* B's frozen X: concurrent with C's X, equal: parallel and closed, no value record */
+    put_at(&B, &ops, ST_GRANTS, gid, GRANT_AMOUNT, &x, b_x.clock, &base);
+    ck_assert_int_eq(send_cs(&B, &ops), 0);
+    ck_assert_int_eq(recs_of("NAI", "same_value", subject, 0, &same), 1);
+    ck_assert_str_eq(same.a_value, "5181991");
+    ck_assert_mem_eq(same.a_device, C.id, MRF_ID);
+    ck_assert_str_eq(same.b_value, "5181991");
+    ck_assert_mem_eq(same.b_device, B.id, MRF_ID);
+    ck_assert_uint_eq(same.b_clock, b_x.clock);
+    ck_assert_int_eq(recs_of("NAI", "concurrent_edit", NULL, 1, NULL), 0);
+    ck_assert_int_eq(recs_of("NAI", "concurrent_edit", NULL, 0, NULL), 0);
+
+    /* B's Y, set aside after the pull: it replaced B's own X, not C's: a value record */
+    put_at(&B, &ops, ST_GRANTS, gid, GRANT_AMOUNT, &y, b_y, &b_x);
+    ck_assert_int_eq(send_cs(&B, &ops), 0); /* it loses to C's X, and is kept in the record */
+    ck_assert_int_eq(recs_of("NAI", "concurrent_edit", subject, 1, &rec), 1);
+    ck_assert_str_eq(rec.kind, "value");
+    ck_assert_str_eq(rec.a_value, "5181991");
+    ck_assert_mem_eq(rec.a_device, C.id, MRF_ID);
+    ck_assert_uint_eq(rec.a_clock, c_clock);
+    ck_assert_str_eq(rec.b_value, "3648619");
+    ck_assert_mem_eq(rec.b_device, B.id, MRF_ID);
+    ck_assert_uint_eq(rec.b_clock, b_y);
+    ck_assert_msg(strstr(rec.detail, "keeps A") != NULL, "%s", rec.detail);
+    ck_assert_int_eq(recs_of("NAI", "same_value", NULL, 0, NULL), 1);
+    ck_assert_int_eq(grant_int(gid, "amount_cents"), 5181991);
+
+    /* A's Y, far ahead too (restamped past C's), naming the base: the same record, updated */
+    put_at(&A, &ops, ST_GRANTS, gid, GRANT_AMOUNT, &y, ahead, &base);
+    ck_assert_int_eq(send_cs(&A, &ops), 1);
+    ck_assert_int_eq(recs_of("NAI", "concurrent_edit", subject, 1, &again), 1);
+    ck_assert_int_eq(recs_of("NAI", "concurrent_edit", NULL, 0, NULL), 0);
+    ck_assert_str_eq(again.id, rec.id);
+    ck_assert_int_gt(again.cseq, rec.cseq);
+    ck_assert_str_eq(again.a_value, "5181991");
+    ck_assert_mem_eq(again.a_device, C.id, MRF_ID);
+    ck_assert_str_eq(again.b_value, "3648619");
+    ck_assert_mem_eq(again.b_device, A.id, MRF_ID);
+    ck_assert_str_eq(again.base, "1250000");
+    ck_assert_msg(strstr(again.detail, "keeps B") != NULL, "%s", again.detail);
+    ck_assert_int_eq(recs_of("NAI", "same_value", NULL, 0, NULL), 1);
+    ck_assert_int_eq(grant_int(gid, "amount_cents"), 3648619);
+    buf_release(&ops);
+}
+END_TEST
+
+/* The converge seed 1522648303, in small: A and B change one amount offline, B's clock behind.
+ * B's write reaches HQ first and loses the merge to the write HQ holds (A's own earlier one):
+ * a value record keeps it. A's write then names that earlier write of its own, which HQ still
+ * holds: sequential, so nothing is opened or changed, though A never saw B's write. It could
+ * not have: a write that lost was never HQ's value, and no device pulls it. Their concurrency
+ * is in the record B's arrival opened. */
+START_TEST(value_lost_write_stays_in_its_record)
+{
+    uint8_t gid[MRF_ID];
+    char code[16], subject[64];
+    struct buf ops;
+    struct prev base, a_own;
+    struct hq_conflict rec, after;
+
+    scene(gid, code);
+    snprintf(subject, sizeof subject, "%s amount_cents", code);
+    buf_init(&ops, WIRE_JSON_MAX);
+    base = prev_now(gid, GRANT_AMOUNT);
+    /* A's own earlier write, which B never pulls */
+    put_int(&A, &ops, ST_GRANTS, gid, GRANT_AMOUNT, 644852, &base);
+    ck_assert_int_eq(send_cs(&A, &ops), 1);
+    a_own = prev_now(gid, GRANT_AMOUNT);
+    /* B, a year behind, names the base: concurrent, and it loses */
+    B.clock = base.clock;
+    put_int(&B, &ops, ST_GRANTS, gid, GRANT_AMOUNT, 1550912, &base);
+    ck_assert_int_eq(send_cs(&B, &ops), 0);
+    ck_assert_int_eq(recs_of("NAI", "concurrent_edit", subject, 1, &rec), 1);
+    ck_assert_str_eq(rec.a_value, "644852");
+    ck_assert_mem_eq(rec.a_device, A.id, MRF_ID);
+    ck_assert_str_eq(rec.b_value, "1550912");
+    ck_assert_mem_eq(rec.b_device, B.id, MRF_ID);
+    ck_assert_msg(strstr(rec.detail, "keeps A") != NULL, "%s", rec.detail);
+    /* A's next write, made without pulling, names its own write HQ holds: sequential */
+    put_int(&A, &ops, ST_GRANTS, gid, GRANT_AMOUNT, 2525813, &a_own);
+    ck_assert_int_eq(send_cs(&A, &ops), 1);
+    ck_assert_int_eq(grant_int(gid, "amount_cents"), 2525813);
+    rec_get(rec.id, &after);
+    ck_assert_int_eq(after.cseq, rec.cseq);
+    ck_assert_int_eq(after.closed_at, 0);
+    ck_assert_int_eq(recs_of("NAI", "concurrent_edit", NULL, 1, NULL), 1);
+    ck_assert_int_eq(recs_of("NAI", "concurrent_edit", NULL, 0, NULL), 0);
+    ck_assert_int_eq(recs_of("NAI", "same_value", NULL, 0, NULL), 0);
+    buf_release(&ops);
+}
+END_TEST
+
 /* ---- parallel: other columns ------------------------------------------------------------- */
 
 /* B writes the amount while A wrote the end date after B's cursor: one closed parallel record.
@@ -1495,6 +1623,8 @@ int main(void)
     tcase_add_test(value, value_prev_matches_opens_nothing);
     tcase_add_test(value, value_same_writer_opens_nothing);
     tcase_add_test(value, value_same_value_is_parallel_and_closed);
+    tcase_add_test(value, value_record_names_the_write_that_differs);
+    tcase_add_test(value, value_lost_write_stays_in_its_record);
     tcase_add_test(value, parallel_other_columns);
     tcase_add_test(value, records_stay_with_their_post);
     tcase_add_test(theme, theme_set_and_over_two);

@@ -1986,6 +1986,109 @@ START_TEST(merge_creates_rows_with_short_codes)
 }
 END_TEST
 
+/* ---- wipe orders (sync/order.c) ------------------------------------------------------------ */
+
+/* The officer's seeded key pair (0x09...), a device and a nonce: the golden order's inputs. */
+static void order_inputs(uint8_t pk[MRF_SIGN_PK], uint8_t sk[MRF_SIGN_SK], uint8_t dev[MRF_ID],
+                         uint8_t nonce[16])
+{
+    uint8_t seed[32];
+
+    memset(seed, 0x09, sizeof seed);
+    crypto_sign_ed25519_seed_keypair(pk, sk, seed);
+    memset(dev, 0x5a, MRF_ID);
+    memset(nonce, 0x6b, 16);
+}
+
+/* Formats only grow: version 1 of the order is exactly tests/unit/golden/wipe-order-v1.hex. */
+START_TEST(golden_wipe_order_v1)
+{
+    uint8_t pk[MRF_SIGN_PK], sk[MRF_SIGN_SK], dev[MRF_ID], nonce[16];
+    uint8_t order[WIPE_ORDER_LEN], want[WIPE_ORDER_LEN];
+    struct wipe_order o;
+    struct mrf_error err;
+    uint8_t *file = NULL;
+    size_t n = 0;
+    char *hex;
+
+    order_inputs(pk, sk, dev, nonce);
+    wipe_order_make(order, dev, "NAI", 1893456000, nonce, sk);
+    hex = hex_encode(order, sizeof order);
+    mrf_error_clear(&err);
+    if (file_read_all(MRF_TEST_SRC "/tests/unit/golden/wipe-order-v1.hex", 4096, &file, &n, &err) ==
+        MRF_E_NOTFOUND) {
+        FILE *f = fopen(MRF_TEST_SRC "/tests/unit/golden/wipe-order-v1.hex", "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "%s\n", hex);
+        fclose(f);
+        ck_abort_msg("golden/wipe-order-v1.hex was missing and has been written; check it in");
+    }
+    ck_assert_uint_eq(n, 2 * WIPE_ORDER_LEN + 1);
+    file[n - 1] = '\0';
+    ck_assert_str_eq((char *)file, hex);
+    ck_assert_int_eq(hex_decode((char *)file, want, sizeof want), MRF_OK);
+    ck_assert_msg(wipe_order_check(want, sizeof want, pk, dev, "NAI", &o, &err) == MRF_OK, "%s",
+                  err.msg);
+    ck_assert_int_eq(o.issued, 1893456000);
+    ck_assert_mem_eq(o.nonce, nonce, 16);
+    ck_assert_str_eq(o.post, "NAI");
+    ck_assert_mem_eq(want, "MRFW\x01\0\0\0", 8);
+    x_free(hex);
+    x_free(file);
+}
+END_TEST
+
+/* An order is obeyed only if the officer signed it for this device of this post. */
+START_TEST(wipe_order_refused)
+{
+    uint8_t pk[MRF_SIGN_PK], sk[MRF_SIGN_SK], dev[MRF_ID], nonce[16];
+    uint8_t other_pk[MRF_SIGN_PK], other_sk[MRF_SIGN_SK], other_dev[MRF_ID];
+    uint8_t order[WIPE_ORDER_LEN], bad[WIPE_ORDER_LEN + 1];
+    struct wipe_order o;
+    struct mrf_error err;
+    size_t i;
+
+    order_inputs(pk, sk, dev, nonce);
+    crypto_sign_ed25519_keypair(other_pk, other_sk);
+    memcpy(other_dev, dev, MRF_ID);
+    other_dev[0] ^= 1;
+    wipe_order_make(order, dev, "NAI", 1893456000, nonce, sk);
+    mrf_error_clear(&err);
+    ck_assert_int_eq(wipe_order_check(order, sizeof order, pk, dev, "NAI", &o, &err), MRF_OK);
+    /* another key (HQ's online key, say), another device, another post */
+    ck_assert_int_eq(wipe_order_check(order, sizeof order, other_pk, dev, "NAI", &o, &err),
+                     MRF_E_AUTH);
+    ck_assert_ptr_nonnull(strstr(err.msg, "officer signature"));
+    ck_assert_int_eq(wipe_order_check(order, sizeof order, pk, other_dev, "NAI", &o, &err),
+                     MRF_E_AUTH);
+    ck_assert_ptr_nonnull(strstr(err.msg, "another device"));
+    ck_assert_int_eq(wipe_order_check(order, sizeof order, pk, dev, "GVA", &o, &err), MRF_E_AUTH);
+    /* signed by someone else for this device */
+    wipe_order_make(bad, dev, "NAI", 1893456000, nonce, other_sk);
+    ck_assert_int_eq(wipe_order_check(bad, WIPE_ORDER_LEN, pk, dev, "NAI", &o, &err), MRF_E_AUTH);
+    /* every flipped byte */
+    for (i = 0; i < WIPE_ORDER_LEN; i++) {
+        memcpy(bad, order, sizeof order);
+        bad[i] ^= 0x01;
+        ck_assert_msg(wipe_order_check(bad, WIPE_ORDER_LEN, pk, dev, "NAI", &o, &err) != MRF_OK,
+                      "byte %zu", i);
+        ck_assert(o.issued == 0);
+    }
+    /* cut, grown, empty, unsigned (zero signature) */
+    ck_assert_int_eq(wipe_order_check(order, sizeof order - 1, pk, dev, "NAI", &o, &err),
+                     MRF_E_INVALID);
+    memcpy(bad, order, sizeof order);
+    bad[WIPE_ORDER_LEN] = 0;
+    ck_assert_int_eq(wipe_order_check(bad, sizeof bad, pk, dev, "NAI", &o, &err), MRF_E_INVALID);
+    ck_assert_int_eq(wipe_order_check(order, 0, pk, dev, "NAI", &o, &err), MRF_E_INVALID);
+    memcpy(bad, order, sizeof order);
+    memset(bad + 64, 0, 64);
+    ck_assert_int_eq(wipe_order_check(bad, WIPE_ORDER_LEN, pk, dev, "NAI", &o, &err), MRF_E_AUTH);
+    sodium_memzero(sk, sizeof sk);
+    sodium_memzero(other_sk, sizeof other_sk);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wire");
@@ -2037,6 +2140,8 @@ int main(void)
     tcase_add_test(ops, changeset_records_members_refused);
     tcase_add_test(ops, op_to_json_too_small_leaves_buf);
     tcase_add_test(ops, op_to_json_too_small_on_empty_buf);
+    tcase_add_test(ops, golden_wipe_order_v1);
+    tcase_add_test(ops, wipe_order_refused);
     tcase_add_checked_fixture(mg, merge_setup, merge_teardown);
     tcase_set_timeout(mg, 120);
     tcase_add_test(mg, merge_converges_in_every_order);
