@@ -3,47 +3,18 @@
  * (unless --no-browser), and serves the pages of client/ui_*.c through the web layer (web/).
  * At the end the unlocked keys are wiped; a sync still running gets a few seconds to finish
  * (a sync cut short loses nothing). */
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "ui.h"
 
 #define UI_REAP_MS 5000
-
-extern char **environ;
-
-/* Starts xdg-open on url without waiting; 0 if it could not be started. */
-static int open_browser(const char *url)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none;
-    pid_t pid;
-    char *argv[] = {"xdg-open", (char *)url, NULL};
-    int rc;
-
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawnattr_init(&at);
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
-    rc = posix_spawnp(&pid, "xdg-open", &fa, &at, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    return rc == 0;
-}
 
 static int exec_ui(struct cli_ctx *ctx, const struct cli_args *a)
 {
     const char *port_s = cli_get(a, "port"), *lock_s = cli_get(a, "lock-after"),
                *sync_s = cli_get(a, "sync-timeout");
     int64_t port = 0, lock_after = UI_LOCK_AFTER_DEFAULT, sync_timeout = 300;
-    struct web_config cfg = {"mrf ui", 0, ui_handle, NULL};
+    struct web_config cfg = {"mrf ui", 0, ui_handle, NULL, "--port"};
     struct ui ui;
     enum mrf_status st = MRF_OK;
     int sig;
@@ -79,7 +50,7 @@ static int exec_ui(struct cli_ctx *ctx, const struct cli_args *a)
             "mrf ui: serving the post's pages on 127.0.0.1:%u only; open the address above "
             "(it holds the secret token). Ctrl-C or the page's Quit button stops it.\n",
             (unsigned)web_port(ui.srv));
-    if (!cli_has(a, "no-browser") && !open_browser(web_url(ui.srv)))
+    if (!cli_has(a, "no-browser") && !web_open_browser(web_url(ui.srv)))
         fprintf(stderr, "mrf ui: no xdg-open here; open the address above in a browser\n");
     sig = web_run(ui.srv, ui_tick, &ui);
     fprintf(stderr, "mrf ui: stopping (%s)\n", sig ? "signal" : "Quit");

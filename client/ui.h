@@ -79,22 +79,8 @@ void ui_end(struct ui_page *pg);
 /* A sealed field's cell from a listing's value: "sealed" pills for the sealed states, the
  * revealed text with the lock-open mark otherwise, "-" for null. */
 void ui_sealed(struct buf *b, const cJSON *v);
-/* An amount right-aligned with its currency; a grant status as a word with its colour tag. */
-void ui_money(struct buf *b, const char *amount, const char *currency);
-void ui_status_tag(struct buf *b, const char *status);
-/* The string member key of o, or "" (never NULL). */
-const char *ui_str(const cJSON *o, const char *key);
-/* "3 minutes ago" for a Unix time in the past. */
-void ui_ago(char *out, size_t size, int64_t then, int64_t now);
-/* A failed operation's message for a form: the command's prefix ("grant add: ") dropped,
- * filed under the field whose option ("--amount") it names, else the first field it names as
- * a word ("theme"), else under fallback. */
-void ui_form_error(struct web_errors *e, const char *msg, const char *const *fields, int nfields,
-                   const char *fallback);
 /* A whole page saying what failed (a code that names nothing, a store that cannot open). */
 void ui_fail_page(struct ui_page *pg, int status, const char *title, const char *msg);
-/* A link target back to a page: path only, or "/" for anything else. */
-const char *ui_safe_back(const char *back);
 
 /* ---- the pages (client/ui_<page>.c) ------------------------------------------------------ */
 

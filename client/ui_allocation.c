@@ -39,9 +39,9 @@ void ui_page_allocation(struct ui_page *pg)
         ui_fail_page(pg, 500, "Allocation", pg->ctx->err.msg);
         return;
     }
-    cur = ui_str(o, "currency");
+    cur = web_jstr(o, "currency");
     al = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "allocation"));
-    cm = ui_str(o, "committed");
+    cm = web_jstr(o, "committed");
     rm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "remaining"));
     ui_begin(pg, "Allocation", "/allocation");
     web_rawf(b, "<h1>Allocation %d</h1>\n", year);
@@ -57,7 +57,7 @@ void ui_page_allocation(struct ui_page *pg)
                  "<p>No allocation received from HQ for %d yet (it arrives with a sync). "
                  "Committed so far: ",
                  year);
-        ui_money(b, cm, cur);
+        web_money(b, cm, cur);
         web_raw(b, ".</p>\n");
     } else {
         int over = rm && rm[0] == '-';
@@ -67,11 +67,11 @@ void ui_page_allocation(struct ui_page *pg)
         web_raw(b, "<table>\n<thead><tr><th scope=\"col\">Allocation</th><th scope=\"col\" "
                    "class=\"num\">Committed</th><th scope=\"col\" class=\"num\">Remaining</th>"
                    "</tr></thead>\n<tbody><tr><td class=\"num\">");
-        ui_money(b, al, cur);
+        web_money(b, al, cur);
         web_raw(b, "</td><td class=\"num\">");
-        ui_money(b, cm, cur);
+        web_money(b, cm, cur);
         web_raw(b, "</td><td class=\"num\">");
-        ui_money(b, rm, cur);
+        web_money(b, rm, cur);
         web_raw(b, "</td></tr></tbody>\n</table>\n");
         if (over) {
             char msg[256];
@@ -85,9 +85,9 @@ void ui_page_allocation(struct ui_page *pg)
     web_raw(b, "</div>\n");
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "other_currencies")) {
         web_raw(b, "<h2>");
-        web_esc(b, ui_str(x, "currency"));
+        web_esc(b, web_jstr(x, "currency"));
         web_raw(b, "</h2>\n<p>Committed ");
-        ui_money(b, ui_str(x, "committed"), ui_str(x, "currency"));
+        web_money(b, web_jstr(x, "committed"), web_jstr(x, "currency"));
         web_raw(b, ": no allocation in this currency, so it is not counted against the "
                    "allocation (amounts are never converted).</p>\n");
     }

@@ -16,34 +16,34 @@ static void table(struct buf *b, const cJSON *rows, int closed, const char *id)
              id, closed ? "Closed" : "Opened",
              closed ? "<th scope=\"col\">HQ's decision and reason</th>" : "");
     cJSON_ArrayForEach(o, rows) {
-        if ((strcmp(ui_str(o, "state"), "closed") == 0) != closed)
+        if ((strcmp(web_jstr(o, "state"), "closed") == 0) != closed)
             continue;
         web_raw(b, "<tr><td class=\"code\">");
-        web_esc(b, ui_str(o, "id"));
+        web_esc(b, web_jstr(o, "id"));
         web_raw(b, "</td><td>");
-        web_esc(b, ui_str(o, "kind"));
+        web_esc(b, web_jstr(o, "kind"));
         web_raw(b, "</td><td>");
-        web_esc(b, ui_str(o, "rule"));
+        web_esc(b, web_jstr(o, "rule"));
         web_raw(b, "</td><td class=\"code\">");
-        web_esc(b, ui_str(o, "rows"));
+        web_esc(b, web_jstr(o, "rows"));
         web_raw(b, "</td><td>");
-        web_esc(b, ui_str(o, "detail"));
-        if (ui_str(o, "a")[0] || ui_str(o, "b")[0]) {
+        web_esc(b, web_jstr(o, "detail"));
+        if (web_jstr(o, "a")[0] || web_jstr(o, "b")[0]) {
             web_raw(b, "<br><span class=\"muted\">A (HQ held): ");
-            web_esc(b, ui_str(o, "a"));
+            web_esc(b, web_jstr(o, "a"));
             web_raw(b, " &middot; B (arrived): ");
-            web_esc(b, ui_str(o, "b"));
+            web_esc(b, web_jstr(o, "b"));
             web_raw(b, "</span>");
         }
         web_raw(b, "</td><td>");
-        web_esc(b, ui_str(o, closed ? "closed" : "opened"));
+        web_esc(b, web_jstr(o, closed ? "closed" : "opened"));
         web_raw(b, "</td>");
         if (closed) {
             web_raw(b, "<td>");
-            web_esc(b, ui_str(o, "decision"));
-            if (ui_str(o, "reason")[0]) {
+            web_esc(b, web_jstr(o, "decision"));
+            if (web_jstr(o, "reason")[0]) {
                 web_raw(b, ": ");
-                web_esc(b, ui_str(o, "reason"));
+                web_esc(b, web_jstr(o, "reason"));
             }
             web_raw(b, "</td>");
         }
@@ -64,7 +64,7 @@ void ui_page_conflicts(struct ui_page *pg)
         return;
     }
     cJSON_ArrayForEach(o, rows) {
-        if (strcmp(ui_str(o, "state"), "closed") == 0)
+        if (strcmp(web_jstr(o, "state"), "closed") == 0)
             closed++;
         else
             open++;

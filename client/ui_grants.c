@@ -74,43 +74,43 @@ static void list_page(struct ui_page *pg)
                "<th scope=\"col\">Status</th><th scope=\"col\">Start</th><th scope=\"col\">End"
                "</th><th scope=\"col\">Conflict</th></tr></thead>\n<tbody>\n");
     cJSON_ArrayForEach(r, rows) {
-        const char *cur = ui_str(r, "currency");
-        if ((theme && theme[0] && strcmp(theme, ui_str(r, "theme")) != 0) ||
-            (status && status[0] && strcmp(status, ui_str(r, "status")) != 0))
+        const char *cur = web_jstr(r, "currency");
+        if ((theme && theme[0] && strcmp(theme, web_jstr(r, "theme")) != 0) ||
+            (status && status[0] && strcmp(status, web_jstr(r, "status")) != 0))
             continue;
         shown++;
-        if (strcmp(ui_str(r, "status"), "cancelled") != 0) {
+        if (strcmp(web_jstr(r, "status"), "cancelled") != 0) {
             /* totals in cents, per currency, of what is not cancelled */
             int64_t cents = 0;
             struct mrf_error ignored;
             t = cJSON_GetObjectItemCaseSensitive(totals, cur);
-            if (money_parse(ui_str(r, "amount"), &cents, &ignored) == MRF_OK) {
+            if (money_parse(web_jstr(r, "amount"), &cents, &ignored) == MRF_OK) {
                 if (t == NULL)
                     t = cJSON_AddNumberToObject(totals, cur, 0);
                 cJSON_SetNumberValue(t, cJSON_GetNumberValue(t) + (double)cents);
             }
         }
         web_raw(b, "<tr><td>");
-        grant_link(b, ui_str(r, "code"));
+        grant_link(b, web_jstr(r, "code"));
         web_raw(b, "</td><td><a class=\"code\" href=\"/partners/");
-        web_urlenc(b, ui_str(r, "partner"));
+        web_urlenc(b, web_jstr(r, "partner"));
         web_raw(b, "\">");
-        web_esc(b, ui_str(r, "partner"));
+        web_esc(b, web_jstr(r, "partner"));
         web_raw(b, "</a></td><td class=\"code\">");
-        web_esc(b, ui_str(r, "theme"));
+        web_esc(b, web_jstr(r, "theme"));
         web_rawf(b, "</td><td class=\"num\">%.0f</td><td class=\"num\">",
                  cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "year")));
-        ui_money(b, ui_str(r, "amount"), cur);
+        web_money(b, web_jstr(r, "amount"), cur);
         web_raw(b, "</td><td>");
-        ui_status_tag(b, ui_str(r, "status"));
+        web_status_tag(b, web_jstr(r, "status"));
         web_raw(b, "</td><td>");
-        web_esc(b, ui_str(r, "start")[0] ? ui_str(r, "start") : "-");
+        web_esc(b, web_jstr(r, "start")[0] ? web_jstr(r, "start") : "-");
         web_raw(b, "</td><td>");
-        web_esc(b, ui_str(r, "end")[0] ? ui_str(r, "end") : "-");
+        web_esc(b, web_jstr(r, "end")[0] ? web_jstr(r, "end") : "-");
         web_raw(b, "</td><td>");
-        if (ui_str(r, "conflict")[0]) {
+        if (web_jstr(r, "conflict")[0]) {
             web_raw(b, "<a class=\"tag conflict\" href=\"/conflicts\">");
-            web_esc(b, ui_str(r, "conflict"));
+            web_esc(b, web_jstr(r, "conflict"));
             web_raw(b, "</a>");
         }
         web_raw(b, "</td></tr>\n");
@@ -128,7 +128,7 @@ static void list_page(struct ui_page *pg)
             char m[32];
             money_format((int64_t)cJSON_GetNumberValue(t), m);
             web_raw(b, " ");
-            ui_money(b, m, t->string);
+            web_money(b, m, t->string);
         }
         web_raw(b, "</p>\n");
     }
@@ -158,10 +158,10 @@ static void add_form(struct ui_page *pg, const struct web_request *typed,
     pv[np] = "";
     pl[np++] = "Choose a partner";
     cJSON_ArrayForEach(p, ps) {
-        const char *name = ui_str(p, "name");
-        labels[np] = opened(name) ? xasprintf("%s %s", ui_str(p, "code"), name)
-                                  : xasprintf("%s (name sealed)", ui_str(p, "code"));
-        pv[np] = ui_str(p, "code");
+        const char *name = web_jstr(p, "name");
+        labels[np] = opened(name) ? xasprintf("%s %s", web_jstr(p, "code"), name)
+                                  : xasprintf("%s (name sealed)", web_jstr(p, "code"));
+        pv[np] = web_jstr(p, "code");
         pl[np] = labels[np];
         np++;
     }
@@ -232,7 +232,7 @@ static void add(struct ui_page *pg)
         }
     }
     if (e.n == 0 && client_grant_add(pg->ctx, &in, code) != MRF_OK)
-        ui_form_error(&e, pg->ctx->err.msg, add_ids, 8, "partner");
+        web_form_error(&e, pg->ctx->err.msg, add_ids, 8, "partner");
     if (e.n > 0) {
         pg->resp->status = 400;
         add_form(pg, pg->rq, &e);
@@ -253,7 +253,7 @@ static void show_page(struct ui_page *pg, const cJSON *g, const struct web_reque
                       const struct web_errors *e)
 {
     struct buf *b = pg->b;
-    const char *code = ui_str(g, "code"), *status = ui_str(g, "status");
+    const char *code = web_jstr(g, "code"), *status = web_jstr(g, "status");
     int from = grant_status_parse(status), final = from == GS_CLOSED || from == GS_CANCELLED;
     const char *sv[GS_COUNT];
     char action[64];
@@ -266,26 +266,26 @@ static void show_page(struct ui_page *pg, const cJSON *g, const struct web_reque
     web_raw(b, "</span></h1>\n");
     web_error_summary(b, e);
     web_raw(b, "<dl class=\"facts\">\n<dt>Partner</dt><dd><a class=\"code\" href=\"/partners/");
-    web_urlenc(b, ui_str(g, "partner"));
+    web_urlenc(b, web_jstr(g, "partner"));
     web_raw(b, "\">");
-    web_esc(b, ui_str(g, "partner"));
+    web_esc(b, web_jstr(g, "partner"));
     web_raw(b, "</a></dd>\n<dt>Theme and year</dt><dd><span class=\"code\">");
-    web_esc(b, ui_str(g, "theme"));
+    web_esc(b, web_jstr(g, "theme"));
     web_rawf(b, "</span> %.0f</dd>\n<dt>Amount</dt><dd id=\"grant-amount\">",
              cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(g, "year")));
-    ui_money(b, ui_str(g, "amount"), ui_str(g, "currency"));
+    web_money(b, web_jstr(g, "amount"), web_jstr(g, "currency"));
     web_raw(b, "</dd>\n<dt>Status</dt><dd id=\"grant-status\">");
-    ui_status_tag(b, status);
+    web_status_tag(b, status);
     web_raw(b, "</dd>\n<dt>Start, end</dt><dd>");
-    web_esc(b, ui_str(g, "start")[0] ? ui_str(g, "start") : "-");
+    web_esc(b, web_jstr(g, "start")[0] ? web_jstr(g, "start") : "-");
     web_raw(b, " to ");
-    web_esc(b, ui_str(g, "end")[0] ? ui_str(g, "end") : "-");
+    web_esc(b, web_jstr(g, "end")[0] ? web_jstr(g, "end") : "-");
     web_raw(b, "</dd>\n<dt>Note</dt><dd>");
     ui_sealed(b, note);
     web_raw(b, "</dd>\n");
-    if (ui_str(g, "conflict")[0]) {
+    if (web_jstr(g, "conflict")[0]) {
         web_raw(b, "<dt>Conflict</dt><dd><a class=\"tag conflict\" href=\"/conflicts\">");
-        web_esc(b, ui_str(g, "conflict"));
+        web_esc(b, web_jstr(g, "conflict"));
         web_raw(b, "</a> HQ reported an open conflict on this grant</dd>\n");
     }
     web_raw(b, "</dl>\n<h2>Change this grant</h2>\n");
@@ -298,7 +298,7 @@ static void show_page(struct ui_page *pg, const cJSON *g, const struct web_reque
         web_rawf(b, "<p class=\"notice\">This grant is %s: its amount is final.</p>\n", status);
     else
         web_input(b, "text", "amount", "Amount", "12500.00: no thousands separators",
-                  typed ? web_field(typed, "amount") : ui_str(g, "amount"), e,
+                  typed ? web_field(typed, "amount") : web_jstr(g, "amount"), e,
                   "inputmode=\"decimal\" autocomplete=\"off\"");
     web_select(b, "status", "Status",
                "Status moves forward only: draft, committed, disbursed, closed (skipping ahead "
@@ -306,9 +306,9 @@ static void show_page(struct ui_page *pg, const cJSON *g, const struct web_reque
                "from here are offered.",
                sv, NULL, ns, typed ? web_field(typed, "status") : status, e);
     web_input(b, "text", "start", "Start date", "YYYY-MM-DD; empty clears it",
-              typed ? web_field(typed, "start") : ui_str(g, "start"), e, "size=\"11\"");
+              typed ? web_field(typed, "start") : web_jstr(g, "start"), e, "size=\"11\"");
     web_input(b, "text", "end", "End date", "YYYY-MM-DD, not before the start; empty clears it",
-              typed ? web_field(typed, "end") : ui_str(g, "end"), e, "size=\"11\"");
+              typed ? web_field(typed, "end") : web_jstr(g, "end"), e, "size=\"11\"");
     if (pg->ctx->secrets && opened(cJSON_GetStringValue(note)))
         web_textarea(b, "note", "Note", "Sealed on this laptop; empty clears it",
                      typed ? web_field(typed, "note") : cJSON_GetStringValue(note), e);
@@ -348,10 +348,10 @@ static void one(struct ui_page *pg, const char *code)
     memset(&in, 0, sizeof in);
     {
         const char **slots[] = {&in.amount, &in.status, &in.start, &in.end, &in.note};
-        const char *note = ui_str(g, "note");
+        const char *note = web_jstr(g, "note");
         for (int i = 0; i < 5; i++) {
             const char *v = web_field(pg->rq, set_ids[i]);
-            const char *now = ui_str(g, set_ids[i]);
+            const char *now = web_jstr(g, set_ids[i]);
             if (v == NULL || strcmp(v, now) == 0)
                 continue;
             if (i == 4 && v[0] == '\0' && !(pg->ctx->secrets && opened(note)))
@@ -362,24 +362,24 @@ static void one(struct ui_page *pg, const char *code)
     year = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(g, "year"));
     if (!in.amount && !in.status && !in.start && !in.end && !in.note) {
         ui_flash(pg->ui, UI_FLASH_OK, "Nothing changed.");
-        snprintf(pg->resp->location, sizeof pg->resp->location, "/grants/%s", ui_str(g, "code"));
+        snprintf(pg->resp->location, sizeof pg->resp->location, "/grants/%s", web_jstr(g, "code"));
         cJSON_Delete(rows);
         return;
     }
     if (client_grant_set(pg->ctx, code, &in) != MRF_OK) {
-        ui_form_error(&e, pg->ctx->err.msg, set_ids, 5, "amount");
+        web_form_error(&e, pg->ctx->err.msg, set_ids, 5, "amount");
         pg->resp->status = 400;
         show_page(pg, g, pg->rq, &e);
         cJSON_Delete(rows);
         return;
     }
-    snprintf(msg, sizeof msg, "Grant %s updated.", ui_str(g, "code"));
+    snprintf(msg, sizeof msg, "Grant %s updated.", web_jstr(g, "code"));
     if (client_allocation_warning(pg->ctx, year, warn, sizeof warn)) {
         size_t n = strlen(msg);
         snprintf(msg + n, sizeof msg - n, " Warning: %s.", warn);
     }
     ui_flash(pg->ui, UI_FLASH_OK, msg);
-    snprintf(pg->resp->location, sizeof pg->resp->location, "/grants/%s", ui_str(g, "code"));
+    snprintf(pg->resp->location, sizeof pg->resp->location, "/grants/%s", web_jstr(g, "code"));
     cJSON_Delete(rows);
 }
 

@@ -27,7 +27,7 @@ void ui_page_home(struct ui_page *pg)
     }
     ui_begin(pg, "Home", "/");
     web_raw(b, "<h1>Post ");
-    web_esc(b, ui_str(o, "post"));
+    web_esc(b, web_jstr(o, "post"));
     web_raw(b, "</h1>\n");
     ui_sync_outcome(pg);
     web_raw(b, "<dl class=\"facts\">\n");
@@ -47,8 +47,8 @@ void ui_page_home(struct ui_page *pg)
              cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "pending")));
     fact(b, "Last sync", "last-sync");
     if (pg->ctx->meta.last_sync > 0) {
-        ui_ago(ago, sizeof ago, pg->ctx->meta.last_sync, (int64_t)time(NULL));
-        web_esc(b, ui_str(o, "last_sync"));
+        web_ago(ago, sizeof ago, pg->ctx->meta.last_sync, (int64_t)time(NULL));
+        web_esc(b, web_jstr(o, "last_sync"));
         web_raw(b, " (");
         web_esc(b, ago);
         web_raw(b, ")");
@@ -67,7 +67,7 @@ void ui_page_home(struct ui_page *pg)
     web_rawf(b, "%.0f", cJSON_GetNumberValue(q));
     if (cJSON_GetNumberValue(q) > 0) {
         web_raw(b, " <span class=\"over-word\">HQ refused them:</span> ");
-        web_esc(b, ui_str(o, "quarantine_reason"));
+        web_esc(b, web_jstr(o, "quarantine_reason"));
         web_raw(b, " <span class=\"muted\">(kept on this laptop; the rest still syncs; tell HQ)"
                    "</span>");
     }
@@ -86,9 +86,9 @@ void ui_page_home(struct ui_page *pg)
         web_raw(b, "</dd>\n");
     }
     fact(b, "HQ", "hq");
-    web_esc(b, ui_str(o, "hq"));
+    web_esc(b, web_jstr(o, "hq"));
     web_raw(b, " <span class=\"muted\">fingerprint <span class=\"code\">");
-    web_esc(b, ui_str(o, "hq_fingerprint"));
+    web_esc(b, web_jstr(o, "hq_fingerprint"));
     web_raw(b, "</span></span></dd>\n</dl>\n");
 
     pthread_mutex_lock(&pg->ui->sync.mu);

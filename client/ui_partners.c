@@ -77,15 +77,15 @@ static void list_page(struct ui_page *pg)
                    "</tr></thead>\n<tbody>\n");
         cJSON_ArrayForEach(r, rows) {
             web_raw(b, "<tr><td class=\"code\"><a href=\"/partners/");
-            web_urlenc(b, ui_str(r, "code"));
+            web_urlenc(b, web_jstr(r, "code"));
             web_raw(b, "\">");
-            web_esc(b, ui_str(r, "code"));
+            web_esc(b, web_jstr(r, "code"));
             web_raw(b, "</a></td><td>");
             ui_sealed(b, cJSON_GetObjectItemCaseSensitive(r, "name"));
             web_raw(b, "</td><td>");
             ui_sealed(b, cJSON_GetObjectItemCaseSensitive(r, "contact"));
             web_raw(b, "</td><td>");
-            web_esc(b, ui_str(r, "risk"));
+            web_esc(b, web_jstr(r, "risk"));
             web_rawf(b, "</td><td class=\"num\">%.0f</td></tr>\n",
                      cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "grants")));
         }
@@ -140,7 +140,7 @@ static void form_page(struct ui_page *pg, const char *code, const cJSON *cur,
     {
         const char *r = typed ? web_field(typed, "risk") : NULL;
         if (r == NULL)
-            r = cur ? ui_str(cur, "risk") : "medium";
+            r = cur ? web_jstr(cur, "risk") : "medium";
         web_select(b, "risk", "Risk", "How much harm a leak of this partner's identity could do",
                    risks, NULL, 3, r, e);
     }
@@ -174,9 +174,9 @@ static void show_page(struct ui_page *pg, const char *code, const char *error)
     }
     if (error)
         pg->resp->status = 400;
-    ui_begin(pg, ui_str(p, "code"), "/partners");
+    ui_begin(pg, web_jstr(p, "code"), "/partners");
     web_raw(b, "<h1>Partner <span class=\"code\">");
-    web_esc(b, ui_str(p, "code"));
+    web_esc(b, web_jstr(p, "code"));
     web_raw(b, "</span>");
     if (removed)
         web_raw(b, " <span class=\"tag cancelled\">removed</span>");
@@ -196,7 +196,7 @@ static void show_page(struct ui_page *pg, const char *code, const char *error)
         web_raw(b, "</dd>\n");
     }
     web_raw(b, "<dt>Risk</dt><dd>");
-    web_esc(b, ui_str(p, "risk"));
+    web_esc(b, web_jstr(p, "risk"));
     web_raw(b, "</dd>\n<dt>Grants</dt><dd>");
     cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(p, "grant_codes")) {
         web_raw(b, "<a class=\"code\" href=\"/grants/");
@@ -210,11 +210,11 @@ static void show_page(struct ui_page *pg, const char *code, const char *error)
     web_raw(b, "</dd>\n</dl>\n");
     if (!removed) {
         web_raw(b, "<div class=\"actions\"><a class=\"button secondary\" href=\"/partners/");
-        web_urlenc(b, ui_str(p, "code"));
+        web_urlenc(b, web_jstr(p, "code"));
         web_raw(b, "/edit\">Edit</a>\n");
         {
             char action[64];
-            snprintf(action, sizeof action, "/partners/%s/remove", ui_str(p, "code"));
+            snprintf(action, sizeof action, "/partners/%s/remove", web_jstr(p, "code"));
             web_form_open(b, pg->ui->srv, action, NULL);
         }
         web_raw(b, "<button type=\"submit\" class=\"warning\">Remove partner</button>\n</form>"
@@ -241,7 +241,7 @@ static void add(struct ui_page *pg)
         *input_slot(&in, field_ids[i]) = v && v[0] ? v : NULL;
     }
     if (client_partner_add(pg->ctx, &in, code) != MRF_OK) {
-        ui_form_error(&e, pg->ctx->err.msg, field_ids, 8, "name");
+        web_form_error(&e, pg->ctx->err.msg, field_ids, 8, "name");
         pg->resp->status = 400;
         form_page(pg, NULL, NULL, pg->rq, &e);
         return;
@@ -292,7 +292,7 @@ static void edit(struct ui_page *pg, const char *code)
         return;
     }
     if (client_partner_edit(pg->ctx, code, &in) != MRF_OK) {
-        ui_form_error(&e, pg->ctx->err.msg, field_ids, 8, "name");
+        web_form_error(&e, pg->ctx->err.msg, field_ids, 8, "name");
         pg->resp->status = 400;
         form_page(pg, code, cur, pg->rq, &e);
         cJSON_Delete(cur);

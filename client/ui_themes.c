@@ -68,9 +68,9 @@ static void themes_page(struct ui_page *pg, int year, const char *year_typed,
                      "class=\"code\">",
                      cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "year")),
                      cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "year")));
-            web_esc(b, ui_str(r, "theme"));
+            web_esc(b, web_jstr(r, "theme"));
             web_raw(b, "</td><td>");
-            web_esc(b, ui_str(r, "title"));
+            web_esc(b, web_jstr(r, "title"));
             web_raw(b, "</td></tr>\n");
         }
         web_raw(b, "</tbody>\n</table>\n");
@@ -94,7 +94,7 @@ void ui_page_themes(struct ui_page *pg)
     if (year_s && year_s[0]) {
         st = year_parse(year_s, &year, &pg->ctx->err);
         if (st != MRF_OK) {
-            ui_form_error(&e, pg->ctx->err.msg, NULL, 0, "year");
+            web_form_error(&e, pg->ctx->err.msg, NULL, 0, "year");
             year = client_this_year();
         }
     } else {
@@ -122,7 +122,7 @@ void ui_page_themes(struct ui_page *pg)
     }
     st = client_theme_set(pg->ctx, year, names, n);
     if (st != MRF_OK) {
-        ui_form_error(&e, pg->ctx->err.msg, NULL, 0, "themes");
+        web_form_error(&e, pg->ctx->err.msg, NULL, 0, "themes");
         pg->resp->status = 400;
         themes_page(pg, year, year_s, checked, &e);
         return;

@@ -21,7 +21,7 @@ static void unlock_form(struct ui_page *pg, const struct web_errors *e, const ch
              (pg->ui->lock_after_s + 59) / 60);
     web_form_open(b, pg->ui->srv, "/unlock", NULL);
     web_raw(b, "<input type=\"hidden\" name=\"back\" value=\"");
-    web_esc(b, ui_safe_back(back));
+    web_esc(b, web_safe_back(back));
     web_raw(b, "\">\n");
     web_input(b, "password", "passphrase", "Passphrase", "The one you chose at mrf init", NULL, e,
               "autocomplete=\"current-password\" autofocus");
@@ -41,7 +41,7 @@ void ui_page_unlock(struct ui_page *pg)
         pg->ctx->secrets = NULL;
         ui_lock(pg->ui);
         ui_flash(pg->ui, UI_FLASH_OK, "Locked: the keys are wiped from memory.");
-        str_copy(pg->resp->location, ui_safe_back(back), sizeof pg->resp->location);
+        str_copy(pg->resp->location, web_safe_back(back), sizeof pg->resp->location);
         return;
     }
     if (!rq->post) {
@@ -70,5 +70,5 @@ void ui_page_unlock(struct ui_page *pg)
         pg->ui->secrets = pg->ctx->secrets;
         pg->ui->last_use_ms = time_now_ms();
     }
-    str_copy(pg->resp->location, ui_safe_back(back), sizeof pg->resp->location);
+    str_copy(pg->resp->location, web_safe_back(back), sizeof pg->resp->location);
 }

@@ -36,9 +36,10 @@ static enum mrf_status put(struct hqstore *st, const char *post, const struct hq
     return rc;
 }
 
-static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
+enum mrf_status hq_allocate(const char *home, const char *post_in, const char *year_in,
+                            const char *amount_in, const char *currency_in,
+                            struct hq_allocated *done, struct mrf_error *err)
 {
-    const char *cur_in = cli_get(a, "currency");
     struct hqstore *st = NULL;
     struct hq_config cfg;
     struct hq_post p;
@@ -55,22 +56,23 @@ static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
     enum mrf_status rc;
 
     buf_init(&body, WIRE_JSON_MAX);
+    memset(done, 0, sizeof *done);
 
-    rc = post_code_parse(a->args[0], post, &ctx->err);
+    rc = post_code_parse(post_in, post, err);
     if (rc == MRF_OK)
-        rc = year_parse(a->args[1], &year, &ctx->err);
+        rc = year_parse(year_in, &year, err);
     if (rc == MRF_OK)
-        rc = money_parse(a->args[2], &cents, &ctx->err);
+        rc = money_parse(amount_in, &cents, err);
     if (rc == MRF_OK)
-        rc = currency_parse(cur_in ? cur_in : "EUR", currency, &ctx->err);
+        rc = currency_parse(currency_in ? currency_in : "EUR", currency, err);
     if (rc != MRF_OK)
         goto out;
     /* HQ signs the audit entry of what it writes */
-    keys_path = hq_path(ctx->home, HQ_KEYS_FILE);
-    rc = hqkeys_load(keys_path, &keys, &ctx->err);
+    keys_path = hq_path(home, HQ_KEYS_FILE);
+    rc = hqkeys_load(keys_path, &keys, err);
     if (rc != MRF_OK)
         goto out;
-    rc = hq_store_open(ctx, &st);
+    rc = hqstore_open(home, HQSTORE_EXISTING, &st, err);
     if (rc != MRF_OK)
         goto out;
     rc = hqstore_begin(st);
@@ -79,11 +81,11 @@ static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
     if (rc == MRF_OK)
         rc = hqstore_post_get(st, post, &p);
     if (rc == MRF_E_NOTFOUND) {
-        rc = mrf_error_set(&ctx->err, rc, "no post %s; see mrf-hq post list", post);
+        rc = mrf_error_set(err, rc, "no post %s; see mrf-hq post list", post);
         goto out;
     }
     if (rc != MRF_OK) {
-        rc = hq_store_fail(ctx, st, rc);
+        rc = mrf_error_set(err, rc, "%s", hqstore_errmsg(st));
         goto out;
     }
     row_id_derive(id, "allocations", post, year, NULL);
@@ -100,7 +102,7 @@ static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
     if (rc == MRF_OK)
         rc = put(st, post, &cfg, &clock, id, ALLOC_CURRENCY, &v, &ops[2]);
     if (rc == MRF_E_STATE) {
-        rc = mrf_error_set(&ctx->err, rc,
+        rc = mrf_error_set(err, rc,
                            "allocate: the allocation of %s for %d holds a write with a clock "
                            "ahead of HQ's own, so this one would not win; nothing was changed "
                            "(see docs/DECISIONS.md, \"Clocks\")",
@@ -122,11 +124,13 @@ static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
     if (rc == MRF_OK)
         rc = hqstore_commit(st);
     if (rc != MRF_OK) {
-        rc = hq_store_fail(ctx, st, rc);
+        rc = mrf_error_set(err, rc, "%s", hqstore_errmsg(st));
         goto out;
     }
-    printf("allocated %s %s to %d for %s; it reaches the post's devices on their next sync\n",
-           shown, currency, year, post);
+    str_copy(done->post, post, sizeof done->post);
+    done->year = year;
+    str_copy(done->amount, shown, sizeof done->amount);
+    str_copy(done->currency, currency, sizeof done->currency);
 out:
     if (st != NULL)
         hqstore_rollback(st);
@@ -134,6 +138,18 @@ out:
     mrf_secrets_free(keys);
     x_free(keys_path);
     buf_release(&body);
+    return rc;
+}
+
+static int allocate_exec(struct cli_ctx *ctx, const struct cli_args *a)
+{
+    struct hq_allocated done;
+    enum mrf_status rc = hq_allocate(ctx->home, a->args[0], a->args[1], a->args[2],
+                                     cli_get(a, "currency"), &done, &ctx->err);
+
+    if (rc == MRF_OK)
+        printf("allocated %s %s to %d for %s; it reaches the post's devices on their next sync\n",
+               done.amount, done.currency, done.year, done.post);
     return hq_finish(ctx, rc);
 }
 

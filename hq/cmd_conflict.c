@@ -132,6 +132,21 @@ static enum mrf_status list_collect(void *arg, const struct hq_conflict *c)
     return MRF_OK;
 }
 
+enum mrf_status hq_conflicts_json(struct hqstore *st, const struct hq_config *cfg, const char *post,
+                                  int all, cJSON **out)
+{
+    struct list l = {cJSON_CreateArray(), cfg->device_id};
+    enum mrf_status rc = hqstore_conflict_list(st, post, all, list_collect, &l);
+
+    *out = NULL;
+    if (rc != MRF_OK) {
+        cJSON_Delete(l.arr);
+        return rc;
+    }
+    *out = l.arr;
+    return MRF_OK;
+}
+
 static int conflicts_exec(struct cli_ctx *ctx, const struct cli_args *a)
 {
     const char *post_in = cli_get(a, "post");
@@ -148,9 +163,7 @@ static int conflicts_exec(struct cli_ctx *ctx, const struct cli_args *a)
         rc = open_with_config(ctx, &st, &cfg);
     if (rc != MRF_OK)
         goto out;
-    l.arr = cJSON_CreateArray();
-    l.hq = cfg.device_id;
-    rc = hqstore_conflict_list(st, post_in ? post : NULL, cli_has(a, "all"), list_collect, &l);
+    rc = hq_conflicts_json(st, &cfg, post_in ? post : NULL, cli_has(a, "all"), &l.arr);
     if (rc != MRF_OK) {
         rc = hq_store_fail(ctx, st, rc);
         goto out;
@@ -257,12 +270,40 @@ static void print_side(const char *label, const cJSON *s)
            str_of(s, "clock"), str_of(s, "written"));
 }
 
+enum mrf_status hq_conflict_show_json(struct hqstore *st, const struct hq_config *cfg,
+                                      const char *id, struct hq_conflict *c, cJSON **out,
+                                      struct mrf_error *err)
+{
+    struct hist h = {NULL, cfg->device_id, -1};
+    cJSON *o = NULL;
+    enum mrf_status rc = hqstore_conflict_get(st, id, c);
+
+    *out = NULL;
+    if (rc == MRF_E_NOTFOUND)
+        return mrf_error_set(err, MRF_E_INVALID,
+                             "no conflict %s; see mrf-hq conflicts --all for the ids", id);
+    if (rc != MRF_OK)
+        return mrf_error_set(err, rc, "%s", hqstore_errmsg(st));
+    o = record_json(c, cfg->device_id);
+    h.arr = cJSON_AddArrayToObject(o, "history");
+    h.only_col = c->has_col ? c->col : -1;
+    if (c->has_col) {
+        rc = hqstore_row_history(st, c->post, c->tbl, c->row_id, hist_collect, &h);
+        if (rc != MRF_OK) {
+            cJSON_Delete(o);
+            return mrf_error_set(err, rc, "%s", hqstore_errmsg(st));
+        }
+    }
+    *out = o;
+    return MRF_OK;
+}
+
 static int conflict_show_exec(struct cli_ctx *ctx, const struct cli_args *a)
 {
     struct hqstore *st = NULL;
     struct hq_config cfg;
     struct hq_conflict c;
-    struct hist h = {NULL, NULL, -1};
+    const cJSON *hist = NULL;
     cJSON *o = NULL;
     char id[16];
     enum mrf_status rc = shortcode_parse("C", a->args[0], id, &ctx->err);
@@ -271,27 +312,10 @@ static int conflict_show_exec(struct cli_ctx *ctx, const struct cli_args *a)
         rc = open_with_config(ctx, &st, &cfg);
     if (rc != MRF_OK)
         goto out;
-    rc = hqstore_conflict_get(st, id, &c);
-    if (rc == MRF_E_NOTFOUND) {
-        rc = mrf_error_set(&ctx->err, MRF_E_INVALID,
-                           "no conflict %s; see mrf-hq conflicts --all for the ids", id);
+    rc = hq_conflict_show_json(st, &cfg, id, &c, &o, &ctx->err);
+    if (rc != MRF_OK)
         goto out;
-    }
-    if (rc != MRF_OK) {
-        rc = hq_store_fail(ctx, st, rc);
-        goto out;
-    }
-    o = record_json(&c, cfg.device_id);
-    h.arr = cJSON_AddArrayToObject(o, "history");
-    h.hq = cfg.device_id;
-    h.only_col = c.has_col ? c.col : -1;
-    if (c.has_col) {
-        rc = hqstore_row_history(st, c.post, c.tbl, c.row_id, hist_collect, &h);
-        if (rc != MRF_OK) {
-            rc = hq_store_fail(ctx, st, rc);
-            goto out;
-        }
-    }
+    hist = cJSON_GetObjectItemCaseSensitive(o, "history");
     if (a->json) {
         rc = hq_print_json(ctx, o);
         goto out;
@@ -318,9 +342,9 @@ static int conflict_show_exec(struct cli_ctx *ctx, const struct cli_args *a)
                "fix it at the post: it closes by itself when the rule holds\n",
                c.id);
     }
-    if (cJSON_GetArraySize(h.arr) > 0) {
+    if (cJSON_GetArraySize(hist) > 0) {
         printf("\nhistory of %s:\n", c.subject);
-        print_history(h.arr);
+        print_history(hist);
     }
 out:
     cJSON_Delete(o);
@@ -353,53 +377,84 @@ static enum mrf_status check_text(const char *what, const char *s, struct mrf_er
     return MRF_OK;
 }
 
+enum mrf_status hq_resolve_check(struct hq_resolve *r, const char *id, int forms, int accept,
+                                 const char *take, const char *reason, const char *note,
+                                 struct mrf_error *err)
+{
+    enum mrf_status rc;
+
+    if (forms != 1)
+        return mrf_error_set(err, MRF_E_USAGE,
+                             "give one of --accept, --take A|B or --set COLUMN=VALUE");
+    if (reason == NULL || reason[0] == '\0')
+        return mrf_error_set(err, MRF_E_USAGE,
+                             "--reason TEXT is required: it travels to the post with the decision "
+                             "(no names or identities)");
+    rc = shortcode_parse("C", id, r->id, err);
+    if (rc == MRF_OK)
+        rc = check_text("reason", reason, err);
+    if (rc == MRF_OK && note != NULL)
+        rc = check_text("note", note, err);
+    if (rc != MRF_OK)
+        return rc;
+    r->reason = reason;
+    r->note = note ? note : "";
+    if (accept) {
+        r->form = HQ_ACCEPT;
+    } else if (take != NULL) {
+        r->form = HQ_TAKE;
+        if ((take[0] != 'A' && take[0] != 'B' && take[0] != 'a' && take[0] != 'b') ||
+            take[1] != '\0')
+            return mrf_error_set(
+                err, MRF_E_INVALID,
+                "resolve: --take A (the value HQ held) or --take B (the value that "
+                "arrived)");
+        r->side = take[0] == 'a' || take[0] == 'A' ? 'A' : 'B';
+    } else {
+        r->form = HQ_SET;
+    }
+    return MRF_OK;
+}
+
+enum mrf_status hq_resolve_commit(const char *home, const struct hq_resolve *r,
+                                  struct hq_resolved *done, struct mrf_error *err)
+{
+    struct hqstore *st = NULL;
+    struct mrf_secrets *keys = NULL;
+    char *kpath = hq_path(home, HQ_KEYS_FILE);
+    enum mrf_status rc = hqkeys_load(kpath, &keys, err);
+
+    if (rc == MRF_OK)
+        rc = hqstore_open(home, HQSTORE_EXISTING, &st, err);
+    if (rc == MRF_OK && (rc = hqstore_begin(st)) != MRF_OK)
+        rc = mrf_error_set(err, rc, "%s", hqstore_errmsg(st));
+    if (rc == MRF_OK)
+        rc = hq_resolve(st, keys, r, done, err);
+    if (rc == MRF_OK && (rc = hqstore_commit(st)) != MRF_OK)
+        rc = mrf_error_set(err, rc, "%s", hqstore_errmsg(st));
+    if (st != NULL)
+        hqstore_rollback(st);
+    hqstore_close(st);
+    mrf_secrets_free(keys);
+    x_free(kpath);
+    return rc;
+}
+
 static int resolve_exec(struct cli_ctx *ctx, const struct cli_args *a)
 {
     const char *take = cli_get(a, "take"), *reason = cli_get(a, "reason");
     const char *note = cli_get(a, "note");
     struct hq_resolve r;
     struct hq_resolved done;
-    struct hqstore *st = NULL;
-    struct mrf_secrets *keys = NULL;
-    char *kpath = NULL;
     int forms = cli_has(a, "accept") + (take != NULL) + cli_has(a, "set");
     enum mrf_status rc = MRF_OK;
 
     memset(&r, 0, sizeof r);
-    if (forms != 1) {
-        rc = mrf_error_set(&ctx->err, MRF_E_USAGE,
-                           "give one of --accept, --take A|B or --set COLUMN=VALUE");
-        goto out;
-    }
-    if (reason == NULL || reason[0] == '\0') {
-        rc = mrf_error_set(&ctx->err, MRF_E_USAGE,
-                           "--reason TEXT is required: it travels to the post with the decision "
-                           "(no names or identities)");
-        goto out;
-    }
-    rc = shortcode_parse("C", a->args[0], r.id, &ctx->err);
-    if (rc == MRF_OK)
-        rc = check_text("reason", reason, &ctx->err);
-    if (rc == MRF_OK && note != NULL)
-        rc = check_text("note", note, &ctx->err);
+    rc = hq_resolve_check(&r, a->args[0], forms, cli_has(a, "accept"), take, reason, note,
+                          &ctx->err);
     if (rc != MRF_OK)
         goto out;
-    r.reason = reason;
-    r.note = note ? note : "";
-    if (cli_has(a, "accept")) {
-        r.form = HQ_ACCEPT;
-    } else if (take != NULL) {
-        r.form = HQ_TAKE;
-        if ((take[0] != 'A' && take[0] != 'B' && take[0] != 'a' && take[0] != 'b') ||
-            take[1] != '\0') {
-            rc = mrf_error_set(&ctx->err, MRF_E_INVALID,
-                               "resolve: --take A (the value HQ held) or --take B (the value that "
-                               "arrived)");
-            goto out;
-        }
-        r.side = take[0] == 'a' || take[0] == 'A' ? 'A' : 'B';
-    } else {
-        r.form = HQ_SET;
+    if (r.form == HQ_SET) {
         for (int i = 0; i < a->nvals; i++) {
             const char *eq;
             if (strcmp(a->val_names[i], "set") != 0)
@@ -418,27 +473,13 @@ static int resolve_exec(struct cli_ctx *ctx, const struct cli_args *a)
             r.nset++;
         }
     }
-    kpath = hq_path(ctx->home, HQ_KEYS_FILE);
-    rc = hqkeys_load(kpath, &keys, &ctx->err);
-    if (rc == MRF_OK)
-        rc = hq_store_open(ctx, &st);
-    if (rc == MRF_OK && (rc = hqstore_begin(st)) != MRF_OK)
-        rc = hq_store_fail(ctx, st, rc);
-    if (rc == MRF_OK)
-        rc = hq_resolve(st, keys, &r, &done, &ctx->err);
-    if (rc == MRF_OK && (rc = hqstore_commit(st)) != MRF_OK)
-        rc = hq_store_fail(ctx, st, rc);
+    rc = hq_resolve_commit(ctx->home, &r, &done, &ctx->err);
     if (rc != MRF_OK)
         goto out;
     printf("%s resolved (%s, %d value%s written); post %s's devices get the decision on their "
            "next sync\n",
            done.id, done.decision, done.ops, done.ops == 1 ? "" : "s", done.post);
 out:
-    if (st != NULL)
-        hqstore_rollback(st);
-    hqstore_close(st);
-    mrf_secrets_free(keys);
-    x_free(kpath);
     return hq_finish(ctx, rc);
 }
 

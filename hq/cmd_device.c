@@ -33,6 +33,23 @@ static void when(int64_t t, char out[32])
         strftime(out, 32, "%Y-%m-%d %H:%M", &tm);
 }
 
+cJSON *hq_device_json(const struct hq_device *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *id = hex_encode(d->id, MRF_ID);
+    char fp[48];
+
+    mrf_fingerprint(d->keys.sign_pk, sizeof d->keys.sign_pk, fp);
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "post", d->post);
+    cJSON_AddStringToObject(o, "status", d->revoked ? "revoked" : "active");
+    cJSON_AddStringToObject(o, "key", fp);
+    cJSON_AddNumberToObject(o, "enrolled_at", (double)d->enrolled_at);
+    cJSON_AddNumberToObject(o, "last_seen", (double)d->last_seen);
+    x_free(id);
+    return o;
+}
+
 static enum mrf_status list_row(void *arg, const struct hq_device *d)
 {
     struct list_state *ls = arg;
@@ -44,14 +61,7 @@ static enum mrf_status list_row(void *arg, const struct hq_device *d)
     when(d->enrolled_at, enrolled);
     when(d->last_seen, seen);
     if (ls->json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "id", id);
-        cJSON_AddStringToObject(o, "post", d->post);
-        cJSON_AddStringToObject(o, "status", d->revoked ? "revoked" : "active");
-        cJSON_AddStringToObject(o, "key", fp);
-        cJSON_AddNumberToObject(o, "enrolled_at", (double)d->enrolled_at);
-        cJSON_AddNumberToObject(o, "last_seen", (double)d->last_seen);
-        cJSON_AddItemToArray(ls->arr, o);
+        cJSON_AddItemToArray(ls->arr, hq_device_json(d));
     } else {
         if (ls->count == 0)
             printf("%-16s  %-12s  %-7s  %-16s  %-16s  %s\n", "DEVICE", "POST", "STATUS", "ENROLLED",
@@ -115,6 +125,22 @@ static enum mrf_status store_wipe_order(struct cli_ctx *ctx, struct hqstore *st,
     if (rc == MRF_OK)
         rc = hqstore_wipe_order_put(st, d->id, d->post, order, now, now);
     return rc;
+}
+
+/* Revoke without --wipe, as the dashboard does it (hq/ui_posts.c). The command's own path
+ * below does the same inside its transaction, with the wipe order when asked. */
+enum mrf_status hq_device_revoke(struct hqstore *st, const char *prefix, struct hq_device *d,
+                                 struct mrf_error *err)
+{
+    enum mrf_status rc = hqstore_device_find(st, prefix, d);
+
+    if (rc == MRF_E_NOTFOUND)
+        return mrf_error_set(err, rc, "no device %s; see mrf-hq device list", prefix);
+    if (rc == MRF_OK)
+        rc = hqstore_device_revoke(st, d->id, (int64_t)time(NULL));
+    if (rc != MRF_OK)
+        return mrf_error_set(err, rc, "%s", hqstore_errmsg(st));
+    return MRF_OK;
 }
 
 static int device_revoke_exec(struct cli_ctx *ctx, const struct cli_args *a)

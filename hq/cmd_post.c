@@ -88,20 +88,26 @@ struct list_state {
     cJSON *arr; /* --json: the rows so far */
 };
 
+cJSON *hq_post_json(const struct hq_post *p)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "code", p->code);
+    cJSON_AddStringToObject(o, "kind", p->kind);
+    cJSON_AddNumberToObject(o, "devices", (double)p->devices);
+    if (p->country_sealed)
+        cJSON_AddStringToObject(o, "country", "sealed");
+    else
+        cJSON_AddNullToObject(o, "country");
+    return o;
+}
+
 static enum mrf_status list_row(void *arg, const struct hq_post *p)
 {
     struct list_state *ls = arg;
 
     if (ls->json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "code", p->code);
-        cJSON_AddStringToObject(o, "kind", p->kind);
-        cJSON_AddNumberToObject(o, "devices", (double)p->devices);
-        if (p->country_sealed)
-            cJSON_AddStringToObject(o, "country", "sealed");
-        else
-            cJSON_AddNullToObject(o, "country");
-        cJSON_AddItemToArray(ls->arr, o);
+        cJSON_AddItemToArray(ls->arr, hq_post_json(p));
     } else {
         if (ls->count == 0)
             printf("%-12s  %-12s  %7s  %s\n", "CODE", "KIND", "DEVICES", "COUNTRY");

@@ -89,6 +89,7 @@ extern const struct cmd_entry hq_cmd_report;
 extern const struct cmd_entry hq_cmd_limits;
 extern const struct cmd_entry hq_cmd_limits_set;
 extern const struct cmd_entry hq_cmd_pouch_in;
+extern const struct cmd_entry hq_cmd_ui;
 extern const struct cmd_entry hq_cmd_officer_init;
 
 /* ---- the officer key (hq/officer.c) ------------------------------------------------------ */
@@ -319,6 +320,48 @@ struct hq_resolved {
 enum mrf_status hq_resolve(struct hqstore *s, const struct mrf_secrets *keys,
                            const struct hq_resolve *r, struct hq_resolved *out,
                            struct mrf_error *err);
+
+/* ---- what the commands build and the pages of `mrf-hq ui` show ---------------------------- */
+/* Each is the object a command's --json prints, or the work a command does, so that the
+ * command and its page share one source of truth. Objects are the caller's (cJSON_Delete). */
+
+/* `post list --json`'s object for one post (code, kind, devices, country "sealed" or null). */
+cJSON *hq_post_json(const struct hq_post *p);
+/* `device list --json`'s object for one device. */
+cJSON *hq_device_json(const struct hq_device *d);
+/* `device revoke`: finds the device by at least 8 hex digits of its id and revokes it.
+ * OUT: *d. MRF_E_NOTFOUND ("no device ..."), MRF_E_STATE if revoked already, in err. */
+enum mrf_status hq_device_revoke(struct hqstore *st, const char *prefix, struct hq_device *d,
+                                 struct mrf_error *err);
+/* `allocate`: parses the four texts as the command's arguments, then writes the allocation as
+ * HQ's ops with its audit entry and the re-check of the year's rules, in one transaction of
+ * its own on the store in home. OUT: *done, what was allocated. */
+struct hq_allocated {
+    char post[16];
+    int year;
+    char amount[32];
+    char currency[4];
+};
+enum mrf_status hq_allocate(const char *home, const char *post, const char *year,
+                            const char *amount, const char *currency, struct hq_allocated *done,
+                            struct mrf_error *err);
+/* `conflicts --json`: records of post (NULL: all), open ones unless all. OUT: *out (array);
+ * on failure the message is on st. */
+enum mrf_status hq_conflicts_json(struct hqstore *st, const struct hq_config *cfg, const char *post,
+                                  int all, cJSON **out);
+/* `conflict show --json`: record id with its base, sides and column history. OUT: *c, *out. */
+enum mrf_status hq_conflict_show_json(struct hqstore *st, const struct hq_config *cfg,
+                                      const char *id, struct hq_conflict *c, cJSON **out,
+                                      struct mrf_error *err);
+/* `resolve`'s checks before deciding: exactly one form (forms counts them; accept, take),
+ * the reason required, reason and note one line of at most 500 bytes, --take A or B. Fills r
+ * (its sets are the caller's to add for HQ_SET); r keeps pointers to reason and note. */
+enum mrf_status hq_resolve_check(struct hq_resolve *r, const char *id, int forms, int accept,
+                                 const char *take, const char *reason, const char *note,
+                                 struct mrf_error *err);
+/* Decides r in a transaction of its own on the store in home (hq_resolve, with hq.keys). */
+enum mrf_status hq_resolve_commit(const char *home, const struct hq_resolve *r,
+                                  struct hq_resolved *done, struct mrf_error *err);
 
 /* ---- report (hq/report.c) ---------------------------------------------------------------- */
 

@@ -523,4 +523,21 @@ enum mrf_status hqstore_postgrant_scan(struct hqstore *s, const char *post,
                                        const uint8_t target[MRF_ID], hqstore_postgrant_fn fn,
                                        void *arg);
 
+/* ---- what the dashboard reads (hqstore_view.c) -------------------------------------------- */
+
+/* Begins a read transaction: the queries until hqstore_rollback see one state of the store,
+ * and writers are not blocked. */
+enum mrf_status hqstore_begin_read(struct hqstore *s);
+/* A change set HQ quarantined for its content, and HQ's reason. */
+struct hq_quarantined {
+    uint8_t changeset[MRF_ID];
+    uint8_t device[MRF_ID];
+    int64_t at; /* received, Unix seconds */
+    char reason[128];
+};
+typedef enum mrf_status (*hqstore_quarantined_fn)(void *arg, const struct hq_quarantined *q);
+/* The newest `limit` quarantined change sets of post (all posts if NULL), newest first. */
+enum mrf_status hqstore_quarantined_list(struct hqstore *s, const char *post, int limit,
+                                         hqstore_quarantined_fn fn, void *arg);
+
 #endif

@@ -2,10 +2,10 @@
  * (open, configuration, posts, devices, change sets, oplog), hqstore_conflict.c (the conflict
  * queue, row history), hqstore_audit.c (the audit chain and its entries),
  * hqstore_report.c (the consolidated figures), hqstore_volume.c (the volume bounds per
- * device), hqstore_wipe.c (the officer key and wipe orders) and hqstore_keyring.c (the posts'
- * key rings). Each file keeps its statements in an array of its own beside their enum,
- * prepared on first use through hqs_stmt into a slot of the handle's, and finalized on close.
- * Only these files hold SQL. */
+ * device), hqstore_wipe.c (the officer key and wipe orders), hqstore_keyring.c (the posts'
+ * key rings) and hqstore_view.c (what only the dashboard reads). Each file keeps its
+ * statements in an array of its own beside their enum, prepared on first use through hqs_stmt
+ * into a slot of the handle's, and finalized on close. Only these files hold SQL. */
 #ifndef MRF_HQSTORE_DB_H
 #define MRF_HQSTORE_DB_H
 
@@ -22,6 +22,7 @@ enum hqs_area {
     HQS_AREA_VOLUME,
     HQS_AREA_WIPE,
     HQS_AREA_KEYRING,
+    HQS_AREA_VIEW,
     HQS_AREA_COUNT
 };
 

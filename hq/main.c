@@ -12,7 +12,7 @@ static const struct cmd_entry *const hq_cmds[] = {
     &hq_cmd_grant_list,   &hq_cmd_conflicts,    &hq_cmd_conflict_show, &hq_cmd_resolve,
     &hq_cmd_history,      &hq_cmd_audit_verify, &hq_cmd_audit_list,    &hq_cmd_reveal,
     &hq_cmd_report,       &hq_cmd_limits,       &hq_cmd_limits_set,    &hq_cmd_pouch_in,
-    &hq_cmd_officer_init,
+    &hq_cmd_officer_init, &hq_cmd_ui,
 };
 
 int main(int argc, char **argv)

@@ -202,12 +202,16 @@ wait "$hq_pid"
 hq_pid=""
 tail -n 1 "$demo/serve.log"
 
-step "The post's web pages (mrf ui)"
+step "The web pages: the post's (mrf ui) and HQ's dashboard (mrf-hq ui)"
 cat <<EOF
 The same laptop's records as web pages, on 127.0.0.1 only and offline. This demo's folder is
 removed when it ends; keep it with MRF_DEMO_KEEP=1 ./scripts/demo.sh, then run
   ./build/mrf --home $MRF_HOME ui
 It prints the address with its secret token and opens it in the browser (--no-browser: print
 only); Ctrl-C or the page's Quit button stops it. Unlock with the demo passphrase
-"$MRF_PASSPHRASE" to see the names. HQ's dashboard (mrf-hq ui) is not built yet.
+"$MRF_PASSPHRASE" to see the names. HQ's dashboard on the demo's HQ home:
+  ./build/mrf-hq --home $MRF_HQ_HOME ui
+shows the overview of the figures above (bars per post, themes, exceptions, CSV), the conflict
+queue with its decision, the posts and devices, and the allocations; the same 127.0.0.1-only
+rules, and no escrow key. It works without mrf-hq serve running.
 EOF

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "common.h"
 
 #define WEB_BODY_MAX (64u * 1024u) /* bytes of a POST body; 413 past it */
@@ -46,6 +48,8 @@ struct web_response {
     const char *content_type; /* default text/html; charset=utf-8 */
     struct buf body;          /* capped at WEB_PAGE_MAX */
     char location[512];       /* a path on this server, for a redirect after a POST */
+    char filename[64];        /* set: the body is a download saved under this name (our own
+                                 letters, digits, '-', '_' and '.': it is not escaped) */
 };
 
 typedef void (*web_handler)(void *app, struct web_request *rq, struct web_response *resp);
@@ -55,6 +59,8 @@ struct web_config {
     uint16_t port;       /* 0: a free one */
     web_handler handler; /* every path but /assets/ */
     void *app;
+    const char *port_option; /* how the program's user picks the port, for messages;
+                                NULL: "--port" */
 };
 
 /* Starts listening on 127.0.0.1 (the port given, or a free one) with one handler thread.
@@ -139,6 +145,48 @@ void web_textarea(struct buf *b, const char *id, const char *label, const char *
 void web_select(struct buf *b, const char *id, const char *label, const char *hint,
                 const char *const *values, const char *const *labels, int n, const char *selected,
                 const struct web_errors *e);
+
+/* ---- showing values (web/show.c) --------------------------------------------------------- */
+
+/* The string member key of o, or "" (never NULL). */
+const char *web_jstr(const cJSON *o, const char *key);
+/* A link target back to a page: a path on this server, or "/" for anything else. */
+const char *web_safe_back(const char *back);
+/* An amount with its currency ("-" for none); a status as a word with its colour tag. */
+void web_money(struct buf *b, const char *amount, const char *currency);
+void web_status_tag(struct buf *b, const char *status);
+/* "3 minutes ago" for a Unix time in the past. */
+void web_ago(char *out, size_t size, int64_t then, int64_t now);
+/* A failed operation's message for a form: the command's prefix ("grant add: ") dropped,
+ * filed under the field whose option ("--amount") it names, else the first field it names as
+ * a word ("theme"), else under fallback. */
+void web_form_error(struct web_errors *e, const char *msg, const char *const *fields, int nfields,
+                    const char *fallback);
+
+/* ---- charts (web/chart.c): horizontal bars as inline SVG, drawn by the program ------------ */
+
+/* A chart of groups of bars, each bar labelled at its end with its figures (no legend to
+ * decode). Bars are scaled to max; a bar's class (.bar-a, .bar-b, .bar-c, .bar-over in
+ * ui/style.css) colours it. Usage: web_chart_begin, then web_chart_bar for each bar (a
+ * non-NULL group starts a new group, its label drawn at the left), then web_chart_end. */
+struct web_chart {
+    struct buf *b;
+    double max;
+    int y;
+};
+void web_chart_begin(struct web_chart *c, struct buf *b, const char *id, const char *title,
+                     int ngroups, int nbars, double max);
+/* text: what the bar's end says (escaped); attrs: raw extra attributes for its <text> (data-*
+ * for tests) or NULL. */
+void web_chart_bar(struct web_chart *c, const char *group, double value, const char *cls,
+                   const char *text, const char *attrs);
+void web_chart_end(struct web_chart *c);
+
+/* ---- the browser (web/browser.c) ---------------------------------------------------------- */
+
+/* Starts xdg-open on url without waiting (its output to /dev/null); 0 if it could not be
+ * started. */
+int web_open_browser(const char *url);
 
 /* ---- assets (ui/, compiled in by cmake/embed_assets.cmake) -------------------------------- */
 

@@ -94,7 +94,7 @@ static void refusal_log(const struct web_server *srv, const char *method, const 
 /* Queues an answer with the security headers. body is copied into memory wiped when freed. */
 static enum MHD_Result answer(struct web_server *srv, struct MHD_Connection *c, unsigned status,
                               const char *ctype, const char *body, size_t len, const char *location,
-                              int set_cookie)
+                              int set_cookie, const char *filename)
 {
     struct owned_body *o = xcalloc(1, sizeof *o);
     struct MHD_Response *r;
@@ -114,6 +114,11 @@ static enum MHD_Result answer(struct web_server *srv, struct MHD_Connection *c, 
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (ok == MHD_YES && location)
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
+    if (ok == MHD_YES && filename && filename[0]) {
+        char cd[128];
+        snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", filename);
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, cd);
+    }
     if (ok == MHD_YES && set_cookie) {
         char cookie[160];
         snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict",
@@ -134,7 +139,7 @@ static enum MHD_Result refuse(struct web_server *srv, struct MHD_Connection *c, 
 
     refusal_log(srv, method, why);
     snprintf(text, sizeof text, "refused: %s\n", why);
-    return answer(srv, c, status, "text/plain; charset=utf-8", text, strlen(text), NULL, 0);
+    return answer(srv, c, status, "text/plain; charset=utf-8", text, strlen(text), NULL, 0, NULL);
 }
 
 /* 1 if s (may be NULL) equals the secret want, compared in constant time. */
@@ -197,7 +202,8 @@ static int guard_headers(struct web_server *srv, struct MHD_Connection *c, const
         if (!post) { /* keep the token out of the address bar and the history */
             char loc[256];
             snprintf(loc, sizeof loc, "%s", url[0] == '/' ? url : "/");
-            *r = answer(srv, c, MHD_HTTP_SEE_OTHER, "text/plain; charset=utf-8", "", 0, loc, 1);
+            *r = answer(srv, c, MHD_HTTP_SEE_OTHER, "text/plain; charset=utf-8", "", 0, loc, 1,
+                        NULL);
             return 1;
         }
     } else if (!secret_eq(ctok, srv->token)) {
@@ -242,7 +248,7 @@ static enum MHD_Result serve_asset(struct web_server *srv, struct MHD_Connection
 
     if (a == NULL)
         return refuse(srv, c, method, MHD_HTTP_NOT_FOUND, "no such file");
-    return answer(srv, c, MHD_HTTP_OK, a->type, (const char *)a->data, a->len, NULL, 0);
+    return answer(srv, c, MHD_HTTP_OK, a->type, (const char *)a->data, a->len, NULL, 0, NULL);
 }
 
 /* Runs the handler on a request that passed every guard. */
@@ -276,12 +282,12 @@ static enum MHD_Result dispatch(struct web_server *srv, struct MHD_Connection *c
     buf_init(&resp.body, WEB_PAGE_MAX);
     srv->cfg.handler(srv->cfg.app, &rq, &resp);
     if (resp.location[0] != '\0')
-        r = answer(srv, c, MHD_HTTP_SEE_OTHER, "text/plain; charset=utf-8", "", 0, resp.location,
-                   0);
+        r = answer(srv, c, MHD_HTTP_SEE_OTHER, "text/plain; charset=utf-8", "", 0, resp.location, 0,
+                   NULL);
     else
         r = answer(srv, c, resp.status ? (unsigned)resp.status : MHD_HTTP_OK,
                    resp.content_type ? resp.content_type : "text/html; charset=utf-8",
-                   resp.body.data ? resp.body.data : "", resp.body.len, NULL, 0);
+                   resp.body.data ? resp.body.data : "", resp.body.len, NULL, 0, resp.filename);
     if (resp.body.data)
         sodium_memzero(resp.body.data, resp.body.alloc);
     buf_release(&resp.body);
@@ -398,9 +404,10 @@ enum mrf_status web_start(const struct web_config *cfg, struct web_server **out,
     if (srv->d == NULL) {
         enum mrf_status st = mrf_error_set(
             err, MRF_E_IO,
-            "cannot listen on 127.0.0.1:%u (%s); choose another port with --port, or leave it "
+            "cannot listen on 127.0.0.1:%u (%s); choose another port with %s, or leave it "
             "out for a free one",
-            (unsigned)cfg->port, errno ? strerror(errno) : "in use or not allowed");
+            (unsigned)cfg->port, errno ? strerror(errno) : "in use or not allowed",
+            cfg->port_option ? cfg->port_option : "--port");
         sodium_memzero(srv, sizeof *srv);
         x_free(srv);
         return st;

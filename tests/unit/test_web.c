@@ -1,7 +1,7 @@
 /* Check suite for web/: HTML escaping, percent-encoding, urlencoded form parsing (line breaks,
- * bad escapes, text rules, the field cap), the Host guard, the GOV.UK form fields, and the
- * compiled-in assets. The server's guards run against a real `mrf ui` in
- * tests/integration/test_ui_post.sh. */
+ * bad escapes, text rules, the field cap), the Host guard, the GOV.UK form fields, the
+ * compiled-in assets, the SVG bar charts and the value helpers. The server's guards run against a
+ * real `mrf ui` in tests/integration/test_ui_post.sh. */
 #include <check.h>
 #include <string.h>
 
@@ -127,6 +127,58 @@ START_TEST(assets)
 }
 END_TEST
 
+static void chart_fill(struct buf *b, const void *arg)
+{
+    struct web_chart c;
+
+    (void)arg;
+    web_chart_begin(&c, b, "ch", "Per post <EUR>", 2, 3, 200.0);
+    web_chart_bar(&c, "NAI", 200.0, "bar-a", "allocation 200.00 EUR", "data-k=\"allocation\"");
+    web_chart_bar(&c, NULL, 50.0, "bar-b", "committed 50.00 & more", NULL);
+    web_chart_bar(&c, "G<VA", 0.0, "bar-b", "nothing", NULL);
+    web_chart_end(&c);
+}
+
+START_TEST(chart)
+{
+    char *s = page(chart_fill, NULL);
+
+    ck_assert_ptr_nonnull(strstr(s, "<svg class=\"chart\""));
+    ck_assert_ptr_nonnull(strstr(s, "role=\"img\""));
+    ck_assert_ptr_nonnull(strstr(s, "<title id=\"ch-title\">Per post &lt;EUR&gt;</title>"));
+    ck_assert_ptr_nonnull(strstr(s, "width=\"560\" height=\"16\"")); /* the longest bar */
+    ck_assert_ptr_nonnull(strstr(s, "width=\"140\" height=\"16\"")); /* a quarter of it */
+    ck_assert_ptr_nonnull(strstr(s, "width=\"0\" height=\"16\""));
+    ck_assert_ptr_nonnull(strstr(s, "data-k=\"allocation\">allocation 200.00 EUR</text>"));
+    ck_assert_ptr_nonnull(strstr(s, "committed 50.00 &amp; more")); /* figures escaped */
+    ck_assert_ptr_nonnull(strstr(s, ">G&lt;VA</text>"));
+    ck_assert_ptr_null(strstr(s, "style=")); /* the CSP allows no inline style */
+    ck_assert_ptr_nonnull(strstr(s, "</svg>"));
+    x_free(s);
+}
+END_TEST
+
+START_TEST(show)
+{
+    struct web_errors e = {0};
+    static const char *const names[] = {"reason", "note"};
+    cJSON *o = cJSON_Parse("{\"a\":\"x\",\"n\":1}");
+
+    ck_assert_str_eq(web_jstr(o, "a"), "x");
+    ck_assert_str_eq(web_jstr(o, "n"), "");
+    ck_assert_str_eq(web_jstr(o, "missing"), "");
+    cJSON_Delete(o);
+    ck_assert_str_eq(web_safe_back("/posts"), "/posts");
+    ck_assert_str_eq(web_safe_back("//evil.example"), "/");
+    ck_assert_str_eq(web_safe_back("http://evil.example"), "/");
+    web_form_error(&e, "--reason TEXT is required: it travels to the post", names, 2, "decision");
+    web_form_error(&e, "grant add: C-1 is closed already", names, 2, "decision");
+    ck_assert_str_eq(e.e[0].field, "reason");
+    ck_assert_str_eq(e.e[1].field, "decision");
+    ck_assert_str_eq(e.e[1].msg, "C-1 is closed already"); /* the command's name dropped */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("web");
@@ -137,6 +189,8 @@ int main(void)
     tcase_add_test(tc, hosts);
     tcase_add_test(tc, fields);
     tcase_add_test(tc, assets);
+    tcase_add_test(tc, chart);
+    tcase_add_test(tc, show);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
