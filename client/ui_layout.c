@@ -7,9 +7,7 @@
 
 #include "ui.h"
 
-static const struct {
-    const char *path, *label;
-} nav[] = {
+static const struct web_nav nav[] = {
     {"/", "Home"},         {"/themes", "Themes"},         {"/partners", "Partners"},
     {"/grants", "Grants"}, {"/allocation", "Allocation"}, {"/conflicts", "Conflicts"},
 };
@@ -50,18 +48,9 @@ void ui_begin(struct ui_page *pg, const char *title, const char *current)
     snprintf(full, sizeof full, "%s · mrf %s", title, pg->ctx->meta.post);
     web_page_begin(b, full, NULL);
     header(pg);
-    for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++) {
-        web_rawf(b, "<li><a href=\"%s\"%s>%s</a></li>\n", nav[i].path,
-                 current && strcmp(current, nav[i].path) == 0 ? " aria-current=\"page\"" : "",
-                 nav[i].label);
-    }
-    web_raw(b, "</ul>\n</nav>\n<main id=\"main\">\n");
+    web_nav(b, nav, sizeof nav / sizeof nav[0], current);
     if (pg->ui->flash_kind != UI_FLASH_NONE && !pg->rq->post) {
-        web_raw(b, pg->ui->flash_kind == UI_FLASH_OK
-                       ? "<div class=\"notice ok\" role=\"status\">"
-                       : "<div class=\"notice warn\" role=\"status\">");
-        web_esc(b, pg->ui->flash);
-        web_raw(b, "</div>\n");
+        web_notice(b, pg->ui->flash_kind != UI_FLASH_OK, pg->ui->flash);
         pg->ui->flash_kind = UI_FLASH_NONE;
         pg->ui->flash[0] = '\0';
     }
@@ -69,15 +58,10 @@ void ui_begin(struct ui_page *pg, const char *title, const char *current)
 
 void ui_end(struct ui_page *pg)
 {
-    struct buf *b = pg->b;
-
-    web_raw(b, "</main>\n<footer>\n<div class=\"actions\">\n<span>This page runs on this "
-               "laptop only and works offline. Nothing here is sent anywhere but by Sync."
-               "</span>\n");
-    web_form_open(b, pg->ui->srv, "/quit", NULL);
-    web_raw(b, "<button type=\"submit\" class=\"secondary\">Quit mrf ui</button>\n</form>\n"
-               "</div>\n</footer>\n");
-    web_page_end(b);
+    web_footer(pg->b, pg->ui->srv,
+               "This page runs on this laptop only and works offline. Nothing here is sent "
+               "anywhere but by Sync.",
+               "Quit mrf ui");
 }
 
 void ui_fail_page(struct ui_page *pg, int status, const char *title, const char *msg)

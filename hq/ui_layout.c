@@ -8,9 +8,7 @@
 
 #include "ui.h"
 
-static const struct {
-    const char *path, *label;
-} nav[] = {
+static const struct web_nav nav[] = {
     {"/", "Overview"},
     {"/conflicts", "Conflicts"},
     {"/posts", "Posts and devices"},
@@ -70,17 +68,9 @@ void hqui_begin(struct hqui_page *pg, const char *title, const char *current)
                "<span class=\"brand\">mrf-hq</span>\n<span>HQ dashboard</span>\n"
                "<div class=\"lock\"><span>Post codes only; identities stay sealed</span></div>\n"
                "</header>\n<nav class=\"main\" aria-label=\"Pages\">\n<ul>\n");
-    for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++)
-        web_rawf(b, "<li><a href=\"%s\"%s>%s</a></li>\n", nav[i].path,
-                 current && strcmp(current, nav[i].path) == 0 ? " aria-current=\"page\"" : "",
-                 nav[i].label);
-    web_raw(b, "</ul>\n</nav>\n<main id=\"main\">\n");
+    web_nav(b, nav, sizeof nav / sizeof nav[0], current);
     if (pg->ui->flash_kind != HQUI_FLASH_NONE && !pg->rq->post) {
-        web_raw(b, pg->ui->flash_kind == HQUI_FLASH_OK
-                       ? "<div class=\"notice ok\" role=\"status\" id=\"flash\">"
-                       : "<div class=\"notice warn\" role=\"status\" id=\"flash\">");
-        web_esc(b, pg->ui->flash);
-        web_raw(b, "</div>\n");
+        web_notice(b, pg->ui->flash_kind != HQUI_FLASH_OK, pg->ui->flash);
         pg->ui->flash_kind = HQUI_FLASH_NONE;
         pg->ui->flash[0] = '\0';
     }
@@ -88,15 +78,10 @@ void hqui_begin(struct hqui_page *pg, const char *title, const char *current)
 
 void hqui_end(struct hqui_page *pg)
 {
-    struct buf *b = pg->b;
-
-    web_raw(b, "</main>\n<footer>\n<div class=\"actions\">\n<span>This page runs on this machine "
-               "only. It never loads the escrow key: reveal stays a command for the offline "
-               "machine.</span>\n");
-    web_form_open(b, pg->ui->srv, "/quit", NULL);
-    web_raw(b, "<button type=\"submit\" class=\"secondary\">Quit mrf-hq ui</button>\n</form>\n"
-               "</div>\n</footer>\n");
-    web_page_end(b);
+    web_footer(pg->b, pg->ui->srv,
+               "This page runs on this machine only. It never loads the escrow key: reveal "
+               "stays a command for the offline machine.",
+               "Quit mrf-hq ui");
 }
 
 void hqui_fail_page(struct hqui_page *pg, int status, const char *title, const char *msg)

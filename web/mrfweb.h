@@ -148,6 +148,19 @@ void web_select(struct buf *b, const char *id, const char *label, const char *hi
 
 /* ---- showing values (web/show.c) --------------------------------------------------------- */
 
+/* One entry of a page's navigation. */
+struct web_nav {
+    const char *path, *label;
+};
+/* The navigation list (n entries; the one whose path is current marked aria-current), closed,
+ * and the start of the page's main element. */
+void web_nav(struct buf *b, const struct web_nav *nav, size_t n, const char *current);
+/* A notice at the top of a page (role status): "ok" or, if warn, "warn" coloured; msg escaped. */
+void web_notice(struct buf *b, int warn, const char *msg);
+/* Closes the main element and writes the footer: text (trusted HTML-free prose) and the Quit
+ * button (a POST to /quit) labelled quit_label; then ends the page. */
+void web_footer(struct buf *b, struct web_server *srv, const char *text, const char *quit_label);
+
 /* The string member key of o, or "" (never NULL). */
 const char *web_jstr(const cJSON *o, const char *key);
 /* A link target back to a page: a path on this server, or "/" for anything else. */

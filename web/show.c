@@ -1,6 +1,7 @@
 /* Showing values the same way on both programs' pages: a JSON member as text, amounts with
  * their currency, a status as a word with its colour tag, "how long ago", a safe way back to a
- * page, and a rule's message filed under the form field it concerns. */
+ * page, and a rule's message filed under the form field it concerns; and the frame both
+ * programs' pages share (navigation, notice, footer with Quit). */
 #include <stdio.h>
 #include <string.h>
 
@@ -89,4 +90,33 @@ void web_form_error(struct web_errors *e, const char *msg, const char *const *fi
         }
     }
     web_errors_add(e, field, text);
+}
+
+void web_nav(struct buf *b, const struct web_nav *nav, size_t n, const char *current)
+{
+    for (size_t i = 0; i < n; i++)
+        web_rawf(b, "<li><a href=\"%s\"%s>%s</a></li>\n", nav[i].path,
+                 current && strcmp(current, nav[i].path) == 0 ? " aria-current=\"page\"" : "",
+                 nav[i].label);
+    web_raw(b, "</ul>\n</nav>\n<main id=\"main\">\n");
+}
+
+void web_notice(struct buf *b, int warn, const char *msg)
+{
+    web_raw(b, warn ? "<div class=\"notice warn\" role=\"status\" id=\"flash\">"
+                    : "<div class=\"notice ok\" role=\"status\" id=\"flash\">");
+    web_esc(b, msg);
+    web_raw(b, "</div>\n");
+}
+
+void web_footer(struct buf *b, struct web_server *srv, const char *text, const char *quit_label)
+{
+    web_raw(b, "</main>\n<footer>\n<div class=\"actions\">\n<span>");
+    web_esc(b, text);
+    web_raw(b, "</span>\n");
+    web_form_open(b, srv, "/quit", NULL);
+    web_raw(b, "<button type=\"submit\" class=\"secondary\">");
+    web_esc(b, quit_label);
+    web_raw(b, "</button>\n</form>\n</div>\n</footer>\n");
+    web_page_end(b);
 }
