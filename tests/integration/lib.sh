@@ -281,13 +281,22 @@ unchanged() {
     SNAP_SEQ=$RUN_SEQ
 }
 
-# at OFFSET CMD... : runs CMD with the clock moved by OFFSET ("+3d"), through libfaketime's
-# LD_PRELOAD. AddressSanitizer wants to come first among preloads; libfaketime is harmless
-# before it, so the sanitizer build is told not to insist.
+# at OFFSET CMD... : runs CMD with the clock moved by OFFSET ("+3d"), with libfaketime
+# preloaded straight (FAKETIME=OFFSET), not through the `faketime` wrapper: the wrapper keeps a
+# POSIX semaphore named after its pid, which a kill -9 leaves behind, and a later wrapper that
+# gets the same pid then fails ("sem_open: File exists"; seen in a CI run). AddressSanitizer
+# wants to come first among preloads; libfaketime is harmless before it, so the sanitizer build
+# is told not to insist.
+LIBFAKETIME=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1)
 at() {
     local off=$1
     shift
-    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" faketime -f "$off" "$@"
+    [ -n "$LIBFAKETIME" ] || {
+        echo "libfaketime.so.1 not found under /usr/lib/*/faketime/ (the faketime package)" >&2
+        return 127
+    }
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+        LD_PRELOAD="$LIBFAKETIME${LD_PRELOAD:+:$LD_PRELOAD}" FAKETIME="$off" "$@"
 }
 
 # ---- a running HQ behind the recording proxy (tests/integration/hqproxy.py) ---------------
