@@ -18,7 +18,19 @@
  * request is the device's work and is left out. Figures, never pass/fail.
  *
  * usage: bench_ingest HQ_HOME POST CHANGESETS
- *   HQ_HOME made by `mrf-hq init` with POST added; a device is added to it here. */
+ *   HQ_HOME made by `mrf-hq init` with POST added; a device is added to it here.
+ *
+ * Scale mode (bench/hqscale.sh): how ingest, a grant listing and a fresh device's full pull
+ * cost as HQ's store grows.
+ *   bench_ingest --scale HQ_HOME POST OTHER SETS SIZE...
+ * OTHER (a second post, added like POST) gets 1,000 grants first: its listing must cost the
+ * same whatever POST holds. Then for each SIZE (ops in the oplog, ascending) the store is
+ * filled up to SIZE with POST's new-grant change sets through hq_ingest() itself, so every
+ * table is as ingest leaves it; the fill commits without waiting for the disk (synchronous =
+ * OFF, which changes no byte of the content). At each size, durable again: SETS change sets
+ * of new grants and SETS of edited amounts of existing grants are timed, OTHER's grant list
+ * is timed (median of 5), and, for sizes up to 100k ops, a fresh device of POST pulls
+ * everything (per-op time). Prints key=value lines, sizes named by their op count. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +41,7 @@
 #include "common.h"
 #include "hq.h"
 #include "hqstore.h"
+#include "hqstore_db.h"
 #include "mrfcrypto.h"
 #include "mrfsync.h"
 #include "schema.h"
@@ -150,13 +163,13 @@ static void seal(struct dev *d, const struct sync_op *ops, int n, const struct h
     struct envelope h;
     struct mrf_error err = {0};
 
-    buf_reset(json);
-    if (buf_printf(json, "{\"v\":1,\"cursor\":%lld,\"ops\":[", (long long)d->cursor) != MRF_OK)
+    /* the device's own request (version 2: the cursor in the post's sequence) */
+    if (changeset_request_begin(json, d->cursor, 0, -1, NULL) != MRF_OK)
         die("request", "too large");
     for (int i = 0; i < n; i++)
         if ((i > 0 && buf_puts(json, ",") != MRF_OK) || op_to_json(&ops[i], 0, json) != MRF_OK)
             die("request", "too large");
-    if (buf_puts(json, "]}") != MRF_OK)
+    if (changeset_request_end(json) != MRF_OK)
         die("request", "too large");
     memset(&h, 0, sizeof h);
     h.kind = ENV_REQUEST;
@@ -167,15 +180,17 @@ static void seal(struct dev *d, const struct sync_op *ops, int n, const struct h
         die("seal", err.msg);
 }
 
-/* Opens HQ's response to d and moves d's cursor on, as the device does. */
-static void take_response(struct dev *d, const struct hq_config *cfg, const struct buf *resp)
+/* Opens HQ's response to d and moves d's cursor on, as the device does. Returns 1 if HQ has
+ * more for d than the answer held. */
+static int take_response(struct dev *d, const struct hq_config *cfg, const struct buf *resp)
 {
     struct envelope h;
     struct mrf_error err = {0};
     char *json = NULL;
     size_t len = 0;
     cJSON *doc;
-    const cJSON *cur;
+    const cJSON *cur, *more;
+    int has_more;
 
     if (envelope_parse((const uint8_t *)resp->data, resp->len, &h, &err) != MRF_OK ||
         envelope_open(&h, cfg->hq.sign_pk, cfg->hq.box_pk, d->keys->box_sk, &json, &len, &err) !=
@@ -186,8 +201,11 @@ static void take_response(struct dev *d, const struct hq_config *cfg, const stru
     if (!cJSON_IsNumber(cur))
         die("response", "no cursor");
     d->cursor = (int64_t)cur->valuedouble;
+    more = cJSON_GetObjectItemCaseSensitive(doc, "more");
+    has_more = cJSON_IsTrue(more);
     cJSON_Delete(doc);
     x_free(json);
+    return has_more;
 }
 
 /* ---- the ceiling: raw UPSERTs ---------------------------------------------------------- */
@@ -384,6 +402,216 @@ static void post_setup(struct hqstore *s, struct dev *d)
         die("setup", hqstore_errmsg(s));
 }
 
+/* ---- scale mode -------------------------------------------------------------------------- */
+
+/* A device of post, enrolled in s, with its theme and partner recorded. */
+static void dev_new(struct dev *d, struct hqstore *s, const char *post)
+{
+    struct hq_device hd;
+
+    memset(d, 0, sizeof *d);
+    mrf_secrets_new(&d->keys);
+    mrf_random(d->id, MRF_ID);
+    mrf_random(d->partner, MRF_ID);
+    str_copy(d->post, post, sizeof d->post);
+    d->clock = hlc_make(time_now_ms(), 0);
+    memset(&hd, 0, sizeof hd);
+    memcpy(hd.id, d->id, MRF_ID);
+    str_copy(hd.post, d->post, sizeof hd.post);
+    hd.keys = d->keys->pub;
+    hd.enrolled_at = (int64_t)time(NULL);
+    if (hqstore_device_add(s, &hd) != MRF_OK)
+        die("device", hqstore_errmsg(s));
+}
+
+static void dev_free(struct dev *d)
+{
+    mrf_secrets_free(d->keys);
+    x_free(d->grants);
+    x_free(d->amount_clock);
+}
+
+/* One change set of n ops (new grants, or edits of round k) through hq_ingest; its ms. */
+static double ingest_one(struct dev *d, struct hqstore *s, const struct hq_identity *id,
+                         struct sync_op *ops, int n, int edit, int k, struct buf *json,
+                         struct buf *env)
+{
+    struct ingest_result r;
+    double t0, ms;
+
+    if (edit)
+        ops_edit(d, ops, n, k);
+    else
+        ops_new(d, ops, n);
+    seal(d, ops, n, &id->cfg, json, env);
+    ingest_result_init(&r);
+    t0 = now_ms();
+    if (hq_ingest(s, id, (const uint8_t *)env->data, env->len, &r) != MRF_OK)
+        die("ingest", hqstore_errmsg(s));
+    ms = now_ms() - t0;
+    if (r.http_status != 200 || strcmp(r.reason, "accepted") != 0 || r.ops_applied != n)
+        die("ingest refused the change set", r.reason);
+    take_response(d, &id->cfg, &r.response);
+    ingest_result_release(&r);
+    return ms;
+}
+
+static void pragma(struct hqstore *s, const char *sql)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        die(sql, sqlite3_errmsg(s->db));
+}
+
+static int64_t one_int(struct hqstore *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        die(sql, sqlite3_errmsg(s->db));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static enum mrf_status count_grant(void *arg, const struct hq_grant *g)
+{
+    (void)g;
+    ++*(int *)arg;
+    return MRF_OK;
+}
+
+/* A fresh device of post pulls everything: empty change sets until HQ says there is no more.
+ * Returns the ms it took; *ops the ops it got (the cursor it ends at). */
+static double pull_all(struct hqstore *s, const struct hq_identity *id, const char *post,
+                       int64_t *ops, int *requests)
+{
+    struct dev d;
+    struct buf json, env;
+    struct ingest_result r;
+    double t0 = now_ms();
+    int more = 1;
+
+    dev_new(&d, s, post);
+    buf_init(&json, WIRE_JSON_MAX);
+    buf_init(&env, ENV_MAX);
+    *requests = 0;
+    while (more) {
+        seal(&d, NULL, 0, &id->cfg, &json, &env);
+        ingest_result_init(&r);
+        if (hq_ingest(s, id, (const uint8_t *)env.data, env.len, &r) != MRF_OK ||
+            r.http_status != 200)
+            die("pull", hqstore_errmsg(s));
+        more = take_response(&d, &id->cfg, &r.response);
+        ingest_result_release(&r);
+        ++*requests;
+    }
+    *ops = d.cursor;
+    buf_release(&json);
+    buf_release(&env);
+    dev_free(&d);
+    return now_ms() - t0;
+}
+
+static int scale_main(int argc, char **argv)
+{
+    struct mrf_error err = {0};
+    struct hqstore *s = NULL;
+    struct hq_identity id = {0};
+    struct dev d, o;
+    struct sync_op *ops = xcalloc(OPS_PER_SET, sizeof *ops);
+    struct buf json, env;
+    char *keys_path;
+    int64_t logged = 0; /* ops in the oplog */
+    int sets, k;
+
+    if (argc < 7 || (sets = atoi(argv[5])) < 1)
+        die("usage", "bench_ingest --scale HQ_HOME POST OTHER SETS SIZE...");
+    if (mrfcrypto_init() != MRF_OK)
+        die("libsodium", "cannot initialise");
+    if (hqstore_open(argv[2], HQSTORE_EXISTING, &s, &err) != MRF_OK)
+        die("HQ store", err.msg);
+    if (hqstore_config_get(s, &id.cfg) != MRF_OK)
+        die("HQ config", hqstore_errmsg(s));
+    keys_path = hq_path(argv[2], HQ_KEYS_FILE);
+    if (hqkeys_load(keys_path, &id.keys, &err) != MRF_OK)
+        die("HQ keys", err.msg);
+    {
+        struct hq_limits unbounded = {0, HQ_OPS_BOUND_MAX};
+        if (hqstore_limits_set(s, &unbounded) != MRF_OK)
+            die("limits", hqstore_errmsg(s));
+    }
+    buf_init(&json, WIRE_JSON_MAX);
+    buf_init(&env, ENV_MAX);
+
+    dev_new(&o, s, argv[4]);
+    post_setup(s, &o);
+    for (k = 0; k < 7; k++) /* 1,000 grants of the other post */
+        ingest_one(&o, s, &id, ops, OPS_PER_SET, 0, k, &json, &env);
+    dev_new(&d, s, argv[3]);
+    post_setup(s, &d);
+    logged = one_int(s, "SELECT count(*) FROM oplog");
+    printf("other_post_grants=%d\nchangesets_timed=%d\nops_per_changeset=%d\n", o.ngrants, sets,
+           OPS_PER_SET);
+
+    for (int a = 6; a < argc; a++) {
+        long long size = atoll(argv[a]);
+        double *t = xcalloc((size_t)sets, sizeof *t), lt[5], tot = 0;
+        int64_t pulled;
+        int n, requests;
+
+        pragma(s, "PRAGMA synchronous = OFF");
+        while (logged + OPS_PER_SET <= size) {
+            ingest_one(&d, s, &id, ops, OPS_PER_SET, 0, 0, &json, &env);
+            logged += OPS_PER_SET;
+        }
+        pragma(s, "PRAGMA synchronous = FULL");
+        for (k = 0; k < sets; k++)
+            tot += t[k] = ingest_one(&d, s, &id, ops, OPS_PER_SET, 0, 0, &json, &env);
+        printf("at_%lld_new_ops_per_s=%.0f\n", size, sets * OPS_PER_SET / (tot / 1e3));
+        printf("at_%lld_new_median_ms=%.2f\n", size, median(t, sets));
+        tot = 0;
+        for (k = 0; k < sets; k++)
+            tot += t[k] =
+                ingest_one(&d, s, &id, ops, OPS_PER_SET, 1, (int)(logged / 1000) + k, &json, &env);
+        printf("at_%lld_existing_ops_per_s=%.0f\n", size, sets * OPS_PER_SET / (tot / 1e3));
+        printf("at_%lld_existing_median_ms=%.2f\n", size, median(t, sets));
+        logged += 2LL * sets * OPS_PER_SET;
+
+        for (k = 0; k < 5; k++) {
+            double t0 = now_ms();
+            n = 0;
+            if (hqstore_grant_list(s, o.post, 0, count_grant, &n) != MRF_OK)
+                die("grant list", hqstore_errmsg(s));
+            lt[k] = now_ms() - t0;
+        }
+        printf("at_%lld_grant_list_other_ms=%.3f\nat_%lld_grant_list_other_rows=%d\n", size,
+               median(lt, 5), size, n);
+        if (size <= 100000) {
+            double ms = pull_all(s, &id, d.post, &pulled, &requests);
+            printf("at_%lld_pull_ops=%lld\nat_%lld_pull_requests=%d\nat_%lld_pull_us_per_op=%.2f\n",
+                   size, (long long)pulled, size, requests, size,
+                   ms * 1e3 / (double)(pulled > 0 ? pulled : 1));
+        }
+        fflush(stdout);
+        x_free(t);
+    }
+    printf("oplog_ops=%lld\n", (long long)one_int(s, "SELECT count(*) FROM oplog"));
+    printf("page_size=%lld\npage_count=%lld\nfreelist_count=%lld\n",
+           (long long)one_int(s, "PRAGMA page_size"), (long long)one_int(s, "PRAGMA page_count"),
+           (long long)one_int(s, "PRAGMA freelist_count"));
+    buf_release(&json);
+    buf_release(&env);
+    dev_free(&d);
+    dev_free(&o);
+    x_free(ops);
+    hqstore_close(s);
+    mrf_secrets_free(id.keys);
+    x_free(keys_path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct mrf_error err = {0};
@@ -396,6 +624,8 @@ int main(int argc, char **argv)
     char *keys_path, *ceiling_path;
     int sets;
 
+    if (argc > 1 && strcmp(argv[1], "--scale") == 0)
+        return scale_main(argc, argv);
     if (argc != 4 || (sets = atoi(argv[3])) < 2)
         die("usage", "bench_ingest HQ_HOME POST CHANGESETS(>=2)");
     if (mrfcrypto_init() != MRF_OK)

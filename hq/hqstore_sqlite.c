@@ -42,6 +42,7 @@ enum hq_stmt {
     HQS_CLOCK_GET,
     HQS_CLOCK_SAVE,
     HQS_GRANT_LIST,
+    HQS_GRANT_LIST_POST,
     HQS_COUNT
 };
 
@@ -53,6 +54,10 @@ enum hq_stmt {
 #define DEVICE_COLUMNS                                                                             \
     "SELECT id, post, sign_pk, box_pk, status = 'revoked', enrolled_at, coalesce(revoked_at, 0),"  \
     " coalesce(last_seen, 0) FROM devices"
+
+#define GRANT_COLUMNS                                                                              \
+    "SELECT post, code, coalesce(theme, ''), coalesce(year, 0), coalesce(amount_cents, 0),"        \
+    " coalesce(currency, ''), coalesce(status, ''), removed FROM grants"
 
 static const char *const stmt_sql[HQS_COUNT] = {
     [HQS_BEGIN] = "BEGIN IMMEDIATE",
@@ -97,11 +102,10 @@ static const char *const stmt_sql[HQS_COUNT] = {
                      " WHERE changeset = ?1",
     [HQS_CLOCK_GET] = "SELECT clock FROM config WHERE id = 1",
     [HQS_CLOCK_SAVE] = "UPDATE config SET clock = ?1 WHERE id = 1",
-    [HQS_GRANT_LIST] = "SELECT post, code, coalesce(theme, ''), coalesce(year, 0),"
-                       " coalesce(amount_cents, 0), coalesce(currency, ''),"
-                       " coalesce(status, ''), removed FROM grants"
-                       " WHERE (?1 IS NULL OR post = ?1) AND (?2 = 0 OR year = ?2)"
-                       " ORDER BY post, year, code",
+    [HQS_GRANT_LIST] = GRANT_COLUMNS " WHERE ?2 = 0 OR year = ?2 ORDER BY post, year, code",
+    /* one post's: by its key (post first), never a walk through every post's grants */
+    [HQS_GRANT_LIST_POST] = GRANT_COLUMNS " WHERE post = ?1 AND (?2 = 0 OR year = ?2)"
+                                          " ORDER BY year, code",
 };
 
 _Static_assert(HQS_COUNT <= 64, "struct hqstore holds 64 statements");
@@ -918,7 +922,7 @@ enum mrf_status hqstore_grant_list(struct hqstore *s, const char *post, int year
                                    hqstore_grant_fn fn, void *arg)
 {
     enum mrf_status rc = MRF_OK;
-    sqlite3_stmt *st = stmt_get(s, HQS_GRANT_LIST);
+    sqlite3_stmt *st = stmt_get(s, post != NULL ? HQS_GRANT_LIST_POST : HQS_GRANT_LIST);
     struct hq_grant g;
     int r;
 

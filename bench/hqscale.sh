@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bench/hqscale.sh BUILD_DIR [--markdown] [SIZES] : how HQ's costs grow with its store. One HQ
+# store is filled with one post's new-grant change sets through hq_ingest() itself (bench_ingest
+# --scale) to each size in turn (ops in the oplog; default 10k, 100k and 1M); at each size it
+# times change sets of new grants and of edited amounts (durable commits, as the server makes
+# them), the grant list of another post whose 1,000 grants do not change, and, up to 100k, a
+# fresh device's full pull. Then HQ's bytes per op: the whole file (page_count x page_size /
+# ops) and each table and index (SQLite's dbstat, through Python's sqlite3). The figures are
+# ratios against the smallest size of the same run. With --markdown it prints
+# docs/BENCHMARKS.md's section "HQ at scale" (bench/run.sh appends it). SETS (env
+# HQSCALE_SETS, default 10) change sets of each kind are timed per size. About three minutes
+# at the default sizes.
+set -u
+B=$(cd "${1:-build}" && pwd)
+md=""
+[ "${2:-}" = "--markdown" ] && md=1
+SIZES=${3:-"10000 100000 1000000"}
+SETS=${HQSCALE_SETS:-10}
+export MRF_ESCROW_PASSPHRASE="${MRF_ESCROW_PASSPHRASE:-bench escrow passphrase}"
+work=$(mktemp -d "${TMPDIR:-/tmp}/mrf-hqscale.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+"$B/mrf-hq" --home "$work/hq" init --url "https://127.0.0.1:1" >/dev/null || exit 1
+"$B/mrf-hq" --home "$work/hq" post add NAI --kind bilateral >/dev/null || exit 1
+"$B/mrf-hq" --home "$work/hq" post add GVA --kind bilateral >/dev/null || exit 1
+# shellcheck disable=SC2086 # SIZES is a list
+out=$("$B/bench_ingest" --scale "$work/hq" NAI GVA "$SETS" $SIZES) || exit 1
+# dbstat: bytes of each table and index (with its free space inside pages), by name
+stat=$(python3 - "$work/hq/hq.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+ops = db.execute("SELECT count(*) FROM oplog").fetchone()[0]
+rows = db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+for name, size in rows:
+    print("dbstat_%s_bytes_per_op=%.1f" % (name, size / ops))
+PY
+) || exit 1
+get() { echo "$out" | sed -n "s/^$1=//p"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+first=${SIZES%% *}
+last=${SIZES##* }
+pulls=$(for n in $SIZES; do [ -n "$(get "at_${n}_pull_us_per_op")" ] && echo "$n"; done)
+pull_hi=$(echo "$pulls" | tail -n 1)
+bytes_per_op=$(awk -v p="$(get page_size)" -v c="$(get page_count)" -v n="$(get oplog_ops)" \
+    'BEGIN { printf "%.1f", p * c / n }')
+summary="hq_bytes_per_op=$bytes_per_op
+ingest_new_ratio_${last}_to_${first}=$(ratio "$(get "at_${last}_new_ops_per_s")" "$(get "at_${first}_new_ops_per_s")")
+ingest_existing_ratio_${last}_to_${first}=$(ratio "$(get "at_${last}_existing_ops_per_s")" "$(get "at_${first}_existing_ops_per_s")")
+grant_list_ratio_${last}_to_${first}=$(ratio "$(get "at_${last}_grant_list_other_ms")" "$(get "at_${first}_grant_list_other_ms")")
+pull_ratio_${pull_hi}_to_${first}=$(ratio "$(get "at_${pull_hi}_pull_us_per_op")" "$(get "at_${first}_pull_us_per_op")")"
+
+if [ -z "$md" ]; then
+    printf '%s\n%s\n%s\n' "$out" "$stat" "$summary"
+    exit 0
+fi
+sget() { echo "$summary" | sed -n "s/^$1=//p"; }
+cat <<MD
+## HQ at scale (bench/hqscale.sh)
+
+One HQ store grows with one post's new-grant change sets, each taken by \`hq_ingest()\` (1,000
+ops); at each size (ops in the oplog) $SETS change sets of each kind are timed with durable
+commits, as \`mrf-hq serve\` makes them. Another post's 1,000 grants stay as they are: its
+\`grant list\` must not cost more as the first post grows. A fresh device's full pull is timed
+up to 100k ops. Ratios are against the smallest size of the same run.
+
+| ops in HQ's oplog | new grants ops/s | edited amounts ops/s | other post's grant list | fresh device's pull per op |
+|---|---|---|---|---|
+$(for n in $SIZES; do
+    p=$(get "at_${n}_pull_us_per_op")
+    echo "| $n | $(get "at_${n}_new_ops_per_s") | $(get "at_${n}_existing_ops_per_s") | $(get "at_${n}_grant_list_other_ms") ms | ${p:+$p µs}${p:-not run} |"
+done)
+
+| figure | value | target |
+|---|---|---|
+| ingest of new grants, $last / $first | **$(sget "ingest_new_ratio_${last}_to_${first}")** | ≥ 0.8 |
+| ingest of edited amounts, $last / $first | **$(sget "ingest_existing_ratio_${last}_to_${first}")** | ≥ 0.8 |
+| other post's grant list, $last / $first | **$(sget "grant_list_ratio_${last}_to_${first}")** | ~1 |
+| fresh device's pull per op, $pull_hi / $first | **$(sget "pull_ratio_${pull_hi}_to_${first}")** | ~1 (linear) |
+| HQ store bytes per op at $(get oplog_ops) ops (page_count × page_size / ops) | **$bytes_per_op B** | ≤ 100 B |
+
+By table and index (dbstat, pages with their free space, per op):
+
+| table or index | B per op |
+|---|---|
+$(echo "$stat" | sed -n 's/^dbstat_\(.*\)_bytes_per_op=\(.*\)$/| \1 | \2 |/p' | head -n 14)
+
+Reproduce: \`bench/hqscale.sh BUILD --markdown\`.
+MD
