@@ -213,7 +213,8 @@ static int take_response(struct dev *d, const struct hq_config *cfg, const struc
 struct ceiling {
     sqlite3 *db;
     sqlite3_stmt *col[16];
-    sqlite3_stmt *clock;
+    sqlite3_stmt *clock[16]; /* the column's clock and writer, in its row's clock entry */
+    sqlite3_stmt *writer;
 };
 
 static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
@@ -240,10 +241,14 @@ static void ceiling_open(struct ceiling *c, const char *path)
                  "ON CONFLICT(post, id) DO UPDATE SET %s = excluded.%s",
                  g->cols[k].name, g->cols[k].name, g->cols[k].name);
         c->col[k] = prepare(c->db, sql);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO clock_rows(tbl, id, c%d, w%d, post) VALUES (?1, ?2, ?4, "
+                 "(SELECT n FROM writers WHERE device = ?5), ?6) ON CONFLICT(post, tbl, id) "
+                 "DO UPDATE SET c%d = excluded.c%d, w%d = excluded.w%d",
+                 k, k, k, k, k, k);
+        c->clock[k] = prepare(c->db, sql);
     }
-    c->clock = prepare(c->db, "INSERT INTO clocks(tbl, id, col, clock, device, post) "
-                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(post, tbl, id, col) "
-                              "DO UPDATE SET clock = excluded.clock, device = excluded.device");
+    c->writer = prepare(c->db, "INSERT INTO writers(device) VALUES (?1) ON CONFLICT DO NOTHING");
 }
 
 static void step(sqlite3 *db, sqlite3_stmt *st)
@@ -269,13 +274,17 @@ static void ceiling_apply(struct ceiling *c, const char *post, const struct sync
         sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
         sync_value_bind(st, 4, &ops[i].v);
         step(c->db, st);
-        sqlite3_bind_int(c->clock, 1, ops[i].tbl);
-        sqlite3_bind_blob(c->clock, 2, ops[i].id, MRF_ID, SQLITE_STATIC);
-        sqlite3_bind_int(c->clock, 3, ops[i].col);
-        sqlite3_bind_int64(c->clock, 4, (sqlite3_int64)ops[i].clock);
-        sqlite3_bind_blob(c->clock, 5, ops[i].device, MRF_ID, SQLITE_STATIC);
-        sqlite3_bind_text(c->clock, 6, post, -1, SQLITE_STATIC);
-        step(c->db, c->clock);
+        if (i == 0) { /* the writer's number, as the merge gives it on first sight */
+            sqlite3_bind_blob(c->writer, 1, ops[i].device, MRF_ID, SQLITE_STATIC);
+            step(c->db, c->writer);
+        }
+        st = c->clock[ops[i].col];
+        sqlite3_bind_int(st, 1, ops[i].tbl);
+        sqlite3_bind_blob(st, 2, ops[i].id, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)ops[i].clock);
+        sqlite3_bind_blob(st, 5, ops[i].device, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, post, -1, SQLITE_STATIC);
+        step(c->db, st);
     }
     if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         die("ceiling", sqlite3_errmsg(c->db));
@@ -283,9 +292,11 @@ static void ceiling_apply(struct ceiling *c, const char *post, const struct sync
 
 static void ceiling_close(struct ceiling *c)
 {
-    for (int k = 0; k < 16; k++)
+    for (int k = 0; k < 16; k++) {
         sqlite3_finalize(c->col[k]);
-    sqlite3_finalize(c->clock);
+        sqlite3_finalize(c->clock[k]);
+    }
+    sqlite3_finalize(c->writer);
     sqlite3_close_v2(c->db);
 }
 
@@ -544,6 +555,8 @@ static int scale_main(int argc, char **argv)
     }
     buf_init(&json, WIRE_JSON_MAX);
     buf_init(&env, ENV_MAX);
+    if (getenv("HQSCALE_PRAGMA") != NULL)
+        pragma(s, getenv("HQSCALE_PRAGMA"));
 
     dev_new(&o, s, argv[4]);
     post_setup(s, &o);

@@ -4,7 +4,11 @@
  * Rows arrive column by column, so an op for an unknown row creates it (with its short code).
  * Every statement names the post with the id: on HQ's store, keyed by (post, id), one post's
  * op cannot reach another post's row; on a device's, keyed by id, a row held for another post
- * is refused. */
+ * is refused.
+ *
+ * Clocks live packed per row (schema: clock_rows, writers): one entry per (post, table, id)
+ * holding, for column K, its clock cK and its writer's number wK in the store's writers table.
+ * Each statement names its column, so each is prepared per column on first use. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,21 +17,19 @@
 
 #define MAX_COLS 16
 
-enum { M_CLOCK_GET, M_CLOCK_PUT, M_CLOCK_RESTAMP, M_COUNT };
+#define CLOCK_COLS 10 /* the cK, wK pairs of clock_rows: the most columns a table has */
+
+enum { M_WRITER_GET, M_WRITER_PUT, M_COUNT };
 
 static const char *const msql[M_COUNT] = {
-    [M_CLOCK_GET] = "SELECT clock, device FROM clocks WHERE post = ?1 AND tbl = ?2 AND id = ?3 "
-                    "AND col = ?4",
-    [M_CLOCK_PUT] = "INSERT INTO clocks(post, tbl, id, col, clock, device) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(post, tbl, id, col) "
-                    "DO UPDATE SET clock = excluded.clock, device = excluded.device",
-    [M_CLOCK_RESTAMP] = "UPDATE clocks SET clock = ?5 WHERE post = ?1 AND tbl = ?2 AND id = ?3 "
-                        "AND col = ?4 AND clock = ?6 AND device = ?7",
+    [M_WRITER_GET] = "SELECT n FROM writers WHERE device = ?1",
+    [M_WRITER_PUT] = "INSERT INTO writers(device) VALUES (?1)",
 };
 
 struct merge {
     sqlite3 *db;
     sqlite3_stmt *q[M_COUNT];
+    sqlite3_stmt *clock_get[CLOCK_COLS], *clock_put[CLOCK_COLS], *clock_restamp[CLOCK_COLS];
     sqlite3_stmt *row_insert[ST_COUNT];
     sqlite3_stmt *col_update[ST_COUNT][MAX_COLS];
     /* The last row found to exist in the right post: ops come grouped by row. */
@@ -86,6 +88,11 @@ void merge_free(struct merge *m)
         return;
     for (int i = 0; i < M_COUNT; i++)
         sqlite3_finalize(m->q[i]);
+    for (int k = 0; k < CLOCK_COLS; k++) {
+        sqlite3_finalize(m->clock_get[k]);
+        sqlite3_finalize(m->clock_put[k]);
+        sqlite3_finalize(m->clock_restamp[k]);
+    }
     for (int t = 0; t < ST_COUNT; t++) {
         sqlite3_finalize(m->row_insert[t]);
         for (int k = 0; k < MAX_COLS; k++)
@@ -132,31 +139,68 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
     return MRF_OK;
 }
 
-/* Binds (post, table, id, column) to parameters 1-4 of s. */
-static void bind_column(sqlite3_stmt *s, const char *post, enum sync_table t,
-                        const uint8_t id[MRF_ID], int col)
+/* Binds (post, table, id) to parameters 1-3 of s. */
+static void bind_row(sqlite3_stmt *s, const char *post, enum sync_table t, const uint8_t id[MRF_ID])
 {
     sqlite3_bind_text(s, 1, post, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, (int)t);
     sqlite3_bind_blob(s, 3, id, MRF_ID, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, col);
+}
+
+static enum mrf_status bad_column(struct mrf_error *err)
+{
+    return mrf_error_set(err, MRF_E_INVALID, "bad_op: unknown column");
+}
+
+/* The number of writer device in the store's writers table, given it on first use. */
+static enum mrf_status writer_number(struct merge *m, const uint8_t device[MRF_ID],
+                                     sqlite3_int64 *n, struct mrf_error *err)
+{
+    sqlite3_stmt *s = prep(m, &m->q[M_WRITER_GET], err, "%s", msql[M_WRITER_GET]);
+    int rc;
+
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(s, 1, device, MRF_ID, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return MRF_OK;
+    if (rc != SQLITE_DONE)
+        return fail(m, err, "cannot read a writer");
+    s = prep(m, &m->q[M_WRITER_PUT], err, "%s", msql[M_WRITER_PUT]);
+    if (s == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_blob(s, 1, device, MRF_ID, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(m, err, "cannot record a writer");
+    *n = sqlite3_last_insert_rowid(m->db);
+    return MRF_OK;
 }
 
 enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t,
                             const uint8_t id[MRF_ID], int col, hlc_t *clock, uint8_t device[MRF_ID],
                             int *found, struct mrf_error *err)
 {
-    sqlite3_stmt *s = prep(m, &m->q[M_CLOCK_GET], err, "%s", msql[M_CLOCK_GET]);
+    sqlite3_stmt *s;
     int rc;
 
     *clock = 0;
     *found = 0;
     memset(device, 0, MRF_ID);
+    if (col < 0 || col >= CLOCK_COLS)
+        return bad_column(err);
+    s = prep(m, &m->clock_get[col], err,
+             "SELECT c%d, (SELECT device FROM writers WHERE n = w%d) FROM clock_rows "
+             "WHERE post = ?1 AND tbl = ?2 AND id = ?3",
+             col, col);
     if (s == NULL)
         return MRF_E_IO;
-    bind_column(s, post, t, id, col);
+    bind_row(s, post, t, id);
     rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
         *clock = (hlc_t)sqlite3_column_int64(s, 0);
         if (sqlite3_column_bytes(s, 1) == MRF_ID)
             memcpy(device, sqlite3_column_blob(s, 1), MRF_ID);
@@ -185,12 +229,14 @@ enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struc
     enum mrf_status st;
     hlc_t cur;
     uint8_t cur_dev[MRF_ID];
+    sqlite3_int64 writer = 0;
     int found;
 
     *out = MERGE_STALE;
     memset(prior, 0, sizeof *prior);
-    if (d == NULL || op->col < 0 || op->col >= d->ncols || op->col >= MAX_COLS)
-        return mrf_error_set(err, MRF_E_INVALID, "bad_op: unknown column");
+    if (d == NULL || op->col < 0 || op->col >= d->ncols || op->col >= MAX_COLS ||
+        op->col >= CLOCK_COLS)
+        return bad_column(err);
     st = ensure_row(m, post, op, err);
     if (st != MRF_OK)
         return st;
@@ -218,12 +264,18 @@ enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struc
         return mrf_error_set(err, MRF_E_RULE, "row_of_another_post");
     }
 
-    s = prep(m, &m->q[M_CLOCK_PUT], err, "%s", msql[M_CLOCK_PUT]);
+    st = writer_number(m, op->device, &writer, err);
+    if (st != MRF_OK)
+        return st;
+    s = prep(m, &m->clock_put[op->col], err,
+             "INSERT INTO clock_rows(post, tbl, id, c%d, w%d) VALUES (?1, ?2, ?3, ?4, ?5) "
+             "ON CONFLICT(post, tbl, id) DO UPDATE SET c%d = excluded.c%d, w%d = excluded.w%d",
+             op->col, op->col, op->col, op->col, op->col, op->col);
     if (s == NULL)
         return MRF_E_IO;
-    bind_column(s, post, op->tbl, op->id, op->col);
-    sqlite3_bind_int64(s, 5, (sqlite3_int64)op->clock);
-    sqlite3_bind_blob(s, 6, op->device, MRF_ID, SQLITE_STATIC);
+    bind_row(s, post, op->tbl, op->id);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)op->clock);
+    sqlite3_bind_int64(s, 5, writer);
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot write a column clock");
     *out = MERGE_APPLIED;
@@ -235,15 +287,21 @@ enum mrf_status merge_restamp(struct merge *m, const char *post, enum sync_table
                               const uint8_t device[MRF_ID], hlc_t clock, int *changed,
                               struct mrf_error *err)
 {
-    sqlite3_stmt *s = prep(m, &m->q[M_CLOCK_RESTAMP], err, "%s", msql[M_CLOCK_RESTAMP]);
+    sqlite3_stmt *s;
 
     *changed = 0;
+    if (col < 0 || col >= CLOCK_COLS)
+        return bad_column(err);
+    s = prep(m, &m->clock_restamp[col], err,
+             "UPDATE clock_rows SET c%d = ?4 WHERE post = ?1 AND tbl = ?2 AND id = ?3 "
+             "AND c%d = ?5 AND w%d = (SELECT n FROM writers WHERE device = ?6)",
+             col, col, col);
     if (s == NULL)
         return MRF_E_IO;
-    bind_column(s, post, t, id, col);
-    sqlite3_bind_int64(s, 5, (sqlite3_int64)clock);
-    sqlite3_bind_int64(s, 6, (sqlite3_int64)old); /* equality: the sign does not matter */
-    sqlite3_bind_blob(s, 7, device, MRF_ID, SQLITE_STATIC);
+    bind_row(s, post, t, id);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)clock);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)old); /* equality: the sign does not matter */
+    sqlite3_bind_blob(s, 6, device, MRF_ID, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot restamp a column clock");
     *changed = sqlite3_changes(m->db) == 1;

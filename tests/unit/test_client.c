@@ -418,13 +418,14 @@ START_TEST(cut_keeps_a_rows_writes_together)
 }
 END_TEST
 
-/* Fault injection: fails the Nth row write (to grants, clocks or outbox) of an operation, for
- * every N until the operation succeeds, and checks that each failure leaves the store exactly
- * as it was (the same idea as SQLite's own fault tests, with a TEMP trigger as the hook). */
+/* Fault injection: fails the Nth row write (to grants, clock_rows, writers or outbox) of an
+ * operation, for every N until the operation succeeds, and checks that each failure leaves the
+ * store exactly as it was (the same idea as SQLite's own fault tests, with a TEMP trigger as the
+ * hook). */
 static void arm_fault(int n)
 {
     char sql[1024];
-    static const char *const tables[] = {"grants", "clocks", "outbox"};
+    static const char *const tables[] = {"grants", "clock_rows", "writers", "outbox"};
     static const char *const ops[] = {"INSERT", "UPDATE"};
 
     ck_assert_int_eq(sqlite3_exec(ctx.db,
@@ -434,7 +435,7 @@ static void arm_fault(int n)
                      SQLITE_OK);
     snprintf(sql, sizeof sql, "INSERT INTO fault VALUES (%d)", n);
     ck_assert_int_eq(sqlite3_exec(ctx.db, sql, NULL, NULL, NULL), SQLITE_OK);
-    for (int t = 0; t < 3; t++)
+    for (int t = 0; t < 4; t++)
         for (int o = 0; o < 2; o++) {
             snprintf(sql, sizeof sql,
                      "CREATE TEMP TRIGGER IF NOT EXISTS fault_%s_%s BEFORE %s ON main.%s "
