@@ -490,6 +490,125 @@ START_TEST(synced_tables_match_column_table)
 }
 END_TEST
 
+/* Every clock a store held before clocks were packed per row (post store 7, HQ store 6), as
+ * the per-column table listed them. */
+#define CLOCKS_LISTED                                                                              \
+    "SELECT group_concat(line, ';') FROM (SELECT post || ',' || tbl || ',' || hex(id) || ',' || "  \
+    "col || ',' || clock || ',' || hex(device) AS line FROM clocks ORDER BY post, tbl, id, col)"
+
+static char *clocks_listed(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    char *out;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(db, CLOCKS_LISTED, -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    out = xstrdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return out;
+}
+
+/* Fills the version-v store of kind with clocks of every column of every table, for two posts,
+ * three writers (one of them 1 byte long, as hand-made test data has) and clocks of both signs,
+ * migrates it to the latest and checks every clock is still there, exactly; then that the
+ * view writes through (insert, update, delete) and the merge's table holds one entry per row. */
+static void check_clocks_survive(enum schema_kind kind, int v)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+    char sql[256], *before, *after;
+    int64_t n = 0;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(schema_migrate(db, kind, v, &err), MRF_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    for (int t = 0; t < ST_COUNT; t++) {
+        const struct sync_table_desc *d = sync_table_get((enum sync_table)t);
+        for (int row = 0; row < 3; row++)
+            for (int c = 0; c < d->ncols; c++, n++) {
+                snprintf(sql, sizeof sql,
+                         "INSERT INTO clocks(post, tbl, id, col, clock, device) VALUES "
+                         "('%s', %d, x'%02x%02x0000000000000000000000000000', %d, %lld, %s)",
+                         row == 2 ? "GVA" : "NAI", t, t, row, c,
+                         (long long)((n % 2 ? -1 : 1) * (1000000007LL * n + 1)),
+                         row == 0 ? "x'aa'"
+                         : n % 3  ? "zeroblob(16)"
+                                  : "x'0102030405060708090a0b0c0d0e0f10'");
+                ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s",
+                              sqlite3_errmsg(db));
+            }
+    }
+    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    before = clocks_listed(db);
+    sqlite3_close_v2(db);
+    db = NULL;
+
+    ck_assert_int_eq(schema_open(path, kind, &db, &err), MRF_OK);
+    after = clocks_listed(db);
+    ck_assert_str_eq(after, before);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks"), n);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clock_rows"), 3 * ST_COUNT);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM writers"), 3);
+
+    /* written through the view: a new writer, a changed clock, a removed column */
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "UPDATE clocks SET clock = -7, device = x'ffff' WHERE "
+                                  "post = 'GVA' AND tbl = 2 AND col = 3;"
+                                  "DELETE FROM clocks WHERE post = 'GVA' AND tbl = 0;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(one(db, "SELECT clock FROM clocks WHERE post = 'GVA' AND tbl = 2 AND "
+                             "col = 3 AND device = x'ffff'"),
+                     -7);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks WHERE post = 'GVA' AND tbl = 0"), 0);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clock_rows WHERE post = 'GVA' AND tbl = 0"), 0);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks"), n - 3);
+    ck_assert_int_ne(sqlite3_exec(db,
+                                  "INSERT INTO clocks(post, tbl, id, col, clock, device) "
+                                  "VALUES ('NAI', 2, x'01', 10, 1, x'aa')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close_v2(db);
+    x_free(before);
+    x_free(after);
+}
+
+START_TEST(post_v7_clocks_survive_packing)
+{
+    check_clocks_survive(SCHEMA_POST, 7);
+}
+END_TEST
+
+START_TEST(hq_v6_clocks_survive_packing)
+{
+    check_clocks_survive(SCHEMA_HQ, 6);
+}
+END_TEST
+
+/* clock_rows holds a clock and a writer for every column of every synced table. */
+START_TEST(clock_rows_hold_every_column)
+{
+    static const enum schema_kind kinds[] = {SCHEMA_POST, SCHEMA_HQ};
+
+    for (int i = 0; i < 2; i++) {
+        sqlite3 *db = NULL;
+        struct mrf_error err = {0};
+        char p[160], name[16];
+
+        snprintf(p, sizeof p, "%s/%d.db", dir, i);
+        ck_assert_int_eq(schema_open(p, kinds[i], &db, &err), MRF_OK);
+        for (int t = 0; t < ST_COUNT; t++) {
+            const struct sync_table_desc *d = sync_table_get((enum sync_table)t);
+            snprintf(name, sizeof name, "c%d", d->ncols - 1);
+            ck_assert_msg(has_column(db, "clock_rows", name, "INTEGER"), "%s", name);
+            snprintf(name, sizeof name, "w%d", d->ncols - 1);
+            ck_assert_msg(has_column(db, "clock_rows", name, "INTEGER"), "%s", name);
+        }
+        sqlite3_close_v2(db);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("schema");
@@ -510,6 +629,9 @@ int main(void)
     tcase_add_test(tc, pragmas_set);
     tcase_add_test(tc, outbox_value_untyped);
     tcase_add_test(tc, synced_tables_match_column_table);
+    tcase_add_test(tc, post_v7_clocks_survive_packing);
+    tcase_add_test(tc, hq_v6_clocks_survive_packing);
+    tcase_add_test(tc, clock_rows_hold_every_column);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
