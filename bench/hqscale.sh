@@ -36,6 +36,10 @@ for name, size in rows:
 PY
 ) || exit 1
 get() { echo "$out" | sed -n "s/^$1=//p"; }
+for n in $SIZES; do # what it measures must have worked: the other post's grants, listed whole
+    [ "$(get "at_${n}_grant_list_other_rows")" = "$(get other_post_grants)" ] ||
+        { echo "hqscale: the grant list at $n gave $(get "at_${n}_grant_list_other_rows") rows" >&2; exit 1; }
+done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 first=${SIZES%% *}
 last=${SIZES##* }

@@ -353,6 +353,7 @@ getr() { echo "$rep" | sed -n "s/^$1=//p"; }
 echo "$rep"
 if [ -n "$smoke" ]; then
     bench/duress.sh "$B" 2 >/dev/null
+    HQSCALE_SETS=2 bench/hqscale.sh "$B" "" "2000 5000" >/dev/null
     say "smoke run: every benchmark ran and checked what it measures; docs/BENCHMARKS.md untouched"
     exit 0
 fi
@@ -472,3 +473,10 @@ say "appended the duress timing to docs/BENCHMARKS.md"
     bench/attack.sh "$B" --markdown
 } >>docs/BENCHMARKS.md
 say "appended the figures under attack to docs/BENCHMARKS.md"
+
+# ---- HQ at scale: ingest, another post's grant list, a fresh pull (bench/hqscale.sh) -------
+{
+    echo
+    bench/hqscale.sh "$B" --markdown
+} >>docs/BENCHMARKS.md
+say "appended the HQ scale figures to docs/BENCHMARKS.md"

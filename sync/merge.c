@@ -19,11 +19,20 @@
 
 #define CLOCK_COLS 10 /* the cK, wK pairs of clock_rows: the most columns a table has */
 
-enum { M_WRITER_GET, M_WRITER_PUT, M_COUNT };
+#define WRITER_CACHE 8 /* writers remembered: a change set has one, a pull a few */
+
+enum { M_WRITER_GET, M_WRITER_PUT, M_WRITER_ID, M_COUNT };
 
 static const char *const msql[M_COUNT] = {
     [M_WRITER_GET] = "SELECT n FROM writers WHERE device = ?1",
     [M_WRITER_PUT] = "INSERT INTO writers(device) VALUES (?1)",
+    [M_WRITER_ID] = "SELECT device FROM writers WHERE n = ?1",
+};
+
+/* A writer's number in the store's writers table. */
+struct writer {
+    sqlite3_int64 n;
+    uint8_t device[MRF_ID];
 };
 
 struct merge {
@@ -37,6 +46,10 @@ struct merge {
     enum sync_table last_tbl;
     uint8_t last_id[MRF_ID];
     char last_post[16];
+    /* Writers met lately, newest first; forgotten with the row (merge_forget): a number given
+     * in a transaction that rolled back names nobody. */
+    struct writer writers[WRITER_CACHE];
+    int nwriters;
 };
 
 static enum mrf_status fail(struct merge *m, struct mrf_error *err, const char *what)
@@ -104,6 +117,27 @@ void merge_free(struct merge *m)
 void merge_forget(struct merge *m)
 {
     m->have_last = 0;
+    m->nwriters = 0;
+}
+
+/* Puts (n, device) first in m's writers. */
+static void writer_remember(struct merge *m, sqlite3_int64 n, const uint8_t device[MRF_ID])
+{
+    int k = m->nwriters < WRITER_CACHE ? m->nwriters++ : WRITER_CACHE - 1;
+
+    memmove(&m->writers[1], &m->writers[0], (size_t)k * sizeof m->writers[0]);
+    m->writers[0].n = n;
+    memcpy(m->writers[0].device, device, MRF_ID);
+}
+
+/* The index in m's writers of number n (device NULL) or of device; -1 if not there. */
+static int writer_find(const struct merge *m, sqlite3_int64 n, const uint8_t *device)
+{
+    for (int k = 0; k < m->nwriters; k++)
+        if (device != NULL ? memcmp(m->writers[k].device, device, MRF_ID) == 0
+                           : m->writers[k].n == n)
+            return k;
+    return -1;
 }
 
 /* Creates the row (post, id) if it is missing. A row of the same id held for another post
@@ -156,9 +190,15 @@ static enum mrf_status bad_column(struct mrf_error *err)
 static enum mrf_status writer_number(struct merge *m, const uint8_t device[MRF_ID],
                                      sqlite3_int64 *n, struct mrf_error *err)
 {
-    sqlite3_stmt *s = prep(m, &m->q[M_WRITER_GET], err, "%s", msql[M_WRITER_GET]);
+    int k = writer_find(m, 0, device);
+    sqlite3_stmt *s;
     int rc;
 
+    if (k >= 0) {
+        *n = m->writers[k].n;
+        return MRF_OK;
+    }
+    s = prep(m, &m->q[M_WRITER_GET], err, "%s", msql[M_WRITER_GET]);
     if (s == NULL)
         return MRF_E_IO;
     sqlite3_bind_blob(s, 1, device, MRF_ID, SQLITE_STATIC);
@@ -166,17 +206,48 @@ static enum mrf_status writer_number(struct merge *m, const uint8_t device[MRF_I
     if (rc == SQLITE_ROW)
         *n = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return MRF_OK;
-    if (rc != SQLITE_DONE)
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return fail(m, err, "cannot read a writer");
-    s = prep(m, &m->q[M_WRITER_PUT], err, "%s", msql[M_WRITER_PUT]);
+    if (rc == SQLITE_DONE) {
+        s = prep(m, &m->q[M_WRITER_PUT], err, "%s", msql[M_WRITER_PUT]);
+        if (s == NULL)
+            return MRF_E_IO;
+        sqlite3_bind_blob(s, 1, device, MRF_ID, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            return fail(m, err, "cannot record a writer");
+        *n = sqlite3_last_insert_rowid(m->db);
+    }
+    writer_remember(m, *n, device);
+    return MRF_OK;
+}
+
+/* The id of writer number n into device (zeros if the store does not know it, or it is not
+ * MRF_ID bytes long, as hand-made test data may be). */
+static enum mrf_status writer_device(struct merge *m, sqlite3_int64 n, uint8_t device[MRF_ID],
+                                     struct mrf_error *err)
+{
+    int k = writer_find(m, n, NULL);
+    sqlite3_stmt *s;
+    int rc, whole = 0;
+
+    if (k >= 0) {
+        memcpy(device, m->writers[k].device, MRF_ID);
+        return MRF_OK;
+    }
+    s = prep(m, &m->q[M_WRITER_ID], err, "%s", msql[M_WRITER_ID]);
     if (s == NULL)
         return MRF_E_IO;
-    sqlite3_bind_blob(s, 1, device, MRF_ID, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        return fail(m, err, "cannot record a writer");
-    *n = sqlite3_last_insert_rowid(m->db);
+    sqlite3_bind_int64(s, 1, n);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == MRF_ID) {
+        memcpy(device, sqlite3_column_blob(s, 0), MRF_ID);
+        whole = 1;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(m, err, "cannot read a writer");
+    if (whole)
+        writer_remember(m, n, device);
     return MRF_OK;
 }
 
@@ -185,6 +256,7 @@ enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t
                             int *found, struct mrf_error *err)
 {
     sqlite3_stmt *s;
+    sqlite3_int64 writer = 0;
     int rc;
 
     *clock = 0;
@@ -193,23 +265,20 @@ enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t
     if (col < 0 || col >= CLOCK_COLS)
         return bad_column(err);
     s = prep(m, &m->clock_get[col], err,
-             "SELECT c%d, (SELECT device FROM writers WHERE n = w%d) FROM clock_rows "
-             "WHERE post = ?1 AND tbl = ?2 AND id = ?3",
-             col, col);
+             "SELECT c%d, w%d FROM clock_rows WHERE post = ?1 AND tbl = ?2 AND id = ?3", col, col);
     if (s == NULL)
         return MRF_E_IO;
     bind_row(s, post, t, id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
         *clock = (hlc_t)sqlite3_column_int64(s, 0);
-        if (sqlite3_column_bytes(s, 1) == MRF_ID)
-            memcpy(device, sqlite3_column_blob(s, 1), MRF_ID);
+        writer = sqlite3_column_int64(s, 1);
         *found = 1;
     }
     sqlite3_reset(s); /* a statement left on a row would hold a read transaction open */
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return fail(m, err, "cannot read a column clock");
-    return MRF_OK;
+    return *found ? writer_device(m, writer, device, err) : MRF_OK;
 }
 
 enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync_op *op,

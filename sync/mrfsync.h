@@ -309,8 +309,8 @@ enum mrf_status merge_restamp(struct merge *m, const char *post, enum sync_table
                               const uint8_t id[MRF_ID], int col, hlc_t old,
                               const uint8_t device[MRF_ID], hlc_t clock, int *changed,
                               struct mrf_error *err);
-/* Forgets what merge_apply remembers about rows it created or checked; call after a
- * rollback. */
+/* Forgets what merge_apply remembers about rows it created or checked and the writers' numbers
+ * it met (a number given in a rolled-back transaction names nobody); call after a rollback. */
 void merge_forget(struct merge *m);
 
 /* ---- change sets: JSON (sync/changeset.c, the one place their JSON is written and read) -- */
