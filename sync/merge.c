@@ -38,7 +38,8 @@ struct writer {
 struct merge {
     sqlite3 *db;
     sqlite3_stmt *q[M_COUNT];
-    sqlite3_stmt *clock_get[CLOCK_COLS], *clock_put[CLOCK_COLS], *clock_restamp[CLOCK_COLS];
+    sqlite3_stmt *clock_get[CLOCK_COLS], *clock_put[CLOCK_COLS], *clock_set[CLOCK_COLS];
+    sqlite3_stmt *clock_restamp[CLOCK_COLS];
     sqlite3_stmt *row_insert[ST_COUNT];
     sqlite3_stmt *col_update[ST_COUNT][MAX_COLS];
     /* The last row found to exist in the right post: ops come grouped by row. */
@@ -104,6 +105,7 @@ void merge_free(struct merge *m)
     for (int k = 0; k < CLOCK_COLS; k++) {
         sqlite3_finalize(m->clock_get[k]);
         sqlite3_finalize(m->clock_put[k]);
+        sqlite3_finalize(m->clock_set[k]);
         sqlite3_finalize(m->clock_restamp[k]);
     }
     for (int t = 0; t < ST_COUNT; t++) {
@@ -251,9 +253,11 @@ static enum mrf_status writer_device(struct merge *m, sqlite3_int64 n, uint8_t d
     return MRF_OK;
 }
 
-enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t,
-                            const uint8_t id[MRF_ID], int col, hlc_t *clock, uint8_t device[MRF_ID],
-                            int *found, struct mrf_error *err)
+/* merge_clock, and *row whether the row has a clock entry at all (for any column). */
+static enum mrf_status clock_read(struct merge *m, const char *post, enum sync_table t,
+                                  const uint8_t id[MRF_ID], int col, hlc_t *clock,
+                                  uint8_t device[MRF_ID], int *found, int *row,
+                                  struct mrf_error *err)
 {
     sqlite3_stmt *s;
     sqlite3_int64 writer = 0;
@@ -261,6 +265,7 @@ enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t
 
     *clock = 0;
     *found = 0;
+    *row = 0;
     memset(device, 0, MRF_ID);
     if (col < 0 || col >= CLOCK_COLS)
         return bad_column(err);
@@ -270,6 +275,7 @@ enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t
         return MRF_E_IO;
     bind_row(s, post, t, id);
     rc = sqlite3_step(s);
+    *row = rc == SQLITE_ROW;
     if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
         *clock = (hlc_t)sqlite3_column_int64(s, 0);
         writer = sqlite3_column_int64(s, 1);
@@ -279,6 +285,15 @@ enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return fail(m, err, "cannot read a column clock");
     return *found ? writer_device(m, writer, device, err) : MRF_OK;
+}
+
+enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t,
+                            const uint8_t id[MRF_ID], int col, hlc_t *clock, uint8_t device[MRF_ID],
+                            int *found, struct mrf_error *err)
+{
+    int row;
+
+    return clock_read(m, post, t, id, col, clock, device, found, &row, err);
 }
 
 enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync_op *op,
@@ -299,7 +314,7 @@ enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struc
     hlc_t cur;
     uint8_t cur_dev[MRF_ID];
     sqlite3_int64 writer = 0;
-    int found;
+    int found, row;
 
     *out = MERGE_STALE;
     memset(prior, 0, sizeof *prior);
@@ -310,7 +325,7 @@ enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struc
     if (st != MRF_OK)
         return st;
 
-    st = merge_clock(m, post, op->tbl, op->id, op->col, &cur, cur_dev, &found, err);
+    st = clock_read(m, post, op->tbl, op->id, op->col, &cur, cur_dev, &found, &row, err);
     if (st != MRF_OK)
         return st;
     prior->found = found;
@@ -336,10 +351,16 @@ enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struc
     st = writer_number(m, op->device, &writer, err);
     if (st != MRF_OK)
         return st;
-    s = prep(m, &m->clock_put[op->col], err,
-             "INSERT INTO clock_rows(post, tbl, id, c%d, w%d) VALUES (?1, ?2, ?3, ?4, ?5) "
-             "ON CONFLICT(post, tbl, id) DO UPDATE SET c%d = excluded.c%d, w%d = excluded.w%d",
-             op->col, op->col, op->col, op->col, op->col, op->col);
+    /* the row's entry was just read: an UPDATE finds it in one descent, an UPSERT in two */
+    if (row)
+        s = prep(
+            m, &m->clock_set[op->col], err,
+            "UPDATE clock_rows SET c%d = ?4, w%d = ?5 WHERE post = ?1 AND tbl = ?2 AND id = ?3",
+            op->col, op->col);
+    else
+        s = prep(m, &m->clock_put[op->col], err,
+                 "INSERT INTO clock_rows(post, tbl, id, c%d, w%d) VALUES (?1, ?2, ?3, ?4, ?5)",
+                 op->col, op->col);
     if (s == NULL)
         return MRF_E_IO;
     bind_row(s, post, op->tbl, op->id);
