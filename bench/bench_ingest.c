@@ -525,6 +525,32 @@ static double pull_all(struct hqstore *s, const struct hq_identity *id, const ch
     return now_ms() - t0;
 }
 
+/* Resets s's page cache counters (SQLite's DBSTATUS, this handle only). */
+static void cache_reset(struct hqstore *s)
+{
+    int cur, hi;
+
+    sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_MISS, &cur, &hi, 1);
+    sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_HIT, &cur, &hi, 1);
+    sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_WRITE, &cur, &hi, 1);
+}
+
+/* Prints, per change set since cache_reset, the pages s read from the file (page cache
+ * misses) and the pages it wrote: counts, not times, so the machine's load does not move
+ * them. */
+static void cache_print(struct hqstore *s, long long size, const char *kind, int sets)
+{
+    int miss, hit, write, hi;
+
+    sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_MISS, &miss, &hi, 0);
+    sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_HIT, &hit, &hi, 0);
+    sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_WRITE, &write, &hi, 0);
+    printf("at_%lld_%s_pages_read_per_set=%.0f\n", size, kind, (double)miss / sets);
+    printf("at_%lld_%s_pages_written_per_set=%.0f\n", size, kind, (double)write / sets);
+    printf("at_%lld_%s_cache_hit_ratio=%.3f\n", size, kind,
+           hit + miss > 0 ? (double)hit / (hit + miss) : 0);
+}
+
 static int scale_main(int argc, char **argv)
 {
     struct mrf_error err = {0};
@@ -580,16 +606,20 @@ static int scale_main(int argc, char **argv)
             logged += OPS_PER_SET;
         }
         pragma(s, "PRAGMA synchronous = FULL");
+        cache_reset(s);
         for (k = 0; k < sets; k++)
             tot += t[k] = ingest_one(&d, s, &id, ops, OPS_PER_SET, 0, 0, &json, &env);
         printf("at_%lld_new_ops_per_s=%.0f\n", size, sets * OPS_PER_SET / (tot / 1e3));
         printf("at_%lld_new_median_ms=%.2f\n", size, median(t, sets));
+        cache_print(s, size, "new", sets);
+        cache_reset(s);
         tot = 0;
         for (k = 0; k < sets; k++)
             tot += t[k] =
                 ingest_one(&d, s, &id, ops, OPS_PER_SET, 1, (int)(logged / 1000) + k, &json, &env);
         printf("at_%lld_existing_ops_per_s=%.0f\n", size, sets * OPS_PER_SET / (tot / 1e3));
         printf("at_%lld_existing_median_ms=%.2f\n", size, median(t, sets));
+        cache_print(s, size, "existing", sets);
         logged += 2LL * sets * OPS_PER_SET;
 
         for (k = 0; k < 5; k++) {
