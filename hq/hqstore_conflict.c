@@ -76,10 +76,13 @@ static const char *const csql[C_COUNT] = {
     [C_ID_TAKEN] = "SELECT 1 FROM conflicts WHERE id = ?1",
     [H_ROW] = "SELECT pseq, col, value, clock, device FROM oplog WHERE post = ?1 AND tbl = ?2 "
               "AND id = ?3 ORDER BY seq",
-    [H_VALUE] = "SELECT value FROM oplog WHERE post = ?1 AND tbl = ?2 AND id = ?3 AND col = ?4 "
-                "AND clock = ?5 AND device = ?6 ORDER BY seq DESC LIMIT 1",
-    [H_SINCE] = "SELECT pseq, col, value, clock, device FROM oplog WHERE post = ?1 AND tbl = ?2 "
-                "AND id = ?3 AND pseq > ?4 AND device <> ?5 ORDER BY seq",
+    /* oplog_rows name writers by number (writers.n): a writer never numbered wrote nothing */
+    [H_VALUE] = "SELECT value FROM oplog_rows WHERE post = ?1 AND tbl = ?2 AND id = ?3 AND "
+                "col = ?4 AND clock = ?5 AND w = (SELECT n FROM writers WHERE device = ?6) "
+                "ORDER BY seq DESC LIMIT 1",
+    [H_SINCE] = "SELECT pseq, col, value, clock, (SELECT device FROM writers WHERE n = w) FROM "
+                "oplog_rows WHERE post = ?1 AND tbl = ?2 AND id = ?3 AND pseq > ?4 AND "
+                "w IS NOT (SELECT n FROM writers WHERE device = ?5) ORDER BY seq",
     [R_FIND_PARTNER] = "SELECT id FROM partners WHERE post = ?1 AND code = ?2",
     [R_FIND_GRANT] = "SELECT id FROM grants WHERE post = ?1 AND code = ?2",
     [R_YEAR_THEME] = "SELECT coalesce(year, 0) FROM themes WHERE post = ?1 AND id = ?2",
@@ -120,8 +123,8 @@ static const char *const csql[C_COUNT] = {
                               "('cancelled', 'closed') AND p.removed = 1",
     [C_LAST_CLOSED] = "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND "
                       "subject = ?3 AND closed_at IS NOT NULL ORDER BY cseq DESC LIMIT 1",
-    [H_ROWS_SINCE] = "SELECT DISTINCT tbl, id FROM oplog WHERE post = ?1 AND pseq > ?2 AND "
-                     "device <> ?3",
+    [H_ROWS_SINCE] = "SELECT DISTINCT tbl, id FROM oplog_rows WHERE post = ?1 AND pseq > ?2 AND "
+                     "w IS NOT (SELECT n FROM writers WHERE device = ?3)",
     [C_OPEN_ONE] =
         "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND subject = ?3 "
         "AND closed_at IS NULL",

@@ -89,13 +89,16 @@ static const char *const stmt_sql[HQS_COUNT] = {
                          " WHERE id = ?1",
     [HQS_RECEIVED_PUT] = "INSERT INTO received (id, device, post, verdict, ack, received_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [HQS_OPLOG_PUT] = "INSERT INTO oplog (post, tbl, id, col, value, clock, device, pseq)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [HQS_OPLOG_LAST] = "SELECT coalesce(max(pseq), 0) FROM oplog WHERE post = ?1",
-    [HQS_OPLOG_SCAN] = "SELECT pseq, tbl, id, col, value, clock, device, seq FROM oplog"
+    /* the writer was numbered by the merge that applied the op (sync/merge.c) */
+    [HQS_OPLOG_PUT] = "INSERT INTO oplog_rows (post, tbl, id, col, value, clock, w, pseq)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT n FROM writers WHERE device = ?7),"
+                      " ?8)",
+    [HQS_OPLOG_LAST] = "SELECT coalesce(max(pseq), 0) FROM oplog_rows WHERE post = ?1",
+    [HQS_OPLOG_SCAN] = "SELECT pseq, tbl, id, col, value, clock,"
+                       " (SELECT device FROM writers WHERE n = w), seq FROM oplog_rows"
                        " WHERE post = ?1 AND pseq > ?2 ORDER BY pseq",
     /* pseq and seq grow together within a post: walk back from the post's newest op */
-    [HQS_OPLOG_PSEQ_AT] = "SELECT pseq FROM oplog WHERE post = ?1 AND seq <= ?2"
+    [HQS_OPLOG_PSEQ_AT] = "SELECT pseq FROM oplog_rows WHERE post = ?1 AND seq <= ?2"
                           " ORDER BY pseq DESC LIMIT 1",
     [HQS_SKEW_PUT] = "INSERT INTO clock_skew (changeset, device, post, ops, max_clock, above,"
                      " restamped, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -609,6 +609,60 @@ START_TEST(clock_rows_hold_every_column)
 }
 END_TEST
 
+/* HQ store 7 -> 8: every oplog entry keeps its sequence numbers, value, clock and writer (now
+ * a number in writers), and the global sequence goes on from where it stood, even past rows
+ * deleted at its end. */
+START_TEST(hq_v8_oplog_keeps_every_op)
+{
+    static const char *const listed =
+        "SELECT group_concat(line, ';') FROM (SELECT seq || ',' || post || ',' || tbl || ',' "
+        "|| hex(id) || ',' || col || ',' || quote(value) || ',' || clock || ',' || hex(device) "
+        "|| ',' || pseq AS line FROM oplog ORDER BY seq)";
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+    char *before, *after;
+    sqlite3_stmt *st = NULL;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(schema_migrate(db, SCHEMA_HQ, 7, &err), MRF_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(db,
+                     "INSERT INTO writers(device) VALUES (x'0102030405060708090a0b0c0d0e0f10');"
+                     "INSERT INTO oplog(post, tbl, id, col, value, clock, device, pseq) VALUES "
+                     "  ('NAI', 2, x'01', 3, 5, 10, x'0102030405060708090a0b0c0d0e0f10', 1),"
+                     "  ('GVA', 2, x'02', 3, 'seven', -5, zeroblob(16), 1),"
+                     "  ('GVA', 0, x'03', 1, x'beef', 12, zeroblob(16), 2),"
+                     "  ('NAI', 2, x'01', 4, NULL, 11, x'aa', 2),"
+                     "  ('NAI', 2, x'01', 5, 1, 13, x'aa', 3);"
+                     "DELETE FROM oplog WHERE seq = 5;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, listed, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    before = xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close_v2(db);
+    db = NULL;
+
+    ck_assert_int_eq(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, listed, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    after = xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    ck_assert_str_eq(after, before);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM writers"), 3);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "INSERT INTO oplog_rows(post, tbl, id, col, value, clock, w, "
+                                  "pseq) VALUES ('NAI', 2, x'01', 6, 0, 14, 1, 4)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(one(db, "SELECT max(seq) FROM oplog"), 6); /* not 5 again */
+    sqlite3_close_v2(db);
+    x_free(before);
+    x_free(after);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("schema");
@@ -632,6 +686,7 @@ int main(void)
     tcase_add_test(tc, post_v7_clocks_survive_packing);
     tcase_add_test(tc, hq_v6_clocks_survive_packing);
     tcase_add_test(tc, clock_rows_hold_every_column);
+    tcase_add_test(tc, hq_v8_oplog_keeps_every_op);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
