@@ -985,7 +985,10 @@ enum mrf_status hq_conflict_after(struct hqstore *s, struct hq_touch *t, const s
 
     struct unseen u = {0, 0, NULL};
 
-    rc = hqstore_rows_since(s, t->post, t->cursor, t->device, unseen_add, &u);
+    /* only the rows this change set wrote are looked up in it: a pull writes none, and must
+     * not read everything the device has not seen yet (a fresh device's every page would) */
+    if (t->nrows > 0)
+        rc = hqstore_rows_since(s, t->post, t->cursor, t->device, unseen_add, &u);
     if (u.n > 1)
         qsort(u.k, (size_t)u.n, sizeof *u.k, key_cmp);
     for (int i = 0; rc == MRF_OK && i < t->nrows; i++)
