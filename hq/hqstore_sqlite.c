@@ -90,9 +90,9 @@ static const char *const stmt_sql[HQS_COUNT] = {
     [HQS_RECEIVED_PUT] = "INSERT INTO received (id, device, post, verdict, ack, received_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     /* the writer was numbered by the merge that applied the op (sync/merge.c) */
-    [HQS_OPLOG_PUT] = "INSERT INTO oplog_rows (post, tbl, id, col, value, clock, w, pseq)"
+    [HQS_OPLOG_PUT] = "INSERT INTO oplog_rows (post, tbl, id, col, value, clock, w, pseq, seq)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT n FROM writers WHERE device = ?7),"
-                      " ?8)",
+                      " ?8, (SELECT last + 1 FROM oplog_seq))",
     [HQS_OPLOG_LAST] = "SELECT coalesce(max(pseq), 0) FROM oplog_rows WHERE post = ?1",
     [HQS_OPLOG_SCAN] = "SELECT pseq, tbl, id, col, value, clock,"
                        " (SELECT device FROM writers WHERE n = w), seq FROM oplog_rows"
