@@ -84,7 +84,9 @@ static const char *const csql[C_COUNT] = {
                 "oplog_rows WHERE post = ?1 AND tbl = ?2 AND id = ?3 AND pseq > ?4 AND "
                 "w IS NOT (SELECT n FROM writers WHERE device = ?5) ORDER BY seq",
     [R_FIND_PARTNER] = "SELECT id FROM partners WHERE post = ?1 AND code = ?2",
-    [R_FIND_GRANT] = "SELECT id FROM grants WHERE post = ?1 AND code = ?2",
+    /* a grant by its code: through the key, in the range of ids the code stands for */
+    [R_FIND_GRANT] = "SELECT id FROM grants WHERE post = ?1 AND id >= ?3 AND id < ?4 AND "
+                     "code = ?2",
     [R_YEAR_THEME] = "SELECT coalesce(year, 0) FROM themes WHERE post = ?1 AND id = ?2",
     [R_YEAR_GRANT] = "SELECT coalesce(year, 0) FROM grants WHERE post = ?1 AND id = ?2",
     [R_YEAR_ALLOC] = "SELECT coalesce(year, 0) FROM allocations WHERE post = ?1 AND id = ?2",
@@ -109,7 +111,8 @@ static const char *const csql[C_COUNT] = {
         "a.currency AND g.removed = 0 AND g.status IN ('committed', 'disbursed', "
         "'closed')) FROM allocations a WHERE a.post = ?1 AND (?2 = 0 OR a.year = ?2) "
         "AND a.currency IS NOT NULL AND a.amount_cents IS NOT NULL",
-    [R_GRANT_STATUS] = "SELECT coalesce(status, '') FROM grants WHERE post = ?1 AND code = ?2",
+    [R_GRANT_STATUS] = "SELECT coalesce(status, '') FROM grants WHERE post = ?1 AND id >= ?3 AND "
+                       "id < ?4 AND code = ?2",
     /* the same two rules for one grant, by its id (?3) */
     [R_NOT_CHOSEN_ROW] =
         "SELECT g.year, g.code, coalesce(g.theme, '') FROM grants g WHERE "
@@ -537,6 +540,45 @@ enum mrf_status hqstore_write_value(struct hqstore *s, const char *post, enum sy
     return rc;
 }
 
+/* Binds to parameters 3 and 4 of st the range [lo, hi) of the ids a grant's short code can
+ * stand for: its six characters are the id's first 30 bits (shortcode_make), so the grants
+ * with that code are found through the (post, id) key, and HQ's store needs no index on
+ * (post, code), whose random entries cost a page written per new grant (docs/DECISIONS.md,
+ * "The oplog by post, writers by number"). A code that is not one gives an empty range. */
+static void bind_code_range(sqlite3_stmt *st, const char *code)
+{
+    static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    const char *dash = strrchr(code, '-');
+    uint8_t lo[MRF_ID] = {0}, hi[MRF_ID + 1] = {0};
+    uint32_t bits = 0, top;
+    size_t nhi = MRF_ID;
+
+    for (int i = 0; dash != NULL && i < 6; i++) {
+        const char *c = dash[1 + i] != '\0' ? strchr(crockford, dash[1 + i]) : NULL;
+        if (c == NULL)
+            dash = NULL;
+        else
+            bits = bits << 5 | (uint32_t)(c - crockford);
+    }
+    if (dash == NULL || dash[7] != '\0') { /* [0, 0): nothing */
+        sqlite3_bind_blob(st, 3, lo, MRF_ID, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 4, lo, MRF_ID, SQLITE_TRANSIENT);
+        return;
+    }
+    top = bits << 2;
+    for (int i = 0; i < 4; i++)
+        lo[i] = (uint8_t)(top >> (24 - 8 * i));
+    if (top == 0xfffffffcu) { /* the last range: below 17 bytes of 0xff, above every id */
+        memset(hi, 0xff, sizeof hi);
+        nhi = sizeof hi;
+    } else {
+        for (int i = 0; i < 4; i++)
+            hi[i] = (uint8_t)((top + 4) >> (24 - 8 * i));
+    }
+    sqlite3_bind_blob(st, 3, lo, MRF_ID, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 4, hi, (int)nhi, SQLITE_TRANSIENT);
+}
+
 enum mrf_status hqstore_row_find(struct hqstore *s, const char *post, enum sync_table t,
                                  const char *code, uint8_t id[MRF_ID])
 {
@@ -550,6 +592,8 @@ enum mrf_status hqstore_row_find(struct hqstore *s, const char *post, enum sync_
         return MRF_E_IO;
     sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+    if (t == ST_GRANTS)
+        bind_code_range(st, code);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW && !hqs_column_blob(st, 0, id, MRF_ID))
         r = SQLITE_CORRUPT;
@@ -725,6 +769,7 @@ enum mrf_status hqstore_grant_status(struct hqstore *s, const char *post, const 
         return MRF_E_IO;
     sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+    bind_code_range(st, code);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         hqs_column_text(st, 0, status, 16);

@@ -9,7 +9,10 @@
 --    order (version-1 cursors), stays a column, numbered from oplog_seq, which goes on from
 --    where the old AUTOINCREMENT sequence stood: a number is never given twice, even after the
 --    newest ops were deleted.
--- 3. The table is oplog_rows; `oplog` stays as a view with its old columns for every reader
+-- 3. grants_code goes: a grant's short code is the first 30 bits of its id, so HQ finds a grant
+--    by code through the (post, id) key (hq/hqstore_conflict.c, bind_code_range); the index's
+--    random entries cost a page written per new grant at scale.
+-- 4. The table is oplog_rows; `oplog` stays as a view with its old columns for every reader
 --    that is not hot (a row's history, the tests, the shell).
 
 INSERT INTO writers (device)
@@ -54,3 +57,5 @@ CREATE INDEX oplog_clock ON oplog_rows(post, clock);
 CREATE VIEW oplog (seq, post, tbl, id, col, value, clock, device, pseq) AS
     SELECT seq, post, tbl, id, col, value, clock, (SELECT device FROM writers WHERE n = w), pseq
     FROM oplog_rows;
+
+DROP INDEX grants_code;

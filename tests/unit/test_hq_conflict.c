@@ -1601,6 +1601,56 @@ START_TEST(amount_edits_leave_rule_records_alone)
 }
 END_TEST
 
+/* A grant is found by its short code through the (post, id) key, in the range of ids the
+ * code stands for: at both ends of the id space, with two grants whose ids share the code's
+ * 30 bits (both match; the first by id is taken), and not for another post or a code that
+ * is not one. */
+START_TEST(grant_found_by_code_through_its_key)
+{
+    static const uint8_t ids[4][MRF_ID] = {
+        {0x00, 0x00, 0x00, 0x00, 9}, /* code G-000000 */
+        {0xff, 0xff, 0xff, 0xff, 9}, /* code G-ZZZZZZ: the last range */
+        {0x12, 0x34, 0x56, 0x78, 1}, /* these two share a code */
+        {0x12, 0x34, 0x56, 0x7b, 2},
+    };
+    static const char *const status[4] = {"draft", "approved", "active", "closed"};
+    char code[16], st[16];
+    uint8_t got[MRF_ID];
+    int applied;
+
+    ck_assert_int_eq(hqstore_begin(store), MRF_OK);
+    for (int i = 0; i < 4; i++) {
+        struct sync_op op = {.tbl = ST_GRANTS, .col = GRANT_STATUS, .clock = 100 + (hlc_t)i};
+
+        memcpy(op.id, ids[i], MRF_ID);
+        memcpy(op.device, A.id, MRF_ID);
+        op.v = (struct sync_value){.type = SYNC_TEXT, .text = status[i]};
+        ck_assert_int_eq(hqstore_apply(store, "NAI", &op, &applied), MRF_OK);
+        ck_assert_int_eq(applied, 1);
+    }
+    ck_assert_int_eq(hqstore_commit(store), MRF_OK);
+    ck_assert_int_eq(count("SELECT count(*) FROM sqlite_master WHERE name = 'grants_code'"), 0);
+
+    for (int i = 0; i < 3; i++) {
+        shortcode_make("G", ids[i], code);
+        ck_assert_int_eq(hqstore_row_find(store, "NAI", ST_GRANTS, code, got), MRF_OK);
+        ck_assert_msg(memcmp(got, ids[i], MRF_ID) == 0, "%s", code);
+        ck_assert_int_eq(hqstore_grant_status(store, "NAI", code, st), MRF_OK);
+        ck_assert_str_eq(st, status[i]);
+        ck_assert_int_eq(hqstore_row_find(store, "GVA", ST_GRANTS, code, got), MRF_E_NOTFOUND);
+    }
+    shortcode_make("G", ids[3], code);
+    ck_assert_int_eq(hqstore_row_find(store, "NAI", ST_GRANTS, code, got), MRF_OK);
+    ck_assert_int_eq(memcmp(got, ids[2], MRF_ID), 0);
+    ck_assert_str_eq(code, "G-28T5CY");
+    ck_assert_int_eq(hqstore_row_find(store, "NAI", ST_GRANTS, "G-28T5CZ", got), MRF_E_NOTFOUND);
+    ck_assert_int_eq(hqstore_row_find(store, "NAI", ST_GRANTS, "G-28T5CU", got), MRF_E_NOTFOUND);
+    ck_assert_int_eq(hqstore_row_find(store, "NAI", ST_GRANTS, "G-28T5C", got), MRF_E_NOTFOUND);
+    ck_assert_int_eq(hqstore_grant_status(store, "NAI", "G-28T5CU", st), MRF_OK);
+    ck_assert_str_eq(st, "");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hq_conflict");
@@ -1635,6 +1685,7 @@ int main(void)
     tcase_add_test(rule, rule_status_backwards);
     tcase_add_test(rule, rule_clock_ahead);
     tcase_add_test(decide, resolve_accept_value);
+    tcase_add_test(decide, grant_found_by_code_through_its_key);
     tcase_add_test(decide, resolve_accept_rule_writes_nothing);
     tcase_add_test(decide, resolve_accept_rule_stays_accepted);
     tcase_add_test(decide, resolve_take_a);
