@@ -71,7 +71,8 @@ up to 100k ops. Ratios are against the smallest size of the same run.
 |---|---|---|---|---|---|---|
 $(for n in $SIZES; do
     p=$(get "at_${n}_pull_us_per_op")
-    echo "| $n | $(get "at_${n}_new_ops_per_s") | $(get "at_${n}_new_pages_read_per_set") / $(get "at_${n}_new_pages_written_per_set") | $(get "at_${n}_existing_ops_per_s") | $(get "at_${n}_existing_pages_read_per_set") / $(get "at_${n}_existing_pages_written_per_set") | $(get "at_${n}_grant_list_other_ms") ms | ${p:+$p µs}${p:-not run} |"
+    if [ -n "$p" ]; then p="$p µs"; else p="not run"; fi
+    echo "| $n | $(get "at_${n}_new_ops_per_s") | $(get "at_${n}_new_pages_read_per_set") / $(get "at_${n}_new_pages_written_per_set") | $(get "at_${n}_existing_ops_per_s") | $(get "at_${n}_existing_pages_read_per_set") / $(get "at_${n}_existing_pages_written_per_set") | $(get "at_${n}_grant_list_other_ms") ms | $p |"
 done)
 
 Pages read (from the file, past SQLite's page cache) and written per change set of 1,000 ops are
