@@ -47,7 +47,7 @@ int main(int argc, char **argv)
                                GRANT_CURRENCY, GRANT_STATUS, GRANT_REMOVED, GRANT_START};
     char post[16], code[16];
     uint8_t device[MRF_ID], partner[MRF_ID], gid[MRF_ID], first[7][MRF_ID];
-    sqlite3_stmt *q, *row, *clock, *out, *start;
+    sqlite3_stmt *q, *row, *clock[GRANT_NCOLS] = {NULL}, *out, *start;
     hlc_t c;
     long n, whole;
 
@@ -71,8 +71,21 @@ int main(int argc, char **argv)
     row = prepare("INSERT INTO grants(id, post, code, partner, theme, year, amount_cents, "
                   "currency, status, removed) VALUES (?1, ?2, ?3, ?4, 'HRD', 2026, ?5, 'EUR', "
                   "'draft', 0)");
-    clock = prepare("INSERT INTO clocks(tbl, id, col, clock, device, post) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    /* the column's clock and writer in its row's clock entry, as the merge writes them */
+    q = prepare("INSERT INTO writers(device) VALUES (?1) ON CONFLICT DO NOTHING");
+    sqlite3_bind_blob(q, 1, device, MRF_ID, SQLITE_STATIC);
+    step(q, "writer");
+    sqlite3_finalize(q);
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+        char sql[200];
+
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO clock_rows(tbl, id, c%d, w%d, post) VALUES (?1, ?2, ?4, "
+                 "(SELECT n FROM writers WHERE device = ?5), ?6) ON CONFLICT(post, tbl, id) "
+                 "DO UPDATE SET c%d = excluded.c%d, w%d = excluded.w%d",
+                 cols[k], cols[k], cols[k], cols[k], cols[k], cols[k]);
+        clock[cols[k]] = prepare(sql);
+    }
     out = prepare("INSERT INTO outbox(tbl, id, col, value, clock) VALUES (?1, ?2, ?3, ?4, ?5)");
     start = prepare("UPDATE grants SET start_date = '2026-01-01' WHERE id = ?1");
     whole = n - n % 7;
@@ -100,13 +113,12 @@ int main(int argc, char **argv)
             step(row, "grant row");
         }
         c++;
-        sqlite3_bind_int(clock, 1, ST_GRANTS);
-        sqlite3_bind_blob(clock, 2, gid, MRF_ID, SQLITE_STATIC);
-        sqlite3_bind_int(clock, 3, cols[k]);
-        sqlite3_bind_int64(clock, 4, (sqlite3_int64)c);
-        sqlite3_bind_blob(clock, 5, device, MRF_ID, SQLITE_STATIC);
-        sqlite3_bind_text(clock, 6, post, -1, SQLITE_STATIC);
-        step(clock, "clock");
+        sqlite3_bind_int(clock[cols[k]], 1, ST_GRANTS);
+        sqlite3_bind_blob(clock[cols[k]], 2, gid, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_int64(clock[cols[k]], 4, (sqlite3_int64)c);
+        sqlite3_bind_blob(clock[cols[k]], 5, device, MRF_ID, SQLITE_STATIC);
+        sqlite3_bind_text(clock[cols[k]], 6, post, -1, SQLITE_STATIC);
+        step(clock[cols[k]], "clock");
         sqlite3_bind_int(out, 1, ST_GRANTS);
         sqlite3_bind_blob(out, 2, gid, MRF_ID, SQLITE_STATIC);
         sqlite3_bind_int(out, 3, cols[k]);
@@ -145,7 +157,8 @@ int main(int argc, char **argv)
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         die("commit");
     sqlite3_finalize(row);
-    sqlite3_finalize(clock);
+    for (int k = 0; k < GRANT_NCOLS; k++)
+        sqlite3_finalize(clock[k]);
     sqlite3_finalize(out);
     sqlite3_finalize(start);
     sqlite3_close(db);
