@@ -35,6 +35,9 @@ struct hqstore {
     /* The last oplog sequence number given to seq_post in this transaction (0: not known). */
     char seq_post[16];
     int64_t seq_last;
+    /* The last global sequence number given in this transaction (oplog_seq.last; -1: not read
+     * yet), written back by hqstore_commit. */
+    int64_t gseq_last;
     int full; /* the current (or last) transaction failed on a full disk */
     struct mrf_error err;
 };

@@ -38,6 +38,8 @@ enum hq_stmt {
     HQS_OPLOG_LAST,
     HQS_OPLOG_SCAN,
     HQS_OPLOG_PSEQ_AT,
+    HQS_OPLOG_SEQ_GET,
+    HQS_OPLOG_SEQ_SAVE,
     HQS_SKEW_PUT,
     HQS_SKEW_GET,
     HQS_CLOCK_GET,
@@ -92,7 +94,7 @@ static const char *const stmt_sql[HQS_COUNT] = {
     /* the writer was numbered by the merge that applied the op (sync/merge.c) */
     [HQS_OPLOG_PUT] = "INSERT INTO oplog_rows (post, tbl, id, col, value, clock, w, pseq, seq)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT n FROM writers WHERE device = ?7),"
-                      " ?8, (SELECT last + 1 FROM oplog_seq))",
+                      " ?8, ?9)",
     [HQS_OPLOG_LAST] = "SELECT coalesce(max(pseq), 0) FROM oplog_rows WHERE post = ?1",
     [HQS_OPLOG_SCAN] = "SELECT pseq, tbl, id, col, value, clock,"
                        " (SELECT device FROM writers WHERE n = w), seq FROM oplog_rows"
@@ -100,6 +102,8 @@ static const char *const stmt_sql[HQS_COUNT] = {
     /* pseq and seq grow together within a post: walk back from the post's newest op */
     [HQS_OPLOG_PSEQ_AT] = "SELECT pseq FROM oplog_rows WHERE post = ?1 AND seq <= ?2"
                           " ORDER BY pseq DESC LIMIT 1",
+    [HQS_OPLOG_SEQ_GET] = "SELECT last FROM oplog_seq WHERE id = 1",
+    [HQS_OPLOG_SEQ_SAVE] = "UPDATE oplog_seq SET last = ?1 WHERE id = 1",
     [HQS_SKEW_PUT] = "INSERT INTO clock_skew (changeset, device, post, ops, max_clock, above,"
                      " restamped, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [HQS_SKEW_GET] = "SELECT device, post, ops, max_clock, above, restamped, at FROM clock_skew"
@@ -250,6 +254,7 @@ enum mrf_status hqstore_open(const char *home, enum hqstore_mode mode, struct hq
         goto out;
     }
     s = xcalloc(1, sizeof *s);
+    s->gseq_last = -1;
     if (mode == HQSTORE_READONLY)
         rc = schema_open_readonly(path, SCHEMA_HQ, &s->db, err);
     else
@@ -314,6 +319,7 @@ enum mrf_status hqstore_begin(struct hqstore *s)
     s->full = 0;
     rc = exec_simple(s, HQS_BEGIN, "begin");
     s->seq_post[0] = '\0';
+    s->gseq_last = -1;
     if (rc == MRF_OK)
         s->in_tx = 1;
     return rc;
@@ -321,9 +327,20 @@ enum mrf_status hqstore_begin(struct hqstore *s)
 
 enum mrf_status hqstore_commit(struct hqstore *s)
 {
-    enum mrf_status rc = exec_simple(s, HQS_COMMIT, "commit");
+    enum mrf_status rc = MRF_OK;
+    sqlite3_stmt *st;
 
+    if (s->in_tx && s->gseq_last >= 0) { /* the global sequence, once per transaction */
+        st = stmt_get(s, HQS_OPLOG_SEQ_SAVE);
+        if (st == NULL)
+            return MRF_E_IO;
+        sqlite3_bind_int64(st, 1, s->gseq_last);
+        if (hqs_step_once(st) != SQLITE_DONE)
+            return hqs_fail(s, "saving the oplog's sequence");
+    }
+    rc = exec_simple(s, HQS_COMMIT, "commit");
     s->seq_post[0] = '\0';
+    s->gseq_last = -1;
     if (rc == MRF_OK)
         s->in_tx = 0;
     return rc;
@@ -343,6 +360,7 @@ void hqstore_rollback(struct hqstore *s)
     }
     s->in_tx = 0;
     s->seq_post[0] = '\0';
+    s->gseq_last = -1;
     if (s->merge != NULL)
         merge_forget(s->merge);
 }
@@ -788,6 +806,18 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
         sqlite3_reset(st);
         str_copy(s->seq_post, post, sizeof s->seq_post);
     }
+    if (!s->in_tx || s->gseq_last < 0) {
+        st = stmt_get(s, HQS_OPLOG_SEQ_GET);
+        if (st == NULL)
+            return MRF_E_IO;
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = hqs_fail(s, "reading the oplog's sequence");
+            sqlite3_reset(st);
+            return rc;
+        }
+        s->gseq_last = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
     st = stmt_get(s, HQS_OPLOG_PUT);
     if (st == NULL)
         return MRF_E_IO;
@@ -799,9 +829,20 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
     sqlite3_bind_int64(st, 6, (sqlite3_int64)op->clock);
     sqlite3_bind_blob(st, 7, op->device, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, s->seq_last + 1);
+    sqlite3_bind_int64(st, 9, s->gseq_last + 1);
     if (hqs_step_once(st) != SQLITE_DONE)
         return hqs_fail(s, "appending to the oplog");
     s->seq_last++;
+    s->gseq_last++;
+    if (!s->in_tx) { /* no commit of ours to write it back: now */
+        st = stmt_get(s, HQS_OPLOG_SEQ_SAVE);
+        if (st == NULL)
+            return MRF_E_IO;
+        sqlite3_bind_int64(st, 1, s->gseq_last);
+        if (hqs_step_once(st) != SQLITE_DONE)
+            return hqs_fail(s, "saving the oplog's sequence");
+        s->gseq_last = -1;
+    }
     *applied = 1;
     return MRF_OK;
 }

@@ -321,11 +321,12 @@ enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struc
     if (d == NULL || op->col < 0 || op->col >= d->ncols || op->col >= MAX_COLS ||
         op->col >= CLOCK_COLS)
         return bad_column(err);
-    st = ensure_row(m, post, op, err);
+    st = clock_read(m, post, op->tbl, op->id, op->col, &cur, cur_dev, &found, &row, err);
     if (st != MRF_OK)
         return st;
-
-    st = clock_read(m, post, op->tbl, op->id, op->col, &cur, cur_dev, &found, &row, err);
+    /* a row with a clock entry in this post exists in it: the entry is written only after
+     * one of its columns was (below) */
+    st = row ? MRF_OK : ensure_row(m, post, op, err);
     if (st != MRF_OK)
         return st;
     prior->found = found;

@@ -36,8 +36,8 @@ INSERT INTO oplog_rows (post, pseq, seq, tbl, id, col, value, clock, w)
     FROM oplog o JOIN writers w ON w.device = o.device
     ORDER BY o.post, o.pseq;
 
--- The last global sequence number given: HQ's insert names seq as (SELECT last + 1 FROM
--- oplog_seq), and the trigger moves it on.
+-- The last global sequence number given. HQ reads it once per transaction, numbers its ops
+-- from it and writes it back before it commits (hq/hqstore_sqlite.c).
 CREATE TABLE oplog_seq (
     id   INTEGER PRIMARY KEY CHECK (id = 1),
     last INTEGER NOT NULL
@@ -45,10 +45,6 @@ CREATE TABLE oplog_seq (
 INSERT INTO oplog_seq (id, last)
     SELECT 1, max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'oplog'), 0),
                   coalesce((SELECT max(seq) FROM oplog), 0));
-CREATE TRIGGER oplog_seq_next AFTER INSERT ON oplog_rows
-BEGIN
-    UPDATE oplog_seq SET last = NEW.seq WHERE id = 1 AND last < NEW.seq;
-END;
 
 DROP TABLE oplog;
 DELETE FROM sqlite_sequence WHERE name = 'oplog';
