@@ -353,6 +353,10 @@ getr() { echo "$rep" | sed -n "s/^$1=//p"; }
 echo "$rep"
 if [ -n "$smoke" ]; then
     bench/duress.sh "$B" 2 >/dev/null
+    # the satellite link (bench/link.sh) at a tiny size; it needs root for its namespaces
+    link_rc=0
+    bench/link.sh "$B" --smoke || link_rc=$?
+    [ "$link_rc" -eq 0 ] || [ "$link_rc" -eq 2 ] || { say "bench/link.sh failed (exit $link_rc)"; exit 1; }
     say "smoke run: every benchmark ran and checked what it measures; docs/BENCHMARKS.md untouched"
     exit 0
 fi
@@ -472,3 +476,18 @@ say "appended the duress timing to docs/BENCHMARKS.md"
     bench/attack.sh "$B" --markdown
 } >>docs/BENCHMARKS.md
 say "appended the figures under attack to docs/BENCHMARKS.md"
+
+# ---- over a real satellite-like link between two network namespaces (bench/link.sh) ---------
+# Needs root for the namespaces; without it the section is left out (exit 2, with a note).
+link_md=$(mktemp /tmp/mrf-bench-link.XXXXXX)
+link_rc=0
+bench/link.sh "$B" --markdown >"$link_md" || link_rc=$?
+if [ "$link_rc" -eq 0 ]; then
+    { echo; cat "$link_md"; } >>docs/BENCHMARKS.md
+    say "appended the satellite-link figures to docs/BENCHMARKS.md"
+elif [ "$link_rc" -ne 2 ]; then
+    rm -f "$link_md"
+    say "bench/link.sh failed (exit $link_rc)"
+    exit 1
+fi
+rm -f "$link_md"

@@ -28,5 +28,10 @@ fi
 check "... and prints its figures" grep -q '^ingest_new_ops_per_s=' "$OUT"
 check "... the audit verify figures" grep -q '^audit_verify_ms_per_1000=' "$OUT"
 check "... and the report figures" grep -q '^report_ratio_to_aggregate=' "$OUT"
+if [ "$(id -u)" -eq 0 ]; then
+    check "... and the satellite-link figures (bench/link.sh)" grep -q '^link_pull1k_ratio=' "$OUT"
+else
+    skip "... and the satellite-link figures (bench/link.sh)" "needs root for its network namespaces"
+fi
 check "... and leaves docs/BENCHMARKS.md alone" git -C "$MRF_SRC" diff --quiet -- docs/BENCHMARKS.md
 finish
