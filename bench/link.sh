@@ -234,10 +234,10 @@ done
 
 # ---- figures -------------------------------------------------------------------------------
 python3 - "$work/runs" "$rate_kbit" "$one_way_ms" "$loss_pct" "$dropped" "$passed" "$md" \
-    "$runs_clean" "$runs_loss" <<'PY'
-import statistics, sys
+    "$runs_clean" "$runs_loss" "$g_small" "$g_big" <<'PY'
+import statistics, sys, textwrap
 
-path, rate_kbit, one_way, loss_pct, dropped, passed, md, runs_clean, runs_loss = sys.argv[1:]
+path, rate_kbit, one_way, loss_pct, dropped, passed, md, runs_clean, runs_loss, g_small, g_big = sys.argv[1:]
 rate_bps, one_way, dropped, passed = int(rate_kbit) * 1000, int(one_way), int(dropped), int(passed)
 rows = [l.split() for l in open(path) if l.strip()]
 
@@ -280,25 +280,28 @@ def n(x):
 
 print("## Over a satellite link (bench/link.sh)")
 print()
-print("`bench/link.sh build --markdown` (as root; about three and a half minutes here). Two network namespaces joined")
-print("by one veth pair on a private /30 that exists only inside them; each direction runs at")
-print("%s kbit/s (`tc tbf` on the sender's side), %d ms one way (bench/nfqdelay.c holding every" % (rate_kbit, one_way))
-print("packet on an NFQUEUE at the receiver: this kernel has no netem) and, in the second row,")
-print("%s%% loss (iptables `statistic` drops at the receiver; %s%% of the packets were dropped over" % (loss_pct, measured))
-print("the lossy runs). `mrf-hq serve` runs in one namespace, the device's `mrf sync` in the other,")
-print("so the TCP handshake, TLS and every byte cross the link; wire bytes are the device side's")
-print("interface counters, both directions, from before the sync until its connection has closed")
-print("(Ethernet, IP, TCP and TLS headers, and every retransmission). The floor is what no")
-print("protocol can beat on this link: the TCP handshake, the TLS 1.3 handshake and one request")
-print("(3 round trips, %d ms), plus those wire bytes at the line rate. A pull is a fresh device's" % (6 * one_way))
-print("first sync (enrollment included) of what another device of the post sent HQ; a push is")
-print("an enrolled device sending 1,000 new grants (as `mrf grant add` ×1,000 leaves them). The")
-print("wall time includes starting `mrf` and its passphrase unlock (Argon2id, about a tenth of a")
-print("second). Without loss: median of %s runs; with loss: %s runs, min / median / max, and the" % (runs_clean, runs_loss))
-print("ratio of the medians.")
-titles = {"pull1k": "Pull of 1,000 grants by a fresh device",
-          "pull28k": "Pull of 4,000 grants (28,006 ops) by a fresh device",
-          "push1k": "Push of 1,000 new grants"}
+print(textwrap.fill(
+    "`bench/link.sh build --markdown` (as root; about three and a half minutes here). Two "
+    "network namespaces joined by one veth pair on a private /30 that exists only inside them; "
+    "each direction runs at %s kbit/s (`tc tbf` on the sender's side), %d ms one way "
+    "(bench/nfqdelay.c holding every packet on an NFQUEUE at the receiver: this kernel has no "
+    "netem) and, in the second row, %s%% loss (iptables `statistic` drops at the receiver; "
+    "%s%% of the packets were dropped over the lossy runs). `mrf-hq serve` runs in one "
+    "namespace, the device's `mrf sync` in the other, so the TCP handshake, TLS and every byte "
+    "cross the link; wire bytes are the device side's interface counters, both directions, from "
+    "before the sync until its connection has closed (Ethernet, IP, TCP and TLS headers, and "
+    "every retransmission). The floor is what no protocol can beat on this link: the TCP "
+    "handshake, the TLS 1.3 handshake and one request (3 round trips, %s ms), plus those wire "
+    "bytes at the line rate. A pull is a fresh device's first sync (enrollment included) of "
+    "what another device of the post sent HQ; a push is an enrolled device sending %s new "
+    "grants (as `mrf grant add` ×%s leaves them). The wall time includes starting `mrf` and "
+    "its passphrase unlock (Argon2id, about a tenth of a second). Without loss: median of %s "
+    "runs; with loss: %s runs, min / median / max, and the ratio of the medians."
+    % (rate_kbit, one_way, loss_pct, measured, n(6 * one_way), n(g_small), n(g_small), runs_clean,
+       runs_loss), 96))
+titles = {"pull1k": "Pull of %s grants by a fresh device" % n(g_small),
+          "pull28k": "Pull of %s grants by a fresh device" % n(g_big),
+          "push1k": "Push of %s new grants" % n(g_small)}
 for scen in ("pull1k", "pull28k", "push1k"):
     print()
     print("%s:" % titles[scen])
