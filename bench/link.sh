@@ -20,14 +20,15 @@
 # key=value lines then go to stderr). --smoke: 50 and 200 grants at 2 Mbit/s, 20 ms each way,
 # one run of each, in a few seconds (bench/run.sh's smoke mode).
 #
-# Needs root (network namespaces): exits 2 without it. Needs ip, tc, iptables, ethtool, a C
+# Needs root (network namespaces): exits 2 without it (bench/run.sh then leaves the section out);
+# 64 on a usage error, 1 when what it measures did not work. Needs ip, tc, iptables, ethtool, a C
 # compiler and libnetfilter-queue-dev (scripts/install-deps.sh). Everything it makes (the two
 # namespaces, and with them the veth pair, the qdiscs and the iptables rules; the delay helpers,
 # HQ and any sync still running; its temporary directory) goes on every exit path, a signal too.
 set -u
 usage() {
     echo "usage: bench/link.sh BUILD_DIR [--smoke] [--markdown]" >&2
-    exit 2
+    exit 64
 }
 [ $# -ge 1 ] || usage
 B=$(cd "$1" 2>/dev/null && pwd) || usage
