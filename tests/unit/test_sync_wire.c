@@ -1060,7 +1060,7 @@ static void golden_v2_bodies(struct buf *req, struct buf *ans)
     op.has_prev_device = 1;
     memset(op.prev_device, 0x77, MRF_ID);
     memcpy(op.device, dev, MRF_ID);
-    ck_assert_int_eq(changeset_request_begin(req, 17, 0, 17, secret), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(req, 2, 17, 0, 17, secret), MRF_OK);
     ck_assert_int_eq(changeset_put_op(req, &n, &op, 0), MRF_OK);
     op.col = GRANT_STATUS;
     op.v.type = SYNC_TEXT;
@@ -1176,7 +1176,7 @@ START_TEST(changeset_bodies_refused)
         const char *json, *why;
     } bad_req[] = {
         {"[]", "bad_json"},
-        {"{\"v\":3,\"cursor\":0,\"ops\":[]}", "bad_version"},
+        {"{\"v\":4,\"cursor\":0,\"ops\":[]}", "bad_version"},
         {"{\"v\":0,\"cursor\":0,\"ops\":[]}", "bad_version"},
         {"{\"v\":1.5,\"cursor\":0,\"ops\":[]}", "bad_version"},
         {"{\"v\":2,\"cursor\":-1,\"ops\":[]}", "bad_cursor"},
@@ -1271,14 +1271,14 @@ START_TEST(request_seen)
     struct mrf_error err = {0};
 
     buf_init(&b, 4096);
-    ck_assert_int_eq(changeset_request_begin(&b, 17, 0, 12, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(&b, WIRE_VERSION, 17, 0, 12, NULL), MRF_OK);
     ck_assert_int_eq(changeset_request_end(&b), MRF_OK);
     ck_assert_ptr_nonnull(strstr(b.data, "\"seen\":12,"));
     ck_assert_int_eq(changeset_request_parse(b.data, b.len, &r, &err), MRF_OK);
     ck_assert_int_eq(r.cursor, 17);
     ck_assert_int_eq(r.seen, 12);
     changeset_request_release(&r);
-    ck_assert_int_eq(changeset_request_begin(&b, 17, 0, 17, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(&b, WIRE_VERSION, 17, 0, 17, NULL), MRF_OK);
     ck_assert_int_eq(changeset_request_end(&b), MRF_OK);
     ck_assert_ptr_null(strstr(b.data, "seen"));
     ck_assert_int_eq(changeset_request_parse(b.data, b.len, &r, &err), MRF_OK);
@@ -1320,7 +1320,7 @@ static void golden_records_bodies(struct buf *req, struct buf *ans)
     uint8_t pk[32];
     int64_t n = 0;
 
-    ck_assert_int_eq(changeset_request_begin(req, 17, 3, 17, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(req, 2, 17, 3, 17, NULL), MRF_OK);
     ck_assert_int_eq(changeset_request_end(req), MRF_OK);
     memset(&ack, 0, sizeof ack);
     memset(ack.id, 0x22, MRF_ID);
@@ -2125,7 +2125,7 @@ START_TEST(keyring_items_round_trip)
     ck_assert_int_eq(keyring_grant_to_json(&g, &members), MRF_OK);
     ck_assert_int_eq(buf_puts(&members, "]}"), MRF_OK);
     buf_init(&b, WIRE_JSON_MAX);
-    ck_assert_int_eq(changeset_request_begin(&b, 3, 0, 3, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(&b, WIRE_VERSION, 3, 0, 3, NULL), MRF_OK);
     ck_assert_int_eq(changeset_request_end_with(&b, members.data), MRF_OK);
     ck_assert_int_eq(changeset_request_parse(b.data, b.len, &req, &err), MRF_OK);
     ck_assert_int_eq(cJSON_GetArraySize(req.ops), 0);
@@ -2139,9 +2139,9 @@ START_TEST(keyring_items_round_trip)
     ck_assert_mem_eq(&g, &gr2, sizeof g);
     changeset_request_release(&req);
     /* an empty members text leaves the request as changeset_request_end writes it */
-    ck_assert_int_eq(changeset_request_begin(&b, 3, 0, 3, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(&b, WIRE_VERSION, 3, 0, 3, NULL), MRF_OK);
     ck_assert_int_eq(changeset_request_end_with(&b, ""), MRF_OK);
-    ck_assert_str_eq(b.data, "{\"v\":2,\"cursor\":3,\"ops\":[]}");
+    ck_assert_str_eq(b.data, "{\"v\":3,\"cursor\":3,\"ops\":[]}");
     /* refused items */
     {
         static const char *const bad[] = {
