@@ -359,8 +359,9 @@ void merge_forget(struct merge *m);
  * CHANGESET_PAGE_OPS (a page). Either side decompresses at most WIRE_JSON_MAX bytes and parses
  * at most WIRE_JSON_NODES values (wire_json_parse), so the memory one body costs its reader is
  * bounded whatever its sender wrote: the JSON (8 MiB), its parsed strings (at most as much) and
- * 64 bytes per value (16 MiB): about 32 MiB, as version 2's 1 MiB of JSON with no value bound
- * could cost. */
+ * 64 bytes per value (24 MiB): about 40 MiB, where version 2's 1 MiB of JSON with no value
+ * bound could cost some 34 MiB (a value every two bytes). A page of CHANGESET_PAGE_OPS ops holds
+ * at most 8 values per op in any version (262,144), well inside the bound. */
 #define WIRE_VERSION 3
 #define WIRE_VERSION_MIN 1    /* the oldest request HQ reads */
 #define WIRE_VERSION_ANSWER 2 /* the oldest answer a device reads (a pouch's answer in flight) */
@@ -369,9 +370,9 @@ void merge_forget(struct merge *m);
 /* The most ops a device cuts into one change set; HQ's per-change-set bound is never set below
  * it. 1,000 new grants (7,000 ops) go in one. */
 #define CHANGESET_OPS_MAX 8000
-#define CHANGESET_PAGE_OPS 16384           /* the most ops of one answer page */
+#define CHANGESET_PAGE_OPS 32768           /* the most ops of one answer page */
 #define WIRE_JSON_MAX (8u * 1024u * 1024u) /* the most JSON either side decompresses */
-#define WIRE_JSON_NODES 262144u            /* the most JSON values either side parses */
+#define WIRE_JSON_NODES 393216u            /* the most JSON values either side parses */
 #define CS_WRITERS_MAX 64                  /* writers a version-3 body names by index */
 
 /* Parses a body of exactly len bytes of JSON (trailing bytes refused). An escaped NUL
