@@ -509,8 +509,10 @@ enum mrf_status changeset_reader_next(struct cs_reader *r, struct sync_op *op,
         return op_from_json(row, r->with_device, r->sender, op, err);
     }
     if (r->col == NULL) { /* entering a row */
-        if (!cJSON_IsArray(r->item) || cJSON_GetArraySize(r->item) < 3)
+        if (!cJSON_IsArray(r->item) || cJSON_GetArraySize(r->item) < 3) {
+            r->item = NULL; /* a body is read no further than its first bad op */
             return bad(err, "not a row of table, id and column entries");
+        }
         r->col = cJSON_GetArrayItem(r->item, 2);
     }
     st = get_row(cJSON_GetArrayItem(r->item, 0), cJSON_GetArrayItem(r->item, 1), op, err);
@@ -518,7 +520,7 @@ enum mrf_status changeset_reader_next(struct cs_reader *r, struct sync_op *op,
         st = col_from_json(r, r->col, op, err);
     if (st != MRF_OK) {
         sync_op_release(op);
-        r->item = NULL; /* a body is read no further than its first bad op */
+        r->item = NULL;
         return st;
     }
     r->last = op->clock;
