@@ -505,8 +505,9 @@ enum mrf_status changeset_reader_next(struct cs_reader *r, struct sync_op *op,
         return MRF_E_NOTFOUND;
     if (r->version < 3) {
         row = r->item;
-        r->item = row->next;
-        return op_from_json(row, r->with_device, r->sender, op, err);
+        st = op_from_json(row, r->with_device, r->sender, op, err);
+        r->item = st == MRF_OK ? row->next : NULL; /* read no further than a bad op */
+        return st;
     }
     if (r->col == NULL) { /* entering a row */
         if (!cJSON_IsArray(r->item) || cJSON_GetArraySize(r->item) < 3) {

@@ -450,7 +450,8 @@ struct cs_reader {
 void changeset_reader_init(struct cs_reader *r, const cJSON *ops, int version, int with_device,
                            const uint8_t sender[MRF_ID]);
 /* The next op into *op (as op_from_json: release it with sync_op_release). MRF_E_NOTFOUND past
- * the last; MRF_E_INVALID with a "bad_op: ..." message if it is not one. */
+ * the last; MRF_E_INVALID with a "bad_op: ..." message if it is not one, after which the reader
+ * reads no further (MRF_E_NOTFOUND). */
 enum mrf_status changeset_reader_next(struct cs_reader *r, struct sync_op *op,
                                       struct mrf_error *err);
 /* The number of ops a list holds in a body of version (what volume bounds count), without
