@@ -288,7 +288,8 @@ static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, i
 /* ---- the answer -------------------------------------------------------------------------- */
 
 /* A page of the post's ops, cut by its estimated size on the wire (CHANGESET_WIRE_TARGET of
- * zstd), its JSON (CHANGESET_TARGET) and its ops (CHANGESET_PAGE_OPS). */
+ * zstd), its JSON (CHANGESET_TARGET) and its ops (CHANGESET_PAGE_OPS); for a version-1 or -2
+ * request at CHANGESET_TARGET_V2 of JSON, as its device reads it. */
 struct page {
     struct ingest *in;
     struct buf *json;
@@ -298,12 +299,20 @@ struct page {
     struct wire_meter *meter;
 };
 
+/* 1 once the page holds what one answer may (see struct page). */
+static int page_full(struct page *p)
+{
+    if (p->in->req.version < 3)
+        return p->json->len >= CHANGESET_TARGET_V2;
+    return p->json->len >= CHANGESET_TARGET || p->w.n >= CHANGESET_PAGE_OPS ||
+           (p->w.n > 0 && wire_meter_update(p->meter, p->json) >= CHANGESET_WIRE_TARGET);
+}
+
 static enum mrf_status page_op(void *arg, int64_t pseq, int64_t seq, const struct sync_op *op)
 {
     struct page *p = arg;
 
-    if (p->json->len >= CHANGESET_TARGET || p->w.n >= CHANGESET_PAGE_OPS ||
-        (p->w.n > 0 && wire_meter_update(p->meter, p->json) >= CHANGESET_WIRE_TARGET)) {
+    if (page_full(p)) {
         p->more = 1;
         return MRF_E_TOOBIG; /* page full: stop here */
     }

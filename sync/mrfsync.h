@@ -370,6 +370,9 @@ void merge_forget(struct merge *m);
 /* The most ops a device cuts into one change set; HQ's per-change-set bound is never set below
  * it. 1,000 new grants (7,000 ops) go in one. */
 #define CHANGESET_OPS_MAX 8000
+/* A page for a request of version 1 or 2 is cut as those devices cut and read it: at this much
+ * JSON, nothing else (they decompress at most 1 MiB). */
+#define CHANGESET_TARGET_V2 (256u * 1024u)
 #define CHANGESET_PAGE_OPS 32768           /* the most ops of one answer page */
 #define WIRE_JSON_MAX (8u * 1024u * 1024u) /* the most JSON either side decompresses */
 #define WIRE_JSON_NODES 393216u            /* the most JSON values either side parses */

@@ -544,6 +544,13 @@ START_TEST(pages_until_everything_pulled_once)
         seal_request(&b, "NAI", "", cs, &env);
         ck_assert_uint_eq(ingest(&env, &r), 200);
         doc = open_response(&b, &r, cs);
+        {
+            /* b is a version-2 device: its pages are cut at 256 KiB of JSON as before, far
+             * below the 1 MiB it decompresses */
+            char *txt = cJSON_PrintUnformatted(doc);
+            ck_assert_uint_le(strlen(txt), CHANGESET_TARGET_V2 + 64 * 1024);
+            x_free(txt);
+        }
         cur = resp_cursor(doc);
         ck_assert_int_ge(cur, b.cursor);
         if (pages == 0) {
