@@ -1441,33 +1441,41 @@ static void golden_v2_bodies(struct buf *req, struct buf *ans)
     ck_assert_int_eq(changeset_answer_end(ans, 1), MRF_OK);
 }
 
+/* Line 1 of tests/unit/golden/NAME is req and line 2 is ans, exactly. */
+static void golden_lines_are(const char *name, const char *req, const char *ans)
+{
+    uint8_t *file = NULL;
+    size_t n = 0;
+    struct mrf_error err = {0};
+    char *path = xasprintf("%s/tests/unit/golden/%s", MRF_TEST_SRC, name), *nl, *line2;
+
+    ck_assert_int_eq(file_read_all(path, 1 << 16, &file, &n, &err), MRF_OK);
+    nl = strchr((char *)file, '\n');
+    ck_assert_ptr_nonnull(nl);
+    *nl = '\0';
+    line2 = nl + 1;
+    line2[strcspn(line2, "\n")] = '\0';
+    ck_assert_str_eq((char *)file, req);
+    ck_assert_str_eq(line2, ans);
+    x_free(file);
+    x_free(path);
+}
+
 /* Formats only grow: this build writes version 2 exactly as the golden file holds it, and
  * reads it back field by field. */
 START_TEST(golden_changeset_v2)
 {
-    uint8_t *file = NULL;
-    size_t n = 0;
     struct mrf_error err = {0};
     struct buf req, ans;
     struct cs_request r;
     struct cs_answer a;
     struct sync_op op;
     uint8_t want[MRF_ID], sender[MRF_ID] = {0x11};
-    char *nl, *line2;
 
     buf_init(&req, 1 << 16);
     buf_init(&ans, 1 << 16);
     golden_v2_bodies(&req, &ans);
-    ck_assert_int_eq(
-        file_read_all(MRF_TEST_SRC "/tests/unit/golden/changeset-v2.txt", 1 << 16, &file, &n, &err),
-        MRF_OK);
-    nl = strchr((char *)file, '\n');
-    ck_assert_ptr_nonnull(nl);
-    *nl = '\0';
-    line2 = nl + 1;
-    line2[strcspn(line2, "\n")] = '\0';
-    ck_assert_str_eq((char *)file, req.data);
-    ck_assert_str_eq(line2, ans.data);
+    golden_lines_are("changeset-v2.txt", req.data, ans.data);
 
     ck_assert_int_eq(changeset_request_parse(req.data, req.len, &r, &err), MRF_OK);
     ck_assert_int_eq(r.version, 2);
@@ -1497,7 +1505,6 @@ START_TEST(golden_changeset_v2)
     changeset_answer_release(&a);
     buf_release(&req);
     buf_release(&ans);
-    x_free(file);
 }
 END_TEST
 
@@ -1591,30 +1598,19 @@ static void golden_v3_bodies(struct buf *req, struct buf *ans)
  * reads each op back. */
 START_TEST(golden_changeset_v3)
 {
-    uint8_t *file = NULL, sender[MRF_ID];
-    size_t n = 0;
+    uint8_t sender[MRF_ID];
     struct mrf_error err = {0};
     struct buf req, ans;
     struct cs_request r;
     struct cs_answer a;
     struct cs_reader rd;
     struct sync_op op;
-    char *nl, *line2;
 
     memset(sender, 0x11, sizeof sender);
     buf_init(&req, 1 << 16);
     buf_init(&ans, 1 << 16);
     golden_v3_bodies(&req, &ans);
-    ck_assert_int_eq(
-        file_read_all(MRF_TEST_SRC "/tests/unit/golden/changeset-v3.txt", 1 << 16, &file, &n, &err),
-        MRF_OK);
-    nl = strchr((char *)file, '\n');
-    ck_assert_ptr_nonnull(nl);
-    *nl = '\0';
-    line2 = nl + 1;
-    line2[strcspn(line2, "\n")] = '\0';
-    ck_assert_str_eq((char *)file, req.data);
-    ck_assert_str_eq(line2, ans.data);
+    golden_lines_are("changeset-v3.txt", req.data, ans.data);
 
     ck_assert_int_eq(changeset_request_parse(req.data, req.len, &r, &err), MRF_OK);
     ck_assert_int_eq(r.version, 3);
@@ -1650,7 +1646,6 @@ START_TEST(golden_changeset_v3)
     changeset_answer_release(&a);
     buf_release(&req);
     buf_release(&ans);
-    x_free(file);
 }
 END_TEST
 
