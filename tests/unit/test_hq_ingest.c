@@ -867,6 +867,35 @@ START_TEST(body_over_env_max_refused)
 }
 END_TEST
 
+/* A body of more values than either side parses (WIRE_JSON_NODES), a few KB sealed: refused
+ * as bad_json before cJSON builds it, nothing stored. */
+START_TEST(body_over_value_bound_refused)
+{
+    struct hqtest_device d;
+    struct buf env, ops;
+    uint8_t cs[MRF_ID];
+    struct ingest_result r;
+    struct counts before;
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    before = snap();
+    buf_init(&ops, WIRE_JSON_MAX);
+    ck_assert_int_eq(buf_puts(&ops, "0"), MRF_OK);
+    for (unsigned i = 0; i < WIRE_JSON_NODES; i++)
+        ck_assert_int_eq(buf_puts(&ops, ",0"), MRF_OK);
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    ck_assert_uint_lt(env.len, 64 * 1024);
+    ck_assert_uint_eq(ingest(&env, &r), 400);
+    ck_assert_str_eq(r.reason, "bad_json");
+    ingest_result_release(&r);
+    ck_assert_counts_eq(snap(), before);
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&d);
+}
+END_TEST
+
 /* A response envelope (kind 2) posted to HQ is refused. */
 START_TEST(response_kind_refused)
 {
@@ -2323,6 +2352,7 @@ int main(void)
     tcase_add_test(ok, first_changeset_enrolls_and_applies);
     tcase_add_test(ok, version3_request_applied_and_answered_in_kind);
     tcase_add_test(ok, version3_malformed_quarantined);
+    tcase_add_test(ok, body_over_value_bound_refused);
     tcase_add_test(ok, replay_applies_nothing_and_repeats_ack);
     tcase_add_test(ok, second_device_pulls_first_devices_ops);
     tcase_add_test(ok, pages_until_everything_pulled_once);
