@@ -353,7 +353,7 @@ void merge_forget(struct merge *m);
  * checks. Values are JSON integers, strings, base64url strings for blobs, or null. A request's
  * ops are the sender's own writes; devices write version 3.
  *
- * Bounds (docs/DECISIONS.md, "Change sets cut by their compressed size"): a device cuts a
+ * Bounds (docs/DECISIONS.md, "Wire version 3"): a device cuts a
  * change set, and HQ a page, when the zstd estimate of its body reaches CHANGESET_WIRE_TARGET,
  * or its JSON CHANGESET_TARGET, or its ops CHANGESET_OPS_MAX (a change set) or
  * CHANGESET_PAGE_OPS (a page). Either side decompresses at most WIRE_JSON_MAX bytes and parses
