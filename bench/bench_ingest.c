@@ -149,14 +149,16 @@ static void seal(struct dev *d, const struct sync_op *ops, int n, const struct h
 {
     struct envelope h;
     struct mrf_error err = {0};
+    struct cs_writer w;
 
-    buf_reset(json);
-    if (buf_printf(json, "{\"v\":1,\"cursor\":%lld,\"ops\":[", (long long)d->cursor) != MRF_OK)
+    /* the body a device of this release sends */
+    changeset_writer_init(&w, WIRE_VERSION, 0);
+    if (changeset_request_begin(json, WIRE_VERSION, d->cursor, 0, -1, NULL) != MRF_OK)
         die("request", "too large");
     for (int i = 0; i < n; i++)
-        if ((i > 0 && buf_puts(json, ",") != MRF_OK) || op_to_json(&ops[i], 0, json) != MRF_OK)
+        if (changeset_writer_put(&w, json, &ops[i]) != MRF_OK)
             die("request", "too large");
-    if (buf_puts(json, "]}") != MRF_OK)
+    if (changeset_request_end(json) != MRF_OK)
         die("request", "too large");
     memset(&h, 0, sizeof h);
     h.kind = ENV_REQUEST;

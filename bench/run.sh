@@ -285,7 +285,7 @@ clocks and outbox entries as capture leaves them), then one sync.
 | peak RSS while the passphrase unlocks the keys (Argon2id, 64 MiB by design, freed before the sync) | $(mib "$(getm "$mem" unlock_peak_kib)") MiB |
 | floor: peak RSS of \`mrf status\` on the same store (no unlock) | $(mib "$status_rss") MiB |
 
-Target: ≤ 32 MiB for the sync, bounded by the change-set size (256 KiB of JSON), not by the
+Target: ≤ 32 MiB for the sync, bounded by the change-set size (256 KiB of zstd, 8,000 ops), not by the
 outbox; one request per change set, all over one connection. "The sync itself" is measured in
 process: the same calls as \`mrf sync\` (open, unlock, sync), with the resident high-water mark
 reset (/proc/self/clear_refs) after the unlock. The whole process peaks during the unlock: the
