@@ -88,6 +88,22 @@ enum mrf_status client_open(struct cli_ctx *ctx)
     return capture_new(ctx->db, &ctx->cap, &ctx->err);
 }
 
+/* Gives the pages this command's writes freed (an acknowledged outbox, above all) back to the
+ * file system: the store runs with auto_vacuum INCREMENTAL (schema_open). Best effort: a page
+ * left free is reused by the next write, so a failure (busy) costs only file size. */
+static void trim_free_pages(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int free_pages = 0;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA freelist_count", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        free_pages = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (free_pages > 0)
+        (void)sqlite3_exec(db, "PRAGMA incremental_vacuum", NULL, NULL, NULL);
+}
+
 void client_close(struct cli_ctx *ctx)
 {
     capture_free(ctx->cap);
@@ -96,6 +112,8 @@ void client_close(struct cli_ctx *ctx)
         sqlite3_finalize(ctx->stmts[i]);
         ctx->stmts[i] = NULL;
     }
+    if (ctx->db != NULL && !ctx->readonly)
+        trim_free_pages(ctx->db);
     sqlite3_close_v2(ctx->db);
     ctx->db = NULL;
     client_ring_free(ctx->ring);
