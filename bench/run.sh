@@ -353,6 +353,7 @@ getr() { echo "$rep" | sed -n "s/^$1=//p"; }
 echo "$rep"
 if [ -n "$smoke" ]; then
     bench/duress.sh "$B" 2 >/dev/null
+    bench/device.sh "$B" --smoke # the device's costs (its full run is appended at the end)
     say "smoke run: every benchmark ran and checked what it measures; docs/BENCHMARKS.md untouched"
     exit 0
 fi
@@ -472,3 +473,10 @@ say "appended the duress timing to docs/BENCHMARKS.md"
     bench/attack.sh "$B" --markdown
 } >>docs/BENCHMARKS.md
 say "appended the figures under attack to docs/BENCHMARKS.md"
+
+# ---- the device's costs against its store's size (bench/device.sh) --------------------------
+{
+    echo
+    bench/device.sh "$B" --markdown
+} >>docs/BENCHMARKS.md
+say "appended the device's costs to docs/BENCHMARKS.md"
