@@ -11,9 +11,10 @@
 #   4. every listing (grant list, partner list, allocation, status, conflicts) as a whole
 #      process at 1k / 10k / 100k rows, output to /dev/null.
 # Stores of 3 and 4 are filled in SQL by bench_device fill (rows as capture leaves them; every
-# partner's name sealed as `mrf partner add` seals it). Prints key=value lines; with --markdown the section of
-# docs/BENCHMARKS.md instead. --smoke: tiny sizes, a few seconds (tests/integration/
-# test_bench.sh through bench/run.sh). Figures only: it fails only if something did not work.
+# partner's name sealed as `mrf partner add` seals it). Prints key=value lines; with --markdown
+# the section of docs/BENCHMARKS.md (the key=value lines then go to stderr). --smoke: tiny
+# sizes, a few seconds (tests/integration/test_bench.sh through bench/run.sh). Figures only:
+# it fails only if something did not work.
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 shift || true
@@ -192,9 +193,10 @@ for r in lst:
 for i, name in enumerate(names, 1):
     kv.append((f"list_ratio_{name}_per_row_largest_to_smallest",
                per_row(lst[-1], i) / per_row(lst[0], i)))
+for k, v in kv: # with --markdown to stderr, so bench/run.sh's console shows them too
+    print("%s=%s" % (k, ("%.2f" % v) if isinstance(v, float) else v),
+          file=sys.stderr if md else sys.stdout)
 if not md:
-    for k, v in kv:
-        print("%s=%s" % (k, ("%.2f" % v) if isinstance(v, float) else v))
     sys.exit(0)
 
 def tables(r):
@@ -217,19 +219,22 @@ for r in out:
 print()
 print("The post store after that sync, bytes per grant (dbstat; the file after the close):")
 print()
-names_t = sorted({k for r in out for k in tables(r)}, key=lambda k: -int(tables(last).get(k, 0)))
-shown = [k for k in names_t if int(tables(last).get(k, 0)) / int(last[8]) >= 4]
-print("| grants | file | free pages | " + " | ".join(shown) + " | other |")
-print("|---:|---:|---:|" + "---:|" * len(shown) + "---:|")
+groups = [("clocks", lambda k: k == "clocks"), ("grants (rows)", lambda k: k == "grants"),
+          ("grants' 3 indexes", lambda k: k.startswith("grants_") or k == "sqlite_autoindex_grants_1"),
+          ("outbox and its indexes", lambda k: k.startswith("outbox"))]
+print("| grants | file | free pages | " + " | ".join(g for g, _ in groups) + " | everything else |")
+print("|---:|---:|---:|" + "---:|" * len(groups) + "---:|")
 for r in out:
     t, g = tables(r), int(r[8])
-    other = sum(int(v) for k, v in t.items() if k not in shown)
+    sums = [sum(int(v) for k, v in t.items() if f(k)) for _, f in groups]
+    other = sum(int(v) for v in t.values()) - sum(sums)
     print("| %s | %.0f | %.0f | " % (f"{g:,}", int(r[6]) / g, int(r[7]) / g) +
-          " | ".join("%.0f" % (int(t.get(k, 0)) / g) for k in shown) + " | %.0f |" % (other / g))
+          " | ".join("%.0f" % (v / g) for v in sums) + " | %.0f |" % (other / g))
 print()
 print("`mrf export --format csv` as a whole process (median of 3, output to /dev/null), stores")
 print("filled by `bench_device fill` (a tenth of the partners without grants, one in fifty")
-print("removed, one grant in twenty removed; every partner's sealed name a real one):")
+print("removed, one grant in twenty removed; every partner's name sealed as `mrf partner add`")
+print("seals it, so --reveal opens each one):")
 print()
 print("| grants x partners | CSV rows | ms | µs/row | x smallest | --reveal ms | --reveal µs/row |")
 print("|---|---:|---:|---:|---:|---:|---:|")
