@@ -93,6 +93,8 @@ enum client_sql {
     CQ_BEGIN,
     CQ_COMMIT,
     CQ_ROLLBACK,
+    CQ_FREE_PAGES,
+    CQ_TRIM,
     CQ_COUNT
 };
 

@@ -105,6 +105,9 @@ static const char *const sql[CQ_COUNT] = {
     [CQ_BEGIN] = "BEGIN IMMEDIATE",
     [CQ_COMMIT] = "COMMIT",
     [CQ_ROLLBACK] = "ROLLBACK",
+    /* the store runs with auto_vacuum INCREMENTAL (schema_open): client_close */
+    [CQ_FREE_PAGES] = "PRAGMA freelist_count",
+    [CQ_TRIM] = "PRAGMA incremental_vacuum",
 };
 
 /* "SELECT <every column of t, in wire order> FROM <t> WHERE id = ?1"; caller frees. */

@@ -89,31 +89,33 @@ enum mrf_status client_open(struct cli_ctx *ctx)
 }
 
 /* Gives the pages this command's writes freed (an acknowledged outbox, above all) back to the
- * file system: the store runs with auto_vacuum INCREMENTAL (schema_open). Best effort: a page
- * left free is reused by the next write, so a failure (busy) costs only file size. */
-static void trim_free_pages(sqlite3 *db)
+ * file system: the store runs with auto_vacuum INCREMENTAL (schema_open). Best effort, and
+ * ctx->err is left as the command left it: a page left free is reused by the next write, so
+ * a failure (busy) costs only file size. */
+static void trim_free_pages(struct cli_ctx *ctx)
 {
-    sqlite3_stmt *s = NULL;
-    int free_pages = 0;
+    struct mrf_error kept = ctx->err;
+    sqlite3_stmt *s = client_stmt(ctx, CQ_FREE_PAGES);
 
-    if (sqlite3_prepare_v2(db, "PRAGMA freelist_count", -1, &s, NULL) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
-        free_pages = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    if (free_pages > 0)
-        (void)sqlite3_exec(db, "PRAGMA incremental_vacuum", NULL, NULL, NULL);
+    if (s != NULL && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0 &&
+        (s = client_stmt(ctx, CQ_TRIM)) != NULL)
+        while (sqlite3_step(s) == SQLITE_ROW)
+            ;
+    if (s != NULL)
+        sqlite3_reset(s);
+    ctx->err = kept;
 }
 
 void client_close(struct cli_ctx *ctx)
 {
+    if (ctx->db != NULL && !ctx->readonly)
+        trim_free_pages(ctx);
     capture_free(ctx->cap);
     ctx->cap = NULL;
     for (int i = 0; i < CQ_COUNT; i++) {
         sqlite3_finalize(ctx->stmts[i]);
         ctx->stmts[i] = NULL;
     }
-    if (ctx->db != NULL && !ctx->readonly)
-        trim_free_pages(ctx->db);
     sqlite3_close_v2(ctx->db);
     ctx->db = NULL;
     client_ring_free(ctx->ring);
