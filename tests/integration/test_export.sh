@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `mrf export --format csv` (client/cmd_export.c) against the CSV its contract describes, byte
 # for byte: one row per live grant with its partner's columns (the first partner the list
-# gives with the grant's partner code; only the code... nothing if the partner's row is not on
-# this device), then one row per live partner no grant names, each field quoted with inner
+# gives with the grant's partner code; empty if the partner's row is not on this device), then
+# one row per live partner no grant names, each field quoted with inner
 # quotes doubled and a leading = + - @ defused, CRLF line ends. The reference below builds
 # that CSV from `export --format json` (the same lists, in the same order) the plain way, a
 # walk of the partner list per grant, so the export's own lookup (sorted, not walked) must give
