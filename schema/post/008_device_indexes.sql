@@ -12,7 +12,7 @@ CREATE INDEX outbox_frozen ON outbox(changeset) WHERE changeset IS NOT NULL;
 -- grants_year (post, year) served no statement of the device: none names the post (a post
 -- store holds one post's rows), so SQLite never picks it, and the listings and sums by year
 -- read the table (EXPLAIN QUERY PLAN of every client statement on grants, docs/DECISIONS.md,
--- "Free pages and indexes of the post store"). It cost some 30 bytes per grant. The other
--- three stay: the primary key's (merge and every read by id), grants_code (a code given on
--- the command line) and grants_partner (a partner's grants and their count).
+-- "The device's costs against the size of its store"). It cost some 30 bytes per grant. The
+-- other three stay: the primary key's (merge and every read by id), grants_code (a code given
+-- on the command line) and grants_partner (a partner's grants and their count).
 DROP INDEX grants_year;
