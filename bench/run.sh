@@ -357,6 +357,8 @@ if [ -n "$smoke" ]; then
     link_rc=0
     bench/link.sh "$B" --smoke || link_rc=$?
     [ "$link_rc" -eq 0 ] || [ "$link_rc" -eq 2 ] || { say "bench/link.sh failed (exit $link_rc)"; exit 1; }
+
+    bench/device.sh "$B" --smoke # the device's costs (its full run is appended at the end)
     say "smoke run: every benchmark ran and checked what it measures; docs/BENCHMARKS.md untouched"
     exit 0
 fi
@@ -491,3 +493,10 @@ elif [ "$link_rc" -ne 2 ]; then
     exit 1
 fi
 rm -f "$link_md"
+
+# ---- the device's costs against its store's size (bench/device.sh) --------------------------
+{
+    echo
+    bench/device.sh "$B" --markdown
+} >>docs/BENCHMARKS.md
+say "appended the device's costs to docs/BENCHMARKS.md"
