@@ -163,12 +163,14 @@ static void seal(struct dev *d, const struct sync_op *ops, int n, const struct h
 {
     struct envelope h;
     struct mrf_error err = {0};
+    struct cs_writer w;
 
-    /* the device's own request (version 2: the cursor in the post's sequence) */
-    if (changeset_request_begin(json, d->cursor, 0, -1, NULL) != MRF_OK)
+    /* the body a device of this release sends */
+    changeset_writer_init(&w, WIRE_VERSION, 0);
+    if (changeset_request_begin(json, WIRE_VERSION, d->cursor, 0, -1, NULL) != MRF_OK)
         die("request", "too large");
     for (int i = 0; i < n; i++)
-        if ((i > 0 && buf_puts(json, ",") != MRF_OK) || op_to_json(&ops[i], 0, json) != MRF_OK)
+        if (changeset_writer_put(&w, json, &ops[i]) != MRF_OK)
             die("request", "too large");
     if (changeset_request_end(json) != MRF_OK)
         die("request", "too large");

@@ -93,6 +93,8 @@ enum client_sql {
     CQ_BEGIN,
     CQ_COMMIT,
     CQ_ROLLBACK,
+    CQ_FREE_PAGES,
+    CQ_TRIM,
     CQ_COUNT
 };
 
@@ -121,6 +123,8 @@ void client_init(struct cli_ctx *ctx, const char *home);
 /* Opens the existing post store and its capture (read-only if ctx->readonly). MRF_E_STATE if
  * the device is not set up. */
 enum mrf_status client_open(struct cli_ctx *ctx);
+/* Closes what client_open opened; after a command that could write, first returns the store's
+ * free pages to the file system (PRAGMA incremental_vacuum). */
 void client_close(struct cli_ctx *ctx);
 /* Asks for the passphrase (MRF_PASSPHRASE or the terminal) and unlocks ctx->secrets.
  * MRF_E_PASSPHRASE if it is wrong. */

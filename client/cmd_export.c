@@ -2,6 +2,7 @@
  * hand-over. Without --reveal, identities and notes stay "sealed". CSV has one row per grant,
  * with its partner's columns; a live partner without grants has one row with empty grant
  * columns. JSON lists every partner a grant can point to, removed ones included. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
@@ -35,16 +36,57 @@ static void csv_field(const cJSON *v, int last)
     fputs(last ? "\r\n" : ",", stdout);
 }
 
-static const cJSON *partner_by_code(const cJSON *partners, const char *code)
-{
+/* The partners by code, for one lookup per grant in O(log n): the list's items sorted by
+ * (code, place in the list), so a code's first entry is the one the list gives first. Items
+ * without a code are left out (no grant can name them). */
+struct by_code {
+    const char *code;
+    size_t place;
     const cJSON *p;
+    int has_grant; /* on a code's first entry: a grant names this code */
+};
 
+static int by_code_cmp(const void *a, const void *b)
+{
+    const struct by_code *x = a, *y = b;
+    int c = strcmp(x->code, y->code);
+
+    return c != 0 ? c : x->place < y->place ? -1 : x->place > y->place;
+}
+
+/* OUT: *n entries; caller frees (x_free). */
+static struct by_code *by_code_make(const cJSON *partners, size_t *n)
+{
+    struct by_code *v = xmalloc(((size_t)cJSON_GetArraySize(partners) + 1) * sizeof *v);
+    const cJSON *p;
+    size_t place = 0;
+
+    *n = 0;
     cJSON_ArrayForEach(p, partners) {
         const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code"));
-        if (c && code && strcmp(c, code) == 0)
-            return p;
+        if (c)
+            v[(*n)++] = (struct by_code){c, place, p, 0};
+        place++;
     }
-    return NULL;
+    qsort(v, *n, sizeof *v, by_code_cmp);
+    return v;
+}
+
+/* The first entry of code (the partner the list gives first with it), or NULL. */
+static struct by_code *by_code_find(struct by_code *v, size_t n, const char *code)
+{
+    size_t lo = 0, hi = n;
+
+    if (code == NULL)
+        return NULL;
+    while (lo < hi) { /* the first entry whose code is not below code */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(v[mid].code, code) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(v[lo].code, code) == 0 ? &v[lo] : NULL;
 }
 
 /* The CSV heading of a partner key: the key itself, but the partner's note is "partner_note"
@@ -63,6 +105,8 @@ static void print_csv(const cJSON *partners, const cJSON *grants)
     const char *pk[2 + PARTNER_NCOLS];
     int npk = 0;
     const cJSON *p, *g;
+    size_t nby;
+    struct by_code *by = by_code_make(partners, &nby);
 
     pk[npk++] = "code";
     pk[npk++] = "risk";
@@ -77,29 +121,30 @@ static void print_csv(const cJSON *partners, const cJSON *grants)
      * reached this device). */
     cJSON_ArrayForEach(g, grants) {
         const cJSON *pc = cJSON_GetObjectItemCaseSensitive(g, "partner");
-        p = partner_by_code(partners, cJSON_GetStringValue(pc));
+        struct by_code *e = by_code_find(by, nby, cJSON_GetStringValue(pc));
+        p = e ? e->p : NULL;
+        if (e)
+            e->has_grant = 1;
         for (int k = 0; k < npk; k++)
             csv_field(p ? cJSON_GetObjectItemCaseSensitive(p, pk[k]) : k == 0 ? pc : NULL, 0);
         for (int k = 0; k < ngk; k++)
             csv_field(cJSON_GetObjectItemCaseSensitive(g, gk[k]), k == ngk - 1);
     }
-    /* Then every live partner without grants. */
+    /* Then every live partner without grants: no grant names its code (a partner whose code
+     * another partner also has counts as having the grants that name the code). */
     cJSON_ArrayForEach(p, partners) {
         const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code"));
-        int any = 0;
+        const struct by_code *e = by_code_find(by, nby, code);
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "removed")))
             continue;
-        cJSON_ArrayForEach(g, grants) {
-            const char *gc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g, "partner"));
-            any |= gc && code && strcmp(gc, code) == 0;
-        }
-        if (any)
+        if (e && e->has_grant)
             continue;
         for (int k = 0; k < npk; k++)
             csv_field(cJSON_GetObjectItemCaseSensitive(p, pk[k]), 0);
         for (int k = 0; k < ngk; k++)
             csv_field(NULL, k == ngk - 1);
     }
+    x_free(by);
 }
 
 static int exec_export(struct cli_ctx *ctx, const struct cli_args *a)

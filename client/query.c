@@ -3,6 +3,7 @@
  * fields appear only as "sealed" unless the caller unlocked the keystore and asked to reveal;
  * then as their text, "sealed (another device)", or "damaged" (with a warning on stderr). */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -544,20 +545,41 @@ enum mrf_status client_conflicts_json(struct cli_ctx *ctx, int all, cJSON **out)
     return MRF_OK;
 }
 
-/* 1 if code appears in rows as a whole word (codes are letters, digits and '-'). */
-static int names_code(const char *rows, const char *code)
-{
-    size_t n = strlen(code);
+/* The codes the open conflicts name, for one lookup per row in O(log n): each whole word of a
+ * record's rows (a maximal run of letters, digits and '-': codes are made of those) with the
+ * record's place in CQ_OPEN_CONFLICT_ROWS's order, sorted by (word, place), so a code's first
+ * entry is the first record that names it. */
+struct named {
+    char word[24];
+    size_t rec;
+};
 
-    if (n == 0)
-        return 0;
-    for (const char *p = strstr(rows, code); p; p = strstr(p + 1, code)) {
-        int before = p == rows || !(isalnum((unsigned char)p[-1]) || p[-1] == '-');
-        int after = !(isalnum((unsigned char)p[n]) || p[n] == '-');
-        if (before && after)
-            return 1;
+static int is_word(char c)
+{
+    return isalnum((unsigned char)c) || c == '-';
+}
+
+static int named_cmp(const void *a, const void *b)
+{
+    const struct named *x = a, *y = b;
+    int c = strcmp(x->word, y->word);
+
+    return c != 0 ? c : x->rec < y->rec ? -1 : x->rec > y->rec;
+}
+
+/* The first record (its place) whose rows name code as a whole word; -1 if none. */
+static long named_find(const struct named *v, size_t n, const char *code)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(v[mid].word, code) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return 0;
+    return lo < n && strcmp(v[lo].word, code) == 0 ? (long)v[lo].rec : -1;
 }
 
 enum mrf_status client_grants_mark_conflicts(struct cli_ctx *ctx, cJSON *rows)
@@ -566,7 +588,8 @@ enum mrf_status client_grants_mark_conflicts(struct cli_ctx *ctx, cJSON *rows)
         char id[16];
         char rows[256];
     } *recs = NULL;
-    size_t n = 0, alloc = 0;
+    struct named *words = NULL;
+    size_t n = 0, alloc = 0, nw = 0, walloc = 0;
     sqlite3_stmt *s = client_stmt(ctx, CQ_OPEN_CONFLICT_ROWS);
     cJSON *o;
     int rc;
@@ -586,17 +609,34 @@ enum mrf_status client_grants_mark_conflicts(struct cli_ctx *ctx, cJSON *rows)
         x_free(recs);
         return client_db_fail(ctx, "cannot read open conflicts");
     }
+    for (size_t i = 0; i < n; i++) {
+        for (const char *p = recs[i].rows; *p;) {
+            size_t len = 0;
+            while (p[len] && is_word(p[len]))
+                len++;
+            if (len > 0 && len < sizeof words->word) { /* a longer word is no code */
+                if (nw == walloc) {
+                    walloc = walloc ? walloc * 2 : 64;
+                    words = xrealloc(words, walloc * sizeof *words);
+                }
+                memcpy(words[nw].word, p, len);
+                words[nw].word[len] = '\0';
+                words[nw++].rec = i;
+            }
+            p += len ? len : 1;
+        }
+    }
+    if (nw > 0)
+        qsort(words, nw, sizeof *words, named_cmp);
     cJSON_ArrayForEach(o, rows) {
         const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "code"));
-        const char *id = NULL;
-        for (size_t i = 0; code != NULL && id == NULL && i < n; i++)
-            if (names_code(recs[i].rows, code))
-                id = recs[i].id;
-        if (id)
-            cJSON_AddStringToObject(o, "conflict", id);
+        long rec = code != NULL && code[0] != '\0' ? named_find(words, nw, code) : -1;
+        if (rec >= 0)
+            cJSON_AddStringToObject(o, "conflict", recs[rec].id);
         else
             cJSON_AddNullToObject(o, "conflict");
     }
+    x_free(words);
     x_free(recs);
     return MRF_OK;
 }

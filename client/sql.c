@@ -69,8 +69,12 @@ static const char *const sql[CQ_COUNT] = {
                           "WHERE id = 1 AND audit_seq IS NOT NULL",
     [CQ_AUDIT_HEAD_PUT] = "UPDATE meta SET audit_seq = ?1, audit_hash = ?2, audit_sig = ?3, "
                           "audit_at = ?4 WHERE id = 1",
-    [CQ_OUTBOX_FROZEN_NEXT] = "SELECT changeset FROM outbox WHERE changeset IS NOT NULL "
-                              "ORDER BY seq LIMIT 1",
+    /* The outbox statements that name frozen entries use outbox_frozen (post migration 8), a
+     * partial index of the frozen entries only, so their cost follows the change sets in
+     * flight, not the outbox: without INDEXED BY, SQLite would find the oldest frozen entry
+     * by walking the table in seq order, past every pending entry when none is frozen. */
+    [CQ_OUTBOX_FROZEN_NEXT] = "SELECT changeset FROM outbox INDEXED BY outbox_frozen "
+                              "WHERE changeset IS NOT NULL ORDER BY seq LIMIT 1",
     [CQ_OUTBOX_FROZEN_LIST] = "SELECT changeset FROM outbox WHERE changeset IS NOT NULL "
                               "GROUP BY changeset ORDER BY min(seq) LIMIT ?1",
     [CQ_OUTBOX_OF] = "SELECT tbl, id, col, value, clock, prev_clock, prev_device, seq "
@@ -101,6 +105,9 @@ static const char *const sql[CQ_COUNT] = {
     [CQ_BEGIN] = "BEGIN IMMEDIATE",
     [CQ_COMMIT] = "COMMIT",
     [CQ_ROLLBACK] = "ROLLBACK",
+    /* the store runs with auto_vacuum INCREMENTAL (schema_open): client_close */
+    [CQ_FREE_PAGES] = "PRAGMA freelist_count",
+    [CQ_TRIM] = "PRAGMA incremental_vacuum",
 };
 
 /* "SELECT <every column of t, in wire order> FROM <t> WHERE id = ?1"; caller frees. */

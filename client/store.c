@@ -88,8 +88,28 @@ enum mrf_status client_open(struct cli_ctx *ctx)
     return capture_new(ctx->db, &ctx->cap, &ctx->err);
 }
 
+/* Gives the pages this command's writes freed (an acknowledged outbox, above all) back to the
+ * file system: the store runs with auto_vacuum INCREMENTAL (schema_open). Best effort, and
+ * ctx->err is left as the command left it: a page left free is reused by the next write, so
+ * a failure (busy) costs only file size. */
+static void trim_free_pages(struct cli_ctx *ctx)
+{
+    struct mrf_error kept = ctx->err;
+    sqlite3_stmt *s = client_stmt(ctx, CQ_FREE_PAGES);
+
+    if (s != NULL && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0 &&
+        (s = client_stmt(ctx, CQ_TRIM)) != NULL)
+        while (sqlite3_step(s) == SQLITE_ROW)
+            ;
+    if (s != NULL)
+        sqlite3_reset(s);
+    ctx->err = kept;
+}
+
 void client_close(struct cli_ctx *ctx)
 {
+    if (ctx->db != NULL && !ctx->readonly)
+        trim_free_pages(ctx);
     capture_free(ctx->cap);
     ctx->cap = NULL;
     for (int i = 0; i < CQ_COUNT; i++) {

@@ -105,26 +105,33 @@ static enum mrf_status next_frozen(struct sync_run *r, int *found)
     return MRF_OK;
 }
 
-/* Freezes the oldest pending entries, up to the target size of JSON and CHANGESET_OPS_MAX ops,
- * into a new change set. A run of consecutive entries of one row is never split: a new row's
- * creating writes are one transaction's, so they are consecutive, and HQ takes a row it does
- * not have only with its required columns in the same change set. A run alone over the target
- * still goes whole (a row has at most ten columns). *found 0 if nothing is pending. */
+/* Freezes the oldest pending entries into a new change set, up to CHANGESET_WIRE_TARGET of zstd
+ * (estimated as they are written), the target size of JSON and CHANGESET_OPS_MAX ops. A run of
+ * consecutive entries of one row is never split: a new row's creating writes are one
+ * transaction's, so they are consecutive, and HQ takes a row it does not have only with its
+ * required columns in the same change set. A run alone over the target still goes whole (a row
+ * has at most ten columns). *found 0 if nothing is pending. */
 static enum mrf_status cut(struct sync_run *r, int *found)
 {
     struct cli_ctx *ctx = r->ctx;
     sqlite3_stmt *s;
     struct sync_op op;
-    size_t run_mark = 0;
-    int64_t last = -1, n = 0, seen = -1, run_n = 0, run_last = -1;
+    struct cs_writer w;
+    struct cs_mark run_mark;
+    struct wire_meter *meter = wire_meter_new();
+    int64_t last = -1, seen = -1, run_last = -1;
     int rc, run_tbl = -1;
     uint8_t run_id[MRF_ID];
     enum mrf_status st = exec_stmt(ctx, CQ_BEGIN, "cannot begin a transaction");
 
     *found = 0;
-    if (st != MRF_OK)
+    if (st != MRF_OK) {
+        wire_meter_free(meter);
         return st;
+    }
     buf_reset(&r->json);
+    changeset_writer_init(&w, WIRE_VERSION, 0);
+    changeset_writer_mark(&w, &r->json, &run_mark);
     s = client_stmt(ctx, CQ_OUTBOX_PENDING);
     if (s == NULL) {
         st = MRF_E_IO;
@@ -142,16 +149,14 @@ static enum mrf_status cut(struct sync_run *r, int *found)
         if ((int)op.tbl != run_tbl || memcmp(op.id, run_id, MRF_ID) != 0) {
             run_tbl = (int)op.tbl; /* a new run: where the change set ends without it */
             memcpy(run_id, op.id, MRF_ID);
-            run_mark = r->json.len;
-            run_n = n;
+            changeset_writer_mark(&w, &r->json, &run_mark);
             run_last = last;
         }
-        if (changeset_put_op(&r->json, &n, &op, 0) != MRF_OK ||
-            (run_n > 0 && (r->json.len > r->target || n > CHANGESET_OPS_MAX))) {
-            if (run_n > 0) { /* the run goes whole into the next change set */
-                r->json.len = run_mark;
-                r->json.data[run_mark] = '\0';
-                n = run_n;
+        if (changeset_writer_put(&w, &r->json, &op) != MRF_OK ||
+            (run_mark.n > 0 && (r->json.len > r->target || w.n > CHANGESET_OPS_MAX ||
+                                wire_meter_update(meter, &r->json) > CHANGESET_WIRE_TARGET))) {
+            if (run_mark.n > 0) { /* the run goes whole into the next change set */
+                changeset_writer_rewind(&w, &r->json, &run_mark);
                 last = run_last;
             }
             break;
@@ -163,7 +168,7 @@ static enum mrf_status cut(struct sync_run *r, int *found)
         goto out;
     }
     sqlite3_reset(s);
-    if (n == 0)
+    if (w.n == 0)
         goto out;
     mrf_random(r->cs, MRF_ID);
     s = client_stmt(ctx, CQ_OUTBOX_FREEZE);
@@ -185,6 +190,7 @@ out:
         sqlite3_reset(s);
     if (st != MRF_OK || !*found)
         rollback(ctx);
+    wire_meter_free(meter);
     return st;
 }
 
@@ -197,10 +203,12 @@ static enum mrf_status build_request(struct sync_run *r, int with_ops)
     int64_t seen = ctx->meta.hq_cursor;
     sqlite3_stmt *s = NULL;
     struct sync_op op;
+    struct cs_writer w;
     int rc;
     enum mrf_status st;
 
     r->cs_ops = 0;
+    changeset_writer_init(&w, WIRE_VERSION, 0);
     if (with_ops) { /* what the least informed of its writes had pulled when it was made */
         s = client_stmt(ctx, CQ_OUTBOX_SEEN);
         if (s == NULL)
@@ -214,7 +222,8 @@ static enum mrf_status build_request(struct sync_run *r, int with_ops)
         if (rc != SQLITE_ROW)
             return client_db_fail(ctx, "cannot read the outbox");
     }
-    st = changeset_request_begin(&r->json, ctx->meta.hq_cursor, ctx->meta.conflict_cursor, seen,
+    st = changeset_request_begin(&r->json, WIRE_VERSION, ctx->meta.hq_cursor,
+                                 ctx->meta.conflict_cursor, seen,
                                  ctx->meta.enrolled_at == 0 ? ctx->secrets->enroll_secret : NULL);
     if (st == MRF_OK && with_ops) {
         s = client_stmt(ctx, CQ_OUTBOX_OF);
@@ -225,8 +234,9 @@ static enum mrf_status build_request(struct sync_run *r, int with_ops)
             if (!outbox_op(s, ctx->meta.device_id, &op))
                 st = mrf_error_set(&ctx->err, MRF_E_IO, "store: an outbox entry is damaged");
             else
-                st = changeset_put_op(&r->json, &r->cs_ops, &op, 0);
+                st = changeset_writer_put(&w, &r->json, &op);
         }
+        r->cs_ops = w.n;
         sqlite3_reset(s);
     }
     if (st == MRF_OK) { /* the post's key ring: what this device signed for it */
@@ -646,7 +656,7 @@ static enum mrf_status take_audit_head(struct sync_run *r, const struct cs_answe
 static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer *a)
 {
     struct cli_ctx *ctx = r->ctx;
-    const cJSON *item;
+    struct cs_reader reader;
     hlc_t pulled = 0, clock = 0;
     hlc_t bound = hlc_bound(a->hq_time_ms);
     uint64_t now_ms = time_now_ms();
@@ -692,9 +702,13 @@ static enum mrf_status apply_response(struct sync_run *r, const struct cs_answer
     acked = sqlite3_changes(ctx->db);
     merge_forget(r->merge);
     r->fresh = 0;
-    cJSON_ArrayForEach(item, a->ops) {
+    changeset_reader_init(&reader, a->ops, a->version, 1, NULL);
+    for (;;) {
         struct mrf_error err;
-        if (op_from_json(item, 1, NULL, &op, &err) != MRF_OK) {
+        enum mrf_status got = changeset_reader_next(&reader, &op, &err);
+        if (got == MRF_E_NOTFOUND)
+            break;
+        if (got != MRF_OK) {
             st = mrf_error_set(&ctx->err, MRF_E_REFUSED,
                                "HQ sent an op this device cannot "
                                "read; nothing was applied");

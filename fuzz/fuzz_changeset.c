@@ -1,20 +1,23 @@
 /* Fuzz target: the readers of change set JSON (sync/changeset.c), everything HQ and a device
  * read from a body once its envelope is open. The first byte of an input chooses the reader
  * for the rest:
- *   0  changeset_request_parse (HQ), then op_from_json on each op in the request form;
- *   1  changeset_answer_parse (a device), then op_from_json on each op in the answer form and
+ *   0  changeset_request_parse (HQ), then its ops with a changeset_reader of its version,
+ *      request form;
+ *   1  changeset_answer_parse (a device), then its ops the same way in the answer form, and
  *      changeset_conflict_parse on each conflict record;
- *   2  one op, request form;  3  one op, answer form;
+ *   2  one op, request form;  3  one op, answer form (the per-op form of versions 1 and 2);
  *   4  sync_value_from_json for the column named by the next two bytes, then the fund's check
  *      of that value (sync_column_check, sealed fields' frames included);
- *   5  one conflict record.
- * Every op and record that is read is written back (op_to_json, changeset_put_conflict) and
- * read again: it must come back the same, since what one side writes the other must read. */
+ *   5  one conflict record;
+ *   6  a version-3 ops list, request form;  7  the same, answer form.
+ * Every op and record that is read is written back (op_to_json, changeset_writer_put,
+ * changeset_put_conflict) and read again: it must come back the same, since what one side
+ * writes the other must read. A list is read up to its first bad op, as HQ and a device do. */
 #include <string.h>
 
 #include "fuzzutil.h"
 
-#define MODES 6
+#define MODES 8
 
 static const uint8_t sender[MRF_ID] = {0x5e, 0x4d, 0xe4};
 
@@ -70,6 +73,67 @@ static void op_round(const cJSON *j, int with_device)
     sync_op_release(&op);
 }
 
+/* Reads the ops of a list in version's form up to the first that is not one, writes them
+ * with a writer of that version, and reads them again: the same ops, as many. */
+static void ops_round(const cJSON *list, int version, int with_device)
+{
+    struct cs_reader r;
+    struct cs_writer w;
+    struct sync_op *ops = NULL, again;
+    struct mrf_error err;
+    struct buf b;
+    size_t n = 0, cap = 0;
+    cJSON *doc;
+    enum mrf_status st;
+
+    changeset_reader_init(&r, list, version, with_device, sender);
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            ops = xrealloc(ops, cap * sizeof *ops);
+        }
+        st = changeset_reader_next(&r, &ops[n], &err);
+        if (st != MRF_OK) {
+            if (ops[n].owned != NULL)
+                fuzz_die("changeset_reader_next: failed but kept a blob");
+            break;
+        }
+        n++;
+    }
+    if (st == MRF_OK ||
+        (st != MRF_E_NOTFOUND && changeset_reader_next(&r, &again, &err) != MRF_E_NOTFOUND))
+        fuzz_die("changeset_reader_next: read past a bad op");
+    buf_init(&b, WIRE_JSON_MAX);
+    changeset_writer_init(&w, version, with_device);
+    if (buf_puts(&b, "[") != MRF_OK)
+        fuzz_die("cannot start a list");
+    for (size_t i = 0; i < n; i++)
+        if (changeset_writer_put(&w, &b, &ops[i]) != MRF_OK)
+            fuzz_die("changeset_writer_put: cannot write an op that was read");
+    if (buf_puts(&b, "]") != MRF_OK || w.n != (int64_t)n)
+        fuzz_die("changeset_writer_put: lost an op");
+    doc = wire_json_parse(b.data, b.len);
+    if (doc == NULL)
+        fuzz_die("changeset_writer_put: wrote JSON the reader refuses");
+    if (changeset_ops_count(doc, version) != (int64_t)n)
+        fuzz_die("changeset_ops_count: not the ops written");
+    changeset_reader_init(&r, doc, version, with_device, sender);
+    for (size_t i = 0; i < n; i++) {
+        if (changeset_reader_next(&r, &again, &err) != MRF_OK)
+            fuzz_die("changeset_reader_next: refuses an op changeset_writer_put wrote");
+        if (!op_same(&ops[i], &again))
+            fuzz_die("read(write(ops)) is not ops");
+        sync_op_release(&again);
+    }
+    if (changeset_reader_next(&r, &again, &err) != MRF_E_NOTFOUND)
+        fuzz_die("changeset_reader_next: more ops than were written");
+    cJSON_Delete(doc);
+    buf_release(&b);
+    for (size_t i = 0; i < n; i++)
+        sync_op_release(&ops[i]);
+    x_free(ops);
+}
+
 /* Reads one record; if it is one, writes it and reads it again. */
 static void record_round(const cJSON *j)
 {
@@ -97,14 +161,12 @@ static void request(const char *json, size_t len)
 {
     struct cs_request r;
     struct mrf_error err;
-    const cJSON *item;
 
     if (changeset_request_parse(json, len, &r, &err) == MRF_OK) {
-        if (r.seen > r.cursor || r.cursor < 0 || r.ccursor < 0 ||
-            (r.version != 1 && r.version != 2))
+        if (r.seen > r.cursor || r.cursor < 0 || r.ccursor < 0 || r.version < WIRE_VERSION_MIN ||
+            r.version > WIRE_VERSION)
             fuzz_die("changeset_request_parse: a request outside its contract");
-        cJSON_ArrayForEach(item, r.ops)
-            op_round(item, 0);
+        ops_round(r.ops, r.version, 0);
     }
     changeset_request_release(&r);
 }
@@ -118,8 +180,9 @@ static void answer(const char *json, size_t len)
     if (changeset_answer_parse(json, len, &a, &err) == MRF_OK) {
         if (a.conflicts != NULL && cJSON_GetArraySize(a.conflicts) > CS_CONFLICTS_PAGE)
             fuzz_die("changeset_answer_parse: more records than a page");
-        cJSON_ArrayForEach(item, a.ops)
-            op_round(item, 1);
+        if (a.version < WIRE_VERSION_ANSWER || a.version > WIRE_VERSION)
+            fuzz_die("changeset_answer_parse: an answer outside its contract");
+        ops_round(a.ops, a.version, 1);
         cJSON_ArrayForEach(item, a.conflicts)
             record_round(item);
     }
@@ -173,6 +236,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         doc = wire_json_parse(json, len);
         if (doc != NULL)
             record_round(doc);
+        break;
+    case 6:
+    case 7:
+        doc = wire_json_parse(json, len);
+        if (doc != NULL)
+            ops_round(doc, 3, data[0] % MODES == 7);
         break;
     }
     cJSON_Delete(doc);

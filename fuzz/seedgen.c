@@ -51,8 +51,16 @@ static void put_str(const char *target, const char *name, int mode, const char *
 /* ---- change sets ------------------------------------------------------------------------- */
 
 static hlc_t seed_clock;
+static struct cs_writer seed_w; /* the body being written, in its version */
 
-static void op_add(struct buf *ops, int64_t *n, const uint8_t dev[MRF_ID], enum sync_table t,
+/* Starts the ops of a new body in version. */
+static void ops_begin(struct buf *ops, int version)
+{
+    buf_reset(ops);
+    changeset_writer_init(&seed_w, version, 0);
+}
+
+static void op_add(struct buf *ops, const uint8_t dev[MRF_ID], enum sync_table t,
                    const uint8_t id[MRF_ID], int col, const struct sync_value *v, hlc_t prev,
                    const uint8_t *prev_dev)
 {
@@ -70,29 +78,29 @@ static void op_add(struct buf *ops, int64_t *n, const uint8_t dev[MRF_ID], enum 
         op.has_prev_device = 1;
         memcpy(op.prev_device, prev_dev, MRF_ID);
     }
-    if (changeset_put_op(ops, n, &op, 0) != MRF_OK)
+    if (changeset_writer_put(&seed_w, ops, &op) != MRF_OK)
         fuzz_die("a seed change set is over its cap");
 }
 
-static void op_int(struct buf *ops, int64_t *n, const uint8_t *dev, enum sync_table t,
-                   const uint8_t *id, int col, int64_t i)
+static void op_int(struct buf *ops, const uint8_t *dev, enum sync_table t, const uint8_t *id,
+                   int col, int64_t i)
 {
     struct sync_value v = {.type = SYNC_INT, .i = i};
-    op_add(ops, n, dev, t, id, col, &v, 0, NULL);
+    op_add(ops, dev, t, id, col, &v, 0, NULL);
 }
 
-static void op_text(struct buf *ops, int64_t *n, const uint8_t *dev, enum sync_table t,
-                    const uint8_t *id, int col, const char *s)
+static void op_text(struct buf *ops, const uint8_t *dev, enum sync_table t, const uint8_t *id,
+                    int col, const char *s)
 {
     struct sync_value v = {.type = SYNC_TEXT, .text = s};
-    op_add(ops, n, dev, t, id, col, &v, 0, NULL);
+    op_add(ops, dev, t, id, col, &v, 0, NULL);
 }
 
-static void op_blob(struct buf *ops, int64_t *n, const uint8_t *dev, enum sync_table t,
-                    const uint8_t *id, int col, const uint8_t *b, size_t len)
+static void op_blob(struct buf *ops, const uint8_t *dev, enum sync_table t, const uint8_t *id,
+                    int col, const uint8_t *b, size_t len)
 {
     struct sync_value v = {.type = SYNC_BLOB, .blob = b, .n = len};
-    op_add(ops, n, dev, t, id, col, &v, 0, NULL);
+    op_add(ops, dev, t, id, col, &v, 0, NULL);
 }
 
 /* A sealed field of partner pid's column col for HQ's escrow key. OUT: *blob (x_free). */
@@ -116,7 +124,7 @@ struct body {
     int enroll; /* ENV_F_ENROLL: a first change set */
     char *json;
 };
-#define NBODIES 8
+#define NBODIES 9
 
 static char *request(const struct fuzz_device *d, int version, int64_t cursor, int64_t ccursor,
                      int enroll, const struct buf *ops)
@@ -124,11 +132,12 @@ static char *request(const struct fuzz_device *d, int version, int64_t cursor, i
     struct buf b;
 
     buf_init(&b, WIRE_JSON_MAX);
-    if (changeset_request_begin(&b, cursor, ccursor, -1, enroll ? d->secret : NULL) != MRF_OK ||
-        buf_puts(&b, ops->data) != MRF_OK || changeset_request_end(&b) != MRF_OK)
+    if (version != seed_w.version)
+        fuzz_die("seedgen: a body's ops in another version");
+    if (changeset_request_begin(&b, version, cursor, ccursor, -1, enroll ? d->secret : NULL) !=
+            MRF_OK ||
+        buf_puts(&b, ops->data ? ops->data : "") != MRF_OK || changeset_request_end(&b) != MRF_OK)
         fuzz_die("a seed change set is over its cap");
-    if (version == 1)
-        b.data[5] = '1'; /* {"v":2 -> {"v":1, the rest as the first release wrote it */
     return buf_take(&b, NULL);
 }
 
@@ -140,7 +149,6 @@ static void bodies(const struct hq_identity *hq, const struct fuzz_device *dev,
     uint8_t *blob = NULL;
     size_t blen = 0;
     struct buf ops;
-    int64_t n = 0;
     int k = 0;
 
     memset(gid, 0x47, sizeof gid);
@@ -149,79 +157,87 @@ static void bodies(const struct hq_identity *hq, const struct fuzz_device *dev,
     row_id_derive(tid, "themes", "NAI", 2026, "FOE");
     buf_init(&ops, WIRE_JSON_MAX);
     seed_clock = hlc_make(MS_2026, 0);
+    ops_begin(&ops, WIRE_VERSION);
 
     /* a grant */
-    op_blob(&ops, &n, a, ST_GRANTS, gid, GRANT_PARTNER, pid, sizeof pid);
-    op_text(&ops, &n, a, ST_GRANTS, gid, GRANT_THEME, "FOE");
-    op_int(&ops, &n, a, ST_GRANTS, gid, GRANT_YEAR, 2026);
-    op_int(&ops, &n, a, ST_GRANTS, gid, GRANT_AMOUNT, 1250000);
-    op_text(&ops, &n, a, ST_GRANTS, gid, GRANT_CURRENCY, "EUR");
-    op_text(&ops, &n, a, ST_GRANTS, gid, GRANT_STATUS, "committed");
-    op_text(&ops, &n, a, ST_GRANTS, gid, GRANT_START, "2026-03-01");
-    out[k++] = (struct body){"grant", FD_NAI_A, 0, request(&dev[FD_NAI_A], 2, 0, 0, 0, &ops)};
+    op_blob(&ops, a, ST_GRANTS, gid, GRANT_PARTNER, pid, sizeof pid);
+    op_text(&ops, a, ST_GRANTS, gid, GRANT_THEME, "FOE");
+    op_int(&ops, a, ST_GRANTS, gid, GRANT_YEAR, 2026);
+    op_int(&ops, a, ST_GRANTS, gid, GRANT_AMOUNT, 1250000);
+    op_text(&ops, a, ST_GRANTS, gid, GRANT_CURRENCY, "EUR");
+    op_text(&ops, a, ST_GRANTS, gid, GRANT_STATUS, "committed");
+    op_text(&ops, a, ST_GRANTS, gid, GRANT_START, "2026-03-01");
+    out[k++] =
+        (struct body){"grant", FD_NAI_A, 0, request(&dev[FD_NAI_A], WIRE_VERSION, 0, 0, 0, &ops)};
 
     /* a partner: sealed name, risk; and the year's themes */
-    buf_reset(&ops);
-    n = 0;
+    ops_begin(&ops, WIRE_VERSION);
     sealed_field(hq, pid, PARTNER_NAME, "Example Partner Association", &blob, &blen);
-    op_blob(&ops, &n, a, ST_PARTNERS, pid, PARTNER_NAME, blob, blen);
+    op_blob(&ops, a, ST_PARTNERS, pid, PARTNER_NAME, blob, blen);
     x_free(blob);
-    op_text(&ops, &n, a, ST_PARTNERS, pid, PARTNER_RISK, "medium");
-    op_int(&ops, &n, a, ST_THEMES, tid, THEME_YEAR, 2026);
-    op_text(&ops, &n, a, ST_THEMES, tid, THEME_THEME, "FOE");
-    out[k++] = (struct body){"partner", FD_NAI_A, 0, request(&dev[FD_NAI_A], 2, 3, 0, 0, &ops)};
+    op_text(&ops, a, ST_PARTNERS, pid, PARTNER_RISK, "medium");
+    op_int(&ops, a, ST_THEMES, tid, THEME_YEAR, 2026);
+    op_text(&ops, a, ST_THEMES, tid, THEME_THEME, "FOE");
+    out[k++] =
+        (struct body){"partner", FD_NAI_A, 0, request(&dev[FD_NAI_A], WIRE_VERSION, 3, 0, 0, &ops)};
 
     /* another device of NAI changes the grant's amount and status over a's write */
-    buf_reset(&ops);
-    n = 0;
+    ops_begin(&ops, WIRE_VERSION);
     {
         struct sync_value v = {.type = SYNC_INT, .i = 1400000};
         struct sync_value s = {.type = SYNC_TEXT, .text = "draft"};
-        op_add(&ops, &n, b, ST_GRANTS, gid, GRANT_AMOUNT, &v, hlc_make(MS_2026, 4), a);
-        op_add(&ops, &n, b, ST_GRANTS, gid, GRANT_STATUS, &s, hlc_make(MS_2026, 6), a);
+        op_add(&ops, b, ST_GRANTS, gid, GRANT_AMOUNT, &v, hlc_make(MS_2026, 4), a);
+        op_add(&ops, b, ST_GRANTS, gid, GRANT_STATUS, &s, hlc_make(MS_2026, 6), a);
     }
-    out[k++] = (struct body){"parallel", FD_NAI_B, 0, request(&dev[FD_NAI_B], 2, 0, 1, 0, &ops)};
+    out[k++] = (struct body){"parallel", FD_NAI_B, 0,
+                             request(&dev[FD_NAI_B], WIRE_VERSION, 0, 1, 0, &ops)};
+
+    /* the same in version 2, as devices of the release before write it */
+    ops_begin(&ops, 2);
+    {
+        struct sync_value v = {.type = SYNC_INT, .i = 1300000};
+        op_add(&ops, b, ST_GRANTS, gid, GRANT_AMOUNT, &v, hlc_make(MS_2026, 4), a);
+    }
+    out[k++] = (struct body){"v2", FD_NAI_B, 0, request(&dev[FD_NAI_B], 2, 0, 1, 0, &ops)};
 
     /* a removal and a null */
-    buf_reset(&ops);
-    n = 0;
-    op_int(&ops, &n, b, ST_GRANTS, gid, GRANT_REMOVED, 1);
+    ops_begin(&ops, WIRE_VERSION);
+    op_int(&ops, b, ST_GRANTS, gid, GRANT_REMOVED, 1);
     {
         struct sync_value v = {.type = SYNC_TEXT, .is_null = 1};
-        op_add(&ops, &n, b, ST_GRANTS, gid, GRANT_START, &v, 0, NULL);
+        op_add(&ops, b, ST_GRANTS, gid, GRANT_START, &v, 0, NULL);
     }
-    out[k++] = (struct body){"remove", FD_NAI_B, 0, request(&dev[FD_NAI_B], 2, 2, 0, 0, &ops)};
+    out[k++] =
+        (struct body){"remove", FD_NAI_B, 0, request(&dev[FD_NAI_B], WIRE_VERSION, 2, 0, 0, &ops)};
 
     /* an over-allocation at GVA, a clock far ahead */
-    buf_reset(&ops);
-    n = 0;
-    op_blob(&ops, &n, g, ST_GRANTS, gid2, GRANT_PARTNER, pid, sizeof pid);
-    op_text(&ops, &n, g, ST_GRANTS, gid2, GRANT_THEME, "HRD");
-    op_int(&ops, &n, g, ST_GRANTS, gid2, GRANT_YEAR, 2027);
-    op_int(&ops, &n, g, ST_GRANTS, gid2, GRANT_AMOUNT, MONEY_MAX_CENTS);
-    op_text(&ops, &n, g, ST_GRANTS, gid2, GRANT_CURRENCY, "USD");
+    ops_begin(&ops, WIRE_VERSION);
+    op_blob(&ops, g, ST_GRANTS, gid2, GRANT_PARTNER, pid, sizeof pid);
+    op_text(&ops, g, ST_GRANTS, gid2, GRANT_THEME, "HRD");
+    op_int(&ops, g, ST_GRANTS, gid2, GRANT_YEAR, 2027);
+    op_int(&ops, g, ST_GRANTS, gid2, GRANT_AMOUNT, MONEY_MAX_CENTS);
+    op_text(&ops, g, ST_GRANTS, gid2, GRANT_CURRENCY, "USD");
     seed_clock = hlc_make(MS_2026 * 3, 0);
-    op_text(&ops, &n, g, ST_GRANTS, gid2, GRANT_STATUS, "disbursed");
-    out[k++] = (struct body){"gva", FD_GVA, 0, request(&dev[FD_GVA], 2, 0, 0, 0, &ops)};
+    op_text(&ops, g, ST_GRANTS, gid2, GRANT_STATUS, "disbursed");
+    out[k++] = (struct body){"gva", FD_GVA, 0, request(&dev[FD_GVA], WIRE_VERSION, 0, 0, 0, &ops)};
     seed_clock = hlc_make(MS_2026, 100);
 
     /* the new device's first change set, with a grant of its own */
-    buf_reset(&ops);
-    n = 0;
-    op_text(&ops, &n, dev[FD_NEW].id, ST_GRANTS, gid, GRANT_THEME, "WGR");
-    out[k++] = (struct body){"enroll", FD_NEW, 1, request(&dev[FD_NEW], 2, 0, 0, 1, &ops)};
+    ops_begin(&ops, WIRE_VERSION);
+    op_text(&ops, dev[FD_NEW].id, ST_GRANTS, gid, GRANT_THEME, "WGR");
+    out[k++] =
+        (struct body){"enroll", FD_NEW, 1, request(&dev[FD_NEW], WIRE_VERSION, 0, 0, 1, &ops)};
 
     /* version 1, from the first release */
-    buf_reset(&ops);
-    n = 0;
-    op_text(&ops, &n, a, ST_GRANTS, gid, GRANT_CURRENCY, "KES");
+    ops_begin(&ops, 1);
+    op_text(&ops, a, ST_GRANTS, gid, GRANT_CURRENCY, "KES");
     out[k++] = (struct body){"v1", FD_NAI_A, 0, request(&dev[FD_NAI_A], 1, 0, 0, 0, &ops)};
 
     /* an allocation, which HQ alone writes: quarantined */
-    buf_reset(&ops);
-    n = 0;
-    op_int(&ops, &n, a, ST_ALLOCATIONS, gid2, ALLOC_AMOUNT, 100);
-    out[k++] = (struct body){"alloc", FD_NAI_A, 0, request(&dev[FD_NAI_A], 2, 0, 0, 0, &ops)};
+    ops_begin(&ops, WIRE_VERSION);
+    op_int(&ops, a, ST_ALLOCATIONS, gid2, ALLOC_AMOUNT, 100);
+    out[k++] =
+        (struct body){"alloc", FD_NAI_A, 0, request(&dev[FD_NAI_A], WIRE_VERSION, 0, 0, 0, &ops)};
 
     if (k != NBODIES)
         fuzz_die("seedgen: NBODIES");
@@ -235,7 +251,7 @@ static void bodies(const struct hq_identity *hq, const struct fuzz_device *dev,
 static void golden(const char *src)
 {
     static const char *const files[] = {"changeset-v1.txt", "changeset-v2.txt",
-                                        "changeset-v2-records.txt"};
+                                        "changeset-v2-records.txt", "changeset-v3.txt"};
     struct mrf_error err;
 
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {

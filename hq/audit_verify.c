@@ -114,7 +114,7 @@ static enum mrf_status replay_changeset(struct verify *v, const struct hq_audit_
     struct cs_request req;
     struct mrf_error err;
     struct sync_op op;
-    const cJSON *item;
+    struct cs_reader reader;
     char *json = NULL;
     size_t len = 0;
     hlc_t above = 0, to = 0;
@@ -155,9 +155,14 @@ static enum mrf_status replay_changeset(struct verify *v, const struct hq_audit_
         rc = bad(v, e, "the change set inside has no list of ops");
         goto out;
     }
-    cJSON_ArrayForEach(item, req.ops) {
+    changeset_reader_init(&reader, req.ops, req.version, 0, env.sender);
+    for (;;) {
         i++;
-        rc = op_from_json(item, 0, env.sender, &op, &err);
+        rc = changeset_reader_next(&reader, &op, &err);
+        if (rc == MRF_E_NOTFOUND) {
+            rc = MRF_OK;
+            break;
+        }
         if (rc != MRF_OK) {
             rc = bad(v, e, "op %d does not parse (%s)", i, err.msg);
             goto out;

@@ -140,7 +140,7 @@ const struct cmd_entry hq_cmd_limits_set = {
     "set the volume bounds per device (N ops, or 'default'); serve applies them at once",
     0,
     0,
-    {{"per-changeset", 1, "ops one change set may carry (at least 5000)"},
+    {{"per-changeset", 1, "ops one change set may carry (at least 8000, CHANGESET_OPS_MAX)"},
      {"per-hour", 1, "ops one device may send in an hour"},
      {NULL, 0, NULL}},
     limits_set_exec,

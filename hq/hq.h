@@ -435,6 +435,12 @@ struct hq_listen {
 enum mrf_status hq_listen_parse(const char *s, struct hq_listen *la, struct mrf_error *err);
 /* Every address on port: IPv6 and IPv4 on one socket when the machine has IPv6. */
 void hq_listen_any(struct hq_listen *la, uint16_t port);
+/* Readies an accepted connection's socket: TCP_NODELAY, so the records of the TLS handshake
+ * HQ writes one after another leave at once. With Nagle's algorithm the server's encrypted
+ * handshake records (certificate, Finished) wait for the client's ACK of its ServerHello: one
+ * extra round trip on every connection, 0.6 s on a satellite link (docs/DECISIONS.md, "No
+ * Nagle on HQ's connections"). 0, or -1 with errno if the socket refused. */
+int hq_listen_tune(int fd);
 /* After the server failed to start on la: finds out why (port in use, privileges, not this
  * machine's address) and sets err. */
 enum mrf_status hq_listen_failed(const struct hq_listen *la, struct mrf_error *err);

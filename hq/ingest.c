@@ -155,24 +155,27 @@ static const char *check_value(const struct sync_op *op)
  * the parsed ops (caller releases). */
 static void parse_ops(struct ingest *in, struct sync_op **ops, int *nops)
 {
-    const cJSON *arr = in->req.ops;
-    const cJSON *item;
+    struct cs_reader reader;
     struct mrf_error err;
     const char *why;
-    int n, i;
+    enum mrf_status st;
+    int64_t n;
+    int i;
 
     *ops = NULL;
     *nops = 0;
-    if (arr == NULL) {
+    if (in->req.ops == NULL) {
         str_copy(in->quarantine, "ops is not a list", sizeof in->quarantine);
         return;
     }
-    n = cJSON_GetArraySize(arr);
+    n = changeset_ops_count(in->req.ops, in->req.version);
     *ops = xcalloc((size_t)n + 1, sizeof **ops);
-    i = 0;
-    /* Walked, not indexed: cJSON_GetArrayItem walks the list from its head every time. */
-    cJSON_ArrayForEach(item, arr) {
-        if (op_from_json(item, 0, in->dev.id, &(*ops)[i], &err) != MRF_OK) {
+    changeset_reader_init(&reader, in->req.ops, in->req.version, 0, in->dev.id);
+    for (i = 0; i < n; i++) {
+        st = changeset_reader_next(&reader, &(*ops)[i], &err);
+        if (st == MRF_E_NOTFOUND)
+            break;
+        if (st != MRF_OK) {
             str_copy(in->quarantine, err.msg, sizeof in->quarantine);
             break;
         }
@@ -182,9 +185,8 @@ static void parse_ops(struct ingest *in, struct sync_op **ops, int *nops)
             snprintf(in->quarantine, sizeof in->quarantine, "%s (op %d)", why, i + 1);
             break;
         }
-        i++;
     }
-    in->r->ops_in = n;
+    in->r->ops_in = (int)n;
 }
 
 /* HQ's volume bounds per device (hq/volume.c), before anything of a new change set is read:
@@ -194,7 +196,7 @@ static void parse_ops(struct ingest *in, struct sync_op **ops, int *nops)
 static enum mrf_status admit(struct ingest *in, const char **reason, unsigned *status)
 {
     struct hq_volume v;
-    int64_t nops = in->req.ops != NULL ? cJSON_GetArraySize(in->req.ops) : 0;
+    int64_t nops = changeset_ops_count(in->req.ops, in->req.version);
     enum mrf_status rc = hq_volume_admit(in->s, in->dev.id, nops, in->now, &v);
 
     if (rc != MRF_OK || v.over == NULL)
@@ -285,24 +287,37 @@ static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, i
 
 /* ---- the answer -------------------------------------------------------------------------- */
 
+/* A page of the post's ops, cut by its estimated size on the wire (CHANGESET_WIRE_TARGET of
+ * zstd), its JSON (CHANGESET_TARGET) and its ops (CHANGESET_PAGE_OPS); for a version-1 or -2
+ * request at CHANGESET_TARGET_V2 of JSON, as its device reads it. */
 struct page {
     struct ingest *in;
     struct buf *json;
     int64_t cursor; /* in the request's terms: the post's sequence (v2) or HQ's (v1) */
     int more;
-    int64_t count;
+    struct cs_writer w; /* of the request's version, answer form */
+    struct wire_meter *meter;
 };
+
+/* 1 once the page holds what one answer may (see struct page). */
+static int page_full(struct page *p)
+{
+    if (p->in->req.version < 3)
+        return p->json->len >= CHANGESET_TARGET_V2;
+    return p->json->len >= CHANGESET_TARGET || p->w.n >= CHANGESET_PAGE_OPS ||
+           (p->w.n > 0 && wire_meter_update(p->meter, p->json) >= CHANGESET_WIRE_TARGET);
+}
 
 static enum mrf_status page_op(void *arg, int64_t pseq, int64_t seq, const struct sync_op *op)
 {
     struct page *p = arg;
 
-    if (p->json->len >= CHANGESET_TARGET) {
+    if (page_full(p)) {
         p->more = 1;
         return MRF_E_TOOBIG; /* page full: stop here */
     }
     if (memcmp(op->device, p->in->dev.id, MRF_ID) != 0 &&
-        changeset_put_op(p->json, &p->count, op, 1) != MRF_OK) {
+        changeset_writer_put(&p->w, p->json, op) != MRF_OK) {
         p->more = 1;
         return MRF_E_TOOBIG;
     }
@@ -339,7 +354,7 @@ static enum mrf_status page_record(void *arg, const struct hq_conflict *c)
  * device's conflict cursor. */
 static enum mrf_status build_response(struct ingest *in, struct buf *json)
 {
-    struct page p = {in, json, in->cursor, 0, 0};
+    struct page p = {in, json, in->cursor, 0, {0}, NULL};
     struct records rec = {json, in->req.ccursor, 0, 0};
     struct audit_head head;
     int64_t after = in->cursor;
@@ -351,10 +366,13 @@ static enum mrf_status build_response(struct ingest *in, struct buf *json)
         rc = hqstore_oplog_pseq_at(in->s, in->dev.post, in->cursor, &after);
     if (rc != MRF_OK)
         return rc;
+    changeset_writer_init(&p.w, in->req.version, 1);
+    p.meter = wire_meter_new();
     rc = hqstore_oplog_scan(in->s, in->dev.post, after, page_op, &p);
+    wire_meter_free(p.meter);
     if (rc != MRF_OK && rc != MRF_E_TOOBIG)
         return rc;
-    in->r->ops_out = (int)p.count;
+    in->r->ops_out = (int)p.w.n;
     rc = changeset_answer_ops_end(json, p.cursor);
     if (rc == MRF_OK && in->req.version >= 2) {
         rc = hq_audit_head(in->s, in->id->keys, &head);

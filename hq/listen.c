@@ -1,9 +1,10 @@
 /* Where `mrf-hq serve` listens: parsing --listen (IPv4 or bracketed IPv6 with a port), the
  * default (every address on the port of HQ's URL), and a clear reason when the address cannot
- * be bound. */
+ * be bound; the options of an accepted connection's socket. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -143,4 +144,11 @@ enum mrf_status hq_listen_failed(const struct hq_listen *la, struct mrf_error *e
                          "cannot start the HTTPS server on %s (see the messages above); check "
                          "%s and %s in the HQ home",
                          la->text, HQ_TLS_CERT_FILE, HQ_TLS_KEY_FILE);
+}
+
+int hq_listen_tune(int fd)
+{
+    int one = 1;
+
+    return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }

@@ -337,6 +337,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 
         cn = xcalloc(1, sizeof *cn);
         cn->fd = fd != NULL ? fd->connect_fd : MHD_INVALID_SOCKET;
+        if (cn->fd != MHD_INVALID_SOCKET)
+            (void)hq_listen_tune(cn->fd); /* a socket that refuses is only slower */
         addr_key_of(&cn->addr, ad != NULL ? ad->client_addr : NULL);
         cn->since_ms = mono_ms();
         pthread_mutex_lock(&g->mu);

@@ -82,6 +82,26 @@ enum mrf_status schema_migrate(sqlite3 *db, enum schema_kind kind, int target,
     return MRF_OK;
 }
 
+/* A post store gives the pages its writes free back to the file system (docs/DECISIONS.md,
+ * "Free pages of the post store"): auto_vacuum INCREMENTAL, and client_close runs
+ * incremental_vacuum after a command that wrote. A store made by this binary has it from its
+ * first page (the pragma schema_open runs first); an older store gets it here from a one-off
+ * VACUUM, which cannot run inside a migration's transaction. A VACUUM that fails (another
+ * process is writing: busy) leaves the store as it was, in use as before, and the next
+ * writing open tries again; so its failure is not the open's. */
+static void post_auto_vacuum(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int mode = -1;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA auto_vacuum", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        mode = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (mode == 0)
+        (void)sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL, NULL, NULL);
+}
+
 enum mrf_status schema_open(const char *path, enum schema_kind kind, sqlite3 **out,
                             struct mrf_error *err)
 {
@@ -100,8 +120,12 @@ enum mrf_status schema_open(const char *path, enum schema_kind kind, sqlite3 **o
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, 5000);
     /* WAL: readers never block the writer, and a crash keeps the last commit. secure_delete:
-     * freed pages are zeroed, so an overwritten sealed value does not linger in the file. */
-    if (sqlite3_exec(db,
+     * freed pages are zeroed, so an overwritten sealed value does not linger in the file.
+     * auto_vacuum (post stores; before journal_mode, which writes a new file's header): see
+     * post_auto_vacuum(). */
+    if ((kind == SCHEMA_POST &&
+         sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) != SQLITE_OK) ||
+        sqlite3_exec(db,
                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
                      "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
                      NULL, NULL, NULL) != SQLITE_OK) {
@@ -111,6 +135,8 @@ enum mrf_status schema_open(const char *path, enum schema_kind kind, sqlite3 **o
     st = schema_migrate(db, kind, schema_latest(kind), err);
     if (st != MRF_OK)
         goto fail;
+    if (kind == SCHEMA_POST)
+        post_auto_vacuum(db);
     *out = db;
     return MRF_OK;
 fail:

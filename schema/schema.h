@@ -3,8 +3,10 @@
  *
  * schema_open() opens (creating if needed) a store file, sets WAL, foreign keys, a busy timeout
  * and secure_delete, then applies every missing migration, each in its own transaction, tracked
- * with PRAGMA user_version. A store newer than this binary is refused (MRF_E_STATE). The
- * returned handle is owned by the caller (sqlite3_close_v2). */
+ * with PRAGMA user_version. A store newer than this binary is refused (MRF_E_STATE). A post
+ * store runs with auto_vacuum INCREMENTAL (an older one is VACUUMed once to get it); its
+ * owner runs PRAGMA incremental_vacuum when it wants freed pages returned. The returned
+ * handle is owned by the caller (sqlite3_close_v2). */
 #ifndef MRF_SCHEMA_H
 #define MRF_SCHEMA_H
 

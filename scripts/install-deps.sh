@@ -8,6 +8,7 @@ pkgs=(build-essential cmake pkg-config
       libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libzstd-dev
       clang-format cppcheck curl python3 faketime
       nginx-light # tests/integration/test_proxy.sh: HQ behind the documented nginx
+      iptables ethtool libnetfilter-queue-dev # bench/link.sh: the satellite link between namespaces
       chromium    # the browser tests of the web pages (tests/integration/uidriver.py)
       clang libclang-rt-14-dev) # scripts/fuzz.sh: clang and its libFuzzer runtime
 

@@ -120,15 +120,29 @@ enum mrf_status op_to_json(const struct sync_op *op, int with_device, struct buf
     return st;
 }
 
-/* 1 if text holds the escape \u0000 (an escaped backslash is skipped, not mistaken for one). */
-static int has_escaped_nul(const char *text, size_t len)
+/* 1 if text holds the escape \u0000 (an escaped backslash is skipped, not mistaken for one)
+ * or more than WIRE_JSON_NODES values: cJSON makes one node per value, and a body has at most
+ * one value more than its commas, brackets and braces outside strings. */
+static int unreadable(const char *text, size_t len)
 {
-    for (size_t i = 0; i + 1 < len; i++) {
-        if (text[i] != '\\')
+    size_t values = 1;
+    int in_string = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (in_string) {
+            if (text[i] == '"')
+                in_string = 0;
+            else if (text[i] == '\\' && i + 1 < len) {
+                if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+                    return 1;
+                i++; /* the escaped character */
+            }
             continue;
-        if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+        }
+        if (text[i] == '"')
+            in_string = 1;
+        else if ((text[i] == ',' || text[i] == '[' || text[i] == '{') && ++values > WIRE_JSON_NODES)
             return 1;
-        i++; /* the escaped character */
     }
     return 0;
 }
@@ -138,7 +152,7 @@ cJSON *wire_json_parse(const char *text, size_t len)
     const char *end = NULL;
     cJSON *doc;
 
-    if (has_escaped_nul(text, len))
+    if (unreadable(text, len))
         return NULL;
     doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (doc != NULL && end != text + len) {
@@ -203,10 +217,35 @@ static enum mrf_status get_value(const cJSON *j, const struct sync_column *c, st
     return bad(err, "unknown column type");
 }
 
+/* Table and row id of an op. */
+static enum mrf_status get_row(const cJSON *t, const cJSON *id, struct sync_op *op,
+                               struct mrf_error *err)
+{
+    if (!cJSON_IsNumber(t) || t->valueint < 0 || t->valueint >= ST_COUNT ||
+        t->valuedouble != (double)t->valueint)
+        return bad(err, "unknown table");
+    op->tbl = (enum sync_table)t->valueint;
+    if (get_id(id, op->id) != MRF_OK)
+        return bad(err, "row id is not 32 hex digits");
+    return MRF_OK;
+}
+
+/* Column and value of an op of table op->tbl. */
+static enum mrf_status get_column(const cJSON *col, const cJSON *val, struct sync_op *op,
+                                  struct mrf_error *err)
+{
+    const struct sync_table_desc *d = sync_table_get(op->tbl);
+
+    if (!cJSON_IsNumber(col) || col->valueint < 0 || col->valueint >= d->ncols ||
+        col->valuedouble != (double)col->valueint)
+        return bad(err, "unknown column");
+    op->col = col->valueint;
+    return get_value(val, &d->cols[op->col], op, err);
+}
+
 enum mrf_status op_from_json(const cJSON *j, int with_device, const uint8_t sender[MRF_ID],
                              struct sync_op *op, struct mrf_error *err)
 {
-    const struct sync_table_desc *d;
     int n = cJSON_GetArraySize(j);
     const cJSON *f[7] = {0};
     enum mrf_status st;
@@ -216,18 +255,9 @@ enum mrf_status op_from_json(const cJSON *j, int with_device, const uint8_t send
         return bad(err, "not an op array of the right length");
     for (int i = 0; i < n; i++)
         f[i] = cJSON_GetArrayItem(j, i);
-    if (!cJSON_IsNumber(f[0]) || f[0]->valueint < 0 || f[0]->valueint >= ST_COUNT ||
-        f[0]->valuedouble != (double)f[0]->valueint)
-        return bad(err, "unknown table");
-    op->tbl = (enum sync_table)f[0]->valueint;
-    d = sync_table_get(op->tbl);
-    if (get_id(f[1], op->id) != MRF_OK)
-        return bad(err, "row id is not 32 hex digits");
-    if (!cJSON_IsNumber(f[2]) || f[2]->valueint < 0 || f[2]->valueint >= d->ncols ||
-        f[2]->valuedouble != (double)f[2]->valueint)
-        return bad(err, "unknown column");
-    op->col = f[2]->valueint;
-    st = get_value(f[3], &d->cols[op->col], op, err);
+    st = get_row(f[0], f[1], op, err);
+    if (st == MRF_OK)
+        st = get_column(f[2], f[3], op, err);
     if (st != MRF_OK)
         goto fail;
     if (get_clock(f[4], &op->clock) != MRF_OK || op->clock == 0) {
@@ -257,6 +287,265 @@ enum mrf_status op_from_json(const cJSON *j, int with_device, const uint8_t send
 fail:
     sync_op_release(op);
     return st;
+}
+
+/* ---- version 3: row-shaped ops ----------------------------------------------------------- */
+
+/* clock, as an offset from base when it is within 2^53 of it (a JSON number keeps it exact),
+ * else as 16 hex digits. */
+static enum mrf_status put_clock_from(struct buf *b, hlc_t clock, hlc_t base)
+{
+    uint64_t d = clock >= base ? clock - base : base - clock;
+
+    if (d > (uint64_t)JSON_INT_MAX)
+        return put_clock(b, clock);
+    return buf_printf(b, clock >= base ? "%llu" : "-%llu", (unsigned long long)d);
+}
+
+/* A clock written by put_clock_from against base. */
+static enum mrf_status get_clock_from(const cJSON *j, hlc_t base, hlc_t *out)
+{
+    double d;
+
+    if (cJSON_IsString(j))
+        return get_clock(j, out);
+    if (!cJSON_IsNumber(j))
+        return MRF_E_INVALID;
+    d = j->valuedouble;
+    if (d > JSON_INT_MAX || d < -JSON_INT_MAX || d != (double)(int64_t)d)
+        return MRF_E_INVALID;
+    if (d >= 0) {
+        if ((uint64_t)d > HLC_MAX - base)
+            return MRF_E_INVALID;
+        *out = base + (uint64_t)d;
+    } else {
+        if ((uint64_t)-d > base)
+            return MRF_E_INVALID;
+        *out = base - (uint64_t)-d;
+    }
+    return MRF_OK;
+}
+
+/* A writer: its index if the body named it before, else its hex (and it takes an index). */
+static enum mrf_status put_writer(struct cs_writer *w, struct buf *b, const uint8_t id[MRF_ID])
+{
+    enum mrf_status st;
+
+    for (int i = 0; i < w->nwriters; i++)
+        if (memcmp(w->writers[i], id, MRF_ID) == 0)
+            return buf_printf(b, "%d", i);
+    st = put_hex(b, id, MRF_ID);
+    if (st == MRF_OK && w->nwriters < CS_WRITERS_MAX)
+        memcpy(w->writers[w->nwriters++], id, MRF_ID);
+    return st;
+}
+
+static enum mrf_status get_writer(struct cs_reader *r, const cJSON *j, uint8_t out[MRF_ID])
+{
+    if (cJSON_IsNumber(j)) {
+        if (j->valuedouble < 0 || j->valuedouble >= r->nwriters ||
+            j->valuedouble != (double)j->valueint)
+            return MRF_E_INVALID;
+        memcpy(out, r->writers[j->valueint], MRF_ID);
+        return MRF_OK;
+    }
+    if (get_id(j, out) != MRF_OK)
+        return MRF_E_INVALID;
+    if (r->nwriters < CS_WRITERS_MAX)
+        memcpy(r->writers[r->nwriters++], out, MRF_ID);
+    return MRF_OK;
+}
+
+void changeset_writer_init(struct cs_writer *w, int version, int with_device)
+{
+    memset(w, 0, sizeof *w);
+    w->version = version;
+    w->with_device = with_device;
+}
+
+void changeset_writer_mark(const struct cs_writer *w, const struct buf *b, struct cs_mark *m)
+{
+    m->len = b->len;
+    m->n = w->n;
+    m->in_row = w->in_row;
+    m->tbl = w->tbl;
+    memcpy(m->id, w->id, MRF_ID);
+    m->last = w->last;
+    m->nwriters = w->nwriters;
+}
+
+void changeset_writer_rewind(struct cs_writer *w, struct buf *b, const struct cs_mark *m)
+{
+    if (b->data != NULL) {
+        b->len = m->len;
+        if (m->in_row && m->len > 0) /* a put into the open row took its ']' */
+            b->data[m->len - 1] = ']';
+        b->data[m->len] = '\0';
+    }
+    w->n = m->n;
+    w->in_row = m->in_row;
+    w->tbl = m->tbl;
+    memcpy(w->id, m->id, MRF_ID);
+    w->last = m->last;
+    w->nwriters = m->nwriters;
+}
+
+/* One COL of op into b (the row is open). */
+static enum mrf_status put_col(struct cs_writer *w, struct buf *b, const struct sync_op *op)
+{
+    enum mrf_status st = buf_printf(b, "[%d,", op->col);
+
+    if (st == MRF_OK)
+        st = put_value(b, &op->v);
+    if (st == MRF_OK)
+        st = buf_puts(b, ",");
+    if (st == MRF_OK)
+        st = put_clock_from(b, op->clock, w->last);
+    if (st == MRF_OK && w->with_device) {
+        st = buf_puts(b, ",");
+        if (st == MRF_OK)
+            st = put_writer(w, b, op->device);
+    } else if (st == MRF_OK && (op->prev_clock != 0 || op->has_prev_device)) {
+        st = buf_puts(b, ",");
+        if (st == MRF_OK)
+            st = put_clock_from(b, op->prev_clock, op->clock);
+        if (st == MRF_OK && op->has_prev_device) {
+            st = buf_puts(b, ",");
+            if (st == MRF_OK)
+                st = put_writer(w, b, op->prev_device);
+        }
+    }
+    return st == MRF_OK ? buf_puts(b, "]]") : st;
+}
+
+enum mrf_status changeset_writer_put(struct cs_writer *w, struct buf *b, const struct sync_op *op)
+{
+    struct cs_mark m;
+    enum mrf_status st;
+
+    if (w->version < 3)
+        return changeset_put_op(b, &w->n, op, w->with_device);
+    changeset_writer_mark(w, b, &m);
+    if (w->in_row && w->tbl == op->tbl && memcmp(w->id, op->id, MRF_ID) == 0) {
+        b->len--; /* the row's ']' */
+        st = buf_puts(b, ",");
+    } else {
+        st = buf_printf(b, w->n > 0 ? ",[%d," : "[%d,", (int)op->tbl);
+        if (st == MRF_OK)
+            st = put_hex(b, op->id, MRF_ID);
+        if (st == MRF_OK)
+            st = buf_puts(b, ",");
+    }
+    if (st == MRF_OK)
+        st = put_col(w, b, op);
+    if (st != MRF_OK) {
+        changeset_writer_rewind(w, b, &m); /* a body never holds half an op */
+        return st;
+    }
+    w->in_row = 1;
+    w->tbl = op->tbl;
+    memcpy(w->id, op->id, MRF_ID);
+    w->last = op->clock;
+    w->n++;
+    return MRF_OK;
+}
+
+void changeset_reader_init(struct cs_reader *r, const cJSON *ops, int version, int with_device,
+                           const uint8_t sender[MRF_ID])
+{
+    memset(r, 0, sizeof *r);
+    r->version = version;
+    r->with_device = with_device;
+    r->sender = sender;
+    r->item = cJSON_IsArray(ops) ? ops->child : NULL;
+}
+
+/* One COL j of a version-3 row into op (table and id set). */
+static enum mrf_status col_from_json(struct cs_reader *r, const cJSON *j, struct sync_op *op,
+                                     struct mrf_error *err)
+{
+    int n = cJSON_GetArraySize(j);
+    const cJSON *f[5] = {0};
+    enum mrf_status st;
+
+    if (!cJSON_IsArray(j) || n < 3 || n > (r->with_device ? 4 : 5) || (r->with_device && n != 4))
+        return bad(err, "not a column entry of the right length");
+    for (int i = 0; i < n; i++)
+        f[i] = cJSON_GetArrayItem(j, i);
+    st = get_column(f[0], f[1], op, err);
+    if (st != MRF_OK)
+        return st;
+    if (get_clock_from(f[2], r->last, &op->clock) != MRF_OK || op->clock == 0)
+        return bad(err, "clock is not 16 hex digits nor an offset to a clock");
+    if (r->with_device) {
+        if (get_writer(r, f[3], op->device) != MRF_OK)
+            return bad(err, "writer is not 32 hex digits nor the index of one named before");
+        return MRF_OK;
+    }
+    memcpy(op->device, r->sender, MRF_ID);
+    if (n >= 4 && get_clock_from(f[3], op->clock, &op->prev_clock) != MRF_OK)
+        return bad(err, "previous clock is not 16 hex digits nor an offset to a clock");
+    if (n == 5) {
+        if (get_writer(r, f[4], op->prev_device) != MRF_OK)
+            return bad(err, "previous writer is not 32 hex digits nor the index of one named "
+                            "before");
+        op->has_prev_device = 1;
+    }
+    return MRF_OK;
+}
+
+enum mrf_status changeset_reader_next(struct cs_reader *r, struct sync_op *op,
+                                      struct mrf_error *err)
+{
+    const cJSON *row;
+    enum mrf_status st;
+
+    memset(op, 0, sizeof *op);
+    if (r->item == NULL)
+        return MRF_E_NOTFOUND;
+    if (r->version < 3) {
+        row = r->item;
+        st = op_from_json(row, r->with_device, r->sender, op, err);
+        r->item = st == MRF_OK ? row->next : NULL; /* read no further than a bad op */
+        return st;
+    }
+    if (r->col == NULL) { /* entering a row */
+        if (!cJSON_IsArray(r->item) || cJSON_GetArraySize(r->item) < 3) {
+            r->item = NULL; /* a body is read no further than its first bad op */
+            return bad(err, "not a row of table, id and column entries");
+        }
+        r->col = cJSON_GetArrayItem(r->item, 2);
+    }
+    st = get_row(cJSON_GetArrayItem(r->item, 0), cJSON_GetArrayItem(r->item, 1), op, err);
+    if (st == MRF_OK)
+        st = col_from_json(r, r->col, op, err);
+    if (st != MRF_OK) {
+        sync_op_release(op);
+        r->item = NULL;
+        return st;
+    }
+    r->last = op->clock;
+    r->col = r->col->next;
+    if (r->col == NULL)
+        r->item = r->item->next;
+    return MRF_OK;
+}
+
+int64_t changeset_ops_count(const cJSON *ops, int version)
+{
+    const cJSON *row;
+    int64_t n = 0;
+    int k;
+
+    if (!cJSON_IsArray(ops))
+        return 0;
+    if (version < 3)
+        return cJSON_GetArraySize(ops);
+    cJSON_ArrayForEach(row, ops) {
+        k = cJSON_IsArray(row) ? cJSON_GetArraySize(row) : 0;
+        n += k > 2 ? k - 2 : 1; /* a malformed row still counts */
+    }
+    return n;
 }
 
 enum mrf_status sync_value_to_json(const struct sync_value *v, struct buf *b)
@@ -312,14 +601,14 @@ enum mrf_status changeset_put_op(struct buf *b, int64_t *n, const struct sync_op
     return MRF_OK;
 }
 
-enum mrf_status changeset_request_begin(struct buf *b, int64_t cursor, int64_t ccursor,
+enum mrf_status changeset_request_begin(struct buf *b, int version, int64_t cursor, int64_t ccursor,
                                         int64_t seen, const uint8_t *enroll_secret)
 {
     enum mrf_status st;
     char *secret;
 
     buf_reset(b);
-    st = buf_printf(b, "{\"v\":%d,\"cursor\":%lld,", WIRE_VERSION, (long long)cursor);
+    st = buf_printf(b, "{\"v\":%d,\"cursor\":%lld,", version, (long long)cursor);
     if (st == MRF_OK && ccursor > 0) /* absent means 0: a device's first requests stay as before */
         st = buf_printf(b, "\"ccursor\":%lld,", (long long)ccursor);
     if (st == MRF_OK && seen >= 0 && seen < cursor) /* absent means the cursor */
@@ -595,8 +884,10 @@ enum mrf_status changeset_answer_parse(const char *json, size_t len, struct cs_a
     if (a->doc == NULL || !cJSON_IsObject(a->doc))
         return bad_answer(err, "not JSON");
     v = cJSON_GetObjectItemCaseSensitive(a->doc, "v");
-    if (!cJSON_IsNumber(v) || v->valuedouble != WIRE_VERSION)
+    if (!cJSON_IsNumber(v) || v->valuedouble < WIRE_VERSION_ANSWER ||
+        v->valuedouble > WIRE_VERSION || v->valuedouble != (double)v->valueint)
         return bad_answer(err, "another version");
+    a->version = v->valueint;
     ack = cJSON_GetObjectItemCaseSensitive(a->doc, "ack");
     if (get_id(cJSON_GetObjectItemCaseSensitive(ack, "id"), a->ack.id) != MRF_OK)
         return bad_answer(err, "no change set id");

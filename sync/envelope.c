@@ -4,6 +4,8 @@
  * change unnoticed) and signs header and ciphertext with the sender's Ed25519 key. Parsing
  * checks every length against the frame before anything is allocated; opening verifies the
  * signature before it decrypts and bounds the decompressed size before it allocates. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -220,4 +222,61 @@ out:
 void envelope_hash(const struct envelope *h, uint8_t out[32])
 {
     mrf_hash(out, 32, h->raw, h->raw_len, NULL, 0);
+}
+
+/* ---- the size a body will have on the wire ----------------------------------------------- */
+
+/* Fed a block at a time and flushed after each, so what zstd gave is exact for the bytes
+ * flushed; the bytes since count at the ratio so far. A flush ends a zstd block, which makes
+ * the estimate a little larger than the one-shot compression the envelope makes. */
+#define METER_BLOCK (16u * 1024u)
+
+struct wire_meter {
+    ZSTD_CCtx *z;
+    size_t fed;      /* bytes of the body fed (and flushed) so far */
+    size_t produced; /* zstd bytes they gave */
+    uint8_t out[4096];
+};
+
+struct wire_meter *wire_meter_new(void)
+{
+    struct wire_meter *m = xcalloc(1, sizeof *m);
+
+    m->z = ZSTD_createCCtx();
+    if (m->z == NULL) { /* allocation never fails quietly (common/xalloc.c) */
+        fprintf(stderr, "mrf: out of memory (a zstd context)\n");
+        abort();
+    }
+    ZSTD_CCtx_setParameter(m->z, ZSTD_c_compressionLevel, ENV_ZSTD_LEVEL);
+    return m;
+}
+
+void wire_meter_free(struct wire_meter *m)
+{
+    if (m == NULL)
+        return;
+    ZSTD_freeCCtx(m->z);
+    x_free(m);
+}
+
+size_t wire_meter_update(struct wire_meter *m, const struct buf *b)
+{
+    size_t held, rc;
+
+    while (b->len >= m->fed + METER_BLOCK) {
+        ZSTD_inBuffer in = {b->data + m->fed, METER_BLOCK, 0};
+        do {
+            ZSTD_outBuffer out = {m->out, sizeof m->out, 0};
+            rc = ZSTD_compressStream2(m->z, &out, &in, ZSTD_e_flush);
+            if (ZSTD_isError(rc))
+                return m->produced + (b->len - m->fed); /* uncompressed: the JSON bound holds */
+            m->produced += out.pos;
+        } while (rc != 0 || in.pos < in.size);
+        m->fed += METER_BLOCK;
+    }
+    held = b->len > m->fed ? b->len - m->fed : 0;
+    /* the bytes not yet fed count at the ratio so far, or 1:4 before any */
+    if (m->fed > 0)
+        return m->produced + (size_t)((double)held * (double)m->produced / (double)m->fed);
+    return held / 4;
 }

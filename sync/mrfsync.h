@@ -337,20 +337,50 @@ void merge_forget(struct merge *m);
  * Version 1 is the same without "restamp", "time", "audit", "conflicts" and "ccursor" (in
  * either direction), with a cursor in HQ's global sequence; HQ still reads version-1 requests
  * and answers them in version 1. A reader ignores members it does not know.
- * OP is [table, "<row id hex>", column, value, "<clock hex>"] and, in a request, optionally
- * "<prev clock hex>", "<prev device hex>"; in an answer the writer follows the clock:
- * [table, id, column, value, clock, "<device hex>"]. Values are JSON integers, strings,
- * base64url strings for blobs, or null. A request's ops are the sender's own writes. */
-#define WIRE_VERSION 2
-#define WIRE_VERSION_MIN 1              /* the oldest request HQ reads */
-#define CHANGESET_TARGET (256u * 1024u) /* bytes of JSON a change set or page is cut at */
-/* The most ops a device cuts into one change set (besides CHANGESET_TARGET, which alone holds
- * at most ~4,200 of the smallest ops); HQ's per-change-set bound is never set below it. */
-#define CHANGESET_OPS_MAX 5000
-#define WIRE_JSON_MAX (1024u * 1024u) /* the most JSON either side decompresses */
+ * OPS in versions 1 and 2 is a list of OP, one per column write: [table, "<row id hex>",
+ * column, value, "<clock hex>"] and, in a request, optionally "<prev clock hex>",
+ * "<prev device hex>"; in an answer the writer follows the clock:
+ * [table, id, column, value, clock, "<device hex>"].
+ * Version 3 (docs/DECISIONS.md, "Wire version 3") writes the same ops row-shaped: OPS is a list
+ * of ROW = [table, "<row id hex>", COL, COL, ...], one ROW for each run of consecutive ops of
+ * one row (at least one COL each), COL = [column, value, CLOCK] and, in a request, optionally
+ * PREV and then WRITER (the previous clock and writer); in an answer [column, value, CLOCK,
+ * WRITER]. A CLOCK is "<16 hex>" or an integer offset (|d| <= 2^53) from the clock of the op
+ * before it in the body (0 before the first); a PREV is "<16 hex>" or an offset from its op's
+ * own clock; a WRITER is "<32 hex>", which also takes the next index of the body's writers
+ * while fewer than CS_WRITERS_MAX are named, or the integer index of one named before. A
+ * reader turns a body of either form into the same ops in the same order, with the same
+ * checks. Values are JSON integers, strings, base64url strings for blobs, or null. A request's
+ * ops are the sender's own writes; devices write version 3.
+ *
+ * Bounds (docs/DECISIONS.md, "Wire version 3"): a device cuts a
+ * change set, and HQ a page, when the zstd estimate of its body reaches CHANGESET_WIRE_TARGET,
+ * or its JSON CHANGESET_TARGET, or its ops CHANGESET_OPS_MAX (a change set) or
+ * CHANGESET_PAGE_OPS (a page). Either side decompresses at most WIRE_JSON_MAX bytes and parses
+ * at most WIRE_JSON_NODES values (wire_json_parse), so the memory one body costs its reader is
+ * bounded whatever its sender wrote: the JSON (8 MiB), its parsed strings (at most as much) and
+ * 64 bytes per value (24 MiB): about 40 MiB, where version 2's 1 MiB of JSON with no value
+ * bound could cost some 34 MiB (a value every two bytes). A page of CHANGESET_PAGE_OPS ops holds
+ * at most 8 values per op in any version (262,144), well inside the bound. */
+#define WIRE_VERSION 3
+#define WIRE_VERSION_MIN 1    /* the oldest request HQ reads */
+#define WIRE_VERSION_ANSWER 2 /* the oldest answer a device reads (a pouch's answer in flight) */
+#define CHANGESET_WIRE_TARGET (256u * 1024u)  /* zstd bytes a change set or page is cut at */
+#define CHANGESET_TARGET (4u * 1024u * 1024u) /* bytes of JSON a change set or page is cut at */
+/* The most ops a device cuts into one change set; HQ's per-change-set bound is never set below
+ * it. 1,000 new grants (7,000 ops) go in one. */
+#define CHANGESET_OPS_MAX 8000
+/* A page for a request of version 1 or 2 is cut as those devices cut and read it: at this much
+ * JSON, nothing else (they decompress at most 1 MiB). */
+#define CHANGESET_TARGET_V2 (256u * 1024u)
+#define CHANGESET_PAGE_OPS 32768           /* the most ops of one answer page */
+#define WIRE_JSON_MAX (8u * 1024u * 1024u) /* the most JSON either side decompresses */
+#define WIRE_JSON_NODES 393216u            /* the most JSON values either side parses */
+#define CS_WRITERS_MAX 64                  /* writers a version-3 body names by index */
 
 /* Parses a body of exactly len bytes of JSON (trailing bytes refused). An escaped NUL
- * (\u0000) is refused too: cJSON would decode it into a string that C then reads cut short.
+ * (\u0000) is refused too: cJSON would decode it into a string that C then reads cut short;
+ * so is a body of more than WIRE_JSON_NODES values (counted before cJSON allocates any).
  * NULL if the body is not acceptable; otherwise the caller frees with cJSON_Delete. */
 cJSON *wire_json_parse(const char *text, size_t len);
 
@@ -360,24 +390,93 @@ enum mrf_status sync_value_to_json(const struct sync_value *v, struct buf *b);
  * and blobs owned by op: sync_op_release). MRF_E_INVALID if it is not one. */
 enum mrf_status sync_value_from_json(const char *json, enum sync_table t, int col,
                                      struct sync_op *op, struct mrf_error *err);
-/* Appends op as JSON to b; with_device: the answer form (writer after the clock), else the
- * request form (previous clock and writer if any). MRF_E_TOOBIG if b's cap is reached. */
+/* Appends op as JSON to b in the per-op form of versions 1 and 2; with_device: the answer form
+ * (writer after the clock), else the request form (previous clock and writer if any).
+ * MRF_E_TOOBIG if b's cap is reached. */
 enum mrf_status op_to_json(const struct sync_op *op, int with_device, struct buf *b);
-/* Parses one OP. In the request form the writer is set to sender. Checks table, column, id,
- * clocks and the value's type against the column; MRF_E_INVALID with a message otherwise.
- * Text values point into the cJSON tree (keep it alive); blobs are decoded into op->owned. */
+/* Parses one OP of the per-op form (versions 1 and 2). In the request form the writer is set to
+ * sender. Checks table, column, id, clocks and the value's type against the column; MRF_E_INVALID
+ * with a message otherwise. Text values point into the cJSON tree (keep it alive); blobs are
+ * decoded into op->owned. */
 enum mrf_status op_from_json(const cJSON *j, int with_device, const uint8_t sender[MRF_ID],
                              struct sync_op *op, struct mrf_error *err);
-/* Appends op to a list of *n ops being written into b (a comma first unless it is the first)
- * and counts it. MRF_E_TOOBIG if b's cap is reached; b is then as it was. */
+/* Appends op in the per-op form to a list of *n ops being written into b (a comma first
+ * unless it is the first) and counts it. MRF_E_TOOBIG if b's cap is reached; b is then as it
+ * was. */
 enum mrf_status changeset_put_op(struct buf *b, int64_t *n, const struct sync_op *op,
                                  int with_device);
 
-/* A request body: changeset_request_begin (b is reset first; ccursor: the device's conflict
+/* Writes the ops of one body in its version's form (per-op before 3, row-shaped from 3),
+ * with the state version 3 carries from op to op: the open row, the last clock, the writers
+ * named. Nothing to release. */
+struct cs_writer {
+    int version;
+    int with_device;     /* the answer form */
+    int64_t n;           /* ops written */
+    int in_row;          /* version 3: a row is open; its closing ']' is b's last byte */
+    enum sync_table tbl; /* ... and its table and id */
+    uint8_t id[MRF_ID];
+    hlc_t last; /* the clock of the last op written (0 before the first) */
+    int nwriters;
+    uint8_t writers[CS_WRITERS_MAX][MRF_ID];
+};
+/* Where a body stood, to go back to it (changeset_writer_rewind). */
+struct cs_mark {
+    size_t len;
+    int64_t n;
+    int in_row;
+    enum sync_table tbl;
+    uint8_t id[MRF_ID];
+    hlc_t last;
+    int nwriters;
+};
+void changeset_writer_init(struct cs_writer *w, int version, int with_device);
+/* Appends op to the ops list being written into b (after the list's '['). MRF_E_TOOBIG if b's
+ * cap is reached; b and w are then as they were. */
+enum mrf_status changeset_writer_put(struct cs_writer *w, struct buf *b, const struct sync_op *op);
+void changeset_writer_mark(const struct cs_writer *w, const struct buf *b, struct cs_mark *m);
+/* Takes b and w back to m (ops put since are gone). */
+void changeset_writer_rewind(struct cs_writer *w, struct buf *b, const struct cs_mark *m);
+
+/* Reads the ops of a body's list in its version's form, one at a time. ops may be NULL (no
+ * ops). Nothing to release. */
+struct cs_reader {
+    int version;
+    int with_device;
+    const uint8_t *sender; /* the request form's writer */
+    const cJSON *item;     /* the next OP (before 3) or the current ROW (3) */
+    const cJSON *col;      /* version 3: the next COL of item (NULL: the row is not entered) */
+    hlc_t last;
+    int nwriters;
+    uint8_t writers[CS_WRITERS_MAX][MRF_ID];
+};
+void changeset_reader_init(struct cs_reader *r, const cJSON *ops, int version, int with_device,
+                           const uint8_t sender[MRF_ID]);
+/* The next op into *op (as op_from_json: release it with sync_op_release). MRF_E_NOTFOUND past
+ * the last; MRF_E_INVALID with a "bad_op: ..." message if it is not one, after which the reader
+ * reads no further (MRF_E_NOTFOUND). */
+enum mrf_status changeset_reader_next(struct cs_reader *r, struct sync_op *op,
+                                      struct mrf_error *err);
+/* The number of ops a list holds in a body of version (what volume bounds count), without
+ * reading them: a version-3 row counts its entries past table and id. */
+int64_t changeset_ops_count(const cJSON *ops, int version);
+
+/* An estimate of the zstd size of a body as it is written (sync/envelope.c), so change sets
+ * and pages are cut by their size on the wire: the bytes fed so far are compressed as a
+ * stream, and the input zstd still holds counts at the ratio so far. */
+struct wire_meter;
+struct wire_meter *wire_meter_new(void);
+void wire_meter_free(struct wire_meter *m);
+/* Feeds b's bytes past those fed (after a rewind below them, nothing) and returns the
+ * estimate. */
+size_t wire_meter_update(struct wire_meter *m, const struct buf *b);
+
+/* A request body: changeset_request_begin (b is reset first; version: WIRE_VERSION, or an older
+ * one only to write what devices of the field send; ccursor: the device's conflict
  * record cursor, written only when past 0; seen: the least cursor its ops were written at,
  * written only when below cursor; enroll_secret NULL once HQ has accepted the device),
- * changeset_put_op for each op, changeset_request_end. */
-enum mrf_status changeset_request_begin(struct buf *b, int64_t cursor, int64_t ccursor,
+ * changeset_writer_put for each op, changeset_request_end. */
+enum mrf_status changeset_request_begin(struct buf *b, int version, int64_t cursor, int64_t ccursor,
                                         int64_t seen, const uint8_t *enroll_secret);
 enum mrf_status changeset_request_end(struct buf *b);
 
@@ -458,7 +557,8 @@ enum mrf_status changeset_conflict_parse(const cJSON *j, struct cs_conflict *c,
                                          struct mrf_error *err);
 
 /* An answer body, in this order: changeset_answer_begin (b reset first; version as the
- * request's); changeset_put_op(..., 1) for each op of the page; changeset_answer_ops_end with
+ * request's); changeset_writer_put (a writer of that version, answer form) for each op of the
+ * page; changeset_answer_ops_end with
  * the cursor the page reaches; then, in version 2 only (never in a version-1 answer), if HQ
  * has them: changeset_answer_audit, and changeset_answer_conflicts_begin,
  * changeset_put_conflict for each record of the page, changeset_answer_conflicts_end; last
@@ -475,9 +575,11 @@ enum mrf_status changeset_put_conflict(struct buf *b, int64_t *n, const struct c
 enum mrf_status changeset_answer_conflicts_end(struct buf *b, int64_t ccursor);
 enum mrf_status changeset_answer_end(struct buf *b, int more);
 
-/* An answer as the device reads it (version WIRE_VERSION only). ops and conflicts are views
- * into doc; each record is read with changeset_conflict_parse. */
+/* An answer as the device reads it (versions WIRE_VERSION_ANSWER to WIRE_VERSION; its ops with
+ * a changeset_reader of its version). ops and conflicts are views into doc; each record is
+ * read with changeset_conflict_parse. */
 struct cs_answer {
+    int version;
     struct cs_ack ack;
     uint64_t hq_time_ms;
     int64_t cursor;

@@ -8,7 +8,7 @@
 
 bin=$(dirname "$MRF_BIN")
 missing=""
-for b in bench_cli bench_rss bench_ingest bench_outbox bench_syncmem bench_report bench_audit; do
+for b in bench_cli bench_rss bench_ingest bench_outbox bench_syncmem bench_report bench_audit bench_device; do
     [ -x "$bin/$b" ] || missing="$missing $b"
 done
 if [ -n "$missing" ]; then
@@ -28,5 +28,12 @@ fi
 check "... and prints its figures" grep -q '^ingest_new_ops_per_s=' "$OUT"
 check "... the audit verify figures" grep -q '^audit_verify_ms_per_1000=' "$OUT"
 check "... and the report figures" grep -q '^report_ratio_to_aggregate=' "$OUT"
+if [ "$(id -u)" -eq 0 ]; then
+    check "... and the satellite-link figures (bench/link.sh)" grep -q '^link_pull1k_ratio=' "$OUT"
+else
+    skip "... and the satellite-link figures (bench/link.sh)" "needs root for its network namespaces"
+fi
+
+check "... and the device figures" grep -q '^outbox_ratio_cpu_per_op_largest_to_smallest=' "$OUT"
 check "... and leaves docs/BENCHMARKS.md alone" git -C "$MRF_SRC" diff --quiet -- docs/BENCHMARKS.md
 finish

@@ -39,11 +39,11 @@ expect_exit "device 2 set up" 0 D d2 init --token "$(token NAI)"
 # the operator's setting
 # =========================================================================================
 expect_exit "mrf-hq limits shows the bounds" 0 hq limits
-check "... the defaults, said so" grep -q '^ops per change set *5000 (default)$' "$OUT"
+check "... the defaults, said so" grep -q '^ops per change set *8000 (default)$' "$OUT"
 check "... per device-hour too" grep -q '^ops per device-hour *20000 (default)$' "$OUT"
 expect_exit "a per-change-set bound below what a client cuts is refused: exit 3" 3 \
     hq limits set --per-changeset 10
-check "... saying why" grep -q 'from 5000 to .*cuts change sets of up to that many' "$ERR"
+check "... saying why" grep -q 'from 8000 to .*cuts change sets of up to that many' "$ERR"
 expect_exit "limits set without a bound is a usage error: exit 2" 2 hq limits set
 expect_exit "the operator sets 10 ops per device-hour" 0 hq limits set --per-hour 10
 expect_exit "mrf-hq limits --json" 0 hq limits --json

@@ -418,6 +418,105 @@ START_TEST(cut_keeps_a_rows_writes_together)
 }
 END_TEST
 
+/* Every outbox statement that names frozen entries finds them through outbox_frozen (post store
+ * version 8), and the two that name one pending entry through outbox_pending: none scans the
+ * outbox, so a sync's cost per change set does not grow with the entries still pending. */
+START_TEST(outbox_statements_use_their_index)
+{
+    static const struct {
+        enum client_sql q;
+        const char *index;
+    } want[] = {
+        {CQ_OUTBOX_FROZEN_NEXT, "outbox_frozen"}, {CQ_OUTBOX_FROZEN_LIST, "outbox_frozen"},
+        {CQ_OUTBOX_OF, "outbox_frozen"},          {CQ_OUTBOX_ACK, "outbox_frozen"},
+        {CQ_OUTBOX_SEEN, "outbox_frozen"},        {CQ_QUARANTINE_PUT, "outbox_frozen"},
+        {CQ_OUTBOX_SET_ASIDE, "outbox_pending"},  {CQ_OUTBOX_RESTAMP_PREV, "outbox_pending"},
+    };
+
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        sqlite3_stmt *q = client_stmt(&ctx, want[i].q), *plan = NULL;
+        char *sql;
+        int uses = 0;
+
+        ck_assert_msg(q != NULL, "statement %d: %s", (int)want[i].q, ctx.err.msg);
+        sql = xasprintf("EXPLAIN QUERY PLAN %s", sqlite3_sql(q));
+        ck_assert_int_eq(sqlite3_prepare_v2(ctx.db, sql, -1, &plan, NULL), SQLITE_OK);
+        while (sqlite3_step(plan) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(plan, 3);
+            ck_assert_msg(strncmp(d, "SCAN outbox", 11) != 0, "%s: %s", sqlite3_sql(q), d);
+            uses |= strstr(d, want[i].index) != NULL;
+        }
+        ck_assert_msg(uses, "%s does not use %s", sqlite3_sql(q), want[i].index);
+        sqlite3_finalize(plan);
+        x_free(sql);
+    }
+}
+END_TEST
+
+/* A command that wrote gives the pages it freed back when it closes the store (auto_vacuum
+ * INCREMENTAL): here an outbox of 2,000 entries, then acknowledged. */
+START_TEST(close_returns_free_pages)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+
+    ck_assert_int_eq(one_int("PRAGMA auto_vacuum"), 2);
+    ck_assert_int_eq(sqlite3_exec(ctx.db,
+                                  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                                  "WHERE i < 2000) INSERT INTO outbox(tbl, id, col, value, clock, "
+                                  "changeset) SELECT 2, randomblob(16), 3, randomblob(400), i, "
+                                  "x'00' FROM n; DELETE FROM outbox WHERE changeset = x'00'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_gt(one_int("PRAGMA freelist_count"), 100);
+    client_close(&ctx);
+    ck_assert_int_eq(sqlite3_open_v2(ctx.store_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA freelist_count", -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(s, 0), 0);
+    sqlite3_finalize(s);
+    sqlite3_close_v2(db);
+    ck_assert_msg(client_open(&ctx) == MRF_OK, "%s", ctx.err.msg);
+}
+END_TEST
+
+/* grant list names, beside each grant, the first open conflict record (in opened order) whose
+ * rows name its code as a whole word: not a code it is the start of, not a closed record. */
+START_TEST(grants_marked_with_their_first_open_conflict)
+{
+    char p[16], g1[16], g2[16], g3[16], *sql;
+    cJSON *rows = NULL, *o;
+
+    themes(2026, "HRD", NULL);
+    partner(p, "Zeta");
+    ck_assert_int_eq(grant(g1, p, "HRD", "1"), MRF_OK);
+    ck_assert_int_eq(grant(g2, p, "HRD", "2"), MRF_OK);
+    ck_assert_int_eq(grant(g3, p, "HRD", "3"), MRF_OK);
+    sql = xasprintf("INSERT INTO conflicts(id, kind, rule, rows, detail, opened_at, closed_at, "
+                    "cseq, received_at) VALUES "
+                    "('C-1', 'value', 'r', '%sX %s-2', 'd', 1, NULL, 1, 1), "
+                    "('C-2', 'value', 'r', '%s', 'd', 2, 5, 2, 2), "
+                    "('C-3', 'value', 'r', '%s, %s', 'd', 3, NULL, 3, 3), "
+                    "('C-4', 'value', 'r', '%s', 'd', 4, NULL, 4, 4)",
+                    g1, g1, g2, p, g2, g1);
+    ck_assert_int_eq(sqlite3_exec(ctx.db, sql, NULL, NULL, NULL), SQLITE_OK);
+    x_free(sql);
+    ck_assert_int_eq(client_grants_json(&ctx, 0, NULL, 0, &rows), MRF_OK);
+    ck_assert_int_eq(client_grants_mark_conflicts(&ctx, rows), MRF_OK);
+    cJSON_ArrayForEach(o, rows) {
+        const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "code"));
+        const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "conflict"));
+        if (strcmp(code, g1) == 0)
+            ck_assert_str_eq(c ? c : "none", "C-4");
+        else if (strcmp(code, g2) == 0)
+            ck_assert_str_eq(c ? c : "none", "C-3");
+        else
+            ck_assert_ptr_null(c);
+    }
+    cJSON_Delete(rows);
+}
+END_TEST
+
 /* Fault injection: fails the Nth row write (to grants, clock_rows, writers or outbox) of an
  * operation, for every N until the operation succeeds, and checks that each failure leaves the
  * store exactly as it was (the same idea as SQLite's own fault tests, with a TEMP trigger as the
@@ -507,6 +606,9 @@ int main(void)
     tcase_add_test(tc, writes_are_captured_and_coalesced);
     tcase_add_test(tc, fault_injection_rolls_back);
     tcase_add_test(tc, cut_keeps_a_rows_writes_together);
+    tcase_add_test(tc, outbox_statements_use_their_index);
+    tcase_add_test(tc, close_returns_free_pages);
+    tcase_add_test(tc, grants_marked_with_their_first_open_conflict);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -276,6 +279,39 @@ START_TEST(url_accepts_and_normalises)
         ck_assert_str_eq(u.normalized, ok[i].norm);
         ck_assert_int_eq(u.kind, ok[i].kind);
     }
+}
+END_TEST
+
+/* An accepted connection leaves Nagle's algorithm off once tuned: the TLS handshake records
+ * HQ writes back to back must not wait for the client's ACK (a round trip on a satellite). */
+static int nodelay_of(int fd)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+
+    ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+    return v;
+}
+
+START_TEST(listen_tune_turns_nagle_off)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), s;
+
+    ck_assert(l >= 0 && c >= 0);
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(l, 1), 0);
+    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+    ck_assert_int_eq(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+    s = accept(l, NULL, NULL);
+    ck_assert(s >= 0);
+    ck_assert_int_eq(nodelay_of(s), 0); /* the kernel's default: Nagle on */
+    ck_assert_int_eq(hq_listen_tune(s), 0);
+    ck_assert_int_ne(nodelay_of(s), 0);
+    close(s);
+    close(c);
+    close(l);
 }
 END_TEST
 
@@ -1122,6 +1158,7 @@ static Suite *hq_suite(void)
     add(s, "tlscert_two_runs_differ", tlscert_two_runs_differ, 1);
     add(s, "url_accepts_and_normalises", url_accepts_and_normalises, 0);
     add(s, "url_refuses", url_refuses, 0);
+    add(s, "listen_tune_turns_nagle_off", listen_tune_turns_nagle_off, 0);
     add(s, "hqkeys_round_trip_and_damage", hqkeys_round_trip_and_damage, 1);
     add(s, "token_round_trip", token_round_trip, 0);
     add(s, "token_large_expiry_exact", token_large_expiry_exact, 0);

@@ -350,10 +350,10 @@ static int64_t send_cs(struct hqtest_device *d, struct buf *ops)
         ck_assert_int_eq(buf_printf(&json,
                                     "{\"v\":%d,\"cursor\":%lld,\"enroll\":{\"secret\":\"%s\"},"
                                     "\"ops\":[",
-                                    WIRE_VERSION, (long long)d->cursor, sec),
+                                    d->version, (long long)d->cursor, sec),
                          MRF_OK);
     } else {
-        ck_assert_int_eq(buf_printf(&json, "{\"v\":%d,\"cursor\":%lld,\"ops\":[", WIRE_VERSION,
+        ck_assert_int_eq(buf_printf(&json, "{\"v\":%d,\"cursor\":%lld,\"ops\":[", d->version,
                                     (long long)d->cursor),
                          MRF_OK);
     }

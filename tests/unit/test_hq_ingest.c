@@ -533,7 +533,8 @@ START_TEST(pages_until_everything_pulled_once)
     total = count("SELECT count(*) FROM oplog WHERE device = (SELECT device FROM oplog "
                   "WHERE seq = 1)");
     ck_assert_int_eq(total, 6 + 2 * BIG_SETS * BIG_OPS);
-    ck_assert_int_gt(count("SELECT sum(length(value)) FROM oplog"), 2 * CHANGESET_TARGET);
+    /* random blobs: their zstd size is theirs, over two pages' worth */
+    ck_assert_int_gt(count("SELECT sum(length(value)) FROM oplog"), 2 * CHANGESET_WIRE_TARGET);
     seen = xcalloc((size_t)count("SELECT max(seq) FROM oplog") + 1, 1);
 
     for (;;) {
@@ -543,6 +544,13 @@ START_TEST(pages_until_everything_pulled_once)
         seal_request(&b, "NAI", "", cs, &env);
         ck_assert_uint_eq(ingest(&env, &r), 200);
         doc = open_response(&b, &r, cs);
+        {
+            /* b is a version-2 device: its pages are cut at 256 KiB of JSON as before, far
+             * below the 1 MiB it decompresses */
+            char *txt = cJSON_PrintUnformatted(doc);
+            ck_assert_uint_le(strlen(txt), CHANGESET_TARGET_V2 + 64 * 1024);
+            x_free(txt);
+        }
         cur = resp_cursor(doc);
         ck_assert_int_ge(cur, b.cursor);
         if (pages == 0) {
@@ -855,6 +863,35 @@ START_TEST(body_over_env_max_refused)
     ingest_result_release(&r);
     x_free(big);
     buf_release(&env);
+    device_free(&d);
+}
+END_TEST
+
+/* A body of more values than either side parses (WIRE_JSON_NODES), a few KB sealed: refused
+ * as bad_json before cJSON builds it, nothing stored. */
+START_TEST(body_over_value_bound_refused)
+{
+    struct hqtest_device d;
+    struct buf env, ops;
+    uint8_t cs[MRF_ID];
+    struct ingest_result r;
+    struct counts before;
+
+    device_new(&d, "NAI");
+    enroll_with_grant(&d, NULL);
+    before = snap();
+    buf_init(&ops, WIRE_JSON_MAX);
+    ck_assert_int_eq(buf_puts(&ops, "0"), MRF_OK);
+    for (unsigned i = 0; i < WIRE_JSON_NODES; i++)
+        ck_assert_int_eq(buf_puts(&ops, ",0"), MRF_OK);
+    seal_request(&d, "NAI", ops.data, cs, &env);
+    ck_assert_uint_lt(env.len, 64 * 1024);
+    ck_assert_uint_eq(ingest(&env, &r), 400);
+    ck_assert_str_eq(r.reason, "bad_json");
+    ingest_result_release(&r);
+    ck_assert_counts_eq(snap(), before);
+    buf_release(&env);
+    buf_release(&ops);
     device_free(&d);
 }
 END_TEST
@@ -1893,6 +1930,112 @@ START_TEST(keyring_relayed_never_read)
 }
 END_TEST
 
+/* A device of this release sends version 3 (row-shaped ops); HQ applies them as the per-op
+ * form's and answers in version 3, while a device still on version 2 pulls the same ops in
+ * version 2, and a version-3 device pulls them row-shaped, writers by index. */
+START_TEST(version3_request_applied_and_answered_in_kind)
+{
+    struct hqtest_device a, old, b;
+    struct buf ops, env;
+    struct ingest_result r;
+    struct cs_writer w;
+    struct cs_reader rd;
+    struct sync_op op;
+    struct mrf_error err = {0};
+    uint8_t cs[MRF_ID], gid[MRF_ID], partner[MRF_ID];
+    cJSON *doc;
+    int n = 0;
+
+    device_new(&a, "NAI");
+    a.version = 3;
+    mrf_random(gid, sizeof gid);
+    mrf_random(partner, sizeof partner);
+    buf_init(&ops, WIRE_JSON_MAX);
+    changeset_writer_init(&w, 3, 0);
+    for (int col = 0; col <= GRANT_STATUS; col++) {
+        memset(&op, 0, sizeof op);
+        op.tbl = ST_GRANTS;
+        memcpy(op.id, gid, MRF_ID);
+        op.col = col;
+        op.v.type = sync_table_get(ST_GRANTS)->cols[col].type;
+        op.v.blob = partner;
+        op.v.n = MRF_ID;
+        op.v.text = col == GRANT_THEME ? "FOE" : col == GRANT_CURRENCY ? "EUR" : "draft";
+        op.v.i = col == GRANT_YEAR ? 2026 : 1250000;
+        op.clock = ++a.clock;
+        ck_assert_int_eq(changeset_writer_put(&w, &ops, &op), MRF_OK);
+    }
+    {
+        /* one row entry for the six columns: the row id is written once */
+        char *hx = hex_encode(gid, MRF_ID);
+        ck_assert_ptr_nonnull(strstr(ops.data, hx));
+        ck_assert_ptr_null(strstr(strstr(ops.data, hx) + 1, hx));
+        x_free(hx);
+    }
+    seal_request(&a, "NAI", ops.data, cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ck_assert_str_eq(r.reason, "accepted");
+    ck_assert_int_eq(r.ops_applied, 6);
+    doc = open_response(&a, &r, cs); /* "v" is 3: checked there */
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+    ck_assert_int_eq(count("SELECT count(*) FROM grants WHERE amount_cents = 1250000 AND "
+                           "theme = 'FOE' AND year = 2026 AND status = 'draft'"),
+                     1);
+
+    /* a version-2 device pulls them per op, in version 2 */
+    device_new(&old, "NAI");
+    seal_request(&old, "NAI", "", cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    doc = open_response(&old, &r, cs);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "ops")), 6);
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+
+    /* a version-3 device pulls them in one row entry, read back as the six ops */
+    device_new(&b, "NAI");
+    b.version = 3;
+    seal_request(&b, "NAI", "", cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    doc = open_response(&b, &r, cs);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "ops")), 1);
+    changeset_reader_init(&rd, cJSON_GetObjectItemCaseSensitive(doc, "ops"), 3, 1, NULL);
+    while (changeset_reader_next(&rd, &op, &err) == MRF_OK) {
+        ck_assert_mem_eq(op.id, gid, MRF_ID);
+        ck_assert_mem_eq(op.device, a.id, MRF_ID);
+        ck_assert_int_eq(op.col, n);
+        sync_op_release(&op);
+        n++;
+    }
+    ck_assert_int_eq(n, 6);
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&a);
+    device_free(&old);
+    device_free(&b);
+}
+END_TEST
+
+/* A malformed version-3 op quarantines its change set with the reader's message. */
+START_TEST(version3_malformed_quarantined)
+{
+    struct hqtest_device a;
+
+    device_new(&a, "NAI");
+    enroll_with_grant(&a, NULL); /* in version 2 */
+    a.version = 3;
+    expect_quarantine(&a, "[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,100,0]]",
+                      "bad_op: clock is not");
+    expect_quarantine(&a, "[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,100,\"0000000000000001\"],7]",
+                      "bad_op: not a column entry");
+    device_free(&a);
+}
+END_TEST
+
 /* ---- volume bounds per device, and rows that can never be valid -------------------------- */
 
 /* HQ's operator's bounds, straight into the store (0: the default). `mrf-hq limits set`
@@ -2207,6 +2350,9 @@ int main(void)
         suite_add_tcase(s, all[i]);
     }
     tcase_add_test(ok, first_changeset_enrolls_and_applies);
+    tcase_add_test(ok, version3_request_applied_and_answered_in_kind);
+    tcase_add_test(ok, version3_malformed_quarantined);
+    tcase_add_test(ok, body_over_value_bound_refused);
     tcase_add_test(ok, replay_applies_nothing_and_repeats_ack);
     tcase_add_test(ok, second_device_pulls_first_devices_ops);
     tcase_add_test(ok, pages_until_everything_pulled_once);

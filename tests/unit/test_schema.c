@@ -403,6 +403,42 @@ START_TEST(pragmas_set)
 }
 END_TEST
 
+/* A post store runs with auto_vacuum INCREMENTAL: a new one from its first page, one made by
+ * an older binary (version 7, auto_vacuum NONE, rows in it) after the one-off VACUUM of its
+ * first writing open, rows kept. HQ's store is left as it was. */
+START_TEST(post_store_auto_vacuum)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_OK);
+    ck_assert_int_eq(pragma_int(db, "PRAGMA auto_vacuum"), 2);
+    sqlite3_close_v2(db);
+    teardown();
+    setup();
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(schema_migrate(db, SCHEMA_POST, 7, &err), MRF_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "INSERT INTO partners(id, post, code) VALUES (zeroblob(16), "
+                                  "'NAI', 'PX-000000')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(pragma_int(db, "PRAGMA auto_vacuum"), 0);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(schema_open(path, SCHEMA_POST, &db, &err), MRF_OK);
+    ck_assert_int_eq(pragma_int(db, "PRAGMA auto_vacuum"), 2);
+    ck_assert_int_eq(pragma_int(db, "SELECT count(*) FROM partners"), 1);
+    ck_assert_int_eq(schema_version(db), schema_latest(SCHEMA_POST));
+    sqlite3_close_v2(db);
+    teardown();
+    setup();
+    ck_assert_int_eq(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
+    ck_assert_int_eq(pragma_int(db, "PRAGMA auto_vacuum"), 0);
+    sqlite3_close_v2(db);
+}
+END_TEST
+
 /* The outbox keeps values as written: text that looks like a number stays text. */
 START_TEST(outbox_value_untyped)
 {
@@ -682,6 +718,7 @@ int main(void)
     tcase_add_test(tc, reopen_is_idempotent);
     tcase_add_test(tc, newer_store_refused);
     tcase_add_test(tc, pragmas_set);
+    tcase_add_test(tc, post_store_auto_vacuum);
     tcase_add_test(tc, outbox_value_untyped);
     tcase_add_test(tc, synced_tables_match_column_table);
     tcase_add_test(tc, post_v7_clocks_survive_packing);

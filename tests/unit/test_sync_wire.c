@@ -946,6 +946,362 @@ START_TEST(op_to_json_too_small_on_empty_buf)
 }
 END_TEST
 
+/* ---- version 3: row-shaped ops ----------------------------------------------------------- */
+
+/* Compares two ops field by field, as the given form carries them. */
+static void same_op(const struct sync_op *a, const struct sync_op *b, int with_device)
+{
+    ck_assert_int_eq(a->tbl, b->tbl);
+    ck_assert_mem_eq(a->id, b->id, MRF_ID);
+    ck_assert_int_eq(a->col, b->col);
+    ck_assert_int_eq(a->v.is_null, b->v.is_null);
+    if (!a->v.is_null && a->v.type == SYNC_INT)
+        ck_assert_int_eq(a->v.i, b->v.i);
+    if (!a->v.is_null && a->v.type == SYNC_TEXT)
+        ck_assert_str_eq(a->v.text, b->v.text);
+    if (!a->v.is_null && a->v.type == SYNC_BLOB) {
+        ck_assert_uint_eq(a->v.n, b->v.n);
+        ck_assert_mem_eq(a->v.blob, b->v.blob, a->v.n);
+    }
+    ck_assert_uint_eq(a->clock, b->clock);
+    if (with_device) {
+        ck_assert_mem_eq(a->device, b->device, MRF_ID);
+        return;
+    }
+    ck_assert_uint_eq(a->prev_clock, b->prev_clock);
+    ck_assert_int_eq(a->has_prev_device, b->has_prev_device);
+    if (a->has_prev_device)
+        ck_assert_mem_eq(a->prev_device, b->prev_device, MRF_ID);
+}
+
+/* Ops that try every corner of version 3: runs of one row and rows that come back later,
+ * clocks going back, clocks more than 2^53 apart (hex, not an offset), a previous clock of 0
+ * with a writer, and more writers than the dictionary names (CS_WRITERS_MAX). */
+#define V3_OPS 200
+static void v3_ops(struct sync_op *ops, uint8_t blob[MRF_ID])
+{
+    static const char *const texts[] = {"FOE", "EUR", "draft \"q\" \\ done", "2026-01-31"};
+
+    memset(blob, 0x5a, MRF_ID);
+    for (int i = 0; i < V3_OPS; i++) {
+        struct sync_op *op = &ops[i];
+        int row = i / 3 % 70;
+
+        memset(op, 0, sizeof *op);
+        op->tbl = (enum sync_table)(row % 3);
+        memset(op->id, row, MRF_ID);
+        op->col = i % sync_table_get(op->tbl)->ncols;
+        op->v.type = sync_table_get(op->tbl)->cols[op->col].type;
+        if (i % 11 == 0)
+            op->v.is_null = 1;
+        else if (op->v.type == SYNC_INT)
+            op->v.i = 2000 + i;
+        else if (op->v.type == SYNC_TEXT)
+            op->v.text = texts[i % 4];
+        else {
+            op->v.blob = blob;
+            op->v.n = MRF_ID;
+        }
+        op->clock = i % 17 == 5   ? (hlc_t)(i + 1)     /* near 0: far from the others */
+                    : i % 13 == 7 ? HLC_MAX - (hlc_t)i /* past 2^53 away */
+                                  : hlc_make(1796000000000ULL + (uint64_t)(i % 9), (uint32_t)i);
+        memset(op->device, i % 90, MRF_ID); /* 90 writers, more than the dictionary */
+        if (i % 4 == 1)
+            op->prev_clock = op->clock > 50 ? op->clock - 50 : 0;
+        if (i % 4 == 2)
+            op->prev_clock = hlc_make(1795000000000ULL, 9);
+        if (i % 8 == 2 || i % 19 == 0) {
+            op->has_prev_device = 1;
+            memset(op->prev_device, (i * 7) % 80, MRF_ID);
+        }
+    }
+}
+
+/* Writes ops in version 3, reads them back: the same ops in the same order, counted right. */
+static void v3_round_trip(int with_device)
+{
+    struct sync_op ops[V3_OPS], back;
+    uint8_t blob[MRF_ID];
+    struct cs_writer w;
+    struct cs_reader r;
+    struct mrf_error err = {0};
+    struct buf b;
+    cJSON *doc;
+    int n = 0;
+
+    v3_ops(ops, blob);
+    buf_init(&b, 1 << 20);
+    changeset_writer_init(&w, 3, with_device);
+    ck_assert_int_eq(buf_puts(&b, "["), MRF_OK);
+    for (int i = 0; i < V3_OPS; i++)
+        ck_assert_int_eq(changeset_writer_put(&w, &b, &ops[i]), MRF_OK);
+    ck_assert_int_eq(buf_puts(&b, "]"), MRF_OK);
+    ck_assert_int_eq(w.n, V3_OPS);
+    doc = wire_json_parse(b.data, b.len);
+    ck_assert_msg(doc != NULL, "not JSON: %s", b.data);
+    ck_assert_int_eq(changeset_ops_count(doc, 3), V3_OPS);
+    ck_assert_int_lt(cJSON_GetArraySize(doc), V3_OPS); /* runs of a row share their entry */
+    changeset_reader_init(&r, doc, 3, with_device, sender_id);
+    for (;;) {
+        enum mrf_status st = changeset_reader_next(&r, &back, &err);
+        if (st == MRF_E_NOTFOUND)
+            break;
+        ck_assert_msg(st == MRF_OK, "op %d: %s", n, err.msg);
+        ck_assert_int_lt(n, V3_OPS);
+        if (!with_device)
+            memcpy(ops[n].device, sender_id, MRF_ID);
+        same_op(&ops[n], &back, with_device);
+        if (!with_device)
+            ck_assert_mem_eq(back.device, sender_id, MRF_ID);
+        sync_op_release(&back);
+        n++;
+    }
+    ck_assert_int_eq(n, V3_OPS);
+    cJSON_Delete(doc);
+    buf_release(&b);
+}
+
+START_TEST(v3_round_trip_request)
+{
+    v3_round_trip(0);
+}
+END_TEST
+
+START_TEST(v3_round_trip_answer)
+{
+    v3_round_trip(1);
+}
+END_TEST
+
+/* The form as documented in mrfsync.h: one entry per row, clock offsets, writers by index. */
+START_TEST(v3_exact_form)
+{
+    struct sync_op op;
+    struct cs_writer w;
+    struct buf b;
+
+    buf_init(&b, 4096);
+    op_init(&op, ST_GRANTS, GRANT_AMOUNT);
+    op.v.i = 100;
+    changeset_writer_init(&w, 3, 1);
+    ck_assert_int_eq(changeset_writer_put(&w, &b, &op), MRF_OK);
+    op.col = GRANT_YEAR;
+    op.v.i = 2026;
+    op.clock += 1;
+    ck_assert_int_eq(changeset_writer_put(&w, &b, &op), MRF_OK);
+    op.id[0] = 0;
+    op.col = GRANT_STATUS;
+    op.v.type = SYNC_TEXT;
+    op.v.text = "draft";
+    op.clock -= 2;
+    memset(op.device, 0x88, MRF_ID);
+    ck_assert_int_eq(changeset_writer_put(&w, &b, &op), MRF_OK);
+    ck_assert_str_eq(b.data, "[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,100,\"019b76daa8000003\","
+                             "\"77777777777777777777777777777777\"],[2,2026,1,0]],"
+                             "[2,\"00a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[5,\"draft\",-2,"
+                             "\"88888888888888888888888888888888\"]]");
+    /* the request form: the previous clock as an offset from the op's own, its writer */
+    buf_reset(&b);
+    changeset_writer_init(&w, 3, 0);
+    op.prev_clock = op.clock - 65536;
+    op.has_prev_device = 1;
+    memset(op.prev_device, 0x88, MRF_ID);
+    ck_assert_int_eq(changeset_writer_put(&w, &b, &op), MRF_OK);
+    ck_assert_int_eq(changeset_writer_put(&w, &b, &op), MRF_OK);
+    ck_assert_str_eq(b.data, "[2,\"00a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[5,\"draft\","
+                             "\"019b76daa8000002\",-65536,\"88888888888888888888888888888888\"],"
+                             "[5,\"draft\",0,-65536,0]]");
+    buf_release(&b);
+}
+END_TEST
+
+/* A put that does not fit, or a rewind to a mark, leaves the body and the writer as they were
+ * (the next op is written as if the others never were). */
+START_TEST(v3_writer_rewind)
+{
+    struct sync_op op;
+    struct cs_writer w;
+    struct cs_mark m;
+    struct buf b, want;
+    char *first;
+
+    buf_init(&b, 4096);
+    buf_init(&want, 4096);
+    op_init(&op, ST_GRANTS, GRANT_AMOUNT);
+    op.v.i = 5;
+    changeset_writer_init(&w, 3, 1);
+    ck_assert_int_eq(changeset_writer_put(&w, &b, &op), MRF_OK);
+    first = xasprintf("%s", b.data);
+    changeset_writer_mark(&w, &b, &m);
+    op.col = GRANT_YEAR;
+    op.v.i = 2026;
+    op.clock += 9;
+    memset(op.device, 0x99, MRF_ID);
+    ck_assert_int_eq(changeset_writer_put(&w, &b, &op), MRF_OK); /* same row: takes its ']' */
+    op.id[3] = 0;
+    ck_assert_int_eq(changeset_writer_put(&w, &b, &op), MRF_OK); /* another row */
+    changeset_writer_rewind(&w, &b, &m);
+    ck_assert_str_eq(b.data, first);
+    ck_assert_int_eq(w.n, 1);
+    ck_assert_int_eq(w.nwriters, 1);
+    ck_assert_int_eq(changeset_writer_put(&w, &b, &op), MRF_OK);
+    /* the same two ops written straight */
+    {
+        struct cs_writer w2;
+        struct sync_op o1;
+        op_init(&o1, ST_GRANTS, GRANT_AMOUNT);
+        o1.v.i = 5;
+        changeset_writer_init(&w2, 3, 1);
+        ck_assert_int_eq(changeset_writer_put(&w2, &want, &o1), MRF_OK);
+        ck_assert_int_eq(changeset_writer_put(&w2, &want, &op), MRF_OK);
+    }
+    ck_assert_str_eq(b.data, want.data);
+    /* too small a cap: MRF_E_TOOBIG and nothing changed, for the open row and a new one */
+    for (size_t cap = want.len; cap > 0; cap--) {
+        struct buf s;
+        buf_init(&s, cap);
+        changeset_writer_init(&w, 3, 1);
+        if (changeset_writer_put(&w, &s, &op) == MRF_OK) {
+            size_t len = s.len;
+            char *keep = xasprintf("%s", s.data);
+            op.col = GRANT_AMOUNT;
+            if (changeset_writer_put(&w, &s, &op) == MRF_E_TOOBIG) {
+                ck_assert_uint_eq(s.len, len);
+                ck_assert_str_eq(s.data, keep);
+                ck_assert_int_eq(w.n, 1);
+            }
+            op.col = GRANT_YEAR;
+            x_free(keep);
+        } else {
+            ck_assert_uint_eq(s.len, 0);
+            ck_assert_int_eq(w.n, 0);
+        }
+        buf_release(&s);
+    }
+    x_free(first);
+    buf_release(&b);
+    buf_release(&want);
+}
+END_TEST
+
+/* Each malformed version-3 form is refused with its message (request form unless noted). */
+START_TEST(v3_refuses_malformed)
+{
+    static const struct {
+        int with_device;
+        const char *ops, *why;
+    } bad[] = {
+        {0, "[7]", "not a row of table, id and column entries"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\"]]", "not a row of table, id"},
+        {0, "[[9,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,1]]]", "unknown table"},
+        {0, "[[2,\"a0a1\",[3,1,1]]]", "row id is not 32 hex digits"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",7]]", "not a column entry"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1]]]", "not a column entry"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,1,1,0,0]]]", "not a column entry"},
+        {1, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,1]]]", "not a column entry"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[99,1,1]]]", "unknown column"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,\"x\",1]]]", "an integer column"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,0]]]", "clock is not"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,-1]]]", "clock is not"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,1.5]]]", "clock is not"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,9007199254740994]]]", "clock is not"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,\"zz\"]]]", "clock is not"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,\"ffffffffffffffff\"],[3,1,1]]]",
+         "clock is not"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,5,-6]]]", "previous clock"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,5,true]]]", "previous clock"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,5,-1,0]]]", "previous writer"},
+        {0, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,5,-1,\"77\"]]]", "previous writer"},
+        {1, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,5,0]]]", "writer is not"},
+        {1,
+         "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,5,\"77777777777777777777777777777777\"],"
+         "[3,1,5,1]]]",
+         "writer is not"},
+        {1, "[[2,\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",[3,1,5,-0.5]]]", "writer is not"},
+    };
+    struct mrf_error err = {0};
+    struct cs_reader r;
+    struct sync_op op;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *doc = wire_json_parse(bad[i].ops, strlen(bad[i].ops));
+        enum mrf_status st = MRF_OK;
+        ck_assert_ptr_nonnull(doc);
+        changeset_reader_init(&r, doc, 3, bad[i].with_device, sender_id);
+        while (st == MRF_OK) {
+            st = changeset_reader_next(&r, &op, &err);
+            sync_op_release(&op);
+        }
+        ck_assert_msg(st == MRF_E_INVALID, "%s read", bad[i].ops);
+        ck_assert_msg(strstr(err.msg, bad[i].why) != NULL && strncmp(err.msg, "bad_op: ", 8) == 0,
+                      "%s: %s", bad[i].ops, err.msg);
+        /* a reader reads no further than its first bad op */
+        ck_assert_int_eq(changeset_reader_next(&r, &op, &err), MRF_E_NOTFOUND);
+        cJSON_Delete(doc);
+    }
+}
+END_TEST
+
+/* cJSON makes a node of every value: a body of more than WIRE_JSON_NODES is refused before any
+ * is made, one at the bound is read (commas inside strings do not count). */
+START_TEST(wire_json_parse_bounds_values)
+{
+    size_t n = WIRE_JSON_NODES;
+    struct buf b;
+    cJSON *doc;
+
+    buf_init(&b, WIRE_JSON_MAX);
+    ck_assert_int_eq(buf_puts(&b, "[\",,,[[{{\""), MRF_OK);
+    for (size_t i = 1; i < n - 1; i++)
+        ck_assert_int_eq(buf_puts(&b, ",0"), MRF_OK);
+    ck_assert_int_eq(buf_puts(&b, "]"), MRF_OK);
+    doc = wire_json_parse(b.data, b.len); /* the list and n - 1 values */
+    ck_assert_ptr_nonnull(doc);
+    cJSON_Delete(doc);
+    b.len--;
+    ck_assert_int_eq(buf_puts(&b, ",0]"), MRF_OK);
+    ck_assert_ptr_null(wire_json_parse(b.data, b.len));
+    buf_release(&b);
+}
+END_TEST
+
+/* The meter tracks zstd: within a few per cent of the one-shot size of the same bytes, for
+ * text that compresses well and for random base64 that does not. */
+START_TEST(wire_meter_tracks_zstd)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        struct wire_meter *m = wire_meter_new();
+        struct buf b;
+        size_t est = 0, real;
+        void *z;
+
+        buf_init(&b, WIRE_JSON_MAX);
+        for (int i = 0; i < 20000; i++) {
+            if (kind == 0) {
+                ck_assert_int_eq(buf_printf(&b, "[2,\"%032x\",[3,%d,1,0]],", i * 2654435761u, i),
+                                 MRF_OK);
+            } else {
+                uint8_t r[24];
+                char *enc;
+                mrf_random(r, sizeof r);
+                enc = b64url_encode(r, sizeof r);
+                ck_assert_int_eq(buf_printf(&b, "\"%s\",", enc), MRF_OK);
+                x_free(enc);
+            }
+            est = wire_meter_update(m, &b);
+        }
+        z = xmalloc(ZSTD_compressBound(b.len));
+        real = ZSTD_compress(z, ZSTD_compressBound(b.len), b.data, b.len, 3);
+        ck_assert(!ZSTD_isError(real));
+        ck_assert_msg(est >= real * 95 / 100 && est <= real * 115 / 100, "kind %d: %zu for %zu",
+                      kind, est, real);
+        x_free(z);
+        buf_release(&b);
+        wire_meter_free(m);
+    }
+}
+END_TEST
+
 /* ---- golden: a version-1 change set as the first release wrote it ------------------------ */
 
 /* tests/unit/golden/changeset-v1.txt holds, on line 1, the JSON of a first change set (enroll
@@ -1060,7 +1416,7 @@ static void golden_v2_bodies(struct buf *req, struct buf *ans)
     op.has_prev_device = 1;
     memset(op.prev_device, 0x77, MRF_ID);
     memcpy(op.device, dev, MRF_ID);
-    ck_assert_int_eq(changeset_request_begin(req, 17, 0, 17, secret), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(req, 2, 17, 0, 17, secret), MRF_OK);
     ck_assert_int_eq(changeset_put_op(req, &n, &op, 0), MRF_OK);
     op.col = GRANT_STATUS;
     op.v.type = SYNC_TEXT;
@@ -1085,33 +1441,41 @@ static void golden_v2_bodies(struct buf *req, struct buf *ans)
     ck_assert_int_eq(changeset_answer_end(ans, 1), MRF_OK);
 }
 
+/* Line 1 of tests/unit/golden/NAME is req and line 2 is ans, exactly. */
+static void golden_lines_are(const char *name, const char *req, const char *ans)
+{
+    uint8_t *file = NULL;
+    size_t n = 0;
+    struct mrf_error err = {0};
+    char *path = xasprintf("%s/tests/unit/golden/%s", MRF_TEST_SRC, name), *nl, *line2;
+
+    ck_assert_int_eq(file_read_all(path, 1 << 16, &file, &n, &err), MRF_OK);
+    nl = strchr((char *)file, '\n');
+    ck_assert_ptr_nonnull(nl);
+    *nl = '\0';
+    line2 = nl + 1;
+    line2[strcspn(line2, "\n")] = '\0';
+    ck_assert_str_eq((char *)file, req);
+    ck_assert_str_eq(line2, ans);
+    x_free(file);
+    x_free(path);
+}
+
 /* Formats only grow: this build writes version 2 exactly as the golden file holds it, and
  * reads it back field by field. */
 START_TEST(golden_changeset_v2)
 {
-    uint8_t *file = NULL;
-    size_t n = 0;
     struct mrf_error err = {0};
     struct buf req, ans;
     struct cs_request r;
     struct cs_answer a;
     struct sync_op op;
     uint8_t want[MRF_ID], sender[MRF_ID] = {0x11};
-    char *nl, *line2;
 
     buf_init(&req, 1 << 16);
     buf_init(&ans, 1 << 16);
     golden_v2_bodies(&req, &ans);
-    ck_assert_int_eq(
-        file_read_all(MRF_TEST_SRC "/tests/unit/golden/changeset-v2.txt", 1 << 16, &file, &n, &err),
-        MRF_OK);
-    nl = strchr((char *)file, '\n');
-    ck_assert_ptr_nonnull(nl);
-    *nl = '\0';
-    line2 = nl + 1;
-    line2[strcspn(line2, "\n")] = '\0';
-    ck_assert_str_eq((char *)file, req.data);
-    ck_assert_str_eq(line2, ans.data);
+    golden_lines_are("changeset-v2.txt", req.data, ans.data);
 
     ck_assert_int_eq(changeset_request_parse(req.data, req.len, &r, &err), MRF_OK);
     ck_assert_int_eq(r.version, 2);
@@ -1141,7 +1505,6 @@ START_TEST(golden_changeset_v2)
     changeset_answer_release(&a);
     buf_release(&req);
     buf_release(&ans);
-    x_free(file);
 }
 END_TEST
 
@@ -1169,6 +1532,147 @@ START_TEST(changeset_v1_still_read)
 }
 END_TEST
 
+/* ---- golden: version 3, the row-shaped bodies devices send ----------------------------- */
+
+/* The v3 request and answer bodies of tests/unit/golden/changeset-v3.txt (line 1 and 2),
+ * written from fixed values by sync/changeset.c: a new grant's run of columns, an edit with
+ * its previous clock and writer, and in the answer two writers, the second named by index. */
+static void golden_v3_bodies(struct buf *req, struct buf *ans)
+{
+    uint8_t secret[MRF_SECRET];
+    struct sync_op op;
+    struct cs_writer w;
+    struct cs_ack ack;
+
+    memset(secret, 5, sizeof secret);
+    memset(&op, 0, sizeof op);
+    op.tbl = ST_GRANTS;
+    memset(op.id, 0x42, MRF_ID);
+    memset(op.device, 0x11, MRF_ID);
+    ck_assert_int_eq(changeset_request_begin(req, 3, 17, 0, 17, secret), MRF_OK);
+    changeset_writer_init(&w, 3, 0);
+    op.col = GRANT_AMOUNT;
+    op.v.type = SYNC_INT;
+    op.v.i = 1250000;
+    op.clock = hlc_make(1796000000000ULL, 1);
+    ck_assert_int_eq(changeset_writer_put(&w, req, &op), MRF_OK);
+    op.col = GRANT_STATUS;
+    op.v.type = SYNC_TEXT;
+    op.v.text = "draft \"quoted\"";
+    op.clock = hlc_make(1796000000000ULL, 2);
+    ck_assert_int_eq(changeset_writer_put(&w, req, &op), MRF_OK);
+    memset(op.id, 0x43, MRF_ID);
+    op.col = GRANT_AMOUNT;
+    op.v.type = SYNC_INT;
+    op.v.i = 99;
+    op.clock = hlc_make(1796000000007ULL, 0);
+    op.prev_clock = hlc_make(1795000000000ULL, 9);
+    op.has_prev_device = 1;
+    memset(op.prev_device, 0x77, MRF_ID);
+    ck_assert_int_eq(changeset_writer_put(&w, req, &op), MRF_OK);
+    ck_assert_int_eq(changeset_request_end(req), MRF_OK);
+
+    memset(&ack, 0, sizeof ack);
+    memset(ack.id, 0x22, MRF_ID);
+    ck_assert_int_eq(changeset_answer_begin(ans, 3, &ack, 1796000000500ULL), MRF_OK);
+    changeset_writer_init(&w, 3, 1);
+    memset(op.device, 0x77, MRF_ID);
+    ck_assert_int_eq(changeset_writer_put(&w, ans, &op), MRF_OK);
+    memset(op.device, 0x88, MRF_ID);
+    op.col = GRANT_CURRENCY;
+    op.v.type = SYNC_TEXT;
+    op.v.text = "EUR";
+    op.clock -= 3;
+    ck_assert_int_eq(changeset_writer_put(&w, ans, &op), MRF_OK);
+    memset(op.device, 0x77, MRF_ID);
+    op.col = GRANT_REMOVED;
+    op.v.type = SYNC_INT;
+    op.v.i = 1;
+    op.clock += 65536;
+    ck_assert_int_eq(changeset_writer_put(&w, ans, &op), MRF_OK);
+    ck_assert_int_eq(changeset_answer_ops_end(ans, 42), MRF_OK);
+    ck_assert_int_eq(changeset_answer_end(ans, 0), MRF_OK);
+}
+
+/* Formats only grow: this build writes version 3 exactly as the golden file holds it, and
+ * reads each op back. */
+START_TEST(golden_changeset_v3)
+{
+    uint8_t sender[MRF_ID];
+    struct mrf_error err = {0};
+    struct buf req, ans;
+    struct cs_request r;
+    struct cs_answer a;
+    struct cs_reader rd;
+    struct sync_op op;
+
+    memset(sender, 0x11, sizeof sender);
+    buf_init(&req, 1 << 16);
+    buf_init(&ans, 1 << 16);
+    golden_v3_bodies(&req, &ans);
+    golden_lines_are("changeset-v3.txt", req.data, ans.data);
+
+    ck_assert_int_eq(changeset_request_parse(req.data, req.len, &r, &err), MRF_OK);
+    ck_assert_int_eq(r.version, 3);
+    ck_assert_int_eq(changeset_ops_count(r.ops, r.version), 3);
+    changeset_reader_init(&rd, r.ops, r.version, 0, sender);
+    ck_assert_int_eq(changeset_reader_next(&rd, &op, &err), MRF_OK);
+    ck_assert(op.col == GRANT_AMOUNT && op.v.i == 1250000 &&
+              op.clock == hlc_make(1796000000000ULL, 1) && op.prev_clock == 0 &&
+              !op.has_prev_device);
+    ck_assert_int_eq(changeset_reader_next(&rd, &op, &err), MRF_OK);
+    ck_assert(op.col == GRANT_STATUS && strcmp(op.v.text, "draft \"quoted\"") == 0 &&
+              op.clock == hlc_make(1796000000000ULL, 2) && op.id[0] == 0x42);
+    ck_assert_int_eq(changeset_reader_next(&rd, &op, &err), MRF_OK);
+    ck_assert(op.id[0] == 0x43 && op.v.i == 99 && op.clock == hlc_make(1796000000007ULL, 0) &&
+              op.prev_clock == hlc_make(1795000000000ULL, 9) && op.has_prev_device &&
+              op.prev_device[0] == 0x77 && op.device[0] == 0x11);
+    ck_assert_int_eq(changeset_reader_next(&rd, &op, &err), MRF_E_NOTFOUND);
+    changeset_request_release(&r);
+
+    ck_assert_int_eq(changeset_answer_parse(ans.data, ans.len, &a, &err), MRF_OK);
+    ck_assert_int_eq(a.version, 3);
+    ck_assert_int_eq(a.cursor, 42);
+    changeset_reader_init(&rd, a.ops, a.version, 1, NULL);
+    ck_assert_int_eq(changeset_reader_next(&rd, &op, &err), MRF_OK);
+    ck_assert(op.device[0] == 0x77 && op.v.i == 99);
+    ck_assert_int_eq(changeset_reader_next(&rd, &op, &err), MRF_OK);
+    ck_assert(op.device[0] == 0x88 && strcmp(op.v.text, "EUR") == 0 &&
+              op.clock == hlc_make(1796000000007ULL, 0) - 3);
+    ck_assert_int_eq(changeset_reader_next(&rd, &op, &err), MRF_OK);
+    ck_assert(op.device[0] == 0x77 && op.col == GRANT_REMOVED &&
+              op.clock == hlc_make(1796000000008ULL, 0) - 3);
+    ck_assert_int_eq(changeset_reader_next(&rd, &op, &err), MRF_E_NOTFOUND);
+    changeset_answer_release(&a);
+    buf_release(&req);
+    buf_release(&ans);
+}
+END_TEST
+
+/* A device reads a version-2 answer too (a pouch's reply written before HQ was upgraded). */
+START_TEST(changeset_v2_answer_still_read)
+{
+    struct buf req, ans;
+    struct cs_answer a;
+    struct cs_reader rd;
+    struct sync_op op;
+    struct mrf_error err = {0};
+
+    buf_init(&req, 1 << 16);
+    buf_init(&ans, 1 << 16);
+    golden_v2_bodies(&req, &ans);
+    ck_assert_int_eq(changeset_answer_parse(ans.data, ans.len, &a, &err), MRF_OK);
+    ck_assert_int_eq(a.version, 2);
+    changeset_reader_init(&rd, a.ops, a.version, 1, NULL);
+    ck_assert_int_eq(changeset_reader_next(&rd, &op, &err), MRF_OK);
+    ck_assert_int_eq(op.v.i, 99);
+    ck_assert_int_eq(changeset_reader_next(&rd, &op, &err), MRF_E_NOTFOUND);
+    changeset_answer_release(&a);
+    buf_release(&req);
+    buf_release(&ans);
+}
+END_TEST
+
 /* What a request or an answer must be, each refusal named. */
 START_TEST(changeset_bodies_refused)
 {
@@ -1176,7 +1680,7 @@ START_TEST(changeset_bodies_refused)
         const char *json, *why;
     } bad_req[] = {
         {"[]", "bad_json"},
-        {"{\"v\":3,\"cursor\":0,\"ops\":[]}", "bad_version"},
+        {"{\"v\":4,\"cursor\":0,\"ops\":[]}", "bad_version"},
         {"{\"v\":0,\"cursor\":0,\"ops\":[]}", "bad_version"},
         {"{\"v\":1.5,\"cursor\":0,\"ops\":[]}", "bad_version"},
         {"{\"v\":2,\"cursor\":-1,\"ops\":[]}", "bad_cursor"},
@@ -1271,14 +1775,14 @@ START_TEST(request_seen)
     struct mrf_error err = {0};
 
     buf_init(&b, 4096);
-    ck_assert_int_eq(changeset_request_begin(&b, 17, 0, 12, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(&b, WIRE_VERSION, 17, 0, 12, NULL), MRF_OK);
     ck_assert_int_eq(changeset_request_end(&b), MRF_OK);
     ck_assert_ptr_nonnull(strstr(b.data, "\"seen\":12,"));
     ck_assert_int_eq(changeset_request_parse(b.data, b.len, &r, &err), MRF_OK);
     ck_assert_int_eq(r.cursor, 17);
     ck_assert_int_eq(r.seen, 12);
     changeset_request_release(&r);
-    ck_assert_int_eq(changeset_request_begin(&b, 17, 0, 17, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(&b, WIRE_VERSION, 17, 0, 17, NULL), MRF_OK);
     ck_assert_int_eq(changeset_request_end(&b), MRF_OK);
     ck_assert_ptr_null(strstr(b.data, "seen"));
     ck_assert_int_eq(changeset_request_parse(b.data, b.len, &r, &err), MRF_OK);
@@ -1320,7 +1824,7 @@ static void golden_records_bodies(struct buf *req, struct buf *ans)
     uint8_t pk[32];
     int64_t n = 0;
 
-    ck_assert_int_eq(changeset_request_begin(req, 17, 3, 17, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(req, 2, 17, 3, 17, NULL), MRF_OK);
     ck_assert_int_eq(changeset_request_end(req), MRF_OK);
     memset(&ack, 0, sizeof ack);
     memset(ack.id, 0x22, MRF_ID);
@@ -2125,7 +2629,7 @@ START_TEST(keyring_items_round_trip)
     ck_assert_int_eq(keyring_grant_to_json(&g, &members), MRF_OK);
     ck_assert_int_eq(buf_puts(&members, "]}"), MRF_OK);
     buf_init(&b, WIRE_JSON_MAX);
-    ck_assert_int_eq(changeset_request_begin(&b, 3, 0, 3, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(&b, WIRE_VERSION, 3, 0, 3, NULL), MRF_OK);
     ck_assert_int_eq(changeset_request_end_with(&b, members.data), MRF_OK);
     ck_assert_int_eq(changeset_request_parse(b.data, b.len, &req, &err), MRF_OK);
     ck_assert_int_eq(cJSON_GetArraySize(req.ops), 0);
@@ -2139,9 +2643,9 @@ START_TEST(keyring_items_round_trip)
     ck_assert_mem_eq(&g, &gr2, sizeof g);
     changeset_request_release(&req);
     /* an empty members text leaves the request as changeset_request_end writes it */
-    ck_assert_int_eq(changeset_request_begin(&b, 3, 0, 3, NULL), MRF_OK);
+    ck_assert_int_eq(changeset_request_begin(&b, WIRE_VERSION, 3, 0, 3, NULL), MRF_OK);
     ck_assert_int_eq(changeset_request_end_with(&b, ""), MRF_OK);
-    ck_assert_str_eq(b.data, "{\"v\":2,\"cursor\":3,\"ops\":[]}");
+    ck_assert_str_eq(b.data, "{\"v\":3,\"cursor\":3,\"ops\":[]}");
     /* refused items */
     {
         static const char *const bad[] = {
@@ -2247,9 +2751,18 @@ int main(void)
     tcase_add_test(ops, op_from_json_refuses_malformed);
     tcase_add_test(ops, op_from_json_accepts_bounds);
     tcase_add_test(ops, wire_json_parse_refuses_escaped_nul);
+    tcase_add_test(ops, v3_round_trip_request);
+    tcase_add_test(ops, v3_round_trip_answer);
+    tcase_add_test(ops, v3_exact_form);
+    tcase_add_test(ops, v3_writer_rewind);
+    tcase_add_test(ops, v3_refuses_malformed);
+    tcase_add_test(ops, wire_json_parse_bounds_values);
+    tcase_add_test(ops, wire_meter_tracks_zstd);
     tcase_add_test(ops, golden_changeset_v1);
     tcase_add_test(ops, golden_changeset_v2);
     tcase_add_test(ops, changeset_v1_still_read);
+    tcase_add_test(ops, golden_changeset_v3);
+    tcase_add_test(ops, changeset_v2_answer_still_read);
     tcase_add_test(ops, changeset_bodies_refused);
     tcase_add_test(ops, golden_changeset_v2_records);
     tcase_add_test(ops, request_seen);
