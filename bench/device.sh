@@ -226,7 +226,7 @@ print("lower it.")
 print()
 print("The post store after that sync, bytes per grant (dbstat; the file after the close):")
 print()
-groups = [("clocks", lambda k: k == "clocks"), ("grants (rows)", lambda k: k == "grants"),
+groups = [("clocks", lambda k: k in ("clocks", "clock_rows", "writers")), ("grants (rows)", lambda k: k == "grants"),
           ("grants' 3 indexes", lambda k: k.startswith("grants_") or k == "sqlite_autoindex_grants_1"),
           ("outbox and its indexes", lambda k: k.startswith("outbox"))]
 print("| grants | file | free pages | " + " | ".join(g for g, _ in groups) + " | everything else |")
