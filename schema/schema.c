@@ -102,6 +102,21 @@ static void post_auto_vacuum(sqlite3 *db)
         (void)sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL, NULL, NULL);
 }
 
+/* 1 if db's file has no page yet. Only then is auto_vacuum set before anything else: on a
+ * store that has pages the pragma costs a durable write of its own at every open (one more
+ * fdatasync for every `mrf grant add`), and post_auto_vacuum() has already given it. */
+static int new_file(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int pages = -1;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        pages = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return pages == 0;
+}
+
 enum mrf_status schema_open(const char *path, enum schema_kind kind, sqlite3 **out,
                             struct mrf_error *err)
 {
@@ -123,7 +138,7 @@ enum mrf_status schema_open(const char *path, enum schema_kind kind, sqlite3 **o
      * freed pages are zeroed, so an overwritten sealed value does not linger in the file.
      * auto_vacuum (post stores; before journal_mode, which writes a new file's header): see
      * post_auto_vacuum(). */
-    if ((kind == SCHEMA_POST &&
+    if ((kind == SCHEMA_POST && new_file(db) &&
          sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) != SQLITE_OK) ||
         sqlite3_exec(db,
                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
