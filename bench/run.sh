@@ -202,7 +202,7 @@ $fs, a RelWithDebInfo build without sanitizers. Figures are this machine's; rati
 against its own floors and ceilings. Nothing here is asserted in a test; a benchmark fails only
 if what it measures did not work (an op not sent, a change set refused).
 
-Reproduce: \`bench/run.sh [RUNS] [CHANGESETS]\` (about four minutes here, most of it the convergence run; it rewrites this file).
+Reproduce: \`bench/run.sh [RUNS] [CHANGESETS]\` (about ten minutes here, as root: the satellite link needs network namespaces; it rewrites this file).
 
 ## HQ ingest (bench/bench_ingest.c)
 
