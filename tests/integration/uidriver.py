@@ -61,7 +61,8 @@ class Browser:
              "--disable-sync", "--disable-component-update", "--password-store=basic",
              "--window-size=1366,768", "about:blank"],
             preexec_fn=fds, close_fds=False, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # its own process group: close() stops its helpers too
         os.close(to_child)
         os.close(from_child)
         self.buf = b""
@@ -77,11 +78,30 @@ class Browser:
                   {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False})
 
     def close(self):
+        # Chromium's helpers (zygote, renderer, crash handler) outlive a killed browser process
+        # for a moment and write into the profile, so a profile removed right after kill() was
+        # often left behind with a "Default" folder in it. Ask the browser to close, then kill
+        # its whole process group, and only then remove the profile.
         try:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+            try:
+                self.call("Browser.close", timeout=5)
+            except Exception:
+                pass  # it closes the pipe as it goes: no answer is the usual answer
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
         finally:
-            shutil.rmtree(self.profile, ignore_errors=True)
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=10)
+            for _ in range(20):
+                shutil.rmtree(self.profile, ignore_errors=True)
+                if not os.path.exists(self.profile):
+                    break
+                time.sleep(0.1)
 
     def _read(self, deadline):
         left = deadline - time.time()
