@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "client.h"
 #include "stats.h"
@@ -46,15 +45,6 @@ static void step(sqlite3_stmt *st, const char *what)
     if (sqlite3_step(st) != SQLITE_DONE)
         die(what);
     sqlite3_reset(st);
-}
-
-static double cpu_ms(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
 static int sync_main(const char *home)

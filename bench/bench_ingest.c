@@ -613,7 +613,7 @@ static int scale_main(int argc, char **argv)
 
     for (int a = 6; a < argc; a++) {
         long long size = atoll(argv[a]);
-        double *t = xcalloc((size_t)sets, sizeof *t), lt[5], tot = 0;
+        double *t = xcalloc((size_t)sets, sizeof *t), lt[5], tot = 0, cpu;
         int64_t pulled;
         int n, requests;
 
@@ -625,18 +625,22 @@ static int scale_main(int argc, char **argv)
         pragma(s, "PRAGMA synchronous = FULL");
         pragma(s, "PRAGMA wal_checkpoint(TRUNCATE)");
         cache_reset(s);
+        cpu = cpu_ms();
         for (k = 0; k < sets; k++)
             tot += t[k] = ingest_one(&d, s, &id, ops, OPS_PER_SET, 0, 0, &json, &env);
         tot += checkpoint_ms(s, size, "new");
+        printf("at_%lld_new_cpu_ms_per_set=%.2f\n", size, (cpu_ms() - cpu) / sets);
         printf("at_%lld_new_ops_per_s=%.0f\n", size, sets * OPS_PER_SET / (tot / 1e3));
         printf("at_%lld_new_median_ms=%.2f\n", size, median(t, sets));
         cache_print(s, size, "new", sets);
         cache_reset(s);
         tot = 0;
+        cpu = cpu_ms();
         for (k = 0; k < sets; k++)
             tot += t[k] =
                 ingest_one(&d, s, &id, ops, OPS_PER_SET, 1, (int)(logged / 1000) + k, &json, &env);
         tot += checkpoint_ms(s, size, "existing");
+        printf("at_%lld_existing_cpu_ms_per_set=%.2f\n", size, (cpu_ms() - cpu) / sets);
         printf("at_%lld_existing_ops_per_s=%.0f\n", size, sets * OPS_PER_SET / (tot / 1e3));
         printf("at_%lld_existing_median_ms=%.2f\n", size, median(t, sets));
         cache_print(s, size, "existing", sets);

@@ -5,6 +5,8 @@
 
 /* CLOCK_MONOTONIC now, in milliseconds. */
 double now_ms(void);
+/* CPU time this process has used (all its threads), in milliseconds. */
+double cpu_ms(void);
 /* The median of v[0..n), n >= 1; sorts v in place. */
 double median(double *v, int n);
 
