@@ -4,7 +4,7 @@
 # builds; then builds it a third time as packagers do (Release, -O3), without running the
 # tests, since -O3 brings warnings of its own. Warnings are errors in all three (MRF_WERROR).
 # Last, the fuzz targets (clang, libFuzzer): every checked-in seed and regression input is
-# replayed, then each target fuzzes for 15 seconds from a fresh working corpus.
+# replayed, then each target fuzzes for 10 seconds from a fresh working corpus.
 # Fails loudly on the first broken step; ctest's per-test timeouts keep it from hanging.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[
 clang-format --dry-run --Werror "${sources[@]}"
 
 echo "== static analysis (cppcheck)"
-cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
+cppcheck -j "$jobs" --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
     -I common -I crypto -I sync -I schema -I web -I client -I hq \
     --include=/usr/include/cjson/cJSON.h \
     common crypto sync schema web client hq bench fuzz
@@ -41,9 +41,9 @@ done
 echo "== build (release: -O3, build only)"
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DMRF_WERROR=ON >/dev/null
 cmake --build build-release -j "$jobs" --target all benches
-echo "== fuzz (replay the corpus, then 15 s per target)"
+echo "== fuzz (replay the corpus, then 10 s per target)"
 fuzz_work=$(mktemp -d)
-FUZZ_JOBS=$jobs FUZZ_WORK="$fuzz_work" ./scripts/fuzz.sh 15 || {
+FUZZ_JOBS=$jobs FUZZ_WORK="$fuzz_work" ./scripts/fuzz.sh 10 || {
     rm -rf "$fuzz_work"
     exit 1
 }
