@@ -459,57 +459,62 @@ static void col_names(enum sync_table t, uint32_t mask, char *out, size_t n)
     }
 }
 
-/* The rows others wrote that the sender had not pulled, as sorted 17-byte keys (table, id):
- * one range read of the oplog after the sender's cursor instead of one query per row. */
-struct unseen {
-    int n, cap;
-    uint8_t (*k)[1 + MRF_ID];
+/* What others wrote to the rows a change set wrote, after the sender's cursor: one entry per
+ * grant or partner row of the change set, sorted by its 17-byte key (table, id), filled by one
+ * range read of the oplog (hqstore_writes_since). A query per row, each reading the oplog
+ * after the cursor, cost rows x backlog: a device back from months offline editing 8,000
+ * grants others had edited made HQ read its whole backlog 8,000 times. */
+struct unseen_row {
+    uint8_t k[1 + MRF_ID];
+    struct since a;
 };
 
-static enum mrf_status unseen_add(void *arg, enum sync_table t, const uint8_t id[MRF_ID])
-{
-    struct unseen *u = arg;
-
-    if (u->n == u->cap) {
-        u->cap = u->cap ? 2 * u->cap : 64;
-        u->k = xrealloc(u->k, (size_t)u->cap * sizeof *u->k);
-    }
-    u->k[u->n][0] = (uint8_t)t;
-    memcpy(u->k[u->n] + 1, id, MRF_ID);
-    u->n++;
-    return MRF_OK;
-}
+struct unseen {
+    int n;
+    struct unseen_row *r;
+};
 
 static int key_cmp(const void *a, const void *b)
 {
     return memcmp(a, b, 1 + MRF_ID);
 }
 
-static int unseen_has(const struct unseen *u, enum sync_table t, const uint8_t id[MRF_ID])
+static struct unseen_row *unseen_find(const struct unseen *u, enum sync_table t,
+                                      const uint8_t id[MRF_ID])
 {
     uint8_t k[1 + MRF_ID];
 
     k[0] = (uint8_t)t;
     memcpy(k + 1, id, MRF_ID);
-    return u->n > 0 && bsearch(k, u->k, (size_t)u->n, sizeof *u->k, key_cmp) != NULL;
+    return u->n > 0 ? bsearch(k, u->r, (size_t)u->n, sizeof *u->r, key_cmp) : NULL;
+}
+
+static enum mrf_status unseen_add(void *arg, enum sync_table t, const uint8_t id[MRF_ID], int col,
+                                  hlc_t clock, const uint8_t device[MRF_ID])
+{
+    struct unseen_row *e = unseen_find(arg, t, id);
+
+    if (e != NULL) {
+        if (col >= 0 && col < 32)
+            e->a.cols |= 1u << col;
+        memcpy(e->a.device, device, MRF_ID); /* the last one, in the order HQ applied them */
+        e->a.clock = clock;
+        e->a.n++;
+    }
+    return MRF_OK;
 }
 
 /* Concurrent writes by others to other columns of a row the change set wrote. */
 static enum mrf_status other_columns(struct hqstore *s, struct hq_touch *t, const struct trow *r,
-                                     int64_t now)
+                                     const struct since *since, int64_t now)
 {
-    struct since a;
+    struct since a = *since;
     struct hq_conflict c;
     char code[16], mine[96], theirs[96], da[17], db[17];
     int opened, year = 0;
-    enum mrf_status rc;
 
-    if (r->t != ST_GRANTS && r->t != ST_PARTNERS)
+    if (a.n == 0 || (a.cols & ~r->cols) == 0)
         return MRF_OK;
-    memset(&a, 0, sizeof a);
-    rc = hqstore_row_since(s, t->post, r->t, r->id, t->cursor, t->device, since_collect, &a);
-    if (rc != MRF_OK || a.n == 0 || (a.cols & ~r->cols) == 0)
-        return rc;
     row_code(r, code);
     year = r->year;
     col_names(r->t, r->cols, mine, sizeof mine);
@@ -983,18 +988,27 @@ enum mrf_status hq_conflict_after(struct hqstore *s, struct hq_touch *t, const s
     int years[MAX_YEARS], nyears = 0, every = 0;
     enum mrf_status rc = MRF_OK;
 
-    struct unseen u = {0, 0, NULL};
+    struct unseen u = {0, NULL};
 
-    /* only the rows this change set wrote are looked up in it: a pull writes none, and must
-     * not read everything the device has not seen yet (a fresh device's every page would) */
-    if (t->nrows > 0)
-        rc = hqstore_rows_since(s, t->post, t->cursor, t->device, unseen_add, &u);
+    /* only the rows this change set wrote are looked for: a pull writes none, and must not
+     * read everything the device has not seen yet (a fresh device's every page would) */
+    u.r = t->nrows > 0 ? xcalloc((size_t)t->nrows, sizeof *u.r) : NULL;
+    for (int i = 0; i < t->nrows; i++)
+        if (t->rows[i].t == ST_GRANTS || t->rows[i].t == ST_PARTNERS) {
+            u.r[u.n].k[0] = (uint8_t)t->rows[i].t;
+            memcpy(u.r[u.n].k + 1, t->rows[i].id, MRF_ID);
+            u.n++;
+        }
     if (u.n > 1)
-        qsort(u.k, (size_t)u.n, sizeof *u.k, key_cmp);
-    for (int i = 0; rc == MRF_OK && i < t->nrows; i++)
-        if (unseen_has(&u, t->rows[i].t, t->rows[i].id))
-            rc = other_columns(s, t, &t->rows[i], now);
-    x_free(u.k);
+        qsort(u.r, (size_t)u.n, sizeof *u.r, key_cmp);
+    if (u.n > 0)
+        rc = hqstore_writes_since(s, t->post, t->cursor, t->device, unseen_add, &u);
+    for (int i = 0; rc == MRF_OK && i < t->nrows; i++) {
+        const struct unseen_row *e = unseen_find(&u, t->rows[i].t, t->rows[i].id);
+        if (e != NULL)
+            rc = other_columns(s, t, &t->rows[i], &e->a, now);
+    }
+    x_free(u.r);
     for (int i = 0; rc == MRF_OK && i < t->ntyears; i++)
         rc = theme_set(s, t, &t->tyears[i], now);
     /* post-years: themes and allocation; a year whose themes changed: all its grants */

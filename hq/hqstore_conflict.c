@@ -76,8 +76,11 @@ static const char *const csql[C_COUNT] = {
     [C_ID_TAKEN] = "SELECT 1 FROM conflicts WHERE id = ?1",
     [H_ROW] = "SELECT pseq, col, value, clock, device FROM oplog WHERE post = ?1 AND tbl = ?2 "
               "AND id = ?3 ORDER BY seq",
-    /* oplog_rows name writers by number (writers.n): a writer never numbered wrote nothing */
-    [H_VALUE] = "SELECT value FROM oplog_rows WHERE post = ?1 AND tbl = ?2 AND id = ?3 AND "
+    /* oplog_rows name writers by number (writers.n): a writer never numbered wrote nothing.
+     * INDEXED BY: without it SQLite reads the post's whole oplog through its key (post, pseq)
+     * for each value (test_hq_ingest, unseen_writes_read_once_per_changeset) */
+    [H_VALUE] = "SELECT value FROM oplog_rows INDEXED BY oplog_clock WHERE post = ?1 AND tbl = ?2 "
+                "AND id = ?3 AND "
                 "col = ?4 AND clock = ?5 AND w = (SELECT n FROM writers WHERE device = ?6) "
                 "ORDER BY seq DESC LIMIT 1",
     [H_SINCE] = "SELECT pseq, col, value, clock, (SELECT device FROM writers WHERE n = w) FROM "
@@ -126,8 +129,10 @@ static const char *const csql[C_COUNT] = {
                               "('cancelled', 'closed') AND p.removed = 1",
     [C_LAST_CLOSED] = "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND "
                       "subject = ?3 AND closed_at IS NOT NULL ORDER BY cseq DESC LIMIT 1",
-    [H_ROWS_SINCE] = "SELECT DISTINCT tbl, id FROM oplog_rows WHERE post = ?1 AND pseq > ?2 AND "
-                     "w IS NOT (SELECT n FROM writers WHERE device = ?3)",
+    /* in the order HQ applied them: the key (post, pseq) */
+    [H_ROWS_SINCE] = "SELECT tbl, id, col, clock, (SELECT device FROM writers WHERE n = w) FROM "
+                     "oplog_rows WHERE post = ?1 AND pseq > ?2 AND w IS NOT (SELECT n FROM "
+                     "writers WHERE device = ?3) ORDER BY pseq",
     [C_OPEN_ONE] =
         "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND subject = ?3 "
         "AND closed_at IS NULL",
@@ -777,12 +782,13 @@ enum mrf_status hqstore_grant_status(struct hqstore *s, const char *post, const 
     return r == SQLITE_ROW || r == SQLITE_DONE ? MRF_OK : hqs_fail(s, "reading a grant's status");
 }
 
-enum mrf_status hqstore_rows_since(struct hqstore *s, const char *post, int64_t after,
-                                   const uint8_t not_device[MRF_ID], hqstore_row_fn fn, void *arg)
+enum mrf_status hqstore_writes_since(struct hqstore *s, const char *post, int64_t after,
+                                     const uint8_t not_device[MRF_ID], hqstore_unseen_fn fn,
+                                     void *arg)
 {
     sqlite3_stmt *st = get(s, H_ROWS_SINCE);
     enum mrf_status rc = MRF_OK;
-    uint8_t id[MRF_ID];
+    uint8_t id[MRF_ID], device[MRF_ID];
     int r;
 
     if (st == NULL)
@@ -793,7 +799,10 @@ enum mrf_status hqstore_rows_since(struct hqstore *s, const char *post, int64_t 
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (!hqs_column_blob(st, 1, id, MRF_ID))
             continue;
-        rc = fn(arg, (enum sync_table)sqlite3_column_int(st, 0), id);
+        if (!hqs_column_blob(st, 4, device, MRF_ID))
+            memset(device, 0, MRF_ID);
+        rc = fn(arg, (enum sync_table)sqlite3_column_int(st, 0), id, sqlite3_column_int(st, 2),
+                (hlc_t)sqlite3_column_int64(st, 3), device);
         if (rc != MRF_OK)
             goto out;
     }
