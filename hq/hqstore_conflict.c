@@ -20,10 +20,13 @@ enum {
     C_LIST,
     C_SCAN,
     C_OPEN_RULES,
+    C_OPEN_RULES_YEAR,
     C_COUNT_OPEN,
     C_ID_TAKEN,
     H_ROW,
     H_VALUE,
+    H_ROW_THEME,
+    H_SINCE_THEME,
     H_SINCE,
     R_FIND_PARTNER,
     R_FIND_GRANT,
@@ -49,6 +52,14 @@ enum {
     "a_clock, b_value, b_device, b_clock, detail, opened_at, updated_at, closed_at, "              \
     "coalesce(decision, ''), coalesce(reason, ''), coalesce(note, ''), cseq"
 
+/* col is year p, or any year if p is 0 (a year column that is never NULL). As a range of
+ * constants, so SQLite reads one year through an index on (post, year, ...); the plainer
+ * "(p = 0 OR col = p)" made it read every year's rows of the post, for any year asked
+ * (test_hq_ingest, theme_change_costs_the_same_whatever_the_oplog). */
+#define YEAR_IS(col, p)                                                                            \
+    col " BETWEEN iif(" p " = 0, -9223372036854775807, " p ") AND iif(" p                          \
+        " = 0, 9223372036854775807, " p ")"
+
 static const char *const csql[C_COUNT] = {
     [C_FIND_OPEN] = "SELECT id, opened_at FROM conflicts WHERE post = ?1 AND rule = ?2 AND "
                     "subject = ?3 AND closed_at IS NULL",
@@ -68,9 +79,16 @@ static const char *const csql[C_COUNT] = {
     [C_LIST] = "SELECT " C_COLS " FROM conflicts WHERE (?1 IS NULL OR post = ?1) AND (?2 OR "
                "closed_at IS NULL) ORDER BY post, opened_at, cseq",
     [C_SCAN] = "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND cseq > ?2 ORDER BY cseq",
-    /* by rule: the index on (post, rule, subject, cseq) keeps this to one rule's records */
-    [C_OPEN_RULES] = "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND closed_at "
-                     "IS NULL AND kind = 'rule' AND (?3 = 0 OR year = ?3) ORDER BY cseq",
+    /* a rule's open records in every year: by (post, rule) through conflicts_subject; in one
+     * year: through conflicts_year (post, year, closed_at). SQLite left alone read all the
+     * post's records through conflicts_cseq (test_hq_ingest,
+     * theme_change_costs_the_same_whatever_the_oplog). */
+    [C_OPEN_RULES] = "SELECT " C_COLS " FROM conflicts INDEXED BY conflicts_subject WHERE post = "
+                     "?1 AND rule = ?2 AND closed_at IS NULL AND kind = 'rule' AND ?3 = 0 "
+                     "ORDER BY cseq",
+    [C_OPEN_RULES_YEAR] = "SELECT " C_COLS " FROM conflicts INDEXED BY conflicts_year WHERE post "
+                          "= ?1 AND year = ?3 AND closed_at IS NULL AND rule = ?2 AND kind = "
+                          "'rule' ORDER BY cseq",
     [C_COUNT_OPEN] = "SELECT count(*) FROM conflicts WHERE (?1 IS NULL OR post = ?1) AND "
                      "closed_at IS NULL",
     [C_ID_TAKEN] = "SELECT 1 FROM conflicts WHERE id = ?1",
@@ -83,6 +101,15 @@ static const char *const csql[C_COUNT] = {
                 "AND id = ?3 AND "
                 "col = ?4 AND clock = ?5 AND w = (SELECT n FROM writers WHERE device = ?6) "
                 "ORDER BY seq DESC LIMIT 1",
+    /* a theme row's (table 0): through oplog_themes, the few writes to theme rows (HQ store
+     * version 9), not the post's whole oplog */
+    [H_ROW_THEME] = "SELECT pseq, col, value, clock, (SELECT device FROM writers WHERE n = w) "
+                    "FROM oplog_rows INDEXED BY oplog_themes WHERE post = ?1 AND tbl = 0 AND "
+                    "?2 = 0 AND id = ?3 ORDER BY seq",
+    [H_SINCE_THEME] = "SELECT pseq, col, value, clock, (SELECT device FROM writers WHERE n = w) "
+                      "FROM oplog_rows INDEXED BY oplog_themes WHERE post = ?1 AND tbl = 0 AND "
+                      "?2 = 0 AND id = ?3 AND pseq > ?4 AND w IS NOT (SELECT n FROM writers "
+                      "WHERE device = ?5) ORDER BY seq",
     [H_SINCE] = "SELECT pseq, col, value, clock, (SELECT device FROM writers WHERE n = w) FROM "
                 "oplog_rows WHERE post = ?1 AND tbl = ?2 AND id = ?3 AND pseq > ?4 AND "
                 "w IS NOT (SELECT n FROM writers WHERE device = ?5) ORDER BY seq",
@@ -97,11 +124,14 @@ static const char *const csql[C_COUNT] = {
     [R_THEME_ROWS] = "SELECT id, coalesce(theme, ''), removed FROM themes WHERE post = ?1 AND "
                      "year = ?2 ORDER BY theme",
     /* a live grant (not removed, not cancelled) whose theme is not one of the year's */
-    [R_NOT_CHOSEN] = "SELECT g.year, g.code, coalesce(g.theme, '') FROM grants g WHERE g.post = "
-                     "?1 AND (?2 = 0 OR g.year = ?2) AND g.removed = 0 AND g.year IS NOT NULL AND "
-                     "coalesce(g.status, '') <> 'cancelled' AND NOT EXISTS (SELECT 1 FROM themes t "
-                     "WHERE t.post = g.post AND t.year = g.year AND t.theme = g.theme AND "
-                     "t.removed = 0) ORDER BY g.code",
+    [R_NOT_CHOSEN] =
+        "SELECT g.year, g.code, coalesce(g.theme, '') FROM grants g WHERE g.post = "
+        "?1 AND " YEAR_IS(
+            "g.year",
+            "?2") " AND g.removed = 0 AND "
+                  "coalesce(g.status, '') <> 'cancelled' AND NOT EXISTS (SELECT 1 FROM themes t "
+                  "WHERE t.post = g.post AND t.year = g.year AND t.theme = g.theme AND "
+                  "t.removed = 0) ORDER BY g.code",
     /* a live grant (not removed, cancelled or closed) on a removed partner */
     [R_REMOVED_PARTNER] = "SELECT g.year, g.code, p.code FROM grants g JOIN partners p ON "
                           "p.post = g.post AND p.id = g.partner WHERE g.post = ?1 AND (?2 = 0 OR "
@@ -411,7 +441,7 @@ enum mrf_status hqstore_conflict_scan(struct hqstore *s, const char *post, int64
 enum mrf_status hqstore_conflict_open_rules(struct hqstore *s, const char *post, const char *rule,
                                             int year, hqstore_conflict_fn fn, void *arg)
 {
-    sqlite3_stmt *st = get(s, C_OPEN_RULES);
+    sqlite3_stmt *st = get(s, year == 0 ? C_OPEN_RULES : C_OPEN_RULES_YEAR);
 
     if (st == NULL)
         return MRF_E_IO;
@@ -488,7 +518,7 @@ static void bind_row(sqlite3_stmt *st, const char *post, enum sync_table t,
 enum mrf_status hqstore_row_history(struct hqstore *s, const char *post, enum sync_table t,
                                     const uint8_t id[MRF_ID], hqstore_write_fn fn, void *arg)
 {
-    sqlite3_stmt *st = get(s, H_ROW);
+    sqlite3_stmt *st = get(s, t == ST_THEMES ? H_ROW_THEME : H_ROW);
 
     if (st == NULL)
         return MRF_E_IO;
@@ -500,7 +530,7 @@ enum mrf_status hqstore_row_since(struct hqstore *s, const char *post, enum sync
                                   const uint8_t id[MRF_ID], int64_t after,
                                   const uint8_t not_device[MRF_ID], hqstore_write_fn fn, void *arg)
 {
-    sqlite3_stmt *st = get(s, H_SINCE);
+    sqlite3_stmt *st = get(s, t == ST_THEMES ? H_SINCE_THEME : H_SINCE);
 
     if (st == NULL)
         return MRF_E_IO;

@@ -13,7 +13,7 @@
 
 #include "hqstore.h"
 
-#define HQS_AREA_SLOTS 32 /* statements an area file may have */
+#define HQS_AREA_SLOTS 40 /* statements an area file may have */
 
 enum hqs_area {
     HQS_AREA_CONFLICT,
