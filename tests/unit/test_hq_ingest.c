@@ -559,25 +559,35 @@ static void assert_plans_use_indexes(void)
     ck_assert_int_gt(checked, 20);
 }
 
-/* The VM instructions (in hundreds) of a change set of d that edits the amounts of the
- * grants ids[0..n), which another device wrote and d has not pulled. */
-static long edit_ticks(struct hqtest_device *d, uint8_t (*ids)[MRF_ID], int n)
+/* The VM instructions (in hundreds) HQ runs to take d's change set of ops (accepted). */
+static long changeset_ticks(struct hqtest_device *d, const char *ops)
 {
-    struct buf ops, env;
+    struct buf env;
     struct ingest_result r;
     uint8_t cs[MRF_ID];
     long ticks = 0;
 
-    buf_init(&ops, WIRE_JSON_MAX);
-    for (int i = 0; i < n; i++)
-        add_int(d, &ops, ST_GRANTS, ids[i], 3, 777000 + i);
-    seal_request(d, d->post, ops.data, cs, &env);
+    seal_request(d, d->post, ops, cs, &env);
     sqlite3_progress_handler(store->db, 100, count_ticks, &ticks);
     ck_assert_uint_eq(ingest(&env, &r), 200);
     sqlite3_progress_handler(store->db, 0, NULL, NULL);
     ck_assert_str_eq(r.reason, "accepted");
     ingest_result_release(&r);
     buf_release(&env);
+    return ticks;
+}
+
+/* The same for a change set of d that edits the amounts of the grants ids[0..n), which
+ * another device wrote and d has not pulled. */
+static long edit_ticks(struct hqtest_device *d, uint8_t (*ids)[MRF_ID], int n)
+{
+    struct buf ops;
+    long ticks;
+
+    buf_init(&ops, WIRE_JSON_MAX);
+    for (int i = 0; i < n; i++)
+        add_int(d, &ops, ST_GRANTS, ids[i], 3, 777000 + i);
+    ticks = changeset_ticks(d, ops.data);
     buf_release(&ops);
     return ticks;
 }
@@ -622,15 +632,14 @@ START_TEST(unseen_writes_read_once_per_changeset)
 }
 END_TEST
 
-/* The VM instructions (in hundreds) of a change set of d, at the head of its post's
- * sequence, that chooses (removed 0) or drops (1) theme `theme` for 2027, a year without
- * grants (the fund's rules then have none to check). */
+/* The same for a change set of d, at the head of its post's sequence, that chooses (removed 0) or
+ * drops (1) theme `theme` for 2027, a year without grants (the fund's rules then have none to
+ * check). */
 static long theme_ticks(struct hqtest_device *d, const char *theme, int removed)
 {
-    struct buf ops, env;
-    struct ingest_result r;
-    uint8_t cs[MRF_ID], id[MRF_ID];
-    long ticks = 0;
+    struct buf ops;
+    uint8_t id[MRF_ID];
+    long ticks;
 
     row_id_derive(id, "themes", d->post, 2027, theme);
     buf_init(&ops, WIRE_JSON_MAX);
@@ -638,13 +647,7 @@ static long theme_ticks(struct hqtest_device *d, const char *theme, int removed)
     add_text(d, &ops, ST_THEMES, id, 1, theme);
     add_int(d, &ops, ST_THEMES, id, 2, removed);
     d->cursor = count("SELECT max(pseq) FROM oplog_rows WHERE post = 'NAI'");
-    seal_request(d, d->post, ops.data, cs, &env);
-    sqlite3_progress_handler(store->db, 100, count_ticks, &ticks);
-    ck_assert_uint_eq(ingest(&env, &r), 200);
-    sqlite3_progress_handler(store->db, 0, NULL, NULL);
-    ck_assert_str_eq(r.reason, "accepted");
-    ingest_result_release(&r);
-    buf_release(&env);
+    ticks = changeset_ticks(d, ops.data);
     buf_release(&ops);
     return ticks;
 }
