@@ -19,14 +19,8 @@ command -v sqlite3 >/dev/null || {
     exit 1
 }
 
-SHOTS=${MRF_UI_SHOTS:-$(dirname "$MRF")/ui-screenshots}
-DRIVER=$MRF_SRC/tests/integration/uidriver.py
+. "$(dirname "$0")/uilib.sh"
 YEAR=2026
-mkdir -p "$SHOTS"
-[ -x /usr/lib/chromium/chromium ] || command -v chromium >/dev/null || {
-    fail "chromium is installed" "run scripts/install-deps.sh (Debian's chromium)"
-    finish
-}
 
 D() { # D HOME ARGS... : mrf on the device in $T/HOME
     local h=$1
@@ -85,36 +79,7 @@ expect_exit "a network --listen is refused (3)" 3 hq ui --no-browser --listen 0.
 check "the refusal names the SSH tunnel" grep -q 'ssh -L 8080:127.0.0.1:8080' "$ERR"
 expect_exit "a malformed --listen is a usage error (2)" 2 hq ui --no-browser --listen 127.0.0.1:x
 
-# ui_start : starts `mrf-hq ui --no-browser` on a free port; sets UI_PID, UI_URL, UI_ORIGIN.
-ui_start() {
-    : >"$T/ui.out"
-    "$MRF_HQ" --home "$HQ_HOME" ui --no-browser >"$T/ui.out" 2>>"$T/ui.log" &
-    UI_PID=$!
-    LIB_PIDS="$LIB_PIDS $UI_PID"
-    wait_for 10 grep -q '^http://127.0.0.1:' "$T/ui.out" || return 1
-    UI_URL=$(head -n 1 "$T/ui.out")
-    UI_ORIGIN=${UI_URL%%/\?*}
-    UI_PORT=${UI_ORIGIN##*:}
-}
-
-# driver PHASE [ARG...] : runs one browser phase; its "ok"/"not ok" lines count here.
-driver() {
-    local phase=$1 line start=$SECONDS
-    shift
-    while IFS= read -r line; do
-        case $line in
-        "ok - "*) pass "browser: ${line#ok - }" ;;
-        "not ok - "*)
-            failed=$((failed + 1))
-            echo "not ok - browser: ${line#not ok - }"
-            ;;
-        *) echo "$line" ;;
-        esac
-    done < <(timeout 180 python3 "$DRIVER" "$phase" "$UI_URL" "$SHOTS" "$@" 2>>"$T/driver.log")
-    echo "# browser phase $phase: $((SECONDS - start)) s"
-}
-
-ui_start || {
+ui_launch "$MRF_HQ" --home "$HQ_HOME" ui --no-browser || {
     fail "mrf-hq ui starts and prints its address" "$(tail -n 3 "$T/ui.log")"
     finish
 }
@@ -122,7 +87,6 @@ pass "mrf-hq ui starts and prints its address"
 check "the address holds a 64-hex-digit token" grep -Eq '^http://127\.0\.0\.1:[0-9]+/\?token=[0-9a-f]{64}$' "$T/ui.out"
 
 # ---- guards ----------------------------------------------------------------------------------
-code() { curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' --max-time 10 "$@"; }
 check_msg "no token: 403" "got $(code "$UI_ORIGIN/")" [ "$(code "$UI_ORIGIN/")" = 403 ]
 check_msg "a wrong token: 403" "wrong" [ "$(code "$UI_ORIGIN/?token=00")" = 403 ]
 check_msg "the CSV without the token: 403" "wrong" [ "$(code "$UI_ORIGIN/report.csv?year=$YEAR")" = 403 ]
@@ -141,7 +105,6 @@ done
 check "the overview has no inline script or style" python3 -c 'import re,sys; s=open(sys.argv[1]).read(); sys.exit(1 if re.search(r"<script(?![^>]*\bsrc=)", s) or re.search(r"\s(on[a-z]+|style)=", s) else 0)' "$T/body"
 CSRF=$(grep -o 'name="csrf" value="[0-9a-f]*' "$T/body" | head -n 1 | sed 's/.*value="//')
 check "forms carry a CSRF token" test ${#CSRF} -eq 64
-post() { code -b "$T/jar" -X POST "$@"; }
 check_msg "a cross-site form post (Origin of another site) is refused" "wrong" \
     [ "$(post -H 'Origin: http://evil.example' --data "csrf=$CSRF&post=NAI&year=$YEAR&amount=1" "$UI_ORIGIN/allocations")" = 403 ]
 check_msg "a post with Sec-Fetch-Site: cross-site is refused" "wrong" \
@@ -154,25 +117,7 @@ run hq report --year $YEAR --format json
 check "no refused post changed NAI's allocation" json_ok "$OUT" \
     '[r["allocation"] for r in d["rows"] if r["section"] == "post_year" and r["post"] == "NAI"] == ["12000.00"]'
 check "mrf-hq ui logs the refusals without a token" lacks "$CSRF" "$T/ui.log"
-check "mrf-hq ui listens on 127.0.0.1 only" python3 - "$UI_PID" <<'PY'
-import os, sys
-pid = sys.argv[1]
-inodes = set()
-for fd in os.listdir("/proc/%s/fd" % pid):
-    try:
-        t = os.readlink("/proc/%s/fd/%s" % (pid, fd))
-    except OSError:
-        continue
-    if t.startswith("socket:["):
-        inodes.add(t[8:-1])
-found = []
-for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-    for line in open(f).read().splitlines()[1:]:
-        p = line.split()
-        if p[3] == "0A" and p[9] in inodes:
-            found.append((f, p[1]))
-sys.exit(0 if found and all(f.endswith("tcp") and a.startswith("0100007F:") for f, a in found) else 1)
-PY
+check "mrf-hq ui listens on 127.0.0.1 only" listens_on_loopback_only "$UI_PID"
 
 # ---- the overview equals the report ------------------------------------------------------------
 hq report --year $YEAR --format json >"$T/rep-post.json"

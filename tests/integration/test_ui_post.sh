@@ -13,14 +13,8 @@
 # Every process is stopped by its pid on exit; every wait has a deadline.
 . "$(dirname "$0")/lib.sh"
 
-SHOTS=${MRF_UI_SHOTS:-$(dirname "$MRF")/ui-screenshots}
-DRIVER=$MRF_SRC/tests/integration/uidriver.py
+. "$(dirname "$0")/uilib.sh"
 YEAR=2026
-mkdir -p "$SHOTS"
-[ -x /usr/lib/chromium/chromium ] || command -v chromium >/dev/null || {
-    fail "chromium is installed" "run scripts/install-deps.sh (Debian's chromium)"
-    finish
-}
 
 start_sync_hq || {
     fail "HQ starts" "$(tail -n 5 "$T/serve.log" "$T/proxy.log" 2>/dev/null | tr '\n' ' ')"
@@ -34,43 +28,15 @@ run dev init --token "$TOKEN"
     finish
 }
 
-# ui_start : starts `mrf ui --no-browser` on a free port; sets UI_PID, UI_URL, UI_ORIGIN, UI_PORT.
-ui_start() {
-    : >"$T/ui.out"
-    "$MRF" --home "$DEV" ui --no-browser --lock-after 10 --sync-timeout 8 \
-        >"$T/ui.out" 2>>"$T/ui.log" &
-    UI_PID=$!
-    LIB_PIDS="$LIB_PIDS $UI_PID"
-    wait_for 10 grep -q '^http://127.0.0.1:' "$T/ui.out" || return 1
-    UI_URL=$(head -n 1 "$T/ui.out")
-    UI_ORIGIN=${UI_URL%%/\?*}
-    UI_PORT=${UI_ORIGIN##*:}
-}
-ui_stop() {
-    kill -TERM "$UI_PID" 2>/dev/null
-    wait "$UI_PID" 2>/dev/null
-    LIB_PIDS=${LIB_PIDS/ $UI_PID/}
+# the browser's partner line: the partner's and the grant's codes it made
+driver_line() {
+    case $1 in
+    "# partner "*) read -r _ _ PX _ GX <<<"$1" ;;
+    *) return 1 ;;
+    esac
 }
 
-# driver PHASE [ARG] : runs one browser phase; its "ok"/"not ok" lines count here.
-driver() {
-    local phase=$1 line start=$SECONDS
-    shift
-    while IFS= read -r line; do
-        case $line in
-        "ok - "*) pass "browser: ${line#ok - }" ;;
-        "not ok - "*)
-            failed=$((failed + 1))
-            echo "not ok - browser: ${line#not ok - }"
-            ;;
-        "# partner "*) read -r _ _ PX _ GX <<<"$line" ;;
-        *) echo "$line" ;;
-        esac
-    done < <(timeout 180 python3 "$DRIVER" "$phase" "$UI_URL" "$SHOTS" "$@" 2>>"$T/driver.log")
-    echo "# browser phase $phase: $((SECONDS - start)) s"
-}
-
-ui_start || {
+ui_launch "$MRF" --home "$DEV" ui --no-browser --lock-after 10 --sync-timeout 8 || {
     fail "mrf ui starts and prints its address" "$(tail -n 3 "$T/ui.log")"
     finish
 }
@@ -78,7 +44,6 @@ pass "mrf ui starts and prints its address"
 check "the address holds a 64-hex-digit token" grep -Eq '^http://127\.0\.0\.1:[0-9]+/\?token=[0-9a-f]{64}$' "$T/ui.out"
 
 # ---- guards ----------------------------------------------------------------------------------
-code() { curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' --max-time 10 "$@"; }
 check_msg "no token: 403" "got $(code "$UI_ORIGIN/")" [ "$(code "$UI_ORIGIN/")" = 403 ]
 check_msg "a wrong token: 403" "got $(code "$UI_ORIGIN/?token=00")" [ "$(code "$UI_ORIGIN/?token=00")" = 403 ]
 check_msg "an asset without the token: 403" "wrong" [ "$(code "$UI_ORIGIN/assets/app.js")" = 403 ]
@@ -101,7 +66,6 @@ CSRF=$(grep -o 'name="csrf" value="[0-9a-f]*' "$T/body" | head -n 1 | sed 's/.*v
 check "forms carry a CSRF token" test ${#CSRF} -eq 64
 code "$UI_ORIGIN/assets/app.js" >/dev/null
 check "a 403 carries the security headers too" grep -qiF "Cache-Control: no-store" "$T/headers"
-post() { code -b "$T/jar" -X POST "$@"; }
 check_msg "a cross-site form post (Origin of another site) is refused" "wrong" \
     [ "$(post -H 'Origin: http://evil.example' --data "csrf=$CSRF&year=$YEAR&theme=ACC" "$UI_ORIGIN/themes")" = 403 ]
 check_msg "a post with Origin: null from another site is refused" "wrong" \
@@ -122,26 +86,7 @@ run dev theme list --json
 check "no refused post wrote anything" json_ok "$OUT" 'd == []'
 check "mrf ui logs the refusals without a token or a body" lacks "$CSRF" "$T/ui.log"
 # Nothing listens but on loopback: every listening socket of mrf ui is 127.0.0.1.
-check "mrf ui listens on 127.0.0.1 only" python3 - "$UI_PID" <<'PY'
-import os, sys
-pid = sys.argv[1]
-inodes = set()
-for fd in os.listdir("/proc/%s/fd" % pid):
-    try:
-        t = os.readlink("/proc/%s/fd/%s" % (pid, fd))
-    except OSError:
-        continue
-    if t.startswith("socket:["):
-        inodes.add(t[8:-1])
-found = []
-for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-    for line in open(f).read().splitlines()[1:]:
-        p = line.split()
-        if p[3] == "0A" and p[9] in inodes:
-            found.append((f, p[1]))
-ok = found and all(f.endswith("tcp") and a.startswith("0100007F:") for f, a in found)
-sys.exit(0 if ok else 1)
-PY
+check "mrf ui listens on 127.0.0.1 only" listens_on_loopback_only "$UI_PID"
 
 # ---- flows in the browser ----------------------------------------------------------------------
 driver record "$YEAR"
