@@ -223,6 +223,14 @@ unset MRF_NEW_PASSPHRASE MRF_HOME MRF_HQ_HOME
 
 hq() { "$MRF_HQ" --home "$HQ_HOME" "$@"; }
 dev() { "$MRF" --home "$DEV" "$@"; }
+# Tests with several devices keep each in $T/NAME:
+D() { # D NAME ARGS... : mrf on the device in $T/NAME
+    local h=$1
+    shift
+    "$MRF" --home "$T/$h" "$@"
+}
+dsql() { sqlite3 "$T/$1/post.db" "$2"; } # dsql NAME SQL : on that device's store
+token() { "$MRF_HQ" --home "$HQ_HOME" enroll "$1" 2>/dev/null; } # token POST : a new token
 
 setup_hq() {
     local post=${1:-NAI}

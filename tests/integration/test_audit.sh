@@ -14,12 +14,6 @@ command -v sqlite3 >/dev/null || {
     exit 1
 }
 
-D() {
-    local h=$1
-    shift
-    "$MRF" --home "$T/$h" "$@"
-}
-token() { "$MRF_HQ" --home "$HQ_HOME" enroll "$1" 2>/dev/null; }
 NAME="Zeta Hidden Org"
 COUNTRY="Narnia Distinctland"
 ESCROW=$HQ_HOME/escrow-OFFLINE.key

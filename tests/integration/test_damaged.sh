@@ -16,14 +16,7 @@ command -v sqlite3 >/dev/null || {
     exit 1
 }
 
-D() {
-    local h=$1
-    shift
-    "$MRF" --home "$T/$h" "$@"
-}
-dsql() { sqlite3 "$T/$1/post.db" "$2"; }
 dpending() { dsql "$1" "SELECT count(*) FROM outbox"; }
-token() { "$MRF_HQ" --home "$HQ_HOME" enroll "$1" 2>/dev/null; }
 
 start_sync_hq || {
     fail "HQ starts" "$(tail -n 5 "$T/serve.log" "$T/proxy.log" 2>/dev/null | tr '\n' ' ')"

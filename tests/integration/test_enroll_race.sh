@@ -17,12 +17,6 @@ command -v sqlite3 >/dev/null || {
 }
 
 ROUNDS=${ROUNDS:-10}
-D() {
-    local h=$1
-    shift
-    "$MRF" --home "$T/$h" "$@"
-}
-dsql() { sqlite3 "$T/$1/post.db" "$2"; }
 
 start_sync_hq || {
     fail "HQ starts" "$(tail -n 5 "$T/serve.log" "$T/proxy.log" 2>/dev/null | tr '\n' ' ')"

@@ -29,19 +29,12 @@ command -v faketime >/dev/null || {
     exit 1
 }
 
-D() { # D HOME ARGS... : mrf on the device in $T/HOME
-    local h=$1
-    shift
-    "$MRF" --home "$T/$h" "$@"
-}
 DF() { # DF OFFSET HOME ARGS... : the same, with the device's wall clock moved by OFFSET
     local off=$1 h=$2
     shift 2
     at "$off" "$MRF" --home "$T/$h" "$@"
 }
-dsql() { sqlite3 "$T/$1/post.db" "$2"; }
 devid() { dsql "$1" "SELECT hex(device_id) FROM meta"; }
-token() { "$MRF_HQ" --home "$HQ_HOME" enroll "$1" 2>/dev/null; }
 cursor() { dsql "$1" "SELECT hq_cursor FROM meta"; }
 # themeid POST YEAR THEME : the derived theme row id (hex), as row_id_derive computes it
 themeid() {

@@ -21,13 +21,6 @@ command -v sqlite3 >/dev/null || {
     exit 1
 }
 
-D() {
-    local h=$1
-    shift
-    "$MRF" --home "$T/$h" "$@"
-}
-dsql() { sqlite3 "$T/$1/post.db" "$2"; }
-token() { "$MRF_HQ" --home "$HQ_HOME" enroll "$1" 2>/dev/null; }
 fp_of() { D "$1" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
 id_of() { dsql "$1" "SELECT lower(hex(device_id)) FROM meta"; }
 # name_on HOME CODE : the name `partner show --reveal --json` gives on that laptop

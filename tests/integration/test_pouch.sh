@@ -20,15 +20,9 @@ command -v sqlite3 >/dev/null || {
     exit 1
 }
 
-D() {
-    local h=$1
-    shift
-    "$MRF" --home "$T/$h" "$@"
-}
 dsql() { sqlite3 -readonly "$T/$1/post.db" "$2"; }
 dpending() { dsql "$1" "SELECT count(*) FROM outbox"; }
 dcursor() { dsql "$1" "SELECT hq_cursor FROM meta"; }
-token() { "$MRF_HQ" --home "$HQ_HOME" enroll "$1" 2>/dev/null; }
 # HQ's counts that an ingest moves: change sets recorded, ops, audit links.
 hq_counts() { hq_sql "SELECT (SELECT count(*) FROM received), (SELECT count(*) FROM oplog), (SELECT count(*) FROM audit_entries)"; }
 # Everything a device holds that a sync changes.

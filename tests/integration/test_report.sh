@@ -22,12 +22,6 @@
 
 SECRET_NAME="Qx7 Vertrouwelijk Partnerorg"
 SECRET_NOTE="Qx7 note never in a report"
-D() {
-    local h=$1
-    shift
-    "$MRF" --home "$T/$h" "$@"
-}
-token() { "$MRF_HQ" --home "$HQ_HOME" enroll "$1" 2>/dev/null; }
 REPORTS=$T/reports
 mkdir -p "$REPORTS"
 # report NAME ARGS... : runs mrf-hq report, keeps its stdout as $REPORTS/NAME

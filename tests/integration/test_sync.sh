@@ -30,15 +30,8 @@ command -v curl >/dev/null || {
     exit 1
 }
 
-D() {
-    local h=$1
-    shift
-    "$MRF" --home "$T/$h" "$@"
-}
-dsql() { sqlite3 "$T/$1/post.db" "$2"; }
 dpending() { dsql "$1" "SELECT count(*) FROM outbox"; }
 oplog() { hq_sql "SELECT count(*) FROM oplog"; }
-token() { "$MRF_HQ" --home "$HQ_HOME" enroll "$1" 2>/dev/null; }
 last_body() { ls -t "$PROXY_DIR"/body-*.bin 2>/dev/null | head -n 1; }
 # post_body FILE : POSTs FILE straight to HQ with curl; prints the HTTP status.
 post_body() {

@@ -22,12 +22,6 @@ command -v sqlite3 >/dev/null || {
 . "$(dirname "$0")/uilib.sh"
 YEAR=2026
 
-D() { # D HOME ARGS... : mrf on the device in $T/HOME
-    local h=$1
-    shift
-    "$MRF" --home "$T/$h" "$@"
-}
-token() { "$MRF_HQ" --home "$HQ_HOME" enroll "$1" 2>/dev/null; }
 sync_all() { # each device syncs twice: push, then pull what the others pushed
     local h ok=0
     for h in "$@"; do D "$h" sync --timeout 20 >/dev/null 2>>"$T/sync.err" || ok=1; done
