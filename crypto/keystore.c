@@ -863,107 +863,98 @@ enum mrf_status keystore_destroy(const char *path, struct mrf_error *err)
     return MRF_OK;
 }
 
-/* Creates the box keystore path holding pk || sk under passphrase. MRF_E_STATE if path
- * exists: an escrow key is never silently replaced. */
-enum mrf_status boxkey_store(const char *path, const char *passphrase, const uint8_t pk[MRF_BOX_PK],
-                             const uint8_t *sk, struct mrf_error *err)
+/* 1 if pk is the public key of the Ed25519 secret key sk, else 0. */
+static int sign_pair_matches(const uint8_t *pk, const uint8_t *sk)
 {
-    uint8_t plain[BOXKEY_LEN];
+    uint8_t derived[MRF_SIGN_PK];
+    int ok;
+
+    crypto_sign_ed25519_sk_to_pk(derived, sk);
+    ok = sodium_memcmp(derived, pk, MRF_SIGN_PK) == 0;
+    sodium_memzero(derived, sizeof derived);
+    return ok;
+}
+
+/* A key file holding one key pair, pk || sk: the escrow key (box) and the officer key (sign). */
+struct pair {
+    const struct kind *file;
+    size_t pk_len, sk_len;
+    int (*matches)(const uint8_t *pk, const uint8_t *sk);
+};
+
+static const struct pair BOXPAIR = {&BOXKEY, MRF_BOX_PK, MRF_BOX_SK, box_pair_matches};
+static const struct pair SIGNPAIR = {&SIGNKEY, MRF_SIGN_PK, MRF_SIGN_SK, sign_pair_matches};
+
+/* Creates the key file path of kind k holding pk || sk under passphrase. MRF_E_STATE if
+ * path exists: a key is never silently replaced. */
+static enum mrf_status pair_store(const struct pair *k, const char *path, const char *passphrase,
+                                  const uint8_t *pk, const uint8_t *sk, struct mrf_error *err)
+{
+    uint8_t plain[MAX_PLAIN];
     enum mrf_status rc;
 
     assert(path != NULL && passphrase != NULL && pk != NULL && sk != NULL);
-    rc = refuse_existing(&BOXKEY, path, err);
+    rc = refuse_existing(k->file, path, err);
     if (rc != MRF_OK)
         return rc;
-    memcpy(plain, pk, MRF_BOX_PK);
-    memcpy(plain + MRF_BOX_PK, sk, MRF_BOX_SK);
-    rc = write_keyfile(&BOXKEY, path, passphrase, plain, err);
+    memcpy(plain, pk, k->pk_len);
+    memcpy(plain + k->pk_len, sk, k->sk_len);
+    rc = write_keyfile(k->file, path, passphrase, plain, err);
     sodium_memzero(plain, sizeof plain);
     return rc;
 }
 
-/* Opens the box keystore path: pk_out = its public key, *sk_out = its secret key in
- * sodium_malloc memory (MRF_BOX_SK bytes, the caller sodium_frees it). On failure pk_out is
+/* Opens the key file path of kind k: pk_out = its public key, *sk_out = its secret key in
+ * sodium_malloc memory (k->sk_len bytes, the caller sodium_frees it). On failure pk_out is
  * zero and *sk_out NULL. A pair that does not match is MRF_E_INVALID. */
-enum mrf_status boxkey_load(const char *path, const char *passphrase, uint8_t pk_out[MRF_BOX_PK],
-                            uint8_t **sk_out, struct mrf_error *err)
+static enum mrf_status pair_load(const struct pair *k, const char *path, const char *passphrase,
+                                 uint8_t *pk_out, uint8_t **sk_out, struct mrf_error *err)
 {
-    uint8_t plain[BOXKEY_LEN];
-    uint8_t *sk = NULL;
+    uint8_t plain[MAX_PLAIN];
     enum mrf_status rc;
 
     assert(path != NULL && passphrase != NULL && pk_out != NULL && sk_out != NULL);
     *sk_out = NULL;
-    memset(pk_out, 0, MRF_BOX_PK);
-    rc = read_keyfile(&BOXKEY, path, passphrase, plain, err);
+    memset(pk_out, 0, k->pk_len);
+    rc = read_keyfile(k->file, path, passphrase, plain, err);
     if (rc != MRF_OK)
         goto out;
-    if (!box_pair_matches(plain, plain + MRF_BOX_PK)) {
+    if (!k->matches(plain, plain + k->pk_len)) {
         rc = mrf_error_set(err, MRF_E_INVALID,
-                           "escrow key %s: its public key does not match its secret key; "
-                           "restore it from a backup",
-                           path);
+                           "%s %s: its public key does not match its secret key; restore it "
+                           "from a backup",
+                           k->file->what, path);
         goto out;
     }
-    sk = xsecure_malloc(MRF_BOX_SK);
-    memcpy(sk, plain + MRF_BOX_PK, MRF_BOX_SK);
-    memcpy(pk_out, plain, MRF_BOX_PK);
-    *sk_out = sk;
+    *sk_out = xsecure_malloc(k->sk_len);
+    memcpy(*sk_out, plain + k->pk_len, k->sk_len);
+    memcpy(pk_out, plain, k->pk_len);
 out:
     sodium_memzero(plain, sizeof plain);
     return rc;
 }
 
-/* Creates the officer key file path holding pk || sk under passphrase. MRF_E_STATE if path
- * exists. */
+enum mrf_status boxkey_store(const char *path, const char *passphrase, const uint8_t pk[MRF_BOX_PK],
+                             const uint8_t *sk, struct mrf_error *err)
+{
+    return pair_store(&BOXPAIR, path, passphrase, pk, sk, err);
+}
+
+enum mrf_status boxkey_load(const char *path, const char *passphrase, uint8_t pk_out[MRF_BOX_PK],
+                            uint8_t **sk_out, struct mrf_error *err)
+{
+    return pair_load(&BOXPAIR, path, passphrase, pk_out, sk_out, err);
+}
+
 enum mrf_status signkey_store(const char *path, const char *passphrase,
                               const uint8_t pk[MRF_SIGN_PK], const uint8_t *sk,
                               struct mrf_error *err)
 {
-    uint8_t plain[SIGNKEY_LEN];
-    enum mrf_status rc;
-
-    assert(path != NULL && passphrase != NULL && pk != NULL && sk != NULL);
-    rc = refuse_existing(&SIGNKEY, path, err);
-    if (rc != MRF_OK)
-        return rc;
-    memcpy(plain, pk, MRF_SIGN_PK);
-    memcpy(plain + MRF_SIGN_PK, sk, MRF_SIGN_SK);
-    rc = write_keyfile(&SIGNKEY, path, passphrase, plain, err);
-    sodium_memzero(plain, sizeof plain);
-    return rc;
+    return pair_store(&SIGNPAIR, path, passphrase, pk, sk, err);
 }
 
-/* Opens the officer key file path: pk_out = its public key, *sk_out = its secret key in
- * sodium_malloc memory (the caller sodium_frees it). On failure pk_out is zero and *sk_out
- * NULL. */
 enum mrf_status signkey_load(const char *path, const char *passphrase, uint8_t pk_out[MRF_SIGN_PK],
                              uint8_t **sk_out, struct mrf_error *err)
 {
-    uint8_t plain[SIGNKEY_LEN];
-    uint8_t derived[MRF_SIGN_PK];
-    uint8_t *sk = NULL;
-    enum mrf_status rc;
-
-    assert(path != NULL && passphrase != NULL && pk_out != NULL && sk_out != NULL);
-    *sk_out = NULL;
-    memset(pk_out, 0, MRF_SIGN_PK);
-    rc = read_keyfile(&SIGNKEY, path, passphrase, plain, err);
-    if (rc != MRF_OK)
-        goto out;
-    crypto_sign_ed25519_sk_to_pk(derived, plain + MRF_SIGN_PK);
-    if (sodium_memcmp(derived, plain, MRF_SIGN_PK) != 0) {
-        rc = mrf_error_set(err, MRF_E_INVALID,
-                           "officer key %s: its public key does not match its secret key; "
-                           "restore it from a backup",
-                           path);
-        goto out;
-    }
-    sk = xsecure_malloc(MRF_SIGN_SK);
-    memcpy(sk, plain + MRF_SIGN_PK, MRF_SIGN_SK);
-    memcpy(pk_out, plain, MRF_SIGN_PK);
-    *sk_out = sk;
-out:
-    sodium_memzero(plain, sizeof plain);
-    return rc;
+    return pair_load(&SIGNPAIR, path, passphrase, pk_out, sk_out, err);
 }
