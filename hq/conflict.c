@@ -464,6 +464,12 @@ static void col_names(enum sync_table t, uint32_t mask, char *out, size_t n)
  * range read of the oplog (hqstore_writes_since). A query per row, each reading the oplog
  * after the cursor, cost rows x backlog: a device back from months offline editing 8,000
  * grants others had edited made HQ read its whole backlog 8,000 times. */
+/* The most of a post's newest writes a change set makes HQ read for this: a sender claims
+ * its cursor, and one that claims 0 behind 1M ops would make HQ read them all, for each of
+ * its change sets. Older writes by others to the same rows are not itemised as other_columns
+ * records (docs/DECISIONS.md, "What a sender had not seen, read once"). */
+#define HQ_UNSEEN_WINDOW 100000
+
 struct unseen_row {
     uint8_t k[1 + MRF_ID];
     struct since a;
@@ -1002,7 +1008,8 @@ enum mrf_status hq_conflict_after(struct hqstore *s, struct hq_touch *t, const s
     if (u.n > 1)
         qsort(u.r, (size_t)u.n, sizeof *u.r, key_cmp);
     if (u.n > 0)
-        rc = hqstore_writes_since(s, t->post, t->cursor, t->device, unseen_add, &u);
+        rc = hqstore_writes_since(s, t->post, t->cursor, HQ_UNSEEN_WINDOW, t->device, unseen_add,
+                                  &u);
     for (int i = 0; rc == MRF_OK && i < t->nrows; i++) {
         const struct unseen_row *e = unseen_find(&u, t->rows[i].t, t->rows[i].id);
         if (e != NULL)

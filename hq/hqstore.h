@@ -357,15 +357,17 @@ enum mrf_status hqstore_write_value(struct hqstore *s, const char *post, enum sy
 enum mrf_status hqstore_row_since(struct hqstore *s, const char *post, enum sync_table t,
                                   const uint8_t id[MRF_ID], int64_t after,
                                   const uint8_t not_device[MRF_ID], hqstore_write_fn fn, void *arg);
-/* Every write to a row of post applied after its sequence `after` by a writer other than
- * not_device, in the order HQ applied them (what a change set's author had not pulled): its
- * table, row id, column, clock and writer. One range read of the oplog, whatever the rows:
- * the caller keeps what it needs (hq/conflict.c, the rows its change set wrote). */
+/* Every write to a row of post applied after its sequence `after`, and among the post's
+ * `window` newest writes (window > 0), by a writer other than not_device, in the order HQ
+ * applied them (what a change set's author had not pulled): its table, row id, column, clock
+ * and writer. One range read of the oplog, whatever the rows: the caller keeps what it needs
+ * (hq/conflict.c, the rows its change set wrote). The window bounds what one change set can
+ * make HQ read, whatever cursor its sender claims. */
 typedef enum mrf_status (*hqstore_unseen_fn)(void *arg, enum sync_table t, const uint8_t id[MRF_ID],
                                              int col, hlc_t clock, const uint8_t device[MRF_ID]);
 enum mrf_status hqstore_writes_since(struct hqstore *s, const char *post, int64_t after,
-                                     const uint8_t not_device[MRF_ID], hqstore_unseen_fn fn,
-                                     void *arg);
+                                     int64_t window, const uint8_t not_device[MRF_ID],
+                                     hqstore_unseen_fn fn, void *arg);
 /* The id of the row of table t with short code `code` in post. MRF_E_NOTFOUND if none. */
 enum mrf_status hqstore_row_find(struct hqstore *s, const char *post, enum sync_table t,
                                  const char *code, uint8_t id[MRF_ID]);

@@ -159,9 +159,11 @@ static const char *const csql[C_COUNT] = {
                               "('cancelled', 'closed') AND p.removed = 1",
     [C_LAST_CLOSED] = "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND "
                       "subject = ?3 AND closed_at IS NOT NULL ORDER BY cseq DESC LIMIT 1",
-    /* in the order HQ applied them: the key (post, pseq) */
+    /* in the order HQ applied them: the key (post, pseq), from the later of the cursor and
+     * the start of the window (the ?4 newest) */
     [H_ROWS_SINCE] = "SELECT tbl, id, col, clock, (SELECT device FROM writers WHERE n = w) FROM "
-                     "oplog_rows WHERE post = ?1 AND pseq > ?2 AND w IS NOT (SELECT n FROM "
+                     "oplog_rows WHERE post = ?1 AND pseq > max(?2, (SELECT coalesce(max(pseq), "
+                     "0) FROM oplog_rows WHERE post = ?1) - ?4) AND w IS NOT (SELECT n FROM "
                      "writers WHERE device = ?3) ORDER BY pseq",
     [C_OPEN_ONE] =
         "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND subject = ?3 "
@@ -813,8 +815,8 @@ enum mrf_status hqstore_grant_status(struct hqstore *s, const char *post, const 
 }
 
 enum mrf_status hqstore_writes_since(struct hqstore *s, const char *post, int64_t after,
-                                     const uint8_t not_device[MRF_ID], hqstore_unseen_fn fn,
-                                     void *arg)
+                                     int64_t window, const uint8_t not_device[MRF_ID],
+                                     hqstore_unseen_fn fn, void *arg)
 {
     sqlite3_stmt *st = get(s, H_ROWS_SINCE);
     enum mrf_status rc = MRF_OK;
@@ -826,6 +828,7 @@ enum mrf_status hqstore_writes_since(struct hqstore *s, const char *post, int64_
     sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, after);
     sqlite3_bind_blob(st, 3, not_device, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, window > 0 ? window : INT64_MAX);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (!hqs_column_blob(st, 1, id, MRF_ID))
             continue;

@@ -592,6 +592,49 @@ static long edit_ticks(struct hqtest_device *d, uint8_t (*ids)[MRF_ID], int n)
     return ticks;
 }
 
+static enum mrf_status count_unseen(void *arg, enum sync_table t, const uint8_t id[MRF_ID], int col,
+                                    hlc_t clock, const uint8_t device[MRF_ID])
+{
+    (void)t, (void)id, (void)col, (void)clock, (void)device;
+    ++*(long *)arg;
+    return MRF_OK;
+}
+
+/* The writes a sender had not seen, read within the post's `window` newest: what one change
+ * set makes HQ read is bounded whatever cursor its sender claims (here 0, 15,000 ops
+ * behind), and read as a range, not found by reading everything. */
+START_TEST(unseen_writes_read_within_the_window)
+{
+    struct hqtest_device a, b;
+    long n = 0, all = 0, ticks_window = 0, ticks_all = 0;
+
+    device_new(&a, "NAI");
+    device_new(&b, "NAI");
+    enroll_with_grant(&a, NULL);
+    load_grants(&a, 500);
+    load_grants(&a, 1000);
+    load_grants(&a, 1000); /* 15,006 ops by a */
+    sqlite3_progress_handler(store->db, 100, count_ticks, &ticks_window);
+    ck_assert_int_eq(hqstore_writes_since(store, "NAI", 0, 3000, b.id, count_unseen, &n), MRF_OK);
+    sqlite3_progress_handler(store->db, 100, count_ticks, &ticks_all);
+    ck_assert_int_eq(hqstore_writes_since(store, "NAI", 0, 0, b.id, count_unseen, &all), MRF_OK);
+    sqlite3_progress_handler(store->db, 0, NULL, NULL);
+    ck_assert_int_eq(n, 3000);
+    ck_assert_int_eq(all, count("SELECT count(*) FROM oplog_rows WHERE post = 'NAI'"));
+    ck_assert_msg(ticks_window * 3 < ticks_all, "3,000 of 15,006: %ld, all: %ld", ticks_window,
+                  ticks_all);
+    n = 0; /* a cursor inside the window starts there */
+    ck_assert_int_eq(hqstore_writes_since(store, "NAI", all - 10, 3000, b.id, count_unseen, &n),
+                     MRF_OK);
+    ck_assert_int_eq(n, 10);
+    n = 0; /* its own writes are not what it had not seen */
+    ck_assert_int_eq(hqstore_writes_since(store, "NAI", 0, 0, a.id, count_unseen, &n), MRF_OK);
+    ck_assert_int_eq(n, 0);
+    device_free(&a);
+    device_free(&b);
+}
+END_TEST
+
 /* A device that has pulled nothing edits grants another device wrote, 15,000 ops behind: HQ
  * finds what it had not seen in one read of the backlog, not one per row, and the value each
  * edit replaced through the index on clocks. 100 edits cost little more than 20 (a read of the
@@ -2615,6 +2658,7 @@ int main(void)
     tcase_add_test(ok, replay_applies_nothing_and_repeats_ack);
     tcase_add_test(ok, pull_page_costs_its_page_not_the_oplog);
     tcase_add_test(ok, unseen_writes_read_once_per_changeset);
+    tcase_add_test(ok, unseen_writes_read_within_the_window);
     tcase_add_test(ok, theme_change_costs_the_same_whatever_the_oplog);
     tcase_add_test(ok, second_device_pulls_first_devices_ops);
     tcase_add_test(ok, pages_until_everything_pulled_once);
