@@ -22,6 +22,7 @@ enum {
     C_OPEN_RULES,
     C_OPEN_RULES_YEAR,
     C_COUNT_OPEN,
+    C_COUNT_OPEN_ALL,
     C_ID_TAKEN,
     H_ROW,
     H_VALUE,
@@ -79,18 +80,21 @@ static const char *const csql[C_COUNT] = {
     [C_LIST] = "SELECT " C_COLS " FROM conflicts WHERE (?1 IS NULL OR post = ?1) AND (?2 OR "
                "closed_at IS NULL) ORDER BY post, opened_at, cseq",
     [C_SCAN] = "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND cseq > ?2 ORDER BY cseq",
-    /* a rule's open records in every year: by (post, rule) through conflicts_subject; in one
+    /* a rule's open records in every year: by (post, rule) through conflicts_open; in one
      * year: through conflicts_year (post, year, closed_at). SQLite left alone read all the
      * post's records through conflicts_cseq (test_hq_ingest,
      * theme_change_costs_the_same_whatever_the_oplog). */
-    [C_OPEN_RULES] = "SELECT " C_COLS " FROM conflicts INDEXED BY conflicts_subject WHERE post = "
+    [C_OPEN_RULES] = "SELECT " C_COLS " FROM conflicts INDEXED BY conflicts_open WHERE post = "
                      "?1 AND rule = ?2 AND closed_at IS NULL AND kind = 'rule' AND ?3 = 0 "
                      "ORDER BY cseq",
     [C_OPEN_RULES_YEAR] = "SELECT " C_COLS " FROM conflicts INDEXED BY conflicts_year WHERE post "
                           "= ?1 AND year = ?3 AND closed_at IS NULL AND rule = ?2 AND kind = "
                           "'rule' ORDER BY cseq",
-    [C_COUNT_OPEN] = "SELECT count(*) FROM conflicts WHERE (?1 IS NULL OR post = ?1) AND "
-                     "closed_at IS NULL",
+    /* the open records: through the partial index conflicts_open, of one post or all */
+    [C_COUNT_OPEN] = "SELECT count(*) FROM conflicts INDEXED BY conflicts_open WHERE post = ?1 "
+                     "AND closed_at IS NULL",
+    [C_COUNT_OPEN_ALL] = "SELECT count(*) FROM conflicts INDEXED BY conflicts_open WHERE "
+                         "closed_at IS NULL",
     [C_ID_TAKEN] = "SELECT 1 FROM conflicts WHERE id = ?1",
     [H_ROW] = "SELECT pseq, col, value, clock, device FROM oplog WHERE post = ?1 AND tbl = ?2 "
               "AND id = ?3 ORDER BY seq",
@@ -457,13 +461,14 @@ enum mrf_status hqstore_conflict_open_rules(struct hqstore *s, const char *post,
 
 enum mrf_status hqstore_conflict_count_open(struct hqstore *s, const char *post, int64_t *n)
 {
-    sqlite3_stmt *st = get(s, C_COUNT_OPEN);
+    sqlite3_stmt *st = get(s, post != NULL ? C_COUNT_OPEN : C_COUNT_OPEN_ALL);
     int r;
 
     *n = 0;
     if (st == NULL)
         return MRF_E_IO;
-    bind_text_or_null(st, 1, post);
+    if (post != NULL)
+        sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         *n = sqlite3_column_int64(st, 0);

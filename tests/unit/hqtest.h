@@ -10,6 +10,7 @@
 
 #include "hq.h"
 #include "hqstore.h"
+#include "hqstore_db.h" /* the store's SQLite handle: its statements' plans */
 #include "mrfcrypto.h"
 #include "mrfsync.h"
 
@@ -55,9 +56,69 @@ static inline void hqtest_setup(const char *name, char home[64], char dbpath[128
     ck_assert_int_eq(hqstore_post_add(*store, "GVA", "multilateral", NULL, 0, 1), MRF_OK);
 }
 
+/* Every statement a test made HQ prepare (on db, its store's handle) reads its tables
+ * through an index: no SCAN but of the small tables (a row per post, device, writer, key
+ * epoch...), and no walk of a post's whole oplog through its key's first column, except the
+ * reads that are walks by design, each named here with why. SQLite, with no statistics,
+ * chose such walks for four statements of ingest (docs/DECISIONS.md, "A theme's history
+ * through its own index"); hqtest_teardown checks every test's statements. */
+static inline void hqtest_assert_plans(sqlite3 *db)
+{
+    static const char
+        *const small[] = {"devices",     "posts",          "writers",  "config",
+                          "officer",     "officer_tokens", "postkeys", "enrollments",
+                          "wipe_orders", "audit", /* its last link: ORDER BY its key, LIMIT 1 */
+                          "CONSTANT"};
+    static const char *const walks[] = {
+        "coalesce(max(pseq), 0) FROM oplog_rows", /* max(): one step from the key's end */
+        "SELECT pseq FROM oplog_rows WHERE post = ?1 AND seq <= ?2", /* a version-1 cursor:
+                                          from the end back to it, what its pull reads anyway */
+        "FROM oplog WHERE post = ?1 AND tbl = ?2 AND id = ?3",       /* a grant's history: `conflict
+                                                                        show`, an operator's read */
+        "SELECT post, id, * FROM",                                   /* audit verify: every row */
+        "FROM clocks ORDER BY post, id, tbl, col",                   /* and every clock */
+        /* the operator's list of records, every post's or one's: its rows are the work */
+        "FROM conflicts WHERE (?1 IS NULL OR post = ?1) AND (?2 OR closed_at IS NULL)",
+        /* the open records of every post, counted through their index */
+        "FROM conflicts INDEXED BY conflicts_open WHERE closed_at IS NULL",
+    };
+
+    for (sqlite3_stmt *q = sqlite3_next_stmt(db, NULL); q != NULL; q = sqlite3_next_stmt(db, q)) {
+        const char *text = sqlite3_sql(q);
+        sqlite3_stmt *plan = NULL;
+        char *sql;
+        int walk = 0;
+
+        if (text == NULL || strncmp(text, "EXPLAIN", 7) == 0)
+            continue;
+        for (size_t w = 0; w < sizeof walks / sizeof walks[0]; w++)
+            walk |= strstr(text, walks[w]) != NULL;
+        sql = xasprintf("EXPLAIN QUERY PLAN %s", text);
+        if (sqlite3_prepare_v2(db, sql, -1, &plan, NULL) != SQLITE_OK) {
+            x_free(sql); /* a statement of several (a script): not one of the store's */
+            continue;
+        }
+        while (!walk && sqlite3_step(plan) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(plan, 3);
+            int ok = strncmp(d, "SCAN ", 5) != 0 || strstr(d, " CONSTANT ROWS") != NULL;
+            for (size_t k = 0; !ok && k < sizeof small / sizeof small[0]; k++) {
+                size_t n = strlen(small[k]);
+                ok = strncmp(d + 5, small[k], n) == 0 && (d[5 + n] == ' ' || d[5 + n] == '\0');
+            }
+            ck_assert_msg(ok, "%s: %s", text, d);
+            ck_assert_msg(strstr(d, "oplog_rows USING PRIMARY KEY (post=?)") == NULL, "%s: %s",
+                          text, d);
+        }
+        sqlite3_finalize(plan);
+        x_free(sql);
+    }
+}
+
 static inline void hqtest_teardown(const char *home, struct hqstore **store,
                                    struct hq_identity *ident)
 {
+    if (*store != NULL)
+        hqtest_assert_plans((*store)->db);
     hqstore_close(*store);
     *store = NULL;
     mrf_secrets_free(ident->keys);
