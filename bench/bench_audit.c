@@ -23,6 +23,7 @@
 #include "hqstore.h"
 #include "mrfcrypto.h"
 #include "mrfsync.h"
+#include "benchhq.h"
 #include "stats.h"
 
 #define GRANT_COLS 7
@@ -31,11 +32,7 @@
 static const int grant_cols[GRANT_COLS] = {GRANT_PARTNER,  GRANT_THEME,  GRANT_YEAR,   GRANT_AMOUNT,
                                            GRANT_CURRENCY, GRANT_STATUS, GRANT_REMOVED};
 
-static _Noreturn void die(const char *what, const char *why)
-{
-    fprintf(stderr, "bench_audit: %s: %s\n", what, why);
-    exit(1);
-}
+#define die bench_die
 
 /* One new grant of device d as a sealed request; env is reset first. */
 static void seal_grant(const struct mrf_secrets *d, const uint8_t dev_id[MRF_ID], const char *post,
@@ -107,21 +104,12 @@ int main(int argc, char **argv)
     size_t *lens;
     hlc_t clock;
     double t0, ingest_ms = 0, floor_ms, verify[RUNS], per;
-    char *keys_path;
     int sets;
 
     if (argc != 4 || (sets = atoi(argv[3])) < 1)
         die("usage", "bench_audit HQ_HOME POST CHANGESETS(>=1)");
-    if (mrfcrypto_init() != MRF_OK)
-        die("libsodium", "cannot initialise");
     log_set(stderr, LOG_ERROR);
-    if (hqstore_open(argv[1], HQSTORE_EXISTING, &s, &err) != MRF_OK)
-        die("HQ store", err.msg);
-    if (hqstore_config_get(s, &id.cfg) != MRF_OK)
-        die("HQ config", hqstore_errmsg(s));
-    keys_path = hq_path(argv[1], HQ_KEYS_FILE);
-    if (hqkeys_load(keys_path, &id.keys, &err) != MRF_OK)
-        die("HQ keys", err.msg);
+    bench_hq_open(argv[1], &s, &id);
 
     mrf_secrets_new(&dev);
     memset(&hd, 0, sizeof hd);
@@ -193,6 +181,5 @@ int main(int argc, char **argv)
     hqstore_close(s);
     mrf_secrets_free(dev);
     mrf_secrets_free(id.keys);
-    x_free(keys_path);
     return 0;
 }

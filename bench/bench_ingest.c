@@ -46,6 +46,7 @@
 #include "mrfcrypto.h"
 #include "mrfsync.h"
 #include "schema.h"
+#include "benchhq.h"
 #include "stats.h"
 
 #define OPS_PER_SET 1000
@@ -55,11 +56,7 @@ static const int grant_add_cols[GRANT_COLS] = {GRANT_PARTNER, GRANT_THEME,    GR
                                                GRANT_AMOUNT,  GRANT_CURRENCY, GRANT_STATUS,
                                                GRANT_REMOVED};
 
-static _Noreturn void die(const char *what, const char *why)
-{
-    fprintf(stderr, "bench_ingest: %s: %s\n", what, why);
-    exit(1);
-}
+#define die bench_die
 
 /* The bench's device and what it has written. */
 struct dev {
@@ -570,27 +567,17 @@ static double checkpoint_ms(struct hqstore *s, long long size, const char *kind)
 
 static int scale_main(int argc, char **argv)
 {
-    struct mrf_error err = {0};
     struct hqstore *s = NULL;
     struct hq_identity id = {0};
     struct dev d, o;
     struct sync_op *ops = xcalloc(OPS_PER_SET, sizeof *ops);
     struct buf json, env;
-    char *keys_path;
     int64_t logged = 0; /* ops in the oplog */
     int sets, k;
 
     if (argc < 7 || (sets = atoi(argv[5])) < 1)
         die("usage", "bench_ingest --scale HQ_HOME POST OTHER SETS SIZE...");
-    if (mrfcrypto_init() != MRF_OK)
-        die("libsodium", "cannot initialise");
-    if (hqstore_open(argv[2], HQSTORE_EXISTING, &s, &err) != MRF_OK)
-        die("HQ store", err.msg);
-    if (hqstore_config_get(s, &id.cfg) != MRF_OK)
-        die("HQ config", hqstore_errmsg(s));
-    keys_path = hq_path(argv[2], HQ_KEYS_FILE);
-    if (hqkeys_load(keys_path, &id.keys, &err) != MRF_OK)
-        die("HQ keys", err.msg);
+    bench_hq_open(argv[2], &s, &id);
     {
         struct hq_limits unbounded = {0, HQ_OPS_BOUND_MAX};
         if (hqstore_limits_set(s, &unbounded) != MRF_OK)
@@ -675,35 +662,25 @@ static int scale_main(int argc, char **argv)
     x_free(ops);
     hqstore_close(s);
     mrf_secrets_free(id.keys);
-    x_free(keys_path);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    struct mrf_error err = {0};
     struct hqstore *s = NULL;
     struct hq_identity id = {0};
     struct hq_device hd;
     struct dev d;
     struct ceiling c;
     struct phase fresh = {.name = "new"}, edit = {.name = "existing"};
-    char *keys_path, *ceiling_path;
+    char *ceiling_path;
     int sets;
 
     if (argc > 1 && strcmp(argv[1], "--scale") == 0)
         return scale_main(argc, argv);
     if (argc != 4 || (sets = atoi(argv[3])) < 2)
         die("usage", "bench_ingest HQ_HOME POST CHANGESETS(>=2)");
-    if (mrfcrypto_init() != MRF_OK)
-        die("libsodium", "cannot initialise");
-    if (hqstore_open(argv[1], HQSTORE_EXISTING, &s, &err) != MRF_OK)
-        die("HQ store", err.msg);
-    if (hqstore_config_get(s, &id.cfg) != MRF_OK)
-        die("HQ config", hqstore_errmsg(s));
-    keys_path = hq_path(argv[1], HQ_KEYS_FILE);
-    if (hqkeys_load(keys_path, &id.keys, &err) != MRF_OK)
-        die("HQ keys", err.msg);
+    bench_hq_open(argv[1], &s, &id);
 
     memset(&d, 0, sizeof d);
     mrf_secrets_new(&d.keys);
@@ -742,7 +719,6 @@ int main(int argc, char **argv)
     mrf_secrets_free(d.keys);
     x_free(d.grants);
     x_free(d.amount_clock);
-    x_free(keys_path);
     x_free(ceiling_path);
     return 0;
 }

@@ -33,13 +33,10 @@
 #include "hqstore.h"
 #include "mrfcrypto.h"
 #include "mrfsync.h"
+#include "benchhq.h"
 #include "stats.h"
 
-static _Noreturn void die(const char *what, const char *why)
-{
-    fprintf(stderr, "bench_report: %s: %s\n", what, why);
-    exit(1);
-}
+#define die bench_die
 
 static void exec(sqlite3 *db, const char *sql)
 {
