@@ -22,9 +22,9 @@
 
 #define SYNC_TIMEOUT_DEFAULT 300
 #define REQUEST_SLACK 1024 /* room around the ops for the rest of the request JSON */
-/* ops one freeze() takes at most: it holds the store's write lock, which a capture in another
- * process waits 5 s for (schema_open's busy timeout); 64,000 take some 0.6 s at 700,000
- * pending (bench/device.sh) */
+/* ops past which one freeze() cuts no further change set: it holds the store's write lock,
+ * which a capture in another process waits 5 s for (schema_open's busy timeout); 64,000 (and
+ * the change set that crosses it) took 0.6 to 1.1 s at 700,000 pending (bench/device.sh) */
 #define FREEZE_OPS_MAX (8 * CHANGESET_OPS_MAX)
 
 struct sync_run {
