@@ -219,7 +219,7 @@ for r in out:
 print()
 print("No outbox statement scans the outbox any more (post store 8, `outbox_frozen`). Each frozen")
 print("entry leaves `outbox_pending`, the unique index capture coalesces pending writes with, keyed")
-print("by random row ids; once HQ has answered, a sync freezes up to 64,000 ops (many change sets)")
+print("by random row ids; once HQ has answered, a sync freezes some 32,000 ops (many change sets)")
 print("in one transaction, so each page of that index is written once per freeze, not once per")
 print("change set (docs/DECISIONS.md, \"One freeze for many change sets\"). What per-op growth is")
 print("left is that index outgrowing SQLite's 2 MiB page cache: the pages a freeze touches are read")

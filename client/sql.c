@@ -69,13 +69,13 @@ static const char *const sql[CQ_COUNT] = {
                           "WHERE id = 1 AND audit_seq IS NOT NULL",
     [CQ_AUDIT_HEAD_PUT] = "UPDATE meta SET audit_seq = ?1, audit_hash = ?2, audit_sig = ?3, "
                           "audit_at = ?4 WHERE id = 1",
+    /* the oldest entry: when it is frozen, its change set is the oldest frozen one, found
+     * without reading outbox_frozen (a sync freezes many change sets at once: client/sync.c) */
+    [CQ_OUTBOX_OLDEST] = "SELECT changeset FROM outbox ORDER BY seq LIMIT 1",
     /* The outbox statements that name frozen entries use outbox_frozen (post migration 8), a
      * partial index of the frozen entries only, so their cost follows the change sets in
      * flight, not the outbox: without INDEXED BY, SQLite would find the oldest frozen entry
      * by walking the table in seq order, past every pending entry when none is frozen. */
-    /* the oldest entry: when it is frozen, its change set is the oldest frozen one, found
-     * without reading outbox_frozen (a sync freezes many change sets at once: client/sync.c) */
-    [CQ_OUTBOX_OLDEST] = "SELECT changeset FROM outbox ORDER BY seq LIMIT 1",
     [CQ_OUTBOX_FROZEN_NEXT] = "SELECT changeset FROM outbox INDEXED BY outbox_frozen "
                               "WHERE changeset IS NOT NULL ORDER BY seq LIMIT 1",
     [CQ_OUTBOX_FROZEN_LIST] = "SELECT changeset FROM outbox WHERE changeset IS NOT NULL "

@@ -23,9 +23,10 @@
 #define SYNC_TIMEOUT_DEFAULT 300
 #define REQUEST_SLACK 1024 /* room around the ops for the rest of the request JSON */
 /* ops past which one freeze() cuts no further change set: it holds the store's write lock,
- * which a capture in another process waits 5 s for (schema_open's busy timeout); 64,000 (and
- * the change set that crosses it) took 0.6 to 1.1 s at 700,000 pending (bench/device.sh) */
-#define FREEZE_OPS_MAX (8 * CHANGESET_OPS_MAX)
+ * which a capture in another process waits 5 s for (schema_open's busy timeout); 32,000 (and
+ * the change set that crosses it: 40,000 in all) took 0.3 to 0.6 s at 700,000 pending
+ * (bench/device.sh) */
+#define FREEZE_OPS_MAX (4 * CHANGESET_OPS_MAX)
 
 struct sync_run {
     struct cli_ctx *ctx;
@@ -200,7 +201,7 @@ static enum mrf_status cut(struct sync_run *r, int64_t *after, int64_t *ops, int
         st = client_db_fail(ctx, "cannot cut a change set");
         goto out;
     }
-    *ops = sqlite3_changes64(ctx->db);
+    *ops = sqlite3_changes(ctx->db);
     *after = last;
     *found = 1;
 out:

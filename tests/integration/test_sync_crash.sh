@@ -73,7 +73,7 @@ for round in 1 2 3; do
 done
 
 # ---- the link lost after HQ's first answer ------------------------------------------------
-# Once HQ has answered, a sync freezes the rest of the outbox in one go (up to 64,000 ops,
+# Once HQ has answered, a sync freezes the rest of the outbox in one go (some 32,000 ops,
 # client/sync.c freeze()), then sends it change set by change set: the link lost after the
 # first answer leaves several frozen change sets and nothing pending, and the next sync sends
 # them, each op applied once.
