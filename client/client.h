@@ -77,6 +77,7 @@ enum client_sql {
     CQ_CONFLICT_CURSOR,
     CQ_AUDIT_HEAD_GET,
     CQ_AUDIT_HEAD_PUT,
+    CQ_OUTBOX_OLDEST,
     CQ_OUTBOX_FROZEN_NEXT,
     CQ_OUTBOX_FROZEN_LIST,
     CQ_OUTBOX_OF,
@@ -351,12 +352,12 @@ struct pouch_out_summary {
 /* Receives one sealed request envelope (len bytes, valid during the call only). */
 typedef enum mrf_status (*client_envelope_fn)(void *arg, const uint8_t *env, size_t len);
 
-/* Cuts pending entries into frozen change sets, as client_sync does, until max are frozen or
- * nothing is pending; then calls put with the request envelope of each frozen change set,
- * oldest first (at most max), and of pulls pull requests, each sealed and signed exactly as
- * client_sync would send it (the cursors this device holds now). Frozen change sets stay in
- * the outbox until an acknowledgement arrives by either road. Needs the unlocked keystore.
- * OUT: s->changesets, s->ops, s->pulls, s->left. */
+/* Cuts pending entries into frozen change sets, as client_sync does (many in one
+ * transaction), until max are frozen or nothing is pending; then calls put with the request
+ * envelope of each frozen change set, oldest first (at most max), and of pulls pull requests, each
+ * sealed and signed exactly as client_sync would send it (the cursors this device holds now).
+ * Frozen change sets stay in the outbox until an acknowledgement arrives by either road. Needs the
+ * unlocked keystore. OUT: s->changesets, s->ops, s->pulls, s->left. */
 enum mrf_status client_sync_requests(struct cli_ctx *ctx, int max, int pulls,
                                      client_envelope_fn put, void *arg,
                                      struct pouch_out_summary *s);

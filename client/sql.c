@@ -69,6 +69,9 @@ static const char *const sql[CQ_COUNT] = {
                           "WHERE id = 1 AND audit_seq IS NOT NULL",
     [CQ_AUDIT_HEAD_PUT] = "UPDATE meta SET audit_seq = ?1, audit_hash = ?2, audit_sig = ?3, "
                           "audit_at = ?4 WHERE id = 1",
+    /* the oldest entry: when it is frozen, its change set is the oldest frozen one, found
+     * without reading outbox_frozen (a sync freezes many change sets at once: client/sync.c) */
+    [CQ_OUTBOX_OLDEST] = "SELECT changeset FROM outbox ORDER BY seq LIMIT 1",
     /* The outbox statements that name frozen entries use outbox_frozen (post migration 8), a
      * partial index of the frozen entries only, so their cost follows the change sets in
      * flight, not the outbox: without INDEXED BY, SQLite would find the oldest frozen entry
@@ -80,8 +83,10 @@ static const char *const sql[CQ_COUNT] = {
     [CQ_OUTBOX_OF] = "SELECT tbl, id, col, value, clock, prev_clock, prev_device, seq "
                      "FROM outbox WHERE changeset = ?1 ORDER BY seq",
     [CQ_OUTBOX_PENDING] = "SELECT tbl, id, col, value, clock, prev_clock, prev_device, seq, seen "
-                          "FROM outbox WHERE changeset IS NULL ORDER BY seq",
-    [CQ_OUTBOX_FREEZE] = "UPDATE outbox SET changeset = ?1 WHERE changeset IS NULL AND seq <= ?2",
+                          "FROM outbox WHERE changeset IS NULL AND seq > ?1 ORDER BY seq",
+    /* seq > ?3: the entries up to the previous cut of the same freeze are frozen already */
+    [CQ_OUTBOX_FREEZE] = "UPDATE outbox SET changeset = ?1 WHERE changeset IS NULL AND "
+                         "seq > ?3 AND seq <= ?2",
     [CQ_OUTBOX_ACK] = "DELETE FROM outbox WHERE changeset = ?1",
     [CQ_OUTBOX_SET_ASIDE] = "UPDATE outbox SET changeset = ?4 WHERE changeset IS NULL AND "
                             "tbl = ?1 AND id = ?2 AND col = ?3",

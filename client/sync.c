@@ -6,10 +6,12 @@
  * with their cursor, and HQ's audit head if it carries HQ's signature and is not behind the one
  * kept. An entry cut into a change set is frozen (outbox.changeset) until that
  * transaction, so a cut link or a killed process resends the same change set id, which HQ
- * answers without applying twice. When HQ applied some of this device's writes at a clock of
- * its own (their clocks were more than a day ahead of HQ's: a wrong date), the same
+ * answers without applying twice. Once HQ has answered, many change sets are frozen by one
+ * transaction (freeze()), then sent oldest first. When HQ applied some of this device's writes at a
+ * clock of its own (their clocks were more than a day ahead of HQ's: a wrong date), the same
  * transaction takes that clock for them, so this device orders them as everyone else does.
  * The JSON is written and read by sync/changeset.c. */
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +22,11 @@
 
 #define SYNC_TIMEOUT_DEFAULT 300
 #define REQUEST_SLACK 1024 /* room around the ops for the rest of the request JSON */
+/* ops past which one freeze() cuts no further change set: it holds the store's write lock,
+ * which a capture in another process waits 5 s for (schema_open's busy timeout); 32,000 (and
+ * the change set that crosses it: 40,000 in all) took 0.3 to 0.6 s at 700,000 pending
+ * (bench/device.sh) */
+#define FREEZE_OPS_MAX (4 * CHANGESET_OPS_MAX)
 
 struct sync_run {
     struct cli_ctx *ctx;
@@ -85,10 +92,10 @@ static int outbox_op(sqlite3_stmt *s, const uint8_t device[MRF_ID], struct sync_
 
 /* ---- choosing the next change set ------------------------------------------------------- */
 
-/* The oldest frozen change set, if any: *found. */
-static enum mrf_status next_frozen(struct sync_run *r, int *found)
+/* The change set of the first row statement q gives (NULL: none), if any: *found. */
+static enum mrf_status frozen_id(struct sync_run *r, enum client_sql q, int *found)
 {
-    sqlite3_stmt *s = client_stmt(r->ctx, CQ_OUTBOX_FROZEN_NEXT);
+    sqlite3_stmt *s = client_stmt(r->ctx, q);
     int rc;
 
     *found = 0;
@@ -105,13 +112,26 @@ static enum mrf_status next_frozen(struct sync_run *r, int *found)
     return MRF_OK;
 }
 
-/* Freezes the oldest pending entries into a new change set, up to CHANGESET_WIRE_TARGET of zstd
- * (estimated as they are written), the target size of JSON and CHANGESET_OPS_MAX ops. A run of
- * consecutive entries of one row is never split: a new row's creating writes are one
- * transaction's, so they are consecutive, and HQ takes a row it does not have only with its
- * required columns in the same change set. A run alone over the target still goes whole (a row
- * has at most ten columns). *found 0 if nothing is pending. */
-static enum mrf_status cut(struct sync_run *r, int *found)
+/* The oldest frozen change set, if any: *found. A freeze takes the oldest pending entries,
+ * so the oldest entry of the outbox is mostly frozen when any is, and then names it; else
+ * (the entries a pull set aside, younger than some pending ones) outbox_frozen does. */
+static enum mrf_status next_frozen(struct sync_run *r, int *found)
+{
+    enum mrf_status st = frozen_id(r, CQ_OUTBOX_OLDEST, found);
+
+    if (st == MRF_OK && !*found)
+        st = frozen_id(r, CQ_OUTBOX_FROZEN_NEXT, found);
+    return st;
+}
+
+/* Freezes the oldest entries pending after seq *after into a new change set r->cs, inside
+ * the caller's transaction, up to CHANGESET_WIRE_TARGET of zstd (estimated as they are
+ * written), the target size of JSON and CHANGESET_OPS_MAX ops. A run of consecutive entries
+ * of one row is never split: a new row's creating writes are one transaction's, so they are
+ * consecutive, and HQ takes a row it does not have only with its required columns in the same
+ * change set. A run alone over the target still goes whole (a row has at most ten columns).
+ * OUT: *after the last seq frozen, *ops how many; *found 0 if nothing is pending after it. */
+static enum mrf_status cut(struct sync_run *r, int64_t *after, int64_t *ops, int *found)
 {
     struct cli_ctx *ctx = r->ctx;
     sqlite3_stmt *s;
@@ -122,13 +142,10 @@ static enum mrf_status cut(struct sync_run *r, int *found)
     int64_t last = -1, seen = -1, run_last = -1;
     int rc, run_tbl = -1;
     uint8_t run_id[MRF_ID];
-    enum mrf_status st = exec_stmt(ctx, CQ_BEGIN, "cannot begin a transaction");
+    enum mrf_status st = MRF_OK;
 
     *found = 0;
-    if (st != MRF_OK) {
-        wire_meter_free(meter);
-        return st;
-    }
+    *ops = 0;
     buf_reset(&r->json);
     changeset_writer_init(&w, WIRE_VERSION, 0);
     changeset_writer_mark(&w, &r->json, &run_mark);
@@ -137,6 +154,7 @@ static enum mrf_status cut(struct sync_run *r, int *found)
         st = MRF_E_IO;
         goto out;
     }
+    sqlite3_bind_int64(s, 1, *after);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (!outbox_op(s, ctx->meta.device_id, &op)) {
             st = mrf_error_set(&ctx->err, MRF_E_IO, "store: an outbox entry is damaged");
@@ -178,19 +196,45 @@ static enum mrf_status cut(struct sync_run *r, int *found)
     }
     sqlite3_bind_blob(s, 1, r->cs, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, last);
+    sqlite3_bind_int64(s, 3, *after);
     if (sqlite3_step(s) != SQLITE_DONE) {
         st = client_db_fail(ctx, "cannot cut a change set");
         goto out;
     }
-    st = exec_stmt(ctx, CQ_COMMIT, "cannot commit");
-    if (st == MRF_OK)
-        *found = 1;
+    *ops = sqlite3_changes(ctx->db);
+    *after = last;
+    *found = 1;
 out:
     if (s != NULL)
         sqlite3_reset(s);
-    if (st != MRF_OK || !*found)
-        rollback(ctx);
     wire_meter_free(meter);
+    return st;
+}
+
+/* Cuts up to max_sets change sets (cut()) in one transaction, and no more once FREEZE_OPS_MAX
+ * ops are frozen. Freezing an entry takes it out of outbox_pending, an index keyed by random
+ * row ids: past a few thousand entries, each op of a change set dirties a page of its own, and
+ * a commit writes every page it dirtied. One commit for many change sets writes each page
+ * once (docs/DECISIONS.md, "One freeze for many change sets"). OUT: *n, how many were cut. */
+static enum mrf_status freeze(struct sync_run *r, int max_sets, int *n)
+{
+    struct cli_ctx *ctx = r->ctx;
+    int64_t after = INT64_MIN, frozen = 0, ops;
+    int found = 1;
+    enum mrf_status st = exec_stmt(ctx, CQ_BEGIN, "cannot begin a transaction");
+
+    *n = 0;
+    while (st == MRF_OK && found && *n < max_sets && frozen < FREEZE_OPS_MAX) {
+        st = cut(r, &after, &ops, &found);
+        *n += found;
+        frozen += ops;
+    }
+    if (st == MRF_OK && *n > 0)
+        st = exec_stmt(ctx, CQ_COMMIT, "cannot commit");
+    if (st != MRF_OK)
+        *n = 0;
+    if (st != MRF_OK || *n == 0)
+        rollback(ctx);
     return st;
 }
 
@@ -842,13 +886,18 @@ static enum mrf_status exchange(struct sync_run *r, int with_ops)
 
 static enum mrf_status run(struct sync_run *r)
 {
-    int found, pulled = 0;
+    int found, made, pulled = 0;
     enum mrf_status st;
 
     for (;;) {
         st = next_frozen(r, &found);
-        if (st == MRF_OK && !found)
-            st = cut(r, &found);
+        if (st == MRF_OK && !found) {
+            /* one change set until HQ has answered: a device that cannot reach HQ keeps the
+             * rest pending, where a later edit of a column still replaces its write */
+            st = freeze(r, pulled ? INT_MAX : 1, &made);
+            if (st == MRF_OK && made > 0)
+                continue; /* sent oldest first */
+        }
         if (st != MRF_OK)
             return st;
         if (!found) {
@@ -929,7 +978,7 @@ enum mrf_status client_sync_requests(struct cli_ctx *ctx, int max, int pulls,
     struct sync_summary sum;
     struct sync_run r;
     uint8_t(*ids)[MRF_ID] = xcalloc((size_t)max + 1, MRF_ID);
-    int n = 0, found = 1;
+    int n = 0, made = 1;
     int64_t total = 0;
     enum mrf_status st;
 
@@ -942,8 +991,10 @@ enum mrf_status client_sync_requests(struct cli_ctx *ctx, int max, int pulls,
     buf_init(&r.json, WIRE_JSON_MAX);
     buf_init(&r.env, ENV_MAX);
     st = frozen_list(&r, max, ids, &n);
-    for (; st == MRF_OK && found && n < max; n++)
-        st = cut(&r, &found);
+    while (st == MRF_OK && made > 0 && n < max) {
+        st = freeze(&r, max - n, &made);
+        n += made;
+    }
     if (st == MRF_OK)
         st = frozen_list(&r, max, ids, &n);
     for (int i = 0; st == MRF_OK && i < n + pulls; i++) {

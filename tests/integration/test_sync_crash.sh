@@ -4,6 +4,7 @@
 #   - `mrf sync` killed at random moments: every op reaches HQ exactly once after the next sync,
 #     nothing is lost, the outbox ends empty;
 #   - two `mrf sync` of one device started at once: the same;
+#   - the link lost after HQ's first answer: the rest of the outbox frozen, then sent: the same;
 #   - `mrf-hq serve` killed at random moments of a device's sync, then restarted: the same.
 # "Exactly once" is counted in HQ's oplog: every op here writes a new row, so each one that
 # HQ applies adds one oplog entry, and one applied twice would add two.
@@ -70,6 +71,28 @@ for round in 1 2 3; do
     check "two syncs at once, round $round: every op applied exactly once ($got of $want)" \
         test "$got" = "$want"
 done
+
+# ---- the link lost after HQ's first answer ------------------------------------------------
+# Once HQ has answered, a sync freezes the rest of the outbox in one go (some 32,000 ops,
+# client/sync.c freeze()), then sends it change set by change set: the link lost after the
+# first answer leaves several frozen change sets and nothing pending, and the next sync sends
+# them, each op applied once.
+fill 150
+want=$(($(oplog) + $(dpending)))
+proxy_mode "pass-then-down:1"
+run D sync --timeout 5
+check "link lost after the first answer: the sync exits 4 (got $LAST_RC)" test "$LAST_RC" = 4
+frozen=$(sqlite3 "$T/dev/post.db" "SELECT count(DISTINCT changeset) FROM outbox WHERE changeset IS NOT NULL")
+check "link lost after the first answer: the rest is frozen, in $frozen change sets (more than one)" \
+    test "$frozen" -gt 1
+check "link lost after the first answer: nothing is left pending" \
+    test "$(sqlite3 "$T/dev/post.db" "SELECT count(*) FROM outbox WHERE changeset IS NULL")" = 0
+proxy_mode pass
+run D sync --timeout 30
+check "link back: the next sync completes" test "$LAST_RC" = 0
+check "link back: the outbox is empty" test "$(dpending)" = 0
+got=$(oplog)
+check "link back: every op applied exactly once ($got of $want)" test "$got" = "$want"
 
 # ---- HQ killed mid-sync ------------------------------------------------------------------
 for round in 1 2 3; do

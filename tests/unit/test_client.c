@@ -399,7 +399,8 @@ END_TEST
 /* A sync cuts the outbox into change sets without splitting one row's writes: HQ takes a
  * row it does not have only with its required columns in the same change set. With a target
  * of one byte, the first change set is exactly the first row's writes (HQ is not there, so
- * the change set stays frozen in the outbox). */
+ * the change set stays frozen in the outbox; until HQ has answered, a sync freezes that one
+ * change set only, the rest stays pending). */
 START_TEST(cut_keeps_a_rows_writes_together)
 {
     struct sync_opts o = {.timeout_s = 1, .changeset_target = 1};
@@ -414,6 +415,57 @@ START_TEST(cut_keeps_a_rows_writes_together)
     ck_assert_int_eq(one_int("SELECT count(*) FROM outbox WHERE changeset IS NOT NULL"), 3);
     ck_assert_int_eq(one_int("SELECT count(*) FROM outbox f JOIN outbox p ON p.tbl = f.tbl AND "
                              "p.id = f.id WHERE f.changeset IS NOT NULL AND p.changeset IS NULL"),
+                     0);
+}
+END_TEST
+
+static int count_commit(void *arg)
+{
+    (*(int *)arg)++;
+    return 0; /* the commit goes on */
+}
+
+static enum mrf_status count_envelope(void *arg, const uint8_t *env, size_t len)
+{
+    (void)env;
+    (void)len;
+    (*(int *)arg)++;
+    return MRF_OK;
+}
+
+/* Many change sets are frozen in one transaction (client/sync.c freeze()): freezing an entry
+ * takes it out of outbox_pending, keyed by random row ids, so one commit per change set would
+ * write most of that index's pages once per change set. Here 30,000 pending entries (more
+ * than three change sets of CHANGESET_OPS_MAX) and a pouch's requests for three change sets:
+ * three are frozen, by one commit, and the rest stays pending. */
+START_TEST(many_change_sets_frozen_by_one_commit)
+{
+    struct pouch_out_summary out = {0};
+    int commits = 0, envelopes = 0;
+
+    ck_assert_int_eq(sqlite3_exec(ctx.db,
+                                  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                                  "WHERE i < 30000) INSERT INTO outbox(tbl, id, col, value, clock) "
+                                  "SELECT 2, randomblob(16), 3, i, i FROM n",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_msg(client_unlock_with(&ctx, "correct horse") == MRF_OK, "%s", ctx.err.msg);
+    sqlite3_commit_hook(ctx.db, count_commit, &commits);
+    ck_assert_msg(client_sync_requests(&ctx, 3, 0, count_envelope, &envelopes, &out) == MRF_OK,
+                  "%s", ctx.err.msg);
+    sqlite3_commit_hook(ctx.db, NULL, NULL);
+    ck_assert_int_eq(commits, 1);
+    ck_assert_int_eq(envelopes, 3);
+    ck_assert_int_eq(out.changesets, 3);
+    ck_assert_int_eq(
+        one_int("SELECT count(DISTINCT changeset) FROM outbox WHERE changeset IS NOT NULL"), 3);
+    ck_assert_int_eq(one_int("SELECT count(*) FROM outbox WHERE changeset IS NOT NULL"), out.ops);
+    ck_assert_int_eq(one_int("SELECT count(*) FROM outbox WHERE changeset IS NULL"),
+                     30000 - out.ops);
+    ck_assert_int_gt(30000 - out.ops, 0);
+    /* the change sets take the oldest entries, in order: no pending entry is older */
+    ck_assert_int_eq(one_int("SELECT count(*) FROM outbox p WHERE p.changeset IS NULL AND p.seq < "
+                             "(SELECT max(seq) FROM outbox WHERE changeset IS NOT NULL)"),
                      0);
 }
 END_TEST
@@ -606,6 +658,7 @@ int main(void)
     tcase_add_test(tc, writes_are_captured_and_coalesced);
     tcase_add_test(tc, fault_injection_rolls_back);
     tcase_add_test(tc, cut_keeps_a_rows_writes_together);
+    tcase_add_test(tc, many_change_sets_frozen_by_one_commit);
     tcase_add_test(tc, outbox_statements_use_their_index);
     tcase_add_test(tc, close_returns_free_pages);
     tcase_add_test(tc, grants_marked_with_their_first_open_conflict);
