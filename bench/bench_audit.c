@@ -32,8 +32,6 @@
 static const int grant_cols[GRANT_COLS] = {GRANT_PARTNER,  GRANT_THEME,  GRANT_YEAR,   GRANT_AMOUNT,
                                            GRANT_CURRENCY, GRANT_STATUS, GRANT_REMOVED};
 
-#define die bench_die
-
 /* One new grant of device d as a sealed request; env is reset first. */
 static void seal_grant(const struct mrf_secrets *d, const uint8_t dev_id[MRF_ID], const char *post,
                        const uint8_t partner[MRF_ID], hlc_t *clock, int64_t amount,
@@ -47,7 +45,7 @@ static void seal_grant(const struct mrf_secrets *d, const uint8_t dev_id[MRF_ID]
     mrf_random(gid, sizeof gid);
     buf_reset(json);
     if (buf_puts(json, "{\"v\":2,\"cursor\":0,\"ops\":[") != MRF_OK)
-        die("request", "too large");
+        bench_die("request", "too large");
     for (int i = 0; i < GRANT_COLS; i++) {
         memset(&op, 0, sizeof op);
         op.tbl = ST_GRANTS;
@@ -78,17 +76,17 @@ static void seal_grant(const struct mrf_secrets *d, const uint8_t dev_id[MRF_ID]
             op.v = (struct sync_value){.type = SYNC_INT, .i = 0};
         }
         if ((i > 0 && buf_puts(json, ",") != MRF_OK) || op_to_json(&op, 0, json) != MRF_OK)
-            die("request", "too large");
+            bench_die("request", "too large");
     }
     if (buf_puts(json, "]}") != MRF_OK)
-        die("request", "too large");
+        bench_die("request", "too large");
     memset(&h, 0, sizeof h);
     h.kind = ENV_REQUEST;
     memcpy(h.sender, dev_id, MRF_ID);
     mrf_random(h.changeset, MRF_ID);
     str_copy(h.post, post, sizeof h.post);
     if (envelope_seal(&h, json->data, json->len, d, cfg->hq.box_pk, env, &err) != MRF_OK)
-        die("seal", err.msg);
+        bench_die("seal", err.msg);
 }
 
 int main(int argc, char **argv)
@@ -107,7 +105,7 @@ int main(int argc, char **argv)
     int sets;
 
     if (argc != 4 || (sets = atoi(argv[3])) < 1)
-        die("usage", "bench_audit HQ_HOME POST CHANGESETS(>=1)");
+        bench_die("usage", "bench_audit HQ_HOME POST CHANGESETS(>=1)");
     log_set(stderr, LOG_ERROR);
     bench_hq_open(argv[1], &s, &id);
 
@@ -118,7 +116,7 @@ int main(int argc, char **argv)
     hd.keys = dev->pub;
     hd.enrolled_at = (int64_t)time(NULL);
     if (hqstore_device_add(s, &hd) != MRF_OK)
-        die("device", hqstore_errmsg(s));
+        bench_die("device", hqstore_errmsg(s));
     mrf_random(partner, sizeof partner);
     clock = hlc_make(time_now_ms(), 0);
 
@@ -136,7 +134,7 @@ int main(int argc, char **argv)
         ingest_result_init(&r);
         t0 = now_ms();
         if (hq_ingest(s, &id, envs[i], lens[i], &r) != MRF_OK || r.http_status != 200)
-            die("ingest", r.reason);
+            bench_die("ingest", r.reason);
         ingest_ms += now_ms() - t0;
         ingest_result_release(&r);
     }
@@ -150,7 +148,7 @@ int main(int argc, char **argv)
         if (envelope_parse(envs[i], lens[i], &h, &err) != MRF_OK ||
             envelope_open(&h, dev->pub.sign_pk, dev->pub.box_pk, id.keys->box_sk, &plain, &n,
                           &err) != MRF_OK)
-            die("open", err.msg);
+            bench_die("open", err.msg);
         x_free(plain);
     }
     floor_ms = now_ms() - t0;
@@ -158,10 +156,10 @@ int main(int argc, char **argv)
     for (int r = 0; r < RUNS; r++) {
         t0 = now_ms();
         if (hq_audit_verify(s, id.keys, &rep, &err) != MRF_OK)
-            die("verify", err.msg);
+            bench_die("verify", err.msg);
         verify[r] = now_ms() - t0;
         if (!rep.holds || rep.changesets != sets)
-            die("verify", rep.problem[0] ? rep.problem : "not every change set was replayed");
+            bench_die("verify", rep.problem[0] ? rep.problem : "not every change set was replayed");
     }
     per = median(verify, RUNS) * 1000.0 / sets;
 

@@ -21,31 +21,8 @@
 #include <string.h>
 
 #include "client.h"
+#include "benchdb.h"
 #include "stats.h"
-
-static sqlite3 *db;
-
-static _Noreturn void die(const char *what)
-{
-    fprintf(stderr, "bench_device: %s: %s\n", what, db ? sqlite3_errmsg(db) : "cannot open");
-    exit(1);
-}
-
-static sqlite3_stmt *prepare(const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        die("prepare");
-    return st;
-}
-
-static void step(sqlite3_stmt *st, const char *what)
-{
-    if (sqlite3_step(st) != SQLITE_DONE)
-        die(what);
-    sqlite3_reset(st);
-}
 
 static int sync_main(const char *home)
 {
@@ -97,18 +74,19 @@ static int fill_main(const char *home, long grants, long partners, long conflict
         fprintf(stderr, "bench_device: %s\n", ctx.err.msg);
         return 1;
     }
-    db = ctx.db;
+    bench_db = ctx.db;
     pid = xmalloc((size_t)(partners > 0 ? partners : 1) * sizeof *pid);
-    p = prepare("INSERT INTO partners(id, post, code, name, risk, removed) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    g = prepare("INSERT INTO grants(id, post, code, partner, theme, year, amount_cents, "
-                "currency, status, start_date, removed) VALUES (?1, ?2, ?3, ?4, 'HRD', "
-                "?5, ?6, 'EUR', ?7, '2026-01-01', ?8)");
-    c = prepare("INSERT INTO conflicts(id, kind, rule, rows, detail, year, opened_at, closed_at, "
-                "decision, cseq, received_at) VALUES (?1, 'value', 'amount', ?2, 'bench', 2026, "
-                "?3, ?4, ?5, ?3, ?3)");
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        die("begin");
+    p = bench_db_prepare("INSERT INTO partners(id, post, code, name, risk, removed) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    g = bench_db_prepare("INSERT INTO grants(id, post, code, partner, theme, year, amount_cents, "
+                         "currency, status, start_date, removed) VALUES (?1, ?2, ?3, ?4, 'HRD', "
+                         "?5, ?6, 'EUR', ?7, '2026-01-01', ?8)");
+    c = bench_db_prepare(
+        "INSERT INTO conflicts(id, kind, rule, rows, detail, year, opened_at, closed_at, "
+        "decision, cseq, received_at) VALUES (?1, 'value', 'amount', ?2, 'bench', 2026, "
+        "?3, ?4, ?5, ?3, ?3)");
+    if (sqlite3_exec(bench_db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        bench_db_die("begin");
     for (long i = 0; i < partners; i++) {
         mrf_random(pid[i], MRF_ID);
         shortcode_make("P", pid[i], code);
@@ -121,12 +99,12 @@ static int fill_main(const char *home, long grants, long partners, long conflict
         sync_field_aad(ST_PARTNERS, pid[i], PARTNER_NAME, aad);
         if (sealed_seal(&blob, &bloblen, name, strlen(name), aad,
                         (const uint8_t(*)[MRF_BOX_PK])keys, nkeys) != MRF_OK)
-            die("seal");
+            bench_db_die("seal");
         sqlite3_bind_blob(p, 4, blob, (int)bloblen, SQLITE_TRANSIENT);
         x_free(blob);
         sqlite3_bind_text(p, 5, i % 3 ? "low" : "high", -1, SQLITE_STATIC);
         sqlite3_bind_int(p, 6, i % 50 == 49);
-        step(p, "partner");
+        bench_db_step(p, "partner");
     }
     /* the last tenth of the partners gets no grant */
     with_grants = partners - partners / 10;
@@ -144,7 +122,7 @@ static int fill_main(const char *home, long grants, long partners, long conflict
         sqlite3_bind_int64(g, 6, 100000 + 100 * (i % 977));
         sqlite3_bind_text(g, 7, status[i % 4], -1, SQLITE_STATIC);
         sqlite3_bind_int(g, 8, i % 20 == 19);
-        step(g, "grant");
+        bench_db_step(g, "grant");
         if (i < conflicts) {
             char cid[32];
             snprintf(cid, sizeof cid, "C-%06ld", i);
@@ -158,11 +136,11 @@ static int fill_main(const char *home, long grants, long partners, long conflict
                 sqlite3_bind_int64(c, 4, 1700000000 + i + 60);
                 sqlite3_bind_text(c, 5, "a", -1, SQLITE_STATIC);
             }
-            step(c, "conflict");
+            bench_db_step(c, "conflict");
         }
     }
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        die("commit");
+    if (sqlite3_exec(bench_db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        bench_db_die("commit");
     sqlite3_finalize(p);
     sqlite3_finalize(g);
     sqlite3_finalize(c);

@@ -56,8 +56,6 @@ static const int grant_add_cols[GRANT_COLS] = {GRANT_PARTNER, GRANT_THEME,    GR
                                                GRANT_AMOUNT,  GRANT_CURRENCY, GRANT_STATUS,
                                                GRANT_REMOVED};
 
-#define die bench_die
-
 /* The bench's device and what it has written. */
 struct dev {
     struct mrf_secrets *keys;
@@ -165,19 +163,19 @@ static void seal(struct dev *d, const struct sync_op *ops, int n, const struct h
     /* the body a device of this release sends */
     changeset_writer_init(&w, WIRE_VERSION, 0);
     if (changeset_request_begin(json, WIRE_VERSION, d->cursor, 0, -1, NULL) != MRF_OK)
-        die("request", "too large");
+        bench_die("request", "too large");
     for (int i = 0; i < n; i++)
         if (changeset_writer_put(&w, json, &ops[i]) != MRF_OK)
-            die("request", "too large");
+            bench_die("request", "too large");
     if (changeset_request_end(json) != MRF_OK)
-        die("request", "too large");
+        bench_die("request", "too large");
     memset(&h, 0, sizeof h);
     h.kind = ENV_REQUEST;
     memcpy(h.sender, d->id, MRF_ID);
     mrf_random(h.changeset, MRF_ID);
     str_copy(h.post, d->post, sizeof h.post);
     if (envelope_seal(&h, json->data, json->len, d->keys, cfg->hq.box_pk, env, &err) != MRF_OK)
-        die("seal", err.msg);
+        bench_die("seal", err.msg);
 }
 
 /* Opens HQ's response to d and moves d's cursor on, as the device does. Returns 1 if HQ has
@@ -195,11 +193,11 @@ static int take_response(struct dev *d, const struct hq_config *cfg, const struc
     if (envelope_parse((const uint8_t *)resp->data, resp->len, &h, &err) != MRF_OK ||
         envelope_open(&h, cfg->hq.sign_pk, cfg->hq.box_pk, d->keys->box_sk, &json, &len, &err) !=
             MRF_OK)
-        die("response", err.msg);
+        bench_die("response", err.msg);
     doc = wire_json_parse(json, len);
     cur = doc ? cJSON_GetObjectItemCaseSensitive(doc, "cursor") : NULL;
     if (!cJSON_IsNumber(cur))
-        die("response", "no cursor");
+        bench_die("response", "no cursor");
     d->cursor = (int64_t)cur->valuedouble;
     more = cJSON_GetObjectItemCaseSensitive(doc, "more");
     has_more = cJSON_IsTrue(more);
@@ -222,7 +220,7 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
     sqlite3_stmt *st = NULL;
 
     if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-        die("ceiling", sqlite3_errmsg(db));
+        bench_die("ceiling", sqlite3_errmsg(db));
     return st;
 }
 
@@ -234,7 +232,7 @@ static void ceiling_open(struct ceiling *c, const char *path)
 
     memset(c, 0, sizeof *c);
     if (schema_open(path, SCHEMA_HQ, &c->db, &err) != MRF_OK)
-        die("ceiling", err.msg);
+        bench_die("ceiling", err.msg);
     for (int k = 0; k < g->ncols; k++) {
         snprintf(sql, sizeof sql,
                  "INSERT INTO grants(id, post, code, %s) VALUES (?1, ?2, ?3, ?4) "
@@ -254,7 +252,7 @@ static void ceiling_open(struct ceiling *c, const char *path)
 static void step(sqlite3 *db, sqlite3_stmt *st)
 {
     if (sqlite3_step(st) != SQLITE_DONE)
-        die("ceiling", sqlite3_errmsg(db));
+        bench_die("ceiling", sqlite3_errmsg(db));
     sqlite3_reset(st);
 }
 
@@ -264,7 +262,7 @@ static void ceiling_apply(struct ceiling *c, const char *post, const struct sync
     char code[16];
 
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        die("ceiling", sqlite3_errmsg(c->db));
+        bench_die("ceiling", sqlite3_errmsg(c->db));
     for (int i = 0; i < n; i++) {
         sqlite3_stmt *st = c->col[ops[i].col];
 
@@ -287,7 +285,7 @@ static void ceiling_apply(struct ceiling *c, const char *post, const struct sync
         step(c->db, st);
     }
     if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        die("ceiling", sqlite3_errmsg(c->db));
+        bench_die("ceiling", sqlite3_errmsg(c->db));
 }
 
 static void ceiling_close(struct ceiling *c)
@@ -333,7 +331,7 @@ static void run_phase(struct phase *p, int edit, int sets, struct dev *d, struct
             size_t zn = ZSTD_compress(z, bound, json.data, json.len, 3);
 
             if (ZSTD_isError(zn))
-                die("zstd", ZSTD_getErrorName(zn));
+                bench_die("zstd", ZSTD_getErrorName(zn));
             p->env_bytes = env.len;
             p->json_bytes = json.len;
             p->zstd_bytes = zn;
@@ -343,11 +341,11 @@ static void run_phase(struct phase *p, int edit, int sets, struct dev *d, struct
         ingest_result_init(&r);
         t0 = now_ms();
         if (hq_ingest(s, id, (const uint8_t *)env.data, env.len, &r) != MRF_OK)
-            die("ingest", hqstore_errmsg(s));
+            bench_die("ingest", hqstore_errmsg(s));
         ms = now_ms() - t0;
         if (r.http_status != 200 || strcmp(r.reason, "accepted") != 0 ||
             r.ops_applied != OPS_PER_SET)
-            die("ingest refused the change set", r.reason);
+            bench_die("ingest refused the change set", r.reason);
         take_response(d, &id->cfg, &r.response);
         ingest_result_release(&r);
         p->per_set[k] = ms;
@@ -388,7 +386,7 @@ static void post_setup(struct hqstore *s, struct dev *d)
 
     row_id_derive(theme, "themes", d->post, 2026, "HRD");
     if (hqstore_begin(s) != MRF_OK)
-        die("setup", hqstore_errmsg(s));
+        bench_die("setup", hqstore_errmsg(s));
     for (int i = 0; i < 5; i++) {
         memset(&op, 0, sizeof op);
         op.clock = ++d->clock;
@@ -407,10 +405,10 @@ static void post_setup(struct hqstore *s, struct dev *d)
                           : (struct sync_value){.type = SYNC_INT, .i = 0};
         }
         if (hqstore_apply(s, d->post, &op, &applied) != MRF_OK || !applied)
-            die("setup", hqstore_errmsg(s));
+            bench_die("setup", hqstore_errmsg(s));
     }
     if (hqstore_commit(s) != MRF_OK)
-        die("setup", hqstore_errmsg(s));
+        bench_die("setup", hqstore_errmsg(s));
 }
 
 /* ---- scale mode -------------------------------------------------------------------------- */
@@ -432,7 +430,7 @@ static void dev_new(struct dev *d, struct hqstore *s, const char *post)
     hd.keys = d->keys->pub;
     hd.enrolled_at = (int64_t)time(NULL);
     if (hqstore_device_add(s, &hd) != MRF_OK)
-        die("device", hqstore_errmsg(s));
+        bench_die("device", hqstore_errmsg(s));
 }
 
 static void dev_free(struct dev *d)
@@ -458,10 +456,10 @@ static double ingest_one(struct dev *d, struct hqstore *s, const struct hq_ident
     ingest_result_init(&r);
     t0 = now_ms();
     if (hq_ingest(s, id, (const uint8_t *)env->data, env->len, &r) != MRF_OK)
-        die("ingest", hqstore_errmsg(s));
+        bench_die("ingest", hqstore_errmsg(s));
     ms = now_ms() - t0;
     if (r.http_status != 200 || strcmp(r.reason, "accepted") != 0 || r.ops_applied != n)
-        die("ingest refused the change set", r.reason);
+        bench_die("ingest refused the change set", r.reason);
     take_response(d, &id->cfg, &r.response);
     ingest_result_release(&r);
     return ms;
@@ -470,7 +468,7 @@ static double ingest_one(struct dev *d, struct hqstore *s, const struct hq_ident
 static void pragma(struct hqstore *s, const char *sql)
 {
     if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        die(sql, sqlite3_errmsg(s->db));
+        bench_die(sql, sqlite3_errmsg(s->db));
 }
 
 static int64_t one_int(struct hqstore *s, const char *sql)
@@ -479,7 +477,7 @@ static int64_t one_int(struct hqstore *s, const char *sql)
     int64_t v = -1;
 
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        die(sql, sqlite3_errmsg(s->db));
+        bench_die(sql, sqlite3_errmsg(s->db));
     if (sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -513,7 +511,7 @@ static double pull_all(struct hqstore *s, const struct hq_identity *id, const ch
         ingest_result_init(&r);
         if (hq_ingest(s, id, (const uint8_t *)env.data, env.len, &r) != MRF_OK ||
             r.http_status != 200)
-            die("pull", hqstore_errmsg(s));
+            bench_die("pull", hqstore_errmsg(s));
         more = take_response(&d, &id->cfg, &r.response);
         ingest_result_release(&r);
         ++*requests;
@@ -576,12 +574,12 @@ static int scale_main(int argc, char **argv)
     int sets, k;
 
     if (argc < 7 || (sets = atoi(argv[5])) < 1)
-        die("usage", "bench_ingest --scale HQ_HOME POST OTHER SETS SIZE...");
+        bench_die("usage", "bench_ingest --scale HQ_HOME POST OTHER SETS SIZE...");
     bench_hq_open(argv[2], &s, &id);
     {
         struct hq_limits unbounded = {0, HQ_OPS_BOUND_MAX};
         if (hqstore_limits_set(s, &unbounded) != MRF_OK)
-            die("limits", hqstore_errmsg(s));
+            bench_die("limits", hqstore_errmsg(s));
     }
     buf_init(&json, WIRE_JSON_MAX);
     buf_init(&env, ENV_MAX);
@@ -637,7 +635,7 @@ static int scale_main(int argc, char **argv)
             double t0 = now_ms();
             n = 0;
             if (hqstore_grant_list(s, o.post, 0, count_grant, &n) != MRF_OK)
-                die("grant list", hqstore_errmsg(s));
+                bench_die("grant list", hqstore_errmsg(s));
             lt[k] = now_ms() - t0;
         }
         printf("at_%lld_grant_list_other_ms=%.3f\nat_%lld_grant_list_other_rows=%d\n", size,
@@ -679,7 +677,7 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--scale") == 0)
         return scale_main(argc, argv);
     if (argc != 4 || (sets = atoi(argv[3])) < 2)
-        die("usage", "bench_ingest HQ_HOME POST CHANGESETS(>=2)");
+        bench_die("usage", "bench_ingest HQ_HOME POST CHANGESETS(>=2)");
     bench_hq_open(argv[1], &s, &id);
 
     memset(&d, 0, sizeof d);
@@ -694,12 +692,12 @@ int main(int argc, char **argv)
     hd.keys = d.keys->pub;
     hd.enrolled_at = (int64_t)time(NULL);
     if (hqstore_device_add(s, &hd) != MRF_OK)
-        die("device", hqstore_errmsg(s));
+        bench_die("device", hqstore_errmsg(s));
 
     {
         struct hq_limits unbounded = {0, HQ_OPS_BOUND_MAX};
         if (hqstore_limits_set(s, &unbounded) != MRF_OK)
-            die("limits", hqstore_errmsg(s));
+            bench_die("limits", hqstore_errmsg(s));
     }
     post_setup(s, &d);
     ceiling_path = hq_path(argv[1], "ceiling.db");
@@ -707,7 +705,7 @@ int main(int argc, char **argv)
     run_phase(&fresh, 0, sets, &d, s, &id, &c);
     /* Every edit round touches 1,000 distinct grants: there must be that many. */
     if (d.ngrants < OPS_PER_SET)
-        die("usage", "too few change sets to create 1,000 grants; give at least 8");
+        bench_die("usage", "too few change sets to create 1,000 grants; give at least 8");
     run_phase(&edit, 1, sets, &d, s, &id, &c);
     printf("changesets=%d\nops_per_changeset=%d\n", sets, OPS_PER_SET);
     print_phase(&fresh, sets);

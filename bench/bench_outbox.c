@@ -13,33 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "benchdb.h"
 #include "common.h"
 #include "mrfcrypto.h"
 #include "mrfsync.h"
-
-static sqlite3 *db;
-
-static _Noreturn void die(const char *what)
-{
-    fprintf(stderr, "bench_outbox: %s: %s\n", what, db ? sqlite3_errmsg(db) : "cannot open");
-    exit(1);
-}
-
-static sqlite3_stmt *prepare(const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        die("prepare");
-    return st;
-}
-
-static void step(sqlite3_stmt *st, const char *what)
-{
-    if (sqlite3_step(st) != SQLITE_DONE)
-        die(what);
-    sqlite3_reset(st);
-}
 
 int main(int argc, char **argv)
 {
@@ -53,13 +30,14 @@ int main(int argc, char **argv)
 
     if (argc != 3 || (n = atol(argv[2])) < 49)
         return fprintf(stderr, "usage: bench_outbox POST_DB N (at least 49)\n"), 2;
-    if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-        die(argv[1]);
-    sqlite3_busy_timeout(db, 5000);
-    q = prepare("SELECT meta.post, meta.device_id, meta.clock, partners.id FROM meta, partners "
-                "LIMIT 1");
+    if (sqlite3_open_v2(argv[1], &bench_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        bench_db_die(argv[1]);
+    sqlite3_busy_timeout(bench_db, 5000);
+    q = bench_db_prepare(
+        "SELECT meta.post, meta.device_id, meta.clock, partners.id FROM meta, partners "
+        "LIMIT 1");
     if (sqlite3_step(q) != SQLITE_ROW)
-        die("the device needs mrf init and one partner");
+        bench_db_die("the device needs mrf init and one partner");
     str_copy(post, (const char *)sqlite3_column_text(q, 0), sizeof post);
     memcpy(device, sqlite3_column_blob(q, 1), MRF_ID);
     c = (hlc_t)sqlite3_column_int64(q, 2);
@@ -68,13 +46,14 @@ int main(int argc, char **argv)
     if (c < hlc_make(time_now_ms(), 0))
         c = hlc_make(time_now_ms(), 0);
 
-    row = prepare("INSERT INTO grants(id, post, code, partner, theme, year, amount_cents, "
-                  "currency, status, removed) VALUES (?1, ?2, ?3, ?4, 'HRD', 2026, ?5, 'EUR', "
-                  "'draft', 0)");
+    row = bench_db_prepare(
+        "INSERT INTO grants(id, post, code, partner, theme, year, amount_cents, "
+        "currency, status, removed) VALUES (?1, ?2, ?3, ?4, 'HRD', 2026, ?5, 'EUR', "
+        "'draft', 0)");
     /* the column's clock and writer in its row's clock entry, as the merge writes them */
-    q = prepare("INSERT INTO writers(device) VALUES (?1) ON CONFLICT DO NOTHING");
+    q = bench_db_prepare("INSERT INTO writers(device) VALUES (?1) ON CONFLICT DO NOTHING");
     sqlite3_bind_blob(q, 1, device, MRF_ID, SQLITE_STATIC);
-    step(q, "writer");
+    bench_db_step(q, "writer");
     sqlite3_finalize(q);
     for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
         char sql[200];
@@ -84,13 +63,14 @@ int main(int argc, char **argv)
                  "(SELECT n FROM writers WHERE device = ?5), ?6) ON CONFLICT(post, tbl, id) "
                  "DO UPDATE SET c%d = excluded.c%d, w%d = excluded.w%d",
                  cols[k], cols[k], cols[k], cols[k], cols[k], cols[k]);
-        clock[cols[k]] = prepare(sql);
+        clock[cols[k]] = bench_db_prepare(sql);
     }
-    out = prepare("INSERT INTO outbox(tbl, id, col, value, clock) VALUES (?1, ?2, ?3, ?4, ?5)");
-    start = prepare("UPDATE grants SET start_date = '2026-01-01' WHERE id = ?1");
+    out = bench_db_prepare(
+        "INSERT INTO outbox(tbl, id, col, value, clock) VALUES (?1, ?2, ?3, ?4, ?5)");
+    start = bench_db_prepare("UPDATE grants SET start_date = '2026-01-01' WHERE id = ?1");
     whole = n - n % 7;
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        die("begin");
+    if (sqlite3_exec(bench_db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        bench_db_die("begin");
     for (long i = 0; i < n; i++) {
         int k = i < whole ? (int)(i % 7) : 7;
         int64_t amount = 100000 + 100 * (i % 977);
@@ -98,7 +78,7 @@ int main(int argc, char **argv)
         if (k == 7) { /* past the whole grants: a start date of one of the first */
             memcpy(gid, first[i - whole], MRF_ID);
             sqlite3_bind_blob(start, 1, gid, MRF_ID, SQLITE_STATIC);
-            step(start, "start date");
+            bench_db_step(start, "start date");
         }
         if (k == 0) {
             mrf_random(gid, sizeof gid);
@@ -110,7 +90,7 @@ int main(int argc, char **argv)
             sqlite3_bind_text(row, 3, code, -1, SQLITE_STATIC);
             sqlite3_bind_blob(row, 4, partner, MRF_ID, SQLITE_STATIC);
             sqlite3_bind_int64(row, 5, amount);
-            step(row, "grant row");
+            bench_db_step(row, "grant row");
         }
         c++;
         sqlite3_bind_int(clock[cols[k]], 1, ST_GRANTS);
@@ -118,7 +98,7 @@ int main(int argc, char **argv)
         sqlite3_bind_int64(clock[cols[k]], 4, (sqlite3_int64)c);
         sqlite3_bind_blob(clock[cols[k]], 5, device, MRF_ID, SQLITE_STATIC);
         sqlite3_bind_text(clock[cols[k]], 6, post, -1, SQLITE_STATIC);
-        step(clock[cols[k]], "clock");
+        bench_db_step(clock[cols[k]], "clock");
         sqlite3_bind_int(out, 1, ST_GRANTS);
         sqlite3_bind_blob(out, 2, gid, MRF_ID, SQLITE_STATIC);
         sqlite3_bind_int(out, 3, cols[k]);
@@ -148,20 +128,20 @@ int main(int argc, char **argv)
             sqlite3_bind_int(out, 4, 0);
         }
         sqlite3_bind_int64(out, 5, (sqlite3_int64)c);
-        step(out, "outbox");
+        bench_db_step(out, "outbox");
     }
-    q = prepare("UPDATE meta SET clock = ?1");
+    q = bench_db_prepare("UPDATE meta SET clock = ?1");
     sqlite3_bind_int64(q, 1, (sqlite3_int64)c);
-    step(q, "clock");
+    bench_db_step(q, "clock");
     sqlite3_finalize(q);
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        die("commit");
+    if (sqlite3_exec(bench_db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        bench_db_die("commit");
     sqlite3_finalize(row);
     for (int k = 0; k < GRANT_NCOLS; k++)
         sqlite3_finalize(clock[k]);
     sqlite3_finalize(out);
     sqlite3_finalize(start);
-    sqlite3_close(db);
+    sqlite3_close(bench_db);
     printf("outbox_filled=%ld\n", n);
     return 0;
 }

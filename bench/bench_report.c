@@ -36,12 +36,10 @@
 #include "benchhq.h"
 #include "stats.h"
 
-#define die bench_die
-
 static void exec(sqlite3 *db, const char *sql)
 {
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        die(sql, sqlite3_errmsg(db));
+        bench_die(sql, sqlite3_errmsg(db));
 }
 
 static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
@@ -49,14 +47,14 @@ static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
     sqlite3_stmt *st = NULL;
 
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        die(sql, sqlite3_errmsg(db));
+        bench_die(sql, sqlite3_errmsg(db));
     return st;
 }
 
 static void step_done(sqlite3 *db, sqlite3_stmt *st)
 {
     if (sqlite3_step(st) != SQLITE_DONE)
-        die("insert", sqlite3_errmsg(db));
+        bench_die("insert", sqlite3_errmsg(db));
     sqlite3_reset(st);
 }
 
@@ -81,7 +79,7 @@ static void fill(const char *path, int posts, int years, int grants)
     long code = 0;
 
     if (sqlite3_open(path, &db) != SQLITE_OK)
-        die(path, sqlite3_errmsg(db));
+        bench_die(path, sqlite3_errmsg(db));
     exec(db, "PRAGMA synchronous = FULL");
     exec(db, "BEGIN IMMEDIATE");
     ps = prep(db, "INSERT INTO posts (code, kind, created_at) VALUES (?1, 'bilateral', 1)");
@@ -166,7 +164,7 @@ static int64_t plain_aggregate(sqlite3 *db)
         n++;
     }
     if (r != SQLITE_DONE || sum <= 0)
-        die("plain aggregate", sqlite3_errmsg(db));
+        bench_die("plain aggregate", sqlite3_errmsg(db));
     sqlite3_finalize(st);
     return n;
 }
@@ -178,7 +176,7 @@ static cJSON *report(struct hqstore *s, int64_t now)
     cJSON *r = NULL;
 
     if (hq_report_build(s, &o, &r, &err) != MRF_OK)
-        die("report", err.msg);
+        bench_die("report", err.msg);
     return r;
 }
 
@@ -204,13 +202,13 @@ static void check(sqlite3 *db, const cJSON *r)
                 sqlite3_column_int64(st, 2) ||
             strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "committed")), want) !=
                 0)
-            die("check", "the report's totals differ from SQL's own count and sum");
+            bench_die("check", "the report's totals differ from SQL's own count and sum");
         t = t->next;
         n++;
     }
     sqlite3_finalize(st);
     if (n == 0 || t != NULL)
-        die("check", "the report has other totals than SQL");
+        bench_die("check", "the report has other totals than SQL");
 }
 
 int main(int argc, char **argv)
@@ -226,33 +224,33 @@ int main(int argc, char **argv)
     FILE *devnull;
 
     if (argc < 5 || argc > 6)
-        die("usage", "bench_report DIR POSTS YEARS GRANTS_PER_POST_YEAR [RUNS]");
+        bench_die("usage", "bench_report DIR POSTS YEARS GRANTS_PER_POST_YEAR [RUNS]");
     if (parse_int64(argv[2], 1, 999, &v[0]) != MRF_OK ||
         parse_int64(argv[3], 1, 50, &v[1]) != MRF_OK ||
         parse_int64(argv[4], 1, 1000000, &v[2]) != MRF_OK ||
         (argc == 6 && parse_int64(argv[5], 1, 1000, &v[3]) != MRF_OK))
-        die("usage", "POSTS 1-999, YEARS 1-50, GRANTS 1-1000000, RUNS 1-1000");
+        bench_die("usage", "POSTS 1-999, YEARS 1-50, GRANTS 1-1000000, RUNS 1-1000");
     posts = (int)v[0];
     years = (int)v[1];
     grants = (int)v[2];
     runs = (int)v[3];
     if (mrfcrypto_init() != MRF_OK)
-        die("libsodium", "cannot initialise");
+        bench_die("libsodium", "cannot initialise");
     if (dir_ensure(argv[1], &err) != MRF_OK)
-        die(argv[1], err.msg);
+        bench_die(argv[1], err.msg);
     if (hqstore_open(argv[1], HQSTORE_CREATE, &s, &err) != MRF_OK)
-        die("store", err.msg);
+        bench_die("store", err.msg);
     hqstore_close(s);
     path = xasprintf("%s/%s", argv[1], HQSTORE_FILE);
     fill(path, posts, years, grants);
 
     if (hqstore_open(argv[1], HQSTORE_EXISTING, &s, &err) != MRF_OK)
-        die("store", err.msg);
+        bench_die("store", err.msg);
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        die(path, sqlite3_errmsg(db));
+        bench_die(path, sqlite3_errmsg(db));
     devnull = fopen("/dev/null", "w");
     if (devnull == NULL)
-        die("/dev/null", "cannot open");
+        bench_die("/dev/null", "cannot open");
     rep = xcalloc((size_t)runs, sizeof *rep);
     agg = xcalloc((size_t)runs, sizeof *agg);
     tab = xcalloc((size_t)runs, sizeof *tab);
@@ -277,14 +275,14 @@ int main(int argc, char **argv)
         t0 = now_ms();
         r = report(s, now);
         if (hq_report_print(r, HQ_REPORT_TABLE, devnull) != MRF_OK)
-            die("print", "table");
+            bench_die("print", "table");
         tab[i] = now_ms() - t0;
         cJSON_Delete(r);
 
         t0 = now_ms();
         r = report(s, now);
         if (hq_report_print(r, HQ_REPORT_CSV, devnull) != MRF_OK)
-            die("print", "csv");
+            bench_die("print", "csv");
         csv[i] = now_ms() - t0;
         cJSON_Delete(r);
     }
