@@ -19,7 +19,7 @@ clang-format --dry-run --Werror "${sources[@]}"
 
 echo "== static analysis (cppcheck)"
 cppcheck -j "$jobs" --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-    -I common -I crypto -I sync -I schema -I web -I client -I hq \
+    -I common -I crypto -I sync -I schema -I web -I client -I hq -I bench \
     --include=/usr/include/cjson/cJSON.h \
     common crypto sync schema web client hq bench fuzz
 
