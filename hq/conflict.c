@@ -459,17 +459,17 @@ static void col_names(enum sync_table t, uint32_t mask, char *out, size_t n)
     }
 }
 
-/* What others wrote to the rows a change set wrote, after the sender's cursor: one entry per
- * grant or partner row of the change set, sorted by its 17-byte key (table, id), filled by one
- * range read of the oplog (hqstore_writes_since). A query per row, each reading the oplog
- * after the cursor, cost rows x backlog: a device back from months offline editing 8,000
- * grants others had edited made HQ read its whole backlog 8,000 times. */
 /* The most of a post's newest writes a change set makes HQ read for this: a sender claims
  * its cursor, and one that claims 0 behind 1M ops would make HQ read them all, for each of
  * its change sets. Older writes by others to the same rows are not itemised as other_columns
  * records (docs/DECISIONS.md, "What a sender had not seen, read once"). */
 #define HQ_UNSEEN_WINDOW 100000
 
+/* What others wrote to the rows a change set wrote, after the sender's cursor: one entry per
+ * grant or partner row of the change set, sorted by its 17-byte key (table, id), filled by one
+ * range read of the oplog (hqstore_writes_since). A query per row, each reading the oplog
+ * after the cursor, cost rows x backlog: a device back from months offline editing 8,000
+ * grants others had edited made HQ read its whole backlog 8,000 times. */
 struct unseen_row {
     uint8_t k[1 + MRF_ID];
     struct since a;
@@ -512,28 +512,27 @@ static enum mrf_status unseen_add(void *arg, enum sync_table t, const uint8_t id
 
 /* Concurrent writes by others to other columns of a row the change set wrote. */
 static enum mrf_status other_columns(struct hqstore *s, struct hq_touch *t, const struct trow *r,
-                                     const struct since *since, int64_t now)
+                                     const struct since *a, int64_t now)
 {
-    struct since a = *since;
     struct hq_conflict c;
     char code[16], mine[96], theirs[96], da[17], db[17];
     int opened, year = 0;
 
-    if (a.n == 0 || (a.cols & ~r->cols) == 0)
+    if (a->n == 0 || (a->cols & ~r->cols) == 0)
         return MRF_OK;
     row_code(r, code);
     year = r->year;
     col_names(r->t, r->cols, mine, sizeof mine);
-    col_names(r->t, a.cols & ~r->cols, theirs, sizeof theirs);
-    who(a.device, da);
+    col_names(r->t, a->cols & ~r->cols, theirs, sizeof theirs);
+    who(a->device, da);
     who(t->device, db);
     rec_start(&c, t->post, "parallel", "other_columns");
     snprintf(c.subject, sizeof c.subject, "%s", code);
     str_copy(c.rows, code, sizeof c.rows);
     c.year = year;
     c.has_a = 1;
-    memcpy(c.a_device, a.device, MRF_ID);
-    c.a_clock = a.clock;
+    memcpy(c.a_device, a->device, MRF_ID);
+    c.a_clock = a->clock;
     c.has_b = 1;
     memcpy(c.b_device, t->device, MRF_ID);
     c.b_clock = r->clock;
