@@ -53,14 +53,6 @@ enum {
     "a_clock, b_value, b_device, b_clock, detail, opened_at, updated_at, closed_at, "              \
     "coalesce(decision, ''), coalesce(reason, ''), coalesce(note, ''), cseq"
 
-/* col is year p, or any year if p is 0 (a year column that is never NULL). As a range of
- * constants, so SQLite reads one year through an index on (post, year, ...); the plainer
- * "(p = 0 OR col = p)" made it read every year's rows of the post, for any year asked
- * (test_hq_ingest, theme_change_costs_the_same_whatever_the_oplog). */
-#define YEAR_IS(col, p)                                                                            \
-    col " BETWEEN iif(" p " = 0, -9223372036854775807, " p ") AND iif(" p                          \
-        " = 0, 9223372036854775807, " p ")"
-
 static const char *const csql[C_COUNT] = {
     [C_FIND_OPEN] = "SELECT id, opened_at FROM conflicts WHERE post = ?1 AND rule = ?2 AND "
                     "subject = ?3 AND closed_at IS NULL",
@@ -128,14 +120,15 @@ static const char *const csql[C_COUNT] = {
     [R_THEME_ROWS] = "SELECT id, coalesce(theme, ''), removed FROM themes WHERE post = ?1 AND "
                      "year = ?2 ORDER BY theme",
     /* a live grant (not removed, not cancelled) whose theme is not one of the year's */
-    [R_NOT_CHOSEN] =
-        "SELECT g.year, g.code, coalesce(g.theme, '') FROM grants g WHERE g.post = "
-        "?1 AND " YEAR_IS(
-            "g.year",
-            "?2") " AND g.removed = 0 AND "
-                  "coalesce(g.status, '') <> 'cancelled' AND NOT EXISTS (SELECT 1 FROM themes t "
-                  "WHERE t.post = g.post AND t.year = g.year AND t.theme = g.theme AND "
-                  "t.removed = 0) ORDER BY g.code",
+    /* its year as a range of constants, year ?2 or (?2 = 0) any: SQLite reads one year's
+     * grants through grants_year (post, year); with "(?2 = 0 OR g.year = ?2)" it read every
+     * year's grants of the post for one year (test_hq_ingest,
+     * theme_change_costs_the_same_whatever_the_oplog). BETWEEN leaves out a NULL year. */
+    [R_NOT_CHOSEN] = "SELECT g.year, g.code, coalesce(g.theme, '') FROM grants g WHERE g.post = "
+                     "?1 AND g.year BETWEEN iif(?2 = 0, -9223372036854775807, ?2) AND iif(?2 = 0, "
+                     "9223372036854775807, ?2) AND g.removed = 0 AND coalesce(g.status, '') <> "
+                     "'cancelled' AND NOT EXISTS (SELECT 1 FROM themes t WHERE t.post = g.post "
+                     "AND t.year = g.year AND t.theme = g.theme AND t.removed = 0) ORDER BY g.code",
     /* a live grant (not removed, cancelled or closed) on a removed partner */
     [R_REMOVED_PARTNER] = "SELECT g.year, g.code, p.code FROM grants g JOIN partners p ON "
                           "p.post = g.post AND p.id = g.partner WHERE g.post = ?1 AND (?2 = 0 OR "
