@@ -210,8 +210,7 @@ static int take_response(struct dev *d, const struct hq_config *cfg, const struc
 
 struct ceiling {
     sqlite3 *db;
-    sqlite3_stmt *col[16];
-    sqlite3_stmt *clock[16]; /* the column's clock and writer, in its row's clock entry */
+    sqlite3_stmt *col[16]; /* a column with its clock and writer, in its row */
     sqlite3_stmt *writer;
 };
 
@@ -234,17 +233,13 @@ static void ceiling_open(struct ceiling *c, const char *path)
     if (schema_open(path, SCHEMA_HQ, &c->db, &err) != MRF_OK)
         bench_die("ceiling", err.msg);
     for (int k = 0; k < g->ncols; k++) {
+        /* the column and its clock, in the row as HQ's store keeps them (version 10) */
         snprintf(sql, sizeof sql,
-                 "INSERT INTO grants(id, post, code, %s) VALUES (?1, ?2, ?3, ?4) "
-                 "ON CONFLICT(post, id) DO UPDATE SET %s = excluded.%s",
-                 g->cols[k].name, g->cols[k].name, g->cols[k].name);
+                 "INSERT INTO grants(id, post, code, %s, c%d, w%d) VALUES (?1, ?2, ?3, ?4, ?5, "
+                 "(SELECT n FROM writers WHERE device = ?6)) ON CONFLICT(post, id) DO UPDATE "
+                 "SET %s = excluded.%s, c%d = excluded.c%d, w%d = excluded.w%d",
+                 g->cols[k].name, k, k, g->cols[k].name, g->cols[k].name, k, k, k, k);
         c->col[k] = prepare(c->db, sql);
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO clock_rows(tbl, id, c%d, w%d, post) VALUES (?1, ?2, ?4, "
-                 "(SELECT n FROM writers WHERE device = ?5), ?6) ON CONFLICT(post, tbl, id) "
-                 "DO UPDATE SET c%d = excluded.c%d, w%d = excluded.w%d",
-                 k, k, k, k, k, k);
-        c->clock[k] = prepare(c->db, sql);
     }
     c->writer = prepare(c->db, "INSERT INTO writers(device) VALUES (?1) ON CONFLICT DO NOTHING");
 }
@@ -263,6 +258,10 @@ static void ceiling_apply(struct ceiling *c, const char *post, const struct sync
 
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         bench_die("ceiling", sqlite3_errmsg(c->db));
+    if (n > 0) { /* the writer's number, as the merge gives it on first sight */
+        sqlite3_bind_blob(c->writer, 1, ops[0].device, MRF_ID, SQLITE_STATIC);
+        step(c->db, c->writer);
+    }
     for (int i = 0; i < n; i++) {
         sqlite3_stmt *st = c->col[ops[i].col];
 
@@ -271,17 +270,8 @@ static void ceiling_apply(struct ceiling *c, const char *post, const struct sync
         sqlite3_bind_text(st, 2, post, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
         sync_value_bind(st, 4, &ops[i].v);
-        step(c->db, st);
-        if (i == 0) { /* the writer's number, as the merge gives it on first sight */
-            sqlite3_bind_blob(c->writer, 1, ops[i].device, MRF_ID, SQLITE_STATIC);
-            step(c->db, c->writer);
-        }
-        st = c->clock[ops[i].col];
-        sqlite3_bind_int(st, 1, ops[i].tbl);
-        sqlite3_bind_blob(st, 2, ops[i].id, MRF_ID, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)ops[i].clock);
-        sqlite3_bind_blob(st, 5, ops[i].device, MRF_ID, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, post, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)ops[i].clock);
+        sqlite3_bind_blob(st, 6, ops[i].device, MRF_ID, SQLITE_STATIC);
         step(c->db, st);
     }
     if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
@@ -290,10 +280,8 @@ static void ceiling_apply(struct ceiling *c, const char *post, const struct sync
 
 static void ceiling_close(struct ceiling *c)
 {
-    for (int k = 0; k < 16; k++) {
+    for (int k = 0; k < 16; k++)
         sqlite3_finalize(c->col[k]);
-        sqlite3_finalize(c->clock[k]);
-    }
     sqlite3_finalize(c->writer);
     sqlite3_close_v2(c->db);
 }

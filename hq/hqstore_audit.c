@@ -44,10 +44,17 @@ static const char *const stmt_sql[AS_COUNT] = {
     [AS_PARTNER_SEALED] = "SELECT id, name, contact, phone, email, address, bank, note"
                           " FROM partners WHERE post = ?1 AND code = ?2 LIMIT 2",
     [AS_POST_COUNTRY] = "SELECT country FROM posts WHERE code = ?1",
-    [AS_CMP_THEMES] = "SELECT " CMP_ROW_KEY ", * FROM themes ORDER BY " CMP_ROW_KEY,
-    [AS_CMP_PARTNERS] = "SELECT " CMP_ROW_KEY ", * FROM partners ORDER BY " CMP_ROW_KEY,
-    [AS_CMP_GRANTS] = "SELECT " CMP_ROW_KEY ", * FROM grants ORDER BY " CMP_ROW_KEY,
-    [AS_CMP_ALLOCATIONS] = "SELECT " CMP_ROW_KEY ", * FROM allocations ORDER BY " CMP_ROW_KEY,
+    /* the values by name: the rows' clocks (HQ store version 10) are compared through the
+     * view clocks, by writer id, since each store numbers its writers as it meets them */
+    [AS_CMP_THEMES] =
+        "SELECT " CMP_ROW_KEY ", year, theme, removed FROM themes ORDER BY " CMP_ROW_KEY,
+    [AS_CMP_PARTNERS] = "SELECT " CMP_ROW_KEY ", code, name, contact, phone, email, address, "
+                        "bank, note, risk, removed FROM partners ORDER BY " CMP_ROW_KEY,
+    [AS_CMP_GRANTS] =
+        "SELECT " CMP_ROW_KEY ", code, partner, theme, year, amount_cents, "
+        "currency, status, start_date, end_date, note, removed FROM grants ORDER BY " CMP_ROW_KEY,
+    [AS_CMP_ALLOCATIONS] = "SELECT " CMP_ROW_KEY ", year, amount_cents, currency FROM "
+                           "allocations ORDER BY " CMP_ROW_KEY,
     [AS_CMP_CLOCKS] = "SELECT post, id, tbl, col, clock, device FROM clocks"
                       " ORDER BY post, id, tbl, col",
 };

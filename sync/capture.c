@@ -68,7 +68,9 @@ enum mrf_status capture_new(sqlite3 *db, struct capture **out, struct mrf_error 
 
     *out = NULL;
     c->db = db;
-    merge_new(db, &c->merge, err);
+    st = merge_new(db, &c->merge, err);
+    if (st != MRF_OK)
+        goto out;
     s = q(c, Q_META);
     if (s == NULL) {
         st = mrf_error_set(err, MRF_E_IO, "%s", c->errmsg);

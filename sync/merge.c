@@ -6,9 +6,12 @@
  * op cannot reach another post's row; on a device's, keyed by id, a row held for another post
  * is refused.
  *
- * Clocks live packed per row (schema: clock_rows, writers): one entry per (post, table, id)
- * holding, for column K, its clock cK and its writer's number wK in the store's writers table.
- * Each statement names its column, so each is prepared per column on first use. */
+ * Column K's clock is cK and its writer's number (in the store's writers table) wK. A device's
+ * store keeps them packed per row in clock_rows, one entry per (post, table, id); HQ's store
+ * (version 10) keeps them in the row itself, beside the values, so a column and its clock are
+ * read and written in one row (docs/DECISIONS.md, "HQ's clocks in their rows"). The store
+ * says which: merge_new looks for clock_rows. Each statement names its table and column, so
+ * each is prepared per column on first use. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,8 +41,9 @@ struct writer {
 struct merge {
     sqlite3 *db;
     sqlite3_stmt *q[M_COUNT];
-    sqlite3_stmt *clock_get[CLOCK_COLS], *clock_put[CLOCK_COLS], *clock_set[CLOCK_COLS];
-    sqlite3_stmt *clock_restamp[CLOCK_COLS];
+    int in_row; /* clocks in the rows themselves (HQ), not in clock_rows (a device) */
+    sqlite3_stmt *clock_get[ST_COUNT][CLOCK_COLS], *clock_put[CLOCK_COLS], *clock_set[CLOCK_COLS];
+    sqlite3_stmt *clock_restamp[ST_COUNT][CLOCK_COLS];
     sqlite3_stmt *row_insert[ST_COUNT];
     sqlite3_stmt *col_update[ST_COUNT][MAX_COLS];
     /* The last row found to exist in the right post: ops come grouped by row. */
@@ -90,9 +94,23 @@ prep(struct merge *m, sqlite3_stmt **slot, struct mrf_error *err, const char *fm
 
 enum mrf_status merge_new(sqlite3 *db, struct merge **out, struct mrf_error *err)
 {
-    (void)err;
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    *out = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = "
+                           "'clock_rows'",
+                           -1, &s, NULL) != SQLITE_OK ||
+        (rc = sqlite3_step(s)) != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        return mrf_error_set(err, MRF_E_IO, "store: cannot read its schema: %s",
+                             sqlite3_errmsg(db));
+    }
     *out = xcalloc(1, sizeof **out);
     (*out)->db = db;
+    (*out)->in_row = sqlite3_column_int(s, 0) == 0;
+    sqlite3_finalize(s);
     return MRF_OK;
 }
 
@@ -103,10 +121,12 @@ void merge_free(struct merge *m)
     for (int i = 0; i < M_COUNT; i++)
         sqlite3_finalize(m->q[i]);
     for (int k = 0; k < CLOCK_COLS; k++) {
-        sqlite3_finalize(m->clock_get[k]);
         sqlite3_finalize(m->clock_put[k]);
         sqlite3_finalize(m->clock_set[k]);
-        sqlite3_finalize(m->clock_restamp[k]);
+        for (int t = 0; t < ST_COUNT; t++) {
+            sqlite3_finalize(m->clock_get[t][k]);
+            sqlite3_finalize(m->clock_restamp[t][k]);
+        }
     }
     for (int t = 0; t < ST_COUNT; t++) {
         sqlite3_finalize(m->row_insert[t]);
@@ -253,7 +273,8 @@ static enum mrf_status writer_device(struct merge *m, sqlite3_int64 n, uint8_t d
     return MRF_OK;
 }
 
-/* merge_clock, and *row whether the row has a clock entry at all (for any column). */
+/* merge_clock, and *row whether the row has a clock entry at all (for any column); with the
+ * clocks in the rows, whether the row is there. */
 static enum mrf_status clock_read(struct merge *m, const char *post, enum sync_table t,
                                   const uint8_t id[MRF_ID], int col, hlc_t *clock,
                                   uint8_t device[MRF_ID], int *found, int *row,
@@ -267,10 +288,16 @@ static enum mrf_status clock_read(struct merge *m, const char *post, enum sync_t
     *found = 0;
     *row = 0;
     memset(device, 0, MRF_ID);
-    if (col < 0 || col >= CLOCK_COLS)
+    if (col < 0 || col >= CLOCK_COLS || sync_table_get(t) == NULL)
         return bad_column(err);
-    s = prep(m, &m->clock_get[col], err,
-             "SELECT c%d, w%d FROM clock_rows WHERE post = ?1 AND tbl = ?2 AND id = ?3", col, col);
+    if (m->in_row)
+        s = prep(m, &m->clock_get[t][col], err,
+                 "SELECT c%d, w%d FROM %s WHERE post = ?1 AND id = ?3", col, col,
+                 sync_table_get(t)->name);
+    else
+        s = prep(m, &m->clock_get[t][col], err,
+                 "SELECT c%d, w%d FROM clock_rows WHERE post = ?1 AND tbl = ?2 AND id = ?3", col,
+                 col);
     if (s == NULL)
         return MRF_E_IO;
     bind_row(s, post, t, id);
@@ -304,6 +331,37 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
     return merge_apply_prior(m, post, op, out, &prior, err);
 }
 
+/* Writes op's value, clock and writer into its row in one statement (clocks in the rows). */
+static enum mrf_status write_in_row(struct merge *m, const char *post, const struct sync_op *op,
+                                    const struct sync_table_desc *d, enum merge_outcome *out,
+                                    struct mrf_error *err)
+{
+    sqlite3_int64 writer = 0;
+    enum mrf_status st = writer_number(m, op->device, &writer, err);
+    sqlite3_stmt *s;
+
+    if (st != MRF_OK)
+        return st;
+    s = prep(m, &m->col_update[op->tbl][op->col], err,
+             "UPDATE %s SET %s = ?1, c%d = ?4, w%d = ?5 WHERE post = ?2 AND id = ?3", d->name,
+             d->cols[op->col].name, op->col, op->col);
+    if (s == NULL)
+        return MRF_E_IO;
+    sync_value_bind(s, 1, &op->v);
+    sqlite3_bind_text(s, 2, post, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, op->id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)op->clock);
+    sqlite3_bind_int64(s, 5, writer);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(m, err, "cannot write a column");
+    if (sqlite3_changes(m->db) != 1) {
+        m->have_last = 0;
+        return mrf_error_set(err, MRF_E_RULE, "row_of_another_post");
+    }
+    *out = MERGE_APPLIED;
+    return MRF_OK;
+}
+
 enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struct sync_op *op,
                                   enum merge_outcome *out, struct merge_prior *prior,
                                   struct mrf_error *err)
@@ -334,6 +392,8 @@ enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struc
     memcpy(prior->device, cur_dev, MRF_ID);
     if (found && hlc_cmp(op->clock, op->device, cur, cur_dev) <= 0)
         return MRF_OK; /* stale */
+    if (m->in_row)
+        return write_in_row(m, post, op, d, out, err);
 
     s = prep(m, &m->col_update[op->tbl][op->col], err,
              "UPDATE %s SET %s = ?1 WHERE post = ?2 AND id = ?3", d->name, d->cols[op->col].name);
@@ -381,12 +441,18 @@ enum mrf_status merge_restamp(struct merge *m, const char *post, enum sync_table
     sqlite3_stmt *s;
 
     *changed = 0;
-    if (col < 0 || col >= CLOCK_COLS)
+    if (col < 0 || col >= CLOCK_COLS || sync_table_get(t) == NULL)
         return bad_column(err);
-    s = prep(m, &m->clock_restamp[col], err,
-             "UPDATE clock_rows SET c%d = ?4 WHERE post = ?1 AND tbl = ?2 AND id = ?3 "
-             "AND c%d = ?5 AND w%d = (SELECT n FROM writers WHERE device = ?6)",
-             col, col, col);
+    if (m->in_row)
+        s = prep(m, &m->clock_restamp[t][col], err,
+                 "UPDATE %s SET c%d = ?4 WHERE post = ?1 AND id = ?3 AND c%d = ?5 AND w%d = "
+                 "(SELECT n FROM writers WHERE device = ?6)",
+                 sync_table_get(t)->name, col, col, col);
+    else
+        s = prep(m, &m->clock_restamp[t][col], err,
+                 "UPDATE clock_rows SET c%d = ?4 WHERE post = ?1 AND tbl = ?2 AND id = ?3 "
+                 "AND c%d = ?5 AND w%d = (SELECT n FROM writers WHERE device = ?6)",
+                 col, col, col);
     if (s == NULL)
         return MRF_E_IO;
     bind_row(s, post, t, id);

@@ -273,8 +273,9 @@ void sync_op_release(struct sync_op *op);
 /* The per-column merge both sides run (DESIGN §5): last writer wins by (clock, device);
  * removal is a column like any other. Rows belong to their post: every row and clock is found
  * by (post, id), so an op applied for one post never reads, changes or reveals a row of
- * another. Runs on any store with the domain tables and `clocks` (the post store and the HQ
- * store), inside the caller's transaction. */
+ * another. Runs on any store with the domain tables and their column clocks, packed in
+ * clock_rows (the post store) or in the rows themselves (the HQ store, version 10), inside the
+ * caller's transaction. merge_new fails only if it cannot read the store's schema. */
 struct merge;
 enum mrf_status merge_new(sqlite3 *db, struct merge **out, struct mrf_error *err);
 void merge_free(struct merge *m);

@@ -489,8 +489,14 @@ static void check_table_columns(sqlite3 *db, const char *store, enum sync_table 
         int c = sync_column_find(t, name);
         rows++;
         if (c < 0) {
+            int k = -1, end = 0;
+            /* HQ's rows hold column K's clock cK and writer wK (store version 10) */
+            if (strcmp(store, "hq") == 0 && (name[0] == 'c' || name[0] == 'w'))
+                sscanf(name + 1, "%d%n", &k, &end);
             ck_assert_msg(
-                strcmp(name, "id") == 0 || strcmp(name, "post") == 0 || strcmp(name, "code") == 0,
+                strcmp(name, "id") == 0 || strcmp(name, "post") == 0 || strcmp(name, "code") == 0 ||
+                    (k >= 0 && k < d->ncols && name[1 + end] == '\0' &&
+                     strcmp(type, "INTEGER") == 0),
                 "%s store: %s.%s is neither synced nor bookkeeping", store, d->name, name);
             continue;
         }
@@ -560,7 +566,18 @@ static void check_clocks_survive(enum schema_kind kind, int v)
     ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
     for (int t = 0; t < ST_COUNT; t++) {
         const struct sync_table_desc *d = sync_table_get((enum sync_table)t);
-        for (int row = 0; row < 3; row++)
+        for (int row = 0; row < 3; row++) {
+            /* HQ's clocks move into their rows (version 10): every clock has its row, as the
+             * merge leaves it */
+            snprintf(
+                sql, sizeof sql,
+                "INSERT INTO %s(post, id%s) VALUES ('%s', x'%02x%02x0000000000000000000000000000'"
+                "%s)",
+                d->name, d->code_prefix ? ", code" : "", row == 2 ? "GVA" : "NAI", t, row,
+                d->code_prefix ? ", 'X'" : "");
+            if (kind == SCHEMA_HQ)
+                ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s",
+                              sqlite3_errmsg(db));
             for (int c = 0; c < d->ncols; c++, n++) {
                 snprintf(sql, sizeof sql,
                          "INSERT INTO clocks(post, tbl, id, col, clock, device) VALUES "
@@ -573,6 +590,7 @@ static void check_clocks_survive(enum schema_kind kind, int v)
                 ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s",
                               sqlite3_errmsg(db));
             }
+        }
     }
     ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     before = clocks_listed(db);
@@ -583,7 +601,8 @@ static void check_clocks_survive(enum schema_kind kind, int v)
     after = clocks_listed(db);
     ck_assert_str_eq(after, before);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks"), n);
-    ck_assert_int_eq(one(db, "SELECT count(*) FROM clock_rows"), 3 * ST_COUNT);
+    if (kind == SCHEMA_POST)
+        ck_assert_int_eq(one(db, "SELECT count(*) FROM clock_rows"), 3 * ST_COUNT);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM writers"), 3);
 
     /* written through the view: a new writer, a changed clock, a removed column */
@@ -597,7 +616,13 @@ static void check_clocks_survive(enum schema_kind kind, int v)
                              "col = 3 AND device = x'ffff'"),
                      -7);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks WHERE post = 'GVA' AND tbl = 0"), 0);
-    ck_assert_int_eq(one(db, "SELECT count(*) FROM clock_rows WHERE post = 'GVA' AND tbl = 0"), 0);
+    if (kind == SCHEMA_POST)
+        ck_assert_int_eq(one(db, "SELECT count(*) FROM clock_rows WHERE post = 'GVA' AND tbl = 0"),
+                         0);
+    else
+        ck_assert_int_eq(one(db, "SELECT count(*) FROM themes WHERE post = 'GVA' AND (c0 IS NOT "
+                                 "NULL OR c1 IS NOT NULL OR c2 IS NOT NULL)"),
+                         0);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks"), n - 3);
     ck_assert_int_ne(sqlite3_exec(db,
                                   "INSERT INTO clocks(post, tbl, id, col, clock, device) "
@@ -621,7 +646,8 @@ START_TEST(hq_v6_clocks_survive_packing)
 }
 END_TEST
 
-/* clock_rows holds a clock and a writer for every column of every synced table. */
+/* clock_rows (a device's store) or the row itself (HQ's, version 10) holds a clock and a
+ * writer for every column of every synced table. */
 START_TEST(clock_rows_hold_every_column)
 {
     static const enum schema_kind kinds[] = {SCHEMA_POST, SCHEMA_HQ};
@@ -635,13 +661,54 @@ START_TEST(clock_rows_hold_every_column)
         ck_assert_int_eq(schema_open(p, kinds[i], &db, &err), MRF_OK);
         for (int t = 0; t < ST_COUNT; t++) {
             const struct sync_table_desc *d = sync_table_get((enum sync_table)t);
+            const char *in = kinds[i] == SCHEMA_POST ? "clock_rows" : d->name;
             snprintf(name, sizeof name, "c%d", d->ncols - 1);
-            ck_assert_msg(has_column(db, "clock_rows", name, "INTEGER"), "%s", name);
+            ck_assert_msg(has_column(db, in, name, "INTEGER"), "%s %s", in, name);
             snprintf(name, sizeof name, "w%d", d->ncols - 1);
-            ck_assert_msg(has_column(db, "clock_rows", name, "INTEGER"), "%s", name);
+            ck_assert_msg(has_column(db, in, name, "INTEGER"), "%s %s", in, name);
         }
         sqlite3_close_v2(db);
     }
+}
+END_TEST
+
+/* HQ store 9 -> 10 moves each clock into its row: a clock entry without its row (which the
+ * merge never leaves) would be lost, so the migration refuses the store and leaves it as it
+ * was, at version 9 with the entry. */
+START_TEST(hq_v10_refuses_a_clock_without_its_row)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(schema_migrate(db, SCHEMA_HQ, 9, &err), MRF_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "INSERT INTO grants(post, id, code) VALUES ('NAI', zeroblob(16), "
+                                  "'G-AAAAAA'); INSERT INTO writers(device) VALUES (zeroblob(16));"
+                                  "INSERT INTO clock_rows(post, tbl, id, c3, w3) VALUES ('NAI', 2, "
+                                  "zeroblob(16), 5, 1), ('NAI', 2, x'01', 6, 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_ne(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(one(db, "PRAGMA user_version"), 9);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clock_rows"), 2);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks"), 2);
+    sqlite3_close_v2(db);
+    /* with the stray entry gone, the same store migrates and its grant keeps its clock */
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM clock_rows WHERE id = x'01'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
+    ck_assert_int_eq(one(db, "SELECT c3 FROM grants WHERE id = zeroblob(16)"), 5);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks"), 1);
+    sqlite3_close_v2(db);
 }
 END_TEST
 
@@ -725,6 +792,7 @@ int main(void)
     tcase_add_test(tc, hq_v6_clocks_survive_packing);
     tcase_add_test(tc, clock_rows_hold_every_column);
     tcase_add_test(tc, hq_v8_oplog_keeps_every_op);
+    tcase_add_test(tc, hq_v10_refuses_a_clock_without_its_row);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
