@@ -78,59 +78,31 @@ DROP TABLE orphan_check;
 DROP VIEW clocks;
 DROP TABLE clock_rows;
 
+-- one pass over each table, its columns crossed with its rows (as the view over clock_rows did)
 CREATE VIEW clocks (post, tbl, id, col, clock, device) AS
     SELECT post, tbl, id, col, clock, (SELECT device FROM writers WHERE n = w)
     FROM (
-    SELECT post, 0 AS tbl, id, 0 AS col, c0 AS clock, w0 AS w FROM themes WHERE c0 IS NOT NULL
+    SELECT r.post AS post, 0 AS tbl, r.id AS id, k.column1 AS col,
+           CASE k.column1 WHEN 0 THEN r.c0 WHEN 1 THEN r.c1 WHEN 2 THEN r.c2 END AS clock,
+           CASE k.column1 WHEN 0 THEN r.w0 WHEN 1 THEN r.w1 WHEN 2 THEN r.w2 END AS w
+    FROM themes r, (VALUES (0), (1), (2)) k
     UNION ALL
-    SELECT post, 0 AS tbl, id, 1 AS col, c1 AS clock, w1 AS w FROM themes WHERE c1 IS NOT NULL
+    SELECT r.post AS post, 1 AS tbl, r.id AS id, k.column1 AS col,
+           CASE k.column1 WHEN 0 THEN r.c0 WHEN 1 THEN r.c1 WHEN 2 THEN r.c2 WHEN 3 THEN r.c3 WHEN 4 THEN r.c4 WHEN 5 THEN r.c5 WHEN 6 THEN r.c6 WHEN 7 THEN r.c7 WHEN 8 THEN r.c8 END AS clock,
+           CASE k.column1 WHEN 0 THEN r.w0 WHEN 1 THEN r.w1 WHEN 2 THEN r.w2 WHEN 3 THEN r.w3 WHEN 4 THEN r.w4 WHEN 5 THEN r.w5 WHEN 6 THEN r.w6 WHEN 7 THEN r.w7 WHEN 8 THEN r.w8 END AS w
+    FROM partners r, (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8)) k
     UNION ALL
-    SELECT post, 0 AS tbl, id, 2 AS col, c2 AS clock, w2 AS w FROM themes WHERE c2 IS NOT NULL
+    SELECT r.post AS post, 2 AS tbl, r.id AS id, k.column1 AS col,
+           CASE k.column1 WHEN 0 THEN r.c0 WHEN 1 THEN r.c1 WHEN 2 THEN r.c2 WHEN 3 THEN r.c3 WHEN 4 THEN r.c4 WHEN 5 THEN r.c5 WHEN 6 THEN r.c6 WHEN 7 THEN r.c7 WHEN 8 THEN r.c8 WHEN 9 THEN r.c9 END AS clock,
+           CASE k.column1 WHEN 0 THEN r.w0 WHEN 1 THEN r.w1 WHEN 2 THEN r.w2 WHEN 3 THEN r.w3 WHEN 4 THEN r.w4 WHEN 5 THEN r.w5 WHEN 6 THEN r.w6 WHEN 7 THEN r.w7 WHEN 8 THEN r.w8 WHEN 9 THEN r.w9 END AS w
+    FROM grants r, (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) k
     UNION ALL
-    SELECT post, 1 AS tbl, id, 0 AS col, c0 AS clock, w0 AS w FROM partners WHERE c0 IS NOT NULL
-    UNION ALL
-    SELECT post, 1 AS tbl, id, 1 AS col, c1 AS clock, w1 AS w FROM partners WHERE c1 IS NOT NULL
-    UNION ALL
-    SELECT post, 1 AS tbl, id, 2 AS col, c2 AS clock, w2 AS w FROM partners WHERE c2 IS NOT NULL
-    UNION ALL
-    SELECT post, 1 AS tbl, id, 3 AS col, c3 AS clock, w3 AS w FROM partners WHERE c3 IS NOT NULL
-    UNION ALL
-    SELECT post, 1 AS tbl, id, 4 AS col, c4 AS clock, w4 AS w FROM partners WHERE c4 IS NOT NULL
-    UNION ALL
-    SELECT post, 1 AS tbl, id, 5 AS col, c5 AS clock, w5 AS w FROM partners WHERE c5 IS NOT NULL
-    UNION ALL
-    SELECT post, 1 AS tbl, id, 6 AS col, c6 AS clock, w6 AS w FROM partners WHERE c6 IS NOT NULL
-    UNION ALL
-    SELECT post, 1 AS tbl, id, 7 AS col, c7 AS clock, w7 AS w FROM partners WHERE c7 IS NOT NULL
-    UNION ALL
-    SELECT post, 1 AS tbl, id, 8 AS col, c8 AS clock, w8 AS w FROM partners WHERE c8 IS NOT NULL
-    UNION ALL
-    SELECT post, 2 AS tbl, id, 0 AS col, c0 AS clock, w0 AS w FROM grants WHERE c0 IS NOT NULL
-    UNION ALL
-    SELECT post, 2 AS tbl, id, 1 AS col, c1 AS clock, w1 AS w FROM grants WHERE c1 IS NOT NULL
-    UNION ALL
-    SELECT post, 2 AS tbl, id, 2 AS col, c2 AS clock, w2 AS w FROM grants WHERE c2 IS NOT NULL
-    UNION ALL
-    SELECT post, 2 AS tbl, id, 3 AS col, c3 AS clock, w3 AS w FROM grants WHERE c3 IS NOT NULL
-    UNION ALL
-    SELECT post, 2 AS tbl, id, 4 AS col, c4 AS clock, w4 AS w FROM grants WHERE c4 IS NOT NULL
-    UNION ALL
-    SELECT post, 2 AS tbl, id, 5 AS col, c5 AS clock, w5 AS w FROM grants WHERE c5 IS NOT NULL
-    UNION ALL
-    SELECT post, 2 AS tbl, id, 6 AS col, c6 AS clock, w6 AS w FROM grants WHERE c6 IS NOT NULL
-    UNION ALL
-    SELECT post, 2 AS tbl, id, 7 AS col, c7 AS clock, w7 AS w FROM grants WHERE c7 IS NOT NULL
-    UNION ALL
-    SELECT post, 2 AS tbl, id, 8 AS col, c8 AS clock, w8 AS w FROM grants WHERE c8 IS NOT NULL
-    UNION ALL
-    SELECT post, 2 AS tbl, id, 9 AS col, c9 AS clock, w9 AS w FROM grants WHERE c9 IS NOT NULL
-    UNION ALL
-    SELECT post, 3 AS tbl, id, 0 AS col, c0 AS clock, w0 AS w FROM allocations WHERE c0 IS NOT NULL
-    UNION ALL
-    SELECT post, 3 AS tbl, id, 1 AS col, c1 AS clock, w1 AS w FROM allocations WHERE c1 IS NOT NULL
-    UNION ALL
-    SELECT post, 3 AS tbl, id, 2 AS col, c2 AS clock, w2 AS w FROM allocations WHERE c2 IS NOT NULL
-    );
+    SELECT r.post AS post, 3 AS tbl, r.id AS id, k.column1 AS col,
+           CASE k.column1 WHEN 0 THEN r.c0 WHEN 1 THEN r.c1 WHEN 2 THEN r.c2 END AS clock,
+           CASE k.column1 WHEN 0 THEN r.w0 WHEN 1 THEN r.w1 WHEN 2 THEN r.w2 END AS w
+    FROM allocations r, (VALUES (0), (1), (2)) k
+    )
+    WHERE clock IS NOT NULL;
 
 CREATE TRIGGER clocks_insert INSTEAD OF INSERT ON clocks
 BEGIN
