@@ -177,12 +177,25 @@ enum mrf_status hq_volume_admit(struct hqstore *s, const uint8_t device[MRF_ID],
 
 /* ---- new rows must be whole (hq/rowcheck.c) ---------------------------------------------- */
 
+/* What HQ read of a row before a change set's writes: whether it was there, and its post-year
+ * (0: none, or a partner). */
+struct hq_row_fact {
+    int tbl;
+    uint8_t id[MRF_ID];
+    int year;
+    int exists;
+};
+
 /* A device creates a row with every column a row cannot be without (sync_column_needed) in
  * one change set. Checks that every row ops name and post does not hold at HQ gets all of
  * them in ops. OUT: why (n bytes), "" if so, else the quarantine reason naming the table, the
- * row's short code (the first bytes of its id for themes) and the first column missing. */
+ * row's short code (the first bytes of its id for themes) and the first column missing;
+ * *facts (*nfacts of them, sorted by table and id, NULL if none; the caller frees them with
+ * x_free) what it read of the rows it had to look up, which hq_touch_facts hands on to the
+ * conflict checks so that no row is read twice. */
 enum mrf_status hq_rows_check(struct hqstore *s, const char *post, const struct sync_op *ops,
-                              int nops, char *why, size_t n);
+                              int nops, char *why, size_t n, struct hq_row_fact **facts,
+                              int *nfacts);
 /* ---- sync by pouch (hq/pouch.c) --------------------------------------------------------- */
 
 /* What one `mrf-hq pouch in` did, for its summary line. */
@@ -265,6 +278,9 @@ enum mrf_status hq_audit_verify(struct hqstore *s, const struct mrf_secrets *key
 struct hq_touch;
 struct hq_touch *hq_touch_new(const char *post, const uint8_t device[MRF_ID], int64_t cursor);
 void hq_touch_free(struct hq_touch *t);
+/* Tells t what hq_rows_check read of rows before the change set (n facts, sorted as it returns
+ * them, alive as long as t). */
+void hq_touch_facts(struct hq_touch *t, const struct hq_row_fact *facts, int n);
 
 /* Before op is applied: records what op touches (its row, columns, post-year; a year's
  * theme set as it was before the change set). */

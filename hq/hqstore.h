@@ -153,12 +153,15 @@ enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct 
 enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const struct sync_op *op,
                                     int *applied, struct merge_prior *prior);
 
-/* Calls fn for each op of post in the oplog after the post's own sequence number `after`, in
- * order, with that number (pseq) and HQ's global one (seq); stops at (and returns) the first
- * status fn returns that is not MRF_OK. The op's values live until fn returns. */
+/* The post's own sequence number of the op hqstore_apply appended last (0 before any). */
+int64_t hqstore_oplog_last(const struct hqstore *s);
+/* Calls fn for each op of post in the oplog after the post's own sequence number `after` and
+ * up to `upto` (INT64_MAX: to the end), in order, with that number (pseq) and HQ's global one
+ * (seq); stops at (and returns) the first status fn returns that is not MRF_OK. The op's
+ * values live until fn returns. */
 typedef enum mrf_status (*hqstore_oplog_fn)(void *arg, int64_t pseq, int64_t seq,
                                             const struct sync_op *op);
-enum mrf_status hqstore_oplog_scan(struct hqstore *s, const char *post, int64_t after,
+enum mrf_status hqstore_oplog_scan(struct hqstore *s, const char *post, int64_t after, int64_t upto,
                                    hqstore_oplog_fn fn, void *arg);
 /* For a version-1 device, whose cursor is HQ's global sequence: the post's own sequence number
  * of its last op at or before global seq. OUT: *pseq (0 if none). */

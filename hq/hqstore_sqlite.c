@@ -98,7 +98,7 @@ static const char *const stmt_sql[HQS_COUNT] = {
     [HQS_OPLOG_LAST] = "SELECT coalesce(max(pseq), 0) FROM oplog_rows WHERE post = ?1",
     [HQS_OPLOG_SCAN] = "SELECT pseq, tbl, id, col, value, clock,"
                        " (SELECT device FROM writers WHERE n = w), seq FROM oplog_rows"
-                       " WHERE post = ?1 AND pseq > ?2 ORDER BY pseq",
+                       " WHERE post = ?1 AND pseq > ?2 AND pseq <= ?3 ORDER BY pseq",
     /* pseq and seq grow together within a post: walk back from the post's newest op */
     [HQS_OPLOG_PSEQ_AT] = "SELECT pseq FROM oplog_rows WHERE post = ?1 AND seq <= ?2"
                           " ORDER BY pseq DESC LIMIT 1",
@@ -873,7 +873,12 @@ static int oplog_row(sqlite3_stmt *st, struct sync_op *op)
     return 1;
 }
 
-enum mrf_status hqstore_oplog_scan(struct hqstore *s, const char *post, int64_t after,
+int64_t hqstore_oplog_last(const struct hqstore *s)
+{
+    return s->seq_post[0] != '\0' ? s->seq_last : 0;
+}
+
+enum mrf_status hqstore_oplog_scan(struct hqstore *s, const char *post, int64_t after, int64_t upto,
                                    hqstore_oplog_fn fn, void *arg)
 {
     enum mrf_status rc = MRF_OK;
@@ -885,6 +890,7 @@ enum mrf_status hqstore_oplog_scan(struct hqstore *s, const char *post, int64_t 
         return MRF_E_IO;
     sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_int64(st, 3, upto);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (!oplog_row(st, &op)) {
             rc = mrf_error_set(&s->err, MRF_E_INVALID, "HQ store: an oplog row is damaged");

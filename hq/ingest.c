@@ -47,6 +47,9 @@ struct ingest {
     int64_t page_cursor;  /* where the answer's page of ops ends (the request's terms) */
     int64_t page_ccursor; /* ... and its page of conflict records */
     int page_more;        /* HQ has more for the device than the answer holds */
+    /* the post's sequence numbers of the ops this change set applied, first and last (0: none):
+     * one run, since nothing else appends to the post's oplog in the transaction meanwhile */
+    int64_t own_first, own_last;
 };
 
 void ingest_result_init(struct ingest_result *r)
@@ -255,7 +258,8 @@ static enum mrf_status bound_clocks(struct ingest *in, struct sync_op *ops, int 
  * post also uses lands in the sender's own row, so the answer never depends on other posts.
  * The conflict checks (hq/conflict.c) run beside the merge, in the same transaction: they
  * record what they find and never stop an op. */
-static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, int nops)
+static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, int nops,
+                                 const struct hq_row_fact *facts, int nfacts)
 {
     struct hq_touch *t;
     struct merge_prior prior;
@@ -268,6 +272,7 @@ static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, i
     if (rc != MRF_OK)
         return rc;
     t = hq_touch_new(in->dev.post, in->dev.id, cursor);
+    hq_touch_facts(t, facts, nfacts);
     for (int i = 0; rc == MRF_OK && i < nops; i++) {
         rc = hq_conflict_before(in->s, t, &ops[i]);
         if (rc == MRF_OK)
@@ -276,8 +281,12 @@ static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, i
             rc = MRF_E_INTERNAL;
         if (rc == MRF_OK)
             rc = hq_conflict_op(in->s, t, &ops[i], &prior, in->now);
-        if (rc == MRF_OK)
-            in->r->ops_applied += applied;
+        if (rc == MRF_OK && applied) {
+            in->r->ops_applied++;
+            in->own_last = hqstore_oplog_last(in->s);
+            if (in->own_first == 0)
+                in->own_first = in->own_last;
+        }
     }
     if (rc == MRF_OK)
         rc = hq_conflict_after(in->s, t, in->ack.restamped ? &in->skew : NULL, in->now);
@@ -368,7 +377,17 @@ static enum mrf_status build_response(struct ingest *in, struct buf *json)
         return rc;
     changeset_writer_init(&p.w, in->req.version, 1);
     p.meter = wire_meter_new();
-    rc = hqstore_oplog_scan(in->s, in->dev.post, after, page_op, &p);
+    /* the sender's own ops, just appended, are passed without being read: never echoed, they
+     * would cost a read of each for nothing (a change set's answer read its own 8,000) */
+    if (in->req.version >= 2 && in->own_first > after) {
+        rc = hqstore_oplog_scan(in->s, in->dev.post, after, in->own_first - 1, page_op, &p);
+        if (rc == MRF_OK) {
+            p.cursor = in->own_last;
+            rc = hqstore_oplog_scan(in->s, in->dev.post, in->own_last, INT64_MAX, page_op, &p);
+        }
+    } else {
+        rc = hqstore_oplog_scan(in->s, in->dev.post, after, INT64_MAX, page_op, &p);
+    }
     wire_meter_free(p.meter);
     if (rc != MRF_OK && rc != MRF_E_TOOBIG)
         return rc;
@@ -428,19 +447,21 @@ static enum mrf_status take(struct ingest *in)
 {
     struct hq_received rec;
     struct sync_op *ops = NULL;
-    int nops = 0;
+    struct hq_row_fact *facts = NULL;
+    int nops = 0, nfacts = 0;
     hlc_t hq_clock;
     enum mrf_status rc = MRF_OK;
 
     parse_ops(in, &ops, &nops);
     if (in->quarantine[0] == '\0')
-        rc = hq_rows_check(in->s, in->dev.post, ops, nops, in->quarantine, sizeof in->quarantine);
+        rc = hq_rows_check(in->s, in->dev.post, ops, nops, in->quarantine, sizeof in->quarantine,
+                           &facts, &nfacts);
     if (rc != MRF_OK)
         goto out;
     if (in->quarantine[0] == '\0') {
         rc = bound_clocks(in, ops, nops);
         if (rc == MRF_OK)
-            rc = apply_ops(in, ops, nops);
+            rc = apply_ops(in, ops, nops, facts, nfacts);
         if (rc != MRF_OK)
             goto out;
     } else {
@@ -475,6 +496,7 @@ out:
     for (int i = 0; i < nops; i++)
         sync_op_release(&ops[i]);
     x_free(ops);
+    x_free(facts);
     return rc;
 }
 

@@ -65,12 +65,15 @@ static void reason(enum sync_table t, const uint8_t id[MRF_ID], uint32_t missing
 }
 
 enum mrf_status hq_rows_check(struct hqstore *s, const char *post, const struct sync_op *ops,
-                              int nops, char *why, size_t n)
+                              int nops, char *why, size_t n, struct hq_row_fact **facts,
+                              int *nfacts)
 {
     struct place *p;
     enum mrf_status rc = MRF_OK;
 
     why[0] = '\0';
+    *facts = NULL;
+    *nfacts = 0;
     if (nops <= 0)
         return MRF_OK;
     p = xcalloc((size_t)nops, sizeof *p);
@@ -92,6 +95,16 @@ enum mrf_status hq_rows_check(struct hqstore *s, const char *post, const struct 
         rc = hqstore_row_year(s, post, t, p[i].id, &year, &exists);
         if (rc == MRF_OK && !exists)
             reason(t, p[i].id, need & ~have, why, n);
+        if (rc == MRF_OK) { /* rows come in (table, id) order: so do their facts */
+            struct hq_row_fact *f;
+            if (*facts == NULL)
+                *facts = xcalloc((size_t)nops, sizeof **facts);
+            f = &(*facts)[(*nfacts)++];
+            f->tbl = p[i].tbl;
+            memcpy(f->id, p[i].id, MRF_ID);
+            f->year = year;
+            f->exists = exists;
+        }
     }
     x_free(p);
     return rc;

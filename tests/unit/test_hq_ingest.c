@@ -503,6 +503,95 @@ START_TEST(pull_page_costs_its_page_not_the_oplog)
 }
 END_TEST
 
+/* SQLite's counter `what` (SQLITE_STMTSTATUS_VM_STEP: instructions; _RUN: runs) of the
+ * statement of store whose text holds `sql`, since the last call for it (reading resets it). */
+static long stmt_count(const char *sql, int what)
+{
+    for (sqlite3_stmt *q = sqlite3_next_stmt(store->db, NULL); q != NULL;
+         q = sqlite3_next_stmt(store->db, q))
+        if (sqlite3_sql(q) != NULL && strstr(sqlite3_sql(q), sql) != NULL)
+            return sqlite3_stmt_status(q, what, 1);
+    ck_abort_msg("no statement holds %s", sql);
+    return -1;
+}
+
+static long stmt_steps(const char *sql)
+{
+    return stmt_count(sql, SQLITE_STMTSTATUS_VM_STEP);
+}
+
+static long changeset_ticks(struct hqtest_device *d, const char *ops);
+
+/* An edit of a grant HQ holds reads the grant's year once: the check that new rows are whole
+ * reads it (the edit lacks the columns a new row needs) and hands it to the conflict checks,
+ * which read it twice before (hq_touch_facts). */
+START_TEST(edited_row_read_once)
+{
+    static const char year[] = "SELECT coalesce(year, 0) FROM grants WHERE post = ?1 AND id = ?2";
+    struct hqtest_device a;
+    uint8_t(*ids)[MRF_ID] = xcalloc(100, MRF_ID);
+    struct buf ops;
+
+    device_new(&a, "NAI");
+    enroll_with_grant(&a, NULL);
+    load_grants_ids(&a, 100, ids);
+    buf_init(&ops, WIRE_JSON_MAX);
+    for (int i = 0; i < 100; i++)
+        add_int(&a, &ops, ST_GRANTS, ids[i], 3, 777000 + i);
+    stmt_count(year, SQLITE_STMTSTATUS_RUN);
+    a.cursor = count("SELECT max(pseq) FROM oplog WHERE post = 'NAI'");
+    changeset_ticks(&a, ops.data);
+    ck_assert_int_eq(stmt_count(year, SQLITE_STMTSTATUS_RUN), 100);
+    ck_assert_int_eq(
+        count("SELECT count(*) FROM grants WHERE amount_cents BETWEEN 777000 AND 777099"), 100);
+    buf_release(&ops);
+    x_free(ids);
+    device_free(&a);
+}
+END_TEST
+
+/* A device's answer passes its own ops without reading them: a change set of 3,000 ops makes
+ * the answer's scan of the oplog read what others wrote (b's six ops), not those 3,000, which
+ * are never echoed; its cursor still passes them. */
+START_TEST(answer_passes_own_ops_unread)
+{
+    static const char scan[] = "FROM oplog_rows WHERE post = ?1 AND pseq > ?2 AND pseq <= ?3";
+    struct hqtest_device a, b;
+    struct buf ops, env;
+    struct ingest_result r;
+    uint8_t cs[MRF_ID], gid[MRF_ID];
+    cJSON *doc;
+    long steps;
+
+    device_new(&a, "NAI");
+    device_new(&b, "NAI");
+    enroll_with_grant(&a, NULL);
+    enroll_with_grant(&b, NULL);
+    a.cursor = 6; /* a has its own six ops, not b's */
+    buf_init(&ops, WIRE_JSON_MAX);
+    for (int i = 0; i < 500; i++) {
+        mrf_random(gid, sizeof gid);
+        grant_ops(&a, &ops, gid, "FOE", "draft", 100000 + i);
+    }
+    seal_request(&a, "NAI", ops.data, cs, &env);
+    stmt_steps(scan);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    steps = stmt_steps(scan);
+    ck_assert_msg(steps < 1000, "the answer's scan ran %ld instructions", steps);
+    doc = open_response(&a, &r, cs);
+    ck_assert_str_eq(ack_str(doc, "verdict"), "accepted");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "ops")), 6);
+    ck_assert_int_eq(resp_cursor(doc), count("SELECT max(pseq) FROM oplog WHERE post = 'NAI'"));
+    ck_assert_int_eq(resp_cursor(doc), 3012); /* ("more" follows the grants' 500 rule records) */
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+    buf_release(&ops);
+    device_free(&a);
+    device_free(&b);
+}
+END_TEST
+
 /* The VM instructions (in hundreds) HQ runs to take d's change set of ops (accepted). */
 static long changeset_ticks(struct hqtest_device *d, const char *ops)
 {
@@ -2599,6 +2688,8 @@ int main(void)
     tcase_add_test(ok, body_over_value_bound_refused);
     tcase_add_test(ok, replay_applies_nothing_and_repeats_ack);
     tcase_add_test(ok, pull_page_costs_its_page_not_the_oplog);
+    tcase_add_test(ok, answer_passes_own_ops_unread);
+    tcase_add_test(ok, edited_row_read_once);
     tcase_add_test(ok, unseen_writes_read_once_per_changeset);
     tcase_add_test(ok, unseen_writes_read_within_the_window);
     tcase_add_test(ok, theme_change_costs_the_same_whatever_the_oplog);
