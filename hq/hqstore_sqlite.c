@@ -326,6 +326,8 @@ enum mrf_status hqstore_begin(struct hqstore *s)
     rc = exec_simple(s, HQS_BEGIN, "begin");
     s->seq_post[0] = '\0';
     s->gseq_last = -1;
+    if (s->merge != NULL) /* other handles may have written since its last transaction */
+        merge_forget(s->merge);
     if (rc == MRF_OK)
         s->in_tx = 1;
     return rc;

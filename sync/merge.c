@@ -51,6 +51,10 @@ struct merge {
     enum sync_table last_tbl;
     uint8_t last_id[MRF_ID];
     char last_post[16];
+    /* ... which ensure_row created in this transaction (clocks in the rows): its columns written
+     * since, the others having no clock yet, so their clocks need not be read */
+    int last_fresh;
+    uint32_t fresh_cols;
     /* Writers met lately, newest first; forgotten with the row (merge_forget): a number given
      * in a transaction that rolled back names nobody. */
     struct writer writers[WRITER_CACHE];
@@ -162,6 +166,13 @@ static int writer_find(const struct merge *m, sqlite3_int64 n, const uint8_t *de
     return -1;
 }
 
+/* 1 if op's row is the last one ensure_row saw. */
+static int is_last(const struct merge *m, const char *post, const struct sync_op *op)
+{
+    return m->have_last && m->last_tbl == op->tbl && memcmp(m->last_id, op->id, MRF_ID) == 0 &&
+           strcmp(m->last_post, post) == 0;
+}
+
 /* Creates the row (post, id) if it is missing. A row of the same id held for another post
  * (a device's store) is left alone: the column update then finds no row and refuses. */
 static enum mrf_status ensure_row(struct merge *m, const char *post, const struct sync_op *op,
@@ -171,8 +182,7 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
     char code[16];
     sqlite3_stmt *s;
 
-    if (m->have_last && m->last_tbl == op->tbl && memcmp(m->last_id, op->id, MRF_ID) == 0 &&
-        strcmp(m->last_post, post) == 0)
+    if (is_last(m, post, op))
         return MRF_OK;
     s = prep(m, &m->row_insert[op->tbl], err,
              d->code_prefix ? "INSERT OR IGNORE INTO %s(post, id, code) VALUES (?1, ?2, ?3)"
@@ -189,6 +199,10 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot create a row");
     m->have_last = 1;
+    /* in a transaction only: each statement of autocommit is one, and another writer may
+     * write the row between two */
+    m->last_fresh = sqlite3_changes(m->db) == 1 && !sqlite3_get_autocommit(m->db);
+    m->fresh_cols = 0;
     m->last_tbl = op->tbl;
     memcpy(m->last_id, op->id, MRF_ID);
     str_copy(m->last_post, post, sizeof m->last_post);
@@ -358,6 +372,8 @@ static enum mrf_status write_in_row(struct merge *m, const char *post, const str
         m->have_last = 0;
         return mrf_error_set(err, MRF_E_RULE, "row_of_another_post");
     }
+    if (is_last(m, post, op) && op->col < 32)
+        m->fresh_cols |= 1u << op->col;
     *out = MERGE_APPLIED;
     return MRF_OK;
 }
@@ -379,9 +395,17 @@ enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struc
     if (d == NULL || op->col < 0 || op->col >= d->ncols || op->col >= MAX_COLS ||
         op->col >= CLOCK_COLS)
         return bad_column(err);
-    st = clock_read(m, post, op->tbl, op->id, op->col, &cur, cur_dev, &found, &row, err);
-    if (st != MRF_OK)
-        return st;
+    if (m->in_row && is_last(m, post, op) && m->last_fresh && op->col < 32 &&
+        !sqlite3_get_autocommit(m->db) && !(m->fresh_cols & (1u << op->col))) {
+        cur = 0; /* a column of a row created in this transaction, not written since */
+        memset(cur_dev, 0, MRF_ID);
+        found = 0;
+        row = 1;
+    } else {
+        st = clock_read(m, post, op->tbl, op->id, op->col, &cur, cur_dev, &found, &row, err);
+        if (st != MRF_OK)
+            return st;
+    }
     /* a row with a clock entry in this post exists in it: the entry is written only after
      * one of its columns was (below) */
     st = row ? MRF_OK : ensure_row(m, post, op, err);

@@ -311,7 +311,9 @@ enum mrf_status merge_restamp(struct merge *m, const char *post, enum sync_table
                               const uint8_t device[MRF_ID], hlc_t clock, int *changed,
                               struct mrf_error *err);
 /* Forgets what merge_apply remembers about rows it created or checked and the writers' numbers
- * it met (a number given in a rolled-back transaction names nobody); call after a rollback. */
+ * it met (a number given in a rolled-back transaction names nobody); call after a rollback,
+ * and before a transaction in which the merge may meet rows another connection wrote since
+ * (what it remembers of a row it created holds only until then). */
 void merge_forget(struct merge *m);
 
 /* ---- change sets: JSON (sync/changeset.c, the one place their JSON is written and read) -- */

@@ -1776,6 +1776,47 @@ END_TEST
 /* Two connections to hq.db, as the server's pool (or a CLI command beside it) has: a merge
  * statement left on a row after COMMIT would keep a stale WAL snapshot on the first, and its
  * next BEGIN IMMEDIATE would fail with SQLITE_BUSY_SNAPSHOT once the second has committed. */
+/* A row the first handle created, then written by another handle: the first handle's merge
+ * reads the column's clock again in its next transaction, so an older write of that column
+ * loses (sync/merge.c remembers a row it created only within the transaction). */
+START_TEST(row_created_then_written_by_another_handle)
+{
+    struct hqtest_device a, b;
+    struct buf ops, env;
+    struct ingest_result r;
+    struct hqstore *other = NULL;
+    struct mrf_error err = {0};
+    struct sync_value later = {.type = SYNC_TEXT, .text = "2026-03-01"},
+                      older = {.type = SYNC_TEXT, .text = "2026-01-01"};
+    uint8_t cs[MRF_ID], gid[MRF_ID], bgid[MRF_ID];
+
+    ck_assert_int_eq(hqstore_open(home, HQSTORE_EXISTING, &other, &err), MRF_OK);
+    mrf_random(bgid, sizeof bgid);
+    device_new(&a, "NAI");
+    device_new(&b, "NAI");
+    enroll_with_grant(&a, gid); /* the fixture's handle creates the grant */
+    buf_init(&ops, WIRE_JSON_MAX);
+    grant_ops(&b, &ops, bgid, "FOE", "draft", 5);
+    add_op_at(&b, &ops, ST_GRANTS, gid, GRANT_START, &later, a.clock + 1000);
+    seal_request(&b, "NAI", ops.data, cs, &env);
+    ck_assert_uint_eq(ingest_on(other, env.data, env.len, &r), 200);
+    ingest_result_release(&r);
+    buf_release(&env);
+    buf_reset(&ops);
+    add_op_at(&a, &ops, ST_GRANTS, gid, GRANT_START, &older, a.clock + 1);
+    seal_request(&a, "NAI", ops.data, cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    ck_assert_int_eq(r.ops_applied, 0);
+    ingest_result_release(&r);
+    ck_assert_int_eq(count("SELECT count(*) FROM grants WHERE start_date = '2026-03-01'"), 1);
+    buf_release(&env);
+    buf_release(&ops);
+    hqstore_close(other);
+    device_free(&a);
+    device_free(&b);
+}
+END_TEST
+
 START_TEST(two_handles_interleave)
 {
     struct hqtest_device a, b;
@@ -2718,6 +2759,7 @@ int main(void)
     tcase_add_test(q, clock_ahead_is_restamped);
     tcase_add_test(ok, keyring_relayed_never_read);
     tcase_add_test(pool, two_handles_interleave);
+    tcase_add_test(pool, row_created_then_written_by_another_handle);
     tcase_add_test(race, first_syncs_race_both_accepted);
     tcase_add_test(race, same_first_changeset_twice_at_once_replays);
     tcase_add_test(race, enrollment_race_with_other_keys_refused);
