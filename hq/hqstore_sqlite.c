@@ -91,10 +91,9 @@ static const char *const stmt_sql[HQS_COUNT] = {
                          " WHERE id = ?1",
     [HQS_RECEIVED_PUT] = "INSERT INTO received (id, device, post, verdict, ack, received_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    /* the writer was numbered by the merge that applied the op (sync/merge.c) */
+    /* ?7: the writer's number, as the merge that applied the op numbered it (sync/merge.c) */
     [HQS_OPLOG_PUT] = "INSERT INTO oplog_rows (post, tbl, id, col, value, clock, w, pseq, seq)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT n FROM writers WHERE device = ?7),"
-                      " ?8, ?9)",
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [HQS_OPLOG_LAST] = "SELECT coalesce(max(pseq), 0) FROM oplog_rows WHERE post = ?1",
     [HQS_OPLOG_SCAN] = "SELECT pseq, tbl, id, col, value, clock,"
                        " (SELECT device FROM writers WHERE n = w), seq FROM oplog_rows"
@@ -789,6 +788,7 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
     enum merge_outcome outcome;
     enum mrf_status rc;
     sqlite3_stmt *st;
+    sqlite3_int64 writer = 0;
 
     *applied = 0;
     if (hqs_merge(s) == NULL)
@@ -826,6 +826,9 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
         s->gseq_last = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
     }
+    rc = merge_writer(s->merge, op->device, &writer, &s->err);
+    if (rc != MRF_OK)
+        return rc;
     st = stmt_get(s, HQS_OPLOG_PUT);
     if (st == NULL)
         return MRF_E_IO;
@@ -835,7 +838,7 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
     sqlite3_bind_int(st, 4, op->col);
     sync_value_bind(st, 5, &op->v);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)op->clock);
-    sqlite3_bind_blob(st, 7, op->device, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, writer);
     sqlite3_bind_int64(st, 8, s->seq_last + 1);
     sqlite3_bind_int64(st, 9, s->gseq_last + 1);
     if (hqs_step_once(st) != SQLITE_DONE)

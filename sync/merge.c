@@ -257,6 +257,12 @@ static enum mrf_status writer_number(struct merge *m, const uint8_t device[MRF_I
     return MRF_OK;
 }
 
+enum mrf_status merge_writer(struct merge *m, const uint8_t device[MRF_ID], sqlite3_int64 *n,
+                             struct mrf_error *err)
+{
+    return writer_number(m, device, n, err);
+}
+
 /* The id of writer number n into device (zeros if the store does not know it, or it is not
  * MRF_ID bytes long, as hand-made test data may be). */
 static enum mrf_status writer_device(struct merge *m, sqlite3_int64 n, uint8_t device[MRF_ID],

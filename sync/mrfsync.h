@@ -315,6 +315,10 @@ enum mrf_status merge_restamp(struct merge *m, const char *post, enum sync_table
  * and before a transaction in which the merge may meet rows another connection wrote since
  * (what it remembers of a row it created holds only until then). */
 void merge_forget(struct merge *m);
+/* The number the store's writers table gives device (given it on first use), the one the
+ * merge writes beside a column it applies; remembered like the merge's own. */
+enum mrf_status merge_writer(struct merge *m, const uint8_t device[MRF_ID], sqlite3_int64 *n,
+                             struct mrf_error *err);
 
 /* ---- change sets: JSON (sync/changeset.c, the one place their JSON is written and read) -- */
 
