@@ -88,18 +88,32 @@ PY
 
 # ---- 1 and 2: the outbox sync, and the store it leaves --------------------------------------
 OUTBOX="" # size|sync ms|cpu ms|close ms|changesets|requests|file|free|grants|tables
+# The sizes up to 100,000 ops take a few seconds: each is synced three times (a fresh HQ and
+# device each time) and the run of median device CPU kept, so one busy moment of this machine
+# does not make the ratios; 700,000 once (a minute). Every run leaves the same store: its
+# figures are the last run's.
 for n in $out_sizes; do
-    say "device: sync of a $n-op outbox"
-    d=$work/out$n
-    start_hq "$d-hq"
-    "$B/mrf" --home "$d" init --token "$("$B/mrf-hq" --home "$d-hq" enroll NAI 2>/dev/null)" >/dev/null
-    "$B/mrf" --home "$d" theme set 2026 HRD >/dev/null
-    "$B/mrf" --home "$d" partner add --name "Bench Partner" >/dev/null
-    "$B/mrf" --home "$d" sync >/dev/null # enrols; the theme and the partner go
-    "$B/bench_outbox" "$d/post.db" "$n" >/dev/null
-    r=$("$B/bench_device" sync "$d")
-    stop_hq
-    [ "$(kv "$r" sent)" -eq "$n" ] || { say "the $n-op sync sent $(kv "$r" sent) ops"; exit 1; }
+    syncs=3
+    if [ "$n" -gt 100000 ] || [ -n "$smoke" ]; then syncs=1; fi
+    picks=""
+    for run in $(seq "$syncs"); do
+        say "device: sync of a $n-op outbox ($run of $syncs)"
+        d=$work/out$n
+        start_hq "$d-hq"
+        "$B/mrf" --home "$d" init --token "$("$B/mrf-hq" --home "$d-hq" enroll NAI 2>/dev/null)" >/dev/null
+        "$B/mrf" --home "$d" theme set 2026 HRD >/dev/null
+        "$B/mrf" --home "$d" partner add --name "Bench Partner" >/dev/null
+        "$B/mrf" --home "$d" sync >/dev/null # enrols; the theme and the partner go
+        "$B/bench_outbox" "$d/post.db" "$n" >/dev/null
+        r=$("$B/bench_device" sync "$d")
+        stop_hq
+        [ "$(kv "$r" sent)" -eq "$n" ] || { say "the $n-op sync sent $(kv "$r" sent) ops"; exit 1; }
+        picks="$picks$(kv "$r" sync_cpu_ms) $(echo "$r" | tr '\n' ' ')
+"
+        if [ "$run" -lt "$syncs" ]; then rm -rf "$d" "$d-hq"; fi
+    done
+    # the median run by device CPU (its whole output, one line, back into lines)
+    r=$(printf '%s' "$picks" | sort -n | sed -n "$(( (syncs + 1) / 2 ))p" | cut -d' ' -f2- | tr ' ' '\n')
     s=$(store_stats "$d/post.db")
     tables=$(sed -n 's/^t_//p' <<<"$s" | tr '\n' ' ')
     OUTBOX="$OUTBOX$n|$(kv "$r" sync_ms)|$(kv "$r" sync_cpu_ms)|$(kv "$r" close_ms)|$(kv "$r" changesets)|$(kv "$r" requests)|$(kv "$s" file)|$(kv "$s" free)|$(kv "$s" grants)|$tables
@@ -208,7 +222,10 @@ print("`bash bench/device.sh build-bench --markdown`. Each size on a fresh HQ (`
 print("loopback, hourly bound lifted) and device; the outbox filled by bench/bench_outbox.c as")
 print("capture leaves it, then one sync timed inside the process by bench/bench_device.c (after")
 print("the unlock; \"device CPU\" is the device process's own CPU time, HQ's ingest is in the")
-print("wall time only; \"close\" returns the pages the acknowledged outbox freed).")
+print("wall time only; \"close\" returns the pages the acknowledged outbox freed). Up to 100,000")
+print("ops each size is synced three times, from a fresh HQ and device, and the run of median")
+print("device CPU is shown: a 10,000-op sync takes a tenth of a second, which one busy moment of")
+print("this machine moved by a third from run to run (1.10 to 1.37 for the ratio at 700,000).")
 print()
 print("| pending ops | change sets | sync µs/op (wall) | x smallest | device CPU µs/op | x smallest | close ms |")
 print("|---:|---:|---:|---:|---:|---:|---:|")
