@@ -8,14 +8,14 @@
 # ops) and each table and index (SQLite's dbstat, through Python's sqlite3). The figures are
 # ratios against the smallest size of the same run. With --markdown it prints
 # docs/BENCHMARKS.md's section "HQ at scale" (bench/run.sh appends it). SETS (env
-# HQSCALE_SETS, default 10) change sets of each kind are timed per size. About three minutes
+# HQSCALE_SETS, default 30) change sets of each kind are timed per size. About three minutes
 # at the default sizes.
 set -u
 B=$(cd "${1:-build}" && pwd)
 md=""
 [ "${2:-}" = "--markdown" ] && md=1
 SIZES=${3:-"10000 100000 1000000"}
-SETS=${HQSCALE_SETS:-10}
+SETS=${HQSCALE_SETS:-30}
 export MRF_ESCROW_PASSPHRASE="${MRF_ESCROW_PASSPHRASE:-bench escrow passphrase}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/mrf-hqscale.XXXXXX")
 trap 'rm -rf "$work"' EXIT
