@@ -273,6 +273,7 @@ static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, i
         return rc;
     t = hq_touch_new(in->dev.post, in->dev.id, cursor);
     hq_touch_facts(t, facts, nfacts);
+    in->own_first = in->own_last = 0; /* this transaction's run only */
     for (int i = 0; rc == MRF_OK && i < nops; i++) {
         rc = hq_conflict_before(in->s, t, &ops[i]);
         if (rc == MRF_OK)
