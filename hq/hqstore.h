@@ -153,7 +153,8 @@ enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct 
 enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const struct sync_op *op,
                                     int *applied, struct merge_prior *prior);
 
-/* The post's own sequence number of the op hqstore_apply appended last (0 before any). */
+/* The post's own sequence number of the op hqstore_apply appended last in the open
+ * transaction (0 if none yet, and once it has ended). */
 int64_t hqstore_oplog_last(const struct hqstore *s);
 /* Calls fn for each op of post in the oplog after the post's own sequence number `after` and
  * up to `upto` (INT64_MAX: to the end), in order, with that number (pseq) and HQ's global one

@@ -66,8 +66,13 @@ UPDATE allocations SET c0 = r.c0, w0 = r.w0, c1 = r.c1, w1 = r.w1, c2 = r.c2, w2
     FROM clock_rows r WHERE r.post = allocations.post AND r.tbl = 3 AND r.id = allocations.id;
 
 -- Every clock entry was written after its row's first column (sync/merge.c): none is left
--- without its row. A store where one was would lose it here, so the migration refuses it.
-CREATE TEMP TABLE orphan_check (n INTEGER CHECK (n = 0));
+-- without its row. A store where one was would lose it here, so the migration refuses it,
+-- saying so (the message is what `mrf-hq` prints after "migration 10 failed").
+CREATE TEMP TABLE orphan_check (n INTEGER);
+CREATE TEMP TRIGGER orphan_refused BEFORE INSERT ON orphan_check WHEN NEW.n > 0
+BEGIN
+    SELECT RAISE(ABORT, 'clock_rows holds clocks of rows this store does not have, which moving the clocks into their rows would drop; the store stays at version 9 as it is: keep a copy of hq.db and report it (docs/DECISIONS.md, "HQ''s clocks in their rows")');
+END;
 INSERT INTO orphan_check SELECT count(*) FROM clock_rows r WHERE NOT EXISTS (
     SELECT 1 FROM themes t WHERE r.tbl = 0 AND t.post = r.post AND t.id = r.id UNION ALL
     SELECT 1 FROM partners p WHERE r.tbl = 1 AND p.post = r.post AND p.id = r.id UNION ALL

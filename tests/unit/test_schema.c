@@ -692,6 +692,10 @@ START_TEST(hq_v10_refuses_a_clock_without_its_row)
     sqlite3_close_v2(db);
     db = NULL;
     ck_assert_int_ne(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
+    ck_assert_msg(strstr(err.msg, "migration 10 failed: clock_rows holds clocks of rows this "
+                                  "store does not have") != NULL &&
+                      strstr(err.msg, "stays at version 9") != NULL,
+                  "%s", err.msg);
     sqlite3_close_v2(db);
     db = NULL;
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
