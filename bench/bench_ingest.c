@@ -580,7 +580,7 @@ static int scale_main(int argc, char **argv)
         ingest_one(&o, s, &id, ops, OPS_PER_SET, 0, k, &json, &env);
     dev_new(&d, s, argv[3]);
     post_setup(s, &d);
-    logged = one_int(s, "SELECT count(*) FROM oplog");
+    logged = one_int(s, "SELECT count(*) FROM oplog_ops");
     printf("other_post_grants=%d\nchangesets_timed=%d\nops_per_changeset=%d\n", o.ngrants, sets,
            OPS_PER_SET);
 
@@ -637,7 +637,7 @@ static int scale_main(int argc, char **argv)
         fflush(stdout);
         x_free(t);
     }
-    printf("oplog_ops=%lld\n", (long long)one_int(s, "SELECT count(*) FROM oplog"));
+    printf("oplog_ops=%lld\n", (long long)one_int(s, "SELECT count(*) FROM oplog_ops"));
     printf("page_size=%lld\npage_count=%lld\nfreelist_count=%lld\n",
            (long long)one_int(s, "PRAGMA page_size"), (long long)one_int(s, "PRAGMA page_count"),
            (long long)one_int(s, "PRAGMA freelist_count"));

@@ -29,7 +29,7 @@ out=$("$B/bench_ingest" --scale "$work/hq" NAI GVA "$SETS" $SIZES) || exit 1
 stat=$(python3 - "$work/hq/hq.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-ops = db.execute("SELECT count(*) FROM oplog").fetchone()[0]
+ops = db.execute("SELECT count(*) FROM oplog_ops").fetchone()[0]
 rows = db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
 for name, size in rows:
     print("dbstat_%s_bytes_per_op=%.1f" % (name, size / ops))

@@ -53,6 +53,14 @@ enum {
     "a_clock, b_value, b_device, b_clock, detail, opened_at, updated_at, closed_at, "              \
     "coalesce(decision, ''), coalesce(reason, ''), coalesce(note, ''), cseq"
 
+/* where H_ROWS_SINCE starts: past the cursor ?2 and the post's ?4 newest ops */
+#define H_WINDOW_START                                                                             \
+    "max(?2, (SELECT coalesce((SELECT pseq + n - 1 FROM oplog_runs WHERE post = ?1 ORDER BY pseq " \
+    "DESC LIMIT 1), 0)) - ?4)"
+/* the post's ops after the cursor ?4 (H_SINCE), after the window's start (H_ROWS_SINCE) */
+#define H_AFTER_CURSOR HQS_OPLOG_AFTER("?1", "?4")
+#define H_AFTER_WINDOW HQS_OPLOG_AFTER("?1", H_WINDOW_START)
+
 static const char *const csql[C_COUNT] = {
     [C_FIND_OPEN] = "SELECT id, opened_at FROM conflicts WHERE post = ?1 AND rule = ?2 AND "
                     "subject = ?3 AND closed_at IS NULL",
@@ -90,25 +98,29 @@ static const char *const csql[C_COUNT] = {
     [C_ID_TAKEN] = "SELECT 1 FROM conflicts WHERE id = ?1",
     [H_ROW] = "SELECT pseq, col, value, clock, device FROM oplog WHERE post = ?1 AND tbl = ?2 "
               "AND id = ?3 ORDER BY seq",
-    /* oplog_rows name writers by number (writers.n): a writer never numbered wrote nothing.
-     * INDEXED BY: without it SQLite reads the post's whole oplog through its key (post, pseq)
-     * for each value (test_hq_ingest, unseen_writes_read_once_per_changeset) */
-    [H_VALUE] = "SELECT value FROM oplog_rows INDEXED BY oplog_clock WHERE post = ?1 AND tbl = ?2 "
-                "AND id = ?3 AND "
-                "col = ?4 AND clock = ?5 AND w = (SELECT n FROM writers WHERE device = ?6) "
-                "ORDER BY seq DESC LIMIT 1",
+    /* oplog_ops name writers by number (writers.n): a writer never numbered wrote nothing.
+     * By the op's clock (oplog_clock), its post its run's. INDEXED BY: without it SQLite
+     * read the post's whole oplog for each value (test_hq_ingest,
+     * unseen_writes_read_once_per_changeset) */
+    [H_VALUE] =
+        "SELECT o.value FROM oplog_ops o INDEXED BY oplog_clock JOIN oplog_runs r ON r.seq "
+        "= " HQS_RUN_OF_OP " WHERE o.clock = ?5 AND o.tbl = ?2 AND o.id = ?3 AND o.col = ?4 "
+        "AND o.w = (SELECT n FROM writers WHERE device = ?6) AND r.post = ?1 "
+        "ORDER BY o.seq DESC LIMIT 1",
     /* a theme row's (table 0): through oplog_themes, the few writes to theme rows (HQ store
      * version 9), not the post's whole oplog */
-    [H_ROW_THEME] = "SELECT pseq, col, value, clock, (SELECT device FROM writers WHERE n = w) "
-                    "FROM oplog_rows INDEXED BY oplog_themes WHERE post = ?1 AND tbl = 0 AND "
-                    "?2 = 0 AND id = ?3 ORDER BY seq",
-    [H_SINCE_THEME] = "SELECT pseq, col, value, clock, (SELECT device FROM writers WHERE n = w) "
-                      "FROM oplog_rows INDEXED BY oplog_themes WHERE post = ?1 AND tbl = 0 AND "
-                      "?2 = 0 AND id = ?3 AND pseq > ?4 AND w IS NOT (SELECT n FROM writers "
-                      "WHERE device = ?5) ORDER BY seq",
-    [H_SINCE] = "SELECT pseq, col, value, clock, (SELECT device FROM writers WHERE n = w) FROM "
-                "oplog_rows WHERE post = ?1 AND tbl = ?2 AND id = ?3 AND pseq > ?4 AND "
-                "w IS NOT (SELECT n FROM writers WHERE device = ?5) ORDER BY seq",
+    [H_ROW_THEME] = "SELECT r.pseq + o.seq - r.seq, o.col, o.value, o.clock, (SELECT device FROM "
+                    "writers WHERE n = o.w) FROM oplog_ops o INDEXED BY oplog_themes JOIN "
+                    "oplog_runs r ON r.seq = " HQS_RUN_OF_OP " WHERE o.tbl = 0 AND ?2 = 0 AND "
+                    "o.id = ?3 AND r.post = ?1 ORDER BY o.seq",
+    [H_SINCE_THEME] = "SELECT r.pseq + o.seq - r.seq, o.col, o.value, o.clock, (SELECT device "
+                      "FROM writers WHERE n = o.w) FROM oplog_ops o INDEXED BY oplog_themes JOIN "
+                      "oplog_runs r ON r.seq = " HQS_RUN_OF_OP " WHERE o.tbl = 0 AND ?2 = 0 AND "
+                      "o.id = ?3 AND r.post = ?1 AND r.pseq + o.seq - r.seq > ?4 AND o.w IS NOT "
+                      "(SELECT n FROM writers WHERE device = ?5) ORDER BY o.seq",
+    [H_SINCE] = "SELECT r.pseq + o.seq - r.seq, o.col, o.value, o.clock, (SELECT device FROM "
+                "writers WHERE n = o.w) " H_AFTER_CURSOR " AND o.tbl = ?2 AND o.id = ?3 AND o.w "
+                "IS NOT (SELECT n FROM writers WHERE device = ?5) ORDER BY r.pseq, o.seq",
     [R_FIND_PARTNER] = "SELECT id FROM partners WHERE post = ?1 AND code = ?2",
     /* a grant by its code: through the key, in the range of ids the code stands for */
     [R_FIND_GRANT] = "SELECT id FROM grants WHERE post = ?1 AND id >= ?3 AND id < ?4 AND "
@@ -156,12 +168,11 @@ static const char *const csql[C_COUNT] = {
                               "('cancelled', 'closed') AND p.removed = 1",
     [C_LAST_CLOSED] = "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND "
                       "subject = ?3 AND closed_at IS NOT NULL ORDER BY cseq DESC LIMIT 1",
-    /* in the order HQ applied them: the key (post, pseq), from the later of the cursor and
-     * the start of the window (the ?4 newest) */
-    [H_ROWS_SINCE] = "SELECT tbl, id, col, clock, (SELECT device FROM writers WHERE n = w) FROM "
-                     "oplog_rows WHERE post = ?1 AND pseq > max(?2, (SELECT coalesce(max(pseq), "
-                     "0) FROM oplog_rows WHERE post = ?1) - ?4) AND w IS NOT (SELECT n FROM "
-                     "writers WHERE device = ?3) ORDER BY pseq",
+    /* in the order HQ applied them, from the later of the cursor and the start of the
+     * window (the ?4 newest) */
+    [H_ROWS_SINCE] = "SELECT o.tbl, o.id, o.col, o.clock, (SELECT device FROM writers WHERE n = "
+                     "o.w) " H_AFTER_WINDOW " AND o.w IS NOT (SELECT n FROM writers WHERE device "
+                     "= ?3) ORDER BY r.pseq, o.seq",
     [C_OPEN_ONE] =
         "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND subject = ?3 "
         "AND closed_at IS NULL",
@@ -169,8 +180,15 @@ static const char *const csql[C_COUNT] = {
 
 _Static_assert(C_COUNT <= HQS_AREA_SLOTS, "too many conflict statements for their area");
 
+/* Statement i, prepared or reset; a read of the oplog (H_*) sees this transaction's open
+ * run first (hqs_oplog_flush). */
 static sqlite3_stmt *get(struct hqstore *s, int i)
 {
+    int oplog = i == H_ROW || i == H_VALUE || i == H_ROW_THEME || i == H_SINCE_THEME ||
+                i == H_SINCE || i == H_ROWS_SINCE;
+
+    if (oplog && hqs_oplog_flush(s) != MRF_OK)
+        return NULL;
     return hqs_stmt(s, HQS_AREA_CONFLICT, i, csql[i]);
 }
 

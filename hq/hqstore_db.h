@@ -38,6 +38,12 @@ struct hqstore {
     /* The last global sequence number given in this transaction (oplog_seq.last; -1: not read
      * yet), written back by hqstore_commit. */
     int64_t gseq_last;
+    /* The run of ops this transaction is appending to the oplog (oplog_runs): its post, its
+     * first op's global and post sequence numbers, how many ops (0: none open) and whether
+     * oplog_runs lacks its last ones; written by hqs_oplog_flush. */
+    char run_post[16];
+    int64_t run_seq, run_pseq, run_n;
+    int run_dirty;
     int full; /* the current (or last) transaction failed on a full disk */
     struct mrf_error err;
 };
@@ -58,6 +64,22 @@ void hqs_column_text(sqlite3_stmt *st, int col, char *out, size_t n);
 /* Steps a statement that returns no rows and resets it. Returns SQLITE_DONE or the extended
  * error code, read before the reset. */
 int hqs_step_once(sqlite3_stmt *st);
+/* Writes the open run of appended ops into oplog_runs, if it lacks any: every read of the
+ * oplog calls it first, so that it sees this transaction's ops. MRF_OK or MRF_E_IO. */
+enum mrf_status hqs_oplog_flush(struct hqstore *s);
+
+/* SQL: the ops of post P (a parameter) after its sequence number A (an expression, used
+ * twice), as "FROM ... WHERE ...", with r its runs and o their ops: the run holding A + 1
+ * found through oplog_runs_post, then each run from it, a range of oplog_ops' key. The
+ * op's pseq is r.pseq + o.seq - r.seq. Add conditions with AND; ORDER BY r.pseq, o.seq
+ * reads them in order (by o.seq alone, SQLite sorts them all first). */
+#define HQS_OPLOG_AFTER(P, A)                                                                      \
+    "FROM oplog_runs r JOIN oplog_ops o ON o.seq BETWEEN r.seq + max(" A " + 1 - r.pseq, 0) AND "  \
+    "r.seq + r.n - 1 WHERE r.post = " P " AND r.pseq >= (SELECT coalesce(max(pseq), 0) FROM "      \
+    "oplog_runs WHERE post = " P " AND pseq <= " A " + 1)"
+/* SQL: the run holding op o (its post is the op's), as a value for "r.seq = ..." */
+#define HQS_RUN_OF_OP "(SELECT seq FROM oplog_runs WHERE seq <= o.seq ORDER BY seq DESC LIMIT 1)"
+
 /* The handle's merge, created on first use. NULL on failure (message on s). */
 struct merge *hqs_merge(struct hqstore *s);
 

@@ -35,6 +35,7 @@ enum hq_stmt {
     HQS_RECEIVED_GET,
     HQS_RECEIVED_PUT,
     HQS_OPLOG_PUT,
+    HQS_OPLOG_RUN_PUT,
     HQS_OPLOG_LAST,
     HQS_OPLOG_SCAN,
     HQS_OPLOG_PSEQ_AT,
@@ -61,6 +62,9 @@ enum hq_stmt {
 #define GRANT_COLUMNS                                                                              \
     "SELECT post, code, coalesce(theme, ''), coalesce(year, 0), coalesce(amount_cents, 0),"        \
     " coalesce(currency, ''), coalesce(status, ''), removed FROM grants"
+
+/* a post's ops after its sequence number ?2 (hqstore_oplog_scan) */
+#define OPLOG_AFTER_CURSOR HQS_OPLOG_AFTER("?1", "?2")
 
 static const char *const stmt_sql[HQS_COUNT] = {
     [HQS_BEGIN] = "BEGIN IMMEDIATE",
@@ -92,15 +96,20 @@ static const char *const stmt_sql[HQS_COUNT] = {
     [HQS_RECEIVED_PUT] = "INSERT INTO received (id, device, post, verdict, ack, received_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     /* ?7: the writer's number, as the merge that applied the op numbered it (sync/merge.c) */
-    [HQS_OPLOG_PUT] = "INSERT INTO oplog_rows (post, tbl, id, col, value, clock, w, pseq, seq)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [HQS_OPLOG_LAST] = "SELECT coalesce(max(pseq), 0) FROM oplog_rows WHERE post = ?1",
-    [HQS_OPLOG_SCAN] = "SELECT pseq, tbl, id, col, value, clock,"
-                       " (SELECT device FROM writers WHERE n = w), seq FROM oplog_rows"
-                       " WHERE post = ?1 AND pseq > ?2 AND pseq <= ?3 ORDER BY pseq",
-    /* pseq and seq grow together within a post: walk back from the post's newest op */
-    [HQS_OPLOG_PSEQ_AT] = "SELECT pseq FROM oplog_rows WHERE post = ?1 AND seq <= ?2"
-                          " ORDER BY pseq DESC LIMIT 1",
+    [HQS_OPLOG_PUT] = "INSERT INTO oplog_ops (seq, tbl, id, col, value, clock, w)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    /* the open run, again as it grows if the transaction reads the oplog meanwhile */
+    [HQS_OPLOG_RUN_PUT] = "INSERT INTO oplog_runs (seq, post, pseq, n) VALUES (?1, ?2, ?3, ?4)"
+                          " ON CONFLICT (seq) DO UPDATE SET n = excluded.n",
+    /* the post's last run: one step from the end of oplog_runs_post */
+    [HQS_OPLOG_LAST] = "SELECT coalesce((SELECT pseq + n - 1 FROM oplog_runs WHERE post = ?1"
+                       " ORDER BY pseq DESC LIMIT 1), 0)",
+    [HQS_OPLOG_SCAN] = "SELECT r.pseq + o.seq - r.seq, o.tbl, o.id, o.col, o.value, o.clock,"
+                       " (SELECT device FROM writers WHERE n = o.w), o.seq " OPLOG_AFTER_CURSOR
+                       " AND r.pseq <= ?3 AND r.pseq + o.seq - r.seq <= ?3 ORDER BY r.pseq, o.seq",
+    /* pseq and seq grow together within a post: walk back from the post's newest run */
+    [HQS_OPLOG_PSEQ_AT] = "SELECT pseq + min(n, ?2 - seq + 1) - 1 FROM oplog_runs"
+                          " WHERE post = ?1 AND seq <= ?2 ORDER BY pseq DESC LIMIT 1",
     [HQS_OPLOG_SEQ_GET] = "SELECT last FROM oplog_seq WHERE id = 1",
     [HQS_OPLOG_SEQ_SAVE] = "UPDATE oplog_seq SET last = ?1 WHERE id = 1",
     [HQS_SKEW_PUT] = "INSERT INTO clock_skew (changeset, device, post, ops, max_clock, above,"
@@ -325,6 +334,7 @@ enum mrf_status hqstore_begin(struct hqstore *s)
     rc = exec_simple(s, HQS_BEGIN, "begin");
     s->seq_post[0] = '\0';
     s->gseq_last = -1;
+    s->run_n = 0;
     if (s->merge != NULL) /* other handles may have written since its last transaction */
         merge_forget(s->merge);
     if (rc == MRF_OK)
@@ -337,6 +347,9 @@ enum mrf_status hqstore_commit(struct hqstore *s)
     enum mrf_status rc = MRF_OK;
     sqlite3_stmt *st;
 
+    rc = hqs_oplog_flush(s);
+    if (rc != MRF_OK)
+        return rc;
     if (s->in_tx && s->gseq_last >= 0) { /* the global sequence, once per transaction */
         st = stmt_get(s, HQS_OPLOG_SEQ_SAVE);
         if (st == NULL)
@@ -348,6 +361,7 @@ enum mrf_status hqstore_commit(struct hqstore *s)
     rc = exec_simple(s, HQS_COMMIT, "commit");
     s->seq_post[0] = '\0';
     s->gseq_last = -1;
+    s->run_n = 0;
     if (rc == MRF_OK)
         s->in_tx = 0;
     return rc;
@@ -368,6 +382,7 @@ void hqstore_rollback(struct hqstore *s)
     s->in_tx = 0;
     s->seq_post[0] = '\0';
     s->gseq_last = -1;
+    s->run_n = 0;
     if (s->merge != NULL)
         merge_forget(s->merge);
 }
@@ -800,7 +815,10 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
         return rc;
     if (!s->in_tx || strcmp(s->seq_post, post) != 0) {
         /* the post's last number, once per post and transaction (BEGIN IMMEDIATE: no other
-         * writer can take a number meanwhile) */
+         * writer can take a number meanwhile); the open run first, if it is the post's */
+        rc = hqs_oplog_flush(s);
+        if (rc != MRF_OK)
+            return rc;
         st = stmt_get(s, HQS_OPLOG_LAST);
         if (st == NULL)
             return MRF_E_IO;
@@ -832,20 +850,37 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
     st = stmt_get(s, HQS_OPLOG_PUT);
     if (st == NULL)
         return MRF_E_IO;
-    sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, s->gseq_last + 1);
     sqlite3_bind_int(st, 2, (int)op->tbl);
     sqlite3_bind_blob(st, 3, op->id, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, op->col);
     sync_value_bind(st, 5, &op->v);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)op->clock);
     sqlite3_bind_int64(st, 7, writer);
-    sqlite3_bind_int64(st, 8, s->seq_last + 1);
-    sqlite3_bind_int64(st, 9, s->gseq_last + 1);
     if (hqs_step_once(st) != SQLITE_DONE)
         return hqs_fail(s, "appending to the oplog");
     s->seq_last++;
     s->gseq_last++;
-    if (!s->in_tx) { /* no commit of ours to write it back: now */
+    /* the op goes on the open run if it follows its last op in both sequences */
+    if (s->run_n > 0 && strcmp(s->run_post, post) == 0 && s->run_seq + s->run_n == s->gseq_last &&
+        s->run_pseq + s->run_n == s->seq_last) {
+        s->run_n++;
+        s->run_dirty = 1;
+    } else {
+        rc = hqs_oplog_flush(s);
+        if (rc != MRF_OK)
+            return rc;
+        str_copy(s->run_post, post, sizeof s->run_post);
+        s->run_seq = s->gseq_last;
+        s->run_pseq = s->seq_last;
+        s->run_n = 1;
+        s->run_dirty = 1;
+    }
+    if (!s->in_tx) { /* no commit of ours to write them: now */
+        rc = hqs_oplog_flush(s);
+        if (rc != MRF_OK)
+            return rc;
+        s->run_n = 0;
         st = stmt_get(s, HQS_OPLOG_SEQ_SAVE);
         if (st == NULL)
             return MRF_E_IO;
@@ -855,6 +890,25 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
         s->gseq_last = -1;
     }
     *applied = 1;
+    return MRF_OK;
+}
+
+enum mrf_status hqs_oplog_flush(struct hqstore *s)
+{
+    sqlite3_stmt *st;
+
+    if (s->run_n == 0 || !s->run_dirty)
+        return MRF_OK;
+    st = stmt_get(s, HQS_OPLOG_RUN_PUT);
+    if (st == NULL)
+        return MRF_E_IO;
+    sqlite3_bind_int64(st, 1, s->run_seq);
+    sqlite3_bind_text(st, 2, s->run_post, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, s->run_pseq);
+    sqlite3_bind_int64(st, 4, s->run_n);
+    if (hqs_step_once(st) != SQLITE_DONE)
+        return hqs_fail(s, "appending to the oplog");
+    s->run_dirty = 0;
     return MRF_OK;
 }
 
@@ -887,11 +941,11 @@ enum mrf_status hqstore_oplog_scan(struct hqstore *s, const char *post, int64_t 
                                    hqstore_oplog_fn fn, void *arg)
 {
     enum mrf_status rc = MRF_OK;
-    sqlite3_stmt *st = stmt_get(s, HQS_OPLOG_SCAN);
+    sqlite3_stmt *st;
     struct sync_op op;
     int r;
 
-    if (st == NULL)
+    if (hqs_oplog_flush(s) != MRF_OK || (st = stmt_get(s, HQS_OPLOG_SCAN)) == NULL)
         return MRF_E_IO;
     sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, after);
@@ -915,11 +969,11 @@ out:
 enum mrf_status hqstore_oplog_pseq_at(struct hqstore *s, const char *post, int64_t seq,
                                       int64_t *pseq)
 {
-    sqlite3_stmt *st = stmt_get(s, HQS_OPLOG_PSEQ_AT);
+    sqlite3_stmt *st;
     int r;
 
     *pseq = 0;
-    if (st == NULL)
+    if (hqs_oplog_flush(s) != MRF_OK || (st = stmt_get(s, HQS_OPLOG_PSEQ_AT)) == NULL)
         return MRF_E_IO;
     sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, seq);

@@ -70,11 +70,12 @@ static inline void hqtest_assert_plans(sqlite3 *db)
                           "wipe_orders", "audit", /* its last link: ORDER BY its key, LIMIT 1 */
                           "CONSTANT"};
     static const char *const walks[] = {
-        "coalesce(max(pseq), 0) FROM oplog_rows", /* max(): one step from the key's end */
-        "SELECT pseq FROM oplog_rows WHERE post = ?1 AND seq <= ?2", /* a version-1 cursor:
-                                          from the end back to it, what its pull reads anyway */
-        "FROM oplog WHERE post = ?1 AND tbl = ?2 AND id = ?3",       /* a grant's history: `conflict
-                                                                        show`, an operator's read */
+        /* the post's last run: one step from the end of oplog_runs_post */
+        "FROM oplog_runs WHERE post = ?1 ORDER BY pseq DESC LIMIT 1)",
+        /* a version-1 cursor: from the post's last run back to it, what its pull reads anyway */
+        "FROM oplog_runs WHERE post = ?1 AND seq <= ?2",
+        "FROM oplog WHERE post = ?1 AND tbl = ?2 AND id = ?3", /* a grant's history: `conflict
+                                                                  show`, an operator's read */
         /* audit verify: every row of each domain table */
         "FROM themes ORDER BY post, id",
         "FROM partners ORDER BY post, id",
@@ -110,8 +111,7 @@ static inline void hqtest_assert_plans(sqlite3 *db)
                 ok = strncmp(d + 5, small[k], n) == 0 && (d[5 + n] == ' ' || d[5 + n] == '\0');
             }
             ck_assert_msg(ok, "%s: %s", text, d);
-            ck_assert_msg(strstr(d, "oplog_rows USING PRIMARY KEY (post=?)") == NULL, "%s: %s",
-                          text, d);
+            ck_assert_msg(strstr(d, "oplog_runs_post (post=?)") == NULL, "%s: %s", text, d);
         }
         sqlite3_finalize(plan);
         x_free(sql);

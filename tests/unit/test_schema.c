@@ -759,9 +759,10 @@ START_TEST(hq_v8_oplog_keeps_every_op)
     ck_assert_str_eq(after, before);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM writers"), 3);
     ck_assert_int_eq(sqlite3_exec(db,
-                                  "INSERT INTO oplog_rows(post, tbl, id, col, value, clock, w, "
-                                  "pseq, seq) VALUES ('NAI', 2, x'01', 6, 0, 14, 1, 4, "
-                                  "(SELECT last + 1 FROM oplog_seq))",
+                                  "INSERT INTO oplog_ops(seq, tbl, id, col, value, clock, w) "
+                                  "VALUES ((SELECT last + 1 FROM oplog_seq), 2, x'01', 6, 0, 14, "
+                                  "1); INSERT INTO oplog_runs(seq, post, pseq, n) VALUES ((SELECT "
+                                  "last + 1 FROM oplog_seq), 'NAI', 4, 1)",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     ck_assert_int_eq(one(db, "SELECT max(seq) FROM oplog"), 6); /* not 5 again */
