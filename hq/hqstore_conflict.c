@@ -57,8 +57,12 @@ enum {
 #define H_WINDOW_START                                                                             \
     "max(?2, (SELECT coalesce((SELECT pseq + n - 1 FROM oplog_runs WHERE post = ?1 ORDER BY pseq " \
     "DESC LIMIT 1), 0)) - ?4)"
+/* the number of row (post ?1, table ?2, id ?3); of theme row (post ?1, id ?3) */
+#define H_ROW_RN HQS_ROW_NUMBER("?2", "?1", "?3")
+#define H_THEME_RN "(SELECT rn FROM themes WHERE post = ?1 AND id = ?3)"
 /* the post's ops after the cursor ?4 (H_SINCE), after the window's start (H_ROWS_SINCE) */
 #define H_AFTER_CURSOR HQS_OPLOG_AFTER("?1", "?4")
+#define H_AFTER_NOTHING HQS_OPLOG_AFTER("?1", "0")
 #define H_AFTER_WINDOW HQS_OPLOG_AFTER("?1", H_WINDOW_START)
 
 static const char *const csql[C_COUNT] = {
@@ -96,31 +100,34 @@ static const char *const csql[C_COUNT] = {
     [C_COUNT_OPEN_ALL] = "SELECT count(*) FROM conflicts INDEXED BY conflicts_open WHERE "
                          "closed_at IS NULL",
     [C_ID_TAKEN] = "SELECT 1 FROM conflicts WHERE id = ?1",
-    [H_ROW] = "SELECT pseq, col, value, clock, device FROM oplog WHERE post = ?1 AND tbl = ?2 "
-              "AND id = ?3 ORDER BY seq",
+    /* a row's whole history: a walk of the post's oplog by design (`conflict show`, an
+     * operator's read) */
+    [H_ROW] = "SELECT r.pseq + o.seq - r.seq, o.col, o.value, o.clock, (SELECT device FROM writers "
+              "WHERE n = o.w) " H_AFTER_NOTHING " AND o.tbl = ?2 AND o.r = " H_ROW_RN
+              " ORDER BY r.pseq, o.seq",
     /* oplog_ops name writers by number (writers.n): a writer never numbered wrote nothing.
      * By the op's clock (oplog_clock), its post its run's. INDEXED BY: without it SQLite
      * read the post's whole oplog for each value (test_hq_ingest,
      * unseen_writes_read_once_per_changeset) */
     [H_VALUE] =
-        "SELECT o.value FROM oplog_ops o INDEXED BY oplog_clock JOIN oplog_runs r ON r.seq "
-        "= " HQS_RUN_OF_OP " WHERE o.clock = ?5 AND o.tbl = ?2 AND o.id = ?3 AND o.col = ?4 "
-        "AND o.w = (SELECT n FROM writers WHERE device = ?6) AND r.post = ?1 "
-        "ORDER BY o.seq DESC LIMIT 1",
+        "SELECT o.value FROM oplog_ops o INDEXED BY oplog_clock WHERE o.clock = ?5 AND o.tbl = "
+        "?2 AND o.r = " H_ROW_RN " AND o.col = ?4 AND o.w = (SELECT n FROM writers WHERE device = "
+        "?6) ORDER BY o.seq DESC LIMIT 1",
     /* a theme row's (table 0): through oplog_themes, the few writes to theme rows (HQ store
      * version 9), not the post's whole oplog */
     [H_ROW_THEME] = "SELECT r.pseq + o.seq - r.seq, o.col, o.value, o.clock, (SELECT device FROM "
                     "writers WHERE n = o.w) FROM oplog_ops o INDEXED BY oplog_themes JOIN "
                     "oplog_runs r ON r.seq = " HQS_RUN_OF_OP " WHERE o.tbl = 0 AND ?2 = 0 AND "
-                    "o.id = ?3 AND r.post = ?1 ORDER BY o.seq",
+                    "o.r = " H_THEME_RN " ORDER BY o.seq",
     [H_SINCE_THEME] = "SELECT r.pseq + o.seq - r.seq, o.col, o.value, o.clock, (SELECT device "
                       "FROM writers WHERE n = o.w) FROM oplog_ops o INDEXED BY oplog_themes JOIN "
                       "oplog_runs r ON r.seq = " HQS_RUN_OF_OP " WHERE o.tbl = 0 AND ?2 = 0 AND "
-                      "o.id = ?3 AND r.post = ?1 AND r.pseq + o.seq - r.seq > ?4 AND o.w IS NOT "
+                      "o.r = " H_THEME_RN " AND r.pseq + o.seq - r.seq > ?4 AND o.w IS NOT "
                       "(SELECT n FROM writers WHERE device = ?5) ORDER BY o.seq",
-    [H_SINCE] = "SELECT r.pseq + o.seq - r.seq, o.col, o.value, o.clock, (SELECT device FROM "
-                "writers WHERE n = o.w) " H_AFTER_CURSOR " AND o.tbl = ?2 AND o.id = ?3 AND o.w "
-                "IS NOT (SELECT n FROM writers WHERE device = ?5) ORDER BY r.pseq, o.seq",
+    [H_SINCE] =
+        "SELECT r.pseq + o.seq - r.seq, o.col, o.value, o.clock, (SELECT device FROM "
+        "writers WHERE n = o.w) " H_AFTER_CURSOR " AND o.tbl = ?2 AND o.r = " H_ROW_RN " AND o.w "
+        "IS NOT (SELECT n FROM writers WHERE device = ?5) ORDER BY r.pseq, o.seq",
     [R_FIND_PARTNER] = "SELECT id FROM partners WHERE post = ?1 AND code = ?2",
     /* a grant by its code: through the key, in the range of ids the code stands for */
     [R_FIND_GRANT] = "SELECT id FROM grants WHERE post = ?1 AND id >= ?3 AND id < ?4 AND "
@@ -170,9 +177,10 @@ static const char *const csql[C_COUNT] = {
                       "subject = ?3 AND closed_at IS NOT NULL ORDER BY cseq DESC LIMIT 1",
     /* in the order HQ applied them, from the later of the cursor and the start of the
      * window (the ?4 newest) */
-    [H_ROWS_SINCE] = "SELECT o.tbl, o.id, o.col, o.clock, (SELECT device FROM writers WHERE n = "
-                     "o.w) " H_AFTER_WINDOW " AND o.w IS NOT (SELECT n FROM writers WHERE device "
-                     "= ?3) ORDER BY r.pseq, o.seq",
+    [H_ROWS_SINCE] =
+        "SELECT o.tbl, " HQS_OP_ROW_ID ", o.col, o.clock, (SELECT device FROM writers WHERE n = "
+        "o.w) " H_AFTER_WINDOW " AND o.w IS NOT (SELECT n FROM writers WHERE device "
+        "= ?3) ORDER BY r.pseq, o.seq",
     [C_OPEN_ONE] =
         "SELECT " C_COLS " FROM conflicts WHERE post = ?1 AND rule = ?2 AND subject = ?3 "
         "AND closed_at IS NULL",

@@ -77,6 +77,18 @@ enum mrf_status hqs_oplog_flush(struct hqstore *s);
     "FROM oplog_runs r JOIN oplog_ops o ON o.seq BETWEEN r.seq + max(" A " + 1 - r.pseq, 0) AND "  \
     "r.seq + r.n - 1 WHERE r.post = " P " AND r.pseq >= (SELECT coalesce(max(pseq), 0) FROM "      \
     "oplog_runs WHERE post = " P " AND pseq <= " A " + 1)"
+/* SQL: the 16-byte id of op o's row (o.tbl, o.r: its rn in that table) */
+#define HQS_OP_ROW_ID                                                                              \
+    "CASE o.tbl WHEN 0 THEN (SELECT id FROM themes WHERE rn = o.r) WHEN 1 THEN (SELECT id FROM "   \
+    "partners WHERE rn = o.r) WHEN 2 THEN (SELECT id FROM grants WHERE rn = o.r) WHEN 3 THEN "     \
+    "(SELECT id FROM allocations WHERE rn = o.r) END"
+/* SQL: the number (rn) of row (post P, id I) of table T (parameters), NULL if there is none:
+ * what oplog_ops names it by */
+#define HQS_ROW_NUMBER(T, P, I)                                                                    \
+    "CASE " T " WHEN 0 THEN (SELECT rn FROM themes WHERE post = " P " AND id = " I ") WHEN 1 "     \
+    "THEN (SELECT rn FROM partners WHERE post = " P " AND id = " I ") WHEN 2 THEN (SELECT rn "     \
+    "FROM grants WHERE post = " P " AND id = " I ") WHEN 3 THEN (SELECT rn FROM allocations "      \
+    "WHERE post = " P " AND id = " I ") END"
 /* SQL: the run holding op o (its post is the op's), as a value for "r.seq = ..." */
 #define HQS_RUN_OF_OP "(SELECT seq FROM oplog_runs WHERE seq <= o.seq ORDER BY seq DESC LIMIT 1)"
 

@@ -96,7 +96,7 @@ static const char *const stmt_sql[HQS_COUNT] = {
     [HQS_RECEIVED_PUT] = "INSERT INTO received (id, device, post, verdict, ack, received_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     /* ?7: the writer's number, as the merge that applied the op numbered it (sync/merge.c) */
-    [HQS_OPLOG_PUT] = "INSERT INTO oplog_ops (seq, tbl, id, col, value, clock, w)"
+    [HQS_OPLOG_PUT] = "INSERT INTO oplog_ops (seq, tbl, r, col, value, clock, w)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     /* the open run, again as it grows if the transaction reads the oplog meanwhile */
     [HQS_OPLOG_RUN_PUT] = "INSERT INTO oplog_runs (seq, post, pseq, n) VALUES (?1, ?2, ?3, ?4)"
@@ -104,9 +104,10 @@ static const char *const stmt_sql[HQS_COUNT] = {
     /* the post's last run: one step from the end of oplog_runs_post */
     [HQS_OPLOG_LAST] = "SELECT coalesce((SELECT pseq + n - 1 FROM oplog_runs WHERE post = ?1"
                        " ORDER BY pseq DESC LIMIT 1), 0)",
-    [HQS_OPLOG_SCAN] = "SELECT r.pseq + o.seq - r.seq, o.tbl, o.id, o.col, o.value, o.clock,"
-                       " (SELECT device FROM writers WHERE n = o.w), o.seq " OPLOG_AFTER_CURSOR
-                       " AND r.pseq <= ?3 AND r.pseq + o.seq - r.seq <= ?3 ORDER BY r.pseq, o.seq",
+    [HQS_OPLOG_SCAN] =
+        "SELECT r.pseq + o.seq - r.seq, o.tbl, " HQS_OP_ROW_ID ", o.col, o.value, o.clock,"
+        " (SELECT device FROM writers WHERE n = o.w), o.seq " OPLOG_AFTER_CURSOR
+        " AND r.pseq <= ?3 AND r.pseq + o.seq - r.seq <= ?3 ORDER BY r.pseq, o.seq",
     /* pseq and seq grow together within a post: walk back from the post's newest run */
     [HQS_OPLOG_PSEQ_AT] = "SELECT pseq + min(n, ?2 - seq + 1) - 1 FROM oplog_runs"
                           " WHERE post = ?1 AND seq <= ?2 ORDER BY pseq DESC LIMIT 1",
@@ -844,6 +845,8 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
         s->gseq_last = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
     }
+    if (prior->row <= 0) /* the merge numbers every row of HQ's store it applies an op to */
+        return mrf_error_set(&s->err, MRF_E_INTERNAL, "HQ store: an applied op has no row number");
     rc = merge_writer(s->merge, op->device, &writer, &s->err);
     if (rc != MRF_OK)
         return rc;
@@ -852,7 +855,7 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
         return MRF_E_IO;
     sqlite3_bind_int64(st, 1, s->gseq_last + 1);
     sqlite3_bind_int(st, 2, (int)op->tbl);
-    sqlite3_bind_blob(st, 3, op->id, MRF_ID, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, prior->row);
     sqlite3_bind_int(st, 4, op->col);
     sync_value_bind(st, 5, &op->v);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)op->clock);

@@ -55,6 +55,7 @@ struct merge {
      * since, the others having no clock yet, so their clocks need not be read */
     int last_fresh;
     uint32_t fresh_cols;
+    sqlite3_int64 last_rn; /* its number (rowid), 0 if not known */
     /* Writers met lately, newest first; forgotten with the row (merge_forget): a number given
      * in a transaction that rolled back names nobody. */
     struct writer writers[WRITER_CACHE];
@@ -199,6 +200,7 @@ static enum mrf_status ensure_row(struct merge *m, const char *post, const struc
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot create a row");
     m->have_last = 1;
+    m->last_rn = sqlite3_changes(m->db) == 1 ? sqlite3_last_insert_rowid(m->db) : 0;
     /* in a transaction only: each statement of autocommit is one, and another writer may
      * write the row between two */
     m->last_fresh = sqlite3_changes(m->db) == 1 && !sqlite3_get_autocommit(m->db);
@@ -297,7 +299,7 @@ static enum mrf_status writer_device(struct merge *m, sqlite3_int64 n, uint8_t d
  * clocks in the rows, whether the row is there. */
 static enum mrf_status clock_read(struct merge *m, const char *post, enum sync_table t,
                                   const uint8_t id[MRF_ID], int col, hlc_t *clock,
-                                  uint8_t device[MRF_ID], int *found, int *row,
+                                  uint8_t device[MRF_ID], int *found, int *row, sqlite3_int64 *rn,
                                   struct mrf_error *err)
 {
     sqlite3_stmt *s;
@@ -307,12 +309,13 @@ static enum mrf_status clock_read(struct merge *m, const char *post, enum sync_t
     *clock = 0;
     *found = 0;
     *row = 0;
+    *rn = 0;
     memset(device, 0, MRF_ID);
     if (col < 0 || col >= CLOCK_COLS || sync_table_get(t) == NULL)
         return bad_column(err);
     if (m->in_row)
         s = prep(m, &m->clock_get[t][col], err,
-                 "SELECT c%d, w%d FROM %s WHERE post = ?1 AND id = ?3", col, col,
+                 "SELECT c%d, w%d, rn FROM %s WHERE post = ?1 AND id = ?3", col, col,
                  sync_table_get(t)->name);
     else
         s = prep(m, &m->clock_get[t][col], err,
@@ -323,6 +326,8 @@ static enum mrf_status clock_read(struct merge *m, const char *post, enum sync_t
     bind_row(s, post, t, id);
     rc = sqlite3_step(s);
     *row = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW && m->in_row)
+        *rn = sqlite3_column_int64(s, 2);
     if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
         *clock = (hlc_t)sqlite3_column_int64(s, 0);
         writer = sqlite3_column_int64(s, 1);
@@ -338,9 +343,10 @@ enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t
                             const uint8_t id[MRF_ID], int col, hlc_t *clock, uint8_t device[MRF_ID],
                             int *found, struct mrf_error *err)
 {
+    sqlite3_int64 rn;
     int row;
 
-    return clock_read(m, post, t, id, col, clock, device, found, &row, err);
+    return clock_read(m, post, t, id, col, clock, device, found, &row, &rn, err);
 }
 
 enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync_op *op,
@@ -407,16 +413,21 @@ enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struc
         memset(cur_dev, 0, MRF_ID);
         found = 0;
         row = 1;
+        prior->row = m->last_rn;
     } else {
-        st = clock_read(m, post, op->tbl, op->id, op->col, &cur, cur_dev, &found, &row, err);
+        st = clock_read(m, post, op->tbl, op->id, op->col, &cur, cur_dev, &found, &row, &prior->row,
+                        err);
         if (st != MRF_OK)
             return st;
     }
     /* a row with a clock entry in this post exists in it: the entry is written only after
      * one of its columns was (below) */
-    st = row ? MRF_OK : ensure_row(m, post, op, err);
-    if (st != MRF_OK)
-        return st;
+    if (!row) {
+        st = ensure_row(m, post, op, err);
+        if (st != MRF_OK)
+            return st;
+        prior->row = m->in_row ? m->last_rn : 0;
+    }
     prior->found = found;
     prior->clock = cur;
     memcpy(prior->device, cur_dev, MRF_ID);

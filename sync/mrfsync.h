@@ -290,11 +290,14 @@ enum merge_outcome {
 enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync_op *op,
                             enum merge_outcome *out, struct mrf_error *err);
 /* The same, telling what the column held before: the clock and writer of its last write
- * (found 0 if it was never written), whether or not op won. */
+ * (found 0 if it was never written), whether or not op won; and the row's number (its
+ * rowid, rn) where the store numbers its rows (HQ's, version 11: what its oplog names the row
+ * by), else 0. */
 struct merge_prior {
     int found;
     hlc_t clock;
     uint8_t device[MRF_ID];
+    sqlite3_int64 row;
 };
 enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struct sync_op *op,
                                   enum merge_outcome *out, struct merge_prior *prior,

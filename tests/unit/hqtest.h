@@ -74,8 +74,6 @@ static inline void hqtest_assert_plans(sqlite3 *db)
         "FROM oplog_runs WHERE post = ?1 ORDER BY pseq DESC LIMIT 1)",
         /* a version-1 cursor: from the post's last run back to it, what its pull reads anyway */
         "FROM oplog_runs WHERE post = ?1 AND seq <= ?2",
-        "FROM oplog WHERE post = ?1 AND tbl = ?2 AND id = ?3", /* a grant's history: `conflict
-                                                                  show`, an operator's read */
         /* audit verify: every row of each domain table */
         "FROM themes ORDER BY post, id",
         "FROM partners ORDER BY post, id",

@@ -1033,6 +1033,94 @@ START_TEST(hqstore_posts)
 }
 END_TEST
 
+/* An amount write of grant id in post by device at clock, applied through the store. */
+static void apply_amount(struct hqstore *st, const char *post, const uint8_t id[MRF_ID],
+                         int64_t cents, hlc_t clock, const uint8_t device[MRF_ID])
+{
+    struct sync_op op;
+    int applied = 0;
+
+    memset(&op, 0, sizeof op);
+    op.tbl = ST_GRANTS;
+    memcpy(op.id, id, MRF_ID);
+    op.col = GRANT_AMOUNT;
+    op.v.type = SYNC_INT;
+    op.v.i = cents;
+    op.clock = clock;
+    memcpy(op.device, device, MRF_ID);
+    ck_assert_msg(hqstore_apply(st, post, &op, &applied) == MRF_OK, "%s", hqstore_errmsg(st));
+    ck_assert_int_eq(applied, 1);
+}
+
+struct seen_ops {
+    int n;
+    int64_t pseq[8], seq[8], cents[8];
+};
+
+static enum mrf_status seen_op(void *arg, int64_t pseq, int64_t seq, const struct sync_op *op)
+{
+    struct seen_ops *s = arg;
+
+    ck_assert_int_lt(s->n, 8);
+    s->pseq[s->n] = pseq;
+    s->seq[s->n] = seq;
+    s->cents[s->n++] = op->v.i;
+    return MRF_OK;
+}
+
+static void expect_ops(struct hqstore *st, const char *post, const char *want)
+{
+    struct seen_ops s = {0};
+    char got[128] = "";
+    size_t k = 0;
+
+    ck_assert_int_eq(hqstore_oplog_scan(st, post, 0, INT64_MAX, seen_op, &s), MRF_OK);
+    for (int i = 0; i < s.n; i++)
+        k += (size_t)snprintf(got + k, sizeof got - k, "%s%lld/%lld=%lld", i ? " " : "",
+                              (long long)s.pseq[i], (long long)s.seq[i], (long long)s.cents[i]);
+    ck_assert_str_eq(got, want);
+}
+
+/* The oplog keeps HQ's order and each post's own (pseq/seq=value): ops of two posts
+ * interleaved in one transaction, read inside it (its open run first) and after, and one
+ * applied outside any transaction. The same row id in both posts is two rows: a write found
+ * by clock and writer is the one of the post asked for. */
+START_TEST(hqstore_oplog_keeps_each_posts_sequence)
+{
+    struct hqstore *st = store_open_new();
+    uint8_t id[MRF_ID], dev[MRF_ID];
+    char json[64];
+    int found = 0;
+
+    ck_assert_int_eq(hqstore_post_add(st, "NAI", "bilateral", NULL, 0, 1), MRF_OK);
+    ck_assert_int_eq(hqstore_post_add(st, "GVA", "bilateral", NULL, 0, 1), MRF_OK);
+    mrf_random(id, sizeof id);
+    mrf_random(dev, sizeof dev);
+    ck_assert_int_eq(hqstore_begin(st), MRF_OK);
+    apply_amount(st, "NAI", id, 500, 100, dev);
+    apply_amount(st, "GVA", id, 700, 100, dev);
+    apply_amount(st, "NAI", id, 501, 101, dev);
+    expect_ops(st, "NAI", "1/1=500 2/3=501");
+    expect_ops(st, "GVA", "1/2=700");
+    apply_amount(st, "NAI", id, 502, 102, dev);
+    ck_assert_int_eq(hqstore_commit(st), MRF_OK);
+    expect_ops(st, "NAI", "1/1=500 2/3=501 3/4=502");
+    apply_amount(st, "GVA", id, 701, 103, dev); /* no transaction: its own */
+    expect_ops(st, "GVA", "1/2=700 2/5=701");
+    ck_assert_int_eq(hqstore_write_value(st, "NAI", ST_GRANTS, id, GRANT_AMOUNT, 100, dev, json,
+                                         sizeof json, &found),
+                     MRF_OK);
+    ck_assert_int_eq(found, 1);
+    ck_assert_str_eq(json, "500");
+    ck_assert_int_eq(hqstore_write_value(st, "GVA", ST_GRANTS, id, GRANT_AMOUNT, 100, dev, json,
+                                         sizeof json, &found),
+                     MRF_OK);
+    ck_assert_int_eq(found, 1);
+    ck_assert_str_eq(json, "700");
+    hqstore_close(st);
+}
+END_TEST
+
 START_TEST(hqstore_enrollment_keeps_hash_only)
 {
     struct hqstore *st = store_open_new();
@@ -1178,6 +1266,7 @@ static Suite *hq_suite(void)
     add(s, "hqstore_requires_init", hqstore_requires_init, 1);
     add(s, "hqstore_config_round_trip", hqstore_config_round_trip, 1);
     add(s, "hqstore_posts", hqstore_posts, 1);
+    add(s, "hqstore_oplog_keeps_each_posts_sequence", hqstore_oplog_keeps_each_posts_sequence, 1);
     add(s, "hqstore_enrollment_keeps_hash_only", hqstore_enrollment_keeps_hash_only, 1);
     add(s, "logsum_one_address_is_summarised", logsum_one_address_is_summarised, 0);
     add(s, "logsum_many_addresses_stay_bounded", logsum_many_addresses_stay_bounded, 0);

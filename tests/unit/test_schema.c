@@ -124,21 +124,22 @@ START_TEST(hq_v2_keeps_rows_and_numbers_each_post)
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
     ck_assert_int_eq(schema_migrate(db, SCHEMA_HQ, 1, &err), MRF_OK);
     ck_assert_int_eq(
-        sqlite3_exec(
-            db,
-            "INSERT INTO grants(id, post, code, amount_cents) VALUES "
-            "  (x'01010101010101010101010101010101', 'NAI', 'G-AAAAAA', 5),"
-            "  (x'02020202020202020202020202020202', 'GVA', 'G-BBBBBB', 7);"
-            "INSERT INTO themes(id, post, year, theme) VALUES "
-            "  (x'03030303030303030303030303030303', 'GVA', 2026, 'HRD');"
-            "INSERT INTO clocks(tbl, id, col, clock, device) VALUES "
-            "  (2, x'01010101010101010101010101010101', 3, 10, x'aa'),"
-            "  (2, x'02020202020202020202020202020202', 3, -5, x'bb'),"
-            "  (0, x'03030303030303030303030303030303', 1, 12, x'bb');"
-            "INSERT INTO oplog(post, tbl, id, col, value, clock, device) VALUES "
-            "  ('NAI', 2, x'01', 3, 5, 10, x'aa'), ('GVA', 2, x'02', 3, 7, -5, x'bb'),"
-            "  ('GVA', 0, x'03', 1, 'HRD', 12, x'bb'), ('NAI', 2, x'01', 3, 6, 11, x'aa');",
-            NULL, NULL, NULL),
+        sqlite3_exec(db,
+                     "INSERT INTO grants(id, post, code, amount_cents) VALUES "
+                     "  (x'01010101010101010101010101010101', 'NAI', 'G-AAAAAA', 5),"
+                     "  (x'02020202020202020202020202020202', 'GVA', 'G-BBBBBB', 7);"
+                     "INSERT INTO themes(id, post, year, theme) VALUES "
+                     "  (x'03030303030303030303030303030303', 'GVA', 2026, 'HRD');"
+                     "INSERT INTO clocks(tbl, id, col, clock, device) VALUES "
+                     "  (2, x'01010101010101010101010101010101', 3, 10, x'aa'),"
+                     "  (2, x'02020202020202020202020202020202', 3, -5, x'bb'),"
+                     "  (0, x'03030303030303030303030303030303', 1, 12, x'bb');"
+                     "INSERT INTO oplog(post, tbl, id, col, value, clock, device) VALUES "
+                     "  ('NAI', 2, x'01010101010101010101010101010101', 3, 5, 10, x'aa'),"
+                     "  ('GVA', 2, x'02020202020202020202020202020202', 3, 7, -5, x'bb'),"
+                     "  ('GVA', 0, x'03030303030303030303030303030303', 1, 'HRD', 12, x'bb'),"
+                     "  ('NAI', 2, x'01010101010101010101010101010101', 3, 6, 11, x'aa');",
+                     NULL, NULL, NULL),
         SQLITE_OK);
     sqlite3_close_v2(db);
     db = NULL;
@@ -490,11 +491,14 @@ static void check_table_columns(sqlite3 *db, const char *store, enum sync_table 
         rows++;
         if (c < 0) {
             int k = -1, end = 0;
-            /* HQ's rows hold column K's clock cK and writer wK (store version 10) */
+            /* HQ's rows hold column K's clock cK and writer wK (store version 10), and their
+             * number rn (version 11) */
             if (strcmp(store, "hq") == 0 && (name[0] == 'c' || name[0] == 'w'))
                 sscanf(name + 1, "%d%n", &k, &end);
             ck_assert_msg(
                 strcmp(name, "id") == 0 || strcmp(name, "post") == 0 || strcmp(name, "code") == 0 ||
+                    (strcmp(store, "hq") == 0 && strcmp(name, "rn") == 0 &&
+                     strcmp(type, "INTEGER") == 0) ||
                     (k >= 0 && k < d->ncols && name[1 + end] == '\0' &&
                      strcmp(type, "INTEGER") == 0),
                 "%s store: %s.%s is neither synced nor bookkeeping", store, d->name, name);
@@ -716,9 +720,63 @@ START_TEST(hq_v10_refuses_a_clock_without_its_row)
 }
 END_TEST
 
+/* HQ store 10 -> 11 names each op's row by its number: an op without its row (which the
+ * merge never leaves) would be lost, so the migration refuses the store and leaves it as it
+ * was, at version 10 with the op. */
+START_TEST(hq_v11_refuses_an_op_without_its_row)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(schema_migrate(db, SCHEMA_HQ, 10, &err), MRF_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "INSERT INTO grants(post, id, code) VALUES ('NAI', zeroblob(16), "
+                                  "'G-AAAAAA'); INSERT INTO writers(device) VALUES (zeroblob(16));"
+                                  "INSERT INTO oplog_rows(post, pseq, seq, tbl, id, col, value, "
+                                  "clock, w) VALUES ('NAI', 1, 1, 2, zeroblob(16), 3, 5, 5, 1), "
+                                  "('GVA', 1, 2, 2, zeroblob(16), 3, 6, 6, 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_ne(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
+    ck_assert_msg(strstr(err.msg, "migration 11 failed: oplog_rows holds ops of rows this store "
+                                  "does not have") != NULL &&
+                      strstr(err.msg, "stays at version 10") != NULL,
+                  "%s", err.msg);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(one(db, "PRAGMA user_version"), 10);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM oplog_rows"), 2);
+    sqlite3_close_v2(db);
+    /* with GVA's row there, the same store migrates and both ops name their rows */
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "INSERT INTO grants(post, id, code) VALUES ('GVA', zeroblob(16), "
+                                  "'G-AAAAAA')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM oplog WHERE id = zeroblob(16)"), 2);
+    ck_assert_int_eq(one(db, "SELECT value FROM oplog WHERE post = 'GVA' AND pseq = 1"), 6);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM oplog_runs"), 2);
+    sqlite3_close_v2(db);
+}
+END_TEST
+
+#define ID1 "x'00000000000000000000000000000001'"
+#define ID2 "x'00000000000000000000000000000002'"
+#define ID3 "x'00000000000000000000000000000003'"
+
 /* HQ store 7 -> 8: every oplog entry keeps its sequence numbers, value, clock and writer (now
  * a number in writers), and the global sequence goes on from where it stood, even past rows
  * deleted at its end. */
+/* And 10 -> 11, which keys the oplog by seq, keeps the posts' sequences in runs and names each
+ * op's row by number: the same listing, a gap in it (seq 5) and all. */
 START_TEST(hq_v8_oplog_keeps_every_op)
 {
     static const char *const listed =
@@ -735,12 +793,15 @@ START_TEST(hq_v8_oplog_keeps_every_op)
     ck_assert_int_eq(
         sqlite3_exec(db,
                      "INSERT INTO writers(device) VALUES (x'0102030405060708090a0b0c0d0e0f10');"
+                     "INSERT INTO grants(post, id, code) VALUES ('NAI', " ID1 ", 'G-AAAAAA'),"
+                     "  ('GVA', " ID2 ", 'G-AAAAAB');"
+                     "INSERT INTO themes(post, id) VALUES ('GVA', " ID3 ");"
                      "INSERT INTO oplog(post, tbl, id, col, value, clock, device, pseq) VALUES "
-                     "  ('NAI', 2, x'01', 3, 5, 10, x'0102030405060708090a0b0c0d0e0f10', 1),"
-                     "  ('GVA', 2, x'02', 3, 'seven', -5, zeroblob(16), 1),"
-                     "  ('GVA', 0, x'03', 1, x'beef', 12, zeroblob(16), 2),"
-                     "  ('NAI', 2, x'01', 4, NULL, 11, x'aa', 2),"
-                     "  ('NAI', 2, x'01', 5, 1, 13, x'aa', 3);"
+                     "  ('NAI', 2, " ID1 ", 3, 5, 10, x'0102030405060708090a0b0c0d0e0f10', 1),"
+                     "  ('GVA', 2, " ID2 ", 3, 'seven', -5, zeroblob(16), 1),"
+                     "  ('GVA', 0, " ID3 ", 1, x'beef', 12, zeroblob(16), 2),"
+                     "  ('NAI', 2, " ID1 ", 4, NULL, 11, x'aa', 2),"
+                     "  ('NAI', 2, " ID1 ", 5, 1, 13, x'aa', 3);"
                      "DELETE FROM oplog WHERE seq = 5;",
                      NULL, NULL, NULL),
         SQLITE_OK);
@@ -759,13 +820,15 @@ START_TEST(hq_v8_oplog_keeps_every_op)
     ck_assert_str_eq(after, before);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM writers"), 3);
     ck_assert_int_eq(sqlite3_exec(db,
-                                  "INSERT INTO oplog_ops(seq, tbl, id, col, value, clock, w) "
-                                  "VALUES ((SELECT last + 1 FROM oplog_seq), 2, x'01', 6, 0, 14, "
-                                  "1); INSERT INTO oplog_runs(seq, post, pseq, n) VALUES ((SELECT "
+                                  "INSERT INTO oplog_ops(seq, tbl, r, col, value, clock, w) "
+                                  "VALUES ((SELECT last + 1 FROM oplog_seq), 2, (SELECT rn FROM "
+                                  "grants WHERE post = 'NAI' AND id = " ID1 "), 6, 0, 14, 1); "
+                                  "INSERT INTO oplog_runs(seq, post, pseq, n) VALUES ((SELECT "
                                   "last + 1 FROM oplog_seq), 'NAI', 4, 1)",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     ck_assert_int_eq(one(db, "SELECT max(seq) FROM oplog"), 6); /* not 5 again */
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM oplog WHERE post = 'NAI' AND id = " ID1), 3);
     sqlite3_close_v2(db);
     x_free(before);
     x_free(after);
@@ -798,6 +861,7 @@ int main(void)
     tcase_add_test(tc, clock_rows_hold_every_column);
     tcase_add_test(tc, hq_v8_oplog_keeps_every_op);
     tcase_add_test(tc, hq_v10_refuses_a_clock_without_its_row);
+    tcase_add_test(tc, hq_v11_refuses_an_op_without_its_row);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
