@@ -30,6 +30,26 @@ struct hqtest_device {
     int version;
 };
 
+/* Writes (t, id, col) = v of post, by device at clock, through the store's merge and oplog
+ * (hqstore_apply), which must apply it. */
+static inline void hqtest_put(struct hqstore *store, const char *post, enum sync_table t,
+                              const uint8_t id[MRF_ID], int col, struct sync_value v, hlc_t clock,
+                              const uint8_t device[MRF_ID])
+{
+    struct sync_op op;
+    int applied = 0;
+
+    memset(&op, 0, sizeof op);
+    op.tbl = t;
+    memcpy(op.id, id, MRF_ID);
+    op.col = col;
+    op.v = v;
+    op.clock = clock;
+    memcpy(op.device, device, MRF_ID);
+    ck_assert_msg(hqstore_apply(store, post, &op, &applied) == MRF_OK, "%s", hqstore_errmsg(store));
+    ck_assert_int_eq(applied, 1);
+}
+
 /* Makes /tmp/mrf-<name>-XXXXXX into home (64 bytes) with an initialised HQ store, open in
  * *store, HQ's identity in *ident, and the posts NAI and GVA; dbpath (128 bytes) gets the
  * store's file. */

@@ -27,6 +27,7 @@
 #include "hqstore.h"
 #include "mrfcrypto.h"
 #include "mrfsync.h"
+#include "hqtest.h"
 #include "serve_log.h"
 
 static char tmpdir[64];
@@ -1037,19 +1038,9 @@ END_TEST
 static void apply_amount(struct hqstore *st, const char *post, const uint8_t id[MRF_ID],
                          int64_t cents, hlc_t clock, const uint8_t device[MRF_ID])
 {
-    struct sync_op op;
-    int applied = 0;
+    struct sync_value v = {.type = SYNC_INT, .i = cents};
 
-    memset(&op, 0, sizeof op);
-    op.tbl = ST_GRANTS;
-    memcpy(op.id, id, MRF_ID);
-    op.col = GRANT_AMOUNT;
-    op.v.type = SYNC_INT;
-    op.v.i = cents;
-    op.clock = clock;
-    memcpy(op.device, device, MRF_ID);
-    ck_assert_msg(hqstore_apply(st, post, &op, &applied) == MRF_OK, "%s", hqstore_errmsg(st));
-    ck_assert_int_eq(applied, 1);
+    hqtest_put(st, post, ST_GRANTS, id, GRANT_AMOUNT, v, clock, device);
 }
 
 struct seen_ops {

@@ -23,6 +23,7 @@
 #include "hqstore.h"
 #include "mrfcrypto.h"
 #include "mrfsync.h"
+#include "hqtest.h"
 
 #define NPOSTS 6
 #define NYEARS 2
@@ -72,18 +73,7 @@ static void teardown(void)
 static void put(const char *post, enum sync_table t, const uint8_t id[MRF_ID], int col,
                 struct sync_value v)
 {
-    struct sync_op op;
-    int applied = 0;
-
-    memset(&op, 0, sizeof op);
-    op.tbl = t;
-    memcpy(op.id, id, MRF_ID);
-    op.col = col;
-    op.v = v;
-    op.clock = clock_next++;
-    memcpy(op.device, writer, MRF_ID);
-    ck_assert_msg(hqstore_apply(store, post, &op, &applied) == MRF_OK, "%s", hqstore_errmsg(store));
-    ck_assert_int_eq(applied, 1);
+    hqtest_put(store, post, t, id, col, v, clock_next++, writer);
 }
 
 static struct sync_value vint(int64_t i)

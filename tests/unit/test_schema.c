@@ -676,43 +676,52 @@ START_TEST(clock_rows_hold_every_column)
 }
 END_TEST
 
+/* Leaves the store at path at HQ version `from` holding what `sql` writes, then checks that
+ * migration from + 1 refuses it with a message that starts with `what` and says the store
+ * stays at version `from`, and leaves it so, with `rows` rows in `table`; then runs `fix` on
+ * it. The caller opens it again to see it migrate. */
+static void refused_then_fixed(int from, const char *sql, const char *what, const char *table,
+                               int rows, const char *fix)
+{
+    sqlite3 *db = NULL;
+    struct mrf_error err = {0};
+    char q[96];
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(schema_migrate(db, SCHEMA_HQ, from, &err), MRF_OK);
+    ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_ne(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
+    snprintf(q, sizeof q, "stays at version %d", from);
+    ck_assert_msg(strstr(err.msg, what) != NULL && strstr(err.msg, q) != NULL, "%s", err.msg);
+    sqlite3_close_v2(db);
+    db = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(one(db, "PRAGMA user_version"), from);
+    snprintf(q, sizeof q, "SELECT count(*) FROM %s", table);
+    ck_assert_int_eq(one(db, q), rows);
+    ck_assert_int_eq(sqlite3_exec(db, fix, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close_v2(db);
+}
+
 /* HQ store 9 -> 10 moves each clock into its row: a clock entry without its row (which the
  * merge never leaves) would be lost, so the migration refuses the store and leaves it as it
- * was, at version 9 with the entry. */
+ * was, at version 9 with the entry. With the stray entry gone, the same store migrates and its
+ * grant keeps its clock. */
 START_TEST(hq_v10_refuses_a_clock_without_its_row)
 {
     sqlite3 *db = NULL;
     struct mrf_error err = {0};
 
-    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_int_eq(schema_migrate(db, SCHEMA_HQ, 9, &err), MRF_OK);
-    ck_assert_int_eq(sqlite3_exec(db,
-                                  "INSERT INTO grants(post, id, code) VALUES ('NAI', zeroblob(16), "
-                                  "'G-AAAAAA'); INSERT INTO writers(device) VALUES (zeroblob(16));"
-                                  "INSERT INTO clock_rows(post, tbl, id, c3, w3) VALUES ('NAI', 2, "
-                                  "zeroblob(16), 5, 1), ('NAI', 2, x'01', 6, 1)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close_v2(db);
-    db = NULL;
-    ck_assert_int_ne(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
-    ck_assert_msg(strstr(err.msg, "migration 10 failed: clock_rows holds clocks of rows this "
-                                  "store does not have") != NULL &&
-                      strstr(err.msg, "stays at version 9") != NULL,
-                  "%s", err.msg);
-    sqlite3_close_v2(db);
-    db = NULL;
-    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_int_eq(one(db, "PRAGMA user_version"), 9);
-    ck_assert_int_eq(one(db, "SELECT count(*) FROM clock_rows"), 2);
-    ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks"), 2);
-    sqlite3_close_v2(db);
-    /* with the stray entry gone, the same store migrates and its grant keeps its clock */
-    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM clock_rows WHERE id = x'01'", NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close_v2(db);
-    db = NULL;
+    refused_then_fixed(9,
+                       "INSERT INTO grants(post, id, code) VALUES ('NAI', zeroblob(16), "
+                       "'G-AAAAAA'); INSERT INTO writers(device) VALUES (zeroblob(16));"
+                       "INSERT INTO clock_rows(post, tbl, id, c3, w3) VALUES ('NAI', 2, "
+                       "zeroblob(16), 5, 1), ('NAI', 2, x'01', 6, 1)",
+                       "migration 10 failed: clock_rows holds clocks of rows this store does not "
+                       "have",
+                       "clock_rows", 2, "DELETE FROM clock_rows WHERE id = x'01'");
     ck_assert_int_eq(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
     ck_assert_int_eq(one(db, "SELECT c3 FROM grants WHERE id = zeroblob(16)"), 5);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM clocks"), 1);
@@ -722,44 +731,24 @@ END_TEST
 
 /* HQ store 10 -> 11 names each op's row by its number: an op without its row (which the
  * merge never leaves) would be lost, so the migration refuses the store and leaves it as it
- * was, at version 10 with the op. */
+ * was, at version 10 with the op. With GVA's row there, the same store migrates and both ops
+ * name their rows. */
 START_TEST(hq_v11_refuses_an_op_without_its_row)
 {
     sqlite3 *db = NULL;
     struct mrf_error err = {0};
 
-    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_int_eq(schema_migrate(db, SCHEMA_HQ, 10, &err), MRF_OK);
-    ck_assert_int_eq(sqlite3_exec(db,
-                                  "INSERT INTO grants(post, id, code) VALUES ('NAI', zeroblob(16), "
-                                  "'G-AAAAAA'); INSERT INTO writers(device) VALUES (zeroblob(16));"
-                                  "INSERT INTO oplog_rows(post, pseq, seq, tbl, id, col, value, "
-                                  "clock, w) VALUES ('NAI', 1, 1, 2, zeroblob(16), 3, 5, 5, 1), "
-                                  "('GVA', 1, 2, 2, zeroblob(16), 3, 6, 6, 1)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close_v2(db);
-    db = NULL;
-    ck_assert_int_ne(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
-    ck_assert_msg(strstr(err.msg, "migration 11 failed: oplog_rows holds ops of rows this store "
-                                  "does not have") != NULL &&
-                      strstr(err.msg, "stays at version 10") != NULL,
-                  "%s", err.msg);
-    sqlite3_close_v2(db);
-    db = NULL;
-    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_int_eq(one(db, "PRAGMA user_version"), 10);
-    ck_assert_int_eq(one(db, "SELECT count(*) FROM oplog_rows"), 2);
-    sqlite3_close_v2(db);
-    /* with GVA's row there, the same store migrates and both ops name their rows */
-    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db,
-                                  "INSERT INTO grants(post, id, code) VALUES ('GVA', zeroblob(16), "
-                                  "'G-AAAAAA')",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close_v2(db);
-    db = NULL;
+    refused_then_fixed(10,
+                       "INSERT INTO grants(post, id, code) VALUES ('NAI', zeroblob(16), "
+                       "'G-AAAAAA'); INSERT INTO writers(device) VALUES (zeroblob(16));"
+                       "INSERT INTO oplog_rows(post, pseq, seq, tbl, id, col, value, clock, w) "
+                       "VALUES ('NAI', 1, 1, 2, zeroblob(16), 3, 5, 5, 1), "
+                       "('GVA', 1, 2, 2, zeroblob(16), 3, 6, 6, 1)",
+                       "migration 11 failed: oplog_rows holds ops of rows this store does not "
+                       "have",
+                       "oplog_rows", 2,
+                       "INSERT INTO grants(post, id, code) VALUES ('GVA', zeroblob(16), "
+                       "'G-AAAAAA')");
     ck_assert_int_eq(schema_open(path, SCHEMA_HQ, &db, &err), MRF_OK);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM oplog WHERE id = zeroblob(16)"), 2);
     ck_assert_int_eq(one(db, "SELECT value FROM oplog WHERE post = 'GVA' AND pseq = 1"), 6);
