@@ -68,15 +68,19 @@ int hqs_step_once(sqlite3_stmt *st);
  * oplog calls it first, so that it sees this transaction's ops. MRF_OK or MRF_E_IO. */
 enum mrf_status hqs_oplog_flush(struct hqstore *s);
 
-/* SQL: the ops of post P (a parameter) after its sequence number A (an expression, used
- * twice), as "FROM ... WHERE ...", with r its runs and o their ops: the run holding A + 1
- * found through oplog_runs_post, then each run from it, a range of oplog_ops' key. The
- * op's pseq is r.pseq + o.seq - r.seq. Add conditions with AND; ORDER BY r.pseq, o.seq
- * reads them in order (by o.seq alone, SQLite sorts them all first). */
-#define HQS_OPLOG_AFTER(P, A)                                                                      \
+/* SQL: the ops of post P (a parameter) after its sequence number A and up to U (expressions,
+ * each used twice), as "FROM ... WHERE ...", with r its runs and o their ops: the run holding
+ * A + 1 found through oplog_runs_post, then each run from it up to U, each a range of
+ * oplog_ops' key bounded by A and U. The op's pseq is r.pseq + o.seq - r.seq. Add conditions
+ * with AND; ORDER BY r.pseq, o.seq reads them in order (by o.seq alone, SQLite sorts them all
+ * first). */
+#define HQS_OPLOG_RANGE(P, A, U)                                                                   \
     "FROM oplog_runs r JOIN oplog_ops o ON o.seq BETWEEN r.seq + max(" A " + 1 - r.pseq, 0) AND "  \
-    "r.seq + r.n - 1 WHERE r.post = " P " AND r.pseq >= (SELECT coalesce(max(pseq), 0) FROM "      \
-    "oplog_runs WHERE post = " P " AND pseq <= " A " + 1)"
+    "r.seq + min(" U " - r.pseq, r.n - 1) WHERE r.post = " P " AND r.pseq >= (SELECT "             \
+    "coalesce(max(pseq), 0) FROM oplog_runs WHERE post = " P " AND pseq <= " A " + 1) AND "        \
+    "r.pseq <= " U
+/* the same, to the post's end */
+#define HQS_OPLOG_AFTER(P, A) HQS_OPLOG_RANGE(P, A, "9223372036854775807")
 /* SQL: the 16-byte id of op o's row (o.tbl, o.r: its rn in that table) */
 #define HQS_OP_ROW_ID                                                                              \
     "CASE o.tbl WHEN 0 THEN (SELECT id FROM themes WHERE rn = o.r) WHEN 1 THEN (SELECT id FROM "   \

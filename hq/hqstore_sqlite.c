@@ -63,8 +63,8 @@ enum hq_stmt {
     "SELECT post, code, coalesce(theme, ''), coalesce(year, 0), coalesce(amount_cents, 0),"        \
     " coalesce(currency, ''), coalesce(status, ''), removed FROM grants"
 
-/* a post's ops after its sequence number ?2 (hqstore_oplog_scan) */
-#define OPLOG_AFTER_CURSOR HQS_OPLOG_AFTER("?1", "?2")
+/* a post's ops after its sequence number ?2 up to ?3 (hqstore_oplog_scan) */
+#define OPLOG_FROM_CURSOR HQS_OPLOG_RANGE("?1", "?2", "?3")
 
 static const char *const stmt_sql[HQS_COUNT] = {
     [HQS_BEGIN] = "BEGIN IMMEDIATE",
@@ -102,12 +102,12 @@ static const char *const stmt_sql[HQS_COUNT] = {
     [HQS_OPLOG_RUN_PUT] = "INSERT INTO oplog_runs (seq, post, pseq, n) VALUES (?1, ?2, ?3, ?4)"
                           " ON CONFLICT (seq) DO UPDATE SET n = excluded.n",
     /* the post's last run: one step from the end of oplog_runs_post */
-    [HQS_OPLOG_LAST] = "SELECT coalesce((SELECT pseq + n - 1 FROM oplog_runs WHERE post = ?1"
-                       " ORDER BY pseq DESC LIMIT 1), 0)",
+    [HQS_OPLOG_LAST] = "SELECT seq, pseq, n FROM oplog_runs WHERE post = ?1 ORDER BY pseq DESC"
+                       " LIMIT 1",
     [HQS_OPLOG_SCAN] =
         "SELECT r.pseq + o.seq - r.seq, o.tbl, " HQS_OP_ROW_ID ", o.col, o.value, o.clock,"
-        " (SELECT device FROM writers WHERE n = o.w), o.seq " OPLOG_AFTER_CURSOR
-        " AND r.pseq <= ?3 AND r.pseq + o.seq - r.seq <= ?3 ORDER BY r.pseq, o.seq",
+        " (SELECT device FROM writers WHERE n = o.w), o.seq " OPLOG_FROM_CURSOR
+        " ORDER BY r.pseq, o.seq",
     /* pseq and seq grow together within a post: walk back from the post's newest run */
     [HQS_OPLOG_PSEQ_AT] = "SELECT pseq + min(n, ?2 - seq + 1) - 1 FROM oplog_runs"
                           " WHERE post = ?1 AND seq <= ?2 ORDER BY pseq DESC LIMIT 1",
@@ -805,6 +805,7 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
     enum mrf_status rc;
     sqlite3_stmt *st;
     sqlite3_int64 writer = 0;
+    int r;
 
     *applied = 0;
     if (hqs_merge(s) == NULL)
@@ -816,7 +817,8 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
         return rc;
     if (!s->in_tx || strcmp(s->seq_post, post) != 0) {
         /* the post's last number, once per post and transaction (BEGIN IMMEDIATE: no other
-         * writer can take a number meanwhile); the open run first, if it is the post's */
+         * writer can take a number meanwhile), from its last run, which becomes the open run
+         * (unchanged: its ops go on it if they follow it); the open run written first */
         rc = hqs_oplog_flush(s);
         if (rc != MRF_OK)
             return rc;
@@ -824,13 +826,20 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
         if (st == NULL)
             return MRF_E_IO;
         sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            rc = hqs_fail(s, "reading the oplog");
-            sqlite3_reset(st);
-            return rc;
+        r = sqlite3_step(st);
+        s->run_n = 0;
+        s->seq_last = 0;
+        if (r == SQLITE_ROW) {
+            str_copy(s->run_post, post, sizeof s->run_post);
+            s->run_seq = sqlite3_column_int64(st, 0);
+            s->run_pseq = sqlite3_column_int64(st, 1);
+            s->run_n = sqlite3_column_int64(st, 2);
+            s->run_dirty = 0;
+            s->seq_last = s->run_pseq + s->run_n - 1;
         }
-        s->seq_last = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
+        if (r != SQLITE_ROW && r != SQLITE_DONE)
+            return hqs_fail(s, "reading the oplog");
         str_copy(s->seq_post, post, sizeof s->seq_post);
     }
     if (!s->in_tx || s->gseq_last < 0) {

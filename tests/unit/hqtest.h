@@ -91,7 +91,7 @@ static inline void hqtest_assert_plans(sqlite3 *db)
                           "CONSTANT"};
     static const char *const walks[] = {
         /* the post's last run: one step from the end of oplog_runs_post */
-        "FROM oplog_runs WHERE post = ?1 ORDER BY pseq DESC LIMIT 1)",
+        "FROM oplog_runs WHERE post = ?1 ORDER BY pseq DESC",
         /* a version-1 cursor: from the post's last run back to it, what its pull reads anyway */
         "FROM oplog_runs WHERE post = ?1 AND seq <= ?2",
         /* audit verify: every row of each domain table */

@@ -1072,10 +1072,23 @@ static void expect_ops(struct hqstore *st, const char *post, const char *want)
     ck_assert_str_eq(got, want);
 }
 
+static int runs(struct hqstore *st)
+{
+    sqlite3_stmt *q = NULL;
+    int n;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(st->db, "SELECT count(*) FROM oplog_runs", -1, &q, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
 /* The oplog keeps HQ's order and each post's own (pseq/seq=value): ops of two posts
- * interleaved in one transaction, read inside it (its open run first) and after, and one
- * applied outside any transaction. The same row id in both posts is two rows: a write found
- * by clock and writer is the one of the post asked for. */
+ * interleaved in one transaction, read inside it (its open run first) and after, and some
+ * applied outside any transaction; a post's ops that follow its last run go on it. The same row id
+ * in both posts is two rows: a write found by clock and writer is the one of the post asked for. */
 START_TEST(hqstore_oplog_keeps_each_posts_sequence)
 {
     struct hqstore *st = store_open_new();
@@ -1096,8 +1109,15 @@ START_TEST(hqstore_oplog_keeps_each_posts_sequence)
     apply_amount(st, "NAI", id, 502, 102, dev);
     ck_assert_int_eq(hqstore_commit(st), MRF_OK);
     expect_ops(st, "NAI", "1/1=500 2/3=501 3/4=502");
+    ck_assert_int_eq(runs(st), 3);              /* NAI 1-1, GVA 1-1, NAI 2-3 (seq 3-4) */
     apply_amount(st, "GVA", id, 701, 103, dev); /* no transaction: its own */
-    expect_ops(st, "GVA", "1/2=700 2/5=701");
+    apply_amount(st, "GVA", id, 702, 104, dev); /* goes on GVA's last run, which it follows */
+    expect_ops(st, "GVA", "1/2=700 2/5=701 3/6=702");
+    ck_assert_int_eq(runs(st), 4);
+    ck_assert_int_eq(hqstore_begin(st), MRF_OK); /* a transaction goes on it too */
+    apply_amount(st, "GVA", id, 703, 105, dev);
+    ck_assert_int_eq(hqstore_commit(st), MRF_OK);
+    ck_assert_int_eq(runs(st), 4);
     ck_assert_int_eq(hqstore_write_value(st, "NAI", ST_GRANTS, id, GRANT_AMOUNT, 100, dev, json,
                                          sizeof json, &found),
                      MRF_OK);
