@@ -815,6 +815,8 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
         hqs_note_full(s);
     if (rc != MRF_OK || outcome != MERGE_APPLIED)
         return rc;
+    if (prior->row <= 0) /* the merge numbers every row of HQ's store it applies an op to */
+        return mrf_error_set(&s->err, MRF_E_INTERNAL, "HQ store: an applied op has no row number");
     if (!s->in_tx || strcmp(s->seq_post, post) != 0) {
         /* the post's last number, once per post and transaction (BEGIN IMMEDIATE: no other
          * writer can take a number meanwhile), from its last run, which becomes the open run
@@ -854,8 +856,6 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
         s->gseq_last = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
     }
-    if (prior->row <= 0) /* the merge numbers every row of HQ's store it applies an op to */
-        return mrf_error_set(&s->err, MRF_E_INTERNAL, "HQ store: an applied op has no row number");
     rc = merge_writer(s->merge, op->device, &writer, &s->err);
     if (rc != MRF_OK)
         return rc;

@@ -1601,6 +1601,29 @@ START_TEST(rows_of_another_post_stay_apart)
 }
 END_TEST
 
+/* The ops of d's answer to a change set of no ops sent with cursor; OUT: *at, the answer's
+ * cursor. */
+static int answer_at(struct hqtest_device *d, int64_t cursor, int64_t *at)
+{
+    struct buf env;
+    struct ingest_result r;
+    uint8_t cs[MRF_ID];
+    cJSON *doc;
+    int ops;
+
+    d->enroll = 0;
+    d->cursor = cursor;
+    seal_request(d, d->post, "", cs, &env);
+    ck_assert_uint_eq(ingest(&env, &r), 200);
+    doc = open_response(d, &r, cs);
+    ops = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "ops"));
+    *at = resp_cursor(doc);
+    cJSON_Delete(doc);
+    ingest_result_release(&r);
+    buf_release(&env);
+    return ops;
+}
+
 /* Each post pulls from its own sequence: a cursor counts the post's own ops only, whatever
  * other posts write; a device of the first release keeps HQ's global sequence. */
 START_TEST(cursor_counts_own_post_only)
@@ -1610,6 +1633,7 @@ START_TEST(cursor_counts_own_post_only)
     struct ingest_result r;
     uint8_t cs[MRF_ID], gid[MRF_ID];
     cJSON *doc;
+    int64_t at;
 
     device_new(&n, "NAI");
     enroll_with_grant(&n, NULL);
@@ -1658,6 +1682,15 @@ START_TEST(cursor_counts_own_post_only)
     cJSON_Delete(doc);
     ingest_result_release(&r);
     buf_release(&env);
+    /* cursors inside a run of ops (NAI's first change set is one: global 1-6, its 1-6) and
+     * past the post's end, as a device may send them: the rest of the run and what follows,
+     * or nothing */
+    ck_assert_int_eq(answer_at(&old, 3, &at), 9); /* NAI's 4-12; its own 13-18 are not sent */
+    ck_assert_int_eq(at, 48);
+    ck_assert_int_eq(answer_at(&n, 3, &at), 12); /* n2's and old's: 7-18 */
+    ck_assert_int_eq(at, 18);
+    ck_assert_int_eq(answer_at(&n, 9007199254740991LL, &at), 0);
+    ck_assert_int_eq(at, 9007199254740991LL);
     buf_release(&ops);
     device_free(&n);
     device_free(&n2);
@@ -1773,9 +1806,6 @@ END_TEST
 
 /* ---- two store handles, as the server's pool has ---------------------------------------- */
 
-/* Two connections to hq.db, as the server's pool (or a CLI command beside it) has: a merge
- * statement left on a row after COMMIT would keep a stale WAL snapshot on the first, and its
- * next BEGIN IMMEDIATE would fail with SQLITE_BUSY_SNAPSHOT once the second has committed. */
 /* A row the first handle created, then written by another handle: the first handle's merge
  * reads the column's clock again in its next transaction, so an older write of that column
  * loses (sync/merge.c remembers a row it created only within the transaction). */
@@ -1817,6 +1847,9 @@ START_TEST(row_created_then_written_by_another_handle)
 }
 END_TEST
 
+/* Two connections to hq.db, as the server's pool (or a CLI command beside it) has: a merge
+ * statement left on a row after COMMIT would keep a stale WAL snapshot on the first, and its
+ * next BEGIN IMMEDIATE would fail with SQLITE_BUSY_SNAPSHOT once the second has committed. */
 START_TEST(two_handles_interleave)
 {
     struct hqtest_device a, b;
