@@ -32,6 +32,7 @@ struct trow {
     int year;      /* its post-year (0: a partner, or not known) */
     int have_year;
     int existed; /* the row was there before the change set */
+    int64_t rn;  /* its number then, 0 if it was not there */
 };
 
 /* A post-year whose theme set the change set touched, with the set as it was before. */
@@ -369,12 +370,14 @@ static void row_code(const struct trow *r, char code[16])
         code[0] = '\0';
 }
 
-enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const struct sync_op *op)
+enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
+                                   int64_t *rn)
 {
     struct trow *r = touch_row(t, op);
     enum mrf_status rc;
     int year;
 
+    *rn = 0;
     t->nops++;
     if (op->col < 32)
         r->cols |= 1u << op->col;
@@ -394,13 +397,15 @@ enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const 
         if (f != NULL) { /* read by hq_rows_check, in the same transaction, before any write */
             r->year = f->year;
             r->existed = f->exists;
+            r->rn = f->rn;
         } else {
-            rc = hqstore_row_year(s, t->post, op->tbl, op->id, &r->year, &r->existed);
+            rc = hqstore_row_year(s, t->post, op->tbl, op->id, &r->year, &r->existed, &r->rn);
             if (rc != MRF_OK)
                 return rc;
         }
         r->have_year = 1;
     }
+    *rn = r->rn;
     if ((op->tbl == ST_THEMES && op->col == THEME_YEAR) ||
         (op->tbl == ST_GRANTS && op->col == GRANT_YEAR))
         r->year = op->v.is_null ? 0 : (int)op->v.i;

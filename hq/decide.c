@@ -227,7 +227,7 @@ static enum mrf_status set_grant(struct decision *d, const char *name, const cha
                                  "resolve: %s is not a theme; themes are FOE, WGR, LGBTIQ, FORB, "
                                  "HRD, ACC",
                                  value);
-        rc = hqstore_row_year(d->s, d->c->post, ST_GRANTS, d->c->row_id, &year, NULL);
+        rc = hqstore_row_year(d->s, d->c->post, ST_GRANTS, d->c->row_id, &year, NULL, NULL);
         if (rc == MRF_OK)
             rc = theme_chosen(d, year, theme_code(t));
         if (rc != MRF_OK)

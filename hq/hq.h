@@ -184,6 +184,7 @@ struct hq_row_fact {
     uint8_t id[MRF_ID];
     int year;
     int exists;
+    int64_t rn; /* its number, 0 if it is not there */
 };
 
 /* A device creates a row with every column a row cannot be without (sync_column_needed) in
@@ -283,8 +284,10 @@ void hq_touch_free(struct hq_touch *t);
 void hq_touch_facts(struct hq_touch *t, const struct hq_row_fact *facts, int n);
 
 /* Before op is applied: records what op touches (its row, columns, post-year; a year's
- * theme set as it was before the change set). */
-enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const struct sync_op *op);
+ * theme set as it was before the change set). OUT: *rn the row's number before the change
+ * set, 0 if it was not there (hqstore_apply_prior's known). */
+enum mrf_status hq_conflict_before(struct hqstore *s, struct hq_touch *t, const struct sync_op *op,
+                                   int64_t *rn);
 /* After op was applied (whether it won or not), given what its column held before
  * (hqstore_apply_prior): a value or parallel record if the op's previous clock and writer
  * differ from those, a status moved backwards. */

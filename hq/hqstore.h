@@ -149,9 +149,10 @@ enum mrf_status hqstore_received_put(struct hqstore *s, const uint8_t id[MRF_ID]
  * sequence number. OUT: *applied 1 if it won. */
 enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct sync_op *op,
                               int *applied);
-/* The same, telling what the column held before (sync's merge_apply_prior). */
+/* The same, telling what the column held before (sync's merge_apply_prior). known: the row's
+ * number if the caller read it in this transaction (hqstore_row_year), else 0. */
 enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const struct sync_op *op,
-                                    int *applied, struct merge_prior *prior);
+                                    int64_t known, int *applied, struct merge_prior *prior);
 
 /* The post's own sequence number of the op hqstore_apply appended last in the open
  * transaction (0 if none yet, and once it has ended). */
@@ -382,9 +383,10 @@ enum mrf_status hqstore_column_clock(struct hqstore *s, const char *post, enum s
                                      const uint8_t id[MRF_ID], int col, hlc_t *clock,
                                      uint8_t device[MRF_ID], int *found);
 /* The year of a theme, grant or allocation row (0 if unknown or a partner). OUT: *exists (if
- * not NULL) whether the row is there. */
+ * not NULL) whether the row is there; *rn (if not NULL) its number, 0 if it is not there (what
+ * hqstore_apply_prior takes as known). */
 enum mrf_status hqstore_row_year(struct hqstore *s, const char *post, enum sync_table t,
-                                 const uint8_t id[MRF_ID], int *year, int *exists);
+                                 const uint8_t id[MRF_ID], int *year, int *exists, int64_t *rn);
 /* Every theme row of (post, year), removed ones too, by theme. */
 typedef enum mrf_status (*hqstore_theme_fn)(void *arg, const uint8_t id[MRF_ID], const char *theme,
                                             int removed);

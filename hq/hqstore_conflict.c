@@ -132,10 +132,10 @@ static const char *const csql[C_COUNT] = {
     /* a grant by its code: through the key, in the range of ids the code stands for */
     [R_FIND_GRANT] = "SELECT id FROM grants WHERE post = ?1 AND id >= ?3 AND id < ?4 AND "
                      "code = ?2",
-    [R_YEAR_THEME] = "SELECT coalesce(year, 0) FROM themes WHERE post = ?1 AND id = ?2",
-    [R_YEAR_GRANT] = "SELECT coalesce(year, 0) FROM grants WHERE post = ?1 AND id = ?2",
-    [R_YEAR_ALLOC] = "SELECT coalesce(year, 0) FROM allocations WHERE post = ?1 AND id = ?2",
-    [R_EXISTS_PARTNER] = "SELECT 0 FROM partners WHERE post = ?1 AND id = ?2",
+    [R_YEAR_THEME] = "SELECT coalesce(year, 0), rn FROM themes WHERE post = ?1 AND id = ?2",
+    [R_YEAR_GRANT] = "SELECT coalesce(year, 0), rn FROM grants WHERE post = ?1 AND id = ?2",
+    [R_YEAR_ALLOC] = "SELECT coalesce(year, 0), rn FROM allocations WHERE post = ?1 AND id = ?2",
+    [R_EXISTS_PARTNER] = "SELECT 0, rn FROM partners WHERE post = ?1 AND id = ?2",
     [R_THEME_ROWS] = "SELECT id, coalesce(theme, ''), removed FROM themes WHERE post = ?1 AND "
                      "year = ?2 ORDER BY theme",
     /* a live grant (not removed, not cancelled) whose theme is not one of the year's */
@@ -679,7 +679,7 @@ enum mrf_status hqstore_column_clock(struct hqstore *s, const char *post, enum s
 }
 
 enum mrf_status hqstore_row_year(struct hqstore *s, const char *post, enum sync_table t,
-                                 const uint8_t id[MRF_ID], int *year, int *exists)
+                                 const uint8_t id[MRF_ID], int *year, int *exists, int64_t *rn)
 {
     int i = t == ST_THEMES     ? R_YEAR_THEME
             : t == ST_GRANTS   ? R_YEAR_GRANT
@@ -691,6 +691,8 @@ enum mrf_status hqstore_row_year(struct hqstore *s, const char *post, enum sync_
     *year = 0;
     if (exists != NULL)
         *exists = 0;
+    if (rn != NULL)
+        *rn = 0;
     if (st == NULL)
         return MRF_E_IO;
     sqlite3_bind_text(st, 1, post, -1, SQLITE_STATIC);
@@ -700,6 +702,8 @@ enum mrf_status hqstore_row_year(struct hqstore *s, const char *post, enum sync_
         *year = sqlite3_column_int(st, 0);
         if (exists != NULL)
             *exists = 1;
+        if (rn != NULL)
+            *rn = sqlite3_column_int64(st, 1);
     }
     sqlite3_reset(st);
     return r == SQLITE_ROW || r == SQLITE_DONE ? MRF_OK : hqs_fail(s, "reading a row's year");

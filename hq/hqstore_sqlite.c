@@ -795,11 +795,11 @@ enum mrf_status hqstore_apply(struct hqstore *s, const char *post, const struct 
 {
     struct merge_prior prior;
 
-    return hqstore_apply_prior(s, post, op, applied, &prior);
+    return hqstore_apply_prior(s, post, op, 0, applied, &prior);
 }
 
 enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const struct sync_op *op,
-                                    int *applied, struct merge_prior *prior)
+                                    int64_t known, int *applied, struct merge_prior *prior)
 {
     enum merge_outcome outcome;
     enum mrf_status rc;
@@ -810,7 +810,7 @@ enum mrf_status hqstore_apply_prior(struct hqstore *s, const char *post, const s
     *applied = 0;
     if (hqs_merge(s) == NULL)
         return MRF_E_IO;
-    rc = merge_apply_prior(s->merge, post, op, &outcome, prior, &s->err);
+    rc = merge_apply_prior(s->merge, post, op, known, &outcome, prior, &s->err);
     if (rc == MRF_E_IO)
         hqs_note_full(s);
     if (rc != MRF_OK || outcome != MERGE_APPLIED)

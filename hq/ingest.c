@@ -265,6 +265,7 @@ static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, i
     struct merge_prior prior;
     int64_t cursor = in->req.seen; /* what the writes had seen (v2; the cursor if not told) */
     enum mrf_status rc = MRF_OK;
+    int64_t rn;
     int applied;
 
     if (in->req.version < 2) /* a version-1 cursor is HQ's global sequence */
@@ -275,9 +276,9 @@ static enum mrf_status apply_ops(struct ingest *in, const struct sync_op *ops, i
     hq_touch_facts(t, facts, nfacts);
     in->own_first = in->own_last = 0; /* this transaction's run only */
     for (int i = 0; rc == MRF_OK && i < nops; i++) {
-        rc = hq_conflict_before(in->s, t, &ops[i]);
+        rc = hq_conflict_before(in->s, t, &ops[i], &rn);
         if (rc == MRF_OK)
-            rc = hqstore_apply_prior(in->s, in->dev.post, &ops[i], &applied, &prior);
+            rc = hqstore_apply_prior(in->s, in->dev.post, &ops[i], rn, &applied, &prior);
         if (rc == MRF_E_RULE)
             rc = MRF_E_INTERNAL;
         if (rc == MRF_OK)

@@ -87,12 +87,13 @@ enum mrf_status hq_rows_check(struct hqstore *s, const char *post, const struct 
         enum sync_table t = (enum sync_table)p[i].tbl;
         uint32_t have = 0, need = needed_mask(t);
         int year, exists;
+        int64_t rn;
 
         for (j = i; j < nops && by_row(&p[i], &p[j]) == 0; j++)
             have |= 1u << p[j].col;
         if ((have & need) == need)
             continue;
-        rc = hqstore_row_year(s, post, t, p[i].id, &year, &exists);
+        rc = hqstore_row_year(s, post, t, p[i].id, &year, &exists, &rn);
         if (rc == MRF_OK && !exists)
             reason(t, p[i].id, need & ~have, why, n);
         if (rc == MRF_OK) { /* rows come in (table, id) order: so do their facts */
@@ -104,6 +105,7 @@ enum mrf_status hq_rows_check(struct hqstore *s, const char *post, const struct 
             memcpy(f->id, p[i].id, MRF_ID);
             f->year = year;
             f->exists = exists;
+            f->rn = rn;
         }
     }
     x_free(p);

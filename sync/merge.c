@@ -43,6 +43,7 @@ struct merge {
     sqlite3_stmt *q[M_COUNT];
     int in_row; /* clocks in the rows themselves (HQ), not in clock_rows (a device) */
     sqlite3_stmt *clock_get[ST_COUNT][CLOCK_COLS], *clock_put[CLOCK_COLS], *clock_set[CLOCK_COLS];
+    sqlite3_stmt *clock_by_rn[ST_COUNT][CLOCK_COLS]; /* the same by a known row number (HQ) */
     sqlite3_stmt *clock_restamp[ST_COUNT][CLOCK_COLS];
     sqlite3_stmt *row_insert[ST_COUNT];
     sqlite3_stmt *col_update[ST_COUNT][MAX_COLS];
@@ -130,6 +131,7 @@ void merge_free(struct merge *m)
         sqlite3_finalize(m->clock_set[k]);
         for (int t = 0; t < ST_COUNT; t++) {
             sqlite3_finalize(m->clock_get[t][k]);
+            sqlite3_finalize(m->clock_by_rn[t][k]);
             sqlite3_finalize(m->clock_restamp[t][k]);
         }
     }
@@ -296,15 +298,18 @@ static enum mrf_status writer_device(struct merge *m, sqlite3_int64 n, uint8_t d
 }
 
 /* merge_clock, and *row whether the row has a clock entry at all (for any column); with the
- * clocks in the rows, whether the row is there. */
+ * clocks in the rows, whether the row is there, and *rn its number. known: the row's number if
+ * the caller read it (0 if not): the row is then read by its number, one descent of the table
+ * instead of one of the random (post, id) index and one of the table; a number that does not
+ * name (post, id)'s row is not used. */
 static enum mrf_status clock_read(struct merge *m, const char *post, enum sync_table t,
-                                  const uint8_t id[MRF_ID], int col, hlc_t *clock,
-                                  uint8_t device[MRF_ID], int *found, int *row, sqlite3_int64 *rn,
-                                  struct mrf_error *err)
+                                  const uint8_t id[MRF_ID], int col, sqlite3_int64 known,
+                                  hlc_t *clock, uint8_t device[MRF_ID], int *found, int *row,
+                                  sqlite3_int64 *rn, struct mrf_error *err)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     sqlite3_int64 writer = 0;
-    int rc;
+    int rc = SQLITE_DONE;
 
     *clock = 0;
     *found = 0;
@@ -313,18 +318,32 @@ static enum mrf_status clock_read(struct merge *m, const char *post, enum sync_t
     memset(device, 0, MRF_ID);
     if (col < 0 || col >= CLOCK_COLS || sync_table_get(t) == NULL)
         return bad_column(err);
-    if (m->in_row)
-        s = prep(m, &m->clock_get[t][col], err,
-                 "SELECT c%d, w%d, rn FROM %s WHERE post = ?1 AND id = ?3", col, col,
+    if (m->in_row && known > 0) {
+        s = prep(m, &m->clock_by_rn[t][col], err,
+                 "SELECT c%d, w%d, rn FROM %s WHERE rn = ?4 AND post = ?1 AND id = ?3", col, col,
                  sync_table_get(t)->name);
-    else
-        s = prep(m, &m->clock_get[t][col], err,
-                 "SELECT c%d, w%d FROM clock_rows WHERE post = ?1 AND tbl = ?2 AND id = ?3", col,
-                 col);
-    if (s == NULL)
-        return MRF_E_IO;
-    bind_row(s, post, t, id);
-    rc = sqlite3_step(s);
+        if (s == NULL)
+            return MRF_E_IO;
+        bind_row(s, post, t, id);
+        sqlite3_bind_int64(s, 4, known);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE) /* not that row's number: by (post, id) */
+            sqlite3_reset(s);
+    }
+    if (rc == SQLITE_DONE) {
+        if (m->in_row)
+            s = prep(m, &m->clock_get[t][col], err,
+                     "SELECT c%d, w%d, rn FROM %s WHERE post = ?1 AND id = ?3", col, col,
+                     sync_table_get(t)->name);
+        else
+            s = prep(m, &m->clock_get[t][col], err,
+                     "SELECT c%d, w%d FROM clock_rows WHERE post = ?1 AND tbl = ?2 AND id = ?3",
+                     col, col);
+        if (s == NULL)
+            return MRF_E_IO;
+        bind_row(s, post, t, id);
+        rc = sqlite3_step(s);
+    }
     *row = rc == SQLITE_ROW;
     if (rc == SQLITE_ROW && m->in_row)
         *rn = sqlite3_column_int64(s, 2);
@@ -346,7 +365,7 @@ enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t
     sqlite3_int64 rn;
     int row;
 
-    return clock_read(m, post, t, id, col, clock, device, found, &row, &rn, err);
+    return clock_read(m, post, t, id, col, 0, clock, device, found, &row, &rn, err);
 }
 
 enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync_op *op,
@@ -354,13 +373,16 @@ enum mrf_status merge_apply(struct merge *m, const char *post, const struct sync
 {
     struct merge_prior prior;
 
-    return merge_apply_prior(m, post, op, out, &prior, err);
+    return merge_apply_prior(m, post, op, 0, out, &prior, err);
 }
 
-/* Writes op's value, clock and writer into its row in one statement (clocks in the rows). */
+/* Writes op's value, clock and writer into its row in one statement (clocks in the rows). The
+ * row is named by its number rn, which the clock read or the insert just gave: a rowid lookup,
+ * not a second descent of the random (post, id) index per op (docs/DECISIONS.md, "One descent
+ * of the id index per op"); post and id are checked on the row found. */
 static enum mrf_status write_in_row(struct merge *m, const char *post, const struct sync_op *op,
-                                    const struct sync_table_desc *d, enum merge_outcome *out,
-                                    struct mrf_error *err)
+                                    const struct sync_table_desc *d, sqlite3_int64 rn,
+                                    enum merge_outcome *out, struct mrf_error *err)
 {
     sqlite3_int64 writer = 0;
     enum mrf_status st = writer_number(m, op->device, &writer, err);
@@ -368,9 +390,11 @@ static enum mrf_status write_in_row(struct merge *m, const char *post, const str
 
     if (st != MRF_OK)
         return st;
+    if (rn <= 0)
+        return mrf_error_set(err, MRF_E_INTERNAL, "merge: a row to write has no number");
     s = prep(m, &m->col_update[op->tbl][op->col], err,
-             "UPDATE %s SET %s = ?1, c%d = ?4, w%d = ?5 WHERE post = ?2 AND id = ?3", d->name,
-             d->cols[op->col].name, op->col, op->col);
+             "UPDATE %s SET %s = ?1, c%d = ?4, w%d = ?5 WHERE rn = ?6 AND post = ?2 AND id = ?3",
+             d->name, d->cols[op->col].name, op->col, op->col);
     if (s == NULL)
         return MRF_E_IO;
     sync_value_bind(s, 1, &op->v);
@@ -378,6 +402,7 @@ static enum mrf_status write_in_row(struct merge *m, const char *post, const str
     sqlite3_bind_blob(s, 3, op->id, MRF_ID, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, (sqlite3_int64)op->clock);
     sqlite3_bind_int64(s, 5, writer);
+    sqlite3_bind_int64(s, 6, rn);
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(m, err, "cannot write a column");
     if (sqlite3_changes(m->db) != 1) {
@@ -391,8 +416,8 @@ static enum mrf_status write_in_row(struct merge *m, const char *post, const str
 }
 
 enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struct sync_op *op,
-                                  enum merge_outcome *out, struct merge_prior *prior,
-                                  struct mrf_error *err)
+                                  sqlite3_int64 known, enum merge_outcome *out,
+                                  struct merge_prior *prior, struct mrf_error *err)
 {
     const struct sync_table_desc *d = sync_table_get(op->tbl);
     sqlite3_stmt *s;
@@ -415,8 +440,8 @@ enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struc
         row = 1;
         prior->row = m->last_rn;
     } else {
-        st = clock_read(m, post, op->tbl, op->id, op->col, &cur, cur_dev, &found, &row, &prior->row,
-                        err);
+        st = clock_read(m, post, op->tbl, op->id, op->col, known, &cur, cur_dev, &found, &row,
+                        &prior->row, err);
         if (st != MRF_OK)
             return st;
     }
@@ -434,7 +459,7 @@ enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struc
     if (found && hlc_cmp(op->clock, op->device, cur, cur_dev) <= 0)
         return MRF_OK; /* stale */
     if (m->in_row)
-        return write_in_row(m, post, op, d, out, err);
+        return write_in_row(m, post, op, d, prior->row, out, err);
 
     s = prep(m, &m->col_update[op->tbl][op->col], err,
              "UPDATE %s SET %s = ?1 WHERE post = ?2 AND id = ?3", d->name, d->cols[op->col].name);

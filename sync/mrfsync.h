@@ -299,9 +299,12 @@ struct merge_prior {
     uint8_t device[MRF_ID];
     sqlite3_int64 row;
 };
+/* known: the row's number if the caller read it in this transaction, 0 if not (a store
+ * that numbers its rows then reads the row by it; a number that does not name (post, id)'s
+ * row is not used). */
 enum mrf_status merge_apply_prior(struct merge *m, const char *post, const struct sync_op *op,
-                                  enum merge_outcome *out, struct merge_prior *prior,
-                                  struct mrf_error *err);
+                                  sqlite3_int64 known, enum merge_outcome *out,
+                                  struct merge_prior *prior, struct mrf_error *err);
 /* The clock and writer of a column's last write in post. OUT: *found 0 (and *clock 0) if the
  * column was never written. */
 enum mrf_status merge_clock(struct merge *m, const char *post, enum sync_table t,

@@ -515,6 +515,17 @@ static long stmt_count(const char *sql, int what)
     return -1;
 }
 
+/* The runs of the statement holding `sql` since the last call for it; 0 if it was never
+ * prepared. */
+static long stmt_runs(const char *sql)
+{
+    for (sqlite3_stmt *q = sqlite3_next_stmt(store->db, NULL); q != NULL;
+         q = sqlite3_next_stmt(store->db, q))
+        if (sqlite3_sql(q) != NULL && strstr(sqlite3_sql(q), sql) != NULL)
+            return sqlite3_stmt_status(q, SQLITE_STMTSTATUS_RUN, 1);
+    return 0;
+}
+
 static long stmt_steps(const char *sql)
 {
     return stmt_count(sql, SQLITE_STMTSTATUS_VM_STEP);
@@ -522,12 +533,18 @@ static long stmt_steps(const char *sql)
 
 static long changeset_ticks(struct hqtest_device *d, const char *ops);
 
-/* An edit of a grant HQ holds reads the grant's year once: the check that new rows are whole
- * reads it (the edit lacks the columns a new row needs) and hands it to the conflict checks,
- * which read it twice before (hq_touch_facts). */
+/* An edit of a grant HQ holds finds the grant by its (post, id) key once: the check that new
+ * rows are whole reads its year and number (the edit lacks the columns a new row needs) and
+ * hands them to the conflict checks, which read it twice before (hq_touch_facts), and to the
+ * merge, which then reads the column's clock and writes the value by the row's number: each
+ * was another descent of the random (post, id) index per op (docs/DECISIONS.md, "One
+ * descent of the id index per op"). */
 START_TEST(edited_row_read_once)
 {
-    static const char year[] = "SELECT coalesce(year, 0) FROM grants WHERE post = ?1 AND id = ?2";
+    static const char year[] =
+        "SELECT coalesce(year, 0), rn FROM grants WHERE post = ?1 AND id = ?2";
+    static const char clock_by_key[] = "SELECT c3, w3, rn FROM grants WHERE post = ?1 AND id = ?3";
+    static const char clock_by_rn[] = "SELECT c3, w3, rn FROM grants WHERE rn = ?4";
     struct hqtest_device a;
     uint8_t(*ids)[MRF_ID] = xcalloc(100, MRF_ID);
     struct buf ops;
@@ -539,9 +556,13 @@ START_TEST(edited_row_read_once)
     for (int i = 0; i < 100; i++)
         add_int(&a, &ops, ST_GRANTS, ids[i], 3, 777000 + i);
     stmt_count(year, SQLITE_STMTSTATUS_RUN);
+    stmt_runs(clock_by_key);
+    stmt_runs(clock_by_rn);
     a.cursor = count("SELECT max(pseq) FROM oplog WHERE post = 'NAI'");
     changeset_ticks(&a, ops.data);
     ck_assert_int_eq(stmt_count(year, SQLITE_STMTSTATUS_RUN), 100);
+    ck_assert_int_eq(stmt_runs(clock_by_key), 0);
+    ck_assert_int_eq(stmt_runs(clock_by_rn), 100);
     ck_assert_int_eq(
         count("SELECT count(*) FROM grants WHERE amount_cents BETWEEN 777000 AND 777099"), 100);
     buf_release(&ops);
