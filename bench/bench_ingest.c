@@ -31,7 +31,9 @@
  * of new grants and SETS of edited amounts of existing grants are timed, each kind from an
  * empty write-ahead log and with the checkpoint that copies its pages into the store, OTHER's grant
  * list is timed (median of 5), and, for sizes up to 100k ops, a fresh device of POST pulls
- * everything (per-op time). Prints key=value lines, sizes named by their op count. */
+ * everything (per-op time). Before each checkpoint, the pages the timed change sets wrote are
+ * counted by the table or index they belong to (wal_pages_print). Prints key=value lines,
+ * sizes named by their op count. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,6 +539,89 @@ static void cache_print(struct hqstore *s, long long size, const char *kind, int
            hit + miss > 0 ? (double)hit / (hit + miss) : 0);
 }
 
+/* Big-endian 32-bit word at p (the write-ahead log's header and frame headers). */
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The pages the timed change sets wrote, by the table or index each belongs to: read from
+ * the write-ahead log before its checkpoint (frames of the log's current salt, SQLite's file
+ * format, section 4), each page named through dbstat. Prints, per commit, the pages of each
+ * table or index that wrote at least one a commit on average: where a change set's durable
+ * commit spends its bytes, a count the machine's load does not move. */
+static void wal_pages_print(struct hqstore *s, long long size, const char *kind)
+{
+    enum { MAXB = 160 };
+    struct {
+        char name[64];
+        long pages;
+    } b[MAXB];
+    int nb = 0;
+    char *path = xasprintf("%s-wal", sqlite3_db_filename(s->db, "main"));
+    FILE *f = fopen(path, "rb");
+    unsigned char hdr[32], fh[24];
+    unsigned char *page = NULL;
+    uint32_t *pgnos = NULL;
+    unsigned char *owner = NULL; /* page number -> b[] */
+    int64_t npages;
+    long nframes = 0, cap = 0, commits = 0;
+    uint32_t ps;
+    sqlite3_stmt *st = NULL;
+
+    if (f == NULL || fread(hdr, 1, sizeof hdr, f) != sizeof hdr)
+        goto out;
+    ps = be32(hdr + 8);
+    page = xcalloc(1, ps == 1 ? 65536 : ps);
+    while (fread(fh, 1, sizeof fh, f) == sizeof fh && fread(page, 1, ps, f) == ps) {
+        if (memcmp(fh + 8, hdr + 16, 8) != 0)
+            break; /* a frame of an earlier log, behind a checkpoint's restart */
+        if (nframes == cap) {
+            cap = cap ? 2 * cap : 4096;
+            pgnos = xrealloc(pgnos, (size_t)cap * sizeof *pgnos);
+        }
+        pgnos[nframes++] = be32(fh);
+        commits += be32(fh + 4) != 0;
+    }
+    /* each page's owner, once: dbstat has no lookup by page number */
+    npages = one_int(s, "PRAGMA page_count") + 1;
+    owner = xcalloc((size_t)npages, 1);
+    str_copy(b[nb].name, "(free)", sizeof b[nb].name);
+    b[nb++].pages = 0;
+    if (commits == 0 ||
+        sqlite3_prepare_v2(s->db, "SELECT pageno, name FROM dbstat", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t pg = sqlite3_column_int64(st, 0);
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        int k;
+
+        for (k = 0; k < nb && strcmp(b[k].name, name) != 0; k++)
+            ;
+        if (k == nb && nb < MAXB) {
+            str_copy(b[nb].name, name, sizeof b[nb].name);
+            b[nb++].pages = 0;
+        }
+        if (k < nb && pg > 0 && pg < npages)
+            owner[pg] = (unsigned char)k;
+    }
+    for (long i = 0; i < nframes; i++)
+        b[pgnos[i] < npages ? owner[pgnos[i]] : 0].pages++;
+    printf("at_%lld_%s_wal_pages_per_commit=%.1f\n", size, kind, (double)nframes / (double)commits);
+    for (int k = 0; k < nb; k++)
+        if (b[k].pages >= commits)
+            printf("at_%lld_%s_wal_pages_of_%s=%.1f\n", size, kind, b[k].name,
+                   (double)b[k].pages / (double)commits);
+out:
+    sqlite3_finalize(st);
+    if (f != NULL)
+        fclose(f);
+    x_free(page);
+    x_free(pgnos);
+    x_free(owner);
+    x_free(path);
+}
+
 /* Copies every page the timed change sets left in the write-ahead log into the store (what
  * SQLite's automatic checkpoints do now and then, on some change set's time): the ms it took,
  * which the figures count with the change sets, so a size pays for the pages its change sets
@@ -586,7 +671,7 @@ static int scale_main(int argc, char **argv)
 
     for (int a = 6; a < argc; a++) {
         long long size = atoll(argv[a]);
-        double *t = xcalloc((size_t)sets, sizeof *t), lt[5], tot = 0, cpu;
+        double *t = xcalloc((size_t)sets, sizeof *t), lt[5], tot = 0, cpu, w0;
         int64_t pulled;
         int n, requests;
 
@@ -601,22 +686,28 @@ static int scale_main(int argc, char **argv)
         cpu = cpu_ms();
         for (k = 0; k < sets; k++)
             tot += t[k] = ingest_one(&d, s, &id, ops, OPS_PER_SET, 0, 0, &json, &env);
+        cache_print(s, size, "new", sets);
+        w0 = cpu_ms(); /* what the reading of the log costs is not the change sets' */
+        wal_pages_print(s, size, "new");
+        cpu += cpu_ms() - w0;
         tot += checkpoint_ms(s, size, "new");
         printf("at_%lld_new_cpu_ms_per_set=%.2f\n", size, (cpu_ms() - cpu) / sets);
         printf("at_%lld_new_ops_per_s=%.0f\n", size, sets * OPS_PER_SET / (tot / 1e3));
         printf("at_%lld_new_median_ms=%.2f\n", size, median(t, sets));
-        cache_print(s, size, "new", sets);
         cache_reset(s);
         tot = 0;
         cpu = cpu_ms();
         for (k = 0; k < sets; k++)
             tot += t[k] =
                 ingest_one(&d, s, &id, ops, OPS_PER_SET, 1, (int)(logged / 1000) + k, &json, &env);
+        cache_print(s, size, "existing", sets);
+        w0 = cpu_ms(); /* what the reading of the log costs is not the change sets' */
+        wal_pages_print(s, size, "existing");
+        cpu += cpu_ms() - w0;
         tot += checkpoint_ms(s, size, "existing");
         printf("at_%lld_existing_cpu_ms_per_set=%.2f\n", size, (cpu_ms() - cpu) / sets);
         printf("at_%lld_existing_ops_per_s=%.0f\n", size, sets * OPS_PER_SET / (tot / 1e3));
         printf("at_%lld_existing_median_ms=%.2f\n", size, median(t, sets));
-        cache_print(s, size, "existing", sets);
         logged += 2LL * sets * OPS_PER_SET;
 
         for (k = 0; k < 5; k++) {

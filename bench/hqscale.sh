@@ -78,6 +78,18 @@ done)
 Pages read (from the file, past SQLite's page cache) and written per change set of 1,000 ops are
 SQLite's own counters for HQ's handle: counts, which the machine's load does not move.
 
+Where a change set's durable commit writes its pages, by table or index (pages per commit, read
+from the write-ahead log before its checkpoint; the eight that write most at $last):
+
+| table or index | new grants at $first | new grants at $last | edited amounts at $first | edited amounts at $last |
+|---|---|---|---|---|
+$(echo "$out" | sed -n "s/^at_${last}_new_wal_pages_of_\(.*\)=\(.*\)$/\2 \1/p" | sort -rn | head -n 8 |
+    while read -r _ name; do
+        w() { v=$(get "at_$1_$2_wal_pages_of_$name"); echo "${v:-<1}"; }
+        echo "| $name | $(w "$first" new) | $(w "$last" new) | $(w "$first" existing) | $(w "$last" existing) |"
+    done)
+| all | $(get "at_${first}_new_wal_pages_per_commit") | $(get "at_${last}_new_wal_pages_per_commit") | $(get "at_${first}_existing_wal_pages_per_commit") | $(get "at_${last}_existing_wal_pages_per_commit") |
+
 | figure | value | target |
 |---|---|---|
 | ingest of new grants, $last / $first | **$(sget "ingest_new_ratio_${last}_to_${first}")** | ≥ 0.8 |
