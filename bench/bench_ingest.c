@@ -22,18 +22,19 @@
  *
  * Scale mode (bench/hqscale.sh): how ingest, a grant listing and a fresh device's full pull
  * cost as HQ's store grows.
- *   bench_ingest --scale HQ_HOME POST OTHER SETS SIZE...
- * OTHER (a second post, added like POST) gets 1,000 grants first: its listing must cost the
- * same whatever POST holds. Then for each SIZE (ops in the oplog, ascending) the store is
- * filled up to SIZE with POST's new-grant change sets through hq_ingest() itself, so every
- * table is as ingest leaves it; the fill commits without waiting for the disk (synchronous =
- * OFF, which changes no byte of the content). At each size, durable again: SETS change sets
- * of new grants and SETS of edited amounts of existing grants are timed, each kind from an
- * empty write-ahead log and with the checkpoint that copies its pages into the store, OTHER's grant
- * list is timed (median of 5), and, for sizes up to 100k ops, a fresh device of POST pulls
- * everything (per-op time). Before each checkpoint, the pages the timed change sets wrote are
- * counted by the table or index they belong to (wal_pages_print). Prints key=value lines,
- * sizes named by their op count. */
+ *   bench_ingest --scale POST OTHER SETS SIZE:HQ_HOME...
+ * One store per size, each HQ_HOME made by `mrf-hq init` with POST and OTHER added. OTHER gets
+ * 1,000 grants first: its listing must cost the same whatever POST holds. Then the store is
+ * filled up to SIZE (ops in the oplog) with POST's new-grant change sets through hq_ingest()
+ * itself, so every table is as ingest leaves it; the fill commits without waiting for the disk
+ * (synchronous = OFF, which changes no byte of the content). Then, durable again, SETS change
+ * sets of new grants and then SETS of edited amounts of existing grants are timed per store,
+ * SCALE_TURN at a time, the stores taking turns (scale_main says why); each kind ends with
+ * the checkpoint that copies its pages into the store, timed with it, and before it the pages
+ * the change sets wrote are counted by the table or index they belong to (wal_pages_print).
+ * Last, per store, OTHER's grant list is timed (median of 5) and, for sizes up to 100k ops, a
+ * fresh device of POST pulls everything (per-op time). Prints key=value lines, sizes named by
+ * their op count; the file's size is the last store's (the largest). */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@
 #include "stats.h"
 
 #define OPS_PER_SET 1000
+#define SCALE_TURN 5 /* scale mode: change sets timed per store in each turn */
 #define GRANT_COLS 7 /* what `mrf grant add` writes without dates or note */
 
 static const int grant_add_cols[GRANT_COLS] = {GRANT_PARTNER, GRANT_THEME,    GRANT_YEAR,
@@ -513,30 +515,19 @@ static double pull_all(struct hqstore *s, const struct hq_identity *id, const ch
     return now_ms() - t0;
 }
 
-/* Resets s's page cache counters (SQLite's DBSTATUS, this handle only). */
-static void cache_reset(struct hqstore *s)
+/* Adds to *miss, *hit and *write the pages s read from the file (page cache misses), found in
+ * its cache and wrote since the last call, and resets SQLite's counters (DBSTATUS, this
+ * handle only): counts, not times, which the machine's load does not move. */
+static void cache_take(struct hqstore *s, long *miss, long *hit, long *write)
 {
     int cur, hi;
 
     sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_MISS, &cur, &hi, 1);
+    *miss += cur;
     sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_HIT, &cur, &hi, 1);
+    *hit += cur;
     sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_WRITE, &cur, &hi, 1);
-}
-
-/* Prints, per change set since cache_reset, the pages s read from the file (page cache
- * misses) and the pages it wrote: counts, not times, so the machine's load does not move
- * them. */
-static void cache_print(struct hqstore *s, long long size, const char *kind, int sets)
-{
-    int miss, hit, write, hi;
-
-    sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_MISS, &miss, &hi, 0);
-    sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_HIT, &hit, &hi, 0);
-    sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_WRITE, &write, &hi, 0);
-    printf("at_%lld_%s_pages_read_per_set=%.0f\n", size, kind, (double)miss / sets);
-    printf("at_%lld_%s_pages_written_per_set=%.0f\n", size, kind, (double)write / sets);
-    printf("at_%lld_%s_cache_hit_ratio=%.3f\n", size, kind,
-           hit + miss > 0 ? (double)hit / (hit + miss) : 0);
+    *write += cur;
 }
 
 /* Big-endian 32-bit word at p (the write-ahead log's header and frame headers). */
@@ -636,109 +627,179 @@ static double checkpoint_ms(struct hqstore *s, long long size, const char *kind)
     return ms;
 }
 
+/* One store of scale mode, filled to its size, then measured in turns with the others. */
+struct scale_store {
+    long long size;
+    struct hqstore *s;
+    struct hq_identity id;
+    struct dev d, o; /* the post's device that writes, the other post's */
+    int round;       /* the next round of edits */
+    struct {
+        double *ms; /* each timed change set's */
+        int n;
+        double cpu_ms;
+        long miss, hit, write;
+    } kind[2]; /* new grants, edited amounts */
+};
+
+static const char *const scale_kind[2] = {"new", "existing"};
+
+/* One change set of kind k through st's store, its wall ms; *cpu its CPU ms. */
+static double scale_one(struct scale_store *st, int k, struct sync_op *ops, struct buf *json,
+                        struct buf *env, double *cpu)
+{
+    double c0 = cpu_ms(), ms;
+
+    ms = ingest_one(&st->d, st->s, &st->id, ops, OPS_PER_SET, k, st->round, json, env);
+    st->round += k;
+    *cpu = cpu_ms() - c0;
+    return ms;
+}
+
+/* A store at size: opened in home, the other post's 1,000 grants, then the post's new grants
+ * up to size ops in its oplog (without waiting for the disk: synchronous = OFF changes no
+ * byte of the content), then durable again with an empty write-ahead log. */
+static void scale_fill(struct scale_store *st, const char *home, const char *post,
+                       const char *other, struct sync_op *ops, struct buf *json, struct buf *env)
+{
+    struct hq_limits unbounded = {0, HQ_OPS_BOUND_MAX};
+    int64_t logged;
+
+    bench_hq_open(home, &st->s, &st->id);
+    if (hqstore_limits_set(st->s, &unbounded) != MRF_OK)
+        bench_die("limits", hqstore_errmsg(st->s));
+    if (getenv("HQSCALE_PRAGMA") != NULL)
+        pragma(st->s, getenv("HQSCALE_PRAGMA"));
+    dev_new(&st->o, st->s, other);
+    post_setup(st->s, &st->o);
+    pragma(st->s, "PRAGMA synchronous = OFF");
+    for (int k = 0; k < 7; k++) /* 1,000 grants of the other post */
+        ingest_one(&st->o, st->s, &st->id, ops, OPS_PER_SET, 0, k, json, env);
+    dev_new(&st->d, st->s, post);
+    post_setup(st->s, &st->d);
+    for (logged = one_int(st->s, "SELECT count(*) FROM oplog_ops");
+         logged + OPS_PER_SET <= st->size; logged += OPS_PER_SET)
+        ingest_one(&st->d, st->s, &st->id, ops, OPS_PER_SET, 0, 0, json, env);
+    pragma(st->s, "PRAGMA synchronous = FULL");
+    pragma(st->s, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+/* Prints what kind k cost st: its change sets' total wall time with the checkpoint that
+ * copied their pages into the store (ops per second), the median change set, CPU and pages
+ * per change set, and where the commits wrote their pages. */
+static void scale_print(struct scale_store *st, int k)
+{
+    const char *kind = scale_kind[k];
+    double tot = 0, ckpt;
+    int n = st->kind[k].n;
+
+    wal_pages_print(st->s, st->size, kind);
+    ckpt = checkpoint_ms(st->s, st->size, kind);
+    for (int i = 0; i < n; i++)
+        tot += st->kind[k].ms[i];
+    printf("at_%lld_%s_ops_per_s=%.0f\n", st->size, kind, n * OPS_PER_SET / ((tot + ckpt) / 1e3));
+    printf("at_%lld_%s_median_ms=%.2f\n", st->size, kind, median(st->kind[k].ms, n));
+    printf("at_%lld_%s_cpu_ms_per_set=%.2f\n", st->size, kind, st->kind[k].cpu_ms / n);
+    printf("at_%lld_%s_pages_read_per_set=%.0f\n", st->size, kind, (double)st->kind[k].miss / n);
+    printf("at_%lld_%s_pages_written_per_set=%.0f\n", st->size, kind,
+           (double)st->kind[k].write / n);
+    printf("at_%lld_%s_cache_hit_ratio=%.3f\n", st->size, kind,
+           st->kind[k].hit + st->kind[k].miss > 0
+               ? (double)st->kind[k].hit / (double)(st->kind[k].hit + st->kind[k].miss)
+               : 0);
+}
+
 static int scale_main(int argc, char **argv)
 {
-    struct hqstore *s = NULL;
-    struct hq_identity id = {0};
-    struct dev d, o;
+    struct scale_store *st;
     struct sync_op *ops = xcalloc(OPS_PER_SET, sizeof *ops);
     struct buf json, env;
-    int64_t logged = 0; /* ops in the oplog */
-    int sets, k;
+    int sets, nst = argc - 5, blocks;
 
-    if (argc < 7 || (sets = atoi(argv[5])) < 1)
-        bench_die("usage", "bench_ingest --scale HQ_HOME POST OTHER SETS SIZE...");
-    bench_hq_open(argv[2], &s, &id);
-    {
-        struct hq_limits unbounded = {0, HQ_OPS_BOUND_MAX};
-        if (hqstore_limits_set(s, &unbounded) != MRF_OK)
-            bench_die("limits", hqstore_errmsg(s));
-    }
+    if (argc < 6 || (sets = atoi(argv[4])) < 1)
+        bench_die("usage", "bench_ingest --scale POST OTHER SETS SIZE:HQ_HOME...");
     buf_init(&json, WIRE_JSON_MAX);
     buf_init(&env, ENV_MAX);
-    if (getenv("HQSCALE_PRAGMA") != NULL)
-        pragma(s, getenv("HQSCALE_PRAGMA"));
+    st = xcalloc((size_t)nst, sizeof *st);
+    for (int i = 0; i < nst; i++) {
+        char *home = strchr(argv[5 + i], ':');
+        if (home == NULL || (st[i].size = atoll(argv[5 + i])) <= 0)
+            bench_die("usage", "bench_ingest --scale POST OTHER SETS SIZE:HQ_HOME...");
+        scale_fill(&st[i], home + 1, argv[2], argv[3], ops, &json, &env);
+        for (int k = 0; k < 2; k++)
+            st[i].kind[k].ms = xcalloc((size_t)sets, sizeof(double));
+    }
+    printf("other_post_grants=%d\nchangesets_timed=%d\nops_per_changeset=%d\n", st[0].o.ngrants,
+           sets, OPS_PER_SET);
+    printf("changesets_per_turn=%d\n", SCALE_TURN);
 
-    dev_new(&o, s, argv[4]);
-    post_setup(s, &o);
-    for (k = 0; k < 7; k++) /* 1,000 grants of the other post */
-        ingest_one(&o, s, &id, ops, OPS_PER_SET, 0, k, &json, &env);
-    dev_new(&d, s, argv[3]);
-    post_setup(s, &d);
-    logged = one_int(s, "SELECT count(*) FROM oplog_ops");
-    printf("other_post_grants=%d\nchangesets_timed=%d\nops_per_changeset=%d\n", o.ngrants, sets,
-           OPS_PER_SET);
+    /* Each kind in turns: SCALE_TURN change sets per store, the stores in one order then the
+     * other, each turn after an untimed change set that brings the store's pages back into
+     * the CPU's caches. The machine's speed drifts by a third over seconds here; in turns,
+     * every size meets the same drift, so their ratios hold what the sizes do. */
+    blocks = (sets + SCALE_TURN - 1) / SCALE_TURN;
+    for (int k = 0; k < 2; k++) {
+        for (int b = 0; b < blocks; b++)
+            for (int j = 0; j < nst; j++) {
+                struct scale_store *x = &st[b % 2 == 0 ? j : nst - 1 - j];
+                double cpu;
+                long none = 0, nothing = 0, nil = 0;
 
-    for (int a = 6; a < argc; a++) {
-        long long size = atoll(argv[a]);
-        double *t = xcalloc((size_t)sets, sizeof *t), lt[5], tot = 0, cpu, w0;
+                scale_one(x, k, ops, &json, &env, &cpu); /* untimed */
+                cache_take(x->s, &none, &nothing, &nil);
+                for (int i = 0; i < SCALE_TURN && x->kind[k].n < sets; i++) {
+                    x->kind[k].ms[x->kind[k].n++] = scale_one(x, k, ops, &json, &env, &cpu);
+                    x->kind[k].cpu_ms += cpu;
+                }
+                cache_take(x->s, &x->kind[k].miss, &x->kind[k].hit, &x->kind[k].write);
+            }
+        for (int i = 0; i < nst; i++)
+            scale_print(&st[i], k);
+    }
+
+    for (int i = 0; i < nst; i++) {
+        struct scale_store *x = &st[i];
+        double lt[5];
         int64_t pulled;
-        int n, requests;
+        int n = 0, requests;
 
-        pragma(s, "PRAGMA synchronous = OFF");
-        while (logged + OPS_PER_SET <= size) {
-            ingest_one(&d, s, &id, ops, OPS_PER_SET, 0, 0, &json, &env);
-            logged += OPS_PER_SET;
-        }
-        pragma(s, "PRAGMA synchronous = FULL");
-        pragma(s, "PRAGMA wal_checkpoint(TRUNCATE)");
-        cache_reset(s);
-        cpu = cpu_ms();
-        for (k = 0; k < sets; k++)
-            tot += t[k] = ingest_one(&d, s, &id, ops, OPS_PER_SET, 0, 0, &json, &env);
-        cache_print(s, size, "new", sets);
-        w0 = cpu_ms(); /* what the reading of the log costs is not the change sets' */
-        wal_pages_print(s, size, "new");
-        cpu += cpu_ms() - w0;
-        tot += checkpoint_ms(s, size, "new");
-        printf("at_%lld_new_cpu_ms_per_set=%.2f\n", size, (cpu_ms() - cpu) / sets);
-        printf("at_%lld_new_ops_per_s=%.0f\n", size, sets * OPS_PER_SET / (tot / 1e3));
-        printf("at_%lld_new_median_ms=%.2f\n", size, median(t, sets));
-        cache_reset(s);
-        tot = 0;
-        cpu = cpu_ms();
-        for (k = 0; k < sets; k++)
-            tot += t[k] =
-                ingest_one(&d, s, &id, ops, OPS_PER_SET, 1, (int)(logged / 1000) + k, &json, &env);
-        cache_print(s, size, "existing", sets);
-        w0 = cpu_ms(); /* what the reading of the log costs is not the change sets' */
-        wal_pages_print(s, size, "existing");
-        cpu += cpu_ms() - w0;
-        tot += checkpoint_ms(s, size, "existing");
-        printf("at_%lld_existing_cpu_ms_per_set=%.2f\n", size, (cpu_ms() - cpu) / sets);
-        printf("at_%lld_existing_ops_per_s=%.0f\n", size, sets * OPS_PER_SET / (tot / 1e3));
-        printf("at_%lld_existing_median_ms=%.2f\n", size, median(t, sets));
-        logged += 2LL * sets * OPS_PER_SET;
-
-        for (k = 0; k < 5; k++) {
+        for (int k = 0; k < 5; k++) {
             double t0 = now_ms();
             n = 0;
-            if (hqstore_grant_list(s, o.post, 0, count_grant, &n) != MRF_OK)
-                bench_die("grant list", hqstore_errmsg(s));
+            if (hqstore_grant_list(x->s, x->o.post, 0, count_grant, &n) != MRF_OK)
+                bench_die("grant list", hqstore_errmsg(x->s));
             lt[k] = now_ms() - t0;
         }
-        printf("at_%lld_grant_list_other_ms=%.3f\nat_%lld_grant_list_other_rows=%d\n", size,
-               median(lt, 5), size, n);
-        if (size <= 100000) {
-            double ms = pull_all(s, &id, d.post, &pulled, &requests);
+        printf("at_%lld_grant_list_other_ms=%.3f\nat_%lld_grant_list_other_rows=%d\n", x->size,
+               median(lt, 5), x->size, n);
+        if (x->size <= 100000) {
+            double ms = pull_all(x->s, &x->id, x->d.post, &pulled, &requests);
             printf("at_%lld_pull_ops=%lld\nat_%lld_pull_requests=%d\nat_%lld_pull_us_per_op=%.2f\n",
-                   size, (long long)pulled, size, requests, size,
+                   x->size, (long long)pulled, x->size, requests, x->size,
                    ms * 1e3 / (double)(pulled > 0 ? pulled : 1));
         }
         fflush(stdout);
-        x_free(t);
     }
-    printf("oplog_ops=%lld\n", (long long)one_int(s, "SELECT count(*) FROM oplog_ops"));
-    printf("page_size=%lld\npage_count=%lld\nfreelist_count=%lld\n",
-           (long long)one_int(s, "PRAGMA page_size"), (long long)one_int(s, "PRAGMA page_count"),
-           (long long)one_int(s, "PRAGMA freelist_count"));
+    { /* the largest store's size on disk (the last named) */
+        struct hqstore *s = st[nst - 1].s;
+        printf("oplog_ops=%lld\n", (long long)one_int(s, "SELECT count(*) FROM oplog_ops"));
+        printf("page_size=%lld\npage_count=%lld\nfreelist_count=%lld\n",
+               (long long)one_int(s, "PRAGMA page_size"),
+               (long long)one_int(s, "PRAGMA page_count"),
+               (long long)one_int(s, "PRAGMA freelist_count"));
+    }
+    for (int i = 0; i < nst; i++) {
+        for (int k = 0; k < 2; k++)
+            x_free(st[i].kind[k].ms);
+        dev_free(&st[i].d);
+        dev_free(&st[i].o);
+        hqstore_close(st[i].s);
+        mrf_secrets_free(st[i].id.keys);
+    }
+    x_free(st);
     buf_release(&json);
     buf_release(&env);
-    dev_free(&d);
-    dev_free(&o);
     x_free(ops);
-    hqstore_close(s);
-    mrf_secrets_free(id.keys);
     return 0;
 }
 

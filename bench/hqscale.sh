@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # bench/hqscale.sh BUILD_DIR [--markdown] [SIZES] : how HQ's costs grow with its store. One HQ
-# store is filled with one post's new-grant change sets through hq_ingest() itself (bench_ingest
-# --scale) to each size in turn (ops in the oplog; default 10k, 100k and 1M); at each size it
-# times change sets of new grants and of edited amounts (durable commits, as the server makes
-# them), the grant list of another post whose 1,000 grants do not change, and, up to 100k, a
-# fresh device's full pull. Then HQ's bytes per op: the whole file (page_count x page_size /
-# ops) and each table and index (SQLite's dbstat, through Python's sqlite3). The figures are
-# ratios against the smallest size of the same run. With --markdown it prints
+# store per size (ops in the oplog; default 10k, 100k and 1M), each filled with one post's
+# new-grant change sets through hq_ingest() itself (bench_ingest --scale); then change sets of
+# new grants and of edited amounts (durable commits, as the server makes them) are timed in
+# turns across the stores, so that every size meets the same moments of the machine; then the
+# grant list of another post whose 1,000 grants do not change and, up to 100k, a fresh device's
+# full pull. Then HQ's bytes per op in the largest store: the whole file (page_count x
+# page_size / ops) and each table and index (SQLite's dbstat, through Python's sqlite3). The
+# figures are ratios against the smallest size of the same run. With --markdown it prints
 # docs/BENCHMARKS.md's section "HQ at scale" (bench/run.sh appends it). SETS (env
 # HQSCALE_SETS, default 30) change sets of each kind are timed per size. About three minutes
 # at the default sizes.
@@ -20,13 +21,18 @@ export MRF_ESCROW_PASSPHRASE="${MRF_ESCROW_PASSPHRASE:-bench escrow passphrase}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/mrf-hqscale.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-"$B/mrf-hq" --home "$work/hq" init --url "https://127.0.0.1:1" >/dev/null || exit 1
-"$B/mrf-hq" --home "$work/hq" post add NAI --kind bilateral >/dev/null || exit 1
-"$B/mrf-hq" --home "$work/hq" post add GVA --kind bilateral >/dev/null || exit 1
-# shellcheck disable=SC2086 # SIZES is a list
-out=$("$B/bench_ingest" --scale "$work/hq" NAI GVA "$SETS" $SIZES) || exit 1
-# dbstat: bytes of each table and index (with its free space inside pages), by name
-stat=$(python3 - "$work/hq/hq.db" <<'PY'
+stores=""
+for n in $SIZES; do
+    "$B/mrf-hq" --home "$work/hq$n" init --url "https://127.0.0.1:1" >/dev/null || exit 1
+    "$B/mrf-hq" --home "$work/hq$n" post add NAI --kind bilateral >/dev/null || exit 1
+    "$B/mrf-hq" --home "$work/hq$n" post add GVA --kind bilateral >/dev/null || exit 1
+    stores="$stores $n:$work/hq$n"
+done
+# shellcheck disable=SC2086 # stores is a list
+out=$("$B/bench_ingest" --scale NAI GVA "$SETS" $stores) || exit 1
+# dbstat of the largest store: bytes of each table and index (with its free space inside
+# pages), by name
+stat=$(python3 - "$work/hq${SIZES##* }/hq.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 ops = db.execute("SELECT count(*) FROM oplog_ops").fetchone()[0]
@@ -61,11 +67,15 @@ sget() { echo "$summary" | sed -n "s/^$1=//p"; }
 cat <<MD
 ## HQ at scale (bench/hqscale.sh)
 
-One HQ store grows with one post's new-grant change sets, each taken by \`hq_ingest()\` (1,000
-ops); at each size (ops in the oplog) $SETS change sets of each kind are timed with durable
-commits, as \`mrf-hq serve\` makes them. Another post's 1,000 grants stay as they are: its
-\`grant list\` must not cost more as the first post grows. A fresh device's full pull is timed
-up to 100k ops. Ratios are against the smallest size of the same run.
+One HQ store per size (ops in the oplog), filled with one post's new-grant change sets, each
+taken by \`hq_ingest()\` (1,000 ops). Then $SETS change sets of each kind are timed per size with
+durable commits, as \`mrf-hq serve\` makes them, $(get changesets_per_turn) at a time with the
+stores taking turns, each turn after one untimed change set: this machine's speed drifts by a
+third within seconds (the same 30 change sets at 10k took 10 to 17 ms each from one run to the
+next), and in turns every size meets the same drift. Ops/s count every timed change set and the
+checkpoint that copies its pages into the store. Another post's 1,000 grants stay as they are:
+its \`grant list\` must not cost more as the first post grows. A fresh device's full pull is
+timed up to 100k ops. Ratios are against the smallest size of the same run.
 
 | ops in HQ's oplog | new grants ops/s | pages read / written per change set | edited amounts ops/s | pages read / written | other post's grant list | fresh device's pull per op |
 |---|---|---|---|---|---|---|
