@@ -1132,6 +1132,75 @@ START_TEST(hqstore_oplog_keeps_each_posts_sequence)
 }
 END_TEST
 
+/* The row number a caller hands the merge (hqstore_apply_prior's known, read by
+ * hqstore_row_year) is only a shortcut: a number that names another post's row with the same
+ * id, or no row at all, costs a lookup by (post, id) and never writes the other row. */
+static int64_t amount_of(struct hqstore *st, const char *post, const uint8_t id[MRF_ID])
+{
+    sqlite3_stmt *q = NULL;
+    int64_t v = -1;
+
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(st->db, "SELECT amount_cents FROM grants WHERE post = ?1 AND id = ?2",
+                           -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(q, 1, post, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, id, MRF_ID, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+static void apply_known(struct hqstore *st, const char *post, const uint8_t id[MRF_ID],
+                        int64_t known, int64_t cents, hlc_t clock, const uint8_t device[MRF_ID])
+{
+    struct merge_prior prior;
+    struct sync_op op;
+    int applied = 0;
+
+    memset(&op, 0, sizeof op);
+    op.tbl = ST_GRANTS;
+    memcpy(op.id, id, MRF_ID);
+    op.col = GRANT_AMOUNT;
+    op.v = (struct sync_value){.type = SYNC_INT, .i = cents};
+    op.clock = clock;
+    memcpy(op.device, device, MRF_ID);
+    ck_assert_int_eq(hqstore_apply_prior(st, post, &op, known, &applied, &prior), MRF_OK);
+    ck_assert_int_eq(applied, 1);
+    ck_assert_int_gt(prior.row, 0);
+}
+
+START_TEST(hqstore_known_row_number_never_names_another_row)
+{
+    struct hqstore *st = store_open_new();
+    uint8_t id[MRF_ID], dev[MRF_ID];
+    int64_t nai, gva;
+    int year, exists;
+
+    ck_assert_int_eq(hqstore_post_add(st, "NAI", "bilateral", NULL, 0, 1), MRF_OK);
+    ck_assert_int_eq(hqstore_post_add(st, "GVA", "bilateral", NULL, 0, 1), MRF_OK);
+    mrf_random(id, sizeof id);
+    mrf_random(dev, sizeof dev);
+    apply_amount(st, "NAI", id, 500, 100, dev);
+    apply_amount(st, "GVA", id, 700, 100, dev);
+    ck_assert_int_eq(hqstore_row_year(st, "NAI", ST_GRANTS, id, &year, &exists, &nai), MRF_OK);
+    ck_assert_int_eq(exists, 1);
+    ck_assert_int_eq(hqstore_row_year(st, "GVA", ST_GRANTS, id, &year, &exists, &gva), MRF_OK);
+    ck_assert_int_gt(nai, 0);
+    ck_assert_int_ne(nai, gva);
+
+    ck_assert_int_eq(hqstore_begin(st), MRF_OK);
+    apply_known(st, "NAI", id, nai, 501, 101, dev);        /* its own number */
+    apply_known(st, "NAI", id, gva, 502, 102, dev);        /* GVA's row, same id */
+    apply_known(st, "NAI", id, gva + 1000, 503, 103, dev); /* no row */
+    ck_assert_int_eq(hqstore_commit(st), MRF_OK);
+    ck_assert_int_eq(amount_of(st, "NAI", id), 503);
+    ck_assert_int_eq(amount_of(st, "GVA", id), 700);
+    hqstore_close(st);
+}
+END_TEST
+
 START_TEST(hqstore_enrollment_keeps_hash_only)
 {
     struct hqstore *st = store_open_new();
@@ -1278,6 +1347,8 @@ static Suite *hq_suite(void)
     add(s, "hqstore_config_round_trip", hqstore_config_round_trip, 1);
     add(s, "hqstore_posts", hqstore_posts, 1);
     add(s, "hqstore_oplog_keeps_each_posts_sequence", hqstore_oplog_keeps_each_posts_sequence, 1);
+    add(s, "hqstore_known_row_number_never_names_another_row",
+        hqstore_known_row_number_never_names_another_row, 1);
     add(s, "hqstore_enrollment_keeps_hash_only", hqstore_enrollment_keeps_hash_only, 1);
     add(s, "logsum_one_address_is_summarised", logsum_one_address_is_summarised, 0);
     add(s, "logsum_many_addresses_stay_bounded", logsum_many_addresses_stay_bounded, 0);
