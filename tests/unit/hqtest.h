@@ -31,10 +31,12 @@ struct hqtest_device {
 };
 
 /* Writes (t, id, col) = v of post, by device at clock, through the store's merge and oplog
- * (hqstore_apply), which must apply it. */
-static inline void hqtest_put(struct hqstore *store, const char *post, enum sync_table t,
-                              const uint8_t id[MRF_ID], int col, struct sync_value v, hlc_t clock,
-                              const uint8_t device[MRF_ID])
+ * (hqstore_apply_prior, told the row's number known, 0 if none), which must apply it; OUT:
+ * *prior what the column held. */
+static inline void hqtest_put_known(struct hqstore *store, const char *post, enum sync_table t,
+                                    const uint8_t id[MRF_ID], int col, struct sync_value v,
+                                    hlc_t clock, const uint8_t device[MRF_ID], int64_t known,
+                                    struct merge_prior *prior)
 {
     struct sync_op op;
     int applied = 0;
@@ -46,8 +48,19 @@ static inline void hqtest_put(struct hqstore *store, const char *post, enum sync
     op.v = v;
     op.clock = clock;
     memcpy(op.device, device, MRF_ID);
-    ck_assert_msg(hqstore_apply(store, post, &op, &applied) == MRF_OK, "%s", hqstore_errmsg(store));
+    ck_assert_msg(hqstore_apply_prior(store, post, &op, known, &applied, prior) == MRF_OK, "%s",
+                  hqstore_errmsg(store));
     ck_assert_int_eq(applied, 1);
+}
+
+/* The same, as hqstore_apply writes it (no row number known). */
+static inline void hqtest_put(struct hqstore *store, const char *post, enum sync_table t,
+                              const uint8_t id[MRF_ID], int col, struct sync_value v, hlc_t clock,
+                              const uint8_t device[MRF_ID])
+{
+    struct merge_prior prior;
+
+    hqtest_put_known(store, post, t, id, col, v, clock, device, 0, &prior);
 }
 
 /* Makes /tmp/mrf-<name>-XXXXXX into home (64 bytes) with an initialised HQ store, open in

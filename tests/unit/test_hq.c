@@ -1155,19 +1155,10 @@ static int64_t amount_of(struct hqstore *st, const char *post, const uint8_t id[
 static void apply_known(struct hqstore *st, const char *post, const uint8_t id[MRF_ID],
                         int64_t known, int64_t cents, hlc_t clock, const uint8_t device[MRF_ID])
 {
+    struct sync_value v = {.type = SYNC_INT, .i = cents};
     struct merge_prior prior;
-    struct sync_op op;
-    int applied = 0;
 
-    memset(&op, 0, sizeof op);
-    op.tbl = ST_GRANTS;
-    memcpy(op.id, id, MRF_ID);
-    op.col = GRANT_AMOUNT;
-    op.v = (struct sync_value){.type = SYNC_INT, .i = cents};
-    op.clock = clock;
-    memcpy(op.device, device, MRF_ID);
-    ck_assert_int_eq(hqstore_apply_prior(st, post, &op, known, &applied, &prior), MRF_OK);
-    ck_assert_int_eq(applied, 1);
+    hqtest_put_known(st, post, ST_GRANTS, id, GRANT_AMOUNT, v, clock, device, known, &prior);
     ck_assert_int_gt(prior.row, 0);
 }
 
