@@ -76,7 +76,7 @@ check "... the outbox still as it was" test "$(dpending d1)" = "$before"
 P2=$(D d2 partner add --name "Beta Volume Org")
 expect_exit "device 2 syncs meanwhile" 0 D d2 sync --timeout 20
 check "... all of it" test "$(dpending d2)" = 0
-check "HQ has device 2's partner" test -n "$(hq_sql "SELECT id FROM partners WHERE code = '$P2'")"
+check "HQ has device 2's partner" test "$(hq_sql "SELECT count(*) FROM partners WHERE code = '$P2'")" = 1
 
 # =========================================================================================
 # the operator raises the bound; serve keeps running
