@@ -22,11 +22,12 @@
  *
  * Scale mode (bench/hqscale.sh): how ingest, a grant listing and a fresh device's full pull
  * cost as HQ's store grows.
- *   bench_ingest --scale POST OTHER SETS SIZE:HQ_HOME...
+ *   bench_ingest --scale [--posts N] POST OTHER SETS SIZE:HQ_HOME...
  * One store per size, each HQ_HOME made by `mrf-hq init` with POST and OTHER added. OTHER gets
  * 1,000 grants first: its listing must cost the same whatever POST holds. Then the store is
- * filled up to SIZE (ops in the oplog) with POST's new-grant change sets through hq_ingest()
- * itself, so every table is as ingest leaves it; the fill commits without waiting for the disk
+ * filled up to SIZE (ops in the oplog) with new-grant change sets through hq_ingest() itself,
+ * so every table is as ingest leaves it: POST's alone, or with --posts N, N posts' in turns
+ * (POST and N - 1 added here), POST holding an Nth; the fill commits without waiting for the disk
  * (synchronous = OFF, which changes no byte of the content). Then, durable again, SETS change
  * sets of new grants and then SETS of edited amounts of existing grants are timed per store,
  * SCALE_TURN at a time, the stores taking turns (scale_main says why); each kind ends with
@@ -656,14 +657,36 @@ static double scale_one(struct scale_store *st, int k, struct sync_op *ops, stru
     return ms;
 }
 
-/* A store at size: opened in home, the other post's 1,000 grants, then the post's new grants
- * up to size ops in its oplog (without waiting for the disk: synchronous = OFF changes no
- * byte of the content), then durable again with an empty write-ahead log. */
+/* Adds n - 1 posts beside post (codes F00, F01...), each with a device, its theme and its
+ * partner, into fund[0..n-1); fund[0] is post's own device d. */
+static void fund_new(struct hqstore *s, struct dev *d, struct dev **fund, int n)
+{
+    char code[16];
+
+    *fund = xcalloc((size_t)n, sizeof **fund);
+    for (int i = 1; i < n; i++) {
+        snprintf(code, sizeof code, "F%02d", i - 1);
+        if (hqstore_post_add(s, code, "bilateral", NULL, 0, (int64_t)time(NULL)) != MRF_OK)
+            bench_die("post add", hqstore_errmsg(s));
+        dev_new(&(*fund)[i], s, code);
+        post_setup(s, &(*fund)[i]);
+    }
+    (*fund)[0] = *d;
+}
+
+/* A store at size: opened in home, the other post's 1,000 grants, then new grants up to size
+ * ops in its oplog (without waiting for the disk: synchronous = OFF changes no byte of the
+ * content), then durable again with an empty write-ahead log. With posts > 1 the new grants
+ * are the fund's: posts posts (post and posts - 1 others) take turns, each change set a
+ * post's share of size, so post holds size / posts ops as each of 84 embassies would. */
 static void scale_fill(struct scale_store *st, const char *home, const char *post,
-                       const char *other, struct sync_op *ops, struct buf *json, struct buf *env)
+                       const char *other, int posts, struct sync_op *ops, struct buf *json,
+                       struct buf *env)
 {
     struct hq_limits unbounded = {0, HQ_OPS_BOUND_MAX};
+    struct dev *fund;
     int64_t logged;
+    int chunk, turn = 0;
 
     bench_hq_open(home, &st->s, &st->id);
     if (hqstore_limits_set(st->s, &unbounded) != MRF_OK)
@@ -677,9 +700,17 @@ static void scale_fill(struct scale_store *st, const char *home, const char *pos
         ingest_one(&st->o, st->s, &st->id, ops, OPS_PER_SET, 0, k, json, env);
     dev_new(&st->d, st->s, post);
     post_setup(st->s, &st->d);
-    for (logged = one_int(st->s, "SELECT count(*) FROM oplog_ops");
-         logged + OPS_PER_SET <= st->size; logged += OPS_PER_SET)
-        ingest_one(&st->d, st->s, &st->id, ops, OPS_PER_SET, 0, 0, json, env);
+    fund_new(st->s, &st->d, &fund, posts);
+    /* a post's share, in whole grants, at most a change set's */
+    chunk = (int)(st->size / posts < OPS_PER_SET ? st->size / posts : OPS_PER_SET);
+    chunk = chunk < GRANT_COLS ? GRANT_COLS : chunk - chunk % GRANT_COLS;
+    for (logged = one_int(st->s, "SELECT count(*) FROM oplog_ops"); logged + chunk <= st->size;
+         logged += chunk, turn = (turn + 1) % posts)
+        ingest_one(&fund[turn], st->s, &st->id, ops, chunk, 0, 0, json, env);
+    st->d = fund[0];
+    for (int i = 1; i < posts; i++)
+        dev_free(&fund[i]);
+    x_free(fund);
     pragma(st->s, "PRAGMA synchronous = FULL");
     pragma(st->s, "PRAGMA wal_checkpoint(TRUNCATE)");
 }
@@ -714,24 +745,33 @@ static int scale_main(int argc, char **argv)
     struct scale_store *st;
     struct sync_op *ops = xcalloc(OPS_PER_SET, sizeof *ops);
     struct buf json, env;
-    int sets, nst = argc - 5, blocks;
+    int sets, nst, blocks, posts = 1;
 
+    if (argc > 3 && strcmp(argv[2], "--posts") == 0) { /* --scale --posts N ...: drop the two */
+        posts = atoi(argv[3]);
+        if (posts < 1 || posts > 100)
+            bench_die("usage", "--posts takes 1 to 100 posts");
+        argv[3] = argv[1];
+        argv += 2;
+        argc -= 2;
+    }
+    nst = argc - 5;
     if (argc < 6 || (sets = atoi(argv[4])) < 1)
-        bench_die("usage", "bench_ingest --scale POST OTHER SETS SIZE:HQ_HOME...");
+        bench_die("usage", "bench_ingest --scale [--posts N] POST OTHER SETS SIZE:HQ_HOME...");
     buf_init(&json, WIRE_JSON_MAX);
     buf_init(&env, ENV_MAX);
     st = xcalloc((size_t)nst, sizeof *st);
     for (int i = 0; i < nst; i++) {
         char *home = strchr(argv[5 + i], ':');
         if (home == NULL || (st[i].size = atoll(argv[5 + i])) <= 0)
-            bench_die("usage", "bench_ingest --scale POST OTHER SETS SIZE:HQ_HOME...");
-        scale_fill(&st[i], home + 1, argv[2], argv[3], ops, &json, &env);
+            bench_die("usage", "bench_ingest --scale [--posts N] POST OTHER SETS SIZE:HQ_HOME...");
+        scale_fill(&st[i], home + 1, argv[2], argv[3], posts, ops, &json, &env);
         for (int k = 0; k < 2; k++)
             st[i].kind[k].ms = xcalloc((size_t)sets, sizeof(double));
     }
     printf("other_post_grants=%d\nchangesets_timed=%d\nops_per_changeset=%d\n", st[0].o.ngrants,
            sets, OPS_PER_SET);
-    printf("changesets_per_turn=%d\n", SCALE_TURN);
+    printf("changesets_per_turn=%d\nposts_sharing_the_store=%d\n", SCALE_TURN, posts);
 
     /* Each kind in turns: SCALE_TURN change sets per store, the stores in one order then the
      * other, each turn after an untimed change set that brings the store's pages back into

@@ -222,12 +222,14 @@ int hqs_step_once(sqlite3_stmt *st)
 }
 
 /* The page cache of one handle, in KiB: a 64th of the machine's memory, at least SQLite's
- * default 2 MiB and at most 256 MiB (docs/DECISIONS.md, "HQ's page cache"). Row ids are random,
- * so each change set reads and writes pages all over the clock, grant and index B-trees; with
- * SQLite's default 2 MiB, a store past a few hundred thousand ops reads most of those pages
- * from the file again for every change set. The cache holds only pages read, so a small store
- * costs no more memory than before; the server's pool has a handle per worker thread, which
- * bounds the total at 32 x 256 MiB on a machine with 16 GiB or more. */
+ * default 2 MiB and at most 32 MiB (docs/DECISIONS.md, "HQ's page cache", and "HQ at scale is
+ * the fund's shape" for why not more). Row ids are random, so a change set writes pages all
+ * over its post's part of the id keys; with SQLite's default 2 MiB, a store past a few
+ * hundred thousand ops reads most of those pages from the file again for every change set.
+ * A larger cache costs CPU at every commit instead: SQLite walks the cache's whole hash table
+ * when a commit follows a page split, so that walk grows with the pages cached. The cache
+ * holds only pages read, so a small store costs no more memory than before; the server's
+ * pool has a handle per worker thread, which bounds the total at 32 x 32 MiB. */
 #define HQ_WAL_PAGES 16384 /* 64 MiB of 4 KiB pages */
 
 static long cache_kib(void)
@@ -237,8 +239,8 @@ static long cache_kib(void)
 
     if (kib < 2048)
         kib = 2048;
-    if (kib > 256 * 1024)
-        kib = 256 * 1024;
+    if (kib > 32 * 1024)
+        kib = 32 * 1024;
     return (long)kib;
 }
 
