@@ -12,8 +12,8 @@
 # docs/BENCHMARKS.md's section "HQ at scale" (bench/run.sh appends it). SETS (env
 # HQSCALE_SETS, default 30) change sets of each kind are timed per size. Last, the worst case
 # beside it: the smallest and largest sizes again with one post holding every op (ingest only;
-# docs/DECISIONS.md, "HQ at scale is the fund's shape"). About four minutes at the default
-# sizes.
+# docs/DECISIONS.md, "HQ at scale is the fund's shape"). About a minute here at the
+# default sizes.
 set -u
 B=$(cd "${1:-build}" && pwd)
 md=""
